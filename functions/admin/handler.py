@@ -1,0 +1,46 @@
+"""Program staff: the program config, the rewards catalog, manual adjustments."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from loyalty.api.http import caller, create_app, idempotency, logger, respond
+from loyalty.api.models import AdjustmentRequest, RewardRequest
+from loyalty.services import catalog, ledger, program
+
+app = create_app()
+
+
+@app.put("/admin/program", tags=["admin"], summary="Replace the program config (validated whole, versioned)")
+def put_program(config: Annotated[dict[str, Any], Body()]):
+    who = caller(app)
+    who.require_admin()
+    return respond(program.put_program(who, config, idempotency(app, who, required=False)))
+
+
+@app.post("/admin/rewards", tags=["admin"], summary="Add a reward to the catalog")
+def create_reward(request: Annotated[RewardRequest, Body()]):
+    who = caller(app)
+    who.require_admin()
+    return respond(catalog.save_reward(who, None, request, idempotency(app, who, required=False)))
+
+
+@app.put("/admin/rewards/<reward_id>", tags=["admin"], summary="Create or replace a reward")
+def put_reward(reward_id: str, request: Annotated[RewardRequest, Body()]):
+    who = caller(app)
+    who.require_admin()
+    return respond(catalog.save_reward(who, reward_id, request, idempotency(app, who, required=False)))
+
+
+@app.post("/admin/members/<member_id>/adjustments", tags=["admin"], summary="Adjust a member's points")
+def adjust(member_id: str, request: Annotated[AdjustmentRequest, Body()]):
+    who = caller(app)
+    who.require_admin()
+    return respond(ledger.adjust(who, member_id, request, idempotency(app, who, required=True)))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

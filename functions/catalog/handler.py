@@ -1,0 +1,38 @@
+"""What any signed-in caller may read: the rewards catalog and the program config."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from loyalty.api.http import caller, create_app, logger, respond
+from loyalty.services import catalog, program
+
+app = create_app()
+
+
+@app.get("/rewards", tags=["catalog"], summary="The rewards catalog")
+def list_rewards(
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    cursor: Annotated[str | None, Query(max_length=1024)] = None,
+):
+    caller(app)
+    return respond(catalog.list_rewards(limit=limit, cursor=cursor))
+
+
+@app.get("/rewards/<reward_id>", tags=["catalog"], summary="One reward")
+def get_reward(reward_id: str):
+    caller(app)
+    return respond(catalog.get_reward(reward_id))
+
+
+@app.get("/program", tags=["catalog"], summary="The program config in force, with its version")
+def get_program():
+    caller(app)
+    return respond(program.get_program())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

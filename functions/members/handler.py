@@ -1,0 +1,45 @@
+"""Members: enroll, read and update the profile, list activity."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from loyalty.api.http import caller, create_app, idempotency, logger, respond
+from loyalty.api.models import EnrollRequest, ProfilePatch
+from loyalty.services import members
+
+app = create_app()
+
+
+@app.post("/members", tags=["members"], summary="Enroll a member")
+def enroll(request: Annotated[EnrollRequest, Body()]):
+    who = caller(app)
+    return respond(members.enroll(who, request, idempotency(app, who, required=False)))
+
+
+@app.get("/members/<member_id>", tags=["members"], summary="Read a member (`me` for yourself)")
+def get_member(member_id: str):
+    return respond(members.get_member(caller(app), member_id))
+
+
+@app.patch("/members/<member_id>", tags=["members"], summary="Update the profile")
+def update_member(member_id: str, patch: Annotated[ProfilePatch, Body()]):
+    who = caller(app)
+    return respond(members.update_profile(who, member_id, patch, idempotency(app, who, required=False)))
+
+
+@app.get("/members/<member_id>/activity", tags=["members"], summary="The member's ledger, newest first")
+def activity(
+    member_id: str,
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    cursor: Annotated[str | None, Query(max_length=1024)] = None,
+    entry_types: Annotated[str | None, Query(alias="type", max_length=200)] = None,
+):
+    return respond(members.list_activity(caller(app), member_id, limit=limit, cursor=cursor, types=entry_types))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

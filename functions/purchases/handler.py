@@ -1,0 +1,25 @@
+"""Purchases recorded by trusted back ends (POS, e-commerce): points earned on an order."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from loyalty.api.http import caller, create_app, idempotency, logger, respond
+from loyalty.api.models import PurchaseRequest
+from loyalty.services import ledger
+
+app = create_app()
+
+
+@app.post("/members/<member_id>/purchases", tags=["points"], summary="Record a purchase (trusted back end)")
+def record_purchase(member_id: str, request: Annotated[PurchaseRequest, Body()]):
+    who = caller(app)
+    who.require_trusted()
+    return respond(ledger.record_purchase(who, member_id, request, idempotency(app, who, required=True)))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

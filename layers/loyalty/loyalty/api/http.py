@@ -1,0 +1,168 @@
+"""Resolver set-up shared by every HTTP function: problem+json errors, body guards, caller, idempotency."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from loyalty.domain.errors import (
+    BadRequest,
+    DomainError,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from loyalty.services.context import Caller, Outcome
+from loyalty.store.repository import IdempotencyRequest
+
+PROBLEM_JSON = "application/problem+json"
+# Bodies above this are refused with 413 before parsing (the contract's documented limit).
+MAX_BODY_BYTES = 64 * 1024
+IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,128}$")
+
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "loyalty"))
+
+
+def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> Response:
+    body = {"type": f"urn:loyalty:problem:{code}", "title": title, "status": status, "detail": detail, "code": code}
+    body.update(extra)
+    headers = {}
+    if "retry_after" in extra:
+        headers["Retry-After"] = str(extra.pop("retry_after"))
+        body.pop("retry_after", None)
+    return Response(status_code=status, content_type=PROBLEM_JSON, body=json.dumps(body), headers=headers)
+
+
+def _domain_error(exc: DomainError) -> Response:
+    extra: dict[str, Any] = dict(exc.extra)
+    if isinstance(exc, ValidationFailed):
+        extra["errors"] = exc.errors
+    if isinstance(exc, ServiceUnavailable):
+        extra["retry_after"] = exc.retry_after
+        logger.warning("transient failure", extra={"code": exc.code, "detail": exc.detail})
+    return problem(exc.status, exc.code, exc.title, exc.detail, **extra)
+
+
+def _validation_error(exc: RequestValidationError) -> Response:
+    errors = []
+    for error in exc.errors():
+        location = [str(part) for part in error.get("loc", ())]
+        if location and location[0] in ("body", "query", "path", "header"):
+            where, location = location[0], location[1:]
+        else:
+            where = "body"
+        # Union members show up as extra location parts (e.g. "str", "list[str]"); keep field names.
+        field = ".".join(part for part in location if not part.startswith(("function-", "list[", "str", "bool")))
+        errors.append({
+            "field": field or where,
+            "in": where,
+            "message": str(error.get("msg", "invalid")),
+            "type": error.get("type", "invalid"),
+        })
+    return problem(422, "validation_error", "Request validation failed",
+                   "the request does not match the schema; see errors", errors=errors)
+
+
+def _not_found(_: NotFoundError) -> Response:
+    return problem(404, "not_found", "Not found", "no such route")
+
+
+def _unexpected(exc: Exception) -> Response:
+    logger.exception("unhandled error")
+    return problem(500, "internal_error", "Internal error", "an unexpected error occurred; it has been logged")
+
+
+def _guard_body(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+    """Refuse oversized bodies and non-JSON content types before any parsing."""
+    event = app.current_event
+    body = event.body
+    if body:
+        if len(body) > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
+        content_type = (event.headers or {}).get("content-type", "")
+        if "json" not in content_type.lower():
+            raise UnsupportedMediaType("send the body as application/json")
+    return next_middleware(app)
+
+
+def create_app() -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver(enable_validation=True)
+    app.use(middlewares=[_guard_body])
+    app.exception_handler(DomainError)(_domain_error)
+    app.exception_handler(RequestValidationError)(_validation_error)
+    app.exception_handler(NotFoundError)(_not_found)
+    app.exception_handler(Exception)(_unexpected)
+    return app
+
+
+def _claims(app: APIGatewayHttpResolver) -> tuple[dict[str, Any], list[str]]:
+    authorizer = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
+    jwt = authorizer.get("jwt") or {}
+    return jwt.get("claims") or {}, jwt.get("scopes") or []
+
+
+def _listish(value: Any) -> list[str]:
+    """API Gateway passes array claims as strings such as "[loyalty-admin other]"."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [str(item) for item in value]
+    text = str(value).strip()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    return [part for part in re.split(r"[\s,]+", text) if part]
+
+
+def caller(app: APIGatewayHttpResolver) -> Caller:
+    """The identity the JWT authorizer verified, exactly as API Gateway passes it in the event."""
+    claims, scopes = _claims(app)
+    sub = claims.get("sub")
+    if not sub:
+        raise Unauthorized("no verified token")
+    scope_claim = _listish(claims.get("scope")) if not scopes else [str(s) for s in scopes]
+    return Caller(
+        sub=str(sub),
+        scopes=frozenset(scope_claim),
+        groups=frozenset(_listish(claims.get("cognito:groups"))),
+    )
+
+
+def request_hash(app: APIGatewayHttpResolver) -> str:
+    event = app.current_event
+    body = event.body or ""
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")) if body else ""
+    except ValueError:
+        canonical = body
+    text = f"{event.http_method} {event.path}\n{canonical}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def idempotency(app: APIGatewayHttpResolver, who: Caller, *, required: bool) -> IdempotencyRequest | None:
+    key = app.current_event.headers.get("idempotency-key")
+    if key is None:
+        if required:
+            raise BadRequest("this call needs an Idempotency-Key header", code="idempotency_key_required")
+        return None
+    if not IDEMPOTENCY_KEY.match(key):
+        raise BadRequest("Idempotency-Key must be 1-128 printable ASCII characters", code="invalid_idempotency_key")
+    return IdempotencyRequest(scope=who.partner_id or who.sub, key=key, request_hash=request_hash(app))
+
+
+def respond(outcome: Outcome) -> Response:
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+    return Response(
+        status_code=outcome.status, content_type="application/json",
+        body=json.dumps(outcome.body, separators=(",", ":"), ensure_ascii=False), headers=headers,
+    )

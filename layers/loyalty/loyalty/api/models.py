@@ -1,0 +1,155 @@
+"""Request bodies as pydantic models: powertools validates them and answers 422 with field errors."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _no_control_characters(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("control characters are not allowed")
+    return value
+
+
+def _text(max_length: int, min_length: int = 1) -> Any:
+    return Annotated[
+        str,
+        StringConstraints(min_length=min_length, max_length=max_length, strip_whitespace=True),
+        AfterValidator(_no_control_characters),
+    ]
+
+
+Text100 = _text(100)
+Text200 = _text(200)
+Text500 = _text(500)
+Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@+-]{0,127}$")]
+# Order ids come from many back ends: any printable ASCII except spaces at the ends.
+OrderId = Annotated[str, StringConstraints(pattern=r"^[!-~]([ -~]{0,126}[!-~])?$")]
+Email = Annotated[
+    str,
+    StringConstraints(max_length=254, strip_whitespace=True, pattern=r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$"),
+]
+Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 ()-]{3,22}$")]
+Locale = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8}){0,3}$")]
+PreferenceKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+PreferenceValue = _text(100) | list[_text(100)] | StrictBool  # type: ignore[valid-type]
+Points = Annotated[StrictInt, Field(ge=1, le=1_000_000_000)]
+AmountString = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,15}(\.[0-9]{1,4})?$")]
+CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Money(Body):
+    amount: AmountString = Field(description="decimal string, no sign or exponent", examples=["12.50"])
+    currency: CurrencyCode = Field(examples=["USD"])
+
+
+class EnrollRequest(Body):
+    email: Email
+    name: Text200
+    birthday: date | None = None
+    phone: Phone | None = None
+    locale: Locale | None = None
+    preferences: Annotated[dict[PreferenceKey, PreferenceValue], Field(max_length=50)] | None = None
+    consents: Annotated[dict[PreferenceKey, StrictBool], Field(max_length=50)] | None = None
+    referral_code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{4,16}$")] | None = None
+    member_id: Identifier | None = Field(default=None, description="admins only: enroll someone else")
+
+
+class ProfilePatch(Body):
+    """Only the fields present change; null clears an optional field."""
+
+    email: Email | None = None
+    name: Text200 | None = None
+    birthday: date | None = None
+    phone: Phone | None = None
+    locale: Locale | None = None
+    preferences: Annotated[dict[PreferenceKey, PreferenceValue], Field(max_length=50)] | None = None
+    consents: Annotated[dict[PreferenceKey, StrictBool], Field(max_length=50)] | None = None
+
+    @model_validator(mode="after")
+    def _required_stay_set(self) -> ProfilePatch:
+        for name in ("email", "name"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be cleared")
+        return self
+
+
+class LineItem(Body):
+    sku: _text(64)  # type: ignore[valid-type]
+    category: _text(64) | None = None  # type: ignore[valid-type]
+    quantity: Annotated[StrictInt, Field(ge=1, le=100_000)]
+    unit_price: Money
+
+
+class PurchaseRequest(Body):
+    order_id: OrderId
+    total: Money
+    channel: Literal["online", "store", "app"]
+    occurred_at: AwareDatetime | None = None
+    items: Annotated[list[LineItem], Field(max_length=500)] | None = None
+
+
+class RedemptionRequest(Body):
+    reward_id: Identifier | None = None
+    points: Points | None = None
+    description: Text200 | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> RedemptionRequest:
+        if (self.reward_id is None) == (self.points is None):
+            raise ValueError("give either reward_id or points (with a description), not both")
+        if self.points is not None and self.description is None:
+            raise ValueError("a redemption by points needs a description")
+        return self
+
+
+class AdjustmentRequest(Body):
+    points: Annotated[StrictInt, Field(ge=-1_000_000_000, le=1_000_000_000)]
+    reason: Text500
+
+    @model_validator(mode="after")
+    def _not_zero(self) -> AdjustmentRequest:
+        if self.points == 0:
+            raise ValueError("points must not be zero")
+        return self
+
+
+class RewardRequest(Body):
+    reward_id: Identifier | None = None
+    name: Text100
+    description: _text(1000, 0) | None = None  # type: ignore[valid-type]
+    points: Annotated[StrictInt, Field(ge=0, le=1_000_000_000)]
+    tags: Annotated[list[Text100], Field(max_length=20)] = Field(default_factory=list)
+    min_tier: Text100 | None = None
+    stock: Annotated[StrictInt, Field(ge=0, le=1_000_000_000)] | None = None
+    per_member_limit: Annotated[StrictInt, Field(ge=1, le=1_000_000)] | None = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    partner_id: Identifier | None = None
+    active: StrictBool = True
+
+    @model_validator(mode="after")
+    def _window(self) -> RewardRequest:
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return self

@@ -1,0 +1,150 @@
+"""The program config: what a loyalty team sets with PUT /admin/program, validated whole."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from functools import cached_property
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from loyalty.domain.money import CURRENCY_RE, parse_amount
+
+Channel = Literal["online", "store", "app"]
+Period = Literal["day", "week", "month", "quarter", "year", "lifetime"]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
+ActionName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+CurrencyCode = Annotated[str, StringConstraints(pattern=CURRENCY_RE.pattern)]
+Multiplier = Annotated[Decimal, Field(gt=0, le=100, max_digits=12, decimal_places=6)]
+Rate = Annotated[Decimal, Field(ge=0, le=100000, max_digits=16, decimal_places=8)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MoneyConfig(Strict):
+    amount: str
+    currency: CurrencyCode
+
+    @model_validator(mode="after")
+    def _amount_is_decimal_string(self) -> MoneyConfig:
+        parse_amount(self.amount, self.currency, "amount", positive=False)
+        return self
+
+    @property
+    def value(self) -> Decimal:
+        return Decimal(self.amount)
+
+
+class Tier(Strict):
+    name: Name
+    threshold: Annotated[int, Field(ge=0, le=10**9)]
+    multiplier: Multiplier = Decimal(1)
+    benefits: list[Annotated[str, StringConstraints(max_length=100)]] = Field(default_factory=list, max_length=50)
+
+
+class ActionLimit(Strict):
+    count: Annotated[int, Field(ge=1, le=10**6)]
+    per: Period
+
+
+class ActionRule(Strict):
+    points: Annotated[int, Field(ge=0, le=10**7)]
+    limit: ActionLimit | None = None
+    # Whether the points count towards tiers (qualifying points). Engagement counts by default.
+    qualifying: bool = True
+
+
+class BonusEvent(Strict):
+    name: Name
+    starts_at: datetime
+    ends_at: datetime
+    multiplier: Multiplier
+    channels: list[Channel] | None = None  # None: every channel
+
+    @model_validator(mode="after")
+    def _window(self) -> BonusEvent:
+        if self.starts_at.tzinfo is None or self.ends_at.tzinfo is None:
+            raise ValueError("starts_at and ends_at need a time zone offset (RFC 3339)")
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return self
+
+    def active_at(self, moment: datetime, channel: str) -> bool:
+        return self.starts_at <= moment < self.ends_at and (self.channels is None or channel in self.channels)
+
+
+class Expiry(Strict):
+    """`rolling`: a lot expires `days` after it was earned. `end_of_period`: at the end of the `period`
+    in which it was earned. `inactivity`: all points expire after `days` without activity. `none`."""
+
+    policy: Literal["rolling", "end_of_period", "inactivity", "none"] = "none"
+    days: Annotated[int, Field(ge=1, le=36500)] | None = None
+    period: Literal["month", "quarter", "year"] | None = None
+
+    @model_validator(mode="after")
+    def _needs(self) -> Expiry:
+        if self.policy in ("rolling", "inactivity") and self.days is None:
+            raise ValueError(f"expiry policy {self.policy} needs days")
+        if self.policy == "end_of_period" and self.period is None:
+            raise ValueError("expiry policy end_of_period needs period")
+        return self
+
+
+class ProgramConfig(Strict):
+    name: Name
+    currency: CurrencyCode
+    timezone: str
+    earn_rates: dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")], Rate]
+    exchange_rates: dict[CurrencyCode, Annotated[Decimal, Field(gt=0, max_digits=20, decimal_places=10)]] = (
+        Field(default_factory=dict)
+    )
+    point_value: MoneyConfig
+    rounding: Literal["floor", "ceil", "half_up", "half_even"] = "floor"
+    pending_days: Annotated[int, Field(ge=0, le=365)] = 0
+    expiry: Expiry = Field(default_factory=Expiry)
+    tiers: list[Tier] = Field(min_length=1, max_length=20)
+    tier_window_days: Annotated[int, Field(ge=1, le=3650)] = 365
+    tier_retention_days: Annotated[int, Field(ge=0, le=3650)] = 365
+    actions: dict[ActionName, ActionRule] = Field(default_factory=dict)
+    bonus_events: list[BonusEvent] = Field(default_factory=list, max_length=200)
+    return_policy: Literal["allow_negative", "within_balance"] = "allow_negative"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProgramConfig:
+        thresholds = [tier.threshold for tier in self.tiers]
+        if thresholds[0] != 0:
+            raise ValueError("the first tier must have threshold 0 (new members start there)")
+        if any(b <= a for a, b in zip(thresholds, thresholds[1:], strict=False)):
+            raise ValueError("tier thresholds must be strictly increasing")
+        names = [tier.name for tier in self.tiers]
+        if len(set(names)) != len(names):
+            raise ValueError("tier names must be unique")
+        if self.currency in self.exchange_rates:
+            raise ValueError("exchange_rates must not list the program currency")
+        if self.point_value.currency != self.currency:
+            raise ValueError("point_value must be in the program currency")
+        return self
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def tier_named(self, name: str) -> Tier:
+        for tier in self.tiers:
+            if tier.name == name:
+                return tier
+        # A tier renamed or removed by a config change: treat the member as in the lowest tier.
+        return self.tiers[0]

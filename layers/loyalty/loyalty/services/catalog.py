@@ -1,0 +1,94 @@
+"""The rewards catalog: admin writes, member reads, availability rules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from loyalty.api.models import RewardRequest
+from loyalty.domain.clock import iso_utc, parse_utc, utc_now
+from loyalty.domain.errors import Conflict, NotFound, ValidationFailed
+from loyalty.domain.ids import new_ulid
+from loyalty.domain.program import ProgramConfig
+from loyalty.domain.tiers import rank
+from loyalty.services.context import Caller, Outcome
+from loyalty.services.program import config_of
+from loyalty.services.views import reward_view
+from loyalty.services.writes import Plan, execute
+from loyalty.store import repository
+from loyalty.store.models import IdempotencyItem, MemberItem, RewardItem
+from loyalty.store.repository import IdempotencyRequest, Snapshot
+
+
+def reward_unavailable_reason(reward: RewardItem, member: MemberItem, config: ProgramConfig,
+                              now: datetime) -> str | None:
+    """Why `member` cannot take `reward` now, or None when it can (stock is also checked on write)."""
+    data = reward.data or {}
+    if not data.get("active", True):
+        return "the reward is not active"
+    if data.get("starts_at") and now < parse_utc(data["starts_at"]):
+        return "the reward is not available yet"
+    if data.get("ends_at") and now >= parse_utc(data["ends_at"]):
+        return "the reward is no longer available"
+    if data.get("min_tier") and rank(config, member.tier) < rank(config, data["min_tier"]):
+        return f"the reward needs tier {data['min_tier']} or above"
+    if reward.stock is not None and int(reward.stock) <= 0:
+        return "the reward is out of stock"
+    limit = data.get("per_member_limit")
+    if limit is not None and (member.reward_counts or {}).get(reward.reward_id, 0) >= int(limit):
+        return f"the reward is limited to {limit} per member"
+    return None
+
+
+def _reward_data(request: RewardRequest) -> dict:
+    data = request.model_dump(exclude={"reward_id", "stock"}, mode="json")
+    for name in ("starts_at", "ends_at"):
+        value = getattr(request, name)
+        data[name] = iso_utc(value) if value is not None else None
+    return data
+
+
+def save_reward(caller: Caller, reward_id: str | None, request: RewardRequest,
+                idempotency: IdempotencyRequest | None) -> Outcome:
+    caller.require_admin()
+    creating = reward_id is None
+    if creating:
+        reward_id = request.reward_id or new_ulid()
+    elif request.reward_id is not None and request.reward_id != reward_id:
+        raise ValidationFailed("reward_id in the body differs from the path",
+                               errors=[{"field": "reward_id", "message": "must match the path"}])
+    assert reward_id is not None
+    now = iso_utc(utc_now())
+
+    def read() -> Snapshot:
+        return repository.read_snapshot(reward_id=reward_id, idempotency=idempotency)
+
+    def plan(snapshot: Snapshot) -> Plan:
+        config = config_of(snapshot.program)
+        if request.min_tier is not None and request.min_tier not in {tier.name for tier in config.tiers}:
+            raise ValidationFailed("unknown tier", errors=[{"field": "min_tier", "message": "not a tier of the program"}])
+        if creating and snapshot.reward is not None:
+            raise Conflict(f"reward {reward_id} already exists", code="reward_exists")
+        created_at = snapshot.reward.created_at if snapshot.reward is not None else now
+        reward = repository.new_reward(reward_id, data=_reward_data(request), stock=request.stock,
+                                       created_at=created_at, updated_at=now)
+
+        def commit(record: IdempotencyItem | None) -> None:
+            repository.save_reward(reward, record, must_be_new=creating)
+
+        return Plan(201 if creating else 200, reward_view(reward), commit, final_conflicts={
+            "reward": Conflict(f"reward {reward_id} already exists", code="reward_exists"),
+        })
+
+    return execute(idempotency, read, plan)
+
+
+def list_rewards(*, limit: int, cursor: str | None) -> Outcome:
+    items, next_cursor = repository.list_rewards(limit=limit, cursor=cursor)
+    return Outcome(200, {"items": [reward_view(item) for item in items], "next_cursor": next_cursor})
+
+
+def get_reward(reward_id: str) -> Outcome:
+    reward = repository.get_reward(reward_id)
+    if reward is None:
+        raise NotFound(f"reward {reward_id} does not exist", code="reward_not_found")
+    return Outcome(200, reward_view(reward))

@@ -1,0 +1,58 @@
+"""Who is calling, and the result of a use case (status, body, replayed or not)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from loyalty.domain.errors import Forbidden
+
+ADMIN_GROUP = "loyalty-admin"
+TRANSACTIONS_SCOPE = "loyalty/transactions"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The verified identity API Gateway passes: a member, a trusted back end, an admin, a partner."""
+
+    sub: str
+    scopes: frozenset[str] = frozenset()
+    groups: frozenset[str] = frozenset()
+    partner_id: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN_GROUP in self.groups
+
+    @property
+    def is_trusted(self) -> bool:
+        return TRANSACTIONS_SCOPE in self.scopes
+
+    def member_id(self, path_id: str) -> str:
+        """The member a path names: `me` is the caller; a member may only name itself."""
+        member_id = self.sub if path_id == "me" else path_id
+        if member_id != self.sub and not (self.is_admin or self.is_trusted):
+            raise Forbidden("a member may only access its own data")
+        return member_id
+
+    def own_member_id(self, path_id: str) -> str:
+        """Like member_id, but trusted back ends are not enough (only the member itself or an admin)."""
+        member_id = self.sub if path_id == "me" else path_id
+        if member_id != self.sub and not self.is_admin:
+            raise Forbidden("a member may only access its own data")
+        return member_id
+
+    def require_trusted(self) -> None:
+        if not (self.is_trusted or self.is_admin):
+            raise Forbidden(f"this call needs the {TRANSACTIONS_SCOPE} scope (a trusted back end) or an admin")
+
+    def require_admin(self) -> None:
+        if not self.is_admin:
+            raise Forbidden(f"this call needs the {ADMIN_GROUP} group")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    body: Any
+    replayed: bool = False

@@ -1,0 +1,169 @@
+"""Points-changing use cases: purchases, redemptions, admin adjustments."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from loyalty.api.models import AdjustmentRequest, PurchaseRequest, RedemptionRequest
+from loyalty.domain.clock import local_day, utc_now
+from loyalty.domain.earning import purchase_points
+from loyalty.domain.errors import Conflict, NotFound, ValidationFailed
+from loyalty.domain.ids import random_code
+from loyalty.domain.money import format_amount, parse_amount
+from loyalty.services.awards import MemberChange
+from loyalty.services.catalog import reward_unavailable_reason
+from loyalty.services.context import Caller, Outcome
+from loyalty.services.program import config_of
+from loyalty.services.views import entry_view
+from loyalty.services.writes import Plan, execute
+from loyalty.store import repository
+from loyalty.store.models import IdempotencyItem, MemberItem, OrderItem, order_key
+from loyalty.store.repository import IdempotencyRequest, PointsChange, Snapshot
+
+# Back ends may send a purchase a little ahead of our clock; more than this is a mistake.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _member(snapshot: Snapshot, member_id: str) -> MemberItem:
+    if snapshot.member is None:
+        raise NotFound(f"member {member_id} is not enrolled", code="member_not_found")
+    if snapshot.member.status != "active":
+        raise Conflict(f"member {member_id} is {snapshot.member.status}", code="member_inactive")
+    return snapshot.member
+
+
+def record_purchase(caller: Caller, path_id: str, request: PurchaseRequest,
+                    idempotency: IdempotencyRequest | None) -> Outcome:
+    caller.require_trusted()
+    member_id = caller.member_id(path_id)
+    now = utc_now()
+    occurred_at = request.occurred_at or now
+    if occurred_at > now + CLOCK_SKEW:
+        raise ValidationFailed("occurred_at is in the future",
+                               errors=[{"field": "occurred_at", "message": "must not be in the future"}])
+    currency = request.total.currency
+    amount = parse_amount(request.total.amount, currency, "total.amount")
+
+    def read() -> Snapshot:
+        return repository.read_snapshot(member_id=member_id, idempotency=idempotency, order_id=request.order_id)
+
+    def plan(snapshot: Snapshot) -> Plan:
+        member = _member(snapshot, member_id)
+        if snapshot.order is not None:
+            raise Conflict(f"order {request.order_id} was already recorded", code="order_already_recorded")
+        config = config_of(snapshot.program)
+        earning = purchase_points(
+            config=config, amount=amount, currency=currency, channel=request.channel,
+            tier_multiplier=config.tier_named(member.tier).multiplier, occurred_at=occurred_at,
+        )
+        change = MemberChange(member, config, now)
+        entry = change.earn(
+            "earn", earning.points, qualifying=earning.points, occurred_at=occurred_at,
+            source={"channel": request.channel, "order_id": request.order_id},
+            breakdown=[row.as_dict() for row in earning.breakdown],
+            amount=format_amount(earning.amount_in_program_currency, config.currency),
+            details={"total": {"amount": request.total.amount, "currency": currency},
+                     "items": len(request.items or []),
+                     "skus": sorted({item.sku for item in request.items or []})[:50]},
+        )
+        day = local_day(occurred_at, config.zone).isoformat()
+        member.purchases = int(member.purchases or 0) + 1
+        if member.last_purchase_day is None or day > member.last_purchase_day:
+            member.last_purchase_day = day
+        entries = change.finish()
+        lot = next(iter(entry.lots or {"": 0}))
+        order = OrderItem(
+            *order_key(request.order_id), order_id=request.order_id, member_id=member_id,
+            entry_id=entry.entry_id, total=request.total.amount, currency=currency, points=earning.points,
+            qualifying=earning.points, earned_day=day, lot=lot, channel=request.channel,
+        )
+
+        def commit(record: IdempotencyItem | None) -> None:
+            repository.commit_points_change(PointsChange(member, entries, record, new_order=order))
+
+        return Plan(201, entry_view(entry), commit, final_conflicts={
+            "order": Conflict(f"order {request.order_id} was already recorded", code="order_already_recorded"),
+        })
+
+    return execute(idempotency, read, plan)
+
+
+def redeem(caller: Caller, path_id: str, request: RedemptionRequest,
+           idempotency: IdempotencyRequest | None) -> Outcome:
+    member_id = caller.member_id(path_id)
+    now = utc_now()
+
+    def read() -> Snapshot:
+        return repository.read_snapshot(member_id=member_id, idempotency=idempotency, reward_id=request.reward_id)
+
+    def plan(snapshot: Snapshot) -> Plan:
+        member = _member(snapshot, member_id)
+        config = config_of(snapshot.program)
+        reward = None
+        if request.reward_id is not None:
+            reward = snapshot.reward
+            if reward is None:
+                raise NotFound(f"reward {request.reward_id} does not exist", code="reward_not_found")
+            reason = reward_unavailable_reason(reward, member, config, now)
+            if reason:
+                raise Conflict(reason, code="reward_unavailable")
+            points = int(reward.data["points"])
+            description = reward.data.get("name")
+            counts = dict(member.reward_counts or {})
+            counts[reward.reward_id] = counts.get(reward.reward_id, 0) + 1
+            member.reward_counts = counts
+        else:
+            points = int(request.points or 0)
+            description = request.description
+        change = MemberChange(member, config, now)
+        code = random_code(10)
+        redemption = {"reward_id": request.reward_id, "code": code, "status": "issued"}
+        entry = change.spend("redeem", points, source={"reward_id": request.reward_id},
+                             description=description, redemption=redemption)
+        entries = change.finish()
+        body = {
+            "redemption_id": entry.entry_id, "entry_id": entry.entry_id, "reward_id": request.reward_id,
+            "points": points, "code": code, "status": "issued", "balance_after": int(entry.balance_after),
+            "description": description, "redeemed_at": entry.recorded_at,
+        }
+        with_stock = reward if reward is not None and reward.stock is not None else None
+
+        def commit(record: IdempotencyItem | None) -> None:
+            repository.commit_points_change(
+                PointsChange(member, entries, record, spend=points, reward_with_stock=with_stock)
+            )
+
+        return Plan(201, body, commit, final_conflicts={
+            "stock": Conflict("the reward is out of stock", code="reward_unavailable"),
+        })
+
+    return execute(idempotency, read, plan)
+
+
+def adjust(caller: Caller, member_id: str, request: AdjustmentRequest,
+           idempotency: IdempotencyRequest | None) -> Outcome:
+    caller.require_admin()
+    now = utc_now()
+
+    def read() -> Snapshot:
+        return repository.read_snapshot(member_id=member_id, idempotency=idempotency)
+
+    def plan(snapshot: Snapshot) -> Plan:
+        member = _member(snapshot, member_id)
+        config = config_of(snapshot.program)
+        change = MemberChange(member, config, now)
+        source = {"admin": caller.sub}
+        if request.points > 0:
+            entry = change.earn("adjust", request.points, qualifying=0, occurred_at=now, source=source,
+                                reason=request.reason)
+        else:
+            entry = change.spend("adjust", -request.points, source=source, reason=request.reason)
+        entries = change.finish()
+        spend = -request.points if request.points < 0 else None
+
+        def commit(record: IdempotencyItem | None) -> None:
+            repository.commit_points_change(PointsChange(member, entries, record, spend=spend))
+
+        return Plan(201, entry_view(entry), commit)
+
+    return execute(idempotency, read, plan)

@@ -1,0 +1,159 @@
+"""Members: enroll, read, update the profile, list activity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loyalty.api.models import EnrollRequest, ProfilePatch
+from loyalty.domain.actions import profile_is_complete
+from loyalty.domain.clock import iso_utc, utc_now
+from loyalty.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from loyalty.domain.ids import random_code
+from loyalty.services.awards import award_action
+from loyalty.services.context import Caller, Outcome
+from loyalty.services.program import config_of
+from loyalty.services.views import entry_view, member_view
+from loyalty.services.writes import Plan, execute
+from loyalty.store import repository
+from loyalty.store.models import IdempotencyItem, MemberItem
+from loyalty.store.repository import IdempotencyRequest, Snapshot
+
+ENTRY_TYPES = {"earn", "redeem", "return", "adjust", "expire", "action", "partner_earn", "promo", "bonus",
+               "tier_change", "referral", "birthday"}
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def enroll(caller: Caller, request: EnrollRequest, idempotency: IdempotencyRequest | None) -> Outcome:
+    if request.member_id is not None and request.member_id != caller.sub and not caller.is_admin:
+        raise Forbidden("only an admin may enroll someone else")
+    member_id = request.member_id or caller.sub
+    email = normalize_email(request.email)
+    referral_code = request.referral_code.upper() if request.referral_code else None
+    now = utc_now()
+
+    def read() -> Snapshot:
+        return repository.read_snapshot(member_id=member_id, idempotency=idempotency, email=email,
+                                        referral_code=referral_code)
+
+    def plan(snapshot: Snapshot) -> Plan:
+        if snapshot.member is not None:
+            raise Conflict(f"member {member_id} is already enrolled", code="member_exists")
+        if snapshot.email is not None:
+            raise Conflict("a member with this email is already enrolled", code="member_exists")
+        config = config_of(snapshot.program)
+        stamp = iso_utc(now)
+        member = repository.new_member(
+            member_id, email=email, name=request.name,
+            birthday=request.birthday.isoformat() if request.birthday else None,
+            phone=request.phone, locale=request.locale, preferences=request.preferences or {},
+            consents=request.consents or {}, referral_code=random_code(8), status="active",
+            enrolled_at=stamp, tier=config.tiers[0].name, tier_since=stamp,
+            last_activity_day=now.astimezone(config.zone).date().isoformat(),
+        )
+        entries = []
+        referrer = None
+        if referral_code is not None:
+            if snapshot.referral is None:
+                raise ValidationFailed("unknown referral code",
+                                       errors=[{"field": "referral_code", "message": "no member has this code"}])
+            referrer_id = snapshot.referral.member_id
+            if referrer_id == member_id:
+                raise ValidationFailed("a member cannot refer itself",
+                                       errors=[{"field": "referral_code", "message": "self-referral"}])
+            member.referred_by = referrer_id
+            referrer_snapshot = repository.read_snapshot(member_id=referrer_id, with_program=False)
+            referrer = referrer_snapshot.member
+            if referrer is not None and "referral_signup" in config.actions:
+                awarded = award_action(
+                    referrer, config, "referral_signup", now, source={"referred_member_id": member_id},
+                    silent_when_capped=True,
+                )
+                entries.extend(awarded)
+                if not awarded:
+                    referrer = None  # capped: nothing to write for the referrer
+        body = member_view(member, config, now)
+
+        def commit(record: IdempotencyItem | None) -> None:
+            repository.create_member(member, record, entries, referrer)
+
+        return Plan(201, body, commit, final_conflicts={
+            "member": Conflict(f"member {member_id} is already enrolled", code="member_exists"),
+            "email": Conflict("a member with this email is already enrolled", code="member_exists"),
+        })
+
+    return execute(idempotency, read, plan)
+
+
+def _load_member(snapshot: Snapshot, member_id: str) -> MemberItem:
+    if snapshot.member is None:
+        raise NotFound(f"member {member_id} is not enrolled", code="member_not_found")
+    return snapshot.member
+
+
+def get_member(caller: Caller, path_id: str) -> Outcome:
+    member_id = caller.member_id(path_id)
+    snapshot = repository.read_snapshot(member_id=member_id)
+    member = _load_member(snapshot, member_id)
+    return Outcome(200, member_view(member, config_of(snapshot.program), utc_now()))
+
+
+def update_profile(caller: Caller, path_id: str, patch: ProfilePatch,
+                   idempotency: IdempotencyRequest | None) -> Outcome:
+    member_id = caller.own_member_id(path_id)
+    changes: dict[str, Any] = {name: getattr(patch, name) for name in patch.model_fields_set}
+    if "email" in changes:
+        changes["email"] = normalize_email(changes["email"])
+    if changes.get("birthday") is not None:
+        changes["birthday"] = changes["birthday"].isoformat()
+    now = utc_now()
+
+    def read() -> Snapshot:
+        return repository.read_snapshot(member_id=member_id, idempotency=idempotency)
+
+    def plan(snapshot: Snapshot) -> Plan:
+        member = _load_member(snapshot, member_id)
+        config = config_of(snapshot.program)
+        old_email = member.email
+        for name, value in changes.items():
+            setattr(member, name, value)
+        entries = []
+        if member.profile_completed_at is None and _complete(member):
+            member.profile_completed_at = iso_utc(now)
+            if "profile_completed" in config.actions:
+                entries.extend(
+                    award_action(member, config, "profile_completed", now, source={}, silent_when_capped=True)
+                )
+        body = member_view(member, config, now)
+
+        def commit(record: IdempotencyItem | None) -> None:
+            repository.update_member(member, record, old_email=old_email, entries=entries)
+
+        return Plan(200, body, commit, final_conflicts={
+            "email": Conflict("a member with this email is already enrolled", code="member_exists"),
+        })
+
+    return execute(idempotency, read, plan)
+
+
+def _complete(member: MemberItem) -> bool:
+    return profile_is_complete(member.name, member.birthday, member.phone, member.preferences)
+
+
+def list_activity(caller: Caller, path_id: str, *, limit: int, cursor: str | None, types: str | None) -> Outcome:
+    member_id = caller.member_id(path_id)
+    wanted = None
+    if types:
+        wanted = {part.strip() for part in types.split(",") if part.strip()}
+        unknown = wanted - ENTRY_TYPES
+        if unknown:
+            raise ValidationFailed("unknown entry type", errors=[
+                {"field": "type", "in": "query", "message": f"unknown types: {', '.join(sorted(unknown))}"}
+            ])
+    entries, next_cursor = repository.list_entries(member_id, limit=limit, cursor=cursor, types=wanted)
+    if not entries and cursor is None:
+        snapshot = repository.read_snapshot(member_id=member_id, with_program=False)
+        _load_member(snapshot, member_id)
+    return Outcome(200, {"items": [entry_view(entry) for entry in entries], "next_cursor": next_cursor})

@@ -1,0 +1,73 @@
+"""The write loop every state-changing use case runs: read, plan, commit once, replay or retry.
+
+Optimistic concurrency: the plan is computed from one consistent read and committed with
+conditions on what it read (the member's version, the balance, the order, the stock, the absent
+idempotency record). A lost race re-reads and re-plans; a used idempotency key replays.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from loyalty.domain.errors import Conflict, DomainError, ServiceUnavailable
+from loyalty.services.context import Outcome
+from loyalty.store.db import ConditionFailed
+from loyalty.store.models import IdempotencyItem
+from loyalty.store.repository import IdempotencyRequest, Snapshot, idempotency_record, read_idempotency
+
+MAX_ATTEMPTS = 10
+
+
+@dataclass
+class Plan:
+    status: int
+    body: Any
+    commit: Callable[[IdempotencyItem | None], None]
+    # A failed condition on these labels is final (raise the error) rather than a race to retry.
+    final_conflicts: dict[str, DomainError] = field(default_factory=dict)
+
+
+def dumps(body: Any) -> str:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+
+
+def replay(record: IdempotencyItem, request: IdempotencyRequest) -> Outcome:
+    if record.request_hash != request.request_hash:
+        raise Conflict(
+            "this Idempotency-Key was already used with a different request", code="idempotency_key_reused"
+        )
+    return Outcome(int(record.status_code), json.loads(record.body), replayed=True)
+
+
+def execute(
+    idempotency: IdempotencyRequest | None,
+    read: Callable[[], Snapshot],
+    plan: Callable[[Snapshot], Plan],
+) -> Outcome:
+    for attempt in range(MAX_ATTEMPTS):
+        snapshot = read()
+        if idempotency is not None and snapshot.idempotency is not None:
+            return replay(snapshot.idempotency, idempotency)
+        decided = plan(snapshot)
+        record = None
+        if idempotency is not None:
+            record = idempotency_record(idempotency, decided.status, dumps(decided.body))
+        try:
+            decided.commit(record)
+            return Outcome(decided.status, decided.body)
+        except ConditionFailed as failed:
+            if idempotency is not None and "idempotency" in failed.labels:
+                existing = read_idempotency(idempotency)
+                if existing is not None:
+                    return replay(existing, idempotency)
+            for label in failed.labels:
+                if label in decided.final_conflicts:
+                    raise decided.final_conflicts[label] from failed
+            # Lost a race (the member moved on): back off a little, then re-read and re-plan.
+            time.sleep(random.uniform(0, 0.002 * (attempt + 1)))  # noqa: S311 - jitter, not security
+    raise ServiceUnavailable("too many concurrent changes to the same member; retry", retry_after=1)

@@ -1,0 +1,187 @@
+"""Low-level access shared by the repositories: one consistent BatchGetItem, one TransactWriteItems.
+
+A points-changing request reads everything it needs in one BatchGetItem (member, program, the
+idempotency record, and the order or reward it touches) and writes everything in one
+TransactWriteItems. Failures come back as typed exceptions naming which item's condition failed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from loyalty.domain.errors import BadRequest, ServiceUnavailable
+from loyalty.store.models import MemberItem, table_name
+
+M = TypeVar("M", bound=Model)
+Key = tuple[str, str]
+
+# Error codes DynamoDB (and botocore, after its own retries) raises for load or transient faults.
+TRANSIENT_CODES = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionInProgressException",
+}
+
+_connection_lock = threading.Lock()
+_connection: Connection | None = None
+
+
+def connection() -> Connection:
+    """The low-level pynamodb connection the models use (one botocore client per process)."""
+    global _connection
+    if _connection is None:
+        with _connection_lock:
+            if _connection is None:
+                _connection = MemberItem._get_connection().connection
+    return _connection
+
+
+def error_code(exc: BaseException) -> str | None:
+    cause = getattr(exc, "cause", None) or exc.__cause__
+    response = getattr(cause, "response", None) or getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        return str(code) if code else None
+    return None
+
+
+def raise_if_transient(exc: BaseException) -> None:
+    code = error_code(exc)
+    if code in TRANSIENT_CODES:
+        raise ServiceUnavailable(f"the database is busy ({code}); retry with the same Idempotency-Key") from exc
+
+
+def batch_get(keys: Iterable[Key], consistent: bool = True) -> dict[Key, dict[str, Any]]:
+    """Raw items by key, read with one BatchGetItem (plus retries of unprocessed keys)."""
+    wanted = list(dict.fromkeys(keys))
+    found: dict[Key, dict[str, Any]] = {}
+    pending = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in wanted]
+    attempts = 0
+    while pending:
+        attempts += 1
+        request = {"RequestItems": {table_name(): {"Keys": pending, "ConsistentRead": consistent}}}
+        try:
+            response = connection().dispatch("BatchGetItem", request)
+        except PynamoDBException as exc:
+            raise_if_transient(exc)
+            raise
+        for item in response.get("Responses", {}).get(table_name(), []):
+            found[(item["pk"]["S"], item["sk"]["S"])] = item
+        pending = response.get("UnprocessedKeys", {}).get(table_name(), {}).get("Keys", [])
+        if pending and attempts >= 5:
+            raise ServiceUnavailable("the database did not return every item; retry")
+    return found
+
+
+def load(cls: type[M], raw: dict[str, Any] | None) -> M | None:
+    return None if raw is None else cls.from_raw_data(raw)
+
+
+class ConditionFailed(Exception):
+    """A transaction was cancelled: `labels` names the items whose condition failed."""
+
+    def __init__(self, labels: list[str]) -> None:
+        super().__init__(", ".join(labels))
+        self.labels = labels
+
+
+@dataclass
+class Txn:
+    """Builds one TransactWriteItems and remembers which label each item has, in request order."""
+
+    _checks: list[tuple[str, type[Model], Key, Condition]] = field(default_factory=list)
+    _puts: list[tuple[str, Model, Condition | None]] = field(default_factory=list)
+    _updates: list[tuple[str, Model, list[Action], Condition | None, bool]] = field(default_factory=list)
+    _deletes: list[tuple[str, Model, Condition | None]] = field(default_factory=list)
+
+    def check(self, label: str, cls: type[Model], key: Key, condition: Condition) -> Txn:
+        self._checks.append((label, cls, key, condition))
+        return self
+
+    def put(self, label: str, item: Model, condition: Condition | None = None) -> Txn:
+        self._puts.append((label, item, condition))
+        return self
+
+    def update(
+        self, label: str, item: Model, actions: list[Action], condition: Condition | None = None,
+        *, versioned: bool = True,
+    ) -> Txn:
+        self._updates.append((label, item, actions, condition, versioned))
+        return self
+
+    def delete(self, label: str, item: Model, condition: Condition | None = None) -> Txn:
+        self._deletes.append((label, item, condition))
+        return self
+
+    @property
+    def labels(self) -> list[str]:
+        # pynamodb sends condition checks, then deletes, then puts, then updates.
+        return (
+            [c[0] for c in self._checks] + [d[0] for d in self._deletes]
+            + [p[0] for p in self._puts] + [u[0] for u in self._updates]
+        )
+
+    def commit(self) -> None:
+        try:
+            with TransactWrite(connection=connection()) as transaction:
+                for _, cls, key, condition in self._checks:
+                    transaction.condition_check(cls, key[0], key[1], condition=condition)
+                for _, item, condition in self._deletes:
+                    transaction.delete(item, condition=condition)
+                for _, item, condition in self._puts:
+                    transaction.save(item, condition=condition)
+                for _, item, actions, condition, versioned in self._updates:
+                    transaction.update(item, actions=actions, condition=condition, add_version_condition=versioned)
+        except TransactWriteError as exc:
+            reasons = exc.cancellation_reasons or []
+            failed = [
+                label for label, reason in zip(self.labels, reasons, strict=False)
+                if reason is not None and reason.code == "ConditionalCheckFailed"
+            ]
+            if failed:
+                raise ConditionFailed(failed) from exc
+            codes = {reason.code for reason in reasons if reason is not None}
+            if codes & {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"} or (
+                error_code(exc) in TRANSIENT_CODES | {"TransactionConflictException"}
+            ):
+                raise ConditionFailed(["conflict"]) from exc
+            raise
+
+
+def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
+    if not last_key:
+        return None
+    plain = {name: value["S"] if isinstance(value, dict) else value for name, value in last_key.items()}
+    raw = json.dumps(plain, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, required: Iterable[str]) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        plain = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest("the cursor is not one this API returned", code="invalid_cursor") from exc
+    if not isinstance(plain, dict) or set(plain) != set(required) or not all(
+        isinstance(value, str) for value in plain.values()
+    ):
+        raise BadRequest("the cursor is not one this API returned", code="invalid_cursor")
+    return plain

@@ -1,0 +1,232 @@
+"""pynamodb models of the single LoyaltyTable.
+
+Key design (pk / sk):
+  MEMBER#<id>      / PROFILE        the member: profile, balance, lots, tier, cap counters (versioned)
+  MEMBER#<id>      / ENTRY#<ulid>   the ledger, newest last
+  IDEM#<scope>#<k> / IDEM           idempotency record, written in the same transaction it protects
+  ORDER#<order_id> / ORDER          one order earns once; what returns may still claw back
+  EMAIL#<email>    / EMAIL          unique email -> member
+  REFCODE#<code>   / REFCODE        unique referral code -> member
+  PROGRAM          / CURRENT        the program config in force; PROGRAM / VERSION#<n> its history
+  REWARD#<id>      / REWARD         a catalog reward (GSI1: CATALOG / REWARD#<id> lists them)
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pynamodb.attributes import (
+    JSONAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+
+def table_name() -> str:
+    return os.environ.get("TABLE_NAME", "LoyaltyTable")
+
+
+def _region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+class _Meta:
+    table_name = table_name()
+    region = _region()
+    # Only the local stack and tests set an endpoint; on AWS botocore resolves it.
+    host = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or None
+    max_retry_attempts = 3
+
+
+class CatalogIndex(GlobalSecondaryIndex["RewardItem"]):
+    class Meta:
+        index_name = "GSI1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class _Item(Model):
+    class Meta(_Meta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+class MemberItem(_Item):
+    class Meta(_Meta):
+        pass
+
+    member_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    name = UnicodeAttribute()
+    birthday = UnicodeAttribute(null=True)
+    phone = UnicodeAttribute(null=True)
+    locale = UnicodeAttribute(null=True)
+    preferences = JSONAttribute(null=True)
+    consents = JSONAttribute(null=True)
+    referral_code = UnicodeAttribute()
+    referred_by = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(default="active")
+    enrolled_at = UnicodeAttribute()
+    tier = UnicodeAttribute()
+    tier_since = UnicodeAttribute()
+    available = NumberAttribute(default=0)
+    pending = NumberAttribute(default=0)
+    lifetime_earned = NumberAttribute(default=0)
+    debt = NumberAttribute(default=0)
+    # {last valid local day: remaining points}: see loyalty.domain.lots
+    lots = JSONAttribute(default=dict)
+    # {local day: qualifying points earned that day}, pruned to the tier window
+    qualifying_days = JSONAttribute(default=dict)
+    # {action: [period key, count]}: cap counters, checked under the version condition
+    action_counts = JSONAttribute(default=dict)
+    # {reward_id: count}: per-member reward limits
+    reward_counts = JSONAttribute(default=dict)
+    last_activity_day = UnicodeAttribute(null=True)
+    last_purchase_day = UnicodeAttribute(null=True)
+    purchases = NumberAttribute(default=0)
+    profile_completed_at = UnicodeAttribute(null=True)
+    # Optimistic lock: every points change is conditioned on the version it read.
+    rev = VersionAttribute()
+
+
+class EntryItem(_Item):
+    class Meta(_Meta):
+        pass
+
+    entry_id = UnicodeAttribute()
+    member_id = UnicodeAttribute()
+    type = UnicodeAttribute()
+    points = NumberAttribute()
+    occurred_at = UnicodeAttribute()
+    recorded_at = UnicodeAttribute()
+    # The member's local day of the event (program time zone): the metrics day.
+    day = UnicodeAttribute()
+    source = JSONAttribute(default=dict)
+    breakdown = JSONAttribute(default=list)
+    balance_after = NumberAttribute()
+    status = UnicodeAttribute(default="available")
+    expires_at = UnicodeAttribute(null=True)
+    qualifying = NumberAttribute(default=0)
+    # Which lots (by last valid day) a spend or claw-back drew on, or which lot an earn went to.
+    lots = JSONAttribute(null=True)
+    # Money in the program currency (decimal string) for revenue metrics.
+    amount = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    description = UnicodeAttribute(null=True)
+    redemption = JSONAttribute(null=True)
+    # For the stream processor: the member's previous activity day, and the member version.
+    previous_activity_day = UnicodeAttribute(null=True)
+    member_rev = NumberAttribute(null=True)
+    details = JSONAttribute(null=True)
+
+
+class IdempotencyItem(_Item):
+    class Meta(_Meta):
+        pass
+
+    request_hash = UnicodeAttribute()
+    status_code = NumberAttribute()
+    body = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    expires = TTLAttribute(null=True)
+
+
+class OrderItem(_Item):
+    class Meta(_Meta):
+        pass
+
+    order_id = UnicodeAttribute()
+    member_id = UnicodeAttribute()
+    entry_id = UnicodeAttribute()
+    total = UnicodeAttribute()
+    currency = UnicodeAttribute()
+    points = NumberAttribute()
+    qualifying = NumberAttribute()
+    earned_day = UnicodeAttribute()
+    lot = UnicodeAttribute()
+    refunded = UnicodeAttribute(default="0")
+    points_returned = NumberAttribute(default=0)
+    qualifying_returned = NumberAttribute(default=0)
+    channel = UnicodeAttribute()
+    rev = VersionAttribute()
+
+
+class UniqueItem(_Item):
+    """EMAIL#<email> and REFCODE#<code>: uniqueness guards pointing at a member."""
+
+    class Meta(_Meta):
+        pass
+
+    member_id = UnicodeAttribute()
+
+
+class ProgramItem(_Item):
+    class Meta(_Meta):
+        pass
+
+    version = NumberAttribute()
+    config = UnicodeAttribute()  # the JSON body as PUT, so GET returns the same field types
+    updated_at = UnicodeAttribute()
+    updated_by = UnicodeAttribute(null=True)
+
+
+class RewardItem(_Item):
+    class Meta(_Meta):
+        pass
+
+    catalog = CatalogIndex()
+    gsi1pk = UnicodeAttribute(default="CATALOG")
+    gsi1sk = UnicodeAttribute()
+    reward_id = UnicodeAttribute()
+    data = JSONAttribute()  # name, description, points, tags, min_tier, per_member_limit, window, partner
+    stock = NumberAttribute(null=True)  # remaining units; null = unlimited
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
+def member_key(member_id: str) -> tuple[str, str]:
+    return f"MEMBER#{member_id}", "PROFILE"
+
+
+def entry_key(member_id: str, entry_id: str) -> tuple[str, str]:
+    return f"MEMBER#{member_id}", f"ENTRY#{entry_id}"
+
+
+def idempotency_key(scope: str, key: str) -> tuple[str, str]:
+    return f"IDEM#{scope}#{key}", "IDEM"
+
+
+def order_key(order_id: str) -> tuple[str, str]:
+    return f"ORDER#{order_id}", "ORDER"
+
+
+def email_key(email: str) -> tuple[str, str]:
+    return f"EMAIL#{email}", "EMAIL"
+
+
+def referral_code_key(code: str) -> tuple[str, str]:
+    return f"REFCODE#{code}", "REFCODE"
+
+
+PROGRAM_CURRENT = ("PROGRAM", "CURRENT")
+
+
+def program_version_key(version: int) -> tuple[str, str]:
+    return "PROGRAM", f"VERSION#{version:08d}"
+
+
+def reward_key(reward_id: str) -> tuple[str, str]:
+    return f"REWARD#{reward_id}", "REWARD"
+
+
+def new_item(cls: type[Model], key: tuple[str, str], **attributes: Any) -> Any:
+    return cls(key[0], key[1], **attributes)

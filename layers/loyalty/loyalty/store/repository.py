@@ -1,0 +1,317 @@
+"""Every DynamoDB key, condition and transaction of the API paths lives here.
+
+Points-changing writes are one TransactWriteItems each: the ledger entries, the member (guarded by
+its version, and for spends by `available >= points`), the idempotency record
+(`attribute_not_exists`), and whatever else the change touches (the order, the reward's stock).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from pynamodb.exceptions import PynamoDBException
+
+from loyalty.domain.clock import iso_utc, utc_now
+from loyalty.domain.errors import BadRequest
+from loyalty.store.db import Key, Txn, batch_get, decode_cursor, encode_cursor, load, raise_if_transient
+from loyalty.store.models import (
+    PROGRAM_CURRENT,
+    EntryItem,
+    IdempotencyItem,
+    MemberItem,
+    OrderItem,
+    ProgramItem,
+    RewardItem,
+    UniqueItem,
+    email_key,
+    entry_key,
+    idempotency_key,
+    member_key,
+    order_key,
+    program_version_key,
+    referral_code_key,
+    reward_key,
+)
+
+IDEMPOTENCY_TTL = timedelta(days=7)
+
+# Member attributes a points change may rewrite (under the version condition).
+MEMBER_MUTABLE = (
+    "available", "pending", "lifetime_earned", "debt", "lots", "qualifying_days", "action_counts",
+    "reward_counts", "last_activity_day", "last_purchase_day", "purchases", "tier", "tier_since",
+    "profile_completed_at", "name", "email", "birthday", "phone", "locale", "preferences", "consents",
+    "status", "referred_by",
+)
+
+
+@dataclass(frozen=True)
+class IdempotencyRequest:
+    scope: str
+    key: str
+    request_hash: str
+
+
+@dataclass
+class Snapshot:
+    """What one consistent BatchGetItem returned for a request."""
+
+    member: MemberItem | None = None
+    program: ProgramItem | None = None
+    idempotency: IdempotencyItem | None = None
+    order: OrderItem | None = None
+    reward: RewardItem | None = None
+    email: UniqueItem | None = None
+    referral: UniqueItem | None = None
+    others: dict[str, Any] = field(default_factory=dict)
+
+
+def read_snapshot(
+    *,
+    member_id: str | None = None,
+    idempotency: IdempotencyRequest | None = None,
+    order_id: str | None = None,
+    reward_id: str | None = None,
+    email: str | None = None,
+    referral_code: str | None = None,
+    with_program: bool = True,
+) -> Snapshot:
+    wanted: dict[str, tuple[type, Key]] = {}
+    if member_id is not None:
+        wanted["member"] = (MemberItem, member_key(member_id))
+    if with_program:
+        wanted["program"] = (ProgramItem, PROGRAM_CURRENT)
+    if idempotency is not None:
+        wanted["idempotency"] = (IdempotencyItem, idempotency_key(idempotency.scope, idempotency.key))
+    if order_id is not None:
+        wanted["order"] = (OrderItem, order_key(order_id))
+    if reward_id is not None:
+        wanted["reward"] = (RewardItem, reward_key(reward_id))
+    if email is not None:
+        wanted["email"] = (UniqueItem, email_key(email))
+    if referral_code is not None:
+        wanted["referral"] = (UniqueItem, referral_code_key(referral_code))
+    raw = batch_get(key for _, key in wanted.values()) if wanted else {}
+    snapshot = Snapshot()
+    for name, (cls, key) in wanted.items():
+        setattr(snapshot, name, load(cls, raw.get(key)))
+    return snapshot
+
+
+def read_idempotency(request: IdempotencyRequest) -> IdempotencyItem | None:
+    raw = batch_get([idempotency_key(request.scope, request.key)])
+    return load(IdempotencyItem, next(iter(raw.values()), None))
+
+
+def idempotency_record(request: IdempotencyRequest, status_code: int, body: str) -> IdempotencyItem:
+    now = utc_now()
+    pk, sk = idempotency_key(request.scope, request.key)
+    return IdempotencyItem(
+        pk, sk, request_hash=request.request_hash, status_code=status_code, body=body,
+        created_at=iso_utc(now), expires=now + IDEMPOTENCY_TTL,
+    )
+
+
+def _add_idempotency(txn: Txn, record: IdempotencyItem | None) -> None:
+    if record is not None:
+        txn.put("idempotency", record, IdempotencyItem.pk.does_not_exist())
+
+
+def _member_actions(member: MemberItem) -> list[Any]:
+    attributes = MemberItem.get_attributes()
+    actions = []
+    for name in MEMBER_MUTABLE:
+        value = getattr(member, name)
+        attribute = attributes[name]
+        actions.append(attribute.remove() if value is None else attribute.set(value))
+    return actions
+
+
+def new_entry(member_id: str, entry_id: str, **attributes: Any) -> EntryItem:
+    pk, sk = entry_key(member_id, entry_id)
+    return EntryItem(pk, sk, entry_id=entry_id, member_id=member_id, **attributes)
+
+
+@dataclass
+class PointsChange:
+    """Everything one points-changing request writes, committed as one transaction."""
+
+    member: MemberItem
+    entries: list[EntryItem]
+    idempotency: IdempotencyItem | None = None
+    # Spends: the member must still hold at least this many available points.
+    spend: int | None = None
+    new_order: OrderItem | None = None
+    updated_order: OrderItem | None = None
+    reward_with_stock: RewardItem | None = None
+
+
+def commit_points_change(change: PointsChange) -> None:
+    """Raises db.ConditionFailed with labels: member (version or balance moved), order (already
+    recorded / changed), stock (sold out), idempotency (the key was used meanwhile)."""
+    txn = Txn()
+    for index, entry in enumerate(change.entries):
+        txn.put(f"entry{index}", entry, EntryItem.pk.does_not_exist())
+    condition = MemberItem.pk.exists()
+    if change.spend is not None:
+        condition &= MemberItem.available >= change.spend
+    txn.update("member", change.member, _member_actions(change.member), condition)
+    if change.new_order is not None:
+        txn.put("order", change.new_order, OrderItem.pk.does_not_exist())
+    if change.updated_order is not None:
+        order = change.updated_order
+        txn.update("order", order, [
+            OrderItem.refunded.set(order.refunded),
+            OrderItem.points_returned.set(order.points_returned),
+            OrderItem.qualifying_returned.set(order.qualifying_returned),
+        ])
+    if change.reward_with_stock is not None:
+        txn.update(
+            "stock", change.reward_with_stock, [RewardItem.stock.add(-1)], RewardItem.stock >= 1, versioned=False,
+        )
+    _add_idempotency(txn, change.idempotency)
+    _commit(txn)
+
+
+def _commit(txn: Txn) -> None:
+    try:
+        txn.commit()
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
+
+
+# --- members -------------------------------------------------------------------------------------
+
+
+def new_member(member_id: str, **attributes: Any) -> MemberItem:
+    pk, sk = member_key(member_id)
+    return MemberItem(pk, sk, member_id=member_id, **attributes)
+
+
+def create_member(member: MemberItem, idempotency: IdempotencyItem | None,
+                  entries: Iterable[EntryItem] = (), referrer: MemberItem | None = None) -> None:
+    """Raises ConditionFailed: member (id taken), email (taken), referral_code (collision),
+    referrer (moved meanwhile), idempotency."""
+    txn = Txn()
+    txn.put("member", member, MemberItem.pk.does_not_exist())
+    txn.put("email", UniqueItem(*email_key(member.email), member_id=member.member_id),
+            UniqueItem.pk.does_not_exist())
+    txn.put("referral_code", UniqueItem(*referral_code_key(member.referral_code), member_id=member.member_id),
+            UniqueItem.pk.does_not_exist())
+    for index, entry in enumerate(entries):
+        txn.put(f"entry{index}", entry, EntryItem.pk.does_not_exist())
+    if referrer is not None:
+        txn.update("referrer", referrer, _member_actions(referrer), MemberItem.pk.exists())
+    _add_idempotency(txn, idempotency)
+    _commit(txn)
+
+
+def update_member(member: MemberItem, idempotency: IdempotencyItem | None, *, old_email: str | None = None,
+                  entries: Iterable[EntryItem] = ()) -> None:
+    """A profile change (and the entries it awards), guarded by the member's version. A changed email
+    moves its uniqueness guard in the same transaction. ConditionFailed: member, email, idempotency."""
+    txn = Txn()
+    txn.update("member", member, _member_actions(member), MemberItem.pk.exists())
+    if old_email is not None and old_email != member.email:
+        txn.put("email", UniqueItem(*email_key(member.email), member_id=member.member_id),
+                UniqueItem.pk.does_not_exist())
+        txn.delete("old_email", UniqueItem(*email_key(old_email), member_id=member.member_id))
+    for index, entry in enumerate(entries):
+        txn.put(f"entry{index}", entry, EntryItem.pk.does_not_exist())
+    _add_idempotency(txn, idempotency)
+    _commit(txn)
+
+
+def save_idempotent_result(idempotency: IdempotencyItem) -> None:
+    """For requests that change nothing else: the record alone, first writer wins."""
+    txn = Txn()
+    _add_idempotency(txn, idempotency)
+    _commit(txn)
+
+
+def list_entries(member_id: str, *, limit: int, cursor: str | None, types: set[str] | None) -> tuple[
+    list[EntryItem], str | None
+]:
+    """A page of the member's ledger, newest first, optionally filtered by entry type."""
+    pk, _ = member_key(member_id)
+    start = decode_cursor(cursor, ("pk", "sk"))
+    if start is not None and start["pk"] != pk:
+        raise BadRequest("the cursor belongs to another list", code="invalid_cursor")
+    try:
+        query = EntryItem.query(
+            pk, EntryItem.sk.startswith("ENTRY#"), scan_index_forward=False,
+            filter_condition=EntryItem.type.is_in(*types) if types else None,
+            last_evaluated_key=_typed_key(start) if start else None,
+            # pynamodb stops at `limit` matching items; with a filter it reads bigger pages.
+            limit=limit, page_size=100 if types else limit,
+        )
+        items = list(query)
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
+    more = len(items) >= limit and query.last_evaluated_key
+    return items, encode_cursor(query.last_evaluated_key) if more else None
+
+
+def _typed_key(plain: dict[str, str]) -> dict[str, Any]:
+    return {name: {"S": value} for name, value in plain.items()}
+
+
+# --- program ---------------------------------------------------------------------------------------
+
+
+def save_program(current: ProgramItem | None, config_json: str, updated_by: str,
+                 idempotency: IdempotencyItem | None) -> ProgramItem:
+    """Writes version n+1 and moves CURRENT to it; ConditionFailed(program) when another PUT won."""
+    version = (current.version if current else 0) + 1
+    now = iso_utc(utc_now())
+    history = ProgramItem(*program_version_key(version), version=version, config=config_json,
+                          updated_at=now, updated_by=updated_by)
+    latest = ProgramItem(*PROGRAM_CURRENT, version=version, config=config_json, updated_at=now,
+                         updated_by=updated_by)
+    txn = Txn()
+    txn.put("history", history, ProgramItem.pk.does_not_exist())
+    if current is None:
+        txn.put("program", latest, ProgramItem.pk.does_not_exist())
+    else:
+        txn.put("program", latest, ProgramItem.version == current.version)
+    _add_idempotency(txn, idempotency)
+    _commit(txn)
+    return latest
+
+
+# --- rewards ---------------------------------------------------------------------------------------
+
+
+def new_reward(reward_id: str, **attributes: Any) -> RewardItem:
+    pk, sk = reward_key(reward_id)
+    return RewardItem(pk, sk, reward_id=reward_id, gsi1pk="CATALOG", gsi1sk=f"REWARD#{reward_id}", **attributes)
+
+
+def save_reward(reward: RewardItem, idempotency: IdempotencyItem | None, *, must_be_new: bool) -> None:
+    txn = Txn()
+    txn.put("reward", reward, RewardItem.pk.does_not_exist() if must_be_new else None)
+    _add_idempotency(txn, idempotency)
+    _commit(txn)
+
+
+def get_reward(reward_id: str) -> RewardItem | None:
+    raw = batch_get([reward_key(reward_id)])
+    return load(RewardItem, next(iter(raw.values()), None))
+
+
+def list_rewards(*, limit: int, cursor: str | None) -> tuple[list[RewardItem], str | None]:
+    start = decode_cursor(cursor, ("pk", "sk", "gsi1pk", "gsi1sk"))
+    try:
+        query = RewardItem.catalog.query(
+            "CATALOG", limit=limit, page_size=limit,
+            last_evaluated_key=_typed_key(start) if start else None,
+        )
+        items = list(query)
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
+    return items, encode_cursor(query.last_evaluated_key)

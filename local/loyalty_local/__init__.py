@@ -1,0 +1,1 @@
+"""The local stack: moto server, HTTP gateway, stream poller and scheduler, all driven by infra/template.yaml."""

@@ -1,0 +1,66 @@
+"""`loyalty-local`: serve the whole API on moto, and print local tokens."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from loyalty_local.stack import LocalStack
+    from loyalty_local.streams import Chaos
+
+    chaos = Chaos(failure_rate=args.stream_chaos, redelivery_rate=args.stream_chaos) if args.stream_chaos else None
+    stack = LocalStack(host=args.host, port=args.port, seed_demo=not args.no_demo, chaos=chaos).start()
+    print(f"Loyalty API (member, admin and partner) at {stack.url}", flush=True)
+    print("Get a token:  .venv/bin/loyalty-local token --sub alice            (a member)", flush=True)
+    print("              .venv/bin/loyalty-local token --sub pos --scope loyalty/transactions   (a back end)",
+          flush=True)
+    print("              .venv/bin/loyalty-local token --sub ops --admin      (an admin)", flush=True)
+    print(f"Try:          curl -H \"Authorization: Bearer $TOKEN\" {stack.url}/program", flush=True)
+    try:
+        stack.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from loyalty_local import tokens
+
+    print(tokens.issue(args.sub, admin=args.admin, scopes=args.scope or [], ttl_seconds=args.ttl))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="loyalty-local", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the whole API locally on moto")
+    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
+    serve.add_argument("--no-demo", action="store_true", help="do not seed the demo program")
+    serve.add_argument("--stream-chaos", type=float, default=float(os.environ.get("STREAM_CHAOS", "0")),
+                       help="probability of a random stream batch failure or redelivery (testing)")
+    serve.set_defaults(run=_serve)
+
+    token = commands.add_parser("token", help="print a signed local access token (bare JWT on the last line)")
+    token.add_argument("--sub", required=True, help="the member id (or client id of a back end)")
+    token.add_argument("--admin", action="store_true", help="add the loyalty-admin group")
+    token.add_argument("--scope", action="append", help="an OAuth scope, e.g. loyalty/transactions")
+    token.add_argument("--ttl", type=int, default=12 * 3600, help="seconds until it expires")
+    token.set_defaults(run=_token)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING"))
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    result: int = args.run(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""Starts the whole local stack: moto, tables from the template, functions, gateway, stream pollers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from typing import Any
+
+import boto3
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.test import Client
+
+from loyalty_local import tokens
+from loyalty_local.demo import DEMO_PROGRAM, DEMO_REWARDS
+from loyalty_local.gateway import Gateway
+from loyalty_local.lambdas import Functions
+from loyalty_local.motoserver import MotoServer
+from loyalty_local.streams import Chaos, StreamPoller
+from loyalty_local.template import Stack, local_value, read_stack
+
+log = logging.getLogger("loyalty_local")
+REGION = "us-east-1"
+
+
+def local_environment(endpoint: str) -> dict[str, str]:
+    return {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's dummy credentials
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+    }
+
+
+def create_tables(stack: Stack, endpoint: str) -> None:
+    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION)
+    existing = set(client.list_tables()["TableNames"])
+    for logical_id, table in stack.tables.items():
+        if logical_id in existing:
+            continue
+        properties = table.properties
+        request: dict[str, Any] = {
+            "TableName": logical_id,
+            "AttributeDefinitions": properties["AttributeDefinitions"],
+            "KeySchema": properties["KeySchema"],
+            "BillingMode": properties.get("BillingMode", "PAY_PER_REQUEST"),
+        }
+        if properties.get("GlobalSecondaryIndexes"):
+            request["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
+        stream = properties.get("StreamSpecification")
+        if stream:
+            request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+        client.create_table(**request)
+        ttl = properties.get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled"):
+            client.update_time_to_live(TableName=logical_id, TimeToLiveSpecification={
+                "AttributeName": ttl["AttributeName"], "Enabled": True,
+            })
+
+
+class LocalStack:
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 3000, seed_demo: bool = True,
+                 chaos: Chaos | None = None, stream_interval: float = 0.05) -> None:
+        self.host = host
+        self.port = port
+        self.seed_demo = seed_demo
+        self.chaos = chaos
+        self.stream_interval = stream_interval
+        self.stack = read_stack()
+        self.moto: MotoServer | None = None
+        self.server: BaseWSGIServer | None = None
+        self.pollers: list[StreamPoller] = []
+        self.functions: Functions | None = None
+        self.gateway: Gateway | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"http://{self.host}:{self.server.port}"
+
+    def start(self) -> LocalStack:
+        self.moto = MotoServer().start()
+        environment = local_environment(self.moto.url)
+        for function in self.stack.functions.values():
+            for name, value in function.environment.items():
+                environment.setdefault(name, str(local_value(value, self.stack.tables)))
+        os.environ.update(environment)
+        create_tables(self.stack, self.moto.url)
+        self.functions = Functions(self.stack.functions)
+        self.gateway = Gateway(self.stack.routes, self.functions, tokens.Verifier.local())
+        if self.seed_demo:
+            self.seed()
+        for source in self.stack.streams:
+            self.pollers.append(StreamPoller(source, self.functions, self.moto.url, interval=self.stream_interval,
+                                             chaos=self.chaos).start())
+        self.server = make_server(self.host, self.port, self.gateway, threaded=True)
+        self.server.daemon_threads = True
+        return self
+
+    def serve_in_thread(self) -> threading.Thread:
+        assert self.server is not None
+        thread = threading.Thread(target=self.server.serve_forever, name="gateway", daemon=True)
+        thread.start()
+        return thread
+
+    def serve_forever(self) -> None:
+        assert self.server is not None
+        self.server.serve_forever()
+
+    def stop(self) -> None:
+        for poller in self.pollers:
+            poller.stop()
+        if self.server is not None:
+            self.server.shutdown()
+        if self.moto is not None:
+            self.moto.stop()
+
+    def call(self, method: str, path: str, body: Any = None, *, sub: str = "local-admin",
+             admin: bool = True, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        """An in-process request through the gateway (used to seed the demo)."""
+        assert self.gateway is not None
+        token = tokens.issue(sub, admin=admin)
+        all_headers = {"Authorization": f"Bearer {token}", **(headers or {})}
+        data = None
+        if body is not None:
+            data = json.dumps(body)
+            all_headers["Content-Type"] = "application/json"
+        response = Client(self.gateway).open(path, method=method, data=data, headers=all_headers)
+        text = response.get_data(as_text=True)
+        return response.status_code, json.loads(text) if text else None
+
+    def seed(self) -> None:
+        status, _ = self.call("GET", "/program")
+        if status == 200:
+            return  # a program exists: never overwrite it
+        status, body = self.call("PUT", "/admin/program", DEMO_PROGRAM)
+        if status != 200:
+            raise RuntimeError(f"seeding the demo program failed: {status} {body}")
+        for reward in DEMO_REWARDS:
+            self.call("POST", "/admin/rewards", reward)

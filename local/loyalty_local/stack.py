@@ -27,7 +27,7 @@ REGION = "us-east-1"
 def local_environment(endpoint: str) -> dict[str, str]:
     return {
         "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's dummy credentials
+        "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
@@ -102,7 +102,7 @@ class LocalStack:
             self.pollers.append(StreamPoller(source, self.functions, self.moto.url, interval=self.stream_interval,
                                              chaos=self.chaos).start())
         self.server = make_server(self.host, self.port, self.gateway, threaded=True)
-        self.server.daemon_threads = True
+        self.server.daemon_threads = True  # type: ignore[attr-defined]
         return self
 
     def serve_in_thread(self) -> threading.Thread:

@@ -130,7 +130,7 @@ class StreamPoller:
         for shard_id, iterator in list(iterators.items()):
             response = self.streams.get_records(ShardIterator=iterator, Limit=self.source.batch_size)
             iterators[shard_id] = response.get("NextShardIterator") or iterator
-            records = [lambda_record(record, self.stream_arn) for record in response.get("Records", [])]
+            records = [lambda_record(dict(record), self.stream_arn) for record in response.get("Records", [])]
             if records:
                 busy = True
                 self._deliver(records)

@@ -6,13 +6,16 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
 from loyalty.domain.errors import (
     BadRequest,
@@ -83,22 +86,42 @@ def _unexpected(exc: Exception) -> Response:
     return problem(500, "internal_error", "Internal error", "an unexpected error occurred; it has been logged")
 
 
-def _guard_body(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
-    """Refuse oversized bodies and non-JSON content types before any parsing."""
-    event = app.current_event
-    body = event.body
-    if body:
-        if len(body) > MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
-        content_type = (event.headers or {}).get("content-type", "")
-        if "json" not in content_type.lower():
-            raise UnsupportedMediaType("send the body as application/json")
-    return next_middleware(app)
+def _refusal(event: dict[str, Any]) -> DomainError | None:
+    """Oversized bodies and non-JSON content types are refused before anything parses them."""
+    body = event.get("body")
+    if not body:
+        return None
+    if len(body) > MAX_BODY_BYTES:
+        return PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
+    headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
+    if "json" not in headers.get("content-type", "").lower():
+        return UnsupportedMediaType("send the body as application/json")
+    return None
 
 
-def create_app() -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True)
-    app.use(middlewares=[_guard_body])
+class LoyaltyResolver(APIGatewayHttpResolver):
+    """The powertools HTTP API resolver with our body guard in front of its request validation."""
+
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        refused = _refusal(dict(event))
+        if refused is not None:
+            response = _domain_error(refused)
+            return {
+                "statusCode": response.status_code,
+                "headers": {"Content-Type": PROBLEM_JSON},
+                "body": response.body,
+                "isBase64Encoded": False,
+            }
+        return super().resolve(event, context)
+
+
+def _unsupported_content_type(_: RequestUnsupportedContentType) -> Response:
+    return _domain_error(UnsupportedMediaType("send the body as application/json"))
+
+
+def create_app() -> LoyaltyResolver:
+    app = LoyaltyResolver(enable_validation=True)
+    app.exception_handler(RequestUnsupportedContentType)(_unsupported_content_type)
     app.exception_handler(DomainError)(_domain_error)
     app.exception_handler(RequestValidationError)(_validation_error)
     app.exception_handler(NotFoundError)(_not_found)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -27,28 +27,21 @@ def _no_control_characters(value: str) -> str:
     return value
 
 
-def _text(max_length: int, min_length: int = 1) -> Any:
-    return Annotated[
-        str,
-        StringConstraints(min_length=min_length, max_length=max_length, strip_whitespace=True),
-        AfterValidator(_no_control_characters),
-    ]
-
-
-Text100 = _text(100)
-Text200 = _text(200)
-Text500 = _text(500)
+_Clean = AfterValidator(_no_control_characters)
+Text64 = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True), _Clean]
+Text100 = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True), _Clean]
+Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True), _Clean]
+Text500 = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True), _Clean]
+Text1000 = Annotated[str, StringConstraints(max_length=1000, strip_whitespace=True), _Clean]
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@+-]{0,127}$")]
 # Order ids come from many back ends: any printable ASCII except spaces at the ends.
 OrderId = Annotated[str, StringConstraints(pattern=r"^[!-~]([ -~]{0,126}[!-~])?$")]
-Email = Annotated[
-    str,
-    StringConstraints(max_length=254, strip_whitespace=True, pattern=r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$"),
-]
+_EMAIL = r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$"
+Email = Annotated[str, StringConstraints(max_length=254, strip_whitespace=True, pattern=_EMAIL)]
 Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 ()-]{3,22}$")]
 Locale = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8}){0,3}$")]
 PreferenceKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
-PreferenceValue = _text(100) | list[_text(100)] | StrictBool  # type: ignore[valid-type]
+PreferenceValue = Text100 | Annotated[list[Text100], Field(max_length=50)] | StrictBool
 Points = Annotated[StrictInt, Field(ge=1, le=1_000_000_000)]
 AmountString = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,15}(\.[0-9]{1,4})?$")]
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
@@ -95,8 +88,8 @@ class ProfilePatch(Body):
 
 
 class LineItem(Body):
-    sku: _text(64)  # type: ignore[valid-type]
-    category: _text(64) | None = None  # type: ignore[valid-type]
+    sku: Text64
+    category: Text64 | None = None
     quantity: Annotated[StrictInt, Field(ge=1, le=100_000)]
     unit_price: Money
 
@@ -137,7 +130,7 @@ class AdjustmentRequest(Body):
 class RewardRequest(Body):
     reward_id: Identifier | None = None
     name: Text100
-    description: _text(1000, 0) | None = None  # type: ignore[valid-type]
+    description: Text1000 | None = None
     points: Annotated[StrictInt, Field(ge=0, le=1_000_000_000)]
     tags: Annotated[list[Text100], Field(max_length=20)] = Field(default_factory=list)
     min_tier: Text100 | None = None

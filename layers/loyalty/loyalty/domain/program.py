@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from functools import cached_property
+from itertools import pairwise
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -127,7 +128,7 @@ class ProgramConfig(Strict):
         thresholds = [tier.threshold for tier in self.tiers]
         if thresholds[0] != 0:
             raise ValueError("the first tier must have threshold 0 (new members start there)")
-        if any(b <= a for a, b in zip(thresholds, thresholds[1:], strict=False)):
+        if any(b <= a for a, b in pairwise(thresholds)):
             raise ValueError("tier thresholds must be strictly increasing")
         names = [tier.name for tier in self.tiers]
         if len(set(names)) != len(names):

@@ -65,7 +65,8 @@ def save_reward(caller: Caller, reward_id: str | None, request: RewardRequest,
     def plan(snapshot: Snapshot) -> Plan:
         config = config_of(snapshot.program)
         if request.min_tier is not None and request.min_tier not in {tier.name for tier in config.tiers}:
-            raise ValidationFailed("unknown tier", errors=[{"field": "min_tier", "message": "not a tier of the program"}])
+            raise ValidationFailed("unknown tier",
+                                   errors=[{"field": "min_tier", "message": "not a tier of the program"}])
         if creating and snapshot.reward is not None:
             raise Conflict(f"reward {reward_id} already exists", code="reward_exists")
         created_at = snapshot.reward.created_at if snapshot.reward is not None else now

@@ -15,7 +15,7 @@ from loyalty.services.program import config_of
 from loyalty.services.views import entry_view, member_view
 from loyalty.services.writes import Plan, execute
 from loyalty.store import repository
-from loyalty.store.models import IdempotencyItem, MemberItem
+from loyalty.store.models import EntryItem, IdempotencyItem, MemberItem
 from loyalty.store.repository import IdempotencyRequest, Snapshot
 
 ENTRY_TYPES = {"earn", "redeem", "return", "adjust", "expire", "action", "partner_earn", "promo", "bonus",
@@ -119,7 +119,7 @@ def update_profile(caller: Caller, path_id: str, patch: ProfilePatch,
         old_email = member.email
         for name, value in changes.items():
             setattr(member, name, value)
-        entries = []
+        entries: list[EntryItem] = []
         if member.profile_completed_at is None and _complete(member):
             member.profile_completed_at = iso_utc(now)
             if "profile_completed" in config.actions:

@@ -18,14 +18,15 @@ from loyalty.store.models import ProgramItem
 from loyalty.store.repository import IdempotencyRequest
 
 _cache_lock = threading.Lock()
-_parsed: dict[int, ProgramConfig] = {}
+_parsed: dict[tuple[int, str], ProgramConfig] = {}
 
 
 def config_of(item: ProgramItem | None) -> ProgramConfig:
     """The parsed config of the item read in this request (no stale cache: the item is always read)."""
     if item is None:
         raise Conflict("no program is configured yet: PUT /admin/program first", code="program_not_configured")
-    version = int(item.version)
+    # Keyed by version and write time: a re-created table (tests, a new stack) restarts at version 1.
+    version = (int(item.version), item.updated_at)
     parsed = _parsed.get(version)
     if parsed is None:
         parsed = ProgramConfig.model_validate_json(item.config)

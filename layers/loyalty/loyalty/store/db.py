@@ -105,7 +105,7 @@ class ConditionFailed(Exception):
 class Txn:
     """Builds one TransactWriteItems and remembers which label each item has, in request order."""
 
-    _checks: list[tuple[str, type[Model], Key, Condition]] = field(default_factory=list)
+    _checks: list[tuple[str, type[Model], Key, Condition | None]] = field(default_factory=list)
     _puts: list[tuple[str, Model, Condition | None]] = field(default_factory=list)
     _updates: list[tuple[str, Model, list[Action], Condition | None, bool]] = field(default_factory=list)
     _deletes: list[tuple[str, Model, Condition | None]] = field(default_factory=list)

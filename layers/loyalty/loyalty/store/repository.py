@@ -266,7 +266,7 @@ def _typed_key(plain: dict[str, str]) -> dict[str, Any]:
 def save_program(current: ProgramItem | None, config_json: str, updated_by: str,
                  idempotency: IdempotencyItem | None) -> ProgramItem:
     """Writes version n+1 and moves CURRENT to it; ConditionFailed(program) when another PUT won."""
-    version = (current.version if current else 0) + 1
+    version = (int(current.version) if current else 0) + 1
     now = iso_utc(utc_now())
     history = ProgramItem(*program_version_key(version), version=version, config=config_json,
                           updated_at=now, updated_by=updated_by)

@@ -1,0 +1,89 @@
+"""The local stack started as a user starts it (`loyalty-local serve`), driven over HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from loyalty_local import tokens
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Http:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.session = requests.Session()
+
+    def token(self, sub: str, *, admin: bool = False, trusted: bool = False) -> str:
+        return tokens.issue(sub, admin=admin, scopes=["loyalty/transactions"] if trusted else [])
+
+    def call(self, method: str, path: str, body: Any = None, *, sub: str | None = None, admin: bool = False,
+             trusted: bool = False, token: str | None = None, key: str | None = None,
+             headers: dict[str, str] | None = None, **kwargs: Any) -> requests.Response:
+        all_headers = dict(headers or {})
+        if token is None and sub is not None:
+            token = self.token(sub, admin=admin, trusted=trusted)
+        if token is not None:
+            all_headers["Authorization"] = f"Bearer {token}"
+        if key is not None:
+            all_headers["Idempotency-Key"] = key
+        return requests.request(method, self.url + path, json=body, headers=all_headers, timeout=30, **kwargs)
+
+    def enroll(self, member_id: str | None = None) -> str:
+        member_id = member_id or f"m-{uuid.uuid4().hex[:12]}"
+        response = self.call("POST", "/members", {"email": f"{member_id}@example.com", "name": "Test"},
+                             sub=member_id)
+        assert response.status_code == 201, response.text
+        return member_id
+
+    def purchase(self, member_id: str, amount: str, order_id: str | None = None) -> requests.Response:
+        order_id = order_id or uuid.uuid4().hex
+        return self.call("POST", f"/members/{member_id}/purchases",
+                         {"order_id": order_id, "total": {"amount": amount, "currency": "USD"}, "channel": "online"},
+                         sub="pos", trusted=True, key=f"p-{order_id}")
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Http]:
+    home: Path = tmp_path_factory.mktemp("loyalty-local-home")
+    port = _free_port()
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_ENDPOINT_URL")}
+    environment.update({"LOYALTY_LOCAL_HOME": str(home), "PORT": str(port)})
+    os.environ["LOYALTY_LOCAL_HOME"] = str(home)  # the tests' tokens use the server's key
+    log = (home / "server.log").open("w")
+    process = subprocess.Popen([sys.executable, "-m", "loyalty_local.cli", "serve"], env=environment,
+                               stdout=log, stderr=subprocess.STDOUT)
+    http = Http(f"http://127.0.0.1:{port}")
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if http.call("GET", "/program", sub="probe").status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("the local stack did not start:\n" + (home / "server.log").read_text())
+        time.sleep(0.2)
+    yield http
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()

@@ -1,0 +1,97 @@
+"""The core guarantees over HTTP on the local stack: concurrency, idempotency, authorization, tokens."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from loyalty_local import tokens
+from tests.e2e.conftest import Http
+
+
+def test_thirty_concurrent_redemptions_of_a_balance_that_covers_one(local_stack: Http) -> None:
+    # Given a member with 500 points
+    member = local_stack.enroll()
+    assert local_stack.purchase(member, "50.00").status_code == 201
+
+    # When 30 redemptions of 400 points arrive at once, each with its own key
+    def redeem(number: int) -> int:
+        return local_stack.call("POST", f"/members/{member}/redemptions", {"points": 400, "description": "x"},
+                                sub=member, key=f"r-{number}").status_code
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        statuses = list(pool.map(redeem, range(30)))
+    # Then exactly one succeeds, the rest are 409, and the balance never went negative
+    assert statuses.count(201) == 1
+    assert statuses.count(409) == 29
+    view = local_stack.call("GET", "/members/me", sub=member).json()
+    assert view["points"]["available"] == 100
+    redeems = local_stack.call("GET", "/members/me/activity", sub=member, params={"type": "redeem"}).json()
+    assert len(redeems["items"]) == 1
+
+
+def test_the_same_idempotency_key_twenty_times_at_once_makes_one_entry(local_stack: Http) -> None:
+    member = local_stack.enroll()
+    order = uuid.uuid4().hex
+    body = {"order_id": order, "total": {"amount": "10.00", "currency": "USD"}, "channel": "store"}
+
+    def send(_: int) -> tuple[int, str, str | None]:
+        response = local_stack.call("POST", f"/members/{member}/purchases", body, sub="pos", trusted=True,
+                                    key=f"same-{order}")
+        return response.status_code, response.json()["entry_id"], response.headers.get("Idempotent-Replayed")
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(send, range(20)))
+    assert {status for status, _, _ in results} == {201}
+    assert len({entry for _, entry, _ in results}) == 1
+    assert sum(1 for *_, replayed in results if replayed == "true") == 19
+    entries = local_stack.call("GET", "/members/me/activity", sub=member).json()["items"]
+    assert [entry["type"] for entry in entries] == ["earn"]
+    assert local_stack.call("GET", "/members/me", sub=member).json()["points"]["available"] == 50
+
+
+def test_a_member_cannot_read_or_redeem_for_another(local_stack: Http) -> None:
+    alice, bob = local_stack.enroll(), local_stack.enroll()
+    local_stack.purchase(alice, "10.00")
+    assert local_stack.call("GET", f"/members/{alice}", sub=bob).status_code == 403
+    assert local_stack.call("GET", f"/members/{alice}/activity", sub=bob).status_code == 403
+    stolen = local_stack.call("POST", f"/members/{alice}/redemptions", {"points": 10, "description": "x"},
+                              sub=bob, key="steal")
+    assert stolen.status_code == 403
+    assert stolen.headers["Content-Type"] == "application/problem+json"
+    assert local_stack.call("GET", "/members/me", sub=alice).json()["points"]["available"] == 100
+
+
+def test_forged_expired_and_missing_tokens_are_401(local_stack: Http) -> None:
+    member = local_stack.enroll()
+    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged = tokens.issue(member, key=other_key)
+    expired = tokens.issue(member, ttl_seconds=-60)
+    unsigned = jwt.encode({"sub": member, "iss": tokens.ISSUER, "exp": 9999999999}, key=None, algorithm="none")
+    tampered = tokens.issue(member)[:-4] + "AAAA"
+    for token in (forged, expired, unsigned, tampered, "not-a-jwt"):
+        response = local_stack.call("GET", "/members/me", token=token)
+        assert response.status_code == 401, token
+    assert local_stack.call("GET", "/members/me").status_code == 401
+    assert local_stack.call("GET", "/members/me", sub=member).status_code == 200
+
+
+def test_purchases_need_the_trusted_scope(local_stack: Http) -> None:
+    member = local_stack.enroll()
+    body = {"order_id": uuid.uuid4().hex, "total": {"amount": "10.00", "currency": "USD"}, "channel": "app"}
+    as_member = local_stack.call("POST", f"/members/{member}/purchases", body, sub=member, key="k1")
+    as_backend = local_stack.call("POST", f"/members/{member}/purchases", body, sub="pos", trusted=True, key="k1")
+    assert as_member.status_code == 403
+    assert as_backend.status_code == 201
+
+
+def test_cors_preflight_and_unknown_routes(local_stack: Http) -> None:
+    preflight = local_stack.call("OPTIONS", "/members/me", headers={
+        "Origin": "https://app.example.com", "Access-Control-Request-Method": "POST"})
+    assert preflight.status_code == 204
+    assert "idempotency-key" in preflight.headers["Access-Control-Allow-Headers"]
+    missing = local_stack.call("GET", "/nowhere", sub="x")
+    assert missing.status_code == 404

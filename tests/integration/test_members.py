@@ -112,3 +112,10 @@ def test_activity_is_paginated_newest_first_and_filterable(api: Api, program: di
     assert api.get("/members/me/activity", sub="alice", query={"type": "nope"}).status == 422
     assert api.get("/members/me/activity", sub="alice", query={"cursor": "garbage!"}).status == 400
     assert api.get("/members/me/activity", sub="alice", query={"limit": "0"}).status == 422
+
+
+def test_absurd_path_ids_are_404_never_5xx(api: Api, program: dict) -> None:
+    for member_id in ("x" * 2000, "..", ".hidden", "a%00b", "é"):
+        response = api.get(f"/members/{member_id}", sub="ops", admin=True)
+        assert response.status == 404, member_id
+    assert api.get("/rewards/" + "r" * 3000, sub="ops").status == 404

@@ -10,7 +10,7 @@ from loyalty.domain.errors import Conflict, NotFound, ValidationFailed
 from loyalty.domain.ids import new_ulid
 from loyalty.domain.program import ProgramConfig
 from loyalty.domain.tiers import rank
-from loyalty.services.context import Caller, Outcome
+from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.program import config_of
 from loyalty.services.views import reward_view
 from loyalty.services.writes import Plan, execute
@@ -53,7 +53,7 @@ def save_reward(caller: Caller, reward_id: str | None, request: RewardRequest,
     creating = reward_id is None
     if creating:
         reward_id = request.reward_id or new_ulid()
-    elif request.reward_id is not None and request.reward_id != reward_id:
+    elif checked_id(reward_id, "reward") and request.reward_id is not None and request.reward_id != reward_id:
         raise ValidationFailed("reward_id in the body differs from the path",
                                errors=[{"field": "reward_id", "message": "must match the path"}])
     assert reward_id is not None
@@ -89,7 +89,7 @@ def list_rewards(*, limit: int, cursor: str | None) -> Outcome:
 
 
 def get_reward(reward_id: str) -> Outcome:
-    reward = repository.get_reward(reward_id)
+    reward = repository.get_reward(checked_id(reward_id, "reward"))
     if reward is None:
         raise NotFound(f"reward {reward_id} does not exist", code="reward_not_found")
     return Outcome(200, reward_view(reward))

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from loyalty.domain.errors import Forbidden
+from loyalty.domain.errors import Forbidden, NotFound
 
 ADMIN_GROUP = "loyalty-admin"
 TRANSACTIONS_SCOPE = "loyalty/transactions"
+# Ids in paths: what tokens (Cognito subs, client ids) and admins use; anything else cannot exist.
+PATH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@+-]{0,127}$")
+
+
+def checked_id(value: str, what: str) -> str:
+    if not PATH_ID.match(value):
+        raise NotFound(f"no {what} has the id {value[:64]!r}", code=f"{what}_not_found")
+    return value
 
 
 @dataclass(frozen=True)
@@ -30,14 +39,14 @@ class Caller:
 
     def member_id(self, path_id: str) -> str:
         """The member a path names: `me` is the caller; a member may only name itself."""
-        member_id = self.sub if path_id == "me" else path_id
+        member_id = self.sub if path_id == "me" else checked_id(path_id, "member")
         if member_id != self.sub and not (self.is_admin or self.is_trusted):
             raise Forbidden("a member may only access its own data")
         return member_id
 
     def own_member_id(self, path_id: str) -> str:
         """Like member_id, but trusted back ends are not enough (only the member itself or an admin)."""
-        member_id = self.sub if path_id == "me" else path_id
+        member_id = self.sub if path_id == "me" else checked_id(path_id, "member")
         if member_id != self.sub and not self.is_admin:
             raise Forbidden("a member may only access its own data")
         return member_id

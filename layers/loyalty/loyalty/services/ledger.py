@@ -12,7 +12,7 @@ from loyalty.domain.ids import random_code
 from loyalty.domain.money import format_amount, parse_amount
 from loyalty.services.awards import MemberChange
 from loyalty.services.catalog import reward_unavailable_reason
-from loyalty.services.context import Caller, Outcome
+from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.program import config_of
 from loyalty.services.views import entry_view
 from loyalty.services.writes import Plan, execute
@@ -143,6 +143,7 @@ def redeem(caller: Caller, path_id: str, request: RedemptionRequest,
 def adjust(caller: Caller, member_id: str, request: AdjustmentRequest,
            idempotency: IdempotencyRequest | None) -> Outcome:
     caller.require_admin()
+    checked_id(member_id, "member")
     now = utc_now()
 
     def read() -> Snapshot:

@@ -53,7 +53,7 @@ def save_reward(caller: Caller, reward_id: str | None, request: RewardRequest,
     creating = reward_id is None
     if creating:
         reward_id = request.reward_id or new_ulid()
-    elif checked_id(reward_id, "reward") and request.reward_id is not None and request.reward_id != reward_id:
+    elif checked_id(str(reward_id), "reward") and request.reward_id not in (None, reward_id):
         raise ValidationFailed("reward_id in the body differs from the path",
                                errors=[{"field": "reward_id", "message": "must match the path"}])
     assert reward_id is not None

@@ -35,6 +35,7 @@ os.environ.update({
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     "POWERTOOLS_SERVICE_NAME": "loyalty",
+    "POWERTOOLS_METRICS_NAMESPACE": "Loyalty",
 })
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -17,6 +17,8 @@ MODULE_OF_FUNCTION = {
     "RedemptionsFunction": "redemptions",
     "CatalogFunction": "catalog",
     "AdminFunction": "admin",
+    "EngagementFunction": "engagement",
+    "ReportsFunction": "reports",
 }
 
 

@@ -1,20 +1,44 @@
-"""Turns LoyaltyTable stream records into aggregated metrics (see loyalty.services.stream)."""
+"""LoyaltyTable stream -> exactly-once daily aggregates in MetricsTable.
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+Each record is read on its own (powertools BatchProcessor, partial batch responses: an unreadable
+record is reported as a batch item failure and kept in MetricsTable POISON items); the batch's
+contributions are then written once per metric item, guarded by per-shard sequence watermarks.
+A failed write raises, so the whole batch is retried (and bisected) by the event source mapping.
+"""
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from loyalty.services.stream import Batch
+
 logger = Logger()
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+metrics = Metrics()
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 
 
-def record_handler(record: DynamoDBRecord) -> None:
-    logger.debug("stream record", extra={"event_name": str(record.event_name), "keys": record.dynamodb.keys
-                                         if record.dynamodb else None})
-
-
+@metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                    context=context)
+    batch = Batch(event.get("shardId"))
+
+    def record_handler(record: DynamoDBRecord) -> None:
+        stream = record.dynamodb
+        assert stream is not None
+        batch.add(stream.sequence_number, record.raw_event.get("eventName"), stream.keys, stream.new_image,
+                  record.raw_event)
+
+    with processor(records=event.get("Records", []), handler=record_handler, lambda_context=context):
+        processor.process()
+    writes = batch.flush()
+    metrics.add_metric(name="StreamRecords", unit=MetricUnit.Count, value=batch.records)
+    metrics.add_metric(name="StreamPoisonRecords", unit=MetricUnit.Count, value=batch.poisoned)
+    metrics.add_metric(name="MetricsItemWrites", unit=MetricUnit.Count, value=writes)
+    if batch.poisoned:
+        logger.error("unreadable stream records reported as failures", extra={"count": batch.poisoned})
+    response: dict = dict(processor.response())
+    if "window" in event:
+        response["state"] = {}  # tumbling windows are used for the shard id only; state lives in MetricsTable
+    return response

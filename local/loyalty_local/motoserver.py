@@ -7,7 +7,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from moto.server import DomainDispatcherApplication, create_backend_app
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer
+
+from loyalty_local import moto_patches
+from loyalty_local.http_server import threaded_server
 
 
 class SerializedApp:
@@ -33,8 +36,9 @@ class SerializedApp:
 
 class MotoServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        moto_patches.apply()
         self.app = SerializedApp(DomainDispatcherApplication(create_backend_app))
-        self.server: BaseWSGIServer = make_server(host, port, self.app, threaded=True)
+        self.server: BaseWSGIServer = threaded_server(host, port, self.app)
         self.thread = threading.Thread(target=self.server.serve_forever, name="moto", daemon=True)
 
     @property

@@ -9,14 +9,17 @@ import threading
 from typing import Any
 
 import boto3
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer
 from werkzeug.test import Client
+from werkzeug.wrappers import Request, Response
 
 from loyalty_local import tokens
 from loyalty_local.demo import DEMO_PROGRAM, DEMO_REWARDS
 from loyalty_local.gateway import Gateway
+from loyalty_local.http_server import threaded_server
 from loyalty_local.lambdas import Functions
 from loyalty_local.motoserver import MotoServer
+from loyalty_local.scheduler import Scheduler
 from loyalty_local.streams import Chaos, StreamPoller
 from loyalty_local.template import Stack, local_value, read_stack
 
@@ -68,12 +71,15 @@ def create_tables(stack: Stack, endpoint: str) -> None:
 
 class LocalStack:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 3000, seed_demo: bool = True,
-                 chaos: Chaos | None = None, stream_interval: float = 0.05) -> None:
+                 chaos: Chaos | None = None, stream_interval: float = 0.05,
+                 schedule_interval: float = 60.0) -> None:
         self.host = host
         self.port = port
         self.seed_demo = seed_demo
         self.chaos = chaos
         self.stream_interval = stream_interval
+        self.schedule_interval = schedule_interval
+        self.scheduler: Scheduler | None = None
         self.stack = read_stack()
         self.moto: MotoServer | None = None
         self.server: BaseWSGIServer | None = None
@@ -95,14 +101,15 @@ class LocalStack:
         os.environ.update(environment)
         create_tables(self.stack, self.moto.url)
         self.functions = Functions(self.stack.functions)
-        self.gateway = Gateway(self.stack.routes, self.functions, tokens.Verifier.local())
+        self.scheduler = Scheduler(self.stack.schedules, self.functions, self.schedule_interval)
+        self.gateway = Gateway(self.stack.routes, self.functions, tokens.Verifier.local(), extra=self.local_routes)
         if self.seed_demo:
             self.seed()
         for source in self.stack.streams:
             self.pollers.append(StreamPoller(source, self.functions, self.moto.url, interval=self.stream_interval,
                                              chaos=self.chaos).start())
-        self.server = make_server(self.host, self.port, self.gateway, threaded=True)
-        self.server.daemon_threads = True  # type: ignore[attr-defined]
+        self.scheduler.start()
+        self.server = threaded_server(self.host, self.port, self.gateway)
         return self
 
     def serve_in_thread(self) -> threading.Thread:
@@ -116,12 +123,42 @@ class LocalStack:
         self.server.serve_forever()
 
     def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()
         for poller in self.pollers:
             poller.stop()
         if self.server is not None:
             self.server.shutdown()
         if self.moto is not None:
             self.moto.stop()
+
+    def status(self) -> dict[str, Any]:
+        return {"streams": [{"table": poller.source.table, "delivered": poller.delivered,
+                             "invocations": poller.invocations, "failed_batches": len(poller.failed)}
+                            for poller in self.pollers],
+                "jobs": sorted(self.scheduler.names()) if self.scheduler else []}
+
+    def local_routes(self, request: Request) -> Response | None:
+        """Developer endpoints of the local stack only (never deployed): status, jobs, stream drain."""
+        if not request.path.startswith("/local/"):
+            return None
+        if request.path == "/local/status" and request.method == "GET":
+            return Response(json.dumps(self.status()), content_type="application/json")
+        if request.path == "/local/stream/drain" and request.method == "POST":
+            drained = all(poller.wait_idle(timeout=30) for poller in self.pollers)
+            return Response(json.dumps({"drained": drained, **self.status()}), status=200 if drained else 504,
+                            content_type="application/json")
+        if request.path.startswith("/local/jobs/") and request.method == "POST":
+            name = request.path.rsplit("/", 1)[1]
+            assert self.scheduler is not None
+            if name not in self.scheduler.names():
+                return Response(json.dumps({"error": f"unknown job {name}"}), status=404,
+                                content_type="application/json")
+            # Jobs work on what the stream has folded in: let it catch up first.
+            for poller in self.pollers:
+                poller.wait_idle(timeout=30)
+            return Response(json.dumps(self.scheduler.run(name), default=str), content_type="application/json")
+        return Response(json.dumps({"error": "unknown local route"}), status=404, content_type="application/json")
 
     def call(self, method: str, path: str, body: Any = None, *, sub: str = "local-admin",
              admin: bool = True, headers: dict[str, str] | None = None) -> tuple[int, Any]:

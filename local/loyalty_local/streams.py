@@ -64,6 +64,10 @@ def lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
     }
 
 
+def _iso(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
 @dataclass
 class Chaos:
     """Stream chaos for tests: fail a batch at random, or deliver a batch again after success."""
@@ -133,10 +137,10 @@ class StreamPoller:
             records = [lambda_record(dict(record), self.stream_arn) for record in response.get("Records", [])]
             if records:
                 busy = True
-                self._deliver(records)
+                self._deliver(records, shard_id)
         return busy
 
-    def _deliver(self, records: list[dict[str, Any]]) -> None:
+    def _deliver(self, records: list[dict[str, Any]], shard_id: str) -> None:
         """Deliver one batch until it is processed, retrying like the event source mapping."""
         batches = [records]
         while batches:
@@ -144,11 +148,11 @@ class StreamPoller:
             attempts = 0
             while batch:
                 attempts += 1
-                failed_from = self._invoke(batch)
+                failed_from = self._invoke(batch, shard_id)
                 if failed_from is None:
                     self.delivered += len(batch)
                     if self.chaos.redelivery_rate and self.chaos.rng.random() < self.chaos.redelivery_rate:
-                        self._invoke(batch)  # at-least-once: the same batch once more
+                        self._invoke(batch, shard_id)  # at-least-once: the same batch once more
                     break
                 if failed_from == -1 and self.source.bisect and len(batch) > 1:
                     middle = len(batch) // 2
@@ -163,14 +167,26 @@ class StreamPoller:
                     break
                 time.sleep(min(0.05 * attempts, 0.5))
 
-    def _invoke(self, batch: list[dict[str, Any]]) -> int | None:
+    def event(self, batch: list[dict[str, Any]], shard_id: str) -> dict[str, Any]:
+        event: dict[str, Any] = {"Records": batch}
+        if self.source.tumbling_window:
+            # What Lambda adds for tumbling windows: the shard, the window and the carried state.
+            start = time.time() // self.source.tumbling_window * self.source.tumbling_window
+            event.update({
+                "shardId": shard_id, "eventSourceARN": self.stream_arn, "state": {},
+                "window": {"start": _iso(start), "end": _iso(start + self.source.tumbling_window)},
+                "isFinalInvokeForWindow": False, "isWindowTerminatedEarly": False,
+            })
+        return event
+
+    def _invoke(self, batch: list[dict[str, Any]], shard_id: str) -> int | None:
         """None when the batch succeeded; the index of the lowest failed record; -1 if the function failed."""
         self.invocations += 1
         chaos = self.chaos
         if chaos.failure_rate and chaos.rng.random() < chaos.failure_rate / 2:
             return -1  # the function crashed before doing anything
         try:
-            result = self.functions.invoke(self.source.function, {"Records": batch})
+            result = self.functions.invoke(self.source.function, self.event(batch, shard_id))
         except Exception:
             log.exception("stream function failed")
             return -1

@@ -68,6 +68,7 @@ class StreamSource:
     max_retries: int
     bisect: bool
     report_item_failures: bool
+    tumbling_window: int = 0
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,7 @@ def read_stack(path: Path = TEMPLATE_PATH) -> Stack:
                         bisect=bool(event_properties.get("BisectBatchOnFunctionError", False)),
                         report_item_failures="ReportBatchItemFailures" in (
                             event_properties.get("FunctionResponseTypes") or []),
+                        tumbling_window=int(event_properties.get("TumblingWindowInSeconds", 0)),
                     ))
             elif event_kind in ("Schedule", "ScheduleV2"):
                 stack.schedules.append(Schedule(

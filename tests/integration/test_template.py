@@ -13,7 +13,8 @@ import pytest
 from loyalty_local.template import PROJECT_ROOT, TEMPLATE_PATH, load_template, read_stack
 
 MODULES = {"MembersFunction": "members", "PurchasesFunction": "purchases", "RedemptionsFunction": "redemptions",
-           "CatalogFunction": "catalog", "AdminFunction": "admin"}
+           "CatalogFunction": "catalog", "AdminFunction": "admin", "EngagementFunction": "engagement",
+           "ReportsFunction": "reports"}
 
 
 def test_cfn_lint_is_clean() -> None:

@@ -146,3 +146,14 @@ class RewardRequest(Body):
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             raise ValueError("ends_at must be after starts_at")
         return self
+
+
+class ActionRequest(Body):
+    action: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+    reference: Text200 | None = Field(default=None, description="e.g. the review or post id")
+    details: Annotated[dict[PreferenceKey, Text500 | StrictInt | StrictBool], Field(max_length=20)] | None = None
+
+
+class FeedbackRequest(Body):
+    score: Annotated[StrictInt, Field(ge=0, le=10, description="How likely to recommend us, 0-10")]
+    comment: Text1000 | None = None

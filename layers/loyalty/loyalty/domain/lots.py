@@ -30,15 +30,16 @@ class Wallet:
     def copy(self) -> Wallet:
         return Wallet(dict(self.lots), self.debt)
 
-    def add(self, expires_on: str, points: int) -> None:
-        """Credit an earn; an outstanding debt is paid back from it first."""
+    def add(self, expires_on: str, points: int) -> int:
+        """Credit an earn; an outstanding debt is paid back from it first. Returns what went into the lot."""
         if points <= 0:
-            return
+            return 0
         repay = min(self.debt, points)
         self.debt -= repay
         points -= repay
         if points:
             self.lots[expires_on] = self.lots.get(expires_on, 0) + points
+        return points
 
     def draw(self, points: int) -> list[tuple[str, int]]:
         """Spend `points`, soonest-expiring lots first; returns what was taken from which lot."""

@@ -68,3 +68,19 @@ def downgrade(config: ProgramConfig, current: str, since: date, today: date, qua
         return None
     reached = tier_for_points(config, qualifying)
     return reached.name if rank(config, reached.name) < rank(config, current) else None
+
+
+def review_day(config: ProgramConfig, current: str, since: date, today: date, buckets: dict[str, int]) -> date | None:
+    """When the member's tier should next be reviewed: the end of its retention, or else the first day
+    on which the window (without new points) would no longer qualify for it. None for the lowest tier."""
+    if rank(config, current) == 0:
+        return None
+    retention_ends = since + timedelta(days=config.tier_retention_days)
+    if today < retention_ends:
+        return retention_ends
+    threshold = config.tier_named(current).threshold
+    for offset in range(1, config.tier_window_days + 1):
+        day = today + timedelta(days=offset)
+        if qualifying_points(buckets, day, config.tier_window_days) < threshold:
+            return day
+    return today + timedelta(days=config.tier_window_days)

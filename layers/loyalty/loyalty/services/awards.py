@@ -18,7 +18,7 @@ from loyalty.domain.lots import Wallet, lot_expiry
 from loyalty.domain.program import ProgramConfig
 from loyalty.services.views import expires_at
 from loyalty.store.models import EntryItem, MemberItem
-from loyalty.store.repository import new_entry
+from loyalty.store.repository import new_entry, schedule_tier_review
 
 # Entry types that make a member "active" (enrolled, earned, redeemed or did an action).
 ACTIVITY_TYPES = {"earn", "redeem", "action", "partner_earn", "promo", "referral", "return", "bonus"}
@@ -40,6 +40,7 @@ class MemberChange:
         entry = new_entry(
             self.member.member_id, entry_id, type=entry_type, points=points,
             occurred_at=iso_utc(occurred_at), recorded_at=iso_utc(self.now), day=day.isoformat(),
+            recorded_day=self.today.isoformat(),
             balance_after=self.wallet.available, previous_activity_day=self.previous_activity_day,
             **attributes,
         )
@@ -57,7 +58,7 @@ class MemberChange:
              source: dict[str, Any], breakdown: list[dict[str, Any]] | None = None, **attributes: Any) -> EntryItem:
         earned_on = local_day(occurred_at, self.config.zone)
         lot = lot_expiry(self.config.expiry, earned_on)
-        self.wallet.add(lot, points)
+        credited = self.wallet.add(lot, points)
         self.member.lifetime_earned = int(self.member.lifetime_earned or 0) + points
         if qualifying:
             days = dict(self.member.qualifying_days or {})
@@ -65,7 +66,7 @@ class MemberChange:
             self.member.qualifying_days = tiers.prune_buckets(days, self.today, self.config.tier_window_days)
         return self._entry(
             entry_type, points, occurred_at, source=source, breakdown=breakdown or [], qualifying=qualifying,
-            lots={lot: points}, expires_at=expires_at(self.config, lot), **attributes,
+            lots={lot: credited} if credited else {}, expires_at=expires_at(self.config, lot), **attributes,
         )
 
     def spend(self, entry_type: str, points: int, *, source: dict[str, Any], **attributes: Any) -> EntryItem:
@@ -99,6 +100,10 @@ class MemberChange:
             details=details,
         )
 
+    def note(self, entry_type: str, *, details: dict[str, Any]) -> EntryItem:
+        """A 0-point ledger fact (feedback and the like) that metrics count."""
+        return self._entry(entry_type, 0, self.now, source={}, details=details)
+
     def finish(self) -> list[EntryItem]:
         """Write the wallet back and upgrade the tier when qualifying points reached a threshold."""
         self.member.lots = dict(self.wallet.lots)
@@ -108,13 +113,18 @@ class MemberChange:
                                              self.config.tier_window_days)
         reached = tiers.upgrade(self.config, self.member.tier, qualifying)
         if reached is not None:
-            previous = self.member.tier
-            self.member.tier = reached
-            self.member.tier_since = iso_utc(self.now)
-            self._entry("tier_change", 0, self.now, source={}, details={
-                "from": previous, "to": reached, "qualifying_points": qualifying, "reason": "upgrade",
-            })
+            self.change_tier(reached, qualifying, "upgrade")
         return self.entries
+
+    def change_tier(self, tier: str, qualifying: int, reason: str) -> None:
+        previous = self.member.tier
+        self.member.tier = tier
+        self.member.tier_since = iso_utc(self.now)
+        review = tiers.review_day(self.config, tier, self.today, self.today, self.member.qualifying_days or {})
+        schedule_tier_review(self.member, review.isoformat() if review else None)
+        self._entry("tier_change", 0, self.now, source={}, details={
+            "from": previous, "to": tier, "qualifying_points": qualifying, "reason": reason,
+        })
 
 
 def award_action(member: MemberItem, config: ProgramConfig, action: str, now: datetime, *,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from loyalty.api.models import AdjustmentRequest, PurchaseRequest, RedemptionRequest
 from loyalty.domain.clock import local_day, utc_now
 from loyalty.domain.earning import purchase_points
 from loyalty.domain.errors import Conflict, NotFound, ValidationFailed
 from loyalty.domain.ids import random_code
+from loyalty.domain.lots import lot_expiry
+from loyalty.domain.metrics import purchase_facts
 from loyalty.domain.money import format_amount, parse_amount
 from loyalty.services.awards import MemberChange
 from loyalty.services.catalog import reward_unavailable_reason
@@ -56,22 +58,26 @@ def record_purchase(caller: Caller, path_id: str, request: PurchaseRequest,
             config=config, amount=amount, currency=currency, channel=request.channel,
             tier_multiplier=config.tier_named(member.tier).multiplier, occurred_at=occurred_at,
         )
+        day = local_day(occurred_at, config.zone).isoformat()
+        skus = sorted({item.sku for item in request.items or []})
+        facts, member.purchase_days, member.sku_days = purchase_facts(
+            list(member.purchase_days or []), dict(member.sku_days or {}), day, skus,
+        )
         change = MemberChange(member, config, now)
         entry = change.earn(
-            "earn", earning.points, qualifying=earning.points, occurred_at=occurred_at,
+            "earn", earning.points, qualifying=earning.points, occurred_at=occurred_at, facts=facts.as_dict(),
             source={"channel": request.channel, "order_id": request.order_id},
             breakdown=[row.as_dict() for row in earning.breakdown],
             amount=format_amount(earning.amount_in_program_currency, config.currency),
             details={"total": {"amount": request.total.amount, "currency": currency},
                      "items": len(request.items or []),
-                     "skus": sorted({item.sku for item in request.items or []})[:50]},
+                     "skus": skus[:50]},
         )
-        day = local_day(occurred_at, config.zone).isoformat()
         member.purchases = int(member.purchases or 0) + 1
         if member.last_purchase_day is None or day > member.last_purchase_day:
             member.last_purchase_day = day
         entries = change.finish()
-        lot = next(iter(entry.lots or {"": 0}))
+        lot = lot_expiry(config.expiry, date.fromisoformat(day))
         order = OrderItem(
             *order_key(request.order_id), order_id=request.order_id, member_id=member_id,
             entry_id=entry.entry_id, total=request.total.amount, currency=currency, points=earning.points,

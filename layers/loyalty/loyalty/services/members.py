@@ -19,7 +19,7 @@ from loyalty.store.models import EntryItem, IdempotencyItem, MemberItem
 from loyalty.store.repository import IdempotencyRequest, Snapshot
 
 ENTRY_TYPES = {"earn", "redeem", "return", "adjust", "expire", "action", "partner_earn", "promo", "bonus",
-               "tier_change", "referral", "birthday"}
+               "tier_change", "referral", "birthday", "feedback"}
 
 
 def normalize_email(email: str) -> str:
@@ -51,6 +51,7 @@ def enroll(caller: Caller, request: EnrollRequest, idempotency: IdempotencyReque
             phone=request.phone, locale=request.locale, preferences=request.preferences or {},
             consents=request.consents or {}, referral_code=random_code(8), status="active",
             enrolled_at=stamp, tier=config.tiers[0].name, tier_since=stamp,
+            enrolled_day=now.astimezone(config.zone).date().isoformat(),
             last_activity_day=now.astimezone(config.zone).date().isoformat(),
         )
         entries = []

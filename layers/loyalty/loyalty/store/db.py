@@ -67,23 +67,31 @@ def raise_if_transient(exc: BaseException) -> None:
         raise ServiceUnavailable(f"the database is busy ({code}); retry with the same Idempotency-Key") from exc
 
 
-def batch_get(keys: Iterable[Key], consistent: bool = True) -> dict[Key, dict[str, Any]]:
-    """Raw items by key, read with one BatchGetItem (plus retries of unprocessed keys)."""
+def batch_get(keys: Iterable[Key], consistent: bool = True, table: str | None = None) -> dict[Key, dict[str, Any]]:
+    """Raw items by key, read with BatchGetItem (100 keys a request, plus retries of unprocessed keys)."""
+    name = table or table_name()
     wanted = list(dict.fromkeys(keys))
+    found: dict[Key, dict[str, Any]] = {}
+    for start in range(0, len(wanted), 100):
+        found.update(_batch_get(wanted[start:start + 100], consistent, name))
+    return found
+
+
+def _batch_get(wanted: list[Key], consistent: bool, name: str) -> dict[Key, dict[str, Any]]:
     found: dict[Key, dict[str, Any]] = {}
     pending = [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in wanted]
     attempts = 0
     while pending:
         attempts += 1
-        request = {"RequestItems": {table_name(): {"Keys": pending, "ConsistentRead": consistent}}}
+        request = {"RequestItems": {name: {"Keys": pending, "ConsistentRead": consistent}}}
         try:
             response = connection().dispatch("BatchGetItem", request)
         except PynamoDBException as exc:
             raise_if_transient(exc)
             raise
-        for item in response.get("Responses", {}).get(table_name(), []):
+        for item in response.get("Responses", {}).get(name, []):
             found[(item["pk"]["S"], item["sk"]["S"])] = item
-        pending = response.get("UnprocessedKeys", {}).get(table_name(), {}).get("Keys", [])
+        pending = response.get("UnprocessedKeys", {}).get(name, {}).get("Keys", [])
         if pending and attempts >= 5:
             raise ServiceUnavailable("the database did not return every item; retry")
     return found

@@ -23,7 +23,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     VersionAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 
@@ -50,6 +50,17 @@ class CatalogIndex(GlobalSecondaryIndex["RewardItem"]):
 
     gsi1pk = UnicodeAttribute(hash_key=True)
     gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class ScheduleIndex(GlobalSecondaryIndex["MemberItem"]):
+    """Sparse, keys-only: members due for a scheduled review (e.g. TIERREVIEW / <day>#<member>)."""
+
+    class Meta:
+        index_name = "GSI2"
+        projection = KeysOnlyProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
 
 
 class _Item(Model):
@@ -90,10 +101,17 @@ class MemberItem(_Item):
     action_counts = JSONAttribute(default=dict)
     # {reward_id: count}: per-member reward limits
     reward_counts = JSONAttribute(default=dict)
+    enrolled_day = UnicodeAttribute(null=True)
     last_activity_day = UnicodeAttribute(null=True)
     last_purchase_day = UnicodeAttribute(null=True)
+    # The two latest purchase days and the last day each SKU was bought: see loyalty.domain.metrics.
+    purchase_days = JSONAttribute(default=list)
+    sku_days = JSONAttribute(default=dict)
     purchases = NumberAttribute(default=0)
     profile_completed_at = UnicodeAttribute(null=True)
+    schedule = ScheduleIndex()
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
     # Optimistic lock: every points change is conditioned on the version it read.
     rev = VersionAttribute()
 
@@ -108,8 +126,9 @@ class EntryItem(_Item):
     points = NumberAttribute()
     occurred_at = UnicodeAttribute()
     recorded_at = UnicodeAttribute()
-    # The member's local day of the event (program time zone): the metrics day.
+    # The member's local day of the event (program time zone): the metrics day; and of its recording.
     day = UnicodeAttribute()
+    recorded_day = UnicodeAttribute(null=True)
     source = JSONAttribute(default=dict)
     breakdown = JSONAttribute(default=list)
     balance_after = NumberAttribute()
@@ -127,6 +146,8 @@ class EntryItem(_Item):
     previous_activity_day = UnicodeAttribute(null=True)
     member_rev = NumberAttribute(null=True)
     details = JSONAttribute(null=True)
+    # Facts for the period metrics (previous purchase days, upsell days, referral conversion).
+    facts = JSONAttribute(null=True)
 
 
 class IdempotencyItem(_Item):

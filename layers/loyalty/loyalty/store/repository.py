@@ -42,6 +42,7 @@ IDEMPOTENCY_TTL = timedelta(days=7)
 MEMBER_MUTABLE = (
     "available", "pending", "lifetime_earned", "debt", "lots", "qualifying_days", "action_counts",
     "reward_counts", "last_activity_day", "last_purchase_day", "purchases", "tier", "tier_since",
+    "purchase_days", "sku_days", "gsi2pk", "gsi2sk",
     "profile_completed_at", "name", "email", "birthday", "phone", "locale", "preferences", "consents",
     "status", "referred_by",
 )
@@ -315,3 +316,26 @@ def list_rewards(*, limit: int, cursor: str | None) -> tuple[list[RewardItem], s
         raise_if_transient(exc)
         raise
     return items, encode_cursor(query.last_evaluated_key)
+
+
+# --- scheduled reviews ------------------------------------------------------------------------------
+
+TIER_REVIEW = "TIERREVIEW"
+
+
+def schedule_tier_review(member: MemberItem, day: str | None) -> None:
+    """Put the member in (or take it out of) the sparse tier-review index; written with the member."""
+    if day is None:
+        member.gsi2pk = member.gsi2sk = None
+    else:
+        member.gsi2pk, member.gsi2sk = TIER_REVIEW, f"{day}#{member.member_id}"
+
+
+def members_due_for_tier_review(through_day: str) -> list[str]:
+    """Member ids whose review day is on or before `through_day` (eventually consistent index)."""
+    try:
+        keys = MemberItem.schedule.query(TIER_REVIEW, MemberItem.gsi2sk <= f"{through_day}#\uffff")
+        return [str(item.pk).removeprefix("MEMBER#") for item in keys]
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise

@@ -1,0 +1,32 @@
+"""Engagement: actions that earn points within caps (shares, reviews, check-ins), and NPS feedback."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from loyalty.api.http import caller, create_app, idempotency, logger, respond
+from loyalty.api.models import ActionRequest, FeedbackRequest
+from loyalty.services import engagement
+
+app = create_app()
+
+
+@app.post("/members/<member_id>/actions", tags=["engagement"], summary="Record an engagement action")
+def record_action(member_id: str, request: Annotated[ActionRequest, Body()]):
+    who = caller(app)
+    who.member_id(member_id)
+    return respond(engagement.record_action(who, member_id, request, idempotency(app, who, required=False)))
+
+
+@app.post("/members/<member_id>/feedback", tags=["engagement"], summary="Answer the Net Promoter question")
+def record_feedback(member_id: str, request: Annotated[FeedbackRequest, Body()]):
+    who = caller(app)
+    who.own_member_id(member_id)
+    return respond(engagement.record_feedback(who, member_id, request, idempotency(app, who, required=False)))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,35 @@
+"""Program metrics and points liability for program staff, from MetricsTable aggregates."""
+
+from datetime import date
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from loyalty.api.http import caller, create_app, logger, respond
+from loyalty.services import reports
+
+app = create_app()
+
+
+@app.get("/admin/metrics", tags=["admin"], summary="Program metrics over a period (days in the program's zone)")
+def get_metrics(
+    from_day: Annotated[date | None, Query(alias="from", description="first day, YYYY-MM-DD")] = None,
+    to_day: Annotated[date | None, Query(alias="to", description="last day, YYYY-MM-DD (default today)")] = None,
+):
+    who = caller(app)
+    who.require_admin()
+    return respond(reports.get_metrics(who, from_day, to_day))
+
+
+@app.get("/admin/liability", tags=["admin"], summary="Outstanding points and their value")
+def get_liability():
+    who = caller(app)
+    who.require_admin()
+    return respond(reports.get_liability(who))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

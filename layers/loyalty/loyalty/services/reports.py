@@ -1,0 +1,145 @@
+"""GET /admin/metrics and GET /admin/liability: formulas over the aggregates, never a ledger scan."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from loyalty.domain import metrics as m
+from loyalty.domain.clock import local_day, utc_now
+from loyalty.domain.errors import ValidationFailed
+from loyalty.domain.money import format_amount
+from loyalty.domain.program import ProgramConfig
+from loyalty.services.context import Caller, Outcome
+from loyalty.services.program import config_of
+from loyalty.store import aggregates, repository
+
+
+def _money(value: Decimal, config: ProgramConfig) -> dict[str, str]:
+    return {"amount": format_amount(value, config.currency), "currency": config.currency}
+
+
+def _period(first: date | None, last: date | None, today: date) -> m.Period:
+    last = last or today
+    first = first or last.replace(day=1)
+    if first > last:
+        raise ValidationFailed("from is after to", errors=[{"field": "from", "in": "query",
+                                                             "message": "must not be after to"}])
+    if (last - first).days + 1 > m.MAX_PERIOD_DAYS:
+        raise ValidationFailed("the period is too long", errors=[{
+            "field": "to", "in": "query", "message": f"a period covers at most {m.MAX_PERIOD_DAYS} days"}])
+    return m.Period(first, last)
+
+
+def cumulative_at(day: date, days: dict[str, dict[str, int]]) -> dict[str, int]:
+    """Members and tier counts at the end of `day`: the latest snapshot plus the days after it."""
+    snapshot = aggregates.latest_snapshot(day.isoformat())
+    totals: dict[str, int] = dict(snapshot[1]) if snapshot else {}
+    start = date.fromisoformat(snapshot[0]) + timedelta(days=1) if snapshot else None
+    if start is None:
+        first = aggregates.first_day()
+        start = date.fromisoformat(first) if first else day + timedelta(days=1)
+    missing = [d for d in _dates(start, day) if d.isoformat() not in days]
+    extra = aggregates.read_days(missing[0].isoformat(), missing[-1].isoformat()) if missing else {}
+    for current in _dates(start, day):
+        counters = days.get(current.isoformat()) or extra.get(current.isoformat()) or {}
+        for name, value in counters.items():
+            if name == "new_members" or name.startswith("tier:"):
+                totals[name] = totals.get(name, 0) + value
+    return totals
+
+
+def _dates(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=offset) for offset in range(max(0, (last - first).days + 1))]
+
+
+def summarize(config: ProgramConfig, days: dict[str, dict[str, int]], period: m.Period,
+              totals: dict[str, int]) -> dict[str, Any]:
+    """The Metrics document of the contract, from the day counters of [first - 89, last]."""
+    members = m.retention(days, period)
+    retention_rate = m.rate(members["retained"], members["start"])
+    churn_rate = None if retention_rate is None else m.rate(
+        Decimal(1) - Decimal(retention_rate), Decimal(1))
+
+    def total(name: str) -> int:
+        return sum(days.get(d.isoformat(), {}).get(name, 0) for d in _dates(period.first, period.last))
+
+    issued, redeemed = total("points_issued"), total("points_redeemed")
+    expired, returned = total("points_expired"), total("points_returned")
+    purchases = m.purchase_counts(days, period)
+    revenue = Decimal(purchases["revenue_e4"]).scaleb(-4)
+    average_order = revenue / purchases["purchases"] if purchases["purchases"] else Decimal(0)
+    lifetime_value = m.ltv(average_order, purchases["purchases"], purchases["purchasers"],
+                           Decimal(retention_rate) if retention_rate is not None else None, period.days)
+    engagement: dict[str, int] = dict.fromkeys(config.actions, 0)
+    for d in _dates(period.first, period.last):
+        for name, value in days.get(d.isoformat(), {}).items():
+            if name.startswith("engagement:"):
+                engagement[name.split(":", 1)[1]] = engagement.get(name.split(":", 1)[1], 0) + value
+    tiers = {tier.name: max(0, totals.get(f"tier:{tier.name}", 0)) for tier in config.tiers}
+    return {
+        "from": period.first.isoformat(),
+        "to": period.last.isoformat(),
+        "members": {**members, "total": totals.get("new_members", 0)},
+        "retention_rate": retention_rate,
+        "churn_rate": churn_rate,
+        "points": {"issued": issued, "redeemed": redeemed, "expired": expired, "returned": returned,
+                   "adjusted_in": total("points_adjusted_in"), "adjusted_out": total("points_adjusted_out")},
+        "redemption_rate": m.rate(redeemed, issued) or "0.0",
+        "breakage_rate": m.rate(expired, issued) or "0.0",
+        "tiers": tiers,
+        "engagement": engagement,
+        "nps": m.nps(total("nps:promoters"), total("nps:passives"), total("nps:detractors")),
+        "purchases": {"count": purchases["purchases"], "purchasers": purchases["purchasers"],
+                      "repeat_purchasers": purchases["repeat_purchasers"],
+                      "revenue": _money(revenue, config)},
+        "repeat_purchase_rate": m.rate(purchases["repeat_purchasers"], purchases["purchasers"]) or "0.0",
+        "upsell_rate": m.rate(purchases["upsell_members"], purchases["purchasers"]) or "0.0",
+        "average_order_value": _money(average_order, config),
+        "ltv": _money(lifetime_value, config),
+        "referrals": {"invited": total("referrals:invited"), "signed_up": total("referrals:signed_up"),
+                      "converted": total("referrals:converted")},
+        "redemptions": total("redemptions"),
+        "daily": [
+            {"date": d.isoformat(),
+             "points_issued": days.get(d.isoformat(), {}).get("points_issued", 0),
+             "points_redeemed": days.get(d.isoformat(), {}).get("points_redeemed", 0),
+             "new_members": days.get(d.isoformat(), {}).get("new_members", 0),
+             "active_members": m.active_on(days, d),
+             "purchases": days.get(d.isoformat(), {}).get("purchases", 0)}
+            for d in _dates(period.first, period.last)
+        ],
+    }
+
+
+def get_metrics(caller: Caller, first: date | None, last: date | None) -> Outcome:
+    caller.require_admin()
+    snapshot = repository.read_snapshot()
+    config = config_of(snapshot.program)
+    period = _period(first, last, local_day(utc_now(), config.zone))
+    window_start = period.first - timedelta(days=m.ACTIVITY_WINDOW_DAYS - 1)
+    days = aggregates.read_days(window_start.isoformat(), period.last.isoformat())
+    return Outcome(200, summarize(config, days, period, cumulative_at(period.last, days)))
+
+
+def get_liability(caller: Caller) -> Outcome:
+    caller.require_admin()
+    snapshot = repository.read_snapshot()
+    config = config_of(snapshot.program)
+    today = local_day(utc_now(), config.zone)
+    totals = aggregates.read_item(m.LIABILITY_KEY)
+    horizon = (today + timedelta(days=30)).isoformat()
+    expiring = sum(value for name, value in totals.items() if name.startswith("lot:") and name[4:] <= horizon)
+    outstanding = totals.get("outstanding", 0)
+    issued = totals.get("issued_total", 0)
+    return Outcome(200, {
+        "outstanding_points": outstanding,
+        "outstanding_value": _money(Decimal(outstanding) * config.point_value.value, config),
+        "expiring_next_30_days": max(0, expiring),
+        "breakage_rate": m.rate(totals.get("expired_total", 0), issued) or "0.0",
+        "redeemed_points": totals.get("redeemed_total", 0),
+        "issued_points": issued,
+        "expired_points": totals.get("expired_total", 0),
+        "as_of": today.isoformat(),
+    })

@@ -1,0 +1,49 @@
+"""The stream processor's use case: fold a batch of ledger records into the aggregates, once."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from loyalty.domain.metrics import ItemKey, PoisonRecord, contributions
+from loyalty.store import aggregates
+
+UNKNOWN_SHARD = "shard-unknown"
+
+
+class Batch:
+    """Collects what each record adds (in memory); `flush` writes each touched item once."""
+
+    def __init__(self, shard: str | None) -> None:
+        # The shard id comes with tumbling-window events (TumblingWindowInSeconds on the mapping).
+        self.shard = shard or UNKNOWN_SHARD
+        self.pending: dict[ItemKey, list[tuple[int, Counter[str]]]] = {}
+        self.records = 0
+        self.poisoned = 0
+
+    def add(self, sequence_number: str | None, event_name: str | None, keys: dict[str, Any],
+            new_image: dict[str, Any] | None, raw: dict[str, Any]) -> None:
+        """Raises PoisonRecord (after keeping the record for inspection) for an unreadable record."""
+        try:
+            if not sequence_number or not sequence_number.isdigit():
+                raise PoisonRecord(f"no usable sequence number: {sequence_number!r}")
+            found = contributions(str(event_name or ""), keys, new_image)
+        except PoisonRecord as exc:
+            self.poisoned += 1
+            aggregates.record_poison(str(sequence_number or "unknown"), str(exc), json.loads(json.dumps(raw,
+                                                                                                       default=str)))
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            self.poisoned += 1
+            aggregates.record_poison(str(sequence_number or "unknown"), f"{type(exc).__name__}: {exc}",
+                                     json.loads(json.dumps(raw, default=str)))
+            raise PoisonRecord(str(exc)) from exc
+        self.records += 1
+        sequence = int(sequence_number)
+        for key, counters in found.items():
+            self.pending.setdefault(key, []).append((sequence, counters))
+
+    def flush(self) -> int:
+        """One conditional write per touched metric item; returns the number of item writes."""
+        return aggregates.apply_contributions(self.shard, self.pending)

@@ -1,0 +1,168 @@
+"""The stream processor: exactly-once aggregates under replays, poison records, and the metrics they
+give, checked against a straightforward recomputation from the ledger."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from loyalty.domain import metrics as m
+from loyalty.domain.program import ProgramConfig
+from loyalty.services import reports
+from tests.events import Api
+from tests.stream_helpers import at, deliver, ledger_items, metrics_contents, reset_metrics_table, stream_records
+
+START = datetime(2026, 1, 5, 15, tzinfo=UTC)
+SKUS = ["latte", "mocha", "tea", "scone", "beans"]
+
+
+def run_workload(api: Api, seed: int = 7, members: int = 16, days: int = 140) -> None:
+    """Enrollments, purchases on every channel, redemptions and actions spread over `days` days."""
+    rng = random.Random(seed)
+    events: list[tuple[datetime, str, str]] = []
+    for number in range(members):
+        member = f"member{number:02d}"
+        joined = START + timedelta(days=rng.randrange(0, 60), hours=rng.randrange(0, 8))
+        events.append((joined, "enroll", member))
+        moment = joined
+        while True:
+            moment += timedelta(days=rng.choice([1, 2, 3, 5, 8, 13, 30, 70]), minutes=rng.randrange(0, 600))
+            if moment > START + timedelta(days=days):
+                break
+            events.append((moment, rng.choice(["purchase", "purchase", "purchase", "redeem", "share"]), member))
+    for moment, kind, member in sorted(events):
+        with at(moment):
+            if kind == "enroll":
+                assert api.enroll(member).status == 201
+            elif kind == "purchase":
+                items = [{"sku": sku, "quantity": 1, "unit_price": {"amount": "3.00", "currency": "USD"}}
+                         for sku in rng.sample(SKUS, rng.randrange(1, 3))]
+                amount = f"{rng.randrange(1, 80)}.{rng.randrange(0, 99):02d}"
+                response = api.purchase(member, f"{member}-{moment.timestamp()}", amount,
+                                        channel=rng.choice(["online", "store", "app"]), items=items)
+                assert response.status == 201, response.body
+            elif kind == "redeem":
+                api.redeem(member, {"points": rng.randrange(10, 200), "description": "treat"})
+            else:
+                api.post(f"/members/{member}/actions", {"action": "social_share"}, sub=member)
+
+
+def batches(records: list[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:
+    return [records[start:start + size] for start in range(0, len(records), size)]
+
+
+def test_replayed_batches_leave_the_same_aggregates_as_single_delivery(api: Api, program: dict) -> None:
+    # Given a few months of program activity and the ledger's stream
+    run_workload(api)
+    records = stream_records()
+    assert len(records) > 300
+
+    # When every batch is delivered exactly once
+    for batch in batches(records, 25):
+        assert deliver(batch) == {"batchItemFailures": [], "state": {}}
+    once = metrics_contents()
+
+    # And, on a fresh MetricsTable, every batch three times with partial failures in between
+    reset_metrics_table()
+    rng = random.Random(3)
+    for batch in batches(records, 25):
+        cut = rng.randrange(1, len(batch)) if len(batch) > 1 else 1
+        deliver(batch[:cut])  # the function stopped after the first part (timeout, crash)
+        deliver(batch)  # whole batch again
+        deliver(batch[cut:])  # resumed from the middle, as after a partial batch response
+        deliver(batch)
+    replayed = metrics_contents()
+
+    # Then the aggregates are identical
+    assert replayed == once
+    assert any(key[0] == m.DAYS_PK for key in once)
+
+
+def reference_metrics(items: list[dict[str, Any]], period: m.Period) -> dict[str, Any]:
+    """A straightforward recomputation from the ledger: sets of members, no histograms."""
+    enrolled = {item["member_id"]: item["enrolled_day"] for item in items if item["sk"] == "PROFILE"}
+    entries = [item for item in items if str(item["sk"]).startswith("ENTRY#")]
+    activity: dict[str, set[str]] = {member: {day} for member, day in enrolled.items()}
+    for entry in entries:
+        if entry["type"] in m.ACTIVITY_TYPES:
+            activity[entry["member_id"]].add(entry["day"])
+
+    def active(day: date) -> set[str]:
+        first = (day - timedelta(days=89)).isoformat()
+        return {member for member, days in activity.items() if any(first <= d <= day.isoformat() for d in days)}
+
+    inside = [e for e in entries if period.first.isoformat() <= e["day"] <= period.last.isoformat()]
+    purchases = [e for e in inside if e["type"] == "earn" and json.loads(e["source"]).get("order_id")]
+    per_member: dict[str, list[dict[str, Any]]] = {}
+    for entry in purchases:
+        per_member.setdefault(entry["member_id"], []).append(entry)
+    start, end = active(period.first), active(period.last)
+    joined = sum(1 for day in enrolled.values() if period.first.isoformat() <= day <= period.last.isoformat())
+    return {
+        "members": {"start": len(start), "end": len(end), "retained": len(start & end), "new": joined},
+        "points_issued": sum(int(e["points"]) for e in inside if e["type"] in m.ISSUING_TYPES),
+        "points_redeemed": -sum(int(e["points"]) for e in inside if e["type"] == "redeem"),
+        "purchases": len(purchases),
+        "purchasers": len(per_member),
+        "repeat": sum(1 for entries_ in per_member.values() if len(entries_) > 1),
+        "upsell": sum(1 for entries_ in per_member.values()
+                      if len({sku for e in entries_ for sku in json.loads(e["details"])["skus"]}) > 1),
+        "daily_active": [len(active(period.first + timedelta(days=offset))) for offset in range(period.days)],
+    }
+
+
+WINDOWS = [(date(2026, 2, 1), date(2026, 2, 28)), (date(2026, 3, 10), date(2026, 5, 20)),
+           (date(2026, 1, 5), date(2026, 1, 5)), (date(2026, 4, 1), date(2026, 4, 30)),
+           (date(2026, 1, 1), date(2026, 6, 30))]
+
+
+def test_metrics_equal_a_recomputation_from_the_ledger(api: Api, program: dict) -> None:
+    # Given a few months of activity folded into the aggregates
+    run_workload(api, seed=11)
+    for batch in batches(stream_records(), 40):
+        deliver(batch)
+    config = ProgramConfig.model_validate(program)
+    items = ledger_items()
+    for window in WINDOWS:
+        # When a period is summarized, Then it matches a set-based recomputation from the ledger
+        check_period(config, items, m.Period(*window))
+
+
+def check_period(config: ProgramConfig, items: list[dict[str, Any]], period: m.Period) -> None:
+    days = reports.aggregates.read_days((period.first - timedelta(days=89)).isoformat(), period.last.isoformat())
+    summary = reports.summarize(config, days, period, reports.cumulative_at(period.last, days))
+    expected = reference_metrics(items, period)
+
+    assert summary["members"]["start"] == expected["members"]["start"]
+    assert summary["members"]["end"] == expected["members"]["end"]
+    assert summary["members"]["new"] == expected["members"]["new"]
+    assert summary["members"]["retained"] == expected["members"]["retained"]
+    assert summary["points"]["issued"] == expected["points_issued"]
+    assert summary["points"]["redeemed"] == expected["points_redeemed"]
+    assert summary["purchases"]["count"] == expected["purchases"]
+    assert summary["purchases"]["purchasers"] == expected["purchasers"]
+    assert summary["purchases"]["repeat_purchasers"] == expected["repeat"]
+    assert summary["upsell_rate"] == (m.rate(expected["upsell"], expected["purchasers"]) or "0.0")
+    assert [day["active_members"] for day in summary["daily"]] == expected["daily_active"]
+
+
+def test_a_poison_record_is_reported_without_blocking_the_batch(api: Api, program: dict) -> None:
+    with at(START):
+        api.enroll("alice")
+        api.purchase("alice", "o-1", "10.00")
+    records = stream_records()
+    earn = next(record for record in records
+                if record["eventName"] == "INSERT" and record["dynamodb"]["Keys"]["sk"]["S"].startswith("ENTRY#"))
+    poison = json.loads(json.dumps(earn))
+    poison["dynamodb"]["NewImage"]["points"] = {"S": "not a number"}
+    poison["dynamodb"]["SequenceNumber"] = str(int(records[-1]["dynamodb"]["SequenceNumber"]) + 1)
+    result = deliver([*records, poison])
+    assert result["batchItemFailures"] == [{"itemIdentifier": poison["dynamodb"]["SequenceNumber"]}]
+    day = metrics_contents()[(m.DAYS_PK, "2026-01-05")]
+    assert day["new_members"] == 1 and day["points_issued"] == 100 and day["purchases"] == 1
+    # Redelivered from the poison record on: still reported, and nothing counted twice
+    again = deliver([poison])
+    assert again["batchItemFailures"] == [{"itemIdentifier": poison["dynamodb"]["SequenceNumber"]}]
+    assert metrics_contents()[(m.DAYS_PK, "2026-01-05")] == day

@@ -1,0 +1,82 @@
+"""Reads LoyaltyTable's stream from moto and delivers it to the stream processor as Lambda would."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from loyalty.domain import clock
+from loyalty_local.streams import lambda_record
+from tests.events import LambdaContext
+
+CONFIG = Config(account_id_endpoint_mode="disabled")
+
+
+def _client(service: str) -> Any:
+    return boto3.client(service, endpoint_url=os.environ["AWS_ENDPOINT_URL_DYNAMODB"], region_name="us-east-1",
+                        config=CONFIG)
+
+
+def stream_records(table: str = "LoyaltyTable") -> list[dict[str, Any]]:
+    dynamodb, streams = _client("dynamodb"), _client("dynamodbstreams")
+    arn = dynamodb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    records: list[dict[str, Any]] = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        while iterator:
+            response = streams.get_records(ShardIterator=iterator, Limit=1000)
+            records.extend(lambda_record(dict(record), arn) for record in response["Records"])
+            if not response["Records"]:
+                break
+            iterator = response.get("NextShardIterator")
+    return records
+
+
+def deliver(records: list[dict[str, Any]], shard: str = "shardId-000001") -> dict[str, Any]:
+    handler = importlib.import_module("functions.stream_processor.handler")
+    event = {"Records": records, "shardId": shard, "window": {"start": "x", "end": "y"}, "state": {}}
+    result: dict[str, Any] = handler.lambda_handler(event, LambdaContext())
+    return result
+
+
+def reset_metrics_table() -> None:
+    dynamodb = _client("dynamodb")
+    from loyalty_local.stack import create_tables
+    from loyalty_local.template import read_stack
+
+    dynamodb.delete_table(TableName="MetricsTable")
+    create_tables(read_stack(), os.environ["AWS_ENDPOINT_URL_DYNAMODB"])
+
+
+def metrics_contents() -> dict[tuple[str, str], dict[str, int]]:
+    """Every aggregate's counters (watermarks and versions left out: they differ by delivery)."""
+    items = _client("dynamodb").scan(TableName="MetricsTable")["Items"]
+    return {(item["pk"]["S"], item["sk"]["S"]): json.loads(item["counters"]["S"])
+            for item in items if "counters" in item and item["pk"]["S"] != "POISON"}
+
+
+def ledger_items() -> list[dict[str, Any]]:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserializer = TypeDeserializer()
+    paginator = _client("dynamodb").get_paginator("scan")
+    return [{name: deserializer.deserialize(value) for name, value in item.items()}
+            for page in paginator.paginate(TableName="LoyaltyTable") for item in page["Items"]]
+
+
+@contextlib.contextmanager
+def at(moment: datetime) -> Iterator[None]:
+    clock.freeze(moment)
+    try:
+        yield
+    finally:
+        clock.freeze(None)

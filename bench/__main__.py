@@ -1,0 +1,305 @@
+"""`make bench`: DynamoDB cost per operation, stream writes, cold imports, throughput, cost per million.
+
+Every figure is a count, or a ratio of two timings taken side by side in this run; absolute times
+are reported for information only. Writes bench/results.json and BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from bench.env import ROOT, prepare
+
+PORT = prepare()
+
+# Imported after prepare(): pynamodb reads the endpoint and table names when models load.
+from bench import dynamo, report  # noqa: E402
+from loyalty.store.db import connection  # noqa: E402
+from loyalty_local.demo import DEMO_PROGRAM, DEMO_REWARDS  # noqa: E402
+from loyalty_local.motoserver import MotoServer  # noqa: E402
+from loyalty_local.stack import create_tables  # noqa: E402
+from loyalty_local.template import read_stack  # noqa: E402
+from tests.events import Api  # noqa: E402
+from tests.stream_helpers import deliver, stream_records  # noqa: E402
+
+FUNCTIONS = ["members", "purchases", "redemptions", "engagement", "catalog", "admin", "reports",
+             "stream_processor", "scheduler"]
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+class World:
+    """A fresh set of tables with the demo program, and the handlers, on the in-process moto."""
+
+    def __init__(self, moto: MotoServer) -> None:
+        import importlib
+
+        self.moto = moto
+        self.stack = read_stack()
+        names = ["members", "purchases", "redemptions", "catalog", "admin", "engagement", "reports"]
+        self.handlers = {name: importlib.import_module(f"functions.{name}.handler") for name in names}
+        self.api = Api(self.stack, self.handlers)
+        self.counter = dynamo.Counter()
+        self.counter.attach(connection().client)
+
+    def reset(self) -> None:
+        import requests
+
+        requests.post(f"{self.moto.url}/moto-api/reset", timeout=30)
+        create_tables(self.stack, self.moto.url)
+        assert self.api.put("/admin/program", DEMO_PROGRAM, admin=True).status == 200
+        for reward in DEMO_REWARDS:
+            self.api.post("/admin/rewards", reward, admin=True)
+
+    def measure(self, call: Any) -> tuple[Any, list[dynamo.Request]]:
+        self.counter.start()
+        try:
+            result = call()
+        finally:
+            requests = self.counter.stop()
+        return result, requests
+
+
+def dynamodb_per_op(world: World) -> dict[str, Any]:
+    world.reset()
+    api = world.api
+    api.enroll("warm")  # the first call opens the connection; not what we measure
+    api.purchase("warm", "warm-order", "10.00")
+    operations: dict[str, Any] = {}
+
+    def record(name: str, call: Any, expect: int) -> None:
+        result, requests = world.measure(call)
+        assert result.status == expect, (name, result.status, result.body)
+        operations[name] = dynamo.capacity(requests)
+
+    record("enrollment", lambda: api.enroll("alice"), 201)
+    record("purchase", lambda: api.purchase("alice", "order-1", "250.00"), 201)
+    record("redemption", lambda: api.redeem("alice", {"reward_id": "free-coffee"}), 201)
+    record("action", lambda: api.post("/members/alice/actions", {"action": "social_share"}, sub="alice"), 201)
+    record("feedback", lambda: api.post("/members/alice/feedback", {"score": 10}, sub="alice"), 201)
+    record("adjustment", lambda: api.post("/admin/members/alice/adjustments", {"points": 5, "reason": "bench"},
+                                          admin=True, headers={"Idempotency-Key": "adj"}), 201)
+    record("idempotent_replay", lambda: api.purchase("alice", "order-1", "250.00"), 201)
+    routes = {route.path for route in world.stack.routes}
+    if "/members/{member_id}/returns" in routes:
+        record("return", lambda: api.post("/members/alice/returns", {
+            "order_id": "order-1", "refund": {"amount": "50.00", "currency": "USD"}},
+            sub="pos", scopes=["loyalty/transactions"], headers={"Idempotency-Key": "ret"}), 201)
+    else:
+        operations["return"] = None  # not implemented yet
+    if "/partner/earn" not in routes:
+        operations["partner_earn"] = None  # not implemented yet
+    return operations
+
+
+def handler_overhead(world: World, purchases: int = 150, rounds: int = 3) -> dict[str, Any]:
+    """Purchases/s through the whole handler vs raw TransactWriteItems/s of the very same items."""
+    handler_rates, raw_rates, durations = [], [], []
+    client = dynamo.raw_client()
+    for _ in range(rounds):
+        world.reset()
+        members = [f"m{number}" for number in range(10)]
+        for member in members:
+            world.api.enroll(member)
+        world.counter.start()
+        started = time.perf_counter()
+        for number in range(purchases):
+            begun = time.perf_counter()
+            result = world.api.purchase(members[number % 10], f"o{number}", "12.34")
+            durations.append(time.perf_counter() - begun)
+            assert result.status == 201
+        handler_rates.append(purchases / (time.perf_counter() - started))
+        captured = [r.params for r in world.counter.stop() if r.operation == "TransactWriteItems"]
+        # Same starting state, then the same transactions, raw.
+        world.reset()
+        for member in members:
+            world.api.enroll(member)
+        started = time.perf_counter()
+        for params in captured:
+            client.transact_write_items(TransactItems=params["TransactItems"])
+        raw_rates.append(len(captured) / (time.perf_counter() - started))
+    handler_rate, raw_rate = statistics.median(handler_rates), statistics.median(raw_rates)
+    return {"ratio": round(handler_rate / raw_rate, 3), "handler_purchases_per_second": round(handler_rate, 1),
+            "raw_transact_writes_per_second": round(raw_rate, 1),
+            "median_handler_ms": round(statistics.median(durations) * 1000, 2), "rounds": rounds,
+            "purchases_per_round": purchases}
+
+
+def durations(world: World, calls: int = 40) -> dict[str, float]:
+    """Median in-process handler duration (on moto) of purchases and redemptions."""
+    world.reset()
+    world.api.enroll("d")
+    world.api.purchase("d", "seed", "9999.00")
+    timings: dict[str, list[float]] = {"purchase": [], "redemption": []}
+    for number in range(calls):
+        begun = time.perf_counter()
+        assert world.api.purchase("d", f"d{number}", "5.00").status == 201
+        timings["purchase"].append(time.perf_counter() - begun)
+        begun = time.perf_counter()
+        assert world.api.redeem("d", {"points": 10, "description": "x"}).status == 201
+        timings["redemption"].append(time.perf_counter() - begun)
+    return {name: round(statistics.median(values) * 1000, 2) for name, values in timings.items()}
+
+
+def stream_writes(world: World) -> dict[str, Any]:
+    """100 ledger records over one day and 50 members, delivered as one batch."""
+    world.reset()
+    api = world.api
+    for number in range(50):
+        api.enroll(f"s{number}")
+    before = len(stream_records())
+    for number in range(100):
+        assert api.purchase(f"s{number % 50}", f"so{number}", "3.00").status == 201
+    entries = [record for record in stream_records()[before:]
+               if record["eventName"] == "INSERT" and record["dynamodb"]["Keys"]["sk"]["S"].startswith("ENTRY#")]
+    assert len(entries) == 100
+    _, requests = world.measure(lambda: deliver(entries))
+    cost = dynamo.capacity(requests)
+    items = sum(len(r.params["TransactItems"]) for r in requests if r.operation == "TransactWriteItems")
+    return {"records": len(entries), "members": 50, "days": 1, "write_requests": cost["write_requests"],
+            "items_written": items, "read_requests": cost["read_requests"], "write_units": cost["write_units"]}
+
+
+def _run(command: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def cold_imports(repeats: int = 11) -> dict[str, Any]:
+    """Whole fresh-interpreter time to import each handler vs `python -c "import boto3"`, alternated."""
+    env = {**os.environ}
+    layer = str(ROOT / "layers" / "loyalty")
+    baseline: list[float] = []
+    per_function: dict[str, list[float]] = {name: [] for name in FUNCTIONS}
+    for _ in range(repeats):
+        for name in FUNCTIONS:
+            baseline.append(_run([sys.executable, "-c", "import boto3"], env))
+            code = f"import sys; sys.path[:0] = [{layer!r}, {str(ROOT / 'functions' / name)!r}]; import handler"
+            per_function[name].append(_run([sys.executable, "-c", code], env))
+    base = statistics.median(baseline)
+    return {
+        "baseline_import_boto3_ms": round(base * 1000, 1),
+        "ratios": {name: round(statistics.median(times) / base, 3) for name, times in per_function.items()},
+        "median_ms": {name: round(statistics.median(times) * 1000, 1) for name, times in per_function.items()},
+        "repeats": repeats,
+    }
+
+
+def local_http(seconds: float = 8.0, clients: int = 8) -> dict[str, Any]:
+    """Purchases per second over HTTP against `loyalty-local serve` with 8 concurrent clients."""
+    import uuid
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    from bench.env import free_port
+    from loyalty_local import tokens
+
+    port = free_port()
+    home = ROOT / ".loyalty-local" / "bench"
+    home.mkdir(parents=True, exist_ok=True)
+    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_ENDPOINT_URL")}
+    env.update({"LOYALTY_LOCAL_HOME": str(home), "PORT": str(port)})
+    os.environ["LOYALTY_LOCAL_HOME"] = str(home)
+    server = subprocess.Popen([sys.executable, "-m", "loyalty_local.cli", "serve", "--schedule-seconds", "0"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        backend = tokens.issue("bench-pos", scopes=["loyalty/transactions"])
+        deadline = time.time() + 60
+        while True:
+            try:
+                if requests.get(f"{url}/program", headers={"Authorization": f"Bearer {backend}"},
+                                timeout=5).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.time() > deadline:
+                raise RuntimeError("local stack did not start")
+            time.sleep(0.2)
+        members = [f"h{number}" for number in range(40)]
+        for member in members:
+            requests.post(f"{url}/members", json={"email": f"{member}@example.com", "name": member},
+                          headers={"Authorization": f"Bearer {tokens.issue(member)}"}, timeout=10)
+        latencies: list[float] = []
+        errors = 0
+        stop_at = time.time() + seconds
+
+        def client(number: int) -> None:
+            nonlocal errors
+            session = requests.Session()
+            count = 0
+            while time.time() < stop_at:
+                order = uuid.uuid4().hex
+                begun = time.perf_counter()
+                response = session.post(
+                    f"{url}/members/{members[(number * 5 + count) % len(members)]}/purchases",
+                    json={"order_id": order, "total": {"amount": "9.99", "currency": "USD"}, "channel": "app"},
+                    headers={"Authorization": f"Bearer {backend}", "Idempotency-Key": order}, timeout=30)
+                latencies.append(time.perf_counter() - begun)
+                errors += response.status_code != 201
+                count += 1
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=clients) as pool:
+            list(pool.map(client, range(clients)))
+        elapsed = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    latencies.sort()
+    return {"clients": clients, "seconds": round(elapsed, 1), "requests": len(latencies), "errors": errors,
+            "purchases_per_second": round(len(latencies) / elapsed, 1),
+            "p50_ms": round(latencies[len(latencies) // 2] * 1000, 1),
+            "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 1)}
+
+
+def main() -> int:
+    started = time.time()
+    moto = MotoServer(port=PORT).start()
+    world = World(moto)
+    results: dict[str, Any] = {"date": datetime.now(UTC).strftime("%Y-%m-%d"),
+                               "machine": {"platform": platform.platform(), "python": platform.python_version(),
+                                           "cpus": os.cpu_count()}}
+    log("DynamoDB requests and units per operation")
+    operations = dynamodb_per_op(world)
+    results["dynamodb_requests_per_op"] = {
+        name: (None if cost is None else {"requests": cost["requests"], "writes": cost["write_requests"],
+                                          "reads": cost["read_requests"], "sequence": cost["operations"]})
+        for name, cost in operations.items()}
+    results["write_units_per_op"] = {name: None if cost is None else cost["write_units"]
+                                     for name, cost in operations.items()}
+    results["read_units_per_op"] = {name: None if cost is None else cost["read_units"]
+                                    for name, cost in operations.items()}
+    log("handler durations")
+    results["handler_duration_ms"] = durations(world)
+    log("stream processor writes for 100 records")
+    results["stream_writes_per_100_records"] = stream_writes(world)
+    log("handler overhead vs raw transactions")
+    results["handler_overhead_ratio"] = handler_overhead(world)
+    moto.stop()
+    log("cold imports (fresh interpreters, alternated with import boto3)")
+    results["cold_import_ratio"] = cold_imports()
+    log("purchases over HTTP on the local stack, 8 clients")
+    results["local_http_rps"] = local_http()
+    results["cost_per_million"] = report.cost_per_million(results)
+    results["elapsed_seconds"] = round(time.time() - started, 1)
+    (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (ROOT / "BENCHMARKS.md").write_text(report.markdown(results))
+    log(f"done in {results['elapsed_seconds']} s: bench/results.json, BENCHMARKS.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

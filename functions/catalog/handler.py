@@ -7,7 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.api.http import caller, create_app, logger, respond
-from loyalty.services import catalog, program
+from loyalty.services import catalog, offers, program
 
 app = create_app()
 
@@ -31,6 +31,11 @@ def get_reward(reward_id: str):
 def get_program():
     caller(app)
     return respond(program.get_program())
+
+
+@app.get("/members/<member_id>/offers", tags=["catalog"], summary="Rewards this member can use now, best first")
+def member_offers(member_id: str):
+    return respond(offers.offers(caller(app), member_id))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -7,7 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.api.http import caller, create_app, idempotency, logger, respond
-from loyalty.api.models import EnrollRequest, ProfilePatch
+from loyalty.api.models import EnrollRequest, InviteRequest, ProfilePatch
 from loyalty.services import members
 
 app = create_app()
@@ -38,6 +38,17 @@ def activity(
     entry_types: Annotated[str | None, Query(alias="type", max_length=200)] = None,
 ):
     return respond(members.list_activity(caller(app), member_id, limit=limit, cursor=cursor, types=entry_types))
+
+
+@app.get("/members/<member_id>/referral", tags=["members"], summary="The member's referral code and funnel")
+def referral(member_id: str):
+    return respond(members.referral(caller(app), member_id))
+
+
+@app.post("/members/<member_id>/referral/invites", tags=["members"], summary="Count invitations the member sent")
+def invites(member_id: str, request: Annotated[InviteRequest, Body()]):
+    who = caller(app)
+    return respond(members.record_invites(who, member_id, request, idempotency(app, who, required=False)))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

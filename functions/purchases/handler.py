@@ -1,4 +1,4 @@
-"""Purchases recorded by trusted back ends (POS, e-commerce): points earned on an order."""
+"""Purchases and returns recorded by trusted back ends (POS, e-commerce): points earned and clawed back."""
 
 from typing import Annotated
 
@@ -7,7 +7,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.api.http import caller, create_app, idempotency, logger, respond
-from loyalty.api.models import PurchaseRequest
+from loyalty.api.models import PurchaseRequest, ReturnRequest
 from loyalty.services import ledger
 
 app = create_app()
@@ -18,6 +18,13 @@ def record_purchase(member_id: str, request: Annotated[PurchaseRequest, Body()])
     who = caller(app)
     who.require_trusted()
     return respond(ledger.record_purchase(who, member_id, request, idempotency(app, who, required=True)))
+
+
+@app.post("/members/<member_id>/returns", tags=["points"], summary="Record a return (trusted back end)")
+def record_return(member_id: str, request: Annotated[ReturnRequest, Body()]):
+    who = caller(app)
+    who.require_trusted()
+    return respond(ledger.record_return(who, member_id, request, idempotency(app, who, required=True)))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

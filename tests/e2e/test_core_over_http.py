@@ -95,3 +95,36 @@ def test_cors_preflight_and_unknown_routes(local_stack: Http) -> None:
     assert "idempotency-key" in preflight.headers["Access-Control-Allow-Headers"]
     missing = local_stack.call("GET", "/nowhere", sub="x")
     assert missing.status_code == 404
+
+
+def test_ten_parallel_shares_against_a_one_per_day_cap_award_once(local_stack: Http) -> None:
+    member = local_stack.enroll()
+
+    def share(_: int) -> int:
+        return local_stack.call("POST", f"/members/{member}/actions", {"action": "social_share"},
+                                sub=member).status_code
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = list(pool.map(share, range(10)))
+    assert statuses.count(201) == 1 and statuses.count(429) == 9
+    assert local_stack.call("GET", "/members/me", sub=member).json()["points"]["available"] == 50
+
+
+def test_ten_parallel_claims_of_the_last_unit_redeem_once(local_stack: Http) -> None:
+    reward_id = f"last-{uuid.uuid4().hex[:8]}"
+    created = local_stack.call("POST", "/admin/rewards", {"reward_id": reward_id, "name": "Last one", "points": 10,
+                                                          "stock": 1}, sub="ops", admin=True)
+    assert created.status_code == 201
+    members = [local_stack.enroll() for _ in range(10)]
+    for member in members:
+        local_stack.purchase(member, "5.00")
+
+    def claim(member: str) -> int:
+        return local_stack.call("POST", f"/members/{member}/redemptions", {"reward_id": reward_id},
+                                sub=member, key=f"claim-{member}").status_code
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = list(pool.map(claim, members))
+    assert statuses.count(201) == 1 and statuses.count(409) == 9
+    reward = local_stack.call("GET", f"/rewards/{reward_id}", sub="ops").json()
+    assert reward["stock"] == 0

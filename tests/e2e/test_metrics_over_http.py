@@ -38,8 +38,8 @@ def test_crossing_silver_shows_at_once_and_metrics_follow(local_stack: Http) -> 
 
 def test_local_jobs_and_status(local_stack: Http) -> None:
     status = local_stack.call("GET", "/local/status").json()
-    assert {"daily_snapshot", "tier_review"} <= set(status["jobs"])
+    assert {"daily_snapshot", "member_maintenance"} <= set(status["jobs"])
     assert status["streams"][0]["failed_batches"] == 0
-    ran = local_stack.call("POST", "/local/jobs/tier_review")
-    assert ran.status_code == 200 and "reviewed" in ran.json()
+    ran = local_stack.call("POST", "/local/jobs/member_maintenance")
+    assert ran.status_code == 200 and "visited" in ran.json()
     assert local_stack.call("POST", "/local/jobs/nope").status_code == 404

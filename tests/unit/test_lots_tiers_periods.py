@@ -28,15 +28,16 @@ def test_spending_draws_the_soonest_expiring_lots_first() -> None:
 
 def test_a_return_claws_back_from_its_own_lot_then_becomes_debt_when_allowed() -> None:
     wallet = Wallet({"2026-12-31": 50, "2027-06-01": 30})
-    assert wallet.claw_back(40, "2027-06-01", allow_negative=True) == [("2027-06-01", 30), ("2026-12-31", 10)]
-    assert wallet.claw_back(60, None, allow_negative=True) == [("2026-12-31", 40)]
+    assert wallet.claw_back(40, "2027-06-01", allow_negative=True) == ([("2027-06-01", 30), ("2026-12-31", 10)], 0)
+    assert wallet.claw_back(60, None, allow_negative=True) == ([("2026-12-31", 40)], 0)
     assert (wallet.available, wallet.debt) == (-20, 20)
     # The next earn pays the debt first
     wallet.add("2027-12-01", 50)
     assert (wallet.available, wallet.lots, wallet.debt) == (30, {"2027-12-01": 30}, 0)
+    # within_balance: what the balance cannot cover is not collected; the balance never goes negative
     strict = Wallet({"2026-12-31": 10})
-    with pytest.raises(InsufficientPoints):
-        strict.claw_back(11, None, allow_negative=False)
+    assert strict.claw_back(15, None, allow_negative=False) == ([("2026-12-31", 10)], 5)
+    assert (strict.available, strict.debt) == (0, 0)
 
 
 def test_expiry_policies_give_the_last_valid_day() -> None:

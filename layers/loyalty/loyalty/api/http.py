@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from botocore.exceptions import BotoCoreError
 
 from loyalty.domain.errors import (
     BadRequest,
@@ -27,6 +28,7 @@ from loyalty.domain.errors import (
     ValidationFailed,
 )
 from loyalty.services.context import Caller, Outcome
+from loyalty.store.db import raise_if_transient
 from loyalty.store.repository import IdempotencyRequest
 
 PROBLEM_JSON = "application/problem+json"
@@ -81,6 +83,14 @@ def _not_found(_: NotFoundError) -> Response:
     return problem(404, "not_found", "Not found", "no such route")
 
 
+def _unreachable(exc: BotoCoreError) -> Response:
+    try:
+        raise_if_transient(exc)
+    except ServiceUnavailable as unavailable:
+        return _domain_error(unavailable)
+    return _unexpected(exc)
+
+
 def _unexpected(exc: Exception) -> Response:
     logger.exception("unhandled error")
     return problem(500, "internal_error", "Internal error", "an unexpected error occurred; it has been logged")
@@ -125,6 +135,7 @@ def create_app() -> LoyaltyResolver:
     app.exception_handler(DomainError)(_domain_error)
     app.exception_handler(RequestValidationError)(_validation_error)
     app.exception_handler(NotFoundError)(_not_found)
+    app.exception_handler(BotoCoreError)(_unreachable)
     app.exception_handler(Exception)(_unexpected)
     return app
 

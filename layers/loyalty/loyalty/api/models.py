@@ -157,3 +157,15 @@ class ActionRequest(Body):
 class FeedbackRequest(Body):
     score: Annotated[StrictInt, Field(ge=0, le=10, description="How likely to recommend us, 0-10")]
     comment: Text1000 | None = None
+
+
+class ReturnRequest(Body):
+    order_id: OrderId
+    refund: Money
+    items: Annotated[list[LineItem], Field(max_length=500)] | None = None
+    reason: Text200 | None = None
+
+
+class InviteRequest(Body):
+    channel: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")] | None = None
+    count: Annotated[StrictInt, Field(ge=1, le=50)] = 1

@@ -47,11 +47,14 @@ class Wallet:
             raise InsufficientPoints(f"{points} points requested, {max(self.available, 0)} available")
         return self._take(points, sorted(self.lots))
 
-    def claw_back(self, points: int, prefer: str | None, allow_negative: bool) -> list[tuple[str, int]]:
-        """Take back points for a return: from the order's own lot first, then soonest-expiring; what
-        is missing becomes debt when allowed, else InsufficientPoints."""
-        if not allow_negative and points > self.available:
-            raise InsufficientPoints(f"return needs {points} points back, {max(self.available, 0)} available")
+    def claw_back(self, points: int, prefer: str | None, allow_negative: bool) -> tuple[list[tuple[str, int]], int]:
+        """Take back points for a return: from the order's own lot first, then soonest-expiring. What the
+        lots cannot cover becomes debt when allowed (allow_negative); otherwise it is not collected.
+        Returns what was taken from which lot, and the points left uncollected."""
+        uncollected = 0
+        if not allow_negative and points > max(self.available, 0):
+            uncollected = points - max(self.available, 0)
+            points -= uncollected
         order = sorted(self.lots)
         if prefer in self.lots:
             order.remove(prefer)
@@ -59,7 +62,7 @@ class Wallet:
         taken = self._take(min(points, sum(self.lots.values())), order)
         shortfall = points - sum(amount for _, amount in taken)
         self.debt += shortfall
-        return taken
+        return taken, uncollected
 
     def expire_through(self, today: date) -> list[tuple[str, int]]:
         """Remove every lot whose last valid day is before `today`."""

@@ -28,7 +28,7 @@ MAX_PERIOD_DAYS = 366
 NONE = "none"
 OLD = "old"
 
-ISSUING_TYPES = {"earn", "action", "partner_earn", "promo", "bonus", "referral", "birthday"}
+ISSUING_TYPES = {"earn", "action", "partner_earn", "promo", "bonus", "referral", "birthday", "release"}
 ACTIVITY_TYPES = {"earn", "redeem", "action", "partner_earn", "promo", "referral", "return", "bonus"}
 DAYS_PK = "DAYS"
 LIABILITY_KEY = ("GLOBAL", "LIABILITY")
@@ -152,7 +152,14 @@ def _entry(entry: dict[str, Any]) -> dict[ItemKey, Counter[str]]:
     source = _json(entry.get("source"), {})
     counters: Counter[str] = Counter()
     liability: Counter[str] = Counter()
-    if kind in ISSUING_TYPES:
+    pending = entry.get("status") == "pending"
+    if pending:
+        # Points held for pending_days: not spendable, not issued until their release entry.
+        counters["points_pending"] += points
+        liability["pending"] += points
+        if kind == "return":
+            counters["returns"] += 1
+    elif kind in ISSUING_TYPES:
         counters["points_issued"] += points
         liability["issued_total"] += points
     elif kind == "redeem":
@@ -167,9 +174,10 @@ def _entry(entry: dict[str, Any]) -> dict[ItemKey, Counter[str]]:
         counters["returns"] += 1
     elif kind == "adjust":
         counters["points_adjusted_in" if points > 0 else "points_adjusted_out"] += abs(points)
-    liability["outstanding"] += points
-    for lot, amount in (_json(entry.get("lots"), {}) or {}).items():
-        liability[f"lot:{lot}"] += _int(amount, "lots") * (1 if points >= 0 else -1)
+    if not pending:
+        liability["outstanding"] += points
+        for lot, amount in (_json(entry.get("lots"), {}) or {}).items():
+            liability[f"lot:{lot}"] += _int(amount, "lots") * (1 if points >= 0 else -1)
     if kind == "earn" and source.get("order_id"):
         counters["purchases"] += 1
         try:
@@ -187,6 +195,11 @@ def _entry(entry: dict[str, Any]) -> dict[ItemKey, Counter[str]]:
             counters["referrals:converted"] += 1
     if kind == "action" and source.get("action"):
         counters[f"engagement:{source['action']}"] += 1
+    if kind == "referral_invite":
+        counters["referrals:invited"] += _int(_json(entry.get("details"), {}).get("count", 1), "count")
+    if kind == "return" and not pending:
+        refund = (_json(entry.get("details"), {}) or {}).get("refund") or {}
+        counters["refunds"] += 1 if refund else 0
     if kind == "feedback":
         score = _int(_json(entry.get("details"), {}).get("score"), "score")
         bucket = "promoters" if score >= 9 else "passives" if score >= 7 else "detractors"

@@ -1,12 +1,13 @@
-"""Applying points to a member: lots, debt, qualifying days, lifetime, activity and tier upgrades.
+"""Applying points to a member: lots, debt, pending points, qualifying days, lifetime, activity, tiers.
 
-A `MemberChange` accumulates the ledger entries one request writes for one member; the store then
-commits them with the member in one transaction.
+A `MemberChange` accumulates the ledger entries one request (or one scheduled visit) writes for one
+member; the store then commits them with the member in one transaction. `finish` writes the wallet
+back, upgrades the tier when a threshold is reached, and schedules the member's next due day.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from loyalty.domain import tiers
@@ -16,9 +17,10 @@ from loyalty.domain.errors import LimitReached, ValidationFailed
 from loyalty.domain.ids import new_ulid
 from loyalty.domain.lots import Wallet, lot_expiry
 from loyalty.domain.program import ProgramConfig
+from loyalty.domain.schedule import birthday_due, inactivity_lapse, next_due
 from loyalty.services.views import expires_at
 from loyalty.store.models import EntryItem, MemberItem
-from loyalty.store.repository import new_entry, schedule_tier_review
+from loyalty.store.repository import new_entry, schedule_member
 
 # Entry types that make a member "active" (enrolled, earned, redeemed or did an action).
 ACTIVITY_TYPES = {"earn", "redeem", "action", "partner_earn", "promo", "referral", "return", "bonus"}
@@ -33,6 +35,8 @@ class MemberChange:
         self.wallet = Wallet(dict(member.lots or {}), int(member.debt or 0))
         self.entries: list[EntryItem] = []
         self.previous_activity_day = member.last_activity_day
+
+    # --- entries ----------------------------------------------------------------------------------
 
     def _entry(self, entry_type: str, points: int, occurred_at: datetime, **attributes: Any) -> EntryItem:
         entry_id = new_ulid()
@@ -54,16 +58,32 @@ class MemberChange:
         if current is None or day.isoformat() > current:
             self.member.last_activity_day = day.isoformat()
 
-    def earn(self, entry_type: str, points: int, *, qualifying: int, occurred_at: datetime,
-             source: dict[str, Any], breakdown: list[dict[str, Any]] | None = None, **attributes: Any) -> EntryItem:
-        earned_on = local_day(occurred_at, self.config.zone)
-        lot = lot_expiry(self.config.expiry, earned_on)
-        credited = self.wallet.add(lot, points)
-        self.member.lifetime_earned = int(self.member.lifetime_earned or 0) + points
+    def _qualify(self, earned_on: date, qualifying: int) -> None:
         if qualifying:
             days = dict(self.member.qualifying_days or {})
             days[earned_on.isoformat()] = days.get(earned_on.isoformat(), 0) + qualifying
             self.member.qualifying_days = tiers.prune_buckets(days, self.today, self.config.tier_window_days)
+
+    def earn(self, entry_type: str, points: int, *, qualifying: int, occurred_at: datetime,
+             source: dict[str, Any], breakdown: list[dict[str, Any]] | None = None,
+             pending_until: date | None = None, earned_on: date | None = None, **attributes: Any) -> EntryItem:
+        """Credit points now, or (with `pending_until`) hold them as pending until that day. The lot's
+        expiry and the qualifying day follow `earned_on` (default: the day of `occurred_at`)."""
+        earned_on = earned_on or local_day(occurred_at, self.config.zone)
+        if pending_until is not None:
+            lots = list(self.member.pending_lots or [])
+            lots.append({"release": pending_until.isoformat(), "order_id": source.get("order_id"), "points": points,
+                         "qualifying": qualifying, "earned": earned_on.isoformat()})
+            self.member.pending_lots = lots
+            self.member.pending = int(self.member.pending or 0) + points
+            return self._entry(entry_type, points, occurred_at, source=source, breakdown=breakdown or [],
+                               qualifying=0, status="pending", lots={},
+                               details={**(attributes.pop("details", None) or {}),
+                                        "release_on": pending_until.isoformat()}, **attributes)
+        lot = lot_expiry(self.config.expiry, earned_on)
+        credited = self.wallet.add(lot, points)
+        self.member.lifetime_earned = int(self.member.lifetime_earned or 0) + points
+        self._qualify(earned_on, qualifying)
         return self._entry(
             entry_type, points, occurred_at, source=source, breakdown=breakdown or [], qualifying=qualifying,
             lots={lot: credited} if credited else {}, expires_at=expires_at(self.config, lot), **attributes,
@@ -73,20 +93,39 @@ class MemberChange:
         drawn = self.wallet.draw(points)
         return self._entry(entry_type, -points, self.now, source=source, lots=dict(drawn), **attributes)
 
-    def claw_back(self, entry_type: str, points: int, *, qualifying: int, earned_on: date, lot: str | None,
-                  occurred_at: datetime, source: dict[str, Any], **attributes: Any) -> EntryItem:
-        drawn = self.wallet.claw_back(points, lot, self.config.return_policy == "allow_negative")
+    def claw_back(self, points: int, *, qualifying: int, earned_on: date, lot: str | None, source: dict[str, Any],
+                  **attributes: Any) -> EntryItem:
+        """A return: points back from the order's lot first (debt or uncollected per return_policy)."""
+        drawn, uncollected = self.wallet.claw_back(points, lot, self.config.return_policy == "allow_negative")
         if qualifying:
             days = dict(self.member.qualifying_days or {})
             key = earned_on.isoformat()
             if key in days:
                 days[key] = days[key] - qualifying
             self.member.qualifying_days = tiers.prune_buckets(days, self.today, self.config.tier_window_days)
-        return self._entry(entry_type, -points, occurred_at, source=source, lots=dict(drawn),
-                           qualifying=-qualifying, **attributes)
+        details = {**(attributes.pop("details", None) or {}), "uncollected_points": uncollected}
+        return self._entry("return", -(points - uncollected), self.now, source=source, lots=dict(drawn),
+                           qualifying=-qualifying, details=details, **attributes)
+
+    def cancel_pending(self, order_id: str, points: int, *, source: dict[str, Any], **attributes: Any) -> EntryItem:
+        """A return inside the pending window: the order's pending points shrink (none were spendable)."""
+        remaining = points
+        kept = []
+        for pending in self.member.pending_lots or []:
+            if pending.get("order_id") == order_id and remaining:
+                taken = min(remaining, int(pending["points"]))
+                pending = {**pending, "points": int(pending["points"]) - taken,
+                           "qualifying": max(0, int(pending["qualifying"]) - taken)}
+                remaining -= taken
+                self.member.pending = int(self.member.pending or 0) - taken
+            if int(pending["points"]) > 0:
+                kept.append(pending)
+        self.member.pending_lots = kept
+        return self._entry("return", -(points - remaining), self.now, source=source, status="pending", lots={},
+                           **attributes)
 
     def action(self, action: str, *, occurred_at: datetime, source: dict[str, Any],
-               details: dict[str, Any] | None = None) -> EntryItem:
+               details: dict[str, Any] | None = None, entry_type: str = "action") -> EntryItem:
         rule = self.config.actions.get(action)
         if rule is None:
             raise ValidationFailed(f"unknown action {action}",
@@ -94,9 +133,9 @@ class MemberChange:
         self.member.action_counts = count_action(rule, action, dict(self.member.action_counts or {}),
                                                  local_day(occurred_at, self.config.zone))
         return self.earn(
-            "action", rule.points, qualifying=rule.points if rule.qualifying else 0, occurred_at=occurred_at,
-            source={"action": action, **source}, breakdown=[{"rule": f"action:{action}", "points": rule.points,
-                                                             "detail": f"{action}"}],
+            entry_type, rule.points, qualifying=rule.points if rule.qualifying else 0, occurred_at=occurred_at,
+            source={"action": action, **source},
+            breakdown=[{"rule": f"action:{action}", "points": rule.points, "detail": action}],
             details=details,
         )
 
@@ -104,8 +143,82 @@ class MemberChange:
         """A 0-point ledger fact (feedback and the like) that metrics count."""
         return self._entry(entry_type, 0, self.now, source={}, details=details)
 
+    # --- scheduled work -------------------------------------------------------------------------------
+
+    def release_due(self) -> list[EntryItem]:
+        """Pending points whose day has come become available (and qualifying)."""
+        released, waiting = [], []
+        for pending in self.member.pending_lots or []:
+            if pending["release"] <= self.today.isoformat():
+                released.append(pending)
+            else:
+                waiting.append(pending)
+        self.member.pending_lots = waiting
+        entries = []
+        for pending in released:
+            points = int(pending["points"])
+            self.member.pending = int(self.member.pending or 0) - points
+            entries.append(self.earn(
+                "release", points, qualifying=int(pending["qualifying"]), occurred_at=self.now,
+                earned_on=date.fromisoformat(pending["earned"]), source={"order_id": pending["order_id"]},
+                details={"earned_on": pending["earned"]},
+            ))
+        return entries
+
+    def expire_due(self) -> EntryItem | None:
+        """Lots past their last valid day expire; with the inactivity policy, everything after a quiet spell."""
+        lapse = inactivity_lapse(self.config, self.member.last_activity_day)
+        if lapse is not None and lapse <= self.today:
+            expired = self.wallet.expire_all()
+            reason = "inactivity"
+        else:
+            expired = self.wallet.expire_through(self.today)
+            reason = "lot_expired"
+        total = sum(amount for _, amount in expired)
+        if total <= 0:
+            return None
+        return self._entry("expire", -total, self.now, source={}, lots=dict(expired), details={"reason": reason})
+
+    def birthday(self) -> EntryItem | None:
+        birthday = date.fromisoformat(self.member.birthday) if self.member.birthday else None
+        awarded = int(self.member.birthday_awarded_year) if self.member.birthday_awarded_year else None
+        if "birthday" not in self.config.actions or not birthday_due(birthday, self.today, awarded):
+            return None
+        self.member.birthday_awarded_year = self.today.year
+        try:
+            return self.action("birthday", occurred_at=self.now, source={"year": self.today.year},
+                               entry_type="birthday")
+        except LimitReached:
+            return None
+
+    def review_tier(self) -> EntryItem | None:
+        """Downgrade once retention has passed and the window no longer qualifies; else review later."""
+        if not self.member.tier_review_day or self.member.tier_review_day > self.today.isoformat():
+            return None
+        since = local_day(datetime.fromisoformat(self.member.tier_since.replace("Z", "+00:00")), self.config.zone)
+        buckets = self.member.qualifying_days or {}
+        qualifying = tiers.qualifying_points(buckets, self.today, self.config.tier_window_days)
+        lower = tiers.downgrade(self.config, self.member.tier, since, self.today, qualifying)
+        if lower is not None:
+            return self.change_tier(lower, qualifying, "retention_ended")
+        review = tiers.review_day(self.config, self.member.tier, since, self.today, buckets)
+        self.member.tier_review_day = review.isoformat() if review else None
+        return None
+
+    def change_tier(self, tier: str, qualifying: int, reason: str) -> EntryItem:
+        previous = self.member.tier
+        self.member.tier = tier
+        self.member.tier_since = iso_utc(self.now)
+        review = tiers.review_day(self.config, tier, self.today, self.today, self.member.qualifying_days or {})
+        self.member.tier_review_day = review.isoformat() if review else None
+        return self._entry("tier_change", 0, self.now, source={}, details={
+            "from": previous, "to": tier, "qualifying_points": qualifying, "reason": reason,
+        })
+
+    # --- the end ------------------------------------------------------------------------------------
+
     def finish(self) -> list[EntryItem]:
-        """Write the wallet back and upgrade the tier when qualifying points reached a threshold."""
+        """Write the wallet back, upgrade the tier when a threshold is reached, schedule the next visit."""
         self.member.lots = dict(self.wallet.lots)
         self.member.debt = self.wallet.debt
         self.member.available = self.wallet.available
@@ -114,17 +227,14 @@ class MemberChange:
         reached = tiers.upgrade(self.config, self.member.tier, qualifying)
         if reached is not None:
             self.change_tier(reached, qualifying, "upgrade")
+        due = next_due(
+            self.config, self.today, lots=self.member.lots, pending_lots=list(self.member.pending_lots or []),
+            tier_review_day=self.member.tier_review_day, birthday=self.member.birthday,
+            birthday_awarded_year=int(self.member.birthday_awarded_year) if self.member.birthday_awarded_year else None,
+            last_activity_day=self.member.last_activity_day,
+        )
+        schedule_member(self.member, due.isoformat() if due else None)
         return self.entries
-
-    def change_tier(self, tier: str, qualifying: int, reason: str) -> None:
-        previous = self.member.tier
-        self.member.tier = tier
-        self.member.tier_since = iso_utc(self.now)
-        review = tiers.review_day(self.config, tier, self.today, self.today, self.member.qualifying_days or {})
-        schedule_tier_review(self.member, review.isoformat() if review else None)
-        self._entry("tier_change", 0, self.now, source={}, details={
-            "from": previous, "to": tier, "qualifying_points": qualifying, "reason": reason,
-        })
 
 
 def award_action(member: MemberItem, config: ProgramConfig, action: str, now: datetime, *,
@@ -138,3 +248,9 @@ def award_action(member: MemberItem, config: ProgramConfig, action: str, now: da
             return []
         raise
     return change.finish()
+
+
+def pending_release_day(config: ProgramConfig, occurred_at: datetime) -> date | None:
+    if config.pending_days <= 0:
+        return None
+    return local_day(occurred_at, config.zone) + timedelta(days=config.pending_days)

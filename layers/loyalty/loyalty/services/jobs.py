@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from loyalty.domain import tiers
 from loyalty.domain.clock import local_day, utc_now
 from loyalty.services.awards import MemberChange
 from loyalty.services.program import config_of
@@ -44,61 +43,57 @@ def daily_snapshot(now: datetime | None = None) -> dict[str, Any]:
     return {"snapshots": len(snapshots), "through": yesterday.isoformat()}
 
 
-def review_tier(member_id: str, now: datetime) -> str | None:
-    """Downgrade one member whose retention has passed and whose window no longer qualifies; otherwise
-    move its review to the next day that matters. Returns the new tier, if any."""
-    outcome: dict[str, str | None] = {"tier": None}
+def maintain_member(member_id: str, now: datetime) -> list[str]:
+    """Everything due for one member, in one transaction: release pending points, expire lots, the
+    birthday reward, the tier review. Returns the types of the entries written."""
+    written: list[str] = []
 
     def read() -> Snapshot:
         return repository.read_snapshot(member_id=member_id)
 
     def plan(snapshot: Snapshot) -> Plan:
         member = snapshot.member
-        config = config_of(snapshot.program)
 
         def nothing(_: IdempotencyItem | None) -> None:
             return None
 
         if member is None:
             return Plan(200, {}, nothing)
-        today = local_day(now, config.zone)
-        due = (member.gsi2sk or "").split("#", 1)[0]
-        if not due or due > today.isoformat():
-            return Plan(200, {}, nothing)  # reviewed meanwhile, or not due
+        config = config_of(snapshot.program)
         change = MemberChange(member, config, now)
-        since = local_day(datetime.fromisoformat(member.tier_since.replace("Z", "+00:00")), config.zone)
-        buckets = member.qualifying_days or {}
-        qualifying = tiers.qualifying_points(buckets, today, config.tier_window_days)
-        lower = tiers.downgrade(config, member.tier, since, today, qualifying)
-        if lower is not None:
-            change.change_tier(lower, qualifying, "retention_ended")
-            outcome["tier"] = lower
-        else:
-            review = tiers.review_day(config, member.tier, since, today, buckets)
-            repository.schedule_tier_review(member, review.isoformat() if review else None)
+        due = (member.gsi2sk or "").split("#", 1)[0]
+        if not due or due > change.today.isoformat():
+            return Plan(200, {}, nothing)  # visited meanwhile, or not due yet
+        change.release_due()
+        change.expire_due()
+        change.birthday()
+        change.review_tier()
         entries = change.finish()
 
         def commit(_: IdempotencyItem | None) -> None:
             repository.commit_points_change(PointsChange(member, entries))
+            written[:] = [str(entry.type) for entry in entries]
 
         return Plan(200, {}, commit)
 
     execute(None, read, plan)
-    return outcome["tier"]
+    return written
 
 
-def tier_review(now: datetime | None = None) -> dict[str, Any]:
+def member_maintenance(now: datetime | None = None) -> dict[str, Any]:
     now = now or utc_now()
     config = config_of(repository.read_snapshot().program)
     today = local_day(now, config.zone)
-    due = repository.members_due_for_tier_review(today.isoformat())
-    downgraded = sum(1 for member_id in due if review_tier(member_id, now) is not None)
-    return {"reviewed": len(due), "downgraded": downgraded}
+    due = repository.members_due(today.isoformat())
+    counts: dict[str, int] = {"visited": len(due)}
+    for member_id in due:
+        for kind in maintain_member(member_id, now):
+            counts[kind] = counts.get(kind, 0) + 1
+    return counts
 
 
-JOBS = {"daily_snapshot": daily_snapshot, "tier_review": tier_review}
+JOBS = {"daily_snapshot": daily_snapshot, "member_maintenance": member_maintenance}
 
 
 def run(name: str, now: datetime | None = None) -> dict[str, Any]:
     return JOBS[name](now)
-

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
-from loyalty.api.models import AdjustmentRequest, PurchaseRequest, RedemptionRequest
+from loyalty.api.models import AdjustmentRequest, PurchaseRequest, RedemptionRequest, ReturnRequest
 from loyalty.domain.clock import local_day, utc_now
 from loyalty.domain.earning import purchase_points
 from loyalty.domain.errors import Conflict, NotFound, ValidationFailed
@@ -12,14 +13,16 @@ from loyalty.domain.ids import random_code
 from loyalty.domain.lots import lot_expiry
 from loyalty.domain.metrics import purchase_facts
 from loyalty.domain.money import format_amount, parse_amount
-from loyalty.services.awards import MemberChange
+from loyalty.domain.program import ProgramConfig
+from loyalty.domain.returns import claw_back
+from loyalty.services.awards import MemberChange, award_action, pending_release_day
 from loyalty.services.catalog import reward_unavailable_reason
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.program import config_of
 from loyalty.services.views import entry_view
 from loyalty.services.writes import Plan, execute
 from loyalty.store import repository
-from loyalty.store.models import IdempotencyItem, MemberItem, OrderItem, order_key
+from loyalty.store.models import EntryItem, IdempotencyItem, MemberItem, OrderItem, order_key
 from loyalty.store.repository import IdempotencyRequest, PointsChange, Snapshot
 
 # Back ends may send a purchase a little ahead of our clock; more than this is a mistake.
@@ -54,6 +57,7 @@ def record_purchase(caller: Caller, path_id: str, request: PurchaseRequest,
         if snapshot.order is not None:
             raise Conflict(f"order {request.order_id} was already recorded", code="order_already_recorded")
         config = config_of(snapshot.program)
+        first_purchase = int(member.purchases or 0) == 0
         earning = purchase_points(
             config=config, amount=amount, currency=currency, channel=request.channel,
             tier_multiplier=config.tier_named(member.tier).multiplier, occurred_at=occurred_at,
@@ -64,8 +68,11 @@ def record_purchase(caller: Caller, path_id: str, request: PurchaseRequest,
             list(member.purchase_days or []), dict(member.sku_days or {}), day, skus,
         )
         change = MemberChange(member, config, now)
+        referrer = _referral_conversion(member, config, now) if first_purchase and member.referred_by else None
+        pending_until = pending_release_day(config, occurred_at)
         entry = change.earn(
-            "earn", earning.points, qualifying=earning.points, occurred_at=occurred_at, facts=facts.as_dict(),
+            "earn", earning.points, qualifying=earning.points, occurred_at=occurred_at, pending_until=pending_until,
+            facts={**facts.as_dict(), **({"referral_conversion": member.referred_by} if referrer else {})},
             source={"channel": request.channel, "order_id": request.order_id},
             breakdown=[row.as_dict() for row in earning.breakdown],
             amount=format_amount(earning.amount_in_program_currency, config.currency),
@@ -82,14 +89,83 @@ def record_purchase(caller: Caller, path_id: str, request: PurchaseRequest,
             *order_key(request.order_id), order_id=request.order_id, member_id=member_id,
             entry_id=entry.entry_id, total=request.total.amount, currency=currency, points=earning.points,
             qualifying=earning.points, earned_day=day, lot=lot, channel=request.channel,
+            pending=1 if pending_until else 0,
         )
+        others = [referrer[0]] if referrer else []
+        entries += referrer[1] if referrer else []
 
         def commit(record: IdempotencyItem | None) -> None:
-            repository.commit_points_change(PointsChange(member, entries, record, new_order=order))
+            repository.commit_points_change(PointsChange(member, entries, record, new_order=order,
+                                                         other_members=others))
 
         return Plan(201, entry_view(entry), commit, final_conflicts={
             "order": Conflict(f"order {request.order_id} was already recorded", code="order_already_recorded"),
         })
+
+    return execute(idempotency, read, plan)
+
+
+def _referral_conversion(friend: MemberItem, config: ProgramConfig,
+                         now: datetime) -> tuple[MemberItem, list[EntryItem]] | None:
+    """A referred member's first purchase converts the referral: the referrer's funnel counts it and
+    earns the `referral_conversion` action when the program has one (within its caps)."""
+    referrer = repository.read_snapshot(member_id=str(friend.referred_by), with_program=False).member
+    if referrer is None or referrer.status != "active":
+        return None
+    entries: list[EntryItem] = []
+    if "referral_conversion" in config.actions:
+        entries = award_action(referrer, config, "referral_conversion", now,
+                               source={"referred_member_id": friend.member_id}, silent_when_capped=True)
+    funnel = dict(referrer.referrals or {})
+    funnel["converted"] = int(funnel.get("converted", 0)) + 1
+    funnel["points_earned"] = int(funnel.get("points_earned", 0)) + sum(int(e.points) for e in entries)
+    referrer.referrals = funnel
+    return referrer, entries
+
+
+def record_return(caller: Caller, path_id: str, request: ReturnRequest,
+                  idempotency: IdempotencyRequest | None) -> Outcome:
+    caller.require_trusted()
+    member_id = caller.member_id(path_id)
+    now = utc_now()
+    refund = parse_amount(request.refund.amount, request.refund.currency, "refund.amount")
+
+    def read() -> Snapshot:
+        return repository.read_snapshot(member_id=member_id, idempotency=idempotency, order_id=request.order_id)
+
+    def plan(snapshot: Snapshot) -> Plan:
+        member = _member(snapshot, member_id)
+        order = snapshot.order
+        if order is None or order.member_id != member_id:
+            raise NotFound(f"order {request.order_id} is not an order of member {member_id}", code="order_not_found")
+        if request.refund.currency != order.currency:
+            raise ValidationFailed("the refund is in another currency than the order", errors=[
+                {"field": "refund.currency", "message": f"the order was paid in {order.currency}"}])
+        config = config_of(snapshot.program)
+        back = claw_back(order_total=Decimal(order.total), already_refunded=Decimal(order.refunded or "0"),
+                         refund=refund, order_points=int(order.points), points_returned=int(order.points_returned),
+                         order_qualifying=int(order.qualifying), qualifying_returned=int(order.qualifying_returned))
+        change = MemberChange(member, config, now)
+        source = {"order_id": order.order_id, "channel": order.channel}
+        details = {"refund": {"amount": request.refund.amount, "currency": request.refund.currency},
+                   "refunded_total": str(back.refunded_total), "reason": request.reason}
+        still_pending = bool(order.pending) and any(
+            pending.get("order_id") == order.order_id for pending in member.pending_lots or [])
+        if still_pending:
+            entry = change.cancel_pending(order.order_id, back.points, source=source, details=details)
+        else:
+            entry = change.claw_back(back.points, qualifying=back.qualifying,
+                                     earned_on=date.fromisoformat(order.earned_day), lot=order.lot, source=source,
+                                     details=details)
+        order.refunded = str(back.refunded_total)
+        order.points_returned = int(order.points_returned) + back.points
+        order.qualifying_returned = int(order.qualifying_returned) + back.qualifying
+        entries = change.finish()
+
+        def commit(record: IdempotencyItem | None) -> None:
+            repository.commit_points_change(PointsChange(member, entries, record, updated_order=order))
+
+        return Plan(201, entry_view(entry), commit)
 
     return execute(idempotency, read, plan)
 

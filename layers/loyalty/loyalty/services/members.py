@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
-from loyalty.api.models import EnrollRequest, ProfilePatch
+from loyalty.api.models import EnrollRequest, InviteRequest, ProfilePatch
 from loyalty.domain.actions import profile_is_complete
 from loyalty.domain.clock import iso_utc, utc_now
-from loyalty.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from loyalty.domain.errors import Conflict, Forbidden, LimitReached, NotFound, ValidationFailed
 from loyalty.domain.ids import random_code
-from loyalty.services.awards import award_action
+from loyalty.services.awards import MemberChange, award_action
 from loyalty.services.context import Caller, Outcome
 from loyalty.services.program import config_of
 from loyalty.services.views import entry_view, member_view
@@ -19,7 +20,7 @@ from loyalty.store.models import EntryItem, IdempotencyItem, MemberItem
 from loyalty.store.repository import IdempotencyRequest, Snapshot
 
 ENTRY_TYPES = {"earn", "redeem", "return", "adjust", "expire", "action", "partner_earn", "promo", "bonus",
-               "tier_change", "referral", "birthday", "feedback"}
+               "tier_change", "referral", "birthday", "feedback", "release", "referral_invite"}
 
 
 def normalize_email(email: str) -> str:
@@ -54,7 +55,8 @@ def enroll(caller: Caller, request: EnrollRequest, idempotency: IdempotencyReque
             enrolled_day=now.astimezone(config.zone).date().isoformat(),
             last_activity_day=now.astimezone(config.zone).date().isoformat(),
         )
-        entries = []
+        MemberChange(member, config, now).finish()  # schedules the member's first due day (a birthday)
+        entries: list[EntryItem] = []
         referrer = None
         if referral_code is not None:
             if snapshot.referral is None:
@@ -65,16 +67,17 @@ def enroll(caller: Caller, request: EnrollRequest, idempotency: IdempotencyReque
                 raise ValidationFailed("a member cannot refer itself",
                                        errors=[{"field": "referral_code", "message": "self-referral"}])
             member.referred_by = referrer_id
-            referrer_snapshot = repository.read_snapshot(member_id=referrer_id, with_program=False)
-            referrer = referrer_snapshot.member
-            if referrer is not None and "referral_signup" in config.actions:
-                awarded = award_action(
-                    referrer, config, "referral_signup", now, source={"referred_member_id": member_id},
-                    silent_when_capped=True,
-                )
+            referrer = repository.read_snapshot(member_id=referrer_id, with_program=False).member
+            if referrer is not None:
+                awarded: list[EntryItem] = []
+                if "referral_signup" in config.actions:
+                    awarded = award_action(referrer, config, "referral_signup", now,
+                                           source={"referred_member_id": member_id}, silent_when_capped=True)
                 entries.extend(awarded)
-                if not awarded:
-                    referrer = None  # capped: nothing to write for the referrer
+                funnel = dict(referrer.referrals or {})
+                funnel["signed_up"] = int(funnel.get("signed_up", 0)) + 1
+                funnel["points_earned"] = int(funnel.get("points_earned", 0)) + sum(int(e.points) for e in awarded)
+                referrer.referrals = funnel
         body = member_view(member, config, now)
 
         def commit(record: IdempotencyItem | None) -> None:
@@ -120,13 +123,14 @@ def update_profile(caller: Caller, path_id: str, patch: ProfilePatch,
         old_email = member.email
         for name, value in changes.items():
             setattr(member, name, value)
-        entries: list[EntryItem] = []
+        change = MemberChange(member, config, now)
         if member.profile_completed_at is None and _complete(member):
             member.profile_completed_at = iso_utc(now)
             if "profile_completed" in config.actions:
-                entries.extend(
-                    award_action(member, config, "profile_completed", now, source={}, silent_when_capped=True)
-                )
+                # Completed before (the lifetime cap): nothing more to award.
+                with contextlib.suppress(LimitReached):
+                    change.action("profile_completed", occurred_at=now, source={})
+        entries = change.finish()  # also reschedules (a new birthday)
         body = member_view(member, config, now)
 
         def commit(record: IdempotencyItem | None) -> None:
@@ -158,3 +162,42 @@ def list_activity(caller: Caller, path_id: str, *, limit: int, cursor: str | Non
         snapshot = repository.read_snapshot(member_id=member_id, with_program=False)
         _load_member(snapshot, member_id)
     return Outcome(200, {"items": [entry_view(entry) for entry in entries], "next_cursor": next_cursor})
+
+
+def referral(caller: Caller, path_id: str) -> Outcome:
+    member_id = caller.own_member_id(path_id)
+    snapshot = repository.read_snapshot(member_id=member_id, with_program=False)
+    member = _load_member(snapshot, member_id)
+    funnel = member.referrals or {}
+    return Outcome(200, {"referral_code": member.referral_code,
+                         **{name: int(funnel.get(name, 0))
+                            for name in ("invited", "signed_up", "converted", "points_earned")}})
+
+
+def record_invites(caller: Caller, path_id: str, request: InviteRequest,
+                   idempotency: IdempotencyRequest | None) -> Outcome:
+    """The member shared its code (count invitations): the top of the referral funnel."""
+    member_id = caller.own_member_id(path_id)
+    now = utc_now()
+
+    def read() -> Snapshot:
+        return repository.read_snapshot(member_id=member_id, idempotency=idempotency)
+
+    def plan(snapshot: Snapshot) -> Plan:
+        member = _load_member(snapshot, member_id)
+        config = config_of(snapshot.program)
+        change = MemberChange(member, config, now)
+        change.note("referral_invite", details={"count": request.count, "channel": request.channel})
+        funnel = dict(member.referrals or {})
+        funnel["invited"] = int(funnel.get("invited", 0)) + request.count
+        member.referrals = funnel
+        entries = change.finish()
+        body = {"referral_code": member.referral_code,
+                **{name: int(funnel.get(name, 0)) for name in ("invited", "signed_up", "converted", "points_earned")}}
+
+        def commit(record: IdempotencyItem | None) -> None:
+            repository.update_member(member, record, entries=entries)
+
+        return Plan(201, body, commit)
+
+    return execute(idempotency, read, plan)

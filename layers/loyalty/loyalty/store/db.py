@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from botocore.exceptions import BotoCoreError
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.expressions.condition import Condition
@@ -62,9 +63,15 @@ def error_code(exc: BaseException) -> str | None:
 
 
 def raise_if_transient(exc: BaseException) -> None:
+    """Throttling, server errors and lost connections (after botocore's own retries) become a retriable 503."""
     code = error_code(exc)
     if code in TRANSIENT_CODES:
         raise ServiceUnavailable(f"the database is busy ({code}); retry with the same Idempotency-Key") from exc
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, BotoCoreError):
+            raise ServiceUnavailable("the database could not be reached; retry with the same Idempotency-Key") from exc
+        cause = cause.__cause__ or getattr(cause, "cause", None)
 
 
 def batch_get(keys: Iterable[Key], consistent: bool = True, table: str | None = None) -> dict[Key, dict[str, Any]]:

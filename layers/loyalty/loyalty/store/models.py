@@ -53,7 +53,8 @@ class CatalogIndex(GlobalSecondaryIndex["RewardItem"]):
 
 
 class ScheduleIndex(GlobalSecondaryIndex["MemberItem"]):
-    """Sparse, keys-only: members due for a scheduled review (e.g. TIERREVIEW / <day>#<member>)."""
+    """Sparse, keys-only: members with scheduled work (DUE / <next due day>#<member>): lots to expire,
+    pending points to release, a birthday, a tier review. It changes only when that day changes."""
 
     class Meta:
         index_name = "GSI2"
@@ -109,6 +110,12 @@ class MemberItem(_Item):
     sku_days = JSONAttribute(default=dict)
     purchases = NumberAttribute(default=0)
     profile_completed_at = UnicodeAttribute(null=True)
+    # Purchases whose points wait for pending_days: [{release, order_id, points, qualifying, earned}]
+    pending_lots = JSONAttribute(default=list)
+    tier_review_day = UnicodeAttribute(null=True)
+    birthday_awarded_year = NumberAttribute(null=True)
+    # {invited, signed_up, converted, points_earned}: the member's referral funnel
+    referrals = JSONAttribute(default=dict)
     schedule = ScheduleIndex()
     gsi2pk = UnicodeAttribute(null=True)
     gsi2sk = UnicodeAttribute(null=True)
@@ -175,6 +182,7 @@ class OrderItem(_Item):
     earned_day = UnicodeAttribute()
     lot = UnicodeAttribute()
     refunded = UnicodeAttribute(default="0")
+    pending = NumberAttribute(default=0)  # 1 while the order's points wait for pending_days
     points_returned = NumberAttribute(default=0)
     qualifying_returned = NumberAttribute(default=0)
     channel = UnicodeAttribute()

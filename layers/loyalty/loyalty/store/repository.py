@@ -42,7 +42,8 @@ IDEMPOTENCY_TTL = timedelta(days=7)
 MEMBER_MUTABLE = (
     "available", "pending", "lifetime_earned", "debt", "lots", "qualifying_days", "action_counts",
     "reward_counts", "last_activity_day", "last_purchase_day", "purchases", "tier", "tier_since",
-    "purchase_days", "sku_days", "gsi2pk", "gsi2sk",
+    "purchase_days", "sku_days", "gsi2pk", "gsi2sk", "pending_lots", "tier_review_day", "birthday_awarded_year",
+    "referrals",
     "profile_completed_at", "name", "email", "birthday", "phone", "locale", "preferences", "consents",
     "status", "referred_by",
 )
@@ -147,6 +148,8 @@ class PointsChange:
     new_order: OrderItem | None = None
     updated_order: OrderItem | None = None
     reward_with_stock: RewardItem | None = None
+    # Other members touched in the same transaction (a referrer's bonus), each under its own version.
+    other_members: list[MemberItem] = field(default_factory=list)
 
 
 def commit_points_change(change: PointsChange) -> None:
@@ -159,6 +162,8 @@ def commit_points_change(change: PointsChange) -> None:
     if change.spend is not None:
         condition &= MemberItem.available >= change.spend
     txn.update("member", change.member, _member_actions(change.member), condition)
+    for index, other in enumerate(change.other_members):
+        txn.update(f"other_member{index}", other, _member_actions(other), MemberItem.pk.exists())
     if change.new_order is not None:
         txn.put("order", change.new_order, OrderItem.pk.does_not_exist())
     if change.updated_order is not None:
@@ -167,6 +172,7 @@ def commit_points_change(change: PointsChange) -> None:
             OrderItem.refunded.set(order.refunded),
             OrderItem.points_returned.set(order.points_returned),
             OrderItem.qualifying_returned.set(order.qualifying_returned),
+            OrderItem.pending.set(order.pending),
         ])
     if change.reward_with_stock is not None:
         txn.update(
@@ -320,21 +326,21 @@ def list_rewards(*, limit: int, cursor: str | None) -> tuple[list[RewardItem], s
 
 # --- scheduled reviews ------------------------------------------------------------------------------
 
-TIER_REVIEW = "TIERREVIEW"
+DUE = "DUE"
 
 
-def schedule_tier_review(member: MemberItem, day: str | None) -> None:
-    """Put the member in (or take it out of) the sparse tier-review index; written with the member."""
+def schedule_member(member: MemberItem, day: str | None) -> None:
+    """Put the member in (or take it out of) the sparse index of scheduled work; written with the member."""
     if day is None:
         member.gsi2pk = member.gsi2sk = None
     else:
-        member.gsi2pk, member.gsi2sk = TIER_REVIEW, f"{day}#{member.member_id}"
+        member.gsi2pk, member.gsi2sk = DUE, f"{day}#{member.member_id}"
 
 
-def members_due_for_tier_review(through_day: str) -> list[str]:
-    """Member ids whose review day is on or before `through_day` (eventually consistent index)."""
+def members_due(through_day: str) -> list[str]:
+    """Member ids with scheduled work on or before `through_day` (eventually consistent index)."""
     try:
-        keys = MemberItem.schedule.query(TIER_REVIEW, MemberItem.gsi2sk <= f"{through_day}#\uffff")
+        keys = MemberItem.schedule.query(DUE, MemberItem.gsi2sk <= f"{through_day}#\uffff")
         return [str(item.pk).removeprefix("MEMBER#") for item in keys]
     except PynamoDBException as exc:
         raise_if_transient(exc)

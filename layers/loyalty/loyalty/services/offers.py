@@ -1,0 +1,72 @@
+"""GET /members/{id}/offers: what this member can use now, best first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loyalty.domain.clock import utc_now
+from loyalty.domain.errors import NotFound
+from loyalty.services.catalog import reward_unavailable_reason
+from loyalty.services.context import Caller, Outcome
+from loyalty.services.program import config_of
+from loyalty.services.views import reward_view
+from loyalty.store import repository
+from loyalty.store.models import MemberItem, RewardItem
+
+CATALOG_PAGE = 100
+CATALOG_LIMIT = 1000
+
+
+def preference_values(member: MemberItem) -> set[str]:
+    """Every string a member's preferences hold ({"drink": "tea", "sizes": ["M"]} -> {"tea", "m"})."""
+    values: set[str] = set()
+    for value in (member.preferences or {}).values():
+        if isinstance(value, str):
+            values.add(value.strip().lower())
+        elif isinstance(value, list):
+            values.update(str(item).strip().lower() for item in value)
+    return values
+
+
+def matches_preferences(tags: list[str], preferences: set[str]) -> bool:
+    """A reward with tags is for members who prefer one of them; a reward without tags is for everyone."""
+    return not tags or any(tag.strip().lower() in preferences for tag in tags)
+
+
+def rank_offers(rewards: list[RewardItem], member: MemberItem, config: Any, now: Any) -> list[dict[str, Any]]:
+    preferences = preference_values(member)
+    available = int(member.available or 0)
+    offers = []
+    for reward in rewards:
+        if reward_unavailable_reason(reward, member, config, now):
+            continue
+        tags = list((reward.data or {}).get("tags") or [])
+        if not matches_preferences(tags, preferences):
+            continue
+        view = reward_view(reward)
+        price = int(view["points"] or 0)
+        view["affordable"] = price <= available
+        view["points_needed"] = max(0, price - available)
+        view["personalized"] = bool(tags)
+        offers.append(view)
+    # Affordable first (most valuable first), then what the member is closest to; personal before generic.
+    offers.sort(key=lambda offer: (not offer["affordable"], not offer["personalized"],
+                                   -offer["points"] if offer["affordable"] else offer["points_needed"],
+                                   offer["reward_id"]))
+    return offers
+
+
+def offers(caller: Caller, path_id: str) -> Outcome:
+    member_id = caller.member_id(path_id)
+    snapshot = repository.read_snapshot(member_id=member_id)
+    if snapshot.member is None:
+        raise NotFound(f"member {member_id} is not enrolled", code="member_not_found")
+    config = config_of(snapshot.program)
+    rewards: list[RewardItem] = []
+    cursor = None
+    while len(rewards) < CATALOG_LIMIT:
+        page, cursor = repository.list_rewards(limit=CATALOG_PAGE, cursor=cursor)
+        rewards.extend(page)
+        if cursor is None:
+            break
+    return Outcome(200, {"items": rank_offers(rewards, snapshot.member, config, utc_now())})

@@ -15,7 +15,7 @@ from loyalty.store.models import IdempotencyItem
 from loyalty.store.repository import IdempotencyRequest, PointsChange, Snapshot
 
 # Awarded by the system when the thing happens, never claimed through POST /actions.
-SYSTEM_ACTIONS = {"profile_completed", "referral_signup", "birthday", "survey"}
+SYSTEM_ACTIONS = {"profile_completed", "referral_signup", "referral_conversion", "birthday", "survey"}
 
 
 def record_action(caller: Caller, path_id: str, request: ActionRequest,

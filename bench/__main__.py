@@ -31,7 +31,7 @@ from tests.events import Api  # noqa: E402
 from tests.stream_helpers import deliver, stream_records  # noqa: E402
 
 FUNCTIONS = ["members", "purchases", "redemptions", "engagement", "catalog", "admin", "reports",
-             "stream_processor", "scheduler"]
+             "partner", "partner_authorizer", "stream_processor", "scheduler"]
 
 
 def log(message: str) -> None:
@@ -46,7 +46,7 @@ class World:
 
         self.moto = moto
         self.stack = read_stack()
-        names = ["members", "purchases", "redemptions", "catalog", "admin", "engagement", "reports"]
+        names = ["members", "purchases", "redemptions", "catalog", "admin", "engagement", "reports", "partner"]
         self.handlers = {name: importlib.import_module(f"functions.{name}.handler") for name in names}
         self.api = Api(self.stack, self.handlers)
         self.counter = dynamo.Counter()
@@ -97,8 +97,13 @@ def dynamodb_per_op(world: World) -> dict[str, Any]:
             sub="pos", scopes=["loyalty/transactions"], headers={"Idempotency-Key": "ret"}), 201)
     else:
         operations["return"] = None  # not implemented yet
-    if "/partner/earn" not in routes:
-        operations["partner_earn"] = None  # not implemented yet
+    onboarded = api.post("/admin/partners", {"name": "Bench", "contact_email": "b@example.com"}, admin=True)
+    partner = onboarded.body["partner_id"]
+    api.post("/partner/earn", {"member_id": "warm", "order_id": "warm", "total": {"amount": "1.00",
+             "currency": "USD"}}, partner=partner, headers={"Idempotency-Key": "warm"})
+    record("partner_earn", lambda: api.post("/partner/earn", {
+        "member_id": "alice", "order_id": "pe-1", "total": {"amount": "20.00", "currency": "USD"}},
+        partner=partner, headers={"Idempotency-Key": "pe-1"}), 201)
     return operations
 
 

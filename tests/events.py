@@ -19,6 +19,7 @@ MODULE_OF_FUNCTION = {
     "AdminFunction": "admin",
     "EngagementFunction": "engagement",
     "ReportsFunction": "reports",
+    "PartnerFunction": "partner",
 }
 
 
@@ -73,6 +74,27 @@ def http_event(method: str, path: str, route_path: str, body: Any = None, *, cla
     return event
 
 
+def rest_event(method: str, path: str, route_path: str, body: Any = None, *, partner: str | None,
+               headers: dict[str, str] | None = None, query: dict[str, str] | None = None) -> dict[str, Any]:
+    """A REST API (payload v1) event with the partner authorizer's context."""
+    pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(route_path))
+    found = re.match(f"^{pattern}$", path)
+    assert found, (path, route_path)
+    all_headers = {"Content-Type": "application/json", **(headers or {})}
+    return {
+        "resource": route_path, "path": path, "httpMethod": method, "headers": all_headers,
+        "multiValueHeaders": {name: [value] for name, value in all_headers.items()},
+        "queryStringParameters": query or None,
+        "multiValueQueryStringParameters": {name: [value] for name, value in (query or {}).items()} or None,
+        "pathParameters": found.groupdict() or None, "stageVariables": None,
+        "requestContext": {"accountId": "123456789012", "apiId": "test", "httpMethod": method, "path": path,
+                           "stage": "v1", "requestId": str(uuid.uuid4()), "resourcePath": route_path,
+                           "identity": {"sourceIp": "127.0.0.1"},
+                           "authorizer": {"partner_id": partner, "principalId": partner} if partner else {}},
+        "body": json.dumps(body) if body is not None else None, "isBase64Encoded": False,
+    }
+
+
 class LambdaContext:
     function_name = "test"
     memory_limit_in_mb = 512
@@ -94,20 +116,24 @@ class Api:
     def request(self, method: str, path: str, body: Any = None, *, sub: str = "admin", admin: bool = False,
                 scopes: list[str] | None = None, headers: dict[str, str] | None = None,
                 query: dict[str, str] | None = None, raw_body: str | None = None,
-                anonymous: bool = False) -> Result:
+                anonymous: bool = False, partner: str | None = None) -> Result:
         for route in self.stack.routes:
             if route.method == method and route.pattern.match(path):
                 break
         else:
             raise AssertionError(f"no route for {method} {path}")
-        claims = None if anonymous else claims_for(sub, admin=admin, scopes=scopes)
-        event = http_event(method, path, route.path, body, claims=claims, headers=headers, query=query,
-                           raw_body=raw_body)
+        if route.kind == "Api":
+            event = rest_event(method, path, route.path, body, partner=partner, headers=headers, query=query)
+        else:
+            claims = None if anonymous else claims_for(sub, admin=admin, scopes=scopes)
+            event = http_event(method, path, route.path, body, claims=claims, headers=headers, query=query,
+                               raw_body=raw_body)
         module = self.handlers[MODULE_OF_FUNCTION[route.function]]
         response = module.lambda_handler(event, LambdaContext())
         text = response.get("body") or ""
-        return Result(response["statusCode"], {k.lower(): v for k, v in (response.get("headers") or {}).items()},
-                      json.loads(text) if text else None)
+        headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
+        headers.update({k.lower(): v[-1] for k, v in (response.get("multiValueHeaders") or {}).items() if v})
+        return Result(response["statusCode"], headers, json.loads(text) if text else None)
 
     def get(self, path: str, **kwargs: Any) -> Result:
         return self.request("GET", path, **kwargs)

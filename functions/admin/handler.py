@@ -2,13 +2,13 @@
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.api.http import caller, create_app, idempotency, logger, respond
-from loyalty.api.models import AdjustmentRequest, RewardRequest
-from loyalty.services import catalog, ledger, program
+from loyalty.api.models import AdjustmentRequest, KeyRequest, PartnerRequest, RewardRequest
+from loyalty.services import catalog, ledger, partners, program
 
 app = create_app()
 
@@ -39,6 +39,31 @@ def adjust(member_id: str, request: Annotated[AdjustmentRequest, Body()]):
     who = caller(app)
     who.require_admin()
     return respond(ledger.adjust(who, member_id, request, idempotency(app, who, required=True)))
+
+
+@app.post("/admin/partners", tags=["admin"], summary="Onboard a partner brand (its API key is shown once)")
+def onboard_partner(request: Annotated[PartnerRequest, Body()]):
+    who = caller(app)
+    who.require_admin()
+    return respond(partners.onboard(who, request, idempotency(app, who, required=False)))
+
+
+@app.get("/admin/partners", tags=["admin"], summary="Partner brands")
+def list_partners(limit: Annotated[int, Query(ge=1, le=100)] = 25,
+                  cursor: Annotated[str | None, Query(max_length=1024)] = None):
+    return respond(partners.list_partners(caller(app), limit=limit, cursor=cursor))
+
+
+@app.post("/admin/partners/<partner_id>/keys", tags=["admin"], summary="Rotate: new key, optionally revoking the rest")
+def rotate_key(partner_id: str, request: Annotated[KeyRequest, Body()]):
+    who = caller(app)
+    who.require_admin()
+    return respond(partners.rotate_key(who, partner_id, request, idempotency(app, who, required=False)))
+
+
+@app.delete("/admin/partners/<partner_id>/keys/<key_id>", tags=["admin"], summary="Revoke a partner key")
+def revoke_key(partner_id: str, key_id: str):
+    return respond(partners.revoke_key(caller(app), partner_id, key_id))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -1,4 +1,4 @@
-"""Redemptions: spend points on a reward or on an amount of points."""
+"""Redemptions: spend points on a reward or an amount of points; claim promo codes."""
 
 from typing import Annotated
 
@@ -7,8 +7,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.api.http import caller, create_app, idempotency, logger, respond
-from loyalty.api.models import RedemptionRequest
-from loyalty.services import ledger
+from loyalty.api.models import ClaimRequest, RedemptionRequest
+from loyalty.services import ledger, partners
 
 app = create_app()
 
@@ -18,6 +18,13 @@ def redeem(member_id: str, request: Annotated[RedemptionRequest, Body()]):
     who = caller(app)
     who.member_id(member_id)
     return respond(ledger.redeem(who, member_id, request, idempotency(app, who, required=True)))
+
+
+@app.post("/members/<member_id>/promo-codes", tags=["points"], summary="Claim a promo code")
+def claim_code(member_id: str, request: Annotated[ClaimRequest, Body()]):
+    who = caller(app)
+    who.own_member_id(member_id)
+    return respond(partners.claim_code(who, member_id, request, idempotency(app, who, required=False)))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -32,8 +32,10 @@ def problem(status: int, code: str, title: str, detail: str, headers: dict[str, 
 
 class Gateway:
     def __init__(self, routes: list[Route], functions: Functions, verifier: Verifier,
-                 extra: Callable[[Request], Response | None] | None = None) -> None:
+                 extra: Callable[[Request], Response | None] | None = None,
+                 rest_authorizers: dict[tuple[str, str], tuple[str, list[str]]] | None = None) -> None:
         self.routes = [(route, route.pattern) for route in routes]
+        self.rest_authorizers = rest_authorizers or {}
         self.functions = functions
         self.verifier = verifier
         self.extra = extra
@@ -78,6 +80,8 @@ class Gateway:
         if matched is None:
             return problem(404, "not_found", "Not found", f"no route for {request.method} {request.path}")
         route, path_parameters = matched
+        if route.kind == "Api":
+            return self.rest(request, route, path_parameters)
         claims: dict[str, Any] | None = None
         if route.authorizer:
             try:
@@ -88,6 +92,59 @@ class Gateway:
         event = self.http_api_event(request, route, path_parameters, claims)
         result = self.functions.invoke(route.function, event)
         return self.to_response(result)
+
+    def rest(self, request: Request, route: Route, path_parameters: dict[str, str]) -> Response:
+        """A REST API route (payload v1) behind its Lambda REQUEST authorizer, as API Gateway runs it."""
+        context: dict[str, Any] = {}
+        if route.authorizer:
+            function, identity = self.rest_authorizers[(route.api, route.authorizer)]
+            headers = {name.lower(): value for name, value in request.headers.items()}
+            if any(not headers.get(name) for name in identity):
+                return problem(401, "unauthorized", "Unauthorized", "missing x-api-key")
+            method_arn = f"arn:aws:execute-api:us-east-1:123456789012:local/v1/{request.method}{request.path}"
+            event = self.rest_event(request, route, path_parameters, None)
+            try:
+                result = self.functions.invoke(function, {**event, "type": "REQUEST", "methodArn": method_arn})
+            except Exception as exc:
+                if str(exc) == "Unauthorized":
+                    return problem(401, "unauthorized", "Unauthorized", "missing or malformed x-api-key")
+                log.exception("authorizer failed")
+                return problem(500, "authorizer_error", "Authorizer failed", "the authorizer failed")
+            statements = (result.get("policyDocument") or {}).get("Statement") or []
+            if not statements or any(statement.get("Effect") != "Allow" for statement in statements):
+                return problem(403, "forbidden", "Forbidden", "unknown or revoked API key")
+            context = {**(result.get("context") or {}), "principalId": result.get("principalId")}
+        event = self.rest_event(request, route, path_parameters, context)
+        return self.to_response(self.functions.invoke(route.function, event))
+
+    @staticmethod
+    def rest_event(request: Request, route: Route, path_parameters: dict[str, str],
+                   authorizer: dict[str, Any] | None) -> dict[str, Any]:
+        raw = request.get_data()
+        headers = dict(request.headers.items())
+        multi: dict[str, list[str]] = {}
+        for name, value in parse_qsl(request.query_string.decode("latin-1"), keep_blank_values=True):
+            multi.setdefault(name, []).append(value)
+        now = datetime.now(UTC)
+        context: dict[str, Any] = {
+            "accountId": "123456789012", "apiId": "local", "httpMethod": request.method,
+            "identity": {"sourceIp": request.remote_addr or "127.0.0.1",
+                         "userAgent": request.headers.get("User-Agent", "")},
+            "path": f"/v1{request.path}", "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+            "requestId": str(uuid.uuid4()), "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "requestTimeEpoch": int(time.time() * 1000), "resourceId": "local", "resourcePath": route.path,
+            "stage": "v1",
+        }
+        if authorizer is not None:
+            context["authorizer"] = authorizer
+        return {
+            "resource": route.path, "path": request.path, "httpMethod": request.method,
+            "headers": headers, "multiValueHeaders": {name: [value] for name, value in headers.items()},
+            "queryStringParameters": {name: values[-1] for name, values in multi.items()} or None,
+            "multiValueQueryStringParameters": multi or None,
+            "pathParameters": path_parameters or None, "stageVariables": None, "requestContext": context,
+            "body": raw.decode("utf-8", errors="replace") if raw else None, "isBase64Encoded": False,
+        }
 
     @staticmethod
     def http_api_event(request: Request, route: Route, path_parameters: dict[str, str],

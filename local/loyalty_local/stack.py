@@ -98,11 +98,14 @@ class LocalStack:
         for function in self.stack.functions.values():
             for name, value in function.environment.items():
                 environment.setdefault(name, str(local_value(value, self.stack.tables)))
+        # Partner usage plans go to moto's API Gateway, against a REST API standing in for PartnerApi.
+        environment["PARTNER_API_ID"] = self._partner_api(self.moto.url)
         os.environ.update(environment)
         create_tables(self.stack, self.moto.url)
         self.functions = Functions(self.stack.functions)
         self.scheduler = Scheduler(self.stack.schedules, self.functions, self.schedule_interval)
-        self.gateway = Gateway(self.stack.routes, self.functions, tokens.Verifier.local(), extra=self.local_routes)
+        self.gateway = Gateway(self.stack.routes, self.functions, tokens.Verifier.local(), extra=self.local_routes,
+                               rest_authorizers=self.stack.rest_authorizers)
         if self.seed_demo:
             self.seed()
         for source in self.stack.streams:
@@ -111,6 +114,12 @@ class LocalStack:
         self.scheduler.start()
         self.server = threaded_server(self.host, self.port, self.gateway)
         return self
+
+    @staticmethod
+    def _partner_api(endpoint: str) -> str:
+        client = boto3.client("apigateway", endpoint_url=endpoint, region_name=REGION)
+        api = client.create_rest_api(name="PartnerApi")
+        return str(api["id"])
 
     def serve_in_thread(self) -> threading.Thread:
         assert self.server is not None

@@ -111,6 +111,8 @@ class Stack:
     streams: list[StreamSource] = field(default_factory=list)
     schedules: list[Schedule] = field(default_factory=list)
     default_authorizers: dict[str, str | None] = field(default_factory=dict)
+    # REST API Lambda authorizers: (api, name) -> (function, identity headers)
+    rest_authorizers: dict[tuple[str, str], tuple[str, list[str]]] = field(default_factory=dict)
 
 
 def _ref(value: Any) -> str | None:
@@ -136,7 +138,14 @@ def read_stack(path: Path = TEMPLATE_PATH) -> Stack:
         if kind == "AWS::DynamoDB::Table":
             stack.tables[logical_id] = Table(logical_id, properties)
         elif kind in ("AWS::Serverless::HttpApi", "AWS::Serverless::Api"):
-            stack.default_authorizers[logical_id] = (properties.get("Auth") or {}).get("DefaultAuthorizer")
+            auth = properties.get("Auth") or {}
+            stack.default_authorizers[logical_id] = auth.get("DefaultAuthorizer")
+            if kind == "AWS::Serverless::Api":
+                for name, authorizer in (auth.get("Authorizers") or {}).items():
+                    function = _getatt_resource(authorizer.get("FunctionArn"))
+                    headers = [h.lower() for h in (authorizer.get("Identity") or {}).get("Headers") or []]
+                    if function:
+                        stack.rest_authorizers[(logical_id, name)] = (function, headers)
     for logical_id, resource in resources.items():
         if resource.get("Type") != "AWS::Serverless::Function":
             continue

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
@@ -109,28 +109,36 @@ def _refusal(event: dict[str, Any]) -> DomainError | None:
     return None
 
 
+def _refused(event: Mapping[str, Any]) -> dict[str, Any] | None:
+    refused = _refusal(dict(event))
+    if refused is None:
+        return None
+    response = _domain_error(refused)
+    return {"statusCode": response.status_code, "headers": {"Content-Type": PROBLEM_JSON}, "body": response.body,
+            "isBase64Encoded": False}
+
+
 class LoyaltyResolver(APIGatewayHttpResolver):
     """The powertools HTTP API resolver with our body guard in front of its request validation."""
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-        refused = _refusal(dict(event))
-        if refused is not None:
-            response = _domain_error(refused)
-            return {
-                "statusCode": response.status_code,
-                "headers": {"Content-Type": PROBLEM_JSON},
-                "body": response.body,
-                "isBase64Encoded": False,
-            }
-        return super().resolve(event, context)
+        return _refused(event) or super().resolve(event, context)
+
+
+class PartnerResolver(APIGatewayRestResolver):
+    """The same for the partner REST API (payload v1)."""
+
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        return _refused(event) or super().resolve(event, context)
 
 
 def _unsupported_content_type(_: RequestUnsupportedContentType) -> Response:
     return _domain_error(UnsupportedMediaType("send the body as application/json"))
 
 
-def create_app() -> LoyaltyResolver:
-    app = LoyaltyResolver(enable_validation=True)
+def create_app(rest: bool = False) -> Any:
+    """The resolver of one function: HTTP API (members, admin) or, with `rest`, the partner REST API."""
+    app = PartnerResolver(enable_validation=True) if rest else LoyaltyResolver(enable_validation=True)
     app.exception_handler(RequestUnsupportedContentType)(_unsupported_content_type)
     app.exception_handler(DomainError)(_domain_error)
     app.exception_handler(RequestValidationError)(_validation_error)
@@ -172,6 +180,15 @@ def caller(app: APIGatewayHttpResolver) -> Caller:
     )
 
 
+def partner(app: Any) -> Caller:
+    """The partner the API-key authorizer resolved, from the REST API's authorizer context."""
+    authorizer = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
+    partner_id = authorizer.get("partner_id")
+    if not partner_id:
+        raise Unauthorized("no verified partner key")
+    return Caller(sub=f"partner:{partner_id}", partner_id=str(partner_id))
+
+
 def request_hash(app: APIGatewayHttpResolver) -> str:
     event = app.current_event
     body = event.body or ""
@@ -184,7 +201,8 @@ def request_hash(app: APIGatewayHttpResolver) -> str:
 
 
 def idempotency(app: APIGatewayHttpResolver, who: Caller, *, required: bool) -> IdempotencyRequest | None:
-    key = app.current_event.headers.get("idempotency-key")
+    headers = {name.lower(): value for name, value in (app.current_event.headers or {}).items()}
+    key = headers.get("idempotency-key")
     if key is None:
         if required:
             raise BadRequest("this call needs an Idempotency-Key header", code="idempotency_key_required")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -169,3 +170,55 @@ class ReturnRequest(Body):
 class InviteRequest(Body):
     channel: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")] | None = None
     count: Annotated[StrictInt, Field(ge=1, le=50)] = 1
+
+
+class PartnerRequest(Body):
+    name: Text100
+    contact_email: Email
+
+
+class PromotionAudience(Body):
+    min_tier: Text100 | None = None
+
+
+class PromotionRequest(Body):
+    name: Text100
+    kind: Literal["bonus_points", "multiplier", "giveaway"]
+    points: Annotated[StrictInt, Field(ge=1, le=1_000_000)] | None = None
+    multiplier: Annotated[Decimal, Field(gt=1, le=10, max_digits=6, decimal_places=3)] | None = None
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    budget_points: Annotated[StrictInt, Field(ge=1, le=1_000_000_000)]
+    max_per_member: Annotated[StrictInt, Field(ge=1, le=1_000_000)] | None = None
+    audience: PromotionAudience | None = None
+    description: Text500 | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PromotionRequest:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        if self.kind in ("bonus_points", "giveaway") and self.points is None:
+            raise ValueError(f"a {self.kind} promotion needs points")
+        if self.kind == "multiplier" and self.multiplier is None:
+            raise ValueError("a multiplier promotion needs multiplier")
+        return self
+
+
+class CodesRequest(Body):
+    count: Annotated[StrictInt, Field(ge=1, le=10_000)]
+    prefix: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{1,8}$")] | None = None
+
+
+class PartnerEarnRequest(Body):
+    member_id: Identifier
+    order_id: OrderId
+    total: Money
+    promotion_id: Identifier | None = None
+
+
+class ClaimRequest(Body):
+    code: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+
+
+class KeyRequest(Body):
+    revoke_others: StrictBool = False

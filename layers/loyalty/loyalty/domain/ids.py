@@ -47,3 +47,8 @@ def ulid_time_ms(ulid: str) -> int:
 def random_code(length: int, alphabet: str = "23456789ABCDEFGHJKMNPQRSTUVWXYZ") -> str:
     """An unguessable code from an alphabet without look-alike characters (no 0/O, 1/I/L)."""
     return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def ulid_floor(ms: int) -> str:
+    """The smallest ULID of millisecond `ms`: a sort-key bound for "created since"."""
+    return _encode(ms, 10) + "0" * 16

@@ -125,7 +125,11 @@ def contributions(event_name: str, keys: dict[str, Any], new: dict[str, Any] | N
     """What one stream record adds to which aggregate item. Raises PoisonRecord for records that
     claim to be members or ledger entries but cannot be read."""
     pk, sk = str(keys.get("pk", "")), str(keys.get("sk", ""))
-    if not pk.startswith("MEMBER#") or event_name != "INSERT" or not new:
+    if event_name != "INSERT" or not new:
+        return {}
+    if pk.startswith("CLAIMFAIL#") and new.get("day"):
+        return {(DAYS_PK, _day(new["day"], "day")): Counter({"code_claim_failures": 1})}
+    if not pk.startswith("MEMBER#"):
         return {}
     if sk == "PROFILE":
         return _enrollment(new)
@@ -219,6 +223,13 @@ def _entry(entry: dict[str, Any]) -> dict[ItemKey, Counter[str]]:
     result = {(DAYS_PK, day): counters}
     if liability:
         result[LIABILITY_KEY] = liability
+    partner_id = source.get("partner_id")
+    if partner_id and kind in ("partner_earn", "promo") and not pending:
+        # Settlement: what each partner funds per month (of the program's time zone).
+        funded: Counter[str] = Counter({"points_funded": points, "entries": 1})
+        if source.get("promotion_id"):
+            funded[f"promotion:{source['promotion_id']}"] += points
+        result[(f"PARTNER#{partner_id}", f"MONTH#{day[:7]}")] = funded
     return {key: value for key, value in result.items() if value}
 
 

@@ -30,6 +30,8 @@ class Plan:
     commit: Callable[[IdempotencyItem | None], None]
     # A failed condition on these labels is final (raise the error) rather than a race to retry.
     final_conflicts: dict[str, DomainError] = field(default_factory=dict)
+    # What a replay returns when it must differ from the first answer (a secret shown only once).
+    replay_body: Any = None
 
 
 def dumps(body: Any) -> str:
@@ -56,7 +58,8 @@ def execute(
         decided = plan(snapshot)
         record = None
         if idempotency is not None:
-            record = idempotency_record(idempotency, decided.status, dumps(decided.body))
+            stored = decided.body if decided.replay_body is None else decided.replay_body
+            record = idempotency_record(idempotency, decided.status, dumps(stored))
         try:
             decided.commit(record)
             return Outcome(decided.status, decided.body)

@@ -222,6 +222,139 @@ class RewardItem(_Item):
     updated_at = UnicodeAttribute()
 
 
+class PartnersIndex(GlobalSecondaryIndex["PartnerItem"]):
+    class Meta:
+        index_name = "GSI1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class PromotionsIndex(GlobalSecondaryIndex["PromotionItem"]):
+    class Meta:
+        index_name = "GSI1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class PartnerItem(_Item):
+    class Meta(_Meta):
+        pass
+
+    listing = PartnersIndex()
+    partner_id = UnicodeAttribute()
+    key_ids = JSONAttribute(default=list)
+    name = UnicodeAttribute()
+    contact_email = UnicodeAttribute()
+    status = UnicodeAttribute(default="active")
+    created_at = UnicodeAttribute()
+    # API Gateway usage plan and the key value the authorizer returns as usageIdentifierKey.
+    usage_plan_id = UnicodeAttribute(null=True)
+    usage_key_id = UnicodeAttribute(null=True)
+    usage_key = UnicodeAttribute(null=True)
+    gsi1pk = UnicodeAttribute(default="PARTNERS")
+    gsi1sk = UnicodeAttribute()
+
+
+class PartnerKeyItem(_Item):
+    class Meta(_Meta):
+        pass
+
+    key_id = UnicodeAttribute()
+    partner_id = UnicodeAttribute()
+    secret_hash = UnicodeAttribute()
+    status = UnicodeAttribute(default="active")
+    created_at = UnicodeAttribute()
+    revoked_at = UnicodeAttribute(null=True)
+
+
+class PromotionItem(_Item):
+    class Meta(_Meta):
+        pass
+
+    listing = PromotionsIndex()
+    promotion_id = UnicodeAttribute()
+    partner_id = UnicodeAttribute()
+    data = JSONAttribute()
+    created_at = UnicodeAttribute()
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+
+
+class PromotionCountersItem(_Item):
+    """Counted in the claim transaction itself: the budget condition needs them exact."""
+
+    class Meta(_Meta):
+        pass
+
+    budget_points = NumberAttribute()
+    points_awarded = NumberAttribute(default=0)
+    codes_issued = NumberAttribute(default=0)
+    codes_claimed = NumberAttribute(default=0)
+    members_reached = NumberAttribute(default=0)
+    new_members = NumberAttribute(default=0)
+    earns = NumberAttribute(default=0)
+
+
+class PromotionMemberItem(_Item):
+    class Meta(_Meta):
+        pass
+
+    claims = NumberAttribute(default=0)
+
+
+class CodeItem(_Item):
+    class Meta(_Meta):
+        pass
+
+    code = UnicodeAttribute()
+    promotion_id = UnicodeAttribute()
+    partner_id = UnicodeAttribute()
+    status = UnicodeAttribute(default="issued")
+    claimed_by = UnicodeAttribute(null=True)
+    claimed_at = UnicodeAttribute(null=True)
+
+
+class ClaimFailureItem(_Item):
+    class Meta(_Meta):
+        pass
+
+    reason = UnicodeAttribute()
+    day = UnicodeAttribute(null=True)  # program-timezone day, for the metrics
+    expires = TTLAttribute(null=True)
+
+
+def partner_key(partner_id: str) -> tuple[str, str]:
+    return f"PARTNER#{partner_id}", "PARTNER"
+
+
+def partner_api_key(key_id: str) -> tuple[str, str]:
+    return f"PARTNERKEY#{key_id}", "KEY"
+
+
+def promotion_key(promotion_id: str) -> tuple[str, str]:
+    return f"PROMO#{promotion_id}", "PROMO"
+
+
+def promotion_counters_key(promotion_id: str) -> tuple[str, str]:
+    return f"PROMO#{promotion_id}", "COUNTERS"
+
+
+def promotion_member_key(promotion_id: str, member_id: str) -> tuple[str, str]:
+    return f"PROMO#{promotion_id}", f"MEMBER#{member_id}"
+
+
+def code_key(code: str) -> tuple[str, str]:
+    return f"CODE#{code}", "CODE"
+
+
+def partner_order_key(partner_id: str, order_id: str) -> tuple[str, str]:
+    return f"PARTNERORDER#{partner_id}#{order_id}", "ORDER"
+
+
 def member_key(member_id: str) -> tuple[str, str]:
     return f"MEMBER#{member_id}", "PROFILE"
 

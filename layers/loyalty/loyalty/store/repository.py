@@ -13,25 +13,34 @@ from datetime import timedelta
 from typing import Any
 
 from pynamodb.exceptions import PynamoDBException
+from pynamodb.expressions.update import Action
 
 from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.errors import BadRequest
 from loyalty.store.db import Key, Txn, batch_get, decode_cursor, encode_cursor, load, raise_if_transient
 from loyalty.store.models import (
     PROGRAM_CURRENT,
+    CodeItem,
     EntryItem,
     IdempotencyItem,
     MemberItem,
     OrderItem,
     ProgramItem,
+    PromotionCountersItem,
+    PromotionItem,
+    PromotionMemberItem,
     RewardItem,
     UniqueItem,
+    code_key,
     email_key,
     entry_key,
     idempotency_key,
     member_key,
     order_key,
     program_version_key,
+    promotion_counters_key,
+    promotion_key,
+    promotion_member_key,
     referral_code_key,
     reward_key,
 )
@@ -67,7 +76,10 @@ class Snapshot:
     reward: RewardItem | None = None
     email: UniqueItem | None = None
     referral: UniqueItem | None = None
-    others: dict[str, Any] = field(default_factory=dict)
+    promotion: PromotionItem | None = None
+    promotion_counters: PromotionCountersItem | None = None
+    promotion_member: PromotionMemberItem | None = None
+    code: CodeItem | None = None
 
 
 def read_snapshot(
@@ -79,6 +91,9 @@ def read_snapshot(
     email: str | None = None,
     referral_code: str | None = None,
     with_program: bool = True,
+    order_key_override: Key | None = None,
+    promotion_id: str | None = None,
+    code: str | None = None,
 ) -> Snapshot:
     wanted: dict[str, tuple[type, Key]] = {}
     if member_id is not None:
@@ -87,8 +102,17 @@ def read_snapshot(
         wanted["program"] = (ProgramItem, PROGRAM_CURRENT)
     if idempotency is not None:
         wanted["idempotency"] = (IdempotencyItem, idempotency_key(idempotency.scope, idempotency.key))
-    if order_id is not None:
+    if order_key_override is not None:
+        wanted["order"] = (OrderItem, order_key_override)
+    elif order_id is not None:
         wanted["order"] = (OrderItem, order_key(order_id))
+    if promotion_id is not None:
+        wanted["promotion"] = (PromotionItem, promotion_key(promotion_id))
+        wanted["promotion_counters"] = (PromotionCountersItem, promotion_counters_key(promotion_id))
+        if member_id is not None:
+            wanted["promotion_member"] = (PromotionMemberItem, promotion_member_key(promotion_id, member_id))
+    if code is not None:
+        wanted["code"] = (CodeItem, code_key(code))
     if reward_id is not None:
         wanted["reward"] = (RewardItem, reward_key(reward_id))
     if email is not None:
@@ -137,6 +161,46 @@ def new_entry(member_id: str, entry_id: str, **attributes: Any) -> EntryItem:
 
 
 @dataclass
+class PromotionCharge:
+    """What a claim or a boosted partner earn takes from a promotion, checked in the same transaction."""
+
+    promotion_id: str
+    member_id: str
+    points: int
+    budget: int
+    max_per_member: int | None
+    member_claims: int | None  # what the read found (None: the member never claimed this promotion)
+    new_member: bool
+    code: str | None = None
+    by_code: bool = True
+
+
+def charge_actions(txn: Txn, charge: PromotionCharge) -> None:
+    counters = PromotionCountersItem(*promotion_counters_key(charge.promotion_id))
+    first = charge.member_claims is None
+    actions: list[Action] = [PromotionCountersItem.points_awarded.add(charge.points)]
+    if charge.by_code:
+        actions.append(PromotionCountersItem.codes_claimed.add(1))
+    else:
+        actions.append(PromotionCountersItem.earns.add(1))
+    if first:
+        actions.append(PromotionCountersItem.members_reached.add(1))
+        if charge.new_member:
+            actions.append(PromotionCountersItem.new_members.add(1))
+    txn.update("budget", counters, actions,
+               PromotionCountersItem.points_awarded <= charge.budget - charge.points, versioned=False)
+    per_member = PromotionMemberItem(*promotion_member_key(charge.promotion_id, charge.member_id))
+    condition = (PromotionMemberItem.pk.does_not_exist() if first
+                 else PromotionMemberItem.claims == int(charge.member_claims or 0))
+    txn.update("per_member", per_member, [PromotionMemberItem.claims.add(1)], condition, versioned=False)
+    if charge.code is not None:
+        code = CodeItem(*code_key(charge.code), code=charge.code, promotion_id=charge.promotion_id, partner_id="")
+        txn.update("code", code, [CodeItem.status.set("claimed"), CodeItem.claimed_by.set(charge.member_id),
+                                  CodeItem.claimed_at.set(iso_utc(utc_now()))],
+                   CodeItem.status == "issued", versioned=False)
+
+
+@dataclass
 class PointsChange:
     """Everything one points-changing request writes, committed as one transaction."""
 
@@ -150,6 +214,8 @@ class PointsChange:
     reward_with_stock: RewardItem | None = None
     # Other members touched in the same transaction (a referrer's bonus), each under its own version.
     other_members: list[MemberItem] = field(default_factory=list)
+    # A promotion's budget, per-member limit and code, charged in the same transaction.
+    promotion: PromotionCharge | None = None
 
 
 def commit_points_change(change: PointsChange) -> None:
@@ -174,6 +240,8 @@ def commit_points_change(change: PointsChange) -> None:
             OrderItem.qualifying_returned.set(order.qualifying_returned),
             OrderItem.pending.set(order.pending),
         ])
+    if change.promotion is not None:
+        charge_actions(txn, change.promotion)
     if change.reward_with_stock is not None:
         txn.update(
             "stock", change.reward_with_stock, [RewardItem.stock.add(-1)], RewardItem.stock >= 1, versioned=False,

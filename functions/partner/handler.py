@@ -1,0 +1,56 @@
+"""The partner API (REST API, API key + partner authorizer): promotions, codes, partner earn, reports."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from loyalty.api.http import create_app, idempotency, logger, partner, respond
+from loyalty.api.models import CodesRequest, PartnerEarnRequest, PromotionRequest
+from loyalty.services import partners
+
+app = create_app(rest=True)
+
+
+@app.post("/partner/promotions", tags=["partner"], summary="Create a co-promotion")
+def create_promotion(request: Annotated[PromotionRequest, Body()]):
+    who = partner(app)
+    return respond(partners.create_promotion(who, request, idempotency(app, who, required=False)))
+
+
+@app.get("/partner/promotions", tags=["partner"], summary="Your promotions")
+def list_promotions(limit: Annotated[int, Query(ge=1, le=100)] = 25,
+                    cursor: Annotated[str | None, Query(max_length=1024)] = None):
+    return respond(partners.list_promotions(partner(app), limit=limit, cursor=cursor))
+
+
+@app.get("/partner/promotions/<promotion_id>", tags=["partner"], summary="One of your promotions")
+def get_promotion(promotion_id: str):
+    return respond(partners.get_promotion(partner(app), promotion_id))
+
+
+@app.post("/partner/promotions/<promotion_id>/codes", tags=["partner"], summary="Issue single-use codes")
+def issue_codes(promotion_id: str, request: Annotated[CodesRequest, Body()]):
+    return respond(partners.issue_codes(partner(app), promotion_id, request))
+
+
+@app.get("/partner/promotions/<promotion_id>/report", tags=["partner"], summary="How a promotion is doing")
+def report(promotion_id: str):
+    return respond(partners.promotion_report(partner(app), promotion_id))
+
+
+@app.post("/partner/earn", tags=["partner"], summary="Points for a member's purchase at the partner")
+def partner_earn(request: Annotated[PartnerEarnRequest, Body()]):
+    who = partner(app)
+    return respond(partners.partner_earn(who, request, idempotency(app, who, required=True)))
+
+
+@app.get("/partner/settlement", tags=["partner"], summary="Points funded in a month and their value")
+def settlement(month: Annotated[str, Query(description="YYYY-MM")]):
+    return respond(partners.settlement(partner(app), month))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,437 @@
+"""Partner brands: onboarding and keys (admin), promotions, codes, partner earn, reports, settlement
+(partner API), and members claiming codes."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from loyalty.api.models import (
+    ClaimRequest,
+    CodesRequest,
+    KeyRequest,
+    PartnerEarnRequest,
+    PartnerRequest,
+    PromotionRequest,
+)
+from loyalty.domain.clock import iso_utc, parse_utc, utc_now
+from loyalty.domain.earning import purchase_points
+from loyalty.domain.errors import Conflict, Gone, LimitReached, NotFound, ValidationFailed
+from loyalty.domain.ids import new_ulid
+from loyalty.domain.money import format_amount, parse_amount
+from loyalty.domain.program import ProgramConfig
+from loyalty.domain.secrets import new_api_key, new_code, normalize_code
+from loyalty.domain.tiers import rank
+from loyalty.services.awards import MemberChange
+from loyalty.services.context import Caller, Outcome, checked_id
+from loyalty.services.program import config_of
+from loyalty.services.views import entry_view
+from loyalty.services.writes import Plan, execute
+from loyalty.store import aggregates, repository
+from loyalty.store import partners as store
+from loyalty.store.models import (
+    IdempotencyItem,
+    OrderItem,
+    PartnerItem,
+    PromotionCountersItem,
+    PromotionItem,
+    partner_order_key,
+)
+from loyalty.store.repository import IdempotencyRequest, PointsChange, PromotionCharge, Snapshot
+
+# Brute force: this many failed claims in an hour and the member must wait.
+CLAIM_FAILURES_PER_HOUR = 10
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+# --- admin: onboarding and keys ---------------------------------------------------------------------
+
+
+def _usage_plan(partner_id: str) -> dict[str, str] | None:
+    """A usage plan and metering key per partner on the partner API (throttling, quota). Only where the
+    API exists (PARTNER_API_ID); boto3 is imported here, off every other path."""
+    api_id = os.environ.get("PARTNER_API_ID")
+    if not api_id:
+        return None
+    import boto3
+
+    client = boto3.client("apigateway")
+    plan = client.create_usage_plan(
+        name=f"partner-{partner_id}", description=f"Loyalty partner {partner_id}",
+        apiStages=[{"apiId": api_id, "stage": os.environ.get("PARTNER_API_STAGE", "v1")}],
+        throttle={"rateLimit": float(os.environ.get("PARTNER_RATE_LIMIT", "50")),
+                  "burstLimit": int(os.environ.get("PARTNER_BURST_LIMIT", "100"))},
+        quota={"limit": int(os.environ.get("PARTNER_DAILY_QUOTA", "200000")), "period": "DAY"},
+    )
+    key = client.create_api_key(name=f"partner-{partner_id}", enabled=True, generateDistinctId=True)
+    client.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
+    return {"usage_plan_id": plan["id"], "usage_key_id": key["id"], "usage_key": key["value"]}
+
+
+def partner_view(partner: PartnerItem) -> dict[str, Any]:
+    return {"partner_id": partner.partner_id, "name": partner.name, "contact_email": partner.contact_email,
+            "status": partner.status, "created_at": partner.created_at, "key_ids": list(partner.key_ids or []),
+            "usage_plan_id": partner.usage_plan_id}
+
+
+def onboard(caller: Caller, request: PartnerRequest, idempotency: IdempotencyRequest | None) -> Outcome:
+    caller.require_admin()
+    partner_id = new_ulid()
+    key_id, api_key, secret_hash = new_api_key()
+    usage = _usage_plan(partner_id) or {}
+    partner = store.new_partner(partner_id, name=request.name, contact_email=request.contact_email.lower(),
+                                created_at=iso_utc(utc_now()), key_ids=[key_id], **usage)
+    key = store.new_key(key_id, partner_id, secret_hash)
+    view = partner_view(partner)
+
+    def plan(_: Snapshot) -> Plan:
+        def commit(record: IdempotencyItem | None) -> None:
+            store.create_partner(partner, key, record)
+
+        # The key is shown once: a replay of this request answers without it.
+        return Plan(201, {**view, "api_key": api_key, "key_id": key_id}, commit,
+                    replay_body={**view, "api_key": None, "key_id": key_id})
+
+    return execute(idempotency, lambda: repository.read_snapshot(idempotency=idempotency, with_program=False), plan)
+
+
+def _partner(partner_id: str) -> PartnerItem:
+    partner = store.get_partner(checked_id(partner_id, "partner"))
+    if partner is None:
+        raise NotFound(f"partner {partner_id} does not exist", code="partner_not_found")
+    return partner
+
+
+def list_partners(caller: Caller, *, limit: int, cursor: str | None) -> Outcome:
+    caller.require_admin()
+    items, next_cursor = store.list_partners(limit=limit, cursor=cursor)
+    return Outcome(200, {"items": [partner_view(item) for item in items], "next_cursor": next_cursor})
+
+
+def rotate_key(caller: Caller, partner_id: str, request: KeyRequest, idempotency: IdempotencyRequest | None) -> Outcome:
+    caller.require_admin()
+    partner = _partner(partner_id)
+    key_id, api_key, secret_hash = new_api_key()
+    key = store.new_key(key_id, partner.partner_id, secret_hash)
+    old = []
+    if request.revoke_others:
+        old = [k for k in store.get_keys(list(partner.key_ids or [])) if k.status == "active"]
+    partner.key_ids = [*(partner.key_ids or []), key_id]
+
+    def plan(_: Snapshot) -> Plan:
+        def commit(record: IdempotencyItem | None) -> None:
+            store.add_key(partner, key, old, record)
+
+        body = {"partner_id": partner.partner_id, "key_id": key_id, "revoked": [k.key_id for k in old]}
+        return Plan(201, {**body, "api_key": api_key}, commit, replay_body={**body, "api_key": None})
+
+    return execute(idempotency, lambda: repository.read_snapshot(idempotency=idempotency, with_program=False), plan)
+
+
+def revoke_key(caller: Caller, partner_id: str, key_id: str) -> Outcome:
+    caller.require_admin()
+    partner = _partner(partner_id)
+    key = store.get_key(checked_id(key_id, "key"))
+    if key is None or key.partner_id != partner.partner_id:
+        raise NotFound(f"partner {partner_id} has no key {key_id}", code="key_not_found")
+    store.revoke_key(key)
+    return Outcome(200, {"partner_id": partner.partner_id, "key_id": key_id, "status": "revoked"})
+
+
+# --- partner API: promotions, codes, reports ----------------------------------------------------------
+
+
+def promotion_view(promotion: PromotionItem, counters: PromotionCountersItem | None, now: datetime) -> dict[str, Any]:
+    data = dict(promotion.data or {})
+    starts, ends = parse_utc(data["starts_at"]), parse_utc(data["ends_at"])
+    status = "scheduled" if now < starts else "ended" if now >= ends else "active"
+    budget = int(data["budget_points"])
+    awarded = int(counters.points_awarded) if counters is not None else 0
+    return {"promotion_id": promotion.promotion_id, "partner_id": promotion.partner_id, **data,
+            "created_at": promotion.created_at, "status": status, "budget_left": max(0, budget - awarded)}
+
+
+def create_promotion(caller: Caller, request: PromotionRequest, idempotency: IdempotencyRequest | None) -> Outcome:
+    partner_id = str(caller.partner_id)
+    promotion_id = new_ulid()
+    now = utc_now()
+    data = request.model_dump(mode="json", exclude_none=True)
+    data["starts_at"], data["ends_at"] = iso_utc(request.starts_at), iso_utc(request.ends_at)
+
+    def plan(snapshot: Snapshot) -> Plan:
+        config = config_of(snapshot.program)
+        min_tier = (request.audience.min_tier if request.audience else None)
+        if min_tier is not None and min_tier not in {tier.name for tier in config.tiers}:
+            raise ValidationFailed("unknown tier", errors=[{"field": "audience.min_tier",
+                                                            "message": "not a tier of the program"}])
+        promotion = PromotionItem(*store.promotion_key(promotion_id), promotion_id=promotion_id,
+                                  partner_id=partner_id, data=data, created_at=iso_utc(now),
+                                  gsi1pk=f"PARTNER#{partner_id}#PROMOS", gsi1sk=promotion_id)
+        counters = PromotionCountersItem(*store.promotion_counters_key(promotion_id),
+                                         budget_points=request.budget_points)
+
+        def commit(record: IdempotencyItem | None) -> None:
+            store.create_promotion(promotion, counters, record)
+
+        return Plan(201, promotion_view(promotion, counters, now), commit)
+
+    return execute(idempotency, lambda: repository.read_snapshot(idempotency=idempotency), plan)
+
+
+def _own_promotion(caller: Caller, promotion_id: str) -> tuple[PromotionItem, PromotionCountersItem | None]:
+    """The caller's promotion; another partner's is indistinguishable from one that does not exist."""
+    promotion, counters, _ = store.get_promotion(checked_id(promotion_id, "promotion"))
+    if promotion is None or promotion.partner_id != caller.partner_id:
+        raise NotFound(f"no promotion {promotion_id}", code="promotion_not_found")
+    return promotion, counters
+
+
+def get_promotion(caller: Caller, promotion_id: str) -> Outcome:
+    promotion, counters = _own_promotion(caller, promotion_id)
+    return Outcome(200, promotion_view(promotion, counters, utc_now()))
+
+
+def list_promotions(caller: Caller, *, limit: int, cursor: str | None) -> Outcome:
+    items, next_cursor = store.list_promotions(str(caller.partner_id), limit=limit, cursor=cursor)
+    now = utc_now()
+    return Outcome(200, {"items": [promotion_view(item, None, now) | {"budget_left": None} for item in items],
+                         "next_cursor": next_cursor})
+
+
+def issue_codes(caller: Caller, promotion_id: str, request: CodesRequest) -> Outcome:
+    promotion, _ = _own_promotion(caller, promotion_id)
+    if promotion.data.get("kind") == "multiplier":
+        raise ValidationFailed("codes are for bonus_points and giveaway promotions", errors=[
+            {"field": "promotion_id", "message": "a multiplier promotion boosts partner earn; it has no codes"}])
+    issued: list[str] = []
+    pending = [new_code(request.prefix) for _ in range(request.count)]
+    for _attempt in range(5):
+        # A chunk that met an existing code was not written at all: draw fresh codes for it.
+        collided = set(store.issue_codes(promotion.promotion_id, promotion.partner_id, pending))
+        issued += [code for code in pending if code not in collided]
+        if not collided:
+            break
+        pending = [new_code(request.prefix) for _ in collided]
+    codes = issued
+    return Outcome(201, {"promotion_id": promotion.promotion_id, "count": len(codes), "codes": codes})
+
+
+def promotion_report(caller: Caller, promotion_id: str) -> Outcome:
+    promotion, counters = _own_promotion(caller, promotion_id)
+    budget = int(promotion.data["budget_points"])
+    awarded = int(counters.points_awarded) if counters else 0
+    return Outcome(200, {
+        "promotion_id": promotion.promotion_id,
+        "codes_issued": int(counters.codes_issued) if counters else 0,
+        "codes_claimed": int(counters.codes_claimed) if counters else 0,
+        "points_awarded": awarded,
+        "partner_earns": int(counters.earns) if counters else 0,
+        "members_reached": int(counters.members_reached) if counters else 0,
+        "new_members": int(counters.new_members) if counters else 0,
+        "budget_left": max(0, budget - awarded),
+    })
+
+
+def settlement(caller: Caller, month: str) -> Outcome:
+    if not MONTH.match(month):
+        raise ValidationFailed("month is YYYY-MM", errors=[{"field": "month", "in": "query",
+                                                             "message": "expected YYYY-MM"}])
+    config = config_of(repository.read_snapshot().program)
+    counters = aggregates.read_item((f"PARTNER#{caller.partner_id}", f"MONTH#{month}"))
+    funded = counters.get("points_funded", 0)
+    by_promotion = sorted(
+        ({"promotion_id": name.split(":", 1)[1], "points": value,
+          "value": _money(Decimal(value) * config.point_value.value, config)}
+         for name, value in counters.items() if name.startswith("promotion:")),
+        key=lambda row: str(row["promotion_id"]))
+    return Outcome(200, {"partner_id": caller.partner_id, "month": month, "points_funded": funded,
+                         "value_owed": _money(Decimal(funded) * config.point_value.value, config),
+                         "point_value": {"amount": config.point_value.amount, "currency": config.currency},
+                         "by_promotion": by_promotion, "entries": counters.get("entries", 0)})
+
+
+def _money(value: Decimal, config: ProgramConfig) -> dict[str, str]:
+    return {"amount": format_amount(value, config.currency), "currency": config.currency}
+
+
+# --- promotion rules shared by claims and partner earn ------------------------------------------------
+
+
+def _check_window(data: dict[str, Any], now: datetime) -> None:
+    if now < parse_utc(data["starts_at"]):
+        raise Gone("the promotion has not started", code="promotion_not_active")
+    if now >= parse_utc(data["ends_at"]):
+        raise Gone("the promotion has ended", code="promotion_not_active")
+
+
+def _eligible(data: dict[str, Any], member_tier: str, config: ProgramConfig) -> bool:
+    minimum = (data.get("audience") or {}).get("min_tier")
+    return not minimum or rank(config, member_tier) >= rank(config, minimum)
+
+
+def _room(snapshot: Snapshot, data: dict[str, Any], points: int) -> bool:
+    counters = snapshot.promotion_counters
+    if counters is None or int(counters.points_awarded) + points > int(counters.budget_points):
+        return False
+    limit = data.get("max_per_member")
+    return not (limit is not None and snapshot.promotion_member is not None
+                and int(snapshot.promotion_member.claims) >= int(limit))
+
+
+def _charge(snapshot: Snapshot, member_id: str, promotion_id: str, data: dict[str, Any], points: int,
+            code: str | None, enrolled_at: str) -> PromotionCharge:
+    member_claims = int(snapshot.promotion_member.claims) if snapshot.promotion_member is not None else None
+    return PromotionCharge(
+        promotion_id=promotion_id, member_id=member_id, points=points, budget=int(data["budget_points"]),
+        max_per_member=data.get("max_per_member"), member_claims=member_claims,
+        new_member=parse_utc(enrolled_at) >= parse_utc(data["starts_at"]), code=code, by_code=code is not None,
+    )
+
+
+# --- partner earn -------------------------------------------------------------------------------------
+
+
+def partner_earn(caller: Caller, request: PartnerEarnRequest, idempotency: IdempotencyRequest | None) -> Outcome:
+    partner_id = str(caller.partner_id)
+    member_id = checked_id(request.member_id, "member")
+    now = utc_now()
+    amount = parse_amount(request.total.amount, request.total.currency, "total.amount")
+
+    def read() -> Snapshot:
+        return repository.read_snapshot(member_id=member_id, idempotency=idempotency,
+                                        order_key_override=partner_order_key(partner_id, request.order_id),
+                                        promotion_id=request.promotion_id)
+
+    def plan(snapshot: Snapshot) -> Plan:
+        member = snapshot.member
+        if member is None or member.status != "active":
+            raise NotFound(f"member {member_id} is not enrolled", code="member_not_found")
+        if snapshot.order is not None:
+            raise Conflict(f"order {request.order_id} was already recorded", code="order_already_recorded")
+        config = config_of(snapshot.program)
+        if "partner" not in config.earn_rates:
+            raise ValidationFailed("the program has no partner earn rate", errors=[
+                {"field": "total", "message": "configure earn_rates.partner"}])
+        promotion = snapshot.promotion
+        data: dict[str, Any] = {}
+        if request.promotion_id is not None:
+            if promotion is None or promotion.partner_id != partner_id:
+                raise NotFound(f"no promotion {request.promotion_id}", code="promotion_not_found")
+            data = dict(promotion.data)
+            _check_window(data, now)
+        tier_multiplier = config.tier_named(member.tier).multiplier
+        base = purchase_points(config=config, amount=amount, currency=request.total.currency, channel="partner",
+                               tier_multiplier=tier_multiplier, occurred_at=now)
+        points, rows = base.points, [row.as_dict() for row in base.breakdown]
+        charge = None
+        boosted = promotion is not None and _eligible(data, member.tier, config)
+        if boosted:
+            extra_rows: tuple[tuple[str, Decimal, str], ...] = ()
+            if data["kind"] == "multiplier":
+                extra_rows = (("promotion_multiplier", Decimal(str(data["multiplier"])), data["name"]),)
+            boosted_earning = purchase_points(config=config, amount=amount, currency=request.total.currency,
+                                              channel="partner", tier_multiplier=tier_multiplier, occurred_at=now,
+                                              extra_multipliers=extra_rows)
+            extra = boosted_earning.points - base.points + (int(data.get("points") or 0)
+                                                            if data["kind"] != "multiplier" else 0)
+            if extra > 0 and _room(snapshot, data, extra):
+                rows = [row.as_dict() for row in boosted_earning.breakdown]
+                if data["kind"] != "multiplier":
+                    rows.append({"rule": "promotion_bonus", "points": int(data["points"]), "detail": data["name"]})
+                points = base.points + extra
+                charge = _charge(snapshot, member_id, str(request.promotion_id), data, extra, None,
+                                 member.enrolled_at)
+        change = MemberChange(member, config, now)
+        source = {"channel": "partner", "order_id": request.order_id, "partner_id": partner_id,
+                  "promotion_id": request.promotion_id if charge else None}
+        entry = change.earn("partner_earn", points, qualifying=points, occurred_at=now, source=source,
+                            breakdown=rows, amount=format_amount(base.amount_in_program_currency, config.currency),
+                            details={"total": {"amount": request.total.amount, "currency": request.total.currency},
+                                     "promotion_applied": charge is not None})
+        entries = change.finish()
+        order = OrderItem(*partner_order_key(partner_id, request.order_id), order_id=request.order_id,
+                          member_id=member_id, entry_id=entry.entry_id, total=request.total.amount,
+                          currency=request.total.currency, points=points, qualifying=points,
+                          earned_day=str(entry.day), lot=next(iter(entry.lots or {"": 0})), channel="partner")
+
+        def commit(record: IdempotencyItem | None) -> None:
+            repository.commit_points_change(PointsChange(member, entries, record, new_order=order, promotion=charge))
+
+        return Plan(201, entry_view(entry), commit, final_conflicts={
+            "order": Conflict(f"order {request.order_id} was already recorded", code="order_already_recorded"),
+        })
+
+    return execute(idempotency, read, plan)
+
+
+# --- members claim codes --------------------------------------------------------------------------------
+
+
+def _zone() -> Any:
+    """The program's time zone for a failed claim's metrics day (None before any program exists)."""
+    program = repository.read_snapshot().program
+    return config_of(program).zone if program is not None else None
+
+
+def claim_code(caller: Caller, path_id: str, request: ClaimRequest, idempotency: IdempotencyRequest | None) -> Outcome:
+    member_id = caller.own_member_id(path_id)
+    now = utc_now()
+    since = int(time.time() * 1000) - 3600 * 1000
+    if store.recent_claim_failures(member_id, since, CLAIM_FAILURES_PER_HOUR) >= CLAIM_FAILURES_PER_HOUR:
+        raise LimitReached("too many failed code claims in the last hour; try again later",
+                           code="too_many_attempts")
+    code = normalize_code(request.code)
+
+    def failed(error: Exception, reason: str) -> Exception:
+        zone = _zone()
+        store.record_claim_failure(member_id, reason, now.astimezone(zone).date().isoformat() if zone else None)
+        return error
+
+    if code is None:
+        raise failed(NotFound("no such code", code="code_not_found"), "malformed")
+    found = store.get_code(code)
+    if found is None:
+        raise failed(NotFound("no such code", code="code_not_found"), "unknown")
+
+    def read() -> Snapshot:
+        return repository.read_snapshot(member_id=member_id, idempotency=idempotency, promotion_id=found.promotion_id,
+                                        code=code)
+
+    def plan(snapshot: Snapshot) -> Plan:
+        member = snapshot.member
+        if member is None:
+            raise NotFound(f"member {member_id} is not enrolled", code="member_not_found")
+        if snapshot.code is None or snapshot.promotion is None:
+            raise NotFound("no such code", code="code_not_found")
+        if snapshot.code.status != "issued":
+            raise failed(Conflict("this code was already used", code="code_already_used"), "used")
+        config = config_of(snapshot.program)
+        data = dict(snapshot.promotion.data)
+        _check_window(data, now)
+        if not _eligible(data, member.tier, config):
+            raise Conflict("this promotion is for higher tiers", code="not_eligible")
+        points = int(data.get("points") or 0)
+        if not _room(snapshot, data, points):
+            raise Conflict("the promotion's budget or per-member limit is used up", code="promotion_exhausted")
+        charge = _charge(snapshot, member_id, str(snapshot.promotion.promotion_id), data, points, code,
+                         member.enrolled_at)
+        change = MemberChange(member, config, now)
+        entry = change.earn("promo", points, qualifying=0, occurred_at=now,
+                            source={"partner_id": snapshot.promotion.partner_id,
+                                    "promotion_id": snapshot.promotion.promotion_id, "code": code},
+                            breakdown=[{"rule": f"promotion:{data['kind']}", "points": points, "detail": data["name"]}])
+        entries = change.finish()
+
+        def commit(record: IdempotencyItem | None) -> None:
+            repository.commit_points_change(PointsChange(member, entries, record, promotion=charge))
+
+        return Plan(201, entry_view(entry), commit, final_conflicts={
+            "code": Conflict("this code was already used", code="code_already_used"),
+            "budget": Conflict("the promotion's budget is used up", code="promotion_exhausted"),
+        })
+
+    return execute(idempotency, read, plan)

@@ -1,0 +1,181 @@
+"""Partners, their API keys, promotions, codes and claims: every key and condition of the partner flows."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from pynamodb.exceptions import PynamoDBException
+
+from loyalty.domain.clock import iso_utc, utc_now
+from loyalty.domain.ids import new_ulid, ulid_floor
+from loyalty.store.db import ConditionFailed, Txn, batch_get, decode_cursor, encode_cursor, load, raise_if_transient
+from loyalty.store.models import (
+    ClaimFailureItem,
+    CodeItem,
+    IdempotencyItem,
+    PartnerItem,
+    PartnerKeyItem,
+    PromotionCountersItem,
+    PromotionItem,
+    PromotionMemberItem,
+    code_key,
+    partner_api_key,
+    partner_key,
+    promotion_counters_key,
+    promotion_key,
+    promotion_member_key,
+)
+from loyalty.store.repository import _add_idempotency, _commit
+
+CODES_PER_TRANSACTION = 99  # plus the counters update: DynamoDB's limit is 100 actions
+CLAIM_FAILURE_TTL_SECONDS = 24 * 3600
+
+
+def new_partner(partner_id: str, **attributes: Any) -> PartnerItem:
+    return PartnerItem(*partner_key(partner_id), partner_id=partner_id, gsi1pk="PARTNERS", gsi1sk=partner_id,
+                       **attributes)
+
+
+def new_key(key_id: str, partner_id: str, secret_hash: str) -> PartnerKeyItem:
+    return PartnerKeyItem(*partner_api_key(key_id), key_id=key_id, partner_id=partner_id, secret_hash=secret_hash,
+                          status="active", created_at=iso_utc(utc_now()))
+
+
+def create_partner(partner: PartnerItem, key: PartnerKeyItem, idempotency: IdempotencyItem | None) -> None:
+    txn = Txn()
+    txn.put("partner", partner, PartnerItem.pk.does_not_exist())
+    txn.put("key", key, PartnerKeyItem.pk.does_not_exist())
+    _add_idempotency(txn, idempotency)
+    _commit(txn)
+
+
+def add_key(partner: PartnerItem, key: PartnerKeyItem, revoke: list[PartnerKeyItem],
+            idempotency: IdempotencyItem | None) -> None:
+    txn = Txn()
+    txn.put("key", key, PartnerKeyItem.pk.does_not_exist())
+    txn.update("partner", partner, [PartnerItem.key_ids.set(partner.key_ids)], PartnerItem.pk.exists(),
+               versioned=False)
+    for index, old in enumerate(revoke):
+        txn.update(f"revoke{index}", old, [PartnerKeyItem.status.set("revoked"),
+                                            PartnerKeyItem.revoked_at.set(iso_utc(utc_now()))],
+                   PartnerKeyItem.partner_id == key.partner_id, versioned=False)
+    _add_idempotency(txn, idempotency)
+    _commit(txn)
+
+
+def revoke_key(key: PartnerKeyItem) -> None:
+    txn = Txn()
+    txn.update("key", key, [PartnerKeyItem.status.set("revoked"), PartnerKeyItem.revoked_at.set(iso_utc(utc_now()))],
+               PartnerKeyItem.partner_id == key.partner_id, versioned=False)
+    _commit(txn)
+
+
+def get_partner(partner_id: str) -> PartnerItem | None:
+    return load(PartnerItem, batch_get([partner_key(partner_id)]).get(partner_key(partner_id)))
+
+
+def get_key(key_id: str, consistent: bool = True) -> PartnerKeyItem | None:
+    key = partner_api_key(key_id)
+    return load(PartnerKeyItem, batch_get([key], consistent=consistent).get(key))
+
+
+def get_keys(key_ids: list[str]) -> list[PartnerKeyItem]:
+    raw = batch_get([partner_api_key(key_id) for key_id in key_ids])
+    return [item for key_id in key_ids if (item := load(PartnerKeyItem, raw.get(partner_api_key(key_id))))]
+
+
+def list_partners(*, limit: int, cursor: str | None) -> tuple[list[PartnerItem], str | None]:
+    start = decode_cursor(cursor, ("pk", "sk", "gsi1pk", "gsi1sk"))
+    try:
+        query = PartnerItem.listing.query(
+            "PARTNERS", limit=limit, page_size=limit,
+            last_evaluated_key={name: {"S": value} for name, value in start.items()} if start else None,
+        )
+        return list(query), encode_cursor(query.last_evaluated_key)
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
+
+
+# --- promotions -------------------------------------------------------------------------------------
+
+
+def create_promotion(promotion: PromotionItem, counters: PromotionCountersItem,
+                     idempotency: IdempotencyItem | None) -> None:
+    txn = Txn()
+    txn.put("promotion", promotion, PromotionItem.pk.does_not_exist())
+    txn.put("counters", counters, PromotionCountersItem.pk.does_not_exist())
+    _add_idempotency(txn, idempotency)
+    _commit(txn)
+
+
+def get_promotion(promotion_id: str, member_id: str | None = None) -> tuple[
+    PromotionItem | None, PromotionCountersItem | None, PromotionMemberItem | None
+]:
+    keys = [promotion_key(promotion_id), promotion_counters_key(promotion_id)]
+    if member_id is not None:
+        keys.append(promotion_member_key(promotion_id, member_id))
+    raw = batch_get(keys)
+    return (
+        load(PromotionItem, raw.get(keys[0])),
+        load(PromotionCountersItem, raw.get(keys[1])),
+        load(PromotionMemberItem, raw.get(keys[2])) if member_id is not None else None,
+    )
+
+
+def list_promotions(partner_id: str, *, limit: int, cursor: str | None) -> tuple[list[PromotionItem], str | None]:
+    start = decode_cursor(cursor, ("pk", "sk", "gsi1pk", "gsi1sk"))
+    try:
+        query = PromotionItem.listing.query(
+            f"PARTNER#{partner_id}#PROMOS", limit=limit, page_size=limit,
+            last_evaluated_key={name: {"S": value} for name, value in start.items()} if start else None,
+        )
+        return list(query), encode_cursor(query.last_evaluated_key)
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
+
+
+def issue_codes(promotion_id: str, partner_id: str, codes: list[str]) -> list[str]:
+    """Writes the codes, 99 to a transaction with the codes_issued counter; a chunk that meets an
+    existing code (astronomically rare) is returned so the caller can draw new codes for it."""
+    collided: list[str] = []
+    for start in range(0, len(codes), CODES_PER_TRANSACTION):
+        chunk = codes[start:start + CODES_PER_TRANSACTION]
+        txn = Txn()
+        for index, code in enumerate(chunk):
+            txn.put(f"code{index}", CodeItem(*code_key(code), code=code, promotion_id=promotion_id,
+                                             partner_id=partner_id, status="issued"), CodeItem.pk.does_not_exist())
+        counters = PromotionCountersItem(*promotion_counters_key(promotion_id))
+        txn.update("counters", counters, [PromotionCountersItem.codes_issued.add(len(chunk))],
+                   PromotionCountersItem.pk.exists(), versioned=False)
+        try:
+            _commit(txn)
+        except ConditionFailed:
+            collided.extend(chunk)
+    return collided
+
+
+def get_code(code: str) -> CodeItem | None:
+    return load(CodeItem, batch_get([code_key(code)]).get(code_key(code)))
+
+
+def record_claim_failure(member_id: str, reason: str, day: str | None) -> None:
+    item = ClaimFailureItem(f"CLAIMFAIL#{member_id}", new_ulid(), reason=reason, day=day,
+                            expires=timedelta(seconds=CLAIM_FAILURE_TTL_SECONDS))
+    try:
+        item.save()
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
+
+
+def recent_claim_failures(member_id: str, since_ms: int, limit: int) -> int:
+    since = ulid_floor(since_ms)
+    try:
+        return sum(1 for _ in ClaimFailureItem.query(f"CLAIMFAIL#{member_id}", ClaimFailureItem.sk >= since,
+                                                     limit=limit))
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise

@@ -80,3 +80,13 @@ def at(moment: datetime) -> Iterator[None]:
         yield
     finally:
         clock.freeze(None)
+
+
+def assert_reconciled() -> dict[str, Any]:
+    """Let the stream processor see everything (replays are harmless), then check every invariant."""
+    from loyalty.services import jobs
+
+    deliver(stream_records())
+    result = jobs.run("reconcile")
+    assert result["clean"], json.dumps(result["discrepancies"][:10], indent=1, default=str)
+    return result

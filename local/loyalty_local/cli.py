@@ -37,6 +37,22 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reconcile(args: argparse.Namespace) -> int:
+    """Asks the running local stack to reconcile (after its stream has caught up) and prints the result."""
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(f"{args.url}/local/jobs/reconcile", method="POST")  # noqa: S310 - local
+    with urllib.request.urlopen(request, timeout=600) as response:  # noqa: S310 - a local URL the user gives
+        result = json.load(response)
+    print(f"members: {result['members']}, entries: {result['entries']}, checks: {sum(result['checked'].values())}")
+    for found in result["discrepancies"]:
+        print(f"DISCREPANCY {found['check']} ({found['subject']}): expected {found['expected']}, "
+              f"found {found['actual']}")
+    print("clean" if result["clean"] else f"{result['discrepancy_count']} discrepancies")
+    return 0 if result["clean"] else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="loyalty-local", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -58,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--scope", action="append", help="an OAuth scope, e.g. loyalty/transactions")
     token.add_argument("--ttl", type=int, default=12 * 3600, help="seconds until it expires")
     token.set_defaults(run=_token)
+
+    reconcile = commands.add_parser("reconcile", help="check every ledger invariant on a running local stack")
+    reconcile.add_argument("--url", default=f"http://127.0.0.1:{os.environ.get('PORT', '3000')}")
+    reconcile.set_defaults(run=_reconcile)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING"))

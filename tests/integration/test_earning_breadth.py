@@ -10,7 +10,7 @@ import pytest
 from loyalty.services import jobs
 from loyalty_local.demo import DEMO_PROGRAM
 from tests.events import Api
-from tests.stream_helpers import at
+from tests.stream_helpers import assert_reconciled, at
 
 T0 = datetime(2026, 3, 2, 16, tzinfo=UTC)  # a Monday, 11:00 in New York
 
@@ -89,6 +89,7 @@ def test_return_policy_decides_whether_the_balance_may_go_negative(api: Api, pol
     with at(T0 + timedelta(hours=1)):
         api.purchase("alice", "o-2", "20.00")  # 200: a debt is paid back first
         assert points(api, "alice")["available"] == available + 200
+        assert_reconciled()
 
 
 # --- pending points ----------------------------------------------------------------------------------
@@ -125,6 +126,7 @@ def test_a_return_inside_the_pending_window_cancels_the_pending_points(api: Api)
     with at(day14):
         jobs.run("member_maintenance", day14)
         assert points(api, "alice")["available"] == 200
+        assert_reconciled()
 
 
 # --- expiry ------------------------------------------------------------------------------------------
@@ -144,6 +146,7 @@ def test_rolling_lots_expire_on_schedule_with_an_expire_entry(api: Api) -> None:
         assert points(api, "alice")["available"] == 50
         expired = api.get("/members/me/activity", sub="alice", query={"type": "expire"}).body["items"]
     assert [entry["points"] for entry in expired] == [-100]
+    assert_reconciled()
 
 
 def test_inactivity_expires_everything_after_a_quiet_spell(api: Api) -> None:
@@ -206,6 +209,7 @@ def test_referral_signup_conversion_and_funnel(api: Api) -> None:
         assert funnel == {"referral_code": code, "invited": 3, "signed_up": 1, "converted": 1, "points_earned": 800}
         assert points(api, "alice")["available"] == 800
         assert api.get("/members/alice/referral", sub="bob").status == 403
+        assert_reconciled()
 
 
 def test_unknown_referral_codes_are_refused(api: Api) -> None:

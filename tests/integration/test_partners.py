@@ -9,7 +9,7 @@ import pytest
 
 from loyalty.domain.secrets import normalize_code
 from tests.events import Api, LambdaContext
-from tests.stream_helpers import at, deliver, stream_records
+from tests.stream_helpers import assert_reconciled, at, deliver, stream_records
 
 NOW = datetime(2026, 6, 10, 15, tzinfo=UTC)
 
@@ -111,6 +111,7 @@ def test_codes_are_single_use_and_promotions_keep_their_budget(api: Api, program
     assert report == {"promotion_id": promo["promotion_id"], "codes_issued": 5, "codes_claimed": 2,
                       "points_awarded": 800, "partner_earns": 0, "members_reached": 1, "new_members": 1,
                       "budget_left": 200}
+    assert_reconciled()
 
 
 def test_codes_outside_the_window_are_gone(api: Api, program: dict) -> None:
@@ -157,3 +158,4 @@ def test_partner_earn_is_idempotent_boosted_and_settled(api: Api, program: dict)
     assert settlement["value_owed"] == {"amount": "3.00", "currency": "USD"}
     assert settlement["by_promotion"][0]["points"] == 200
     assert api.get("/partner/settlement", partner=partner, query={"month": "June"}).status == 422
+    assert_reconciled()

@@ -12,7 +12,15 @@ from loyalty.domain import metrics as m
 from loyalty.domain.program import ProgramConfig
 from loyalty.services import reports
 from tests.events import Api
-from tests.stream_helpers import at, deliver, ledger_items, metrics_contents, reset_metrics_table, stream_records
+from tests.stream_helpers import (
+    assert_reconciled,
+    at,
+    deliver,
+    ledger_items,
+    metrics_contents,
+    reset_metrics_table,
+    stream_records,
+)
 
 START = datetime(2026, 1, 5, 15, tzinfo=UTC)
 SKUS = ["latte", "mocha", "tea", "scone", "beans"]
@@ -78,6 +86,7 @@ def test_replayed_batches_leave_the_same_aggregates_as_single_delivery(api: Api,
     # Then the aggregates are identical
     assert replayed == once
     assert any(key[0] == m.DAYS_PK for key in once)
+    assert_reconciled()
 
 
 def reference_metrics(items: list[dict[str, Any]], period: m.Period) -> dict[str, Any]:
@@ -128,6 +137,7 @@ def test_metrics_equal_a_recomputation_from_the_ledger(api: Api, program: dict) 
     for window in WINDOWS:
         # When a period is summarized, Then it matches a set-based recomputation from the ledger
         check_period(config, items, m.Period(*window))
+    assert_reconciled()
 
 
 def check_period(config: ProgramConfig, items: list[dict[str, Any]], period: m.Period) -> None:

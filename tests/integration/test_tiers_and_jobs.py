@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from loyalty.services import jobs
 from tests.events import Api
-from tests.stream_helpers import at, deliver, metrics_contents, stream_records
+from tests.stream_helpers import assert_reconciled, at, deliver, metrics_contents, stream_records
 
 DAY0 = datetime(2025, 3, 3, 15, tzinfo=UTC)
 
@@ -49,6 +49,7 @@ def test_downgrade_after_retention_when_the_window_no_longer_qualifies(api: Api,
             ("Silver", "Bronze", "retention_ended"), ("Bronze", "Silver", "upgrade")]
         # And running the job again changes nothing
         assert jobs.run("member_maintenance", review) == {"visited": 0}
+        assert_reconciled()
 
 
 def test_a_member_who_still_qualifies_keeps_the_tier_and_is_reviewed_later(api: Api, program: dict) -> None:

@@ -86,6 +86,7 @@ class MemberChange:
         self._qualify(earned_on, qualifying)
         return self._entry(
             entry_type, points, occurred_at, source=source, breakdown=breakdown or [], qualifying=qualifying,
+            qualifying_day=earned_on.isoformat() if qualifying else None,
             lots={lot: credited} if credited else {}, expires_at=expires_at(self.config, lot), **attributes,
         )
 
@@ -105,7 +106,8 @@ class MemberChange:
             self.member.qualifying_days = tiers.prune_buckets(days, self.today, self.config.tier_window_days)
         details = {**(attributes.pop("details", None) or {}), "uncollected_points": uncollected}
         return self._entry("return", -(points - uncollected), self.now, source=source, lots=dict(drawn),
-                           qualifying=-qualifying, details=details, **attributes)
+                           qualifying=-qualifying, qualifying_day=earned_on.isoformat() if qualifying else None,
+                           details=details, **attributes)
 
     def cancel_pending(self, order_id: str, points: int, *, source: dict[str, Any], **attributes: Any) -> EntryItem:
         """A return inside the pending window: the order's pending points shrink (none were spendable)."""

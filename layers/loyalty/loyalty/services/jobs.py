@@ -92,7 +92,13 @@ def member_maintenance(now: datetime | None = None) -> dict[str, Any]:
     return counts
 
 
-JOBS = {"daily_snapshot": daily_snapshot, "member_maintenance": member_maintenance}
+def reconcile(now: datetime | None = None) -> dict[str, Any]:
+    from loyalty.services.reconcile import reconcile as run_reconciliation
+
+    return run_reconciliation()
+
+
+JOBS = {"daily_snapshot": daily_snapshot, "member_maintenance": member_maintenance, "reconcile": reconcile}
 
 
 def run(name: str, now: datetime | None = None) -> dict[str, Any]:

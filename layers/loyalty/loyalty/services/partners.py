@@ -351,7 +351,8 @@ def partner_earn(caller: Caller, request: PartnerEarnRequest, idempotency: Idemp
         entry = change.earn("partner_earn", points, qualifying=points, occurred_at=now, source=source,
                             breakdown=rows, amount=format_amount(base.amount_in_program_currency, config.currency),
                             details={"total": {"amount": request.total.amount, "currency": request.total.currency},
-                                     "promotion_applied": charge is not None})
+                                     "promotion_applied": charge is not None,
+                                     "promotion_points": charge.points if charge else 0})
         entries = change.finish()
         order = OrderItem(*partner_order_key(partner_id, request.order_id), order_id=request.order_id,
                           member_id=member_id, entry_id=entry.entry_id, total=request.total.amount,

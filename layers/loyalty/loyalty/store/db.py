@@ -200,3 +200,47 @@ def decode_cursor(cursor: str | None, required: Iterable[str]) -> dict[str, Any]
     ):
         raise BadRequest("the cursor is not one this API returned", code="invalid_cursor")
     return plain
+
+
+def _plain(value: dict[str, Any]) -> Any:
+    (kind, inner), = value.items()
+    if kind == "S":
+        return inner
+    if kind == "N":
+        from decimal import Decimal
+
+        return Decimal(inner)
+    if kind == "BOOL":
+        return bool(inner)
+    if kind == "NULL":
+        return None
+    if kind == "M":
+        return {name: _plain(item) for name, item in inner.items()}
+    if kind == "L":
+        return [_plain(item) for item in inner]
+    if kind in ("SS", "BS"):
+        return set(inner)
+    if kind == "NS":
+        from decimal import Decimal
+
+        return {Decimal(item) for item in inner}
+    return inner
+
+
+def scan(table: str) -> Iterable[dict[str, Any]]:
+    """Every item of a table as plain Python values (numbers as Decimal). For jobs, never requests."""
+    start: dict[str, Any] | None = None
+    while True:
+        request: dict[str, Any] = {"TableName": table}
+        if start:
+            request["ExclusiveStartKey"] = start
+        try:
+            response = connection().dispatch("Scan", request)
+        except PynamoDBException as exc:
+            raise_if_transient(exc)
+            raise
+        for item in response.get("Items", []):
+            yield {name: _plain(value) for name, value in item.items()}
+        start = response.get("LastEvaluatedKey")
+        if not start:
+            return

@@ -142,6 +142,8 @@ class EntryItem(_Item):
     status = UnicodeAttribute(default="available")
     expires_at = UnicodeAttribute(null=True)
     qualifying = NumberAttribute(default=0)
+    # The day whose qualifying bucket `qualifying` changed (the earn day, also for releases and returns).
+    qualifying_day = UnicodeAttribute(null=True)
     # Which lots (by last valid day) a spend or claw-back drew on, or which lot an earn went to.
     lots = JSONAttribute(null=True)
     # Money in the program currency (decimal string) for revenue metrics.

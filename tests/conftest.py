@@ -35,6 +35,7 @@ os.environ.update({
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     "POWERTOOLS_SERVICE_NAME": "loyalty",
+    "DYNAMODB_MAX_RETRIES": "1",  # injected faults reach the handler fast
     "POWERTOOLS_METRICS_NAMESPACE": "Loyalty",
 })
 

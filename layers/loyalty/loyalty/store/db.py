@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from botocore.exceptions import BotoCoreError
+from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.expressions.condition import Condition
@@ -93,7 +93,7 @@ def _batch_get(wanted: list[Key], consistent: bool, name: str) -> dict[Key, dict
         request = {"RequestItems": {name: {"Keys": pending, "ConsistentRead": consistent}}}
         try:
             response = connection().dispatch("BatchGetItem", request)
-        except PynamoDBException as exc:
+        except (PynamoDBException, ClientError, BotoCoreError) as exc:
             raise_if_transient(exc)
             raise
         for item in response.get("Responses", {}).get(name, []):
@@ -172,9 +172,9 @@ class Txn:
             if failed:
                 raise ConditionFailed(failed) from exc
             codes = {reason.code for reason in reasons if reason is not None}
-            if codes & {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"} or (
-                error_code(exc) in TRANSIENT_CODES | {"TransactionConflictException"}
-            ):
+            # Another transaction held one of the items: a race, re-read and re-plan. Throttling and
+            # server errors (botocore already retried them) go up as a retriable 503 instead.
+            if "TransactionConflict" in codes or error_code(exc) == "TransactionConflictException":
                 raise ConditionFailed(["conflict"]) from exc
             raise
 
@@ -236,7 +236,7 @@ def scan(table: str) -> Iterable[dict[str, Any]]:
             request["ExclusiveStartKey"] = start
         try:
             response = connection().dispatch("Scan", request)
-        except PynamoDBException as exc:
+        except (PynamoDBException, ClientError, BotoCoreError) as exc:
             raise_if_transient(exc)
             raise
         for item in response.get("Items", []):

@@ -40,7 +40,8 @@ class _Meta:
     region = _region()
     # Only the local stack and tests set an endpoint; on AWS botocore resolves it.
     host = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or None
-    max_retry_attempts = 3
+    # botocore's own retries of throttling and server errors, before a 503 tells the caller to retry.
+    max_retry_attempts = int(os.environ.get("DYNAMODB_MAX_RETRIES", "3"))
 
 
 class CatalogIndex(GlobalSecondaryIndex["RewardItem"]):

@@ -51,6 +51,16 @@ def invites(member_id: str, request: Annotated[InviteRequest, Body()]):
     return respond(members.record_invites(who, member_id, request, idempotency(app, who, required=False)))
 
 
+@app.get("/members/<member_id>/export", tags=["members"], summary="Everything held about the member (JSON)")
+def export(member_id: str):
+    return respond(members.export(caller(app), member_id))
+
+
+@app.delete("/members/<member_id>", tags=["members"], summary="Erase the member's personal data")
+def erase(member_id: str):
+    return respond(members.erase(caller(app), member_id))
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

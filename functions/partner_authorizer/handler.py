@@ -6,13 +6,13 @@ key. The result is cached by API Gateway for the key (ReauthorizeEvery in the te
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.domain.secrets import parse_api_key, secret_matches
+from loyalty.logs import make_logger
 from loyalty.store.partners import get_key, get_partner
 
-logger = Logger()
+logger = make_logger()
 
 
 def _policy(effect: str, method_arn: str, principal: str, context: dict[str, Any] | None = None,

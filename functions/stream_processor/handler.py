@@ -6,15 +6,16 @@ contributions are then written once per metric item, guarded by per-shard sequen
 A failed write raises, so the whole batch is retried (and bisected) by the event source mapping.
 """
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from loyalty.logs import make_logger
 from loyalty.services.stream import Batch
 
-logger = Logger()
+logger = make_logger()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 

@@ -43,7 +43,8 @@ def faults(tables: MotoServer) -> Iterator[Faults]:
 
 
 def entries(member: str) -> list[dict]:
-    return [item for item in ledger_items() if item["pk"] == f"MEMBER#{member}" and str(item["sk"]).startswith("ENTRY#")]
+    return [item for item in ledger_items()
+            if item["pk"] == f"MEMBER#{member}" and str(item["sk"]).startswith("ENTRY#")]
 
 
 def idempotency_records() -> list[dict]:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
@@ -27,6 +25,7 @@ from loyalty.domain.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from loyalty.logs import make_logger
 from loyalty.services.context import Caller, Outcome
 from loyalty.store.db import raise_if_transient
 from loyalty.store.repository import IdempotencyRequest
@@ -36,7 +35,7 @@ PROBLEM_JSON = "application/problem+json"
 MAX_BODY_BYTES = 64 * 1024
 IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,128}$")
 
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "loyalty"))
+logger = make_logger()
 
 
 def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> Response:

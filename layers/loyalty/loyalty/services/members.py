@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from typing import Any
 
 from loyalty.api.models import EnrollRequest, InviteRequest, ProfilePatch
 from loyalty.domain.actions import profile_is_complete
 from loyalty.domain.clock import iso_utc, utc_now
-from loyalty.domain.errors import Conflict, Forbidden, LimitReached, NotFound, ValidationFailed
+from loyalty.domain.errors import Conflict, Forbidden, Gone, LimitReached, NotFound, ValidationFailed
 from loyalty.domain.ids import random_code
 from loyalty.services.awards import MemberChange, award_action
 from loyalty.services.context import Caller, Outcome
 from loyalty.services.program import config_of
 from loyalty.services.views import entry_view, member_view
-from loyalty.services.writes import Plan, execute
+from loyalty.services.writes import MEMBER_VIEW, Plan, execute
 from loyalty.store import repository
 from loyalty.store.models import EntryItem, IdempotencyItem, MemberItem
 from loyalty.store.repository import IdempotencyRequest, Snapshot
@@ -86,7 +87,7 @@ def enroll(caller: Caller, request: EnrollRequest, idempotency: IdempotencyReque
         return Plan(201, body, commit, final_conflicts={
             "member": Conflict(f"member {member_id} is already enrolled", code="member_exists"),
             "email": Conflict("a member with this email is already enrolled", code="member_exists"),
-        })
+        }, replay_body={MEMBER_VIEW: member_id})
 
     return execute(idempotency, read, plan)
 
@@ -94,7 +95,52 @@ def enroll(caller: Caller, request: EnrollRequest, idempotency: IdempotencyReque
 def _load_member(snapshot: Snapshot, member_id: str) -> MemberItem:
     if snapshot.member is None:
         raise NotFound(f"member {member_id} is not enrolled", code="member_not_found")
+    if snapshot.member.status == "erased":
+        raise Gone(f"member {member_id} was erased", code="member_erased")
     return snapshot.member
+
+
+def current_view(member_id: str) -> dict[str, Any]:
+    snapshot = repository.read_snapshot(member_id=member_id)
+    return member_view(_load_member(snapshot, member_id), config_of(snapshot.program), utc_now())
+
+
+PERSONAL_FIELDS = ("email", "name", "phone", "birthday", "locale", "preferences", "consents")
+
+
+def export(caller: Caller, path_id: str) -> Outcome:
+    """Everything held about the member, as JSON (data portability)."""
+    member_id = caller.own_member_id(path_id)
+    snapshot = repository.read_snapshot(member_id=member_id)
+    member = _load_member(snapshot, member_id)
+    config = config_of(snapshot.program)
+    entries = repository.all_entries(member_id)
+    profile = {name: getattr(member, name) for name in (
+        "member_id", *PERSONAL_FIELDS, "referral_code", "referred_by", "status", "enrolled_at", "tier", "tier_since",
+        "available", "pending", "lifetime_earned", "debt", "lots", "qualifying_days", "action_counts",
+        "reward_counts", "referrals", "last_activity_day", "profile_completed_at")}
+    return Outcome(200, {"exported_at": iso_utc(utc_now()), "member": json.loads(json.dumps(profile, default=str)),
+                         "view": member_view(member, config, utc_now()),
+                         "activity": [entry_view(entry) for entry in entries]})
+
+
+def erase(caller: Caller, path_id: str) -> Outcome:
+    """Right to erasure: personal data goes; the ledger stays under the member's opaque id (a Cognito
+    sub), so balances, totals and metrics stay right. The email is free to enroll again."""
+    member_id = caller.own_member_id(path_id)
+    snapshot = repository.read_snapshot(member_id=member_id)
+    member = _load_member(snapshot, member_id)
+    email, code = member.email, member.referral_code
+    for name in PERSONAL_FIELDS:
+        setattr(member, name, None)
+    member.email, member.name = f"erased+{member_id}", "erased"
+    member.status = "erased"
+    repository.schedule_member(member, None)
+    feedback = [entry for entry in repository.all_entries(member_id, types={"feedback"})
+                if (entry.details or {}).get("comment")]
+    repository.erase_member(member, email, code, feedback)
+    return Outcome(200, {"member_id": member_id, "status": "erased", "erased_at": iso_utc(utc_now()),
+                         "ledger_entries_kept": len(repository.all_entries(member_id))})
 
 
 def get_member(caller: Caller, path_id: str) -> Outcome:
@@ -138,7 +184,7 @@ def update_profile(caller: Caller, path_id: str, patch: ProfilePatch,
 
         return Plan(200, body, commit, final_conflicts={
             "email": Conflict("a member with this email is already enrolled", code="member_exists"),
-        })
+        }, replay_body={MEMBER_VIEW: member_id})
 
     return execute(idempotency, read, plan)
 

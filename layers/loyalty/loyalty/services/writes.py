@@ -21,6 +21,8 @@ from loyalty.store.models import IdempotencyItem
 from loyalty.store.repository import IdempotencyRequest, Snapshot, idempotency_record, read_idempotency
 
 MAX_ATTEMPTS = 10
+# The stored stand-in for a member view in an idempotency record: {"$member_view": member id}.
+MEMBER_VIEW = "$member_view"
 
 
 @dataclass
@@ -43,7 +45,13 @@ def replay(record: IdempotencyItem, request: IdempotencyRequest) -> Outcome:
         raise Conflict(
             "this Idempotency-Key was already used with a different request", code="idempotency_key_reused"
         )
-    return Outcome(int(record.status_code), json.loads(record.body), replayed=True)
+    body = json.loads(record.body)
+    if isinstance(body, dict) and set(body) == {MEMBER_VIEW}:
+        # Member views hold personal data, which idempotency records never keep: replay the member as it is.
+        from loyalty.services.members import current_view
+
+        body = current_view(str(body[MEMBER_VIEW]))
+    return Outcome(int(record.status_code), body, replayed=True)
 
 
 def execute(

@@ -331,6 +331,31 @@ def list_entries(member_id: str, *, limit: int, cursor: str | None, types: set[s
     return items, encode_cursor(query.last_evaluated_key) if more else None
 
 
+def all_entries(member_id: str, types: set[str] | None = None, limit: int = 10_000) -> list[EntryItem]:
+    """The member's whole ledger, oldest first (exports, erasure; not a request-path read)."""
+    pk, _ = member_key(member_id)
+    try:
+        return list(EntryItem.query(pk, EntryItem.sk.startswith("ENTRY#"), limit=limit,
+                                    filter_condition=EntryItem.type.is_in(*types) if types else None))
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
+
+
+def erase_member(member: MemberItem, email: str, referral_code: str, feedback: list[EntryItem]) -> None:
+    """The member without personal data, its email and referral code released, feedback comments gone."""
+    txn = Txn()
+    txn.update("member", member, _member_actions(member), MemberItem.pk.exists())
+    txn.delete("email", UniqueItem(*email_key(email), member_id=member.member_id))
+    txn.delete("referral_code", UniqueItem(*referral_code_key(referral_code), member_id=member.member_id))
+    _commit(txn)
+    for entry in feedback:  # comments are free text: they may name someone
+        details = {name: value for name, value in (entry.details or {}).items() if name != "comment"}
+        txn = Txn()
+        txn.update("entry", entry, [EntryItem.details.set(details)], EntryItem.pk.exists(), versioned=False)
+        _commit(txn)
+
+
 def _typed_key(plain: dict[str, str]) -> dict[str, Any]:
     return {name: {"S": value} for name, value in plain.items()}
 

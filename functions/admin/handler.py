@@ -8,60 +8,67 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.api.http import caller, create_app, idempotency, logger, respond
 from loyalty.api.models import AdjustmentRequest, KeyRequest, PartnerRequest, RewardRequest
+from loyalty.api.schemas import KeyOut, LedgerEntryOut, PartnerCreatedOut, PartnerPage, ProgramOut, RewardOut, responses
 from loyalty.services import catalog, ledger, partners, program
 
 app = create_app()
 
 
-@app.put("/admin/program", tags=["admin"], summary="Replace the program config (validated whole, versioned)")
+@app.put("/admin/program", responses=responses(200, ProgramOut),
+         tags=["admin"], summary="Replace the program config (validated whole, versioned)")
 def put_program(config: Annotated[dict[str, Any], Body()]):
     who = caller(app)
     who.require_admin()
     return respond(program.put_program(who, config, idempotency(app, who, required=False)))
 
 
-@app.post("/admin/rewards", tags=["admin"], summary="Add a reward to the catalog")
+@app.post("/admin/rewards", responses=responses(201, RewardOut), tags=["admin"], summary="Add a reward to the catalog")
 def create_reward(request: Annotated[RewardRequest, Body()]):
     who = caller(app)
     who.require_admin()
     return respond(catalog.save_reward(who, None, request, idempotency(app, who, required=False)))
 
 
-@app.put("/admin/rewards/<reward_id>", tags=["admin"], summary="Create or replace a reward")
+@app.put("/admin/rewards/<reward_id>", responses=responses(200, RewardOut),
+         tags=["admin"], summary="Create or replace a reward")
 def put_reward(reward_id: str, request: Annotated[RewardRequest, Body()]):
     who = caller(app)
     who.require_admin()
     return respond(catalog.save_reward(who, reward_id, request, idempotency(app, who, required=False)))
 
 
-@app.post("/admin/members/<member_id>/adjustments", tags=["admin"], summary="Adjust a member's points")
+@app.post("/admin/members/<member_id>/adjustments", responses=responses(201, LedgerEntryOut),
+          tags=["admin"], summary="Adjust a member's points")
 def adjust(member_id: str, request: Annotated[AdjustmentRequest, Body()]):
     who = caller(app)
     who.require_admin()
     return respond(ledger.adjust(who, member_id, request, idempotency(app, who, required=True)))
 
 
-@app.post("/admin/partners", tags=["admin"], summary="Onboard a partner brand (its API key is shown once)")
+@app.post("/admin/partners", responses=responses(201, PartnerCreatedOut),
+          tags=["admin"], summary="Onboard a partner brand (its API key is shown once)")
 def onboard_partner(request: Annotated[PartnerRequest, Body()]):
     who = caller(app)
     who.require_admin()
     return respond(partners.onboard(who, request, idempotency(app, who, required=False)))
 
 
-@app.get("/admin/partners", tags=["admin"], summary="Partner brands")
+@app.get("/admin/partners", responses=responses(200, PartnerPage), tags=["admin"], summary="Partner brands")
 def list_partners(limit: Annotated[int, Query(ge=1, le=100)] = 25,
                   cursor: Annotated[str | None, Query(max_length=1024)] = None):
     return respond(partners.list_partners(caller(app), limit=limit, cursor=cursor))
 
 
-@app.post("/admin/partners/<partner_id>/keys", tags=["admin"], summary="Rotate: new key, optionally revoking the rest")
+@app.post("/admin/partners/<partner_id>/keys", responses=responses(201, KeyOut),
+          tags=["admin"], summary="Rotate: new key, optionally revoking the rest")
 def rotate_key(partner_id: str, request: Annotated[KeyRequest, Body()]):
     who = caller(app)
     who.require_admin()
     return respond(partners.rotate_key(who, partner_id, request, idempotency(app, who, required=False)))
 
 
-@app.delete("/admin/partners/<partner_id>/keys/<key_id>", tags=["admin"], summary="Revoke a partner key")
+@app.delete("/admin/partners/<partner_id>/keys/<key_id>", responses=responses(200, KeyOut),
+            tags=["admin"], summary="Revoke a partner key")
 def revoke_key(partner_id: str, key_id: str):
     return respond(partners.revoke_key(caller(app), partner_id, key_id))
 

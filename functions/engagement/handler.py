@@ -8,19 +8,22 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.api.http import caller, create_app, idempotency, logger, respond
 from loyalty.api.models import ActionRequest, FeedbackRequest
+from loyalty.api.schemas import FeedbackOut, LedgerEntryOut, responses
 from loyalty.services import engagement
 
 app = create_app()
 
 
-@app.post("/members/<member_id>/actions", tags=["engagement"], summary="Record an engagement action")
+@app.post("/members/<member_id>/actions", responses=responses(201, LedgerEntryOut),
+          tags=["engagement"], summary="Record an engagement action")
 def record_action(member_id: str, request: Annotated[ActionRequest, Body()]):
     who = caller(app)
     who.member_id(member_id)
     return respond(engagement.record_action(who, member_id, request, idempotency(app, who, required=False)))
 
 
-@app.post("/members/<member_id>/feedback", tags=["engagement"], summary="Answer the Net Promoter question")
+@app.post("/members/<member_id>/feedback", responses=responses(201, FeedbackOut),
+          tags=["engagement"], summary="Answer the Net Promoter question")
 def record_feedback(member_id: str, request: Annotated[FeedbackRequest, Body()]):
     who = caller(app)
     who.own_member_id(member_id)

@@ -8,29 +8,32 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.api.http import caller, create_app, idempotency, logger, respond
 from loyalty.api.models import EnrollRequest, InviteRequest, ProfilePatch
+from loyalty.api.schemas import EntryPage, ErasureOut, ExportOut, MemberOut, ReferralOut, responses
 from loyalty.services import members
 
 app = create_app()
 
 
-@app.post("/members", tags=["members"], summary="Enroll a member")
+@app.post("/members", responses=responses(201, MemberOut), tags=["members"], summary="Enroll a member")
 def enroll(request: Annotated[EnrollRequest, Body()]):
     who = caller(app)
     return respond(members.enroll(who, request, idempotency(app, who, required=False)))
 
 
-@app.get("/members/<member_id>", tags=["members"], summary="Read a member (`me` for yourself)")
+@app.get("/members/<member_id>", responses=responses(200, MemberOut),
+         tags=["members"], summary="Read a member (`me` for yourself)")
 def get_member(member_id: str):
     return respond(members.get_member(caller(app), member_id))
 
 
-@app.patch("/members/<member_id>", tags=["members"], summary="Update the profile")
+@app.patch("/members/<member_id>", responses=responses(200, MemberOut), tags=["members"], summary="Update the profile")
 def update_member(member_id: str, patch: Annotated[ProfilePatch, Body()]):
     who = caller(app)
     return respond(members.update_profile(who, member_id, patch, idempotency(app, who, required=False)))
 
 
-@app.get("/members/<member_id>/activity", tags=["members"], summary="The member's ledger, newest first")
+@app.get("/members/<member_id>/activity", responses=responses(200, EntryPage),
+         tags=["members"], summary="The member's ledger, newest first")
 def activity(
     member_id: str,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
@@ -40,23 +43,27 @@ def activity(
     return respond(members.list_activity(caller(app), member_id, limit=limit, cursor=cursor, types=entry_types))
 
 
-@app.get("/members/<member_id>/referral", tags=["members"], summary="The member's referral code and funnel")
+@app.get("/members/<member_id>/referral", responses=responses(200, ReferralOut),
+         tags=["members"], summary="The member's referral code and funnel")
 def referral(member_id: str):
     return respond(members.referral(caller(app), member_id))
 
 
-@app.post("/members/<member_id>/referral/invites", tags=["members"], summary="Count invitations the member sent")
+@app.post("/members/<member_id>/referral/invites", responses=responses(201, ReferralOut),
+          tags=["members"], summary="Count invitations the member sent")
 def invites(member_id: str, request: Annotated[InviteRequest, Body()]):
     who = caller(app)
     return respond(members.record_invites(who, member_id, request, idempotency(app, who, required=False)))
 
 
-@app.get("/members/<member_id>/export", tags=["members"], summary="Everything held about the member (JSON)")
+@app.get("/members/<member_id>/export", responses=responses(200, ExportOut),
+         tags=["members"], summary="Everything held about the member (JSON)")
 def export(member_id: str):
     return respond(members.export(caller(app), member_id))
 
 
-@app.delete("/members/<member_id>", tags=["members"], summary="Erase the member's personal data")
+@app.delete("/members/<member_id>", responses=responses(200, ErasureOut),
+            tags=["members"], summary="Erase the member's personal data")
 def erase(member_id: str):
     return respond(members.erase(caller(app), member_id))
 

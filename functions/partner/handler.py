@@ -8,45 +8,60 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.api.http import create_app, idempotency, logger, partner, respond
 from loyalty.api.models import CodesRequest, PartnerEarnRequest, PromotionRequest
+from loyalty.api.schemas import (
+    CodesOut,
+    LedgerEntryOut,
+    PromotionOut,
+    PromotionPage,
+    ReportOut,
+    SettlementOut,
+    responses,
+)
 from loyalty.services import partners
 
 app = create_app(rest=True)
 
 
-@app.post("/partner/promotions", tags=["partner"], summary="Create a co-promotion")
+@app.post("/partner/promotions", responses=responses(201, PromotionOut),
+          tags=["partner"], summary="Create a co-promotion")
 def create_promotion(request: Annotated[PromotionRequest, Body()]):
     who = partner(app)
     return respond(partners.create_promotion(who, request, idempotency(app, who, required=False)))
 
 
-@app.get("/partner/promotions", tags=["partner"], summary="Your promotions")
+@app.get("/partner/promotions", responses=responses(200, PromotionPage), tags=["partner"], summary="Your promotions")
 def list_promotions(limit: Annotated[int, Query(ge=1, le=100)] = 25,
                     cursor: Annotated[str | None, Query(max_length=1024)] = None):
     return respond(partners.list_promotions(partner(app), limit=limit, cursor=cursor))
 
 
-@app.get("/partner/promotions/<promotion_id>", tags=["partner"], summary="One of your promotions")
+@app.get("/partner/promotions/<promotion_id>", responses=responses(200, PromotionOut),
+         tags=["partner"], summary="One of your promotions")
 def get_promotion(promotion_id: str):
     return respond(partners.get_promotion(partner(app), promotion_id))
 
 
-@app.post("/partner/promotions/<promotion_id>/codes", tags=["partner"], summary="Issue single-use codes")
+@app.post("/partner/promotions/<promotion_id>/codes", responses=responses(201, CodesOut),
+          tags=["partner"], summary="Issue single-use codes")
 def issue_codes(promotion_id: str, request: Annotated[CodesRequest, Body()]):
     return respond(partners.issue_codes(partner(app), promotion_id, request))
 
 
-@app.get("/partner/promotions/<promotion_id>/report", tags=["partner"], summary="How a promotion is doing")
+@app.get("/partner/promotions/<promotion_id>/report", responses=responses(200, ReportOut),
+         tags=["partner"], summary="How a promotion is doing")
 def report(promotion_id: str):
     return respond(partners.promotion_report(partner(app), promotion_id))
 
 
-@app.post("/partner/earn", tags=["partner"], summary="Points for a member's purchase at the partner")
+@app.post("/partner/earn", responses=responses(201, LedgerEntryOut),
+          tags=["partner"], summary="Points for a member's purchase at the partner")
 def partner_earn(request: Annotated[PartnerEarnRequest, Body()]):
     who = partner(app)
     return respond(partners.partner_earn(who, request, idempotency(app, who, required=True)))
 
 
-@app.get("/partner/settlement", tags=["partner"], summary="Points funded in a month and their value")
+@app.get("/partner/settlement", responses=responses(200, SettlementOut),
+         tags=["partner"], summary="Points funded in a month and their value")
 def settlement(month: Annotated[str, Query(description="YYYY-MM")]):
     return respond(partners.settlement(partner(app), month))
 

@@ -8,19 +8,22 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.api.http import caller, create_app, idempotency, logger, respond
 from loyalty.api.models import PurchaseRequest, ReturnRequest
+from loyalty.api.schemas import LedgerEntryOut, responses
 from loyalty.services import ledger
 
 app = create_app()
 
 
-@app.post("/members/<member_id>/purchases", tags=["points"], summary="Record a purchase (trusted back end)")
+@app.post("/members/<member_id>/purchases", responses=responses(201, LedgerEntryOut),
+          tags=["points"], summary="Record a purchase (trusted back end)")
 def record_purchase(member_id: str, request: Annotated[PurchaseRequest, Body()]):
     who = caller(app)
     who.require_trusted()
     return respond(ledger.record_purchase(who, member_id, request, idempotency(app, who, required=True)))
 
 
-@app.post("/members/<member_id>/returns", tags=["points"], summary="Record a return (trusted back end)")
+@app.post("/members/<member_id>/returns", responses=responses(201, LedgerEntryOut),
+          tags=["points"], summary="Record a return (trusted back end)")
 def record_return(member_id: str, request: Annotated[ReturnRequest, Body()]):
     who = caller(app)
     who.require_trusted()

@@ -8,19 +8,22 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.api.http import caller, create_app, idempotency, logger, respond
 from loyalty.api.models import ClaimRequest, RedemptionRequest
+from loyalty.api.schemas import LedgerEntryOut, RedemptionOut, responses
 from loyalty.services import ledger, partners
 
 app = create_app()
 
 
-@app.post("/members/<member_id>/redemptions", tags=["points"], summary="Redeem a reward or points")
+@app.post("/members/<member_id>/redemptions", responses=responses(201, RedemptionOut),
+          tags=["points"], summary="Redeem a reward or points")
 def redeem(member_id: str, request: Annotated[RedemptionRequest, Body()]):
     who = caller(app)
     who.member_id(member_id)
     return respond(ledger.redeem(who, member_id, request, idempotency(app, who, required=True)))
 
 
-@app.post("/members/<member_id>/promo-codes", tags=["points"], summary="Claim a promo code")
+@app.post("/members/<member_id>/promo-codes", responses=responses(201, LedgerEntryOut),
+          tags=["points"], summary="Claim a promo code")
 def claim_code(member_id: str, request: Annotated[ClaimRequest, Body()]):
     who = caller(app)
     who.own_member_id(member_id)

@@ -8,12 +8,14 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.api.http import caller, create_app, logger, respond
+from loyalty.api.schemas import LiabilityOut, MetricsOut, responses
 from loyalty.services import reports
 
 app = create_app()
 
 
-@app.get("/admin/metrics", tags=["admin"], summary="Program metrics over a period (days in the program's zone)")
+@app.get("/admin/metrics", responses=responses(200, MetricsOut),
+         tags=["admin"], summary="Program metrics over a period (days in the program's zone)")
 def get_metrics(
     from_day: Annotated[date | None, Query(alias="from", description="first day, YYYY-MM-DD")] = None,
     to_day: Annotated[date | None, Query(alias="to", description="last day, YYYY-MM-DD (default today)")] = None,
@@ -23,7 +25,8 @@ def get_metrics(
     return respond(reports.get_metrics(who, from_day, to_day))
 
 
-@app.get("/admin/liability", tags=["admin"], summary="Outstanding points and their value")
+@app.get("/admin/liability", responses=responses(200, LiabilityOut),
+         tags=["admin"], summary="Outstanding points and their value")
 def get_liability():
     who = caller(app)
     who.require_admin()

@@ -53,6 +53,14 @@ def _reconcile(args: argparse.Namespace) -> int:
     return 0 if result["clean"] else 1
 
 
+def _openapi(args: argparse.Namespace) -> int:
+    from loyalty_local import openapi
+
+    for path in openapi.write():
+        print(f"wrote {path}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="loyalty-local", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -78,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     reconcile = commands.add_parser("reconcile", help="check every ledger invariant on a running local stack")
     reconcile.add_argument("--url", default=f"http://127.0.0.1:{os.environ.get('PORT', '3000')}")
     reconcile.set_defaults(run=_reconcile)
+
+    docs = commands.add_parser("openapi", help="regenerate docs/openapi.json and docs/partner-openapi.json")
+    docs.set_defaults(run=_openapi)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING"))

@@ -213,7 +213,9 @@ class Gateway:
         response = Response(data, status=int(result["statusCode"]))
         for name, value in (result.get("headers") or {}).items():
             response.headers[name] = value
+        # Payload v1 may repeat headers in multiValueHeaders; API Gateway merges them, last one wins.
         for name, values in (result.get("multiValueHeaders") or {}).items():
+            response.headers.remove(name)
             for value in values:
                 response.headers.add(name, value)
         for cookie in result.get("cookies") or []:

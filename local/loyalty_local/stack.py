@@ -13,7 +13,7 @@ from werkzeug.serving import BaseWSGIServer
 from werkzeug.test import Client
 from werkzeug.wrappers import Request, Response
 
-from loyalty_local import tokens
+from loyalty_local import openapi, tokens
 from loyalty_local.demo import DEMO_PROGRAM, DEMO_REWARDS
 from loyalty_local.gateway import Gateway
 from loyalty_local.http_server import threaded_server
@@ -148,7 +148,17 @@ class LocalStack:
                 "jobs": sorted(self.scheduler.names()) if self.scheduler else []}
 
     def local_routes(self, request: Request) -> Response | None:
-        """Developer endpoints of the local stack only (never deployed): status, jobs, stream drain."""
+        """Developer endpoints of the local stack only (never deployed): docs, status, jobs, stream drain."""
+        if request.method == "GET" and request.path in ("/openapi.json", "/partner-openapi.json"):
+            document = openapi.MEMBER_DOCUMENT if request.path == "/openapi.json" else openapi.PARTNER_DOCUMENT
+            return Response(document.read_bytes(), content_type="application/json")
+        if request.method == "GET" and request.path in ("/docs", "/docs/"):
+            return Response(openapi.SWAGGER_UI, content_type="text/html; charset=utf-8")
+        if request.method == "GET" and request.path.startswith("/docs/"):
+            asset = openapi.swagger_asset(request.path.rsplit("/", 1)[1])
+            if asset is not None:
+                kind = "text/css" if request.path.endswith(".css") else "application/javascript"
+                return Response(asset, content_type=kind)
         if not request.path.startswith("/local/"):
             return None
         if request.path == "/local/status" and request.method == "GET":

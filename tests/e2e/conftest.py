@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -58,15 +59,15 @@ class Http:
                          sub="pos", trusted=True, key=f"p-{order_id}")
 
 
-@pytest.fixture(scope="session")
-def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Http]:
-    home: Path = tmp_path_factory.mktemp("loyalty-local-home")
+@contextlib.contextmanager
+def running_stack(home: Path, *extra: str) -> Iterator[Http]:
+    """`loyalty-local serve` in a subprocess, as a user starts it, until the block ends."""
     port = _free_port()
     environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_ENDPOINT_URL")}
     environment.update({"LOYALTY_LOCAL_HOME": str(home), "PORT": str(port)})
     os.environ["LOYALTY_LOCAL_HOME"] = str(home)  # the tests' tokens use the server's key
-    log = (home / "server.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "loyalty_local.cli", "serve"], env=environment,
+    log = (home / f"server-{port}.log").open("w")
+    process = subprocess.Popen([sys.executable, "-m", "loyalty_local.cli", "serve", *extra], env=environment,
                                stdout=log, stderr=subprocess.STDOUT)
     http = Http(f"http://127.0.0.1:{port}")
     deadline = time.monotonic() + 60
@@ -78,12 +79,40 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Http]:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            raise RuntimeError("the local stack did not start:\n" + (home / "server.log").read_text())
+            raise RuntimeError("the local stack did not start:\n" + (home / f"server-{port}.log").read_text())
         time.sleep(0.2)
-    yield http
-    process.terminate()
     try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+        yield http
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def local_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("loyalty-local-home")
+
+
+@pytest.fixture(scope="session")
+def local_stack(local_home: Path) -> Iterator[Http]:
+    with running_stack(local_home) as http:
+        yield http
+
+
+@pytest.fixture(scope="session")
+def fuzz_stack(local_home: Path) -> Iterator[Http]:
+    """A stack of its own: what the fuzzer writes (rewards, erasures) stays out of the other tests."""
+    with running_stack(local_home) as http:
+        yield http
+
+
+@pytest.fixture(scope="session")
+def fuzz_partner_key(fuzz_stack: Http) -> str:
+    response = fuzz_stack.call("POST", "/admin/partners", {"name": "Fuzz", "contact_email": "fuzz@example.com"},
+                                sub="ops", admin=True)
+    assert response.status_code == 201
+    return str(response.json()["api_key"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -100,8 +101,15 @@ def _refusal(event: dict[str, Any]) -> DomainError | None:
     body = event.get("body")
     if not body:
         return None
-    if len(body) > MAX_BODY_BYTES:
+    if len(body) > MAX_BODY_BYTES * (4 / 3 if event.get("isBase64Encoded") else 1):
         return PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
+    if event.get("isBase64Encoded"):
+        # API Gateway base64-encodes what is not text: a JSON body must be UTF-8.
+        try:
+            base64.b64decode(body, validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            return ValidationFailed("the body is not UTF-8 JSON",
+                                    errors=[{"field": "body", "in": "body", "message": "not UTF-8 text"}])
     headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
     if "json" not in headers.get("content-type", "").lower():
         return UnsupportedMediaType("send the body as application/json")

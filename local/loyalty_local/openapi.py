@@ -30,11 +30,7 @@ def _handler_files(kind: str) -> list[Path]:
 
 def build(kind: str) -> dict[str, Any]:
     from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
-    from aws_lambda_powertools.event_handler.openapi.models import (
-        APIKey,
-        APIKeyIn,
-        HTTPBearer,
-    )
+    from aws_lambda_powertools.event_handler.openapi.models import APIKey, HTTPBearer
 
     if kind == "HttpApi":
         merger = OpenAPIMerge(
@@ -47,8 +43,9 @@ def build(kind: str) -> dict[str, Any]:
     else:
         merger = OpenAPIMerge(
             title="Loyalty partner API", version="1.0.0", description=PARTNER_DESCRIPTION,
-            security_schemes={"apiKey": APIKey(name="x-api-key", **{"in": APIKeyIn.header},
-                                               description="The key POST /admin/partners returned once")},
+            security_schemes={"apiKey": APIKey.model_validate({
+                "type": "apiKey", "name": "x-api-key", "in": "header",
+                "description": "The key POST /admin/partners returned once"})},
             security=[{"apiKey": []}], on_conflict="error",
         )
     for path in _handler_files(kind):

@@ -143,7 +143,8 @@ class LocalStack:
 
     def status(self) -> dict[str, Any]:
         return {"streams": [{"table": poller.source.table, "delivered": poller.delivered,
-                             "invocations": poller.invocations, "failed_batches": len(poller.failed)}
+                             "invocations": poller.invocations, "failed_batches": len(poller.failed),
+                             "injected_failures": poller.injected_failures, "redeliveries": poller.redeliveries}
                             for poller in self.pollers],
                 "jobs": sorted(self.scheduler.names()) if self.scheduler else []}
 

@@ -90,6 +90,8 @@ class StreamPoller:
         self.failed: list[dict[str, Any]] = []  # the on-failure destination
         self.delivered = 0
         self.invocations = 0
+        self.injected_failures = 0
+        self.redeliveries = 0
         self._stop = threading.Event()
         self._idle = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"stream-{source.table}", daemon=True)
@@ -152,6 +154,7 @@ class StreamPoller:
                 if failed_from is None:
                     self.delivered += len(batch)
                     if self.chaos.redelivery_rate and self.chaos.rng.random() < self.chaos.redelivery_rate:
+                        self.redeliveries += 1
                         self._invoke(batch, shard_id)  # at-least-once: the same batch once more
                     break
                 if failed_from == -1 and self.source.bisect and len(batch) > 1:
@@ -184,6 +187,7 @@ class StreamPoller:
         self.invocations += 1
         chaos = self.chaos
         if chaos.failure_rate and chaos.rng.random() < chaos.failure_rate / 2:
+            self.injected_failures += 1
             return -1  # the function crashed before doing anything
         try:
             result = self.functions.invoke(self.source.function, self.event(batch, shard_id))
@@ -191,6 +195,7 @@ class StreamPoller:
             log.exception("stream function failed")
             return -1
         if chaos.failure_rate and chaos.rng.random() < chaos.failure_rate / 2:
+            self.injected_failures += 1
             # Processed, but reported (or timed out) as failed from a random record: a redelivery.
             return chaos.rng.randrange(0, len(batch)) if len(batch) > 1 else -1
         failures = (result or {}).get("batchItemFailures") or [] if self.source.report_item_failures else []

@@ -214,7 +214,7 @@ def local_http(seconds: float = 8.0, clients: int = 8) -> dict[str, Any]:
     port = free_port()
     home = ROOT / ".loyalty-local" / "bench"
     home.mkdir(parents=True, exist_ok=True)
-    env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_ENDPOINT_URL")}
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("AWS_", "POWERTOOLS_"))}
     env.update({"LOYALTY_LOCAL_HOME": str(home), "PORT": str(port)})
     os.environ["LOYALTY_LOCAL_HOME"] = str(home)
     server = subprocess.Popen([sys.executable, "-m", "loyalty_local.cli", "serve", "--schedule-seconds", "0"],
@@ -298,6 +298,10 @@ def main() -> int:
     results["cold_import_ratio"] = cold_imports()
     log("purchases over HTTP on the local stack, 8 clients")
     results["local_http_rps"] = local_http()
+    log("soak: mixed requests from 16 clients, then reconciliation")
+    from bench import soak
+
+    results["soak"] = soak.run(int(os.environ.get("SOAK_REQUESTS", "2000")))
     results["cost_per_million"] = report.cost_per_million(results)
     results["elapsed_seconds"] = round(time.time() - started, 1)
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")

@@ -46,6 +46,22 @@ def _cost_row(operation: str, cost: dict[str, Any]) -> str:
             f"{row['dynamodb']:.2f} | {row['duration_ms']:.1f} | {row['write_units']:g} | {row['read_units']:g} |")
 
 
+def _soak(soak: dict[str, Any] | None) -> str:
+    if not soak:
+        return "Not run."
+    kinds = ", ".join(f"{kind}: {count}" for kind, count in soak["by_kind"].items())
+    return (f"{soak['requests']} mixed requests (enrollments, purchases in USD and EUR, client retries, redemptions, "
+            f"actions, returns, partner earn, code claims, reads, bad input) from {soak['clients']} concurrent "
+            f"clients against `loyalty-local serve` in {soak['seconds']} s ({soak['requests_per_second']:.0f}/s, "
+            f"p50 {soak['p50_ms']:.0f} ms, p99 {soak['p99_ms']:.0f} ms). Afterwards:\n\n"
+            f"- **{soak['server_errors']} server errors** (statuses: {soak['statuses']});\n"
+            f"- reconciliation **{'clean' if soak['reconciliation_clean'] else 'NOT clean'}** "
+            f"({soak['reconciliation_checks']} checks over {soak['members']} members and "
+            f"{soak['entries_in_ledger']} ledger entries);\n"
+            f"- {soak['entries_announced']} entries announced by responses: **{soak['missing_entries']} missing, "
+            f"{soak['duplicated_entries']} duplicated** in the ledger.\n\nBy kind and status: {kinds}.")
+
+
 def _status(met: bool) -> str:
     return "met" if met else "**not met**"
 
@@ -133,6 +149,10 @@ what a handler with no cost of its own beyond the read would reach.
 **{http['purchases_per_second']:.0f} purchases/s**, p50 {http['p50_ms']:.0f} ms, p99 {http['p99_ms']:.0f} ms,
 {http['errors']} errors. Every DynamoDB request goes through one lock (moto is not thread-safe), so this is
 the emulator's ceiling, not AWS's.
+
+## Soak
+
+{_soak(results.get("soak"))}
 
 ## Cost per million calls
 

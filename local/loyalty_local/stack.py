@@ -98,9 +98,9 @@ class LocalStack:
         for function in self.stack.functions.values():
             for name, value in function.environment.items():
                 environment.setdefault(name, str(local_value(value, self.stack.tables)))
-        # Partner usage plans go to moto's API Gateway, against a REST API standing in for PartnerApi.
-        environment["PARTNER_API_ID"] = self._partner_api(self.moto.url)
         os.environ.update(environment)
+        # Partner usage plans go to moto's API Gateway, against a REST API standing in for PartnerApi.
+        os.environ["PARTNER_API_ID"] = self._partner_api(self.moto.url)
         create_tables(self.stack, self.moto.url)
         self.functions = Functions(self.stack.functions)
         self.scheduler = Scheduler(self.stack.schedules, self.functions, self.schedule_interval)

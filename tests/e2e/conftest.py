@@ -63,7 +63,9 @@ class Http:
 def running_stack(home: Path, *extra: str) -> Iterator[Http]:
     """`loyalty-local serve` in a subprocess, as a user starts it, until the block ends."""
     port = _free_port()
-    environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_ENDPOINT_URL")}
+    # As on a user's machine: no AWS settings at all (the stack brings its own for moto).
+    environment = {name: value for name, value in os.environ.items()
+                   if not name.startswith(("AWS_", "TABLE_NAME", "METRICS_TABLE_NAME", "POWERTOOLS_"))}
     environment.update({"LOYALTY_LOCAL_HOME": str(home), "PORT": str(port)})
     os.environ["LOYALTY_LOCAL_HOME"] = str(home)  # the tests' tokens use the server's key
     log = (home / f"server-{port}.log").open("w")

@@ -64,10 +64,11 @@ def refused(throttle: FailureThrottle, request: Request, status: int, code: str,
 class Gateway:
     def __init__(self, routes: list[Route], functions: Functions, verifier: Verifier,
                  extra: Callable[[Request], Response | None] | None = None,
-                 rest_authorizers: dict[tuple[str, str], tuple[str, list[str]]] | None = None) -> None:
+                 rest_authorizers: dict[tuple[str, str], tuple[str, list[str]]] | None = None,
+                 auth_failure_limit: int = 20) -> None:
         self.routes = [(route, route.pattern) for route in routes]
         self.rest_authorizers = rest_authorizers or {}
-        self.throttle = FailureThrottle()
+        self.throttle = FailureThrottle(limit=auth_failure_limit)
         self.functions = functions
         self.verifier = verifier
         self.extra = extra

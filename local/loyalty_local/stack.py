@@ -72,13 +72,14 @@ def create_tables(stack: Stack, endpoint: str) -> None:
 class LocalStack:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 3000, seed_demo: bool = True,
                  chaos: Chaos | None = None, stream_interval: float = 0.05,
-                 schedule_interval: float = 60.0) -> None:
+                 schedule_interval: float = 60.0, auth_failure_limit: int = 20) -> None:
         self.host = host
         self.port = port
         self.seed_demo = seed_demo
         self.chaos = chaos
         self.stream_interval = stream_interval
         self.schedule_interval = schedule_interval
+        self.auth_failure_limit = auth_failure_limit
         self.scheduler: Scheduler | None = None
         self.stack = read_stack()
         self.moto: MotoServer | None = None
@@ -105,7 +106,8 @@ class LocalStack:
         self.functions = Functions(self.stack.functions)
         self.scheduler = Scheduler(self.stack.schedules, self.functions, self.schedule_interval)
         self.gateway = Gateway(self.stack.routes, self.functions, tokens.Verifier.local(), extra=self.local_routes,
-                               rest_authorizers=self.stack.rest_authorizers)
+                               rest_authorizers=self.stack.rest_authorizers,
+                               auth_failure_limit=self.auth_failure_limit)
         if self.seed_demo:
             self.seed()
         for source in self.stack.streams:

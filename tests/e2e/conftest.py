@@ -107,8 +107,9 @@ def local_stack(local_home: Path) -> Iterator[Http]:
 
 @pytest.fixture(scope="session")
 def fuzz_stack(local_home: Path) -> Iterator[Http]:
-    """A stack of its own: what the fuzzer writes (rewards, erasures) stays out of the other tests."""
-    with running_stack(local_home) as http:
+    """A stack of its own: what the fuzzer writes (rewards, erasures) stays out of the other tests, and
+    its deliberate authentication failures are not throttled."""
+    with running_stack(local_home, "--auth-failure-limit", "1000000") as http:
         yield http
 
 

@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from loyalty.api.http import caller, create_app, idempotency, logger, respond
 from loyalty.api.models import AdjustmentRequest, KeyRequest, PartnerRequest, RewardRequest
 from loyalty.api.schemas import KeyOut, LedgerEntryOut, PartnerCreatedOut, PartnerPage, ProgramOut, RewardOut, responses
+from loyalty.observability import metrics, tracer
 from loyalty.services import catalog, ledger, partners, program
 
 app = create_app()
@@ -73,6 +74,8 @@ def revoke_key(partner_id: str, key_id: str):
     return respond(partners.revoke_key(caller(app), partner_id, key_id))
 
 
+@metrics.log_metrics
+@tracer.capture_lambda_handler
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

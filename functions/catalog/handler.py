@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.api.http import caller, create_app, logger, respond
 from loyalty.api.schemas import Offers, ProgramOut, RewardOut, RewardPage, responses
+from loyalty.observability import metrics, tracer
 from loyalty.services import catalog, offers, program
 
 app = create_app()
@@ -41,6 +42,8 @@ def member_offers(member_id: str):
     return respond(offers.offers(caller(app), member_id))
 
 
+@metrics.log_metrics
+@tracer.capture_lambda_handler
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from loyalty.api.http import caller, create_app, idempotency, logger, respond
 from loyalty.api.models import ActionRequest, FeedbackRequest
 from loyalty.api.schemas import FeedbackOut, LedgerEntryOut, responses
+from loyalty.observability import metrics, tracer
 from loyalty.services import engagement
 
 app = create_app()
@@ -30,6 +31,8 @@ def record_feedback(member_id: str, request: Annotated[FeedbackRequest, Body()])
     return respond(engagement.record_feedback(who, member_id, request, idempotency(app, who, required=False)))
 
 
+@metrics.log_metrics
+@tracer.capture_lambda_handler
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

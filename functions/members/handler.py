@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from loyalty.api.http import caller, create_app, idempotency, logger, respond
 from loyalty.api.models import EnrollRequest, InviteRequest, ProfilePatch
 from loyalty.api.schemas import EntryPage, ErasureOut, ExportOut, MemberOut, ReferralOut, responses
+from loyalty.observability import metrics, tracer
 from loyalty.services import members
 
 app = create_app()
@@ -68,6 +69,8 @@ def erase(member_id: str):
     return respond(members.erase(caller(app), member_id))
 
 
+@metrics.log_metrics
+@tracer.capture_lambda_handler
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -17,6 +17,7 @@ from loyalty.api.schemas import (
     SettlementOut,
     responses,
 )
+from loyalty.observability import metrics, tracer
 from loyalty.services import partners
 
 app = create_app(rest=True)
@@ -66,6 +67,8 @@ def settlement(month: Annotated[str, Query(description="YYYY-MM")]):
     return respond(partners.settlement(partner(app), month))
 
 
+@metrics.log_metrics
+@tracer.capture_lambda_handler
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from loyalty.api.http import caller, create_app, idempotency, logger, respond
 from loyalty.api.models import ClaimRequest, RedemptionRequest
 from loyalty.api.schemas import LedgerEntryOut, RedemptionOut, responses
+from loyalty.observability import metrics, tracer
 from loyalty.services import ledger, partners
 
 app = create_app()
@@ -30,6 +31,8 @@ def claim_code(member_id: str, request: Annotated[ClaimRequest, Body()]):
     return respond(partners.claim_code(who, member_id, request, idempotency(app, who, required=False)))
 
 
+@metrics.log_metrics
+@tracer.capture_lambda_handler
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.api.http import caller, create_app, logger, respond
 from loyalty.api.schemas import LiabilityOut, MetricsOut, responses
+from loyalty.observability import metrics, tracer
 from loyalty.services import reports
 
 app = create_app()
@@ -33,6 +34,8 @@ def get_liability():
     return respond(reports.get_liability(who))
 
 
+@metrics.log_metrics
+@tracer.capture_lambda_handler
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     return app.resolve(event, context)

@@ -1,14 +1,13 @@
 """Scheduled jobs: EventBridge passes {"job": "<name>"} (see loyalty.services.jobs.JOBS)."""
 
-from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.logs import make_logger
+from loyalty.observability import metrics
 from loyalty.services import jobs
 
 logger = make_logger()
-metrics = Metrics()
 
 
 @metrics.log_metrics

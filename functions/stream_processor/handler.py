@@ -6,17 +6,18 @@ contributions are then written once per metric item, guarded by per-shard sequen
 A failed write raises, so the whole batch is retried (and bisected) by the event source mapping.
 """
 
-from aws_lambda_powertools import Metrics
+import time
+
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.logs import make_logger
+from loyalty.observability import metrics
 from loyalty.services.stream import Batch
 
 logger = make_logger()
-metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 
 
@@ -24,6 +25,8 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     batch = Batch(event.get("shardId"))
+    created = [float(record["dynamodb"]["ApproximateCreationDateTime"]) for record in event.get("Records", [])
+               if (record.get("dynamodb") or {}).get("ApproximateCreationDateTime")]
 
     def record_handler(record: DynamoDBRecord) -> None:
         stream = record.dynamodb
@@ -37,6 +40,9 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     metrics.add_metric(name="StreamRecords", unit=MetricUnit.Count, value=batch.records)
     metrics.add_metric(name="StreamPoisonRecords", unit=MetricUnit.Count, value=batch.poisoned)
     metrics.add_metric(name="MetricsItemWrites", unit=MetricUnit.Count, value=writes)
+    if created:
+        # How far behind the ledger the aggregates are (the oldest record of the batch).
+        metrics.add_metric(name="StreamLagSeconds", unit=MetricUnit.Seconds, value=max(0.0, time.time() - min(created)))
     if batch.poisoned:
         logger.error("unreadable stream records reported as failures", extra={"count": batch.poisoned})
     response: dict = dict(processor.response())

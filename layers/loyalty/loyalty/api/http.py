@@ -27,6 +27,7 @@ from loyalty.domain.errors import (
     ValidationFailed,
 )
 from loyalty.logs import make_logger
+from loyalty.observability import count, record_outcome, record_problem
 from loyalty.services.context import Caller, Outcome
 from loyalty.store.db import raise_if_transient
 from loyalty.store.repository import IdempotencyRequest
@@ -50,6 +51,7 @@ def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> Re
 
 
 def _domain_error(exc: DomainError) -> Response:
+    record_problem(exc.code)
     extra: dict[str, Any] = dict(exc.extra)
     if isinstance(exc, ValidationFailed):
         extra["errors"] = exc.errors
@@ -92,6 +94,7 @@ def _unreachable(exc: BotoCoreError) -> Response:
 
 
 def _unexpected(exc: Exception) -> Response:
+    count("UnhandledErrors")
     logger.exception("unhandled error")
     return problem(500, "internal_error", "Internal error", "an unexpected error occurred; it has been logged")
 
@@ -220,6 +223,7 @@ def idempotency(app: APIGatewayHttpResolver, who: Caller, *, required: bool) -> 
 
 
 def respond(outcome: Outcome) -> Response:
+    record_outcome(outcome.body, outcome.status, outcome.replayed)
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
     return Response(
         status_code=outcome.status, content_type="application/json",

@@ -1,0 +1,76 @@
+"""Metrics and tracing for every function: powertools Metrics (CloudWatch EMF business metrics) and,
+when TRACING is on, the powertools Tracer (X-Ray subsegments for DynamoDB calls).
+
+The X-Ray SDK costs about 100 ms of cold-start import, so it is imported only when tracing is on
+(the template's EnableTracing parameter); Lambda's own active tracing covers invocations either way.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Loyalty"))
+
+
+def count(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) -> None:
+    metrics.add_metric(name=name, unit=unit, value=value)
+
+
+def tracing_enabled() -> bool:
+    return os.environ.get("TRACING", "false").lower() == "true"
+
+
+class _NoTracer:
+    def capture_lambda_handler(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+        return handler
+
+    def capture_method(self, method: Callable[..., Any]) -> Callable[..., Any]:
+        return method
+
+
+def make_tracer() -> Any:
+    if not tracing_enabled():
+        return _NoTracer()
+    from aws_lambda_powertools import Tracer
+
+    return Tracer()
+
+
+tracer = make_tracer()
+
+# What a response says about the business, counted as it leaves the API.
+ISSUED_TYPES = {"earn", "action", "partner_earn", "promo", "birthday", "release"}
+
+
+def record_outcome(body: Any, status: int, replayed: bool) -> None:
+    if replayed:
+        count("IdempotentReplays")
+        return
+    if not isinstance(body, dict) or status >= 300:
+        return
+    kind = body.get("type")
+    if kind in ISSUED_TYPES and int(body.get("points") or 0) > 0:
+        count("PointsIssued", int(body["points"]))
+    elif "redemption_id" in body:
+        count("PointsRedeemed", int(body.get("points") or 0))
+        count("Redemptions")
+
+
+PROBLEM_METRICS = {
+    "insufficient_points": "RedemptionsRefusedInsufficientPoints",
+    "action_limit_reached": "ActionCapHits",
+    "too_many_attempts": "CodeClaimsThrottled",
+    "service_unavailable": "ServiceUnavailable",
+    "promotion_exhausted": "PromotionExhausted",
+}
+
+
+def record_problem(code: str) -> None:
+    name = PROBLEM_METRICS.get(code)
+    if name:
+        count(name)

@@ -54,6 +54,19 @@ def _reconcile(args: argparse.Namespace) -> int:
     return 0 if result["clean"] else 1
 
 
+def _simulate(args: argparse.Namespace) -> int:
+    import json
+    import time
+
+    from loyalty_local.simulate import Simulator
+
+    started = time.monotonic()
+    result = Simulator(args.url, args.members, args.days, args.seed).run()
+    print(json.dumps({**result, "seconds": round(time.monotonic() - started, 1)}))
+    print(f"Open {args.url}/dashboard to see the program, {args.url}/docs for the API.")
+    return 0
+
+
 def _openapi(args: argparse.Namespace) -> int:
     from loyalty_local import openapi
 
@@ -89,6 +102,13 @@ def main(argv: list[str] | None = None) -> int:
     reconcile = commands.add_parser("reconcile", help="check every ledger invariant on a running local stack")
     reconcile.add_argument("--url", default=f"http://127.0.0.1:{os.environ.get('PORT', '3000')}")
     reconcile.set_defaults(run=_reconcile)
+
+    simulate = commands.add_parser("simulate", help="generate a realistic program history on a running stack")
+    simulate.add_argument("--members", type=int, default=40)
+    simulate.add_argument("--days", type=int, default=45)
+    simulate.add_argument("--seed", type=int, default=1)
+    simulate.add_argument("--url", default=f"http://127.0.0.1:{os.environ.get('PORT', '3000')}")
+    simulate.set_defaults(run=_simulate)
 
     docs = commands.add_parser("openapi", help="regenerate docs/openapi.json and docs/partner-openapi.json")
     docs.set_defaults(run=_openapi)

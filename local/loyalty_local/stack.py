@@ -164,6 +164,14 @@ class LocalStack:
                 return Response(asset, content_type=kind)
         if not request.path.startswith("/local/"):
             return None
+        if request.path == "/local/clock" and request.method == "POST":
+            # The traffic simulator travels in time: every request after this sees `now` (null: the real clock).
+            from loyalty.domain.clock import freeze, iso_utc, parse_utc, utc_now
+
+            moment = (request.get_json(silent=True) or {}).get("now")
+            freeze(parse_utc(moment) if moment else None)
+            return Response(json.dumps({"now": iso_utc(utc_now()), "frozen": bool(moment)}),
+                            content_type="application/json")
         if request.path == "/local/status" and request.method == "GET":
             return Response(json.dumps(self.status()), content_type="application/json")
         if request.path == "/local/stream/drain" and request.method == "POST":

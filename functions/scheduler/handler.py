@@ -4,7 +4,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.logs import make_logger
-from loyalty.observability import metrics
+from loyalty.observability import count, metrics
 from loyalty.services import jobs
 
 logger = make_logger()
@@ -17,11 +17,10 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     if name not in jobs.JOBS:
         raise ValueError(f"unknown job {name!r}; known: {sorted(jobs.JOBS)}")
     result = jobs.run(name)
-    metrics.add_metric(name="JobRuns", unit=MetricUnit.Count, value=1)
+    count("JobRuns", unit=MetricUnit.Count, value=1)
     if name == "reconcile":
         # The ReconciliationDiscrepancies alarm watches this.
-        metrics.add_metric(name="ReconciliationDiscrepancies", unit=MetricUnit.Count,
-                           value=result["discrepancy_count"])
+        count("ReconciliationDiscrepancies", unit=MetricUnit.Count, value=result["discrepancy_count"])
         if result["discrepancy_count"]:
             logger.error("reconciliation found discrepancies", extra={"discrepancies": result["discrepancies"][:20]})
     logger.info("job finished", extra={"job": name, "summary": {k: v for k, v in result.items()

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.logs import make_logger
-from loyalty.observability import metrics
+from loyalty.observability import count, metrics
 from loyalty.services.stream import Batch
 
 logger = make_logger()
@@ -37,12 +37,12 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     with processor(records=event.get("Records", []), handler=record_handler, lambda_context=context):
         processor.process()
     writes = batch.flush()
-    metrics.add_metric(name="StreamRecords", unit=MetricUnit.Count, value=batch.records)
-    metrics.add_metric(name="StreamPoisonRecords", unit=MetricUnit.Count, value=batch.poisoned)
-    metrics.add_metric(name="MetricsItemWrites", unit=MetricUnit.Count, value=writes)
+    count("StreamRecords", unit=MetricUnit.Count, value=batch.records)
+    count("StreamPoisonRecords", unit=MetricUnit.Count, value=batch.poisoned)
+    count("MetricsItemWrites", unit=MetricUnit.Count, value=writes)
     if created:
         # How far behind the ledger the aggregates are (the oldest record of the batch).
-        metrics.add_metric(name="StreamLagSeconds", unit=MetricUnit.Seconds, value=max(0.0, time.time() - min(created)))
+        count("StreamLagSeconds", unit=MetricUnit.Seconds, value=max(0.0, time.time() - min(created)))
     if batch.poisoned:
         logger.error("unreadable stream records reported as failures", extra={"count": batch.poisoned})
     response: dict = dict(processor.response())

@@ -21,10 +21,26 @@ from loyalty_local.lambdas import Functions
 from loyalty_local.motoserver import MotoServer
 from loyalty_local.scheduler import Scheduler
 from loyalty_local.streams import Chaos, StreamPoller
-from loyalty_local.template import Stack, local_value, read_stack
+from loyalty_local.template import PROJECT_ROOT, Stack, local_value, read_stack
 
 log = logging.getLogger("loyalty_local")
 REGION = "us-east-1"
+
+
+DASHBOARD = PROJECT_ROOT / "dashboard"
+DASHBOARD_TYPES = {".html": "text/html; charset=utf-8", ".js": "application/javascript", ".css": "text/css",
+                   ".md": "text/markdown", ".json": "application/json"}
+
+
+def dashboard_file(path: str) -> Response:
+    """The static metrics page, as S3 would serve it (no build step)."""
+    if path == "/dashboard":
+        return Response(status=301, headers={"Location": "/dashboard/"})
+    relative = path.removeprefix("/dashboard/") or "index.html"
+    target = (DASHBOARD / relative).resolve()
+    if DASHBOARD.resolve() not in target.parents or not target.is_file():
+        return Response(json.dumps({"error": "not found"}), status=404, content_type="application/json")
+    return Response(target.read_bytes(), content_type=DASHBOARD_TYPES.get(target.suffix, "application/octet-stream"))
 
 
 def local_environment(endpoint: str) -> dict[str, str]:
@@ -162,6 +178,8 @@ class LocalStack:
             if asset is not None:
                 kind = "text/css" if request.path.endswith(".css") else "application/javascript"
                 return Response(asset, content_type=kind)
+        if request.method == "GET" and (request.path == "/dashboard" or request.path.startswith("/dashboard/")):
+            return dashboard_file(request.path)
         if not request.path.startswith("/local/"):
             return None
         if request.path == "/local/clock" and request.method == "POST":

@@ -13,12 +13,15 @@ from typing import Any
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Loyalty"))
 
 
 def count(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) -> None:
-    metrics.add_metric(name=name, unit=unit, value=value)
+    # With metrics disabled (the local stack, tests) powertools keeps them forever: do not add any.
+    if not is_metrics_disabled():
+        metrics.add_metric(name=name, unit=unit, value=value)
 
 
 def tracing_enabled() -> bool:

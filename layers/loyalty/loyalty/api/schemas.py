@@ -221,6 +221,7 @@ class MetricsOut(Out):
     ltv: MoneyOut
     referrals: dict[str, int]
     daily: list[DailyOut]
+    partners: list[dict[str, Any]] = Field(default_factory=list, description="points funded per partner")
 
 
 class LiabilityOut(Out):

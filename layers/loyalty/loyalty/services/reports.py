@@ -120,7 +120,30 @@ def get_metrics(caller: Caller, first: date | None, last: date | None) -> Outcom
     period = _period(first, last, local_day(utc_now(), config.zone))
     window_start = period.first - timedelta(days=m.ACTIVITY_WINDOW_DAYS - 1)
     days = aggregates.read_days(window_start.isoformat(), period.last.isoformat())
-    return Outcome(200, summarize(config, days, period, cumulative_at(period.last, days)))
+    summary = summarize(config, days, period, cumulative_at(period.last, days))
+    summary["partners"] = partner_performance(period)
+    return Outcome(200, summary)
+
+
+def partner_performance(period: m.Period, limit: int = 100) -> list[dict[str, Any]]:
+    """Points each partner funded in the months the period touches (settlement aggregates)."""
+    from loyalty.store import partners as partner_store
+
+    listed, _ = partner_store.list_partners(limit=limit, cursor=None)
+    months = sorted({d.isoformat()[:7] for d in _dates(period.first, period.last)})
+    found = []
+    for partner in listed:
+        funded = 0
+        promotions: dict[str, int] = {}
+        for month in months:
+            counters = aggregates.read_item((f"PARTNER#{partner.partner_id}", f"MONTH#{month}"))
+            funded += counters.get("points_funded", 0)
+            for name, value in counters.items():
+                if name.startswith("promotion:"):
+                    promotions[name[10:]] = promotions.get(name[10:], 0) + value
+        found.append({"partner_id": partner.partner_id, "name": partner.name, "points_funded": funded,
+                      "months": months, "by_promotion": promotions})
+    return found
 
 
 def get_liability(caller: Caller) -> Outcome:

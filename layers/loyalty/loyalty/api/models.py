@@ -58,6 +58,8 @@ class Money(Body):
 
 
 class EnrollRequest(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"email": "alice@example.com", "name": "Alice", "birthday": "1990-05-01", "preferences": {"drink": "tea"}}]})
     email: Email
     name: Text200
     birthday: date | None = None
@@ -96,6 +98,9 @@ class LineItem(Body):
 
 
 class PurchaseRequest(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"order_id": "1001", "total": {"amount": "120.00", "currency": "USD"}, "channel": "online",
+         "items": [{"sku": "latte", "quantity": 2, "unit_price": {"amount": "4.50", "currency": "USD"}}]}]})
     order_id: OrderId
     total: Money
     channel: Literal["online", "store", "app"]
@@ -104,6 +109,8 @@ class PurchaseRequest(Body):
 
 
 class RedemptionRequest(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"reward_id": "free-coffee"}, {"points": 100, "description": "Paid with points at the till"}]})
     reward_id: Identifier | None = None
     points: Points | None = None
     description: Text200 | None = None
@@ -118,6 +125,8 @@ class RedemptionRequest(Body):
 
 
 class AdjustmentRequest(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"points": 250, "reason": "Late delivery"}]})
     points: Annotated[StrictInt, Field(ge=-1_000_000_000, le=1_000_000_000)]
     reason: Text500
 
@@ -150,6 +159,8 @@ class RewardRequest(Body):
 
 
 class ActionRequest(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"action": "social_share", "reference": "post-123"}]})
     action: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
     reference: Text200 | None = Field(default=None, description="e.g. the review or post id")
     details: Annotated[dict[PreferenceKey, Text500 | StrictInt | StrictBool], Field(max_length=20)] | None = None
@@ -161,6 +172,8 @@ class FeedbackRequest(Body):
 
 
 class ReturnRequest(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"order_id": "1001", "refund": {"amount": "30.00", "currency": "USD"}, "reason": "damaged"}]})
     order_id: OrderId
     refund: Money
     items: Annotated[list[LineItem], Field(max_length=500)] | None = None
@@ -182,6 +195,9 @@ class PromotionAudience(Body):
 
 
 class PromotionRequest(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"name": "Free beans", "kind": "bonus_points", "points": 50, "budget_points": 5000, "max_per_member": 1,
+         "starts_at": "2026-12-01T00:00:00Z", "ends_at": "2027-01-01T00:00:00Z"}]})
     name: Text100
     kind: Literal["bonus_points", "multiplier", "giveaway"]
     points: Annotated[StrictInt, Field(ge=1, le=1_000_000)] | None = None
@@ -210,6 +226,8 @@ class CodesRequest(Body):
 
 
 class PartnerEarnRequest(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"member_id": "alice", "order_id": "brew-77", "total": {"amount": "12.00", "currency": "USD"}}]})
     member_id: Identifier
     order_id: OrderId
     total: Money

@@ -41,8 +41,9 @@ def stream_records(table: str = "LoyaltyTable") -> list[dict[str, Any]]:
     return records
 
 
-def deliver(records: list[dict[str, Any]], shard: str = "shardId-000001") -> dict[str, Any]:
-    handler = importlib.import_module("functions.stream_processor.handler")
+def deliver(records: list[dict[str, Any]], shard: str = "shardId-000001",
+            function: str = "stream_processor") -> dict[str, Any]:
+    handler = importlib.import_module(f"functions.{function}.handler")
     event = {"Records": records, "shardId": shard, "window": {"start": "x", "end": "y"}, "state": {}}
     result: dict[str, Any] = handler.lambda_handler(event, LambdaContext())
     return result

@@ -7,18 +7,21 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.api.http import create_app, idempotency, logger, partner, respond
-from loyalty.api.models import CodesRequest, PartnerEarnRequest, PromotionRequest
+from loyalty.api.models import CodesRequest, PartnerEarnRequest, PromotionRequest, WebhookRequest
 from loyalty.api.schemas import (
     CodesOut,
+    DeliveryPage,
     LedgerEntryOut,
     PromotionOut,
     PromotionPage,
     ReportOut,
     SettlementOut,
+    WebhookList,
+    WebhookOut,
     responses,
 )
 from loyalty.observability import metrics, tracer
-from loyalty.services import partners
+from loyalty.services import partners, webhooks
 
 app = create_app(rest=True)
 
@@ -65,6 +68,30 @@ def partner_earn(request: Annotated[PartnerEarnRequest, Body()]):
          tags=["partner"], summary="Points funded in a month and their value")
 def settlement(month: Annotated[str, Query(description="YYYY-MM")]):
     return respond(partners.settlement(partner(app), month))
+
+
+@app.post("/partner/webhooks", responses=responses(201, WebhookOut), tags=["partner"],
+          summary="Register a webhook (its signing secret is shown once)")
+def register_webhook(request: Annotated[WebhookRequest, Body()]):
+    return respond(webhooks.register(partner(app), request.url, request.description))
+
+
+@app.get("/partner/webhooks", responses=responses(200, WebhookList), tags=["partner"], summary="Your webhooks")
+def list_webhooks():
+    return respond(webhooks.list_webhooks(partner(app)))
+
+
+@app.delete("/partner/webhooks/<webhook_id>", responses=responses(200, WebhookOut), tags=["partner"],
+            summary="Remove a webhook")
+def remove_webhook(webhook_id: str):
+    return respond(webhooks.remove(partner(app), webhook_id))
+
+
+@app.get("/partner/webhooks/deliveries", responses=responses(200, DeliveryPage), tags=["partner"],
+         summary="The delivery log, newest first")
+def deliveries(limit: Annotated[int, Query(ge=1, le=100)] = 25,
+               cursor: Annotated[str | None, Query(max_length=1024)] = None):
+    return respond(webhooks.deliveries(partner(app), limit=limit, cursor=cursor))
 
 
 @metrics.log_metrics

@@ -13,7 +13,7 @@ from werkzeug.serving import BaseWSGIServer
 from werkzeug.test import Client
 from werkzeug.wrappers import Request, Response
 
-from loyalty_local import openapi, tokens
+from loyalty_local import openapi, queues, tokens
 from loyalty_local.demo import DEMO_PROGRAM, DEMO_REWARDS
 from loyalty_local.gateway import Gateway
 from loyalty_local.http_server import threaded_server
@@ -27,6 +27,8 @@ log = logging.getLogger("loyalty_local")
 REGION = "us-east-1"
 
 
+LOCAL_PARAMETERS = {"LogLevel": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"), "EnableTracing": "false",
+                    "AllowedOrigins": "*"}
 DASHBOARD = PROJECT_ROOT / "dashboard"
 DASHBOARD_TYPES = {".html": "text/html; charset=utf-8", ".js": "application/javascript", ".css": "text/css",
                    ".md": "text/markdown", ".json": "application/json"}
@@ -101,6 +103,8 @@ class LocalStack:
         self.moto: MotoServer | None = None
         self.server: BaseWSGIServer | None = None
         self.pollers: list[StreamPoller] = []
+        self.queue_pollers: list[queues.QueuePoller] = []
+        self.event_log: queues.EventLog | None = None
         self.functions: Functions | None = None
         self.gateway: Gateway | None = None
 
@@ -112,13 +116,20 @@ class LocalStack:
     def start(self) -> LocalStack:
         self.moto = MotoServer().start()
         environment = local_environment(self.moto.url)
+        os.environ.update(environment)
+        create_tables(self.stack, self.moto.url)
+        refs, arns = queues.create(self.stack, self.moto.url)
+        # Template parameters take their defaults, but locally: quiet logs and no X-Ray SDK.
+        for name, parameter in (self.stack.template.get("Parameters") or {}).items():
+            refs.setdefault(name, str(LOCAL_PARAMETERS.get(name, parameter.get("Default", ""))))
         for function in self.stack.functions.values():
             for name, value in function.environment.items():
-                environment.setdefault(name, str(local_value(value, self.stack.tables)))
-        os.environ.update(environment)
+                if name not in environment:  # local settings (endpoints, log level) win
+                    os.environ[name] = str(local_value(value, refs))
         # Partner usage plans go to moto's API Gateway, against a REST API standing in for PartnerApi.
         os.environ["PARTNER_API_ID"] = self._partner_api(self.moto.url)
-        create_tables(self.stack, self.moto.url)
+        os.environ["ALLOW_LOCAL_HTTP_WEBHOOKS"] = "true"  # a receiver on 127.0.0.1 (never in the template)
+        os.environ["WEBHOOK_BACKOFF_SECONDS"] = os.environ.get("WEBHOOK_BACKOFF_SECONDS", "1")
         self.functions = Functions(self.stack.functions)
         self.scheduler = Scheduler(self.stack.schedules, self.functions, self.schedule_interval)
         self.gateway = Gateway(self.stack.routes, self.functions, tokens.Verifier.local(), extra=self.local_routes,
@@ -129,6 +140,11 @@ class LocalStack:
         for source in self.stack.streams:
             self.pollers.append(StreamPoller(source, self.functions, self.moto.url, interval=self.stream_interval,
                                              chaos=self.chaos).start())
+        self.event_log = queues.EventLog(self.stack, self.moto.url).start()
+        for queue_source in self.stack.queue_sources:
+            self.queue_pollers.append(queues.QueuePoller(queue_source, refs[queue_source.queue],
+                                                         arns[queue_source.queue], self.functions,
+                                                         self.moto.url).start())
         self.scheduler.start()
         self.server = threaded_server(self.host, self.port, self.gateway)
         return self
@@ -154,6 +170,10 @@ class LocalStack:
             self.scheduler.stop()
         for poller in self.pollers:
             poller.stop()
+        for queue_poller in self.queue_pollers:
+            queue_poller.stop()
+        if self.event_log is not None:
+            self.event_log.stop()
         if self.server is not None:
             self.server.shutdown()
         if self.moto is not None:
@@ -180,6 +200,8 @@ class LocalStack:
                 return Response(asset, content_type=kind)
         if request.method == "GET" and (request.path == "/dashboard" or request.path.startswith("/dashboard/")):
             return dashboard_file(request.path)
+        if request.method == "GET" and request.path == "/admin/events":
+            return self.admin_events(request)
         if not request.path.startswith("/local/"):
             return None
         if request.path == "/local/clock" and request.method == "POST":
@@ -207,6 +229,27 @@ class LocalStack:
                 poller.wait_idle(timeout=30)
             return Response(json.dumps(self.scheduler.run(name), default=str), content_type="application/json")
         return Response(json.dumps({"error": "unknown local route"}), status=404, content_type="application/json")
+
+    def admin_events(self, request: Request) -> Response:
+        """GET /admin/events?after=<cursor>: what was published on the bus (the local stack only)."""
+        from loyalty_local.gateway import problem
+        from loyalty_local.tokens import InvalidToken
+
+        assert self.gateway is not None and self.event_log is not None
+        try:
+            claims = self.gateway.verifier.verify(request.headers.get("Authorization"))
+        except InvalidToken as exc:
+            return problem(401, "unauthorized", "Unauthorized", str(exc))
+        if "loyalty-admin" not in (claims.get("cognito:groups") or []):
+            return problem(403, "forbidden", "Forbidden", "this call needs the loyalty-admin group")
+        for poller in self.pollers:
+            poller.wait_idle(timeout=30)
+        try:
+            after = int(request.args.get("after", "0") or 0)
+            limit = min(max(int(request.args.get("limit", "100")), 1), 1000)
+        except ValueError:
+            return problem(400, "invalid_cursor", "Bad request", "after and limit are numbers")
+        return Response(json.dumps(self.event_log.page(max(after, 0), limit)), content_type="application/json")
 
     def call(self, method: str, path: str, body: Any = None, *, sub: str = "local-admin",
              admin: bool = True, headers: dict[str, str] | None = None) -> tuple[int, Any]:

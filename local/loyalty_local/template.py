@@ -102,6 +102,14 @@ class Table:
     properties: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class QueueSource:
+    function: str
+    queue: str
+    batch_size: int
+    report_item_failures: bool
+
+
 @dataclass
 class Stack:
     template: dict[str, Any]
@@ -110,6 +118,10 @@ class Stack:
     routes: list[Route] = field(default_factory=list)
     streams: list[StreamSource] = field(default_factory=list)
     schedules: list[Schedule] = field(default_factory=list)
+    queues: dict[str, dict[str, Any]] = field(default_factory=dict)
+    buses: list[str] = field(default_factory=list)
+    rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    queue_sources: list[QueueSource] = field(default_factory=list)
     default_authorizers: dict[str, str | None] = field(default_factory=dict)
     # REST API Lambda authorizers: (api, name) -> (function, identity headers)
     rest_authorizers: dict[tuple[str, str], tuple[str, list[str]]] = field(default_factory=dict)
@@ -137,6 +149,12 @@ def read_stack(path: Path = TEMPLATE_PATH) -> Stack:
         properties = resource.get("Properties", {}) or {}
         if kind == "AWS::DynamoDB::Table":
             stack.tables[logical_id] = Table(logical_id, properties)
+        elif kind == "AWS::SQS::Queue":
+            stack.queues[logical_id] = properties
+        elif kind == "AWS::Events::EventBus":
+            stack.buses.append(logical_id)
+        elif kind == "AWS::Events::Rule":
+            stack.rules[logical_id] = properties
         elif kind in ("AWS::Serverless::HttpApi", "AWS::Serverless::Api"):
             auth = properties.get("Auth") or {}
             stack.default_authorizers[logical_id] = auth.get("DefaultAuthorizer")
@@ -180,6 +198,14 @@ def read_stack(path: Path = TEMPLATE_PATH) -> Stack:
                             event_properties.get("FunctionResponseTypes") or []),
                         tumbling_window=int(event_properties.get("TumblingWindowInSeconds", 0)),
                     ))
+            elif event_kind == "SQS":
+                queue = _getatt_resource(event_properties.get("Queue"))
+                if queue:
+                    stack.queue_sources.append(QueueSource(
+                        function=logical_id, queue=queue, batch_size=int(event_properties.get("BatchSize", 10)),
+                        report_item_failures="ReportBatchItemFailures" in (
+                            event_properties.get("FunctionResponseTypes") or []),
+                    ))
             elif event_kind in ("Schedule", "ScheduleV2"):
                 stack.schedules.append(Schedule(
                     function=logical_id, name=event_name, expression=event_properties.get("Schedule")
@@ -190,11 +216,12 @@ def read_stack(path: Path = TEMPLATE_PATH) -> Stack:
     return stack
 
 
-def local_value(value: Any, tables: dict[str, Table]) -> Any:
-    """Environment values for local functions: a Ref to a table is its local name (the logical id)."""
+def local_value(value: Any, refs: dict[str, str]) -> Any:
+    """Environment values for local functions: a Ref to a resource the local stack made is what Ref
+    gives on AWS (a table's or bus's name, a queue's URL)."""
     reference = _ref(value)
     if reference is not None:
-        return reference if reference in tables else f"local-{reference}"
+        return refs.get(reference, f"local-{reference}")
     if isinstance(value, dict):
         return "local"
     return value

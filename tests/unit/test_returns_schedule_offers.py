@@ -55,7 +55,10 @@ def test_the_next_due_day_is_the_earliest_piece_of_work() -> None:
                     birthday=None, birthday_awarded_year=None, last_activity_day=None) is None
     expiring = next_due(CONFIG, date(2026, 3, 1), lots={"2026-04-10": 5}, pending_lots=[], tier_review_day=None,
                         birthday=None, birthday_awarded_year=None, last_activity_day=None)
-    assert expiring == date(2026, 4, 11)  # the day after the lot's last valid day
+    assert expiring == date(2026, 4, 4)  # the points.expiring notice, 7 days before the lot expires
+    announced = next_due(CONFIG, date(2026, 3, 1), lots={"2026-04-10": 5}, pending_lots=[], tier_review_day=None,
+                         birthday=None, birthday_awarded_year=None, last_activity_day=None, notified=["2026-04-10"])
+    assert announced == date(2026, 4, 11)  # then the day after the lot's last valid day
 
 
 def test_offers_match_preferences_case_blind() -> None:

@@ -240,3 +240,8 @@ class ClaimRequest(Body):
 
 class KeyRequest(Body):
     revoke_others: StrictBool = False
+
+
+class WebhookRequest(Body):
+    url: Annotated[str, StringConstraints(min_length=8, max_length=2000, pattern=r"^https?://[!-~]+$")]
+    description: Text200 | None = None

@@ -317,3 +317,32 @@ def responses(status: int, model: type[BaseModel], description: str = "Success")
         documented[error] = {"description": "A problem (RFC 9457)",
                              "content": {"application/problem+json": {"model": Problem}}}
     return documented
+
+
+class WebhookOut(Out):
+    webhook_id: str
+    url: str
+    description: str | None = None
+    status: str
+    created_at: str
+    secret: str | None = Field(default=None, description="shown once, when the webhook is registered")
+
+
+class WebhookList(Out):
+    items: list[WebhookOut]
+
+
+class DeliveryOut(Out):
+    webhook_id: str | None = None
+    event_id: str | None = None
+    event_type: str | None = None
+    attempt: int
+    status: str | None = None
+    http_status: int | None = None
+    error: str | None = None
+    at: str | None = None
+
+
+class DeliveryPage(Out):
+    items: list[DeliveryOut]
+    next_cursor: str | None = None

@@ -85,6 +85,8 @@ class Expiry(Strict):
     policy: Literal["rolling", "end_of_period", "inactivity", "none"] = "none"
     days: Annotated[int, Field(ge=1, le=36500)] | None = None
     period: Literal["month", "quarter", "year"] | None = None
+    # A points.expiring event this many days before a lot expires (0: none).
+    notice_days: Annotated[int, Field(ge=0, le=365)] = 7
 
     @model_validator(mode="after")
     def _needs(self) -> Expiry:

@@ -40,13 +40,22 @@ def inactivity_lapse(config: ProgramConfig, last_activity_day: str | None) -> da
     return date.fromisoformat(last_activity_day) + timedelta(days=config.expiry.days + 1)
 
 
+def notice_day(config: ProgramConfig, lot: str) -> date:
+    """The day a points.expiring notice goes out for a lot whose last valid day is `lot`."""
+    return date.fromisoformat(lot) + timedelta(days=1) - timedelta(days=config.expiry.notice_days)
+
+
 def next_due(config: ProgramConfig, today: date, *, lots: dict[str, int], pending_lots: list[dict],
              tier_review_day: str | None, birthday: str | None, birthday_awarded_year: int | None,
-             last_activity_day: str | None) -> date | None:
+             last_activity_day: str | None, notified: list[str] | None = None) -> date | None:
     candidates: list[date] = []
     dated = [day for day, amount in lots.items() if day != NEVER and amount > 0]
     if dated:
         candidates.append(date.fromisoformat(min(dated)) + timedelta(days=1))
+        if config.expiry.notice_days:
+            unannounced = [day for day in dated if day not in (notified or [])]
+            if unannounced:
+                candidates.append(notice_day(config, min(unannounced)))
     if any(amount > 0 for amount in lots.values()):
         lapse = inactivity_lapse(config, last_activity_day)
         if lapse is not None:

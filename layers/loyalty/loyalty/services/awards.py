@@ -15,9 +15,9 @@ from loyalty.domain.actions import count_action
 from loyalty.domain.clock import iso_utc, local_day
 from loyalty.domain.errors import LimitReached, ValidationFailed
 from loyalty.domain.ids import new_ulid
-from loyalty.domain.lots import Wallet, lot_expiry
+from loyalty.domain.lots import NEVER, Wallet, lot_expiry
 from loyalty.domain.program import ProgramConfig
-from loyalty.domain.schedule import birthday_due, inactivity_lapse, next_due
+from loyalty.domain.schedule import birthday_due, inactivity_lapse, next_due, notice_day
 from loyalty.services.views import expires_at
 from loyalty.store.models import EntryItem, MemberItem
 from loyalty.store.repository import new_entry, schedule_member
@@ -181,6 +181,22 @@ class MemberChange:
             return None
         return self._entry("expire", -total, self.now, source={}, lots=dict(expired), details={"reason": reason})
 
+    def notify_expiring(self) -> list[EntryItem]:
+        """A 0-point expiry_notice entry (published as points.expiring) once per lot, notice_days before."""
+        if not self.config.expiry.notice_days:
+            return []
+        notified = set(self.member.expiry_notified or [])
+        notices = []
+        for lot, amount in sorted(self.wallet.lots.items()):
+            if lot == NEVER or amount <= 0 or lot in notified or notice_day(self.config, lot) > self.today:
+                continue
+            notified.add(lot)
+            notices.append(self.note("expiry_notice", details={
+                "lot": lot, "points": amount, "expires_at": expires_at(self.config, lot)}))
+        # Forget lots that are gone, so the list stays as small as the lots.
+        self.member.expiry_notified = sorted(lot for lot in notified if lot in self.wallet.lots)
+        return notices
+
     def birthday(self) -> EntryItem | None:
         birthday = date.fromisoformat(self.member.birthday) if self.member.birthday else None
         awarded = int(self.member.birthday_awarded_year) if self.member.birthday_awarded_year else None
@@ -233,7 +249,7 @@ class MemberChange:
             self.config, self.today, lots=self.member.lots, pending_lots=list(self.member.pending_lots or []),
             tier_review_day=self.member.tier_review_day, birthday=self.member.birthday,
             birthday_awarded_year=int(self.member.birthday_awarded_year) if self.member.birthday_awarded_year else None,
-            last_activity_day=self.member.last_activity_day,
+            last_activity_day=self.member.last_activity_day, notified=list(self.member.expiry_notified or []),
         )
         schedule_member(self.member, due.isoformat() if due else None)
         return self.entries

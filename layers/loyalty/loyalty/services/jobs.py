@@ -66,6 +66,7 @@ def maintain_member(member_id: str, now: datetime) -> list[str]:
             return Plan(200, {}, nothing)  # visited meanwhile, or not due yet
         change.release_due()
         change.expire_due()
+        change.notify_expiring()
         change.birthday()
         change.review_tier()
         entries = change.finish()

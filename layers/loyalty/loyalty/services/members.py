@@ -21,7 +21,7 @@ from loyalty.store.models import EntryItem, IdempotencyItem, MemberItem
 from loyalty.store.repository import IdempotencyRequest, Snapshot
 
 ENTRY_TYPES = {"earn", "redeem", "return", "adjust", "expire", "action", "partner_earn", "promo", "bonus",
-               "tier_change", "referral", "birthday", "feedback", "release", "referral_invite"}
+               "tier_change", "referral", "birthday", "feedback", "release", "referral_invite", "expiry_notice"}
 
 
 def normalize_email(email: str) -> str:

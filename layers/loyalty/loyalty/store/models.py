@@ -114,6 +114,8 @@ class MemberItem(_Item):
     # Purchases whose points wait for pending_days: [{release, order_id, points, qualifying, earned}]
     pending_lots = JSONAttribute(default=list)
     tier_review_day = UnicodeAttribute(null=True)
+    # Lots (by last valid day) whose points.expiring notice went out.
+    expiry_notified = JSONAttribute(default=list)
     birthday_awarded_year = NumberAttribute(null=True)
     # {invited, signed_up, converted, points_earned}: the member's referral funnel
     referrals = JSONAttribute(default=dict)
@@ -327,6 +329,37 @@ class ClaimFailureItem(_Item):
 
     reason = UnicodeAttribute()
     day = UnicodeAttribute(null=True)  # program-timezone day, for the metrics
+    expires = TTLAttribute(null=True)
+
+
+class WebhookItem(_Item):
+    class Meta(_Meta):
+        pass
+
+    webhook_id = UnicodeAttribute()
+    partner_id = UnicodeAttribute()
+    url = UnicodeAttribute()
+    # The HMAC key must be usable to sign, so it is kept (encrypted at rest by the table's SSE).
+    secret = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(default="active")
+    created_at = UnicodeAttribute()
+
+
+class DeliveryItem(_Item):
+    """WEBHOOKLOG#<partner> / <ulid>: one delivery attempt; DELIVERED#<webhook>#<event> / DELIVERED marks success."""
+
+    class Meta(_Meta):
+        pass
+
+    webhook_id = UnicodeAttribute(null=True)
+    event_id = UnicodeAttribute(null=True)
+    event_type = UnicodeAttribute(null=True)
+    attempt = NumberAttribute(null=True)
+    status = UnicodeAttribute(null=True)
+    http_status = NumberAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    at = UnicodeAttribute(null=True)
     expires = TTLAttribute(null=True)
 
 

@@ -52,7 +52,7 @@ MEMBER_MUTABLE = (
     "available", "pending", "lifetime_earned", "debt", "lots", "qualifying_days", "action_counts",
     "reward_counts", "last_activity_day", "last_purchase_day", "purchases", "tier", "tier_since",
     "purchase_days", "sku_days", "gsi2pk", "gsi2sk", "pending_lots", "tier_review_day", "birthday_awarded_year",
-    "referrals",
+    "referrals", "expiry_notified",
     "profile_completed_at", "name", "email", "birthday", "phone", "locale", "preferences", "consents",
     "status", "referred_by",
 )

@@ -1,0 +1,52 @@
+"""Partner webhook deliveries, fed by an SQS queue the event bus fills with partner events.
+
+A delivery that fails stays on the queue with an exponential visibility back-off (30 s, 60 s, ... up
+to 15 min); after the queue's maxReceiveCount it moves to the dead-letter queue. Every attempt is in
+the partner's delivery log.
+"""
+
+import json
+import os
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from loyalty.logs import make_logger
+from loyalty.observability import count, metrics
+from loyalty.services import webhooks
+
+logger = make_logger()
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+BACKOFF_SECONDS = int(os.environ.get("WEBHOOK_BACKOFF_SECONDS", "30"))
+
+
+class DeliverLater(Exception):
+    pass
+
+
+def _back_off(record: SQSRecord, attempt: int) -> None:
+    import boto3  # only when a receiver failed
+
+    delay = min(BACKOFF_SECONDS * 2 ** (attempt - 1), 900)
+    boto3.client("sqs").change_message_visibility(QueueUrl=os.environ["WEBHOOK_QUEUE_URL"],
+                                                  ReceiptHandle=record.receipt_handle, VisibilityTimeout=delay)
+
+
+def record_handler(record: SQSRecord) -> None:
+    envelope = json.loads(record.body)
+    event = envelope.get("detail", envelope)
+    attempt = int(record.attributes.approximate_receive_count or 1)
+    if not webhooks.deliver(event, attempt):
+        count("WebhookDeliveriesFailed")
+        _back_off(record, attempt)
+        raise DeliverLater(f"event {event.get('id')} not delivered (attempt {attempt})")
+    count("WebhookDeliveries")
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    with processor(records=event.get("Records", []), handler=record_handler, lambda_context=context):
+        processor.process()
+    return dict(processor.response())

@@ -1,0 +1,120 @@
+"""Domain events: what other systems learn from the ledger (messaging, CRM, analytics, partners).
+
+Each event's `id` is derived from the ledger entry (or the member) it describes, so a redelivered
+stream record publishes the same id again and consumers can de-duplicate. Webhook deliveries are
+signed: `Loyalty-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the secret>`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Any
+
+from loyalty.domain.metrics import PoisonRecord
+
+SOURCE = "loyalty"
+EARNING = {"earn", "action", "partner_earn", "promo", "release", "bonus", "referral", "birthday"}
+# How long a signature stays acceptable to a receiver (replay protection).
+SIGNATURE_TOLERANCE_SECONDS = 300
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError as exc:
+            raise PoisonRecord(f"unreadable JSON attribute: {value[:80]!r}") from exc
+    return value or {}
+
+
+def _number(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise PoisonRecord(f"not a number: {value!r}") from exc
+
+
+def event(event_type: str, event_id: str, occurred_at: str, member_id: str, data: dict[str, Any],
+          partner_id: str | None = None) -> dict[str, Any]:
+    built: dict[str, Any] = {"id": f"{event_type}:{event_id}", "type": event_type, "occurred_at": occurred_at,
+                             "member_id": member_id, "data": data}
+    if partner_id:
+        built["partner_id"] = partner_id  # partner webhooks route on it
+    return built
+
+
+def events_of(event_name: str, keys: dict[str, Any], new: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The domain events one stream record announces (none for most records)."""
+    pk, sk = str(keys.get("pk", "")), str(keys.get("sk", ""))
+    if event_name != "INSERT" or not new or not pk.startswith("MEMBER#"):
+        return []
+    if sk == "PROFILE":
+        member_id = str(new.get("member_id") or pk[7:])
+        return [event("member.enrolled", member_id, str(new.get("enrolled_at", "")), member_id, {
+            "tier": new.get("tier"), "referred_by": new.get("referred_by")})]
+    if not sk.startswith("ENTRY#"):
+        return []
+    kind = str(new.get("type") or "")
+    if not kind:
+        raise PoisonRecord("ledger entry without a type")
+    entry_id = str(new.get("entry_id") or sk[6:])
+    member_id = str(new.get("member_id") or pk[7:])
+    occurred = str(new.get("recorded_at") or new.get("occurred_at") or "")
+    points = _number(new.get("points", 0))
+    source = _json(new.get("source"))
+    details = _json(new.get("details"))
+    partner_id = source.get("partner_id")
+    base = {"entry_id": entry_id, "entry_type": kind, "points": points,
+            "balance_after": _number(new.get("balance_after", 0)), "source": source}
+    found: list[dict[str, Any]] = []
+    pending = new.get("status") == "pending"
+    if kind in EARNING and points > 0 and not pending:
+        # A partner hears of the points it funds (partner earn); a code claim has its own event.
+        found.append(event("points.earned", entry_id, occurred, member_id,
+                           {**base, "expires_at": new.get("expires_at")},
+                           partner_id if kind == "partner_earn" else None))
+    if kind == "redeem" or (kind == "adjust" and points < 0):
+        found.append(event("points.redeemed", entry_id, occurred, member_id, {**base, "points": -points}))
+        redemption = _json(new.get("redemption"))
+        if redemption.get("reward_id"):
+            found.append(event("reward.redeemed", entry_id, occurred, member_id, {
+                "entry_id": entry_id, "reward_id": redemption["reward_id"], "code": redemption.get("code"),
+                "points": -points}))
+    if kind == "return" and not pending:
+        found.append(event("points.returned", entry_id, occurred, member_id, {**base, "points": -points}))
+    if kind == "expire":
+        found.append(event("points.expired", entry_id, occurred, member_id, {**base, "points": -points}))
+    if kind == "expiry_notice":
+        found.append(event("points.expiring", entry_id, occurred, member_id, {
+            "entry_id": entry_id, "points": _number(details.get("points", 0)),
+            "expires_at": details.get("expires_at"), "lot": details.get("lot")}))
+    if kind == "tier_change":
+        found.append(event("tier.changed", entry_id, occurred, member_id, {
+            "entry_id": entry_id, "from": details.get("from"), "to": details.get("to"),
+            "reason": details.get("reason"), "qualifying_points": details.get("qualifying_points")}))
+    if kind == "birthday":
+        found.append(event("birthday.reward_granted", entry_id, occurred, member_id, {**base}))
+    if kind == "promo" and source.get("code"):
+        found.append(event("promotion.code_claimed", entry_id, occurred, member_id, {
+            "entry_id": entry_id, "promotion_id": source.get("promotion_id"), "code": source["code"],
+            "points": points}, partner_id))
+    return found
+
+
+def signature(secret: str, body: bytes, timestamp: int) -> str:
+    digest = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def verify(secret: str, body: bytes, header: str, now: int) -> bool:
+    """What a receiver runs: the signature matches the body and is recent."""
+    try:
+        parts = dict(part.split("=", 1) for part in header.split(","))
+        timestamp = int(parts["t"])
+    except (KeyError, ValueError):
+        return False
+    if abs(now - timestamp) > SIGNATURE_TOLERANCE_SECONDS:
+        return False
+    return hmac.compare_digest(signature(secret, body, timestamp), f"t={timestamp},v1={parts.get('v1', '')}")

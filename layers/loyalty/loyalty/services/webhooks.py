@@ -1,0 +1,100 @@
+"""Partner webhooks: registration (the secret shown once), signed deliveries with retries, the log."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+from urllib.parse import urlparse
+
+from loyalty.domain.clock import iso_utc, utc_now
+from loyalty.domain.errors import NotFound, ValidationFailed
+from loyalty.domain.events import signature
+from loyalty.domain.ids import new_ulid
+from loyalty.services.context import Caller, Outcome, checked_id
+from loyalty.store import webhooks as store
+from loyalty.store.models import WebhookItem
+
+TIMEOUT_SECONDS = 5
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def _check_url(url: str) -> str:
+    parsed = urlparse(url)
+    local_ok = os.environ.get("ALLOW_LOCAL_HTTP_WEBHOOKS", "false").lower() == "true"
+    if parsed.scheme == "https" and parsed.hostname:
+        return url
+    if parsed.scheme == "http" and local_ok and parsed.hostname in LOCAL_HOSTS:
+        return url  # the local stack only: tests run a receiver on 127.0.0.1
+    raise ValidationFailed("webhook URLs must be https", errors=[{"field": "url", "message": "use an https URL"}])
+
+
+def webhook_view(hook: WebhookItem) -> dict[str, Any]:
+    return {"webhook_id": hook.webhook_id, "url": hook.url, "description": hook.description,
+            "status": hook.status, "created_at": hook.created_at}
+
+
+def register(caller: Caller, url: str, description: str | None) -> Outcome:
+    webhook_id = new_ulid()
+    hook = WebhookItem(f"WEBHOOK#{caller.partner_id}", webhook_id, webhook_id=webhook_id,
+                       partner_id=str(caller.partner_id), url=_check_url(url),
+                       secret="whsec_" + secrets.token_urlsafe(32), description=description,
+                       created_at=iso_utc(utc_now()))
+    store.save_webhook(hook)
+    return Outcome(201, {**webhook_view(hook), "secret": hook.secret})
+
+
+def list_webhooks(caller: Caller) -> Outcome:
+    return Outcome(200, {"items": [webhook_view(hook) for hook in store.webhooks(str(caller.partner_id))]})
+
+
+def remove(caller: Caller, webhook_id: str) -> Outcome:
+    if not store.remove_webhook(str(caller.partner_id), checked_id(webhook_id, "webhook")):
+        raise NotFound(f"no webhook {webhook_id}", code="webhook_not_found")
+    return Outcome(200, {"webhook_id": webhook_id, "status": "deleted"})
+
+
+def deliveries(caller: Caller, *, limit: int, cursor: str | None) -> Outcome:
+    items, next_cursor = store.delivery_log(str(caller.partner_id), limit=limit, cursor=cursor)
+    return Outcome(200, {"items": [{"webhook_id": item.webhook_id, "event_id": item.event_id,
+                                    "event_type": item.event_type, "attempt": int(item.attempt or 0),
+                                    "status": item.status, "http_status": item.http_status, "error": item.error,
+                                    "at": item.at} for item in items], "next_cursor": next_cursor})
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - checked URL
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+
+
+def deliver(event: dict[str, Any], attempt: int) -> bool:
+    """Deliver one domain event to each of its partner's webhooks not yet served; True when all took it."""
+    partner_id = event.get("partner_id")
+    if not partner_id:
+        return True
+    body = json.dumps(event, separators=(",", ":"), sort_keys=True).encode()
+    all_ok = True
+    for hook in store.webhooks(str(partner_id)):
+        if store.delivered(hook.webhook_id, event["id"]):
+            continue  # a retry of the message: this receiver already has it
+        headers = {"Content-Type": "application/json", "User-Agent": "loyalty-webhooks/1",
+                   "Loyalty-Signature": signature(hook.secret, body, int(time.time())),
+                   "Loyalty-Event-Id": event["id"], "Loyalty-Event-Type": event["type"]}
+        status, error = None, None
+        try:
+            status = _post(hook.url, body, headers)
+        except (OSError, ValueError) as exc:
+            error = f"{type(exc).__name__}: {exc}"[:300]
+        ok = status is not None and 200 <= status < 300
+        store.log_attempt(str(partner_id), hook.webhook_id, event["id"], event["type"], attempt, ok=ok,
+                          http_status=status, error=error)
+        all_ok = all_ok and ok
+    return all_ok

@@ -1,0 +1,70 @@
+"""Partner webhooks and their delivery log."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pynamodb.exceptions import PynamoDBException
+
+from loyalty.domain.clock import iso_utc, utc_now
+from loyalty.domain.ids import new_ulid
+from loyalty.store.db import batch_get, decode_cursor, encode_cursor, load, raise_if_transient
+from loyalty.store.models import DeliveryItem, WebhookItem
+
+LOG_TTL = timedelta(days=30)
+
+
+def save_webhook(webhook: WebhookItem) -> None:
+    try:
+        webhook.save(WebhookItem.pk.does_not_exist())
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
+
+
+def webhooks(partner_id: str) -> list[WebhookItem]:
+    try:
+        return [hook for hook in WebhookItem.query(f"WEBHOOK#{partner_id}") if hook.status == "active"]
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
+
+
+def remove_webhook(partner_id: str, webhook_id: str) -> bool:
+    key = (f"WEBHOOK#{partner_id}", webhook_id)
+    found = load(WebhookItem, batch_get([key]).get(key))
+    if found is None:
+        return False
+    found.delete()
+    return True
+
+
+def delivered(webhook_id: str, event_id: str) -> bool:
+    key = (f"DELIVERED#{webhook_id}#{event_id}", "DELIVERED")
+    return key in batch_get([key])
+
+
+def log_attempt(partner_id: str, webhook_id: str, event_id: str, event_type: str, attempt: int, *,
+                ok: bool, http_status: int | None, error: str | None) -> None:
+    now = utc_now()
+    try:
+        DeliveryItem(f"WEBHOOKLOG#{partner_id}", new_ulid(), webhook_id=webhook_id, event_id=event_id,
+                     event_type=event_type, attempt=attempt, status="delivered" if ok else "failed",
+                     http_status=http_status, error=error, at=iso_utc(now), expires=LOG_TTL).save()
+        if ok:
+            DeliveryItem(f"DELIVERED#{webhook_id}#{event_id}", "DELIVERED", at=iso_utc(now), expires=LOG_TTL).save()
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
+
+
+def delivery_log(partner_id: str, *, limit: int, cursor: str | None) -> tuple[list[DeliveryItem], str | None]:
+    start = decode_cursor(cursor, ("pk", "sk"))
+    try:
+        query = DeliveryItem.query(f"WEBHOOKLOG#{partner_id}", scan_index_forward=False, limit=limit, page_size=limit,
+                                   last_evaluated_key={k: {"S": v} for k, v in start.items()} if start else None)
+        items = list(query)
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
+    return items, encode_cursor(query.last_evaluated_key) if len(items) >= limit else None

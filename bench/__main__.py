@@ -30,8 +30,8 @@ from loyalty_local.template import read_stack  # noqa: E402
 from tests.events import Api  # noqa: E402
 from tests.stream_helpers import deliver, stream_records  # noqa: E402
 
-FUNCTIONS = ["members", "purchases", "redemptions", "engagement", "catalog", "admin", "reports",
-             "partner", "partner_authorizer", "stream_processor", "scheduler"]
+FUNCTIONS = ["members", "purchases", "redemptions", "engagement", "catalog", "admin", "reports", "mechanics",
+             "partner", "partner_authorizer", "stream_processor", "events_publisher", "webhook_delivery", "scheduler"]
 
 
 def log(message: str) -> None:

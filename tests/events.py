@@ -20,6 +20,7 @@ MODULE_OF_FUNCTION = {
     "EngagementFunction": "engagement",
     "ReportsFunction": "reports",
     "PartnerFunction": "partner",
+    "MechanicsFunction": "mechanics",
 }
 
 

@@ -7,10 +7,19 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.api.http import caller, create_app, idempotency, logger, respond
-from loyalty.api.models import AdjustmentRequest, KeyRequest, PartnerRequest, RewardRequest
-from loyalty.api.schemas import KeyOut, LedgerEntryOut, PartnerCreatedOut, PartnerPage, ProgramOut, RewardOut, responses
+from loyalty.api.models import AdjustmentRequest, CodeBatchRequest, KeyRequest, PartnerRequest, RewardRequest
+from loyalty.api.schemas import (
+    CodeBatchOut,
+    KeyOut,
+    LedgerEntryOut,
+    PartnerCreatedOut,
+    PartnerPage,
+    ProgramOut,
+    RewardOut,
+    responses,
+)
 from loyalty.observability import metrics, tracer
-from loyalty.services import catalog, ledger, partners, program
+from loyalty.services import catalog, ledger, mechanics, partners, program
 
 app = create_app()
 
@@ -72,6 +81,14 @@ def rotate_key(partner_id: str, request: Annotated[KeyRequest, Body()]):
             tags=["admin"], summary="Revoke a partner key")
 def revoke_key(partner_id: str, key_id: str):
     return respond(partners.revoke_key(caller(app), partner_id, key_id))
+
+
+@app.post("/admin/code-batches", responses=responses(201, CodeBatchOut), tags=["admin"],
+          summary="Issue proof-of-purchase codes worth points (claimed at /members/{id}/promo-codes)")
+def code_batch(request: Annotated[CodeBatchRequest, Body()]):
+    who = caller(app)
+    who.require_admin()
+    return respond(mechanics.code_batch(who, request))
 
 
 @metrics.log_metrics

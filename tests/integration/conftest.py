@@ -41,7 +41,7 @@ def tables(moto_server: MotoServer, stack) -> MotoServer:  # type: ignore[no-unt
 
 @pytest.fixture(scope="session")
 def handlers() -> dict[str, ModuleType]:
-    names = ["members", "purchases", "redemptions", "catalog", "admin", "engagement", "reports", "partner"]
+    names = ["members", "purchases", "redemptions", "catalog", "admin", "engagement", "reports", "partner", "mechanics"]
     return {name: importlib.import_module(f"functions.{name}.handler") for name in names}
 
 

@@ -14,7 +14,7 @@ from loyalty_local.template import PROJECT_ROOT, TEMPLATE_PATH, load_template, r
 
 MODULES = {"MembersFunction": "members", "PurchasesFunction": "purchases", "RedemptionsFunction": "redemptions",
            "CatalogFunction": "catalog", "AdminFunction": "admin", "EngagementFunction": "engagement",
-           "ReportsFunction": "reports"}
+           "ReportsFunction": "reports", "MechanicsFunction": "mechanics"}
 
 
 def test_cfn_lint_is_clean() -> None:

@@ -150,6 +150,8 @@ class RewardRequest(Body):
     ends_at: AwareDatetime | None = None
     partner_id: Identifier | None = None
     active: StrictBool = True
+    membership_plans: Annotated[list[PreferenceKey], Field(max_length=20)] | None = Field(
+        default=None, description="member-only: visible and redeemable only with one of these paid plans")
 
     @model_validator(mode="after")
     def _window(self) -> RewardRequest:
@@ -245,3 +247,31 @@ class KeyRequest(Body):
 class WebhookRequest(Body):
     url: Annotated[str, StringConstraints(min_length=8, max_length=2000, pattern=r"^https?://[!-~]+$")]
     description: Text200 | None = None
+
+
+class MembershipRequest(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"plan_id": "prime", "payment_reference": "pi_3NfZ2", "action": "subscribe"}]})
+
+    plan_id: PreferenceKey
+    payment_reference: Annotated[str, StringConstraints(pattern=r"^[!-~]{1,128}$")]
+    action: Literal["subscribe", "renew", "cancel"] = "subscribe"
+
+
+class DonationRequest(Body):
+    cause_id: PreferenceKey
+    points: Points
+
+
+class VisitRequest(Body):
+    store_id: Identifier | None = None
+
+
+class CodeBatchRequest(Body):
+    name: Text100
+    points: Annotated[StrictInt, Field(ge=1, le=1_000_000)]
+    count: Annotated[StrictInt, Field(ge=1, le=10_000)]
+    prefix: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{1,8}$")] | None = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    max_per_member: Annotated[StrictInt, Field(ge=1, le=1_000_000)] | None = None

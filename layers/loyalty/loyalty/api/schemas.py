@@ -346,3 +346,40 @@ class DeliveryOut(Out):
 class DeliveryPage(Out):
     items: list[DeliveryOut]
     next_cursor: str | None = None
+
+
+class MembershipOut(Out):
+    member_id: str
+    membership: dict[str, Any] | None = None
+    entry_id: str
+
+
+class SpinOut(Out):
+    spin_id: str
+    prize: dict[str, Any]
+    points: int
+    balance_after: int
+
+
+class VoucherOut(Out):
+    code: str
+    voucher_id: str
+    name: str
+    status: str
+    valid_until: str | None = None
+    used_at: str | None = None
+
+
+class VisitOut(Out):
+    visit_id: str
+    voucher: VoucherOut
+
+
+class CodeBatchOut(Out):
+    promotion_id: str
+    name: str
+    points: int
+    starts_at: str
+    ends_at: str
+    count: int
+    codes: list[str]

@@ -15,7 +15,7 @@ from typing import Any
 from loyalty.domain.metrics import PoisonRecord
 
 SOURCE = "loyalty"
-EARNING = {"earn", "action", "partner_earn", "promo", "release", "bonus", "referral", "birthday"}
+EARNING = {"earn", "action", "partner_earn", "promo", "release", "bonus", "referral", "birthday", "spin"}
 # How long a signature stays acceptable to a receiver (replay protection).
 SIGNATURE_TOLERANCE_SECONDS = 300
 
@@ -75,7 +75,7 @@ def events_of(event_name: str, keys: dict[str, Any], new: dict[str, Any] | None)
         found.append(event("points.earned", entry_id, occurred, member_id,
                            {**base, "expires_at": new.get("expires_at")},
                            partner_id if kind == "partner_earn" else None))
-    if kind == "redeem" or (kind == "adjust" and points < 0):
+    if kind in ("redeem", "donation") or (kind == "adjust" and points < 0):
         found.append(event("points.redeemed", entry_id, occurred, member_id, {**base, "points": -points}))
         redemption = _json(new.get("redemption"))
         if redemption.get("reward_id"):

@@ -28,8 +28,9 @@ MAX_PERIOD_DAYS = 366
 NONE = "none"
 OLD = "old"
 
-ISSUING_TYPES = {"earn", "action", "partner_earn", "promo", "bonus", "referral", "birthday", "release"}
-ACTIVITY_TYPES = {"earn", "redeem", "action", "partner_earn", "promo", "referral", "return", "bonus"}
+ISSUING_TYPES = {"earn", "action", "partner_earn", "promo", "bonus", "referral", "birthday", "release", "spin"}
+ACTIVITY_TYPES = {"earn", "redeem", "action", "partner_earn", "promo", "referral", "return", "bonus", "spin",
+                  "visit", "donation"}
 DAYS_PK = "DAYS"
 LIABILITY_KEY = ("GLOBAL", "LIABILITY")
 
@@ -199,6 +200,15 @@ def _entry(entry: dict[str, Any]) -> dict[ItemKey, Counter[str]]:
             counters["referrals:converted"] += 1
     if kind == "action" and source.get("action"):
         counters[f"engagement:{source['action']}"] += 1
+    if kind == "donation":
+        counters["points_donated"] += -points
+        counters[f"donations:{source.get('cause_id')}"] += -points
+    if kind == "spin":
+        counters["spins"] += 1
+    if kind == "visit":
+        counters["visits"] += 1
+    if kind == "membership":
+        counters[f"memberships:{_json(entry.get('details'), {}).get('action')}"] += 1
     if kind == "referral_invite":
         counters["referrals:invited"] += _int(_json(entry.get("details"), {}).get("count", 1), "count")
     if kind == "return" and not pending:

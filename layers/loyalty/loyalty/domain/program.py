@@ -97,6 +97,67 @@ class Expiry(Strict):
         return self
 
 
+class MembershipPlan(Strict):
+    """A paid membership (Amazon Prime, Barnes & Noble Premium): benefits while it is paid for."""
+
+    name: Name
+    price: MoneyConfig
+    period: Literal["month", "year"]
+    benefits: list[Annotated[str, StringConstraints(max_length=100)]] = Field(default_factory=list, max_length=50)
+    # Stacks with the tier's and the bonus events' multipliers: base x tier x membership x bonus events.
+    earn_multiplier: Multiplier = Decimal(1)
+
+
+class SpinPrize(Strict):
+    prize_id: ActionName
+    kind: Literal["points", "reward", "nothing"]
+    weight: Annotated[int, Field(ge=1, le=1_000_000)]
+    points: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    reward_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@+-]{0,127}$")] | None = None
+    label: Annotated[str, StringConstraints(max_length=100)] | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> SpinPrize:
+        if self.kind == "points" and self.points is None:
+            raise ValueError("a points prize needs points")
+        if self.kind == "reward" and self.reward_id is None:
+            raise ValueError("a reward prize needs reward_id")
+        return self
+
+
+class Spin(Strict):
+    """Spin to win (MyHunkemöller's wheel): weighted prizes, a per-member limit, a budget of points."""
+
+    prizes: list[SpinPrize] = Field(min_length=1, max_length=50)
+    limit: ActionLimit
+    budget_points: Annotated[int, Field(ge=0, le=10**12)]
+
+    def odds(self) -> list[dict[str, object]]:
+        total = sum(prize.weight for prize in self.prizes)
+        return [{"prize_id": prize.prize_id, "kind": prize.kind, "points": prize.points, "reward_id": prize.reward_id,
+                 "probability": str((Decimal(prize.weight) / Decimal(total)).quantize(Decimal("0.0001")))}
+                for prize in self.prizes]
+
+
+class Cause(Strict):
+    name: Name
+    description: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class Voucher(Strict):
+    voucher_id: ActionName
+    name: Name
+    tags: list[Annotated[str, StringConstraints(max_length=100)]] = Field(default_factory=list, max_length=20)
+
+
+class VisitRewards(Strict):
+    """A check-in that hands out a personal single-use voucher (IKEA's hot drink, La Place's offer)."""
+
+    limit: ActionLimit = Field(default_factory=lambda: ActionLimit(count=1, per="day"))
+    vouchers: list[Voucher] = Field(min_length=1, max_length=100)
+    valid_days: Annotated[int, Field(ge=1, le=365)] = 7
+
+
 class ProgramConfig(Strict):
     name: Name
     currency: CurrencyCode
@@ -115,6 +176,10 @@ class ProgramConfig(Strict):
     actions: dict[ActionName, ActionRule] = Field(default_factory=dict)
     bonus_events: list[BonusEvent] = Field(default_factory=list, max_length=200)
     return_policy: Literal["allow_negative", "within_balance"] = "allow_negative"
+    memberships: dict[ActionName, MembershipPlan] = Field(default_factory=dict)
+    spin: Spin | None = None
+    causes: dict[ActionName, Cause] = Field(default_factory=dict)
+    visit_rewards: VisitRewards | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -139,6 +204,9 @@ class ProgramConfig(Strict):
             raise ValueError("exchange_rates must not list the program currency")
         if self.point_value.currency != self.currency:
             raise ValueError("point_value must be in the program currency")
+        for plan_id, plan in self.memberships.items():
+            if plan.price.currency != self.currency:
+                raise ValueError(f"membership {plan_id} must be priced in the program currency")
         return self
 
     @cached_property

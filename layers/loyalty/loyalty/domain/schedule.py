@@ -47,8 +47,11 @@ def notice_day(config: ProgramConfig, lot: str) -> date:
 
 def next_due(config: ProgramConfig, today: date, *, lots: dict[str, int], pending_lots: list[dict],
              tier_review_day: str | None, birthday: str | None, birthday_awarded_year: int | None,
-             last_activity_day: str | None, notified: list[str] | None = None) -> date | None:
+             last_activity_day: str | None, notified: list[str] | None = None,
+             membership_end: str | None = None) -> date | None:
     candidates: list[date] = []
+    if membership_end:
+        candidates.append(date.fromisoformat(membership_end) + timedelta(days=1))
     dated = [day for day, amount in lots.items() if day != NEVER and amount > 0]
     if dated:
         candidates.append(date.fromisoformat(min(dated)) + timedelta(days=1))

@@ -23,7 +23,8 @@ from loyalty.store.models import EntryItem, MemberItem
 from loyalty.store.repository import new_entry, schedule_member
 
 # Entry types that make a member "active" (enrolled, earned, redeemed or did an action).
-ACTIVITY_TYPES = {"earn", "redeem", "action", "partner_earn", "promo", "referral", "return", "bonus"}
+ACTIVITY_TYPES = {"earn", "redeem", "action", "partner_earn", "promo", "referral", "return", "bonus", "spin",
+                  "visit", "donation"}
 
 
 class MemberChange:
@@ -141,9 +142,9 @@ class MemberChange:
             details=details,
         )
 
-    def note(self, entry_type: str, *, details: dict[str, Any]) -> EntryItem:
-        """A 0-point ledger fact (feedback and the like) that metrics count."""
-        return self._entry(entry_type, 0, self.now, source={}, details=details)
+    def note(self, entry_type: str, *, details: dict[str, Any], source: dict[str, Any] | None = None) -> EntryItem:
+        """A 0-point ledger fact (feedback, a visit, a membership change) that metrics and events count."""
+        return self._entry(entry_type, 0, self.now, source=source or {}, details=details)
 
     # --- scheduled work -------------------------------------------------------------------------------
 
@@ -209,6 +210,16 @@ class MemberChange:
         except LimitReached:
             return None
 
+    def expire_membership(self) -> EntryItem | None:
+        """A paid plan whose period ended without a renewal lapses."""
+        membership = dict(self.member.membership or {})
+        if membership.get("status") != "active" or membership.get("current_period_end", "") >= self.today.isoformat():
+            return None
+        membership["status"] = "expired"
+        self.member.membership = membership
+        return self.note("membership", details={"action": "expired", "plan_id": membership.get("plan_id"),
+                                                "current_period_end": membership.get("current_period_end")})
+
     def review_tier(self) -> EntryItem | None:
         """Downgrade once retention has passed and the window no longer qualifies; else review later."""
         if not self.member.tier_review_day or self.member.tier_review_day > self.today.isoformat():
@@ -250,6 +261,8 @@ class MemberChange:
             tier_review_day=self.member.tier_review_day, birthday=self.member.birthday,
             birthday_awarded_year=int(self.member.birthday_awarded_year) if self.member.birthday_awarded_year else None,
             last_activity_day=self.member.last_activity_day, notified=list(self.member.expiry_notified or []),
+            membership_end=(self.member.membership or {}).get("current_period_end")
+            if (self.member.membership or {}).get("status") == "active" else None,
         )
         schedule_member(self.member, due.isoformat() if due else None)
         return self.entries

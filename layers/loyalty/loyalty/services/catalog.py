@@ -31,6 +31,13 @@ def reward_unavailable_reason(reward: RewardItem, member: MemberItem, config: Pr
         return "the reward is no longer available"
     if data.get("min_tier") and rank(config, member.tier) < rank(config, data["min_tier"]):
         return f"the reward needs tier {data['min_tier']} or above"
+    plans = data.get("membership_plans")
+    if plans:
+        from loyalty.services.mechanics import active_plan
+
+        plan = active_plan(member, now.astimezone(config.zone).date())
+        if plan is None or plan["plan_id"] not in plans:
+            return "the reward is for members of " + ", ".join(plans)
     if reward.stock is not None and int(reward.stock) <= 0:
         return "the reward is out of stock"
     limit = data.get("per_member_limit")

@@ -67,6 +67,7 @@ def maintain_member(member_id: str, now: datetime) -> list[str]:
         change.release_due()
         change.expire_due()
         change.notify_expiring()
+        change.expire_membership()
         change.birthday()
         change.review_tier()
         entries = change.finish()

@@ -18,6 +18,7 @@ from loyalty.domain.returns import claw_back
 from loyalty.services.awards import MemberChange, award_action, pending_release_day
 from loyalty.services.catalog import reward_unavailable_reason
 from loyalty.services.context import Caller, Outcome, checked_id
+from loyalty.services.mechanics import membership_multiplier
 from loyalty.services.program import config_of
 from loyalty.services.views import entry_view
 from loyalty.services.writes import Plan, execute
@@ -61,6 +62,7 @@ def record_purchase(caller: Caller, path_id: str, request: PurchaseRequest,
         earning = purchase_points(
             config=config, amount=amount, currency=currency, channel=request.channel,
             tier_multiplier=config.tier_named(member.tier).multiplier, occurred_at=occurred_at,
+            extra_multipliers=membership_multiplier(member, config, local_day(occurred_at, config.zone)),
         )
         day = local_day(occurred_at, config.zone).isoformat()
         skus = sorted({item.sku for item in request.items or []})

@@ -21,7 +21,8 @@ from loyalty.store.models import EntryItem, IdempotencyItem, MemberItem
 from loyalty.store.repository import IdempotencyRequest, Snapshot
 
 ENTRY_TYPES = {"earn", "redeem", "return", "adjust", "expire", "action", "partner_earn", "promo", "bonus",
-               "tier_change", "referral", "birthday", "feedback", "release", "referral_invite", "expiry_notice"}
+               "tier_change", "referral", "birthday", "feedback", "release", "referral_invite", "expiry_notice",
+               "spin", "donation", "visit", "membership"}
 
 
 def normalize_email(email: str) -> str:

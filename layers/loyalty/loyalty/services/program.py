@@ -40,6 +40,9 @@ def config_of(item: ProgramItem | None) -> ProgramConfig:
 def program_view(item: ProgramItem) -> dict[str, Any]:
     body: dict[str, Any] = json.loads(item.config)
     body["version"] = int(item.version)
+    wheel = config_of(item).spin
+    if wheel is not None:
+        body["spin_odds"] = wheel.odds()  # published, as the wheel's rules require
     return body
 
 

@@ -23,7 +23,8 @@ from loyalty.store.aggregates import metrics_table_name
 from loyalty.store.db import scan
 from loyalty.store.models import table_name
 
-EARNING_TYPES = {"earn", "action", "release", "adjust", "partner_earn", "promo", "birthday", "referral", "bonus"}
+EARNING_TYPES = {"earn", "action", "release", "adjust", "partner_earn", "promo", "birthday", "referral", "bonus",
+                 "spin"}
 
 
 def _json(value: Any, default: Any) -> Any:

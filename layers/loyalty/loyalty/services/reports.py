@@ -78,6 +78,9 @@ def summarize(config: ProgramConfig, days: dict[str, dict[str, int]], period: m.
             if name.startswith("engagement:"):
                 engagement[name.split(":", 1)[1]] = engagement.get(name.split(":", 1)[1], 0) + value
     tiers = {tier.name: max(0, totals.get(f"tier:{tier.name}", 0)) for tier in config.tiers}
+    donations = {cause: {"points": total(f"donations:{cause}"),
+                         "value": _money(Decimal(total(f"donations:{cause}")) * config.point_value.value, config)}
+                 for cause in config.causes}
     return {
         "from": period.first.isoformat(),
         "to": period.last.isoformat(),
@@ -101,6 +104,9 @@ def summarize(config: ProgramConfig, days: dict[str, dict[str, int]], period: m.
         "referrals": {"invited": total("referrals:invited"), "signed_up": total("referrals:signed_up"),
                       "converted": total("referrals:converted")},
         "redemptions": total("redemptions"),
+        "donations": donations,
+        "spins": total("spins"),
+        "visits": total("visits"),
         "daily": [
             {"date": d.isoformat(),
              "points_issued": days.get(d.isoformat(), {}).get("points_issued", 0),

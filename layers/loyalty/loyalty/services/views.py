@@ -62,7 +62,14 @@ def member_view(member: MemberItem, config: ProgramConfig, now: datetime) -> dic
         "consents": member.consents or {},
         "referral_code": member.referral_code,
         "referred_by": member.referred_by,
+        "membership": _membership(member, config, today),
     }
+
+
+def _membership(member: MemberItem, config: ProgramConfig, today: date) -> dict[str, Any] | None:
+    from loyalty.services.mechanics import membership_view
+
+    return membership_view(member, config, today)
 
 
 def entry_view(entry: EntryItem) -> dict[str, Any]:

@@ -119,6 +119,8 @@ class MemberItem(_Item):
     birthday_awarded_year = NumberAttribute(null=True)
     # {invited, signed_up, converted, points_earned}: the member's referral funnel
     referrals = JSONAttribute(default=dict)
+    # {plan_id, status, started_on, current_period_end, cancel_at_period_end, payment_reference}
+    membership = JSONAttribute(null=True)
     schedule = ScheduleIndex()
     gsi2pk = UnicodeAttribute(null=True)
     gsi2sk = UnicodeAttribute(null=True)
@@ -329,6 +331,22 @@ class ClaimFailureItem(_Item):
 
     reason = UnicodeAttribute()
     day = UnicodeAttribute(null=True)  # program-timezone day, for the metrics
+    expires = TTLAttribute(null=True)
+
+
+class VoucherItem(_Item):
+    """VOUCHER#<code> / VOUCHER: a personal single-use voucher from a visit."""
+
+    class Meta(_Meta):
+        pass
+
+    code = UnicodeAttribute()
+    member_id = UnicodeAttribute()
+    voucher_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    status = UnicodeAttribute(default="issued")
+    valid_until = UnicodeAttribute()
+    used_at = UnicodeAttribute(null=True)
     expires = TTLAttribute(null=True)
 
 

@@ -31,6 +31,7 @@ from loyalty.store.models import (
     PromotionMemberItem,
     RewardItem,
     UniqueItem,
+    VoucherItem,
     code_key,
     email_key,
     entry_key,
@@ -46,13 +47,14 @@ from loyalty.store.models import (
 )
 
 IDEMPOTENCY_TTL = timedelta(days=7)
+SPIN_WHEEL = "__spin"  # the prize wheel keeps its budget like a promotion's
 
 # Member attributes a points change may rewrite (under the version condition).
 MEMBER_MUTABLE = (
     "available", "pending", "lifetime_earned", "debt", "lots", "qualifying_days", "action_counts",
     "reward_counts", "last_activity_day", "last_purchase_day", "purchases", "tier", "tier_since",
     "purchase_days", "sku_days", "gsi2pk", "gsi2sk", "pending_lots", "tier_review_day", "birthday_awarded_year",
-    "referrals", "expiry_notified",
+    "referrals", "expiry_notified", "membership",
     "profile_completed_at", "name", "email", "birthday", "phone", "locale", "preferences", "consents",
     "status", "referred_by",
 )
@@ -216,6 +218,9 @@ class PointsChange:
     other_members: list[MemberItem] = field(default_factory=list)
     # A promotion's budget, per-member limit and code, charged in the same transaction.
     promotion: PromotionCharge | None = None
+    # The prize wheel's budget: (points awarded now, the budget), checked in the same transaction.
+    spin_budget: tuple[int, int] | None = None
+    new_voucher: VoucherItem | None = None
 
 
 def commit_points_change(change: PointsChange) -> None:
@@ -242,6 +247,15 @@ def commit_points_change(change: PointsChange) -> None:
         ])
     if change.promotion is not None:
         charge_actions(txn, change.promotion)
+    if change.spin_budget is not None:
+        points, budget = change.spin_budget
+        counters = PromotionCountersItem(*promotion_counters_key(SPIN_WHEEL))
+        txn.update("spin_budget", counters, [PromotionCountersItem.points_awarded.add(points),
+                                             PromotionCountersItem.budget_points.set(budget)],
+                   PromotionCountersItem.points_awarded.does_not_exist()
+                   | (PromotionCountersItem.points_awarded <= budget - points), versioned=False)
+    if change.new_voucher is not None:
+        txn.put("voucher", change.new_voucher, VoucherItem.pk.does_not_exist())
     if change.reward_with_stock is not None:
         txn.update(
             "stock", change.reward_with_stock, [RewardItem.stock.add(-1)], RewardItem.stock >= 1, versioned=False,
@@ -438,3 +452,22 @@ def members_due(through_day: str) -> list[str]:
     except PynamoDBException as exc:
         raise_if_transient(exc)
         raise
+
+
+# --- vouchers ----------------------------------------------------------------------------------------
+
+
+def voucher_key(code: str) -> Key:
+    return f"VOUCHER#{code}", "VOUCHER"
+
+
+def get_voucher(code: str) -> VoucherItem | None:
+    return load(VoucherItem, batch_get([voucher_key(code)]).get(voucher_key(code)))
+
+
+def use_voucher(voucher: VoucherItem, at: str) -> None:
+    """ConditionFailed(voucher) when it was used meanwhile."""
+    txn = Txn()
+    txn.update("voucher", voucher, [VoucherItem.status.set("used"), VoucherItem.used_at.set(at)],
+               VoucherItem.status == "issued", versioned=False)
+    _commit(txn)

@@ -1,0 +1,300 @@
+"""The mechanics of well-known programs: paid memberships, spin to win, point donations, visit
+vouchers, member-only rewards (in catalog), proof-of-purchase codes (admin code batches)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from loyalty.api.models import CodeBatchRequest, DonationRequest, MembershipRequest, VisitRequest
+from loyalty.domain.actions import count_action
+from loyalty.domain.clock import end_of_local_day, iso_utc, local_day, utc_now
+from loyalty.domain.errors import Conflict, Gone, NotFound, ValidationFailed
+from loyalty.domain.ids import random_code
+from loyalty.domain.mechanics import add_period, choose_voucher, draw
+from loyalty.domain.money import format_amount
+from loyalty.domain.program import ActionRule, ProgramConfig
+from loyalty.services.awards import MemberChange
+from loyalty.services.context import Caller, Outcome, checked_id
+from loyalty.services.offers import preference_values
+from loyalty.services.program import config_of
+from loyalty.services.views import entry_view
+from loyalty.services.writes import Plan, execute
+from loyalty.store import repository
+from loyalty.store.models import IdempotencyItem, MemberItem, VoucherItem
+from loyalty.store.repository import SPIN_WHEEL, IdempotencyRequest, PointsChange, Snapshot
+
+# Server-side, cryptographic randomness for prizes and vouchers (tests draw with a seeded generator).
+RNG = secrets.SystemRandom()
+
+
+def _member(snapshot: Snapshot, member_id: str) -> MemberItem:
+    if snapshot.member is None or snapshot.member.status != "active":
+        raise NotFound(f"member {member_id} is not enrolled", code="member_not_found")
+    return snapshot.member
+
+
+# --- memberships -------------------------------------------------------------------------------------
+
+
+def active_plan(member: MemberItem, today: date) -> dict[str, Any] | None:
+    membership = member.membership or {}
+    if membership.get("status") == "active" and membership.get("current_period_end", "") >= today.isoformat():
+        return dict(membership)
+    return None
+
+
+Multipliers = tuple[tuple[str, Decimal, str], ...]
+
+
+def membership_multiplier(member: MemberItem, config: ProgramConfig, today: date) -> Multipliers:
+    """The extra earn multiplier of the member's paid plan: base x tier x membership x bonus events."""
+    plan = active_plan(member, today)
+    if plan is None or plan["plan_id"] not in config.memberships:
+        return ()
+    definition = config.memberships[plan["plan_id"]]
+    if definition.earn_multiplier == 1:
+        return ()
+    return (("membership_multiplier", definition.earn_multiplier, f"{definition.name} x{definition.earn_multiplier}"),)
+
+
+def membership_view(member: MemberItem, config: ProgramConfig, today: date) -> dict[str, Any] | None:
+    membership = member.membership
+    if not membership:
+        return None
+    definition = config.memberships.get(membership.get("plan_id", ""))
+    active = active_plan(member, today) is not None
+    return {**membership, "status": "active" if active else "expired" if membership.get("status") == "active"
+            else membership.get("status"), "name": definition.name if definition else None,
+            "benefits": list(definition.benefits) if definition and active else [],
+            "earn_multiplier": float(definition.earn_multiplier) if definition else 1.0}
+
+
+def record_membership(caller: Caller, path_id: str, request: MembershipRequest,
+                      idempotency: IdempotencyRequest | None) -> Outcome:
+    """A trusted back end records what the payment provider did: subscribe, renew or cancel."""
+    caller.require_trusted()
+    member_id = caller.member_id(path_id)
+    now = utc_now()
+
+    def read() -> Snapshot:
+        return repository.read_snapshot(member_id=member_id, idempotency=idempotency)
+
+    def plan(snapshot: Snapshot) -> Plan:
+        member = _member(snapshot, member_id)
+        config = config_of(snapshot.program)
+        definition = config.memberships.get(request.plan_id)
+        if definition is None:
+            raise ValidationFailed("unknown plan",
+                                   errors=[{"field": "plan_id", "message": "not a plan of the program"}])
+        today = local_day(now, config.zone)
+        current = active_plan(member, today)
+        membership = dict(member.membership or {})
+        if request.action == "subscribe":
+            if current is not None:
+                raise Conflict("the member already has an active plan; renew or cancel it",
+                               code="membership_active")
+            membership = {"plan_id": request.plan_id, "status": "active", "started_on": today.isoformat(),
+                          "current_period_end": (add_period(today, definition.period) - timedelta(days=1)).isoformat(),
+                          "cancel_at_period_end": False}
+        elif request.action == "renew":
+            if membership.get("plan_id") != request.plan_id:
+                raise Conflict("the member has no such plan to renew", code="membership_not_found")
+            previous_end = date.fromisoformat(membership["current_period_end"])
+            start = max(previous_end + timedelta(days=1), today)
+            membership.update({"status": "active", "cancel_at_period_end": False,
+                               "current_period_end": (add_period(start, definition.period)
+                                                      - timedelta(days=1)).isoformat()})
+        else:
+            if current is None or current["plan_id"] != request.plan_id:
+                raise Conflict("the member has no active plan to cancel", code="membership_not_found")
+            membership["cancel_at_period_end"] = True
+        membership["payment_reference"] = request.payment_reference
+        member.membership = membership
+        change = MemberChange(member, config, now)
+        entry = change.note("membership", details={
+            "action": request.action, "plan_id": request.plan_id, "payment_reference": request.payment_reference,
+            "current_period_end": membership["current_period_end"],
+            "price": {"amount": definition.price.amount, "currency": definition.price.currency}})
+        entries = change.finish()
+        body = {"member_id": member_id, "membership": membership_view(member, config, today),
+                "entry_id": entry.entry_id}
+
+        def commit(record: IdempotencyItem | None) -> None:
+            repository.commit_points_change(PointsChange(member, entries, record))
+
+        return Plan(201, body, commit)
+
+    return execute(idempotency, read, plan)
+
+
+# --- spin to win -------------------------------------------------------------------------------------
+
+
+def spin(caller: Caller, path_id: str, idempotency: IdempotencyRequest | None) -> Outcome:
+    member_id = caller.own_member_id(path_id)
+    now = utc_now()
+
+    def read() -> Snapshot:
+        return repository.read_snapshot(member_id=member_id, idempotency=idempotency, promotion_id=SPIN_WHEEL)
+
+    def plan(snapshot: Snapshot) -> Plan:
+        member = _member(snapshot, member_id)
+        config = config_of(snapshot.program)
+        wheel = config.spin
+        if wheel is None:
+            raise Conflict("the program has no prize wheel", code="no_spin")
+        # The per-member limit is counted under the member's version: concurrent spins cannot both pass.
+        member.action_counts = count_action(ActionRule(points=0, limit=wheel.limit), "__spin",
+                                            dict(member.action_counts or {}), local_day(now, config.zone))
+        prize = draw(wheel.prizes, RNG)
+        awarded = snapshot.promotion_counters.points_awarded if snapshot.promotion_counters else 0
+        points = prize.points or 0 if prize.kind == "points" else 0
+        outcome = prize.kind
+        if points and int(awarded) + points > wheel.budget_points:
+            points, outcome = 0, "nothing"  # the prize budget is spent: the wheel lands on nothing
+        change = MemberChange(member, config, now)
+        details: dict[str, Any] = {"prize_id": prize.prize_id, "kind": outcome, "label": prize.label}
+        if outcome == "reward":
+            details.update({"reward_id": prize.reward_id, "code": random_code(10)})
+        source = {"prize_id": prize.prize_id}
+        if points:
+            entry = change.earn("spin", points, qualifying=0, occurred_at=now, source=source, details=details,
+                                breakdown=[{"rule": "spin", "points": points, "detail": prize.prize_id}])
+        else:
+            entry = change.note("spin", details=details, source=source)
+        entries = change.finish()
+        body = {"spin_id": entry.entry_id, "prize": details, "points": points,
+                "balance_after": int(entry.balance_after)}
+
+        def commit(record: IdempotencyItem | None) -> None:
+            repository.commit_points_change(PointsChange(
+                member, entries, record, spin_budget=(points, wheel.budget_points) if points else None))
+
+        return Plan(201, body, commit)
+
+    return execute(idempotency, read, plan)
+
+
+# --- donations ---------------------------------------------------------------------------------------
+
+
+def donate(caller: Caller, path_id: str, request: DonationRequest, idempotency: IdempotencyRequest | None) -> Outcome:
+    member_id = caller.own_member_id(path_id)
+    now = utc_now()
+
+    def read() -> Snapshot:
+        return repository.read_snapshot(member_id=member_id, idempotency=idempotency)
+
+    def plan(snapshot: Snapshot) -> Plan:
+        member = _member(snapshot, member_id)
+        config = config_of(snapshot.program)
+        cause = config.causes.get(request.cause_id)
+        if cause is None:
+            raise ValidationFailed("unknown cause",
+                                   errors=[{"field": "cause_id", "message": "not a cause of the program"}])
+        value = Decimal(request.points) * config.point_value.value
+        change = MemberChange(member, config, now)
+        entry = change.spend("donation", request.points, source={"cause_id": request.cause_id},
+                             description=f"Donation to {cause.name}",
+                             details={"cause_id": request.cause_id, "cause": cause.name,
+                                      "value": {"amount": format_amount(value, config.currency),
+                                                "currency": config.currency}})
+        entries = change.finish()
+
+        def commit(record: IdempotencyItem | None) -> None:
+            repository.commit_points_change(PointsChange(member, entries, record, spend=request.points))
+
+        return Plan(201, entry_view(entry), commit)
+
+    return execute(idempotency, read, plan)
+
+
+# --- visits and vouchers -----------------------------------------------------------------------------
+
+
+def visit(caller: Caller, path_id: str, request: VisitRequest, idempotency: IdempotencyRequest | None) -> Outcome:
+    member_id = caller.member_id(path_id)
+    now = utc_now()
+
+    def read() -> Snapshot:
+        return repository.read_snapshot(member_id=member_id, idempotency=idempotency)
+
+    def plan(snapshot: Snapshot) -> Plan:
+        member = _member(snapshot, member_id)
+        config = config_of(snapshot.program)
+        rewards = config.visit_rewards
+        if rewards is None:
+            raise Conflict("the program has no visit rewards", code="no_visit_rewards")
+        today = local_day(now, config.zone)
+        member.action_counts = count_action(ActionRule(points=0, limit=rewards.limit), "__visit",
+                                            dict(member.action_counts or {}), today)
+        voucher = choose_voucher(list(rewards.vouchers), preference_values(member), RNG)
+        code = random_code(10)
+        valid_until = iso_utc(end_of_local_day(today + timedelta(days=rewards.valid_days - 1), config.zone))
+        change = MemberChange(member, config, now)
+        entry = change.note("visit", source={"store_id": request.store_id}, details={
+            "voucher_id": voucher.voucher_id, "name": voucher.name, "code": code, "valid_until": valid_until})
+        entries = change.finish()
+        item = VoucherItem(*repository.voucher_key(code), code=code, member_id=member_id, voucher_id=voucher.voucher_id,
+                           name=voucher.name, valid_until=valid_until,
+                           expires=datetime.fromisoformat(valid_until.replace("Z", "+00:00")) + timedelta(days=30))
+        body = {"visit_id": entry.entry_id, "voucher": {"code": code, "voucher_id": voucher.voucher_id,
+                                                         "name": voucher.name, "valid_until": valid_until,
+                                                         "status": "issued"}}
+
+        def commit(record: IdempotencyItem | None) -> None:
+            repository.commit_points_change(PointsChange(member, entries, record, new_voucher=item))
+
+        return Plan(201, body, commit)
+
+    return execute(idempotency, read, plan)
+
+
+def use_voucher(caller: Caller, path_id: str, code: str) -> Outcome:
+    """The till takes the voucher: single use, the member's own, before it runs out."""
+    caller.require_trusted()
+    member_id = caller.member_id(path_id)
+    voucher = repository.get_voucher(checked_id(code, "voucher"))
+    if voucher is None or voucher.member_id != member_id:
+        raise NotFound("no such voucher for this member", code="voucher_not_found")
+    if voucher.status != "issued":
+        raise Conflict("the voucher was already used", code="voucher_used")
+    now = utc_now()
+    if now.isoformat() > voucher.valid_until.replace("Z", "+00:00"):
+        raise Gone("the voucher has run out", code="voucher_expired")
+    from loyalty.store.db import ConditionFailed
+
+    try:
+        repository.use_voucher(voucher, iso_utc(now))
+    except ConditionFailed as exc:
+        raise Conflict("the voucher was already used", code="voucher_used") from exc
+    return Outcome(200, {"code": code, "voucher_id": voucher.voucher_id, "name": voucher.name, "status": "used",
+                         "used_at": iso_utc(now)})
+
+
+# --- proof-of-purchase codes ----------------------------------------------------------------------------
+
+
+PROGRAM_PARTNER = "program"  # codes the program issues itself (Disney Movie Insiders' codes in the box)
+
+
+def code_batch(caller: Caller, request: CodeBatchRequest) -> Outcome:
+    from loyalty.api.models import CodesRequest, PromotionRequest
+    from loyalty.services import partners
+
+    caller.require_admin()
+    starts = request.starts_at or utc_now()
+    ends = request.ends_at or starts + timedelta(days=365)
+    as_program = Caller(sub="program", partner_id=PROGRAM_PARTNER)
+    promotion = partners.create_promotion(as_program, PromotionRequest(
+        name=request.name, kind="bonus_points", points=request.points, starts_at=starts, ends_at=ends,
+        budget_points=request.points * request.count, max_per_member=request.max_per_member,
+        description="proof-of-purchase codes"), None).body
+    issued = partners.issue_codes(as_program, promotion["promotion_id"],
+                                  CodesRequest(count=request.count, prefix=request.prefix)).body
+    return Outcome(201, {"promotion_id": promotion["promotion_id"], "name": request.name, "points": request.points,
+                         "starts_at": promotion["starts_at"], "ends_at": promotion["ends_at"],
+                         "count": issued["count"], "codes": issued["codes"]})

@@ -46,6 +46,7 @@ PreferenceValue = Text100 | Annotated[list[Text100], Field(max_length=50)] | Str
 Points = Annotated[StrictInt, Field(ge=1, le=1_000_000_000)]
 AmountString = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,15}(\.[0-9]{1,4})?$")]
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 
 
 class Body(BaseModel):
@@ -150,7 +151,7 @@ class RewardRequest(Body):
     ends_at: AwareDatetime | None = None
     partner_id: Identifier | None = None
     active: StrictBool = True
-    membership_plans: Annotated[list[PreferenceKey], Field(max_length=20)] | None = Field(
+    membership_plans: Annotated[list[Slug], Field(max_length=20)] | None = Field(
         default=None, description="member-only: visible and redeemable only with one of these paid plans")
 
     @model_validator(mode="after")
@@ -253,13 +254,13 @@ class MembershipRequest(Body):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"plan_id": "prime", "payment_reference": "pi_3NfZ2", "action": "subscribe"}]})
 
-    plan_id: PreferenceKey
+    plan_id: Slug
     payment_reference: Annotated[str, StringConstraints(pattern=r"^[!-~]{1,128}$")]
     action: Literal["subscribe", "renew", "cancel"] = "subscribe"
 
 
 class DonationRequest(Body):
-    cause_id: PreferenceKey
+    cause_id: Slug
     points: Points
 
 

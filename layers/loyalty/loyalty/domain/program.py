@@ -17,6 +17,8 @@ Channel = Literal["online", "store", "app"]
 Period = Literal["day", "week", "month", "quarter", "year", "lifetime"]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
 ActionName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+# Ids a program picks for plans, prizes, vouchers and causes: lower case, digits, dashes, underscores.
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 CurrencyCode = Annotated[str, StringConstraints(pattern=CURRENCY_RE.pattern)]
 Multiplier = Annotated[Decimal, Field(gt=0, le=100, max_digits=12, decimal_places=6)]
 Rate = Annotated[Decimal, Field(ge=0, le=100000, max_digits=16, decimal_places=8)]
@@ -109,7 +111,7 @@ class MembershipPlan(Strict):
 
 
 class SpinPrize(Strict):
-    prize_id: ActionName
+    prize_id: Slug
     kind: Literal["points", "reward", "nothing"]
     weight: Annotated[int, Field(ge=1, le=1_000_000)]
     points: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
@@ -145,7 +147,7 @@ class Cause(Strict):
 
 
 class Voucher(Strict):
-    voucher_id: ActionName
+    voucher_id: Slug
     name: Name
     tags: list[Annotated[str, StringConstraints(max_length=100)]] = Field(default_factory=list, max_length=20)
 
@@ -176,9 +178,9 @@ class ProgramConfig(Strict):
     actions: dict[ActionName, ActionRule] = Field(default_factory=dict)
     bonus_events: list[BonusEvent] = Field(default_factory=list, max_length=200)
     return_policy: Literal["allow_negative", "within_balance"] = "allow_negative"
-    memberships: dict[ActionName, MembershipPlan] = Field(default_factory=dict)
+    memberships: dict[Slug, MembershipPlan] = Field(default_factory=dict)
     spin: Spin | None = None
-    causes: dict[ActionName, Cause] = Field(default_factory=dict)
+    causes: dict[Slug, Cause] = Field(default_factory=dict)
     visit_rewards: VisitRewards | None = None
 
     @field_validator("timezone")

@@ -1,0 +1,86 @@
+"""Mechanics under concurrency over HTTP, and every README recipe run exactly as written."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from loyalty_local.template import PROJECT_ROOT
+from tests.e2e.conftest import Http, running_stack
+
+
+@pytest.fixture(scope="module")
+def mechanics_stack(local_home: Path) -> Iterator[Http]:
+    """A stack of its own: the recipes and these tests rewrite the program."""
+    with running_stack(local_home) as http:
+        yield http
+
+
+def with_spin(http: Http, budget: int) -> None:
+    program = http.call("GET", "/program", sub="ops", admin=True).json()
+    program.pop("version")
+    program.pop("spin_odds", None)
+    program["spin"] = {"prizes": [{"prize_id": "p10", "kind": "points", "points": 10, "weight": 1}],
+                       "limit": {"count": 1, "per": "day"}, "budget_points": budget}
+    assert http.call("PUT", "/admin/program", program, sub="ops", admin=True).status_code == 200
+
+
+def test_ten_parallel_spins_with_a_limit_of_one_a_day_make_one_spin(mechanics_stack: Http) -> None:
+    with_spin(mechanics_stack, budget=10_000_000)
+    member = mechanics_stack.enroll()
+
+    def spin(_: int) -> int:
+        return mechanics_stack.call("POST", f"/members/{member}/spins", sub=member,
+                                    key=uuid.uuid4().hex).status_code
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = list(pool.map(spin, range(10)))
+    assert statuses.count(201) == 1 and statuses.count(429) == 9
+
+
+def test_the_prize_budget_is_never_exceeded_under_concurrent_spins(mechanics_stack: Http) -> None:
+    members = [mechanics_stack.enroll() for _ in range(20)]
+    spun = mechanics_stack.call("GET", "/admin/metrics", sub="ops", admin=True).json()["points"]["issued"]
+    with_spin(mechanics_stack, budget=10 * 1 + 50)  # earlier spins already used 10: room for 5 more prizes
+
+    def spin(member: str) -> int:
+        response = mechanics_stack.call("POST", f"/members/{member}/spins", sub=member, key=uuid.uuid4().hex)
+        assert response.status_code == 201
+        return int(response.json()["points"])
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        won = list(pool.map(spin, members))
+    assert sum(won) == 50 and won.count(10) == 5 and won.count(0) == 15
+    assert spun >= 0
+
+
+def recipe_blocks() -> list[tuple[str, str]]:
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    section = readme.split("## Recipes", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```sh\n(# recipe: ([\w-]+)\n.*?)```", section, re.S)
+    return [(name, body) for body, name in blocks]
+
+
+def test_the_readme_has_a_recipe_per_program() -> None:
+    names = [name for name, _ in recipe_blocks()]
+    assert names == ["set-up", "amazon-prime", "myhunkemoller", "the-body-shop", "ikea-family",
+                     "disney-movie-insiders", "sephora-beauty-insider", "the-north-face", "lancome", "kipling",
+                     "starbucks"]
+
+
+def test_every_recipe_runs_as_written(mechanics_stack: Http) -> None:
+    script = "set -euo pipefail\n" + "\n".join(body for _, body in recipe_blocks())
+    environment = {**os.environ, "API": mechanics_stack.url}
+    result = subprocess.run(["bash", "-c", script], cwd=PROJECT_ROOT, env=environment, capture_output=True,
+                            text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    output = result.stdout
+    assert '"name":"Prime"' in output.replace(" ", "") or '"name": "Prime"' in output
+    assert "prime-day-deal" in output and "sb-tea" in output and "sb-coffee" not in output.split("sb-tea")[-1]

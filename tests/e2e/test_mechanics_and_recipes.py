@@ -42,7 +42,7 @@ def test_ten_parallel_spins_with_a_limit_of_one_a_day_make_one_spin(mechanics_st
 
     with ThreadPoolExecutor(max_workers=10) as pool:
         statuses = list(pool.map(spin, range(10)))
-    assert statuses.count(201) == 1 and statuses.count(429) == 9
+    assert statuses.count(201) == 1 and statuses.count(429) == 9, statuses
 
 
 def test_the_prize_budget_is_never_exceeded_under_concurrent_spins(mechanics_stack: Http) -> None:

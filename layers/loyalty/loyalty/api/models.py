@@ -276,3 +276,9 @@ class CodeBatchRequest(Body):
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
     max_per_member: Annotated[StrictInt, Field(ge=1, le=1_000_000)] | None = None
+
+    @model_validator(mode="after")
+    def _window(self) -> CodeBatchRequest:
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return self

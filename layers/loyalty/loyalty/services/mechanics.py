@@ -288,6 +288,9 @@ def code_batch(caller: Caller, request: CodeBatchRequest) -> Outcome:
     caller.require_admin()
     starts = request.starts_at or utc_now()
     ends = request.ends_at or starts + timedelta(days=365)
+    if ends <= starts:
+        raise ValidationFailed("the codes would expire before they start",
+                               errors=[{"field": "ends_at", "message": "must be after starts_at (default: now)"}])
     as_program = Caller(sub="program", partner_id=PROGRAM_PARTNER)
     promotion = partners.create_promotion(as_program, PromotionRequest(
         name=request.name, kind="bonus_points", points=request.points, starts_at=starts, ends_at=ends,

@@ -208,31 +208,11 @@ def local_http(seconds: float = 8.0, clients: int = 8) -> dict[str, Any]:
 
     import requests
 
-    from bench.env import free_port
+    from bench.soak import local_stack
     from loyalty_local import tokens
 
-    port = free_port()
-    home = ROOT / ".loyalty-local" / "bench"
-    home.mkdir(parents=True, exist_ok=True)
-    env = {name: value for name, value in os.environ.items() if not name.startswith(("AWS_", "POWERTOOLS_"))}
-    env.update({"LOYALTY_LOCAL_HOME": str(home), "PORT": str(port)})
-    os.environ["LOYALTY_LOCAL_HOME"] = str(home)
-    server = subprocess.Popen([sys.executable, "-m", "loyalty_local.cli", "serve", "--schedule-seconds", "0"],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
+    with local_stack() as url:
         backend = tokens.issue("bench-pos", scopes=["loyalty/transactions"])
-        deadline = time.time() + 60
-        while True:
-            try:
-                if requests.get(f"{url}/program", headers={"Authorization": f"Bearer {backend}"},
-                                timeout=5).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.time() > deadline:
-                raise RuntimeError("local stack did not start")
-            time.sleep(0.2)
         members = [f"h{number}" for number in range(40)]
         for member in members:
             requests.post(f"{url}/members", json={"email": f"{member}@example.com", "name": member},
@@ -260,9 +240,6 @@ def local_http(seconds: float = 8.0, clients: int = 8) -> dict[str, Any]:
         with ThreadPoolExecutor(max_workers=clients) as pool:
             list(pool.map(client, range(clients)))
         elapsed = time.perf_counter() - started
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     latencies.sort()
     return {"clients": clients, "seconds": round(elapsed, 1), "requests": len(latencies), "errors": errors,
             "purchases_per_second": round(len(latencies) / elapsed, 1),

@@ -24,7 +24,8 @@ from bench.env import ROOT, free_port
 
 @contextmanager
 def local_stack(*extra: str) -> Any:
-    from loyalty_local import tokens  # noqa: F401 - the key lives under LOYALTY_LOCAL_HOME
+    """`loyalty-local serve` in a subprocess (its signing key under .loyalty-local/bench), until the block ends."""
+    from loyalty_local import tokens
 
     port = free_port()
     home = ROOT / ".loyalty-local" / "bench"
@@ -36,9 +37,7 @@ def local_stack(*extra: str) -> Any:
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        from loyalty_local import tokens as local_tokens
-
-        probe = local_tokens.issue("probe")
+        probe = tokens.issue("probe")
         deadline = time.time() + 60
         while True:
             try:

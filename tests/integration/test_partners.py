@@ -159,3 +159,16 @@ def test_partner_earn_is_idempotent_boosted_and_settled(api: Api, program: dict)
     assert settlement["by_promotion"][0]["points"] == 200
     assert api.get("/partner/settlement", partner=partner, query={"month": "June"}).status == 422
     assert_reconciled()
+
+
+def test_running_promotions_show_in_the_offers_of_members_who_may_use_them(api: Api, program: dict) -> None:
+    partner = onboard(api)["partner_id"]
+    open_to_all = promotion(api, partner, name="For all", points=20)
+    promotion(api, partner, name="Gold only", points=90, audience={"min_tier": "Gold"})
+    promotion(api, partner, name="Over", starts_at="2026-01-01T00:00:00Z", ends_at="2026-02-01T00:00:00Z")
+    with at(NOW):
+        api.enroll("alice")
+        offers = api.get("/members/me/offers", sub="alice").body["items"]
+    promotions = [offer for offer in offers if "promotion_id" in offer]
+    assert [offer["promotion_id"] for offer in promotions] == [open_to_all["promotion_id"]]
+    assert promotions[0]["partner"] == "Brew Co" and promotions[0]["points"] == 20

@@ -140,8 +140,21 @@ class OfferOut(RewardOut):
     personalized: bool
 
 
+class PromotionOfferOut(Out):
+    promotion_id: str
+    partner_id: str
+    partner: str | None = None
+    name: str | None = None
+    kind: str | None = None
+    points: int | None = None
+    multiplier: str | None = None
+    ends_at: str | None = None
+    description: str | None = None
+
+
 class Offers(Out):
-    items: list[OfferOut]
+    items: list[OfferOut | PromotionOfferOut] = Field(
+        description="rewards (reward_id) first, best first, then partner promotions (promotion_id)")
 
 
 class ProgramOut(Out):

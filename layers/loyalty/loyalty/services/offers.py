@@ -56,6 +56,39 @@ def rank_offers(rewards: list[RewardItem], member: MemberItem, config: Any, now:
     return offers
 
 
+PARTNERS_LISTED = 50
+
+
+def promotion_offers(member: MemberItem, config: Any, now: Any) -> list[dict[str, Any]]:
+    """Partner promotions running now that this member may still use (window, audience, budget, limit)."""
+    from loyalty.domain.clock import parse_utc
+    from loyalty.domain.tiers import rank
+    from loyalty.store import partners as partner_store
+
+    listed, _ = partner_store.list_partners(limit=PARTNERS_LISTED, cursor=None)
+    found = []
+    for partner in listed:
+        promotions, _ = partner_store.list_promotions(partner.partner_id, limit=100, cursor=None)
+        for promotion in promotions:
+            data = promotion.data or {}
+            if not parse_utc(data["starts_at"]) <= now < parse_utc(data["ends_at"]):
+                continue
+            minimum = (data.get("audience") or {}).get("min_tier")
+            if minimum and rank(config, member.tier) < rank(config, minimum):
+                continue
+            _, counters, claims = partner_store.get_promotion(promotion.promotion_id, member.member_id)
+            left = int(data["budget_points"]) - int(counters.points_awarded if counters else 0)
+            limit = data.get("max_per_member")
+            if left <= 0 or (limit is not None and claims is not None and int(claims.claims) >= int(limit)):
+                continue
+            found.append({"promotion_id": promotion.promotion_id, "partner_id": promotion.partner_id,
+                          "partner": partner.name, "name": data.get("name"), "kind": data.get("kind"),
+                          "points": data.get("points"), "multiplier": data.get("multiplier"),
+                          "ends_at": data.get("ends_at"), "description": data.get("description")})
+    found.sort(key=lambda offer: (-int(offer["points"] or 0), str(offer["promotion_id"])))
+    return found
+
+
 def offers(caller: Caller, path_id: str) -> Outcome:
     member_id = caller.member_id(path_id)
     snapshot = repository.read_snapshot(member_id=member_id)
@@ -69,4 +102,6 @@ def offers(caller: Caller, path_id: str) -> Outcome:
         rewards.extend(page)
         if cursor is None:
             break
-    return Outcome(200, {"items": rank_offers(rewards, snapshot.member, config, utc_now())})
+    now = utc_now()
+    items = rank_offers(rewards, snapshot.member, config, now) + promotion_offers(snapshot.member, config, now)
+    return Outcome(200, {"items": items})

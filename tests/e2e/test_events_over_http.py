@@ -7,7 +7,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -72,6 +72,17 @@ def partner_with_promotion(http: Http, hook_url: str) -> tuple[str, str, list[st
     return key, webhook.json()["secret"], codes
 
 
+def delivery_log(http: Http, key: str, until: Callable[[list[dict]], bool]) -> list[dict]:
+    """The partner's delivery log; each delivery is logged after the receiver answers, so poll briefly."""
+    deadline = time.monotonic() + 10
+    while True:
+        items = requests.get(http.url + "/partner/webhooks/deliveries", headers={"x-api-key": key},
+                             timeout=30).json()["items"]
+        if until(items) or time.monotonic() > deadline:
+            return items
+        time.sleep(0.1)
+
+
 def test_a_purchase_that_lifts_a_member_to_silver_shows_in_the_event_log(local_stack: Http) -> None:
     cursor = local_stack.call("GET", "/admin/events", sub="ops", admin=True).json()["cursor"]
     member = local_stack.enroll()
@@ -95,8 +106,9 @@ def test_a_code_claim_reaches_the_partner_webhook_signed(local_stack: Http, rece
     assert verify(secret, body, headers["loyalty-signature"], now=int(time.time()))
     assert not verify(secret, body.replace(b"promotion", b"premotion"), headers["loyalty-signature"],
                       now=int(time.time()))
-    log = requests.get(local_stack.url + "/partner/webhooks/deliveries", headers={"x-api-key": key}, timeout=30)
-    assert any(item["event_id"] == event["id"] and item["status"] == "delivered" for item in log.json()["items"])
+    log = delivery_log(local_stack, key, until=lambda items: any(
+        item["event_id"] == event["id"] and item["status"] == "delivered" for item in items))
+    assert any(item["event_id"] == event["id"] and item["status"] == "delivered" for item in log)
 
 
 def test_a_receiver_that_fails_twice_gets_it_on_the_third_try(local_stack: Http) -> None:
@@ -110,8 +122,7 @@ def test_a_receiver_that_fails_twice_gets_it_on_the_third_try(local_stack: Http)
         assert statuses == [500, 500, 200]
         ids = {json.loads(body)["id"] for _, body, _ in flaky.received}
         assert len(ids) == 1  # the same event each time
-        log = requests.get(local_stack.url + "/partner/webhooks/deliveries", headers={"x-api-key": key},
-                           timeout=30).json()["items"]
+        log = delivery_log(local_stack, key, until=lambda items: len(items) >= 3)
         assert [item["status"] for item in reversed(log)] == ["failed", "failed", "delivered"]
         assert [item["attempt"] for item in reversed(log)] == [1, 2, 3]
     finally:

@@ -149,3 +149,27 @@ def test_proof_of_purchase_codes_are_worth_points_once(api: Api, mechanics: dict
         assert api.post("/members/me/promo-codes", {"code": batch.body["codes"][0]}, sub="bob").status == 409
         assert api.post("/admin/code-batches", {"name": "x", "points": 1, "count": 1}, sub="alice").status == 403
     assert_reconciled()
+
+
+def test_a_reward_prize_takes_from_the_rewards_stock_and_a_sold_out_reward_lands_on_nothing(
+        api: Api, mechanics: dict) -> None:
+    # Given a wheel whose only prize is a reward with one left in stock
+    api.post("/admin/rewards", {"reward_id": "mug", "name": "Mug", "points": 500, "stock": 1}, sub="ops", admin=True)
+    config = copy.deepcopy(mechanics)
+    config["spin"] = {"prizes": [{"prize_id": "mug", "kind": "reward", "reward_id": "mug", "weight": 1}],
+                      "limit": {"count": 1, "per": "day"}, "budget_points": 0}
+    assert api.put("/admin/program", config, sub="ops", admin=True).status == 200
+    with at(T0):
+        api.enroll("a")
+        api.enroll("b")
+        # When two members spin
+        won = api.post("/members/me/spins", sub="a", headers={"Idempotency-Key": "r1"})
+        missed = api.post("/members/me/spins", sub="b", headers={"Idempotency-Key": "r2"})
+        replayed = api.post("/members/me/spins", sub="a", headers={"Idempotency-Key": "r1"})
+        rewards = {reward["reward_id"]: reward for reward in api.get("/rewards", sub="a").body["items"]}
+    # Then the first wins the mug, the reward is sold out, and the second lands on nothing
+    assert won.body["prize"]["kind"] == "reward" and won.body["prize"]["reward_id"] == "mug"
+    assert won.body["prize"]["code"]
+    assert missed.status == 201 and missed.body["prize"]["kind"] == "nothing"
+    assert replayed.body == won.body
+    assert rewards["mug"]["stock"] == 0

@@ -10,7 +10,7 @@ from typing import Any
 
 from loyalty.api.models import CodeBatchRequest, DonationRequest, MembershipRequest, VisitRequest
 from loyalty.domain.actions import count_action
-from loyalty.domain.clock import end_of_local_day, iso_utc, local_day, utc_now
+from loyalty.domain.clock import end_of_local_day, iso_utc, local_day, parse_utc, utc_now
 from loyalty.domain.errors import Conflict, Gone, NotFound, ValidationFailed
 from loyalty.domain.ids import random_code
 from loyalty.domain.mechanics import add_period, choose_voucher, draw
@@ -23,7 +23,7 @@ from loyalty.services.program import config_of
 from loyalty.services.views import entry_view
 from loyalty.services.writes import Plan, execute
 from loyalty.store import repository
-from loyalty.store.models import IdempotencyItem, MemberItem, VoucherItem
+from loyalty.store.models import IdempotencyItem, MemberItem, RewardItem, VoucherItem
 from loyalty.store.repository import SPIN_WHEEL, IdempotencyRequest, PointsChange, Snapshot
 
 # Server-side, cryptographic randomness for prizes and vouchers (tests draw with a seeded generator).
@@ -133,6 +133,21 @@ def record_membership(caller: Caller, path_id: str, request: MembershipRequest,
 # --- spin to win -------------------------------------------------------------------------------------
 
 
+def reward_can_be_a_prize(reward: RewardItem | None, now: datetime) -> bool:
+    """A wheel's reward prize is given while the reward exists, is active, in its window and in stock.
+    Tier, plan and per-member limits do not apply: it is a prize, not a redemption."""
+    if reward is None:
+        return False
+    data = reward.data or {}
+    if not data.get("active", True):
+        return False
+    if data.get("starts_at") and now < parse_utc(data["starts_at"]):
+        return False
+    if data.get("ends_at") and now >= parse_utc(data["ends_at"]):
+        return False
+    return reward.stock is None or int(reward.stock) >= 1
+
+
 def spin(caller: Caller, path_id: str, idempotency: IdempotencyRequest | None) -> Outcome:
     member_id = caller.own_member_id(path_id)
     now = utc_now()
@@ -155,6 +170,12 @@ def spin(caller: Caller, path_id: str, idempotency: IdempotencyRequest | None) -
         outcome = prize.kind
         if points and int(awarded) + points > wheel.budget_points:
             points, outcome = 0, "nothing"  # the prize budget is spent: the wheel lands on nothing
+        prize_reward = None
+        if outcome == "reward":
+            # Read only on this rarer branch; a reward prize takes one from the reward's stock like a redemption.
+            prize_reward = repository.get_reward(str(prize.reward_id))
+            if not reward_can_be_a_prize(prize_reward, now):
+                outcome, prize_reward = "nothing", None
         change = MemberChange(member, config, now)
         details: dict[str, Any] = {"prize_id": prize.prize_id, "kind": outcome, "label": prize.label}
         if outcome == "reward":
@@ -171,7 +192,9 @@ def spin(caller: Caller, path_id: str, idempotency: IdempotencyRequest | None) -
 
         def commit(record: IdempotencyItem | None) -> None:
             repository.commit_points_change(PointsChange(
-                member, entries, record, spin_budget=(points, wheel.budget_points) if points else None))
+                member, entries, record, spin_budget=(points, wheel.budget_points) if points else None,
+                reward_with_stock=prize_reward if prize_reward is not None and prize_reward.stock is not None
+                else None))
 
         return Plan(201, body, commit)
 

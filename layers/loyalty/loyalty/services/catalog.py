@@ -19,9 +19,8 @@ from loyalty.store.models import IdempotencyItem, MemberItem, RewardItem
 from loyalty.store.repository import IdempotencyRequest, Snapshot
 
 
-def reward_unavailable_reason(reward: RewardItem, member: MemberItem, config: ProgramConfig,
-                              now: datetime) -> str | None:
-    """Why `member` cannot take `reward` now, or None when it can (stock is also checked on write)."""
+def reward_closed_reason(reward: RewardItem, now: datetime) -> str | None:
+    """Why nobody can take `reward` now (inactive, before or after its window), or None."""
     data = reward.data or {}
     if not data.get("active", True):
         return "the reward is not active"
@@ -29,6 +28,16 @@ def reward_unavailable_reason(reward: RewardItem, member: MemberItem, config: Pr
         return "the reward is not available yet"
     if data.get("ends_at") and now >= parse_utc(data["ends_at"]):
         return "the reward is no longer available"
+    return None
+
+
+def reward_unavailable_reason(reward: RewardItem, member: MemberItem, config: ProgramConfig,
+                              now: datetime) -> str | None:
+    """Why `member` cannot take `reward` now, or None when it can (stock is also checked on write)."""
+    data = reward.data or {}
+    closed = reward_closed_reason(reward, now)
+    if closed:
+        return closed
     if data.get("min_tier") and rank(config, member.tier) < rank(config, data["min_tier"]):
         return f"the reward needs tier {data['min_tier']} or above"
     plans = data.get("membership_plans")

@@ -10,13 +10,14 @@ from typing import Any
 
 from loyalty.api.models import CodeBatchRequest, DonationRequest, MembershipRequest, VisitRequest
 from loyalty.domain.actions import count_action
-from loyalty.domain.clock import end_of_local_day, iso_utc, local_day, parse_utc, utc_now
+from loyalty.domain.clock import end_of_local_day, iso_utc, local_day, utc_now
 from loyalty.domain.errors import Conflict, Gone, NotFound, ValidationFailed
 from loyalty.domain.ids import random_code
 from loyalty.domain.mechanics import add_period, choose_voucher, draw
 from loyalty.domain.money import format_amount
 from loyalty.domain.program import ActionRule, ProgramConfig
 from loyalty.services.awards import MemberChange
+from loyalty.services.catalog import reward_closed_reason
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.offers import preference_values
 from loyalty.services.program import config_of
@@ -136,14 +137,7 @@ def record_membership(caller: Caller, path_id: str, request: MembershipRequest,
 def reward_can_be_a_prize(reward: RewardItem | None, now: datetime) -> bool:
     """A wheel's reward prize is given while the reward exists, is active, in its window and in stock.
     Tier, plan and per-member limits do not apply: it is a prize, not a redemption."""
-    if reward is None:
-        return False
-    data = reward.data or {}
-    if not data.get("active", True):
-        return False
-    if data.get("starts_at") and now < parse_utc(data["starts_at"]):
-        return False
-    if data.get("ends_at") and now >= parse_utc(data["ends_at"]):
+    if reward is None or reward_closed_reason(reward, now):
         return False
     return reward.stock is None or int(reward.stock) >= 1
 

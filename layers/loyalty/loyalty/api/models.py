@@ -50,7 +50,8 @@ Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # defer_build: each function validates a few of these models; the rest are never built (cold start).
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class Money(Body):

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class Out(BaseModel):
     # Responses may grow fields; clients ignore what they do not know. These models only feed the OpenAPI
-    # documents, so they are not built at import (defer_build) and cost a Lambda cold start nothing more.
+    # documents, so their validators are not built at import (defer_build), saving cold-start time.
     model_config = ConfigDict(extra="allow", defer_build=True)
 
 

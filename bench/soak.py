@@ -69,6 +69,7 @@ class Soak:
         self.by_kind: Counter[str] = Counter()
         self.announced: Counter[str] = Counter()  # entry id -> times a response named it
         self.latencies: list[float] = []
+        self.unexpected: list[dict[str, Any]] = []  # the first few 401/403/5xx answers, for diagnosis
         self.backend = tokens.issue("soak-pos", scopes=["loyalty/transactions"])
         self.admin = tokens.issue("soak-admin", admin=True)
         self.partner_key = ""
@@ -87,6 +88,9 @@ class Soak:
             self.statuses[response.status_code] += 1
             self.by_kind[f"{kind} {response.status_code}"] += 1
             self.latencies.append(elapsed)
+            if (response.status_code in (401, 403) or response.status_code >= 500) and len(self.unexpected) < 5:
+                self.unexpected.append({"kind": kind, "method": method, "path": path,
+                                        "status": response.status_code, "body": response.text[:300]})
             if response.status_code == 201 and response.headers.get("Idempotent-Replayed") != "true":
                 body_out = response.json()
                 entry = body_out.get("entry_id") or (body_out.get("entry") or {}).get("entry_id")
@@ -174,8 +178,11 @@ class Soak:
             cursor = None
             while True:
                 path = f"/members/{member}/activity?limit=100" + (f"&cursor={cursor}" if cursor else "")
-                page = requests.get(self.url + path, headers={"Authorization": f"Bearer {self.admin}"},
-                                    timeout=60).json()
+                answer = requests.get(self.url + path, headers={"Authorization": f"Bearer {self.admin}"},
+                                      timeout=60)
+                if answer.status_code != 200:
+                    raise RuntimeError(f"reading {path} answered {answer.status_code}: {answer.text[:300]}")
+                page = answer.json()
                 seen.update(entry["entry_id"] for entry in page["items"])
                 cursor = page["next_cursor"]
                 if not cursor:
@@ -210,6 +217,7 @@ def run(requests_total: int = 3000, clients: int = 16) -> dict[str, Any]:
         "missing_entries": len(missing), "duplicated_entries": len(duplicated) + len(announced_twice),
         "reconciliation_clean": reconciliation["clean"], "reconciliation_checks": sum(
             reconciliation["checked"].values()), "discrepancies": reconciliation["discrepancies"][:5],
+        "unexpected": soak.unexpected,
     }
 
 

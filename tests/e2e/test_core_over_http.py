@@ -128,3 +128,21 @@ def test_ten_parallel_claims_of_the_last_unit_redeem_once(local_stack: Http) -> 
     assert statuses.count(201) == 1 and statuses.count(409) == 9
     reward = local_stack.call("GET", f"/rewards/{reward_id}", sub="ops").json()
     assert reward["stock"] == 0
+
+
+def test_twenty_members_enrolling_and_reading_at_once_each_get_their_own_record(local_stack: Http) -> None:
+    # Given twenty new members (concurrent invocations share one process in the local stack)
+    members = [f"c-{uuid.uuid4().hex[:10]}" for _ in range(20)]
+
+    def enroll_and_read(member: str) -> tuple[int, str, str, int]:
+        enrolled = local_stack.call("POST", "/members", {"email": f"{member}@example.com", "name": member},
+                                    sub=member)
+        read = local_stack.call("GET", "/members/me", sub=member)
+        return enrolled.status_code, enrolled.json().get("member_id"), read.json().get("email"), read.status_code
+
+    # When they all enroll and read themselves at the same time
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(enroll_and_read, members))
+
+    # Then each enrolled under its own id with its own email, and reads only that
+    assert answers == [(201, member, f"{member}@example.com", 200) for member in members]

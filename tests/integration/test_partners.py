@@ -172,3 +172,20 @@ def test_running_promotions_show_in_the_offers_of_members_who_may_use_them(api: 
     promotions = [offer for offer in offers if "promotion_id" in offer]
     assert [offer["promotion_id"] for offer in promotions] == [open_to_all["promotion_id"]]
     assert promotions[0]["partner"] == "Brew Co" and promotions[0]["points"] == 20
+
+
+def test_a_promotion_the_member_has_used_up_leaves_its_offers(api: Api, program: dict) -> None:
+    # Given a once-per-member promotion with codes, and a second partner's promotion with budget left
+    once = promotion(api, onboard(api)["partner_id"], name="Once", points=30, max_per_member=1)
+    other = promotion(api, onboard(api, "Book Co")["partner_id"], name="Books", points=10)
+    codes = api.post(f"/partner/promotions/{once['promotion_id']}/codes", {"count": 2},
+                     partner=once["partner_id"]).body["codes"]
+    with at(NOW):
+        api.enroll("alice")
+        before = {offer.get("promotion_id") for offer in api.get("/members/me/offers", sub="alice").body["items"]}
+        # When alice claims it
+        assert api.post("/members/me/promo-codes", {"code": codes[0]}, sub="alice").status == 201
+        after = {offer.get("promotion_id") for offer in api.get("/members/me/offers", sub="alice").body["items"]}
+    # Then it leaves her offers, and the other partner's stays
+    assert {once["promotion_id"], other["promotion_id"]} <= before
+    assert once["promotion_id"] not in after and other["promotion_id"] in after

@@ -66,7 +66,7 @@ def promotion_offers(member: MemberItem, config: Any, now: Any) -> list[dict[str
     from loyalty.store import partners as partner_store
 
     listed, _ = partner_store.list_partners(limit=PARTNERS_LISTED, cursor=None)
-    found = []
+    running = []
     for partner in listed:
         promotions, _ = partner_store.list_promotions(partner.partner_id, limit=100, cursor=None)
         for promotion in promotions:
@@ -76,15 +76,19 @@ def promotion_offers(member: MemberItem, config: Any, now: Any) -> list[dict[str
             minimum = (data.get("audience") or {}).get("min_tier")
             if minimum and rank(config, member.tier) < rank(config, minimum):
                 continue
-            _, counters, claims = partner_store.get_promotion(promotion.promotion_id, member.member_id)
-            left = int(data["budget_points"]) - int(counters.points_awarded if counters else 0)
-            limit = data.get("max_per_member")
-            if left <= 0 or (limit is not None and claims is not None and int(claims.claims) >= int(limit)):
-                continue
-            found.append({"promotion_id": promotion.promotion_id, "partner_id": promotion.partner_id,
-                          "partner": partner.name, "name": data.get("name"), "kind": data.get("kind"),
-                          "points": data.get("points"), "multiplier": data.get("multiplier"),
-                          "ends_at": data.get("ends_at"), "description": data.get("description")})
+            running.append((partner, promotion, data))
+    usage = partner_store.promotion_usage([promotion.promotion_id for _, promotion, _ in running], member.member_id)
+    found = []
+    for partner, promotion, data in running:
+        counters, claims = usage[promotion.promotion_id]
+        left = int(data["budget_points"]) - int(counters.points_awarded if counters else 0)
+        limit = data.get("max_per_member")
+        if left <= 0 or (limit is not None and claims is not None and int(claims.claims) >= int(limit)):
+            continue
+        found.append({"promotion_id": promotion.promotion_id, "partner_id": promotion.partner_id,
+                      "partner": partner.name, "name": data.get("name"), "kind": data.get("kind"),
+                      "points": data.get("points"), "multiplier": data.get("multiplier"),
+                      "ends_at": data.get("ends_at"), "description": data.get("description")})
     found.sort(key=lambda offer: (-int(offer["points"] or 0), str(offer["promotion_id"])))
     return found
 

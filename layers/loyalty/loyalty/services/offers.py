@@ -11,7 +11,7 @@ from loyalty.services.context import Caller, Outcome
 from loyalty.services.program import config_of
 from loyalty.services.views import reward_view
 from loyalty.store import repository
-from loyalty.store.models import MemberItem, RewardItem
+from loyalty.store.models import MemberItem, PartnerItem, PromotionItem, RewardItem
 
 CATALOG_PAGE = 100
 CATALOG_LIMIT = 1000
@@ -60,30 +60,25 @@ PARTNERS_LISTED = 50
 
 
 def promotion_offers(member: MemberItem, config: Any, now: Any) -> list[dict[str, Any]]:
-    """Partner promotions running now that this member may still use (window, audience, budget, limit)."""
-    from loyalty.domain.clock import parse_utc
-    from loyalty.domain.tiers import rank
+    """Partner promotions running now that this member may still use: the rules a claim applies
+    (window, tier audience, budget, per-member limit)."""
+    # Imported here: the rest of the catalog function does not need the partner modules at cold start.
+    from loyalty.services import partners
     from loyalty.store import partners as partner_store
 
     listed, _ = partner_store.list_partners(limit=PARTNERS_LISTED, cursor=None)
-    running = []
+    running: list[tuple[PartnerItem, PromotionItem]] = []
     for partner in listed:
         promotions, _ = partner_store.list_promotions(partner.partner_id, limit=100, cursor=None)
-        for promotion in promotions:
-            data = promotion.data or {}
-            if not parse_utc(data["starts_at"]) <= now < parse_utc(data["ends_at"]):
-                continue
-            minimum = (data.get("audience") or {}).get("min_tier")
-            if minimum and rank(config, member.tier) < rank(config, minimum):
-                continue
-            running.append((partner, promotion, data))
-    usage = partner_store.promotion_usage([promotion.promotion_id for _, promotion, _ in running], member.member_id)
+        running.extend((partner, promotion) for promotion in promotions
+                       if partners.is_running(promotion.data or {}, now)
+                       and partners.is_eligible(promotion.data or {}, member.tier, config))
+    usage = partner_store.promotion_usage([promotion.promotion_id for _, promotion in running], member.member_id)
     found = []
-    for partner, promotion, data in running:
+    for partner, promotion in running:
+        data = promotion.data or {}
         counters, claims = usage[promotion.promotion_id]
-        left = int(data["budget_points"]) - int(counters.points_awarded if counters else 0)
-        limit = data.get("max_per_member")
-        if left <= 0 or (limit is not None and claims is not None and int(claims.claims) >= int(limit)):
+        if not partners.has_room(counters, claims, data, points=1):
             continue
         found.append({"promotion_id": promotion.promotion_id, "partner_id": promotion.partner_id,
                       "partner": partner.name, "name": data.get("name"), "kind": data.get("kind"),

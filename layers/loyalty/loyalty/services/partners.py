@@ -39,6 +39,7 @@ from loyalty.store.models import (
     PartnerItem,
     PromotionCountersItem,
     PromotionItem,
+    PromotionMemberItem,
     partner_order_key,
 )
 from loyalty.store.repository import IdempotencyRequest, PointsChange, PromotionCharge, Snapshot
@@ -261,25 +262,29 @@ def _money(value: Decimal, config: ProgramConfig) -> dict[str, str]:
 # --- promotion rules shared by claims and partner earn ------------------------------------------------
 
 
+def is_running(data: dict[str, Any], now: datetime) -> bool:
+    return parse_utc(data["starts_at"]) <= now < parse_utc(data["ends_at"])
+
+
 def _check_window(data: dict[str, Any], now: datetime) -> None:
-    if now < parse_utc(data["starts_at"]):
-        raise Gone("the promotion has not started", code="promotion_not_active")
-    if now >= parse_utc(data["ends_at"]):
-        raise Gone("the promotion has ended", code="promotion_not_active")
+    if not is_running(data, now):
+        ended = now >= parse_utc(data["ends_at"])
+        raise Gone("the promotion has ended" if ended else "the promotion has not started",
+                   code="promotion_not_active")
 
 
-def _eligible(data: dict[str, Any], member_tier: str, config: ProgramConfig) -> bool:
+def is_eligible(data: dict[str, Any], member_tier: str, config: ProgramConfig) -> bool:
     minimum = (data.get("audience") or {}).get("min_tier")
     return not minimum or rank(config, member_tier) >= rank(config, minimum)
 
 
-def _room(snapshot: Snapshot, data: dict[str, Any], points: int) -> bool:
-    counters = snapshot.promotion_counters
+def has_room(counters: PromotionCountersItem | None, claims: PromotionMemberItem | None, data: dict[str, Any],
+             points: int) -> bool:
+    """The budget still covers `points` and the member is under the per-member limit."""
     if counters is None or int(counters.points_awarded) + points > int(counters.budget_points):
         return False
     limit = data.get("max_per_member")
-    return not (limit is not None and snapshot.promotion_member is not None
-                and int(snapshot.promotion_member.claims) >= int(limit))
+    return not (limit is not None and claims is not None and int(claims.claims) >= int(limit))
 
 
 def _charge(snapshot: Snapshot, member_id: str, promotion_id: str, data: dict[str, Any], points: int,
@@ -328,7 +333,7 @@ def partner_earn(caller: Caller, request: PartnerEarnRequest, idempotency: Idemp
                                tier_multiplier=tier_multiplier, occurred_at=now)
         points, rows = base.points, [row.as_dict() for row in base.breakdown]
         charge = None
-        boosted = promotion is not None and _eligible(data, member.tier, config)
+        boosted = promotion is not None and is_eligible(data, member.tier, config)
         if boosted:
             extra_rows: tuple[tuple[str, Decimal, str], ...] = ()
             if data["kind"] == "multiplier":
@@ -338,7 +343,7 @@ def partner_earn(caller: Caller, request: PartnerEarnRequest, idempotency: Idemp
                                               extra_multipliers=extra_rows)
             extra = boosted_earning.points - base.points + (int(data.get("points") or 0)
                                                             if data["kind"] != "multiplier" else 0)
-            if extra > 0 and _room(snapshot, data, extra):
+            if extra > 0 and has_room(snapshot.promotion_counters, snapshot.promotion_member, data, extra):
                 rows = [row.as_dict() for row in boosted_earning.breakdown]
                 if data["kind"] != "multiplier":
                     rows.append({"rule": "promotion_bonus", "points": int(data["points"]), "detail": data["name"]})
@@ -413,10 +418,10 @@ def claim_code(caller: Caller, path_id: str, request: ClaimRequest, idempotency:
         config = config_of(snapshot.program)
         data = dict(snapshot.promotion.data)
         _check_window(data, now)
-        if not _eligible(data, member.tier, config):
+        if not is_eligible(data, member.tier, config):
             raise Conflict("this promotion is for higher tiers", code="not_eligible")
         points = int(data.get("points") or 0)
-        if not _room(snapshot, data, points):
+        if not has_room(snapshot.promotion_counters, snapshot.promotion_member, data, points):
             raise Conflict("the promotion's budget or per-member limit is used up", code="promotion_exhausted")
         charge = _charge(snapshot, member_id, str(snapshot.promotion.promotion_id), data, points, code,
                          member.enrolled_at)

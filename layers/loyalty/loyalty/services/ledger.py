@@ -210,11 +210,10 @@ def redeem(caller: Caller, path_id: str, request: RedemptionRequest,
             "points": points, "code": code, "status": "issued", "balance_after": int(entry.balance_after),
             "description": description, "redeemed_at": entry.recorded_at,
         }
-        with_stock = reward if reward is not None and reward.stock is not None else None
 
         def commit(record: IdempotencyItem | None) -> None:
             repository.commit_points_change(
-                PointsChange(member, entries, record, spend=points, reward_with_stock=with_stock)
+                PointsChange(member, entries, record, spend=points, reward_taken=reward)
             )
 
         return Plan(201, body, commit, final_conflicts={

@@ -187,8 +187,7 @@ def spin(caller: Caller, path_id: str, idempotency: IdempotencyRequest | None) -
         def commit(record: IdempotencyItem | None) -> None:
             repository.commit_points_change(PointsChange(
                 member, entries, record, spin_budget=(points, wheel.budget_points) if points else None,
-                reward_with_stock=prize_reward if prize_reward is not None and prize_reward.stock is not None
-                else None))
+                reward_taken=prize_reward))
 
         return Plan(201, body, commit)
 

@@ -213,7 +213,8 @@ class PointsChange:
     spend: int | None = None
     new_order: OrderItem | None = None
     updated_order: OrderItem | None = None
-    reward_with_stock: RewardItem | None = None
+    # A reward handed out: one unit of its stock is taken, if it has a stock (None is unlimited).
+    reward_taken: RewardItem | None = None
     # Other members touched in the same transaction (a referrer's bonus), each under its own version.
     other_members: list[MemberItem] = field(default_factory=list)
     # A promotion's budget, per-member limit and code, charged in the same transaction.
@@ -256,9 +257,9 @@ def commit_points_change(change: PointsChange) -> None:
                    | (PromotionCountersItem.points_awarded <= budget - points), versioned=False)
     if change.new_voucher is not None:
         txn.put("voucher", change.new_voucher, VoucherItem.pk.does_not_exist())
-    if change.reward_with_stock is not None:
+    if change.reward_taken is not None and change.reward_taken.stock is not None:
         txn.update(
-            "stock", change.reward_with_stock, [RewardItem.stock.add(-1)], RewardItem.stock >= 1, versioned=False,
+            "stock", change.reward_taken, [RewardItem.stock.add(-1)], RewardItem.stock >= 1, versioned=False,
         )
     _add_idempotency(txn, change.idempotency)
     _commit(txn)

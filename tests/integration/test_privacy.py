@@ -46,6 +46,28 @@ def test_erasure_removes_personal_data_and_keeps_the_ledger(api: Api, ada: str) 
     assert_reconciled()
 
 
+def test_an_erased_member_earns_and_spends_nothing_more(api: Api, ada: str) -> None:
+    # Given Ada erased her account
+    assert api.request("DELETE", "/members/me", sub=ada).status == 200
+    entries_before = len([item for item in ledger_items() if str(item["sk"]).startswith("ENTRY#")])
+
+    # When anyone still tries to change her points
+    attempts = [
+        api.post("/members/ada/actions", {"action": "social_share"}, sub=ada),
+        api.post("/members/ada/actions", {"action": "review"}, sub="pos", scopes=["loyalty/transactions"]),
+        api.post("/members/ada/feedback", {"score": 9}, sub=ada),
+        api.purchase("ada", "o-after-erasure", "10.00"),
+        api.redeem("ada", {"points": 1, "description": "after erasure"}, sub=ada),
+        api.post("/admin/members/ada/adjustments", {"points": 5, "reason": "goodwill"}, sub="ops", admin=True,
+                 headers={"Idempotency-Key": "adj-after-erasure"}),
+    ]
+
+    # Then every one is refused as gone, and no ledger entry is written
+    assert [attempt.status for attempt in attempts] == [410] * len(attempts), [a.body for a in attempts]
+    assert {attempt.body["code"] for attempt in attempts} == {"member_erased"}
+    assert len([item for item in ledger_items() if str(item["sk"]).startswith("ENTRY#")]) == entries_before
+
+
 def test_idempotency_records_keep_no_personal_data(api: Api, ada: str) -> None:
     records = [item for item in ledger_items() if str(item["pk"]).startswith("IDEM#")]
     stored = json.dumps(records, default=str)

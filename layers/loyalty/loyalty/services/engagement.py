@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from loyalty.api.models import ActionRequest, FeedbackRequest
 from loyalty.domain.clock import utc_now
-from loyalty.domain.errors import LimitReached, NotFound, ValidationFailed
+from loyalty.domain.errors import LimitReached, ValidationFailed
 from loyalty.services.awards import MemberChange
 from loyalty.services.context import Caller, Outcome
 from loyalty.services.program import config_of
 from loyalty.services.views import entry_view
-from loyalty.services.writes import Plan, execute
+from loyalty.services.writes import Plan, enrolled_member, execute
 from loyalty.store import repository
 from loyalty.store.models import IdempotencyItem
 from loyalty.store.repository import IdempotencyRequest, PointsChange, Snapshot
@@ -30,14 +30,12 @@ def record_action(caller: Caller, path_id: str, request: ActionRequest,
         return repository.read_snapshot(member_id=member_id, idempotency=idempotency)
 
     def plan(snapshot: Snapshot) -> Plan:
-        if snapshot.member is None:
-            raise NotFound(f"member {member_id} is not enrolled", code="member_not_found")
+        member = enrolled_member(snapshot, member_id)
         config = config_of(snapshot.program)
-        change = MemberChange(snapshot.member, config, now)
+        change = MemberChange(member, config, now)
         source = {"reference": request.reference} if request.reference else {}
         entry = change.action(request.action, occurred_at=now, source=source, details=request.details)
         entries = change.finish()
-        member = snapshot.member
 
         def commit(record: IdempotencyItem | None) -> None:
             repository.commit_points_change(PointsChange(member, entries, record))
@@ -56,10 +54,8 @@ def record_feedback(caller: Caller, path_id: str, request: FeedbackRequest,
         return repository.read_snapshot(member_id=member_id, idempotency=idempotency)
 
     def plan(snapshot: Snapshot) -> Plan:
-        if snapshot.member is None:
-            raise NotFound(f"member {member_id} is not enrolled", code="member_not_found")
+        member = enrolled_member(snapshot, member_id)
         config = config_of(snapshot.program)
-        member = snapshot.member
         change = MemberChange(member, config, now)
         details = {"score": request.score, **({"comment": request.comment} if request.comment else {})}
         feedback = change.note("feedback", details=details)

@@ -21,21 +21,13 @@ from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.mechanics import membership_multiplier
 from loyalty.services.program import config_of
 from loyalty.services.views import entry_view
-from loyalty.services.writes import Plan, execute
+from loyalty.services.writes import Plan, enrolled_member, execute
 from loyalty.store import repository
 from loyalty.store.models import EntryItem, IdempotencyItem, MemberItem, OrderItem, order_key
 from loyalty.store.repository import IdempotencyRequest, PointsChange, Snapshot
 
 # Back ends may send a purchase a little ahead of our clock; more than this is a mistake.
 CLOCK_SKEW = timedelta(minutes=5)
-
-
-def _member(snapshot: Snapshot, member_id: str) -> MemberItem:
-    if snapshot.member is None:
-        raise NotFound(f"member {member_id} is not enrolled", code="member_not_found")
-    if snapshot.member.status != "active":
-        raise Conflict(f"member {member_id} is {snapshot.member.status}", code="member_inactive")
-    return snapshot.member
 
 
 def record_purchase(caller: Caller, path_id: str, request: PurchaseRequest,
@@ -54,7 +46,7 @@ def record_purchase(caller: Caller, path_id: str, request: PurchaseRequest,
         return repository.read_snapshot(member_id=member_id, idempotency=idempotency, order_id=request.order_id)
 
     def plan(snapshot: Snapshot) -> Plan:
-        member = _member(snapshot, member_id)
+        member = enrolled_member(snapshot, member_id)
         if snapshot.order is not None:
             raise Conflict(f"order {request.order_id} was already recorded", code="order_already_recorded")
         config = config_of(snapshot.program)
@@ -136,7 +128,7 @@ def record_return(caller: Caller, path_id: str, request: ReturnRequest,
         return repository.read_snapshot(member_id=member_id, idempotency=idempotency, order_id=request.order_id)
 
     def plan(snapshot: Snapshot) -> Plan:
-        member = _member(snapshot, member_id)
+        member = enrolled_member(snapshot, member_id)
         order = snapshot.order
         if order is None or order.member_id != member_id:
             raise NotFound(f"order {request.order_id} is not an order of member {member_id}", code="order_not_found")
@@ -181,7 +173,7 @@ def redeem(caller: Caller, path_id: str, request: RedemptionRequest,
         return repository.read_snapshot(member_id=member_id, idempotency=idempotency, reward_id=request.reward_id)
 
     def plan(snapshot: Snapshot) -> Plan:
-        member = _member(snapshot, member_id)
+        member = enrolled_member(snapshot, member_id)
         config = config_of(snapshot.program)
         reward = None
         if request.reward_id is not None:
@@ -233,7 +225,7 @@ def adjust(caller: Caller, member_id: str, request: AdjustmentRequest,
         return repository.read_snapshot(member_id=member_id, idempotency=idempotency)
 
     def plan(snapshot: Snapshot) -> Plan:
-        member = _member(snapshot, member_id)
+        member = enrolled_member(snapshot, member_id)
         config = config_of(snapshot.program)
         change = MemberChange(member, config, now)
         source = {"admin": caller.sub}

@@ -22,19 +22,13 @@ from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.offers import preference_values
 from loyalty.services.program import config_of
 from loyalty.services.views import entry_view
-from loyalty.services.writes import Plan, execute
+from loyalty.services.writes import Plan, enrolled_member, execute
 from loyalty.store import repository
 from loyalty.store.models import IdempotencyItem, MemberItem, RewardItem, VoucherItem
 from loyalty.store.repository import SPIN_WHEEL, IdempotencyRequest, PointsChange, Snapshot
 
 # Server-side, cryptographic randomness for prizes and vouchers (tests draw with a seeded generator).
 RNG = secrets.SystemRandom()
-
-
-def _member(snapshot: Snapshot, member_id: str) -> MemberItem:
-    if snapshot.member is None or snapshot.member.status != "active":
-        raise NotFound(f"member {member_id} is not enrolled", code="member_not_found")
-    return snapshot.member
 
 
 # --- memberships -------------------------------------------------------------------------------------
@@ -84,7 +78,7 @@ def record_membership(caller: Caller, path_id: str, request: MembershipRequest,
         return repository.read_snapshot(member_id=member_id, idempotency=idempotency)
 
     def plan(snapshot: Snapshot) -> Plan:
-        member = _member(snapshot, member_id)
+        member = enrolled_member(snapshot, member_id)
         config = config_of(snapshot.program)
         definition = config.memberships.get(request.plan_id)
         if definition is None:
@@ -150,7 +144,7 @@ def spin(caller: Caller, path_id: str, idempotency: IdempotencyRequest | None) -
         return repository.read_snapshot(member_id=member_id, idempotency=idempotency, promotion_id=SPIN_WHEEL)
 
     def plan(snapshot: Snapshot) -> Plan:
-        member = _member(snapshot, member_id)
+        member = enrolled_member(snapshot, member_id)
         config = config_of(snapshot.program)
         wheel = config.spin
         if wheel is None:
@@ -205,7 +199,7 @@ def donate(caller: Caller, path_id: str, request: DonationRequest, idempotency: 
         return repository.read_snapshot(member_id=member_id, idempotency=idempotency)
 
     def plan(snapshot: Snapshot) -> Plan:
-        member = _member(snapshot, member_id)
+        member = enrolled_member(snapshot, member_id)
         config = config_of(snapshot.program)
         cause = config.causes.get(request.cause_id)
         if cause is None:
@@ -239,7 +233,7 @@ def visit(caller: Caller, path_id: str, request: VisitRequest, idempotency: Idem
         return repository.read_snapshot(member_id=member_id, idempotency=idempotency)
 
     def plan(snapshot: Snapshot) -> Plan:
-        member = _member(snapshot, member_id)
+        member = enrolled_member(snapshot, member_id)
         config = config_of(snapshot.program)
         rewards = config.visit_rewards
         if rewards is None:

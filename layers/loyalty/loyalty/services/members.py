@@ -9,13 +9,13 @@ from typing import Any
 from loyalty.api.models import EnrollRequest, InviteRequest, ProfilePatch
 from loyalty.domain.actions import profile_is_complete
 from loyalty.domain.clock import iso_utc, utc_now
-from loyalty.domain.errors import Conflict, Forbidden, Gone, LimitReached, NotFound, ValidationFailed
+from loyalty.domain.errors import Conflict, Forbidden, LimitReached, ValidationFailed
 from loyalty.domain.ids import random_code
 from loyalty.services.awards import MemberChange, award_action
 from loyalty.services.context import Caller, Outcome
 from loyalty.services.program import config_of
 from loyalty.services.views import entry_view, member_view
-from loyalty.services.writes import MEMBER_VIEW, Plan, execute
+from loyalty.services.writes import MEMBER_VIEW, Plan, enrolled_member, execute
 from loyalty.store import repository
 from loyalty.store.models import EntryItem, IdempotencyItem, MemberItem
 from loyalty.store.repository import IdempotencyRequest, Snapshot
@@ -93,17 +93,9 @@ def enroll(caller: Caller, request: EnrollRequest, idempotency: IdempotencyReque
     return execute(idempotency, read, plan)
 
 
-def _load_member(snapshot: Snapshot, member_id: str) -> MemberItem:
-    if snapshot.member is None:
-        raise NotFound(f"member {member_id} is not enrolled", code="member_not_found")
-    if snapshot.member.status == "erased":
-        raise Gone(f"member {member_id} was erased", code="member_erased")
-    return snapshot.member
-
-
 def current_view(member_id: str) -> dict[str, Any]:
     snapshot = repository.read_snapshot(member_id=member_id)
-    return member_view(_load_member(snapshot, member_id), config_of(snapshot.program), utc_now())
+    return member_view(enrolled_member(snapshot, member_id), config_of(snapshot.program), utc_now())
 
 
 PERSONAL_FIELDS = ("email", "name", "phone", "birthday", "locale", "preferences", "consents")
@@ -113,7 +105,7 @@ def export(caller: Caller, path_id: str) -> Outcome:
     """Everything held about the member, as JSON (data portability)."""
     member_id = caller.own_member_id(path_id)
     snapshot = repository.read_snapshot(member_id=member_id)
-    member = _load_member(snapshot, member_id)
+    member = enrolled_member(snapshot, member_id)
     config = config_of(snapshot.program)
     entries = repository.all_entries(member_id)
     profile = {name: getattr(member, name) for name in (
@@ -130,7 +122,7 @@ def erase(caller: Caller, path_id: str) -> Outcome:
     sub), so balances, totals and metrics stay right. The email is free to enroll again."""
     member_id = caller.own_member_id(path_id)
     snapshot = repository.read_snapshot(member_id=member_id)
-    member = _load_member(snapshot, member_id)
+    member = enrolled_member(snapshot, member_id)
     email, code = member.email, member.referral_code
     for name in PERSONAL_FIELDS:
         setattr(member, name, None)
@@ -147,7 +139,7 @@ def erase(caller: Caller, path_id: str) -> Outcome:
 def get_member(caller: Caller, path_id: str) -> Outcome:
     member_id = caller.member_id(path_id)
     snapshot = repository.read_snapshot(member_id=member_id)
-    member = _load_member(snapshot, member_id)
+    member = enrolled_member(snapshot, member_id)
     return Outcome(200, member_view(member, config_of(snapshot.program), utc_now()))
 
 
@@ -165,7 +157,7 @@ def update_profile(caller: Caller, path_id: str, patch: ProfilePatch,
         return repository.read_snapshot(member_id=member_id, idempotency=idempotency)
 
     def plan(snapshot: Snapshot) -> Plan:
-        member = _load_member(snapshot, member_id)
+        member = enrolled_member(snapshot, member_id)
         config = config_of(snapshot.program)
         old_email = member.email
         for name, value in changes.items():
@@ -207,14 +199,14 @@ def list_activity(caller: Caller, path_id: str, *, limit: int, cursor: str | Non
     entries, next_cursor = repository.list_entries(member_id, limit=limit, cursor=cursor, types=wanted)
     if not entries and cursor is None:
         snapshot = repository.read_snapshot(member_id=member_id, with_program=False)
-        _load_member(snapshot, member_id)
+        enrolled_member(snapshot, member_id)
     return Outcome(200, {"items": [entry_view(entry) for entry in entries], "next_cursor": next_cursor})
 
 
 def referral(caller: Caller, path_id: str) -> Outcome:
     member_id = caller.own_member_id(path_id)
     snapshot = repository.read_snapshot(member_id=member_id, with_program=False)
-    member = _load_member(snapshot, member_id)
+    member = enrolled_member(snapshot, member_id)
     funnel = member.referrals or {}
     return Outcome(200, {"referral_code": member.referral_code,
                          **{name: int(funnel.get(name, 0))
@@ -231,7 +223,7 @@ def record_invites(caller: Caller, path_id: str, request: InviteRequest,
         return repository.read_snapshot(member_id=member_id, idempotency=idempotency)
 
     def plan(snapshot: Snapshot) -> Plan:
-        member = _load_member(snapshot, member_id)
+        member = enrolled_member(snapshot, member_id)
         config = config_of(snapshot.program)
         change = MemberChange(member, config, now)
         change.note("referral_invite", details={"count": request.count, "channel": request.channel})

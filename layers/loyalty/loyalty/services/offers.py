@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from loyalty.domain.clock import utc_now
-from loyalty.domain.errors import NotFound
 from loyalty.services.catalog import reward_unavailable_reason
 from loyalty.services.context import Caller, Outcome
 from loyalty.services.program import config_of
 from loyalty.services.views import reward_view
+from loyalty.services.writes import enrolled_member
 from loyalty.store import repository
 from loyalty.store.models import MemberItem, PartnerItem, PromotionItem, RewardItem
 
@@ -91,8 +91,7 @@ def promotion_offers(member: MemberItem, config: Any, now: Any) -> list[dict[str
 def offers(caller: Caller, path_id: str) -> Outcome:
     member_id = caller.member_id(path_id)
     snapshot = repository.read_snapshot(member_id=member_id)
-    if snapshot.member is None:
-        raise NotFound(f"member {member_id} is not enrolled", code="member_not_found")
+    member = enrolled_member(snapshot, member_id)
     config = config_of(snapshot.program)
     rewards: list[RewardItem] = []
     cursor = None
@@ -102,5 +101,5 @@ def offers(caller: Caller, path_id: str) -> Outcome:
         if cursor is None:
             break
     now = utc_now()
-    items = rank_offers(rewards, snapshot.member, config, now) + promotion_offers(snapshot.member, config, now)
+    items = rank_offers(rewards, member, config, now) + promotion_offers(member, config, now)
     return Outcome(200, {"items": items})

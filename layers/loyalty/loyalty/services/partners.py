@@ -30,7 +30,7 @@ from loyalty.services.awards import MemberChange
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.program import config_of
 from loyalty.services.views import entry_view
-from loyalty.services.writes import Plan, execute
+from loyalty.services.writes import Plan, enrolled_member, execute
 from loyalty.store import aggregates, repository
 from loyalty.store import partners as store
 from loyalty.store.models import (
@@ -312,9 +312,7 @@ def partner_earn(caller: Caller, request: PartnerEarnRequest, idempotency: Idemp
                                         promotion_id=request.promotion_id)
 
     def plan(snapshot: Snapshot) -> Plan:
-        member = snapshot.member
-        if member is None or member.status != "active":
-            raise NotFound(f"member {member_id} is not enrolled", code="member_not_found")
+        member = enrolled_member(snapshot, member_id)
         if snapshot.order is not None:
             raise Conflict(f"order {request.order_id} was already recorded", code="order_already_recorded")
         config = config_of(snapshot.program)
@@ -408,9 +406,7 @@ def claim_code(caller: Caller, path_id: str, request: ClaimRequest, idempotency:
                                         code=code)
 
     def plan(snapshot: Snapshot) -> Plan:
-        member = snapshot.member
-        if member is None:
-            raise NotFound(f"member {member_id} is not enrolled", code="member_not_found")
+        member = enrolled_member(snapshot, member_id)
         if snapshot.code is None or snapshot.promotion is None:
             raise NotFound("no such code", code="code_not_found")
         if snapshot.code.status != "issued":

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from loyalty.domain.errors import Conflict, DomainError, ServiceUnavailable
+from loyalty.domain.errors import Conflict, DomainError, Gone, NotFound, ServiceUnavailable
 from loyalty.services.context import Outcome
 from loyalty.store.db import ConditionFailed
-from loyalty.store.models import IdempotencyItem
+from loyalty.store.models import IdempotencyItem, MemberItem
 from loyalty.store.repository import IdempotencyRequest, Snapshot, idempotency_record, read_idempotency
 
 MAX_ATTEMPTS = 10
@@ -34,6 +34,16 @@ class Plan:
     final_conflicts: dict[str, DomainError] = field(default_factory=dict)
     # What a replay returns when it must differ from the first answer (a secret shown only once).
     replay_body: Any = None
+
+
+def enrolled_member(snapshot: Snapshot, member_id: str) -> MemberItem:
+    """The member a request is about: 404 if it never enrolled, 410 once it erased its account
+    (an erased member keeps its ledger for the books, but nothing reads or changes it any more)."""
+    if snapshot.member is None:
+        raise NotFound(f"member {member_id} is not enrolled", code="member_not_found")
+    if snapshot.member.status == "erased":
+        raise Gone(f"member {member_id} was erased", code="member_erased")
+    return snapshot.member
 
 
 def dumps(body: Any) -> str:

@@ -59,10 +59,15 @@ def reset_metrics_table() -> None:
 
 
 def metrics_contents() -> dict[tuple[str, str], dict[str, int]]:
-    """Every aggregate's counters (watermarks and versions left out: they differ by delivery)."""
-    items = _client("dynamodb").scan(TableName="MetricsTable")["Items"]
-    return {(item["pk"]["S"], item["sk"]["S"]): json.loads(item["counters"]["S"])
-            for item in items if "counters" in item and item["pk"]["S"] != "POISON"}
+    """Every logical aggregate's counters, its partials (buckets, parts) added up, and the daily
+    snapshots; watermarks left out: they differ by delivery."""
+    from loyalty.store.aggregates import combine
+
+    paginator = _client("dynamodb").get_paginator("scan")
+    items = [item for page in paginator.paginate(TableName="MetricsTable") for item in page["Items"]]
+    snapshots = {(item["pk"]["S"], item["sk"]["S"]): json.loads(item["counters"]["S"])
+                 for item in items if item["pk"]["S"] == "SNAPSHOTS"}
+    return {**combine(items), **snapshots}
 
 
 def ledger_items() -> list[dict[str, Any]]:

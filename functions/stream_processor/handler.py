@@ -2,7 +2,8 @@
 
 Each record is read on its own (powertools BatchProcessor, partial batch responses: an unreadable
 record is reported as a batch item failure and kept in MetricsTable POISON items); the batch's
-contributions are then written once per metric item, guarded by per-shard sequence watermarks.
+contributions are then added once to each partial item of the shard's bucket, guarded by per-shard
+sequence watermarks (see loyalty.store.aggregates).
 A failed write raises, so the whole batch is retried (and bisected) by the event source mapping.
 """
 
@@ -36,7 +37,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
 
     with processor(records=event.get("Records", []), handler=record_handler, lambda_context=context):
         processor.process()
-    writes = batch.flush()
+    writes = batch.flush().writes
     count("StreamRecords", unit=MetricUnit.Count, value=batch.records)
     count("StreamPoisonRecords", unit=MetricUnit.Count, value=batch.poisoned)
     count("MetricsItemWrites", unit=MetricUnit.Count, value=writes)

@@ -176,3 +176,71 @@ def test_a_poison_record_is_reported_without_blocking_the_batch(api: Api, progra
     again = deliver([poison])
     assert again["batchItemFailures"] == [{"itemIdentifier": poison["dynamodb"]["SequenceNumber"]}]
     assert metrics_contents()[(m.DAYS_PK, "2026-01-05")] == day
+
+
+def _shards_in_one_bucket(count: int) -> list[str]:
+    from loyalty.store.aggregates import bucket_of
+
+    shards = [f"shardId-{number:020d}" for number in range(2000)]
+    target = bucket_of(shards[0])
+    return [shard for shard in shards if bucket_of(shard) == target][:count]
+
+
+def test_shards_sharing_a_bucket_each_count_once_under_replays(api: Api, program: dict) -> None:
+    # Given two days of activity whose records two shards deliver into the same bucket's partials
+    run_workload(api, seed=5, members=8, days=30)
+    records = stream_records()
+    first, second = _shards_in_one_bucket(2)
+    half = len(records) // 2
+    for batch in batches(records, 20):
+        deliver(batch)
+    once = metrics_contents()
+    reset_metrics_table()
+
+    # When shard A carries the first half and shard B the second, interleaved, each batch replayed
+    a_batches, b_batches = batches(records[:half], 20), batches(records[half:], 20)
+    for index in range(max(len(a_batches), len(b_batches))):
+        for shard, shard_batches in ((first, a_batches), (second, b_batches)):
+            if index < len(shard_batches):
+                deliver(shard_batches[index], shard=shard)
+                deliver(shard_batches[index][len(shard_batches[index]) // 2:], shard=shard)
+                deliver(shard_batches[index], shard=shard)
+
+    # Then the logical aggregates are those of a single delivery by one shard
+    assert metrics_contents() == once
+
+
+def test_a_history_partial_stays_small_after_a_year_of_days_and_shards(api: Api, program: dict) -> None:
+    # Given one day's purchases whose previous purchases fall on each of the 367 days before it,
+    # delivered by 8 shards of one bucket (64 live shards over 16 buckets, twice over for rollovers)
+    from collections import Counter as Tally
+
+    from loyalty.store import aggregates
+
+    day = date(2026, 6, 30)
+    shards = _shards_in_one_bucket(8)
+    sequence = 10**30  # sequence numbers are long: the watermarks are measured at full length
+    for number, shard in enumerate(shards):
+        pending: dict[tuple[str, str], list[tuple[int, Tally[str]]]] = {}
+        for offset in range(number, 368, 8):
+            previous = (day - timedelta(days=offset)).isoformat()
+            pending.setdefault((m.DAYS_PK, day.isoformat()), []).append((sequence, Tally({f"p1:{previous}": 1})))
+            sequence += 1
+        aggregates.apply_contributions(shard, pending)
+
+    # Then the p1 partial of that day holds every bucket yet stays under 4 KB (watermarks included)
+    from bench.dynamo import item_size
+
+    key = aggregates.partial_key((m.DAYS_PK, day.isoformat()), aggregates.bucket_of(shards[0]), "p1")
+    raw = _client_get(key)
+    assert len([name for name in raw if not name.startswith("wm:")]) == 2 + 368
+    assert item_size(raw) < 4096, item_size(raw)
+    assert sum(metrics_contents()[(m.DAYS_PK, day.isoformat())].values()) == 368
+
+
+def _client_get(key: tuple[str, str]) -> dict[str, Any]:
+    from tests.stream_helpers import _client
+
+    item: dict[str, Any] = _client("dynamodb").get_item(
+        TableName="MetricsTable", Key={"pk": {"S": key[0]}, "sk": {"S": key[1]}}, ConsistentRead=True)["Item"]
+    return item

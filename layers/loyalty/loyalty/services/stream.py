@@ -44,6 +44,6 @@ class Batch:
         for key, counters in found.items():
             self.pending.setdefault(key, []).append((sequence, counters))
 
-    def flush(self) -> int:
-        """One conditional write per touched metric item; returns the number of item writes."""
+    def flush(self) -> aggregates.ApplyStats:
+        """One ADD per touched partial item of this shard's bucket (more only for a replay)."""
         return aggregates.apply_contributions(self.shard, self.pending)

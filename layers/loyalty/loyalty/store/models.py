@@ -7,7 +7,8 @@ Key design (pk / sk):
   ORDER#<order_id> / ORDER          one order earns once; what returns may still claw back
   EMAIL#<email>    / EMAIL          unique email -> member
   REFCODE#<code>   / REFCODE        unique referral code -> member
-  PROGRAM          / CURRENT        the program config in force; PROGRAM / VERSION#<n> its history
+  PROGRAM#<nn>     / CURRENT        the program config in force, one of PROGRAM_REPLICAS identical copies
+  PROGRAM          / VERSION#<n>    the program's history
   REWARD#<id>      / REWARD         a catalog reward (GSI1: CATALOG / REWARD#<id> lists them)
 """
 
@@ -54,7 +55,7 @@ class CatalogIndex(GlobalSecondaryIndex["RewardItem"]):
 
 
 class ScheduleIndex(GlobalSecondaryIndex["MemberItem"]):
-    """Sparse, keys-only: members with scheduled work (DUE / <next due day>#<member>): lots to expire,
+    """Sparse, keys-only: members with scheduled work (DUE#<shard> / <next due day>#<member>): lots to expire,
     pending points to release, a birthday, a tier review. It changes only when that day changes."""
 
     class Meta:
@@ -433,7 +434,13 @@ def referral_code_key(code: str) -> tuple[str, str]:
     return f"REFCODE#{code}", "REFCODE"
 
 
-PROGRAM_CURRENT = ("PROGRAM", "CURRENT")
+# The program config is read by every request: it is kept in this many identical replicas, all written
+# by the PUT's one transaction, and a request reads any one of them consistently (no single hot item).
+PROGRAM_REPLICAS = 32
+
+
+def program_replica_key(replica: int) -> tuple[str, str]:
+    return f"PROGRAM#{replica:02d}", "CURRENT"
 
 
 def program_version_key(version: int) -> tuple[str, str]:

@@ -7,6 +7,8 @@ its version, and for spends by `available >= points`), the idempotency record
 
 from __future__ import annotations
 
+import random
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -19,7 +21,7 @@ from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.errors import BadRequest
 from loyalty.store.db import Key, Txn, batch_get, decode_cursor, encode_cursor, load, raise_if_transient
 from loyalty.store.models import (
-    PROGRAM_CURRENT,
+    PROGRAM_REPLICAS,
     CodeItem,
     EntryItem,
     IdempotencyItem,
@@ -38,6 +40,7 @@ from loyalty.store.models import (
     idempotency_key,
     member_key,
     order_key,
+    program_replica_key,
     program_version_key,
     promotion_counters_key,
     promotion_key,
@@ -101,7 +104,9 @@ def read_snapshot(
     if member_id is not None:
         wanted["member"] = (MemberItem, member_key(member_id))
     if with_program:
-        wanted["program"] = (ProgramItem, PROGRAM_CURRENT)
+        # Any replica will do: the PUT wrote them all in one transaction before it answered.
+        replica = random.randrange(PROGRAM_REPLICAS)  # noqa: S311 - spreading load, not security
+        wanted["program"] = (ProgramItem, program_replica_key(replica))
     if idempotency is not None:
         wanted["idempotency"] = (IdempotencyItem, idempotency_key(idempotency.scope, idempotency.key))
     if order_key_override is not None:
@@ -380,19 +385,20 @@ def _typed_key(plain: dict[str, str]) -> dict[str, Any]:
 
 def save_program(current: ProgramItem | None, config_json: str, updated_by: str,
                  idempotency: IdempotencyItem | None) -> ProgramItem:
-    """Writes version n+1 and moves CURRENT to it; ConditionFailed(program) when another PUT won."""
+    """Writes version n+1 and moves every replica of CURRENT to it in one transaction (so any replica read
+    after the answer is the new version); ConditionFailed(program) when another PUT won."""
     version = (int(current.version) if current else 0) + 1
     now = iso_utc(utc_now())
     history = ProgramItem(*program_version_key(version), version=version, config=config_json,
                           updated_at=now, updated_by=updated_by)
-    latest = ProgramItem(*PROGRAM_CURRENT, version=version, config=config_json, updated_at=now,
-                         updated_by=updated_by)
     txn = Txn()
     txn.put("history", history, ProgramItem.pk.does_not_exist())
-    if current is None:
-        txn.put("program", latest, ProgramItem.pk.does_not_exist())
-    else:
-        txn.put("program", latest, ProgramItem.version == current.version)
+    latest = history
+    for replica in range(PROGRAM_REPLICAS):
+        latest = ProgramItem(*program_replica_key(replica), version=version, config=config_json, updated_at=now,
+                             updated_by=updated_by)
+        condition = ProgramItem.pk.does_not_exist() if current is None else ProgramItem.version == current.version
+        txn.put("program", latest, condition)
     _add_idempotency(txn, idempotency)
     _commit(txn)
     return latest
@@ -435,6 +441,13 @@ def list_rewards(*, limit: int, cursor: str | None) -> tuple[list[RewardItem], s
 # --- scheduled reviews ------------------------------------------------------------------------------
 
 DUE = "DUE"
+# The index of scheduled work is split over this many partition keys (DUE#<nn>, by member), so that
+# no one index partition takes every member's writes; the daily job queries each of them.
+DUE_SHARDS = 64
+
+
+def due_shard(member_id: str) -> str:
+    return f"{DUE}#{zlib.crc32(member_id.encode()) % DUE_SHARDS:02d}"
 
 
 def schedule_member(member: MemberItem, day: str | None) -> None:
@@ -442,17 +455,20 @@ def schedule_member(member: MemberItem, day: str | None) -> None:
     if day is None:
         member.gsi2pk = member.gsi2sk = None
     else:
-        member.gsi2pk, member.gsi2sk = DUE, f"{day}#{member.member_id}"
+        member.gsi2pk, member.gsi2sk = due_shard(member.member_id), f"{day}#{member.member_id}"
 
 
 def members_due(through_day: str) -> list[str]:
     """Member ids with scheduled work on or before `through_day` (eventually consistent index)."""
+    due: list[tuple[str, str]] = []
     try:
-        keys = MemberItem.schedule.query(DUE, MemberItem.gsi2sk <= f"{through_day}#\uffff")
-        return [str(item.pk).removeprefix("MEMBER#") for item in keys]
+        for shard in range(DUE_SHARDS):
+            keys = MemberItem.schedule.query(f"{DUE}#{shard:02d}", MemberItem.gsi2sk <= f"{through_day}#\uffff")
+            due.extend((str(item.gsi2sk), str(item.pk).removeprefix("MEMBER#")) for item in keys)
     except PynamoDBException as exc:
         raise_if_transient(exc)
         raise
+    return [member_id for _, member_id in sorted(due)]  # soonest due first, as one index would list them
 
 
 # --- vouchers ----------------------------------------------------------------------------------------

@@ -147,3 +147,40 @@ def test_ltv_nps_and_rates() -> None:
     # 20.00 per order, 2 orders per member in a 365-day period, half the members stay: 2 years
     assert m.ltv(Decimal(20), 200, 100, Decimal("0.5"), 365) == Decimal(80)
     assert m.ltv(Decimal(20), 0, 0, None, 30) == 0
+
+
+def test_keeping_two_skus_gives_the_facts_a_full_sku_history_gives() -> None:
+    # Given random purchase histories (with back-dated purchases), replayed once against an unbounded
+    # SKU history computed here and once through purchase_facts, which keeps two SKUs
+    import random
+    from datetime import timedelta as days_after
+
+    rng = random.Random(9)
+    for _ in range(200):
+        full: dict[str, str] = {}
+        kept: dict[str, str] = {}
+        purchase_days: list[str] = []
+        moment = date(2026, 1, 1)
+        for _ in range(rng.randrange(1, 30)):
+            moment += days_after(days=rng.choice([0, 1, 3, 40, 400]))
+            day = (moment - days_after(days=rng.choice([0, 0, 0, 5]))).isoformat()
+            skus = rng.sample(["a", "b", "c", "d", "e"], rng.randrange(1, 4))
+            before = sorted(full.values(), reverse=True)
+            for sku in skus:
+                full[sku] = max(full.get(sku, ""), day)
+            after = sorted(full.values(), reverse=True)
+            # When the purchase is recorded
+            facts, purchase_days, kept = m.purchase_facts(purchase_days, kept, day, skus)
+            # Then the upsell facts equal the unbounded history's, up to the horizon, and two SKUs are kept
+            horizon = (date.fromisoformat(day) - days_after(days=m.MAX_PERIOD_DAYS + 1)).isoformat()
+
+            def seen(values: list[str], horizon: str = horizon) -> str | None:
+                second = values[1] if len(values) > 1 else None
+                return second if second is not None and second >= horizon else None
+
+            def within(value: str | None, horizon: str = horizon) -> str | None:
+                return value if value is not None and value >= horizon else None
+
+            assert within(facts.upsell_day) == seen(after)
+            assert within(facts.previous_upsell_day) == seen(before)
+            assert len(kept) <= m.SKUS_KEPT

@@ -26,6 +26,8 @@ ACTIVITY_WINDOW_DAYS = 90
 # The longest period GET /admin/metrics answers; purchase histograms keep exact days this far back.
 MAX_PERIOD_DAYS = 366
 NONE = "none"
+# How many of a member's most recently bought SKUs the member item keeps (see purchase_facts).
+SKUS_KEPT = 2
 OLD = "old"
 
 ISSUING_TYPES = {"earn", "action", "partner_earn", "promo", "bonus", "referral", "birthday", "release", "spin"}
@@ -71,9 +73,13 @@ def purchase_facts(purchase_days: list[str], sku_days: dict[str, str], day: str,
         if updated_skus.get(sku, "") < day:
             updated_skus[sku] = day
     horizon = (date.fromisoformat(day) - timedelta(days=MAX_PERIOD_DAYS + 1)).isoformat()
+    # Only the two most recently bought SKUs are kept: the facts need the second latest day alone, and
+    # after any later purchase the two latest are still among these two and the SKUs of that purchase
+    # (a SKU not kept was last bought no later than both kept ones). So the member item stays bounded.
     updated_skus = dict(sorted(
-        ((sku, seen) for sku, seen in updated_skus.items() if seen >= horizon), key=lambda kv: kv[1], reverse=True,
-    )[:100])
+        ((sku, seen) for sku, seen in updated_skus.items() if seen >= horizon), key=lambda kv: (kv[1], kv[0]),
+        reverse=True,
+    )[:SKUS_KEPT])
     facts = PurchaseFacts(
         previous_purchase=previous[0] if previous else None,
         second_previous_purchase=previous[1] if len(previous) > 1 else None,

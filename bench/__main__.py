@@ -249,7 +249,56 @@ def local_http(seconds: float = 8.0, clients: int = 8) -> dict[str, Any]:
             "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 1)}
 
 
+def scale_only() -> int:
+    """`python -m bench --scale-only`: re-measure the DynamoDB counts and the scale sections only, and
+    merge them into the last full run's results (the other sections keep that run's date)."""
+    started = time.time()
+    moto = MotoServer(port=PORT).start()
+    world = World(moto)
+    path = ROOT / "bench" / "results.json"
+    results: dict[str, Any] = json.loads(path.read_text())
+    kept_from = results.get("full_run_date", results["date"])
+    operations = dynamodb_per_op(world)
+    results["dynamodb_requests_per_op"] = {
+        name: (None if cost is None else {"requests": cost["requests"], "writes": cost["write_requests"],
+                                          "reads": cost["read_requests"], "sequence": cost["operations"]})
+        for name, cost in operations.items()}
+    results["write_units_per_op"] = {name: None if cost is None else cost["write_units"]
+                                     for name, cost in operations.items()}
+    results["read_units_per_op"] = {name: None if cost is None else cost["read_units"]
+                                    for name, cost in operations.items()}
+    from bench import capacity
+
+    log("a purchase after a year of daily use, and a 50-SKU purchase")
+    for name, cost in capacity.year_member_purchase(world).items():
+        results["write_units_per_op"][name] = cost["write_units"]
+        results["read_units_per_op"][name] = cost["read_units"]
+    log("capacity model")
+    results["capacity"] = capacity.run_mix(world, operations=int(os.environ.get("CAPACITY_OPERATIONS", "600")))
+    log("stream contention")
+    results["stream_contention"] = capacity.stream_contention(world, batches_per_consumer=2)
+    log("handler durations, stream writes")
+    results["handler_duration_ms"] = durations(world)
+    results["stream_writes_per_100_records"] = stream_writes(world)
+    moto.stop()
+    results["cost_per_million"] = report.cost_per_million(results)
+    results["full_run_date"] = kept_from
+    results["date"] = datetime.now(UTC).strftime("%Y-%m-%d")
+    results["partial_run"] = {
+        "remeasured": ["dynamodb_requests_per_op", "write_units_per_op", "read_units_per_op", "capacity",
+                       "stream_contention", "handler_duration_ms", "stream_writes_per_100_records",
+                       "cost_per_million"],
+        "kept_from_full_run": kept_from,
+    }
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    (ROOT / "BENCHMARKS.md").write_text(report.markdown(results))
+    log(f"done in {round(time.time() - started, 1)} s (scale sections only)")
+    return 0
+
+
 def main() -> int:
+    if "--scale-only" in sys.argv:
+        return scale_only()
     started = time.time()
     moto = MotoServer(port=PORT).start()
     world = World(moto)
@@ -293,6 +342,7 @@ def main() -> int:
     results["soak"] = soak.run(int(os.environ.get("SOAK_REQUESTS", "2000")))
     results["cost_per_million"] = report.cost_per_million(results)
     results["elapsed_seconds"] = round(time.time() - started, 1)
+    results["full_run_date"] = results["date"]
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     (ROOT / "BENCHMARKS.md").write_text(report.markdown(results))
     log(f"done in {results['elapsed_seconds']} s: bench/results.json, BENCHMARKS.md")

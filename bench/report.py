@@ -71,6 +71,16 @@ def _unexpected(samples: list[dict[str, Any]] | None) -> str:
                      for sample in samples)
 
 
+def _partial(results: dict[str, Any]) -> str:
+    partial = results.get("partial_run")
+    if not partial:
+        return ""
+    return (f"\n\n**Partly re-measured.** On {results['date']} only these sections were re-measured, with "
+            f"`python -m bench --scale-only`: {', '.join(partial['remeasured'])}. Cold imports, handler overhead, "
+            f"the local stack over HTTP and the soak are from the full run of {partial['kept_from_full_run']}, "
+            "before the scale changes, and were not re-measured.")
+
+
 def _scale(results: dict[str, Any]) -> str:
     capacity = results.get("capacity")
     contention = results.get("stream_contention")
@@ -166,7 +176,7 @@ def markdown(results: dict[str, Any]) -> str:
 Measured on {results['date']} on {machine['platform']}, Python {machine['python']}, {machine['cpus']} CPUs
 (a shared, noisy machine: every figure below is a count, or a ratio of timings taken side by side in
 the same run). Reproduce with `make bench` (about {results['elapsed_seconds']:.0f} s); raw numbers are in
-`bench/results.json`.
+`bench/results.json`.{_partial(results)}
 
 ## DynamoDB requests and capacity units per operation
 

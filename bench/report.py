@@ -143,7 +143,8 @@ conflict), and the due-work index into 64 partition keys. Keys that belong to on
 member's own rate (a member cannot make hundreds of purchases a second). What is not split yet is
 named by the table above: a reward's stock (and the catalog index entry that every stock change
 rewrites) and the promotion and spin budgets are single items, so one reward or promotion takes a few
-hundred claims a second; and the member item still grows with lots, qualifying days and SKU history."""
+hundred claims a second; and the member item still grows with lots and qualifying days (the SKU
+history is bounded to two SKUs)."""
 
 
 def _status(met: bool) -> str:

@@ -249,15 +249,13 @@ def local_http(seconds: float = 8.0, clients: int = 8) -> dict[str, Any]:
             "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 1)}
 
 
-def scale_only() -> int:
-    """`python -m bench --scale-only`: re-measure the DynamoDB counts and the scale sections only, and
-    merge them into the last full run's results (the other sections keep that run's date)."""
-    started = time.time()
-    moto = MotoServer(port=PORT).start()
-    world = World(moto)
-    path = ROOT / "bench" / "results.json"
-    results: dict[str, Any] = json.loads(path.read_text())
-    kept_from = results.get("full_run_date", results["date"])
+def dynamodb_and_scale(world: World, results: dict[str, Any], *, mix_operations: int,
+                       contention_batches: int) -> None:
+    """Requests and units per operation (a purchase after a year and a 50-SKU one included), the
+    capacity model and the stream contention run, into `results`."""
+    from bench import capacity
+
+    log("DynamoDB requests and units per operation")
     operations = dynamodb_per_op(world)
     results["dynamodb_requests_per_op"] = {
         name: (None if cost is None else {"requests": cost["requests"], "writes": cost["write_requests"],
@@ -267,16 +265,27 @@ def scale_only() -> int:
                                      for name, cost in operations.items()}
     results["read_units_per_op"] = {name: None if cost is None else cost["read_units"]
                                     for name, cost in operations.items()}
-    from bench import capacity
-
     log("a purchase after a year of daily use, and a 50-SKU purchase")
     for name, cost in capacity.year_member_purchase(world).items():
         results["write_units_per_op"][name] = cost["write_units"]
         results["read_units_per_op"][name] = cost["read_units"]
-    log("capacity model")
-    results["capacity"] = capacity.run_mix(world, operations=int(os.environ.get("CAPACITY_OPERATIONS", "600")))
-    log("stream contention")
-    results["stream_contention"] = capacity.stream_contention(world, batches_per_consumer=2)
+    log("capacity model: a realistic mix, units per partition key")
+    results["capacity"] = capacity.run_mix(world, operations=mix_operations)
+    log("stream contention: 1, 16 and 64 concurrent shard consumers on one day")
+    results["stream_contention"] = capacity.stream_contention(world, batches_per_consumer=contention_batches)
+
+
+def scale_only() -> int:
+    """`python -m bench --scale-only`: re-measure the DynamoDB counts and the scale sections only, and
+    merge them into the last full run's results (the other sections keep that run's date)."""
+    started = time.time()
+    moto = MotoServer(port=PORT).start()
+    world = World(moto)
+    path = ROOT / "bench" / "results.json"
+    results: dict[str, Any] = json.loads(path.read_text())
+    kept_from = results.get("full_run_date", results["date"])
+    dynamodb_and_scale(world, results, mix_operations=int(os.environ.get("CAPACITY_OPERATIONS", "600")),
+                       contention_batches=2)
     log("handler durations, stream writes")
     results["handler_duration_ms"] = durations(world)
     results["stream_writes_per_100_records"] = stream_writes(world)
@@ -305,26 +314,7 @@ def main() -> int:
     results: dict[str, Any] = {"date": datetime.now(UTC).strftime("%Y-%m-%d"),
                                "machine": {"platform": platform.platform(), "python": platform.python_version(),
                                            "cpus": os.cpu_count()}}
-    log("DynamoDB requests and units per operation")
-    operations = dynamodb_per_op(world)
-    results["dynamodb_requests_per_op"] = {
-        name: (None if cost is None else {"requests": cost["requests"], "writes": cost["write_requests"],
-                                          "reads": cost["read_requests"], "sequence": cost["operations"]})
-        for name, cost in operations.items()}
-    results["write_units_per_op"] = {name: None if cost is None else cost["write_units"]
-                                     for name, cost in operations.items()}
-    results["read_units_per_op"] = {name: None if cost is None else cost["read_units"]
-                                    for name, cost in operations.items()}
-    log("a purchase after a year of daily use, and a 50-SKU purchase")
-    from bench import capacity
-
-    for name, cost in capacity.year_member_purchase(world).items():
-        results["write_units_per_op"][name] = cost["write_units"]
-        results["read_units_per_op"][name] = cost["read_units"]
-    log("capacity model: a realistic mix, units per partition key")
-    results["capacity"] = capacity.run_mix(world)
-    log("stream contention: 1, 16 and 64 concurrent shard consumers on one day")
-    results["stream_contention"] = capacity.stream_contention(world)
+    dynamodb_and_scale(world, results, mix_operations=1200, contention_batches=3)
     log("handler durations")
     results["handler_duration_ms"] = durations(world)
     log("stream processor writes for 100 records")

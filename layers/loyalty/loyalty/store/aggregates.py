@@ -101,7 +101,6 @@ class ApplyStats:
 
     writes: int = 0
     replays: int = 0
-    items: int = 0
 
 
 def bucket_of(shard: str) -> int:
@@ -180,7 +179,7 @@ def apply_contributions(shard: str, pending: dict[ItemKey, list[tuple[int, Count
                     by_part.setdefault(part, {})[attribute] = by_part.get(part, {}).get(attribute, 0) + int(value)
             for part, values in by_part.items():
                 partials.setdefault(partial_key(key, bucket, part), []).append((sequence, values))
-    stats = ApplyStats(items=len(partials))
+    stats = ApplyStats()
     for physical, ordered in sorted(partials.items()):
         _apply_partial(physical, shard, sorted(ordered, key=lambda pair: pair[0]), max_attempts, stats)
     return stats

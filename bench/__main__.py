@@ -273,6 +273,8 @@ def dynamodb_and_scale(world: World, results: dict[str, Any], *, mix_operations:
     results["capacity"] = capacity.run_mix(world, operations=mix_operations)
     log("stream contention: 1, 16 and 64 concurrent shard consumers on one day")
     results["stream_contention"] = capacity.stream_contention(world, batches_per_consumer=contention_batches)
+    log("hot claims: every claim on one reward, then on one promotion")
+    results["hot_claims"] = capacity.hot_claims(world)
 
 
 def scale_only() -> int:
@@ -295,7 +297,7 @@ def scale_only() -> int:
     results["date"] = datetime.now(UTC).strftime("%Y-%m-%d")
     results["partial_run"] = {
         "remeasured": ["dynamodb_requests_per_op", "write_units_per_op", "read_units_per_op", "capacity",
-                       "stream_contention", "handler_duration_ms", "stream_writes_per_100_records",
+                       "stream_contention", "hot_claims", "handler_duration_ms", "stream_writes_per_100_records",
                        "cost_per_million"],
         "kept_from_full_run": kept_from,
     }

@@ -37,7 +37,7 @@ STREAM_SHARDS = 16
 BATCH_SIZE = 100
 # Partition keys that belong to one entity: their load is that entity's own rate.
 PER_ENTITY = ("MEMBER#", "ORDER#", "IDEM#", "EMAIL#", "REFCODE#", "PARTNERORDER#", "CODE#", "VOUCHER#",
-              "CLAIMFAIL#", "PARTNERKEY#")
+              "CLAIMFAIL#", "PARTNERKEY#", "PROMOCLAIMS#")
 POINTS_CALLS = {"purchase", "redemption", "reward_redemption", "action", "return", "partner_earn"}
 _HASH_CONDITION = re.compile(r"(#\w+|\w+)\s*=\s*(:\w+)")
 
@@ -124,7 +124,7 @@ def run_mix(world: Any, operations: int = 1200, members: int = 150, seed: int = 
     for number in range(members):
         assert api.enroll(f"c{number}").status == 201
         assert api.purchase(f"c{number}", f"seed-{number}", "60.00").status == 201
-    # A reward with a stock: every redemption of it takes one unit from one shared item.
+    # A reward with a stock: every redemption of it takes one unit from one of its 32 stock shares.
     assert api.post("/admin/rewards", {"reward_id": "stocked", "name": "Stocked", "description": "Limited",
                                        "points": 40, "stock": 100_000}, admin=True).status == 201
     onboarded = api.post("/admin/partners", {"name": "Cap", "contact_email": "cap@example.com"}, admin=True)
@@ -220,12 +220,15 @@ def _mix_call(api: Any, rng: random.Random, kind: str, member: str, number: int,
 
 def _keys_in_family(family: str) -> int:
     """How many partition keys a sharded family spreads over (1 for a key that is not sharded)."""
+    from loyalty.domain.allowance import SHARES
     from loyalty.store.aggregates import BUCKETS
     from loyalty.store.models import PROGRAM_REPLICAS
     from loyalty.store.repository import DUE_SHARDS
 
     if not family.endswith("#nn"):
         return 1
+    if family.startswith("SHARE#"):
+        return SHARES
     return {"DUE#nn": DUE_SHARDS, "PROGRAM#nn": PROGRAM_REPLICAS}.get(family, BUCKETS)
 
 
@@ -233,32 +236,8 @@ def _report(reads: Counter[tuple[str, str]], writes: Counter[tuple[str, str]], p
             done: Counter[str], records: int, batches: int, fill: float) -> dict[str, Any]:
     """Per shared key family: units per points call on one of its keys, with a large population's
     uniform hashing (the family's total over its key count), and the rate that key can take."""
-    families: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
-    entity: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0.0, 0.0])
-    for key in set(reads) | set(writes):
-        target = families if _shared(key) else entity
-        name = (key[0], _family(key[1]) if _shared(key) else key[1].split("#")[0] + "#<id>")
-        target[name][0] += reads[key]
-        target[name][1] += writes[key]
-
-    def rows(groups: dict[tuple[str, str], list[float]], per_family: bool) -> list[dict[str, Any]]:
-        out = []
-        for (space, family), (read, write) in groups.items():
-            spread = _keys_in_family(family) if per_family else 1
-            read_per_call = read / points_calls / spread
-            write_per_call = write / points_calls / spread
-            ceiling = min(READ_LIMIT / read_per_call if read_per_call else math.inf,
-                          WRITE_LIMIT / write_per_call if write_per_call else math.inf)
-            out.append({
-                "key": f"{space}:{family}", "keys_in_family": spread,
-                "read_units_per_points_call": round(read_per_call, 5),
-                "write_units_per_points_call": round(write_per_call, 5),
-                "ceiling_points_calls_per_second": None if math.isinf(ceiling) else round(ceiling),
-                "share_of_partition_limit_at_target": round(TARGET_CALLS_PER_SECOND / ceiling, 3),
-            })
-        return sorted(out, key=lambda row: row["share_of_partition_limit_at_target"], reverse=True)
-
-    shared = rows(families, per_family=True)
+    families, entity = _grouped(reads, writes)
+    shared = _rows(families, points_calls, per_family=True)
     limiting = shared[0] if shared else None
     return {
         "mix": dict(sorted(done.items())), "points_calls": points_calls, "stream_records": records,
@@ -271,7 +250,84 @@ def _report(reads: Counter[tuple[str, str]], writes: Counter[tuple[str, str]], p
         "keys": shared[:10],
         # Keys of one member, order or idempotency record: units per points call on that entity's own key,
         # so the ceiling here is the rate one member can sustain, not the program's.
-        "per_entity_heaviest": rows(entity, per_family=False)[:3],
+        "per_entity_heaviest": _rows(entity, points_calls, per_family=False)[:3],
+    }
+
+
+Groups = dict[tuple[str, str], list[float]]
+
+
+def _grouped(reads: Counter[tuple[str, str]], writes: Counter[tuple[str, str]]) -> tuple[Groups, Groups]:
+    """(shared key families, per-entity key kinds): [read units, write units] each."""
+    families: Groups = defaultdict(lambda: [0.0, 0.0])
+    entity: Groups = defaultdict(lambda: [0.0, 0.0])
+    for key in set(reads) | set(writes):
+        target = families if _shared(key) else entity
+        name = (key[0], _family(key[1]) if _shared(key) else key[1].split("#")[0] + "#<id>")
+        target[name][0] += reads[key]
+        target[name][1] += writes[key]
+    return families, entity
+
+
+def _rows(groups: Groups, calls: int, per_family: bool, target: int = TARGET_CALLS_PER_SECOND) -> list[dict[str, Any]]:
+    out = []
+    for (space, family), (read, write) in groups.items():
+        spread = _keys_in_family(family) if per_family else 1
+        read_per_call = read / calls / spread
+        write_per_call = write / calls / spread
+        ceiling = min(READ_LIMIT / read_per_call if read_per_call else math.inf,
+                      WRITE_LIMIT / write_per_call if write_per_call else math.inf)
+        out.append({
+            "key": f"{space}:{family}", "keys_in_family": spread,
+            "read_units_per_points_call": round(read_per_call, 5),
+            "write_units_per_points_call": round(write_per_call, 5),
+            "ceiling_points_calls_per_second": None if math.isinf(ceiling) else round(ceiling),
+            "share_of_partition_limit_at_target": round(target / ceiling, 3),
+        })
+    return sorted(out, key=lambda row: row["share_of_partition_limit_at_target"], reverse=True)
+
+
+HOT_CLAIMS_TARGET = 5_000
+
+
+def hot_claims(world: Any, claims: int = 256, members: int = 32) -> dict[str, Any]:
+    """Every claim on one reward, then every claim on one promotion: the claims per second each sustains
+    before one of its keys reaches a partition's limit (the target is 5,000/s with no key above half)."""
+    world.reset()
+    api = world.api
+    for number in range(members):
+        assert api.enroll(f"h{number}").status == 201
+        assert api.purchase(f"h{number}", f"hseed-{number}", "900.00").status == 201
+    assert api.post("/admin/rewards", {"reward_id": "flash", "name": "Flash sale", "points": 10,
+                                       "stock": 1_000_000}, admin=True).status == 201
+    partner = api.post("/admin/partners", {"name": "Hot", "contact_email": "hot@example.com"},
+                       admin=True).body["partner_id"]
+    promotion = api.post("/partner/promotions", {
+        "name": "Flash", "kind": "bonus_points", "points": 50, "starts_at": "2020-01-01T00:00:00Z",
+        "ends_at": "2100-01-01T00:00:00Z", "budget_points": 100_000_000}, partner=partner).body
+    codes: list[str] = []
+    while len(codes) < claims:
+        codes += api.post(f"/partner/promotions/{promotion['promotion_id']}/codes",
+                          {"count": min(1000, claims - len(codes))}, partner=partner).body["codes"]
+
+    def measured(call: Any) -> dict[str, Any]:
+        captured: list[dynamo.Request] = []
+        for number in range(claims):
+            result, requests = world.measure(functools.partial(call, number))
+            assert result.status == 201, result.body
+            captured.extend(requests)
+        families, _ = _grouped(*units_by_key(captured))
+        rows = _rows(families, claims, per_family=True, target=HOT_CLAIMS_TARGET)
+        worst = rows[0]
+        return {"claims": claims, "ceiling_claims_per_second": worst["ceiling_points_calls_per_second"],
+                "limiting_key": worst["key"], "share_of_partition_limit_at_target": worst[
+                    "share_of_partition_limit_at_target"], "keys": rows[:4]}
+
+    return {
+        "target_claims_per_second": HOT_CLAIMS_TARGET,
+        "reward": measured(lambda n: api.redeem(f"h{n % members}", {"reward_id": "flash"})),
+        "promotion": measured(lambda n: api.post("/members/me/promo-codes", {"code": codes[n]},
+                                                 sub=f"h{n % members}")),
     }
 
 
@@ -340,8 +396,8 @@ def _consume(totals: _Totals, consumers: int, day: Any, batches: int, records_pe
 
 
 def year_member_purchase(world: Any) -> dict[str, Any]:
-    """Write units of a purchase by a member after 365 days of daily purchases of 1-4 SKUs and a daily
-    action, and of a 50-SKU purchase by a fresh member."""
+    """Write units of a purchase by a member after 365 days of daily purchases of 1-4 SKUs (totals from
+    $3 to $120) and a daily action, and of a 50-SKU purchase by a fresh member."""
     from tests.stream_helpers import at
 
     world.reset()
@@ -354,7 +410,9 @@ def year_member_purchase(world: Any) -> dict[str, Any]:
         with at(start + timedelta(days=offset)):
             items = [{"sku": f"sku-{rng.randrange(200)}", "quantity": 1,
                       "unit_price": {"amount": "4.00", "currency": "USD"}} for _ in range(rng.randrange(1, 5))]
-            assert api.purchase("yearly", f"y{offset}", "16.00", items=items).status == 201
+            # Varied totals, as real baskets are (equal daily amounts would compress unrealistically well).
+            total = f"{rng.randrange(3, 120)}.{rng.randrange(100):02d}"
+            assert api.purchase("yearly", f"y{offset}", total, items=items).status == 201
             assert api.post("/members/yearly/actions", {"action": "social_share"}, sub="yearly").status == 201
     with at(start + timedelta(days=365)):
         items = [{"sku": "sku-1", "quantity": 1, "unit_price": {"amount": "4.00", "currency": "USD"}}]

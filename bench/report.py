@@ -130,6 +130,8 @@ Stream contention: concurrent shard consumers folding 100-record batches of the 
 |---|---|---|---|
 {runs}
 
+{_hot_claims(results.get("hot_claims"))}
+
 Purchase write units: a fresh member {wcu['purchase']:g} (target 6), after 365 days of daily purchases
 of 1-4 SKUs and a daily action {wcu.get('purchase_day_365', 'n/a')} (target 8), a 50-SKU basket
 {wcu.get('purchase_50_skus', 'n/a')} (target 10).
@@ -139,12 +141,39 @@ partition's 1,000 WCU / 3,000 RCU; adaptive capacity moves throughput to hot par
 those per-partition limits, so every key that all members share is split: the program config into
 32 replicas written by one transaction (a request reads any one, consistently), the metrics into 16
 buckets of partials per logical item (a shard writes only its bucket, with `ADD`, so shards never
-conflict), and the due-work index into 64 partition keys. Keys that belong to one member take that
-member's own rate (a member cannot make hundreds of purchases a second). What is not split yet is
-named by the table above: a reward's stock (and the catalog index entry that every stock change
-rewrites) and the promotion and spin budgets are single items, so one reward or promotion takes a few
-hundred claims a second; and the member item still grows with lots and qualifying days (the SKU
-history is bounded to two SKUs)."""
+conflict), the due-work index into 64 partition keys, and every allowance that claims draw on (a
+reward's stock, a promotion's budget, the prize wheel's budget) into 32 shares, each carrying a copy
+of the definition, so a claim reads and writes one share (several only near the end of the
+allowance). Keys that belong to one member take that member's own rate (a member cannot make hundreds
+of purchases a second).
+
+What the purchase targets leave open: a purchase writes at least four items (the ledger entry, the
+member, the order guard and the idempotency record), each at least 1 KB of units and doubled in a
+transaction, so 8 write units is the floor while the order id and the idempotency key each stay
+unique on their own (merging the two would let a reused key with a different order pass as new,
+which the contract answers with `409 idempotency_key_reused`). A member's lots and qualifying days
+are stored as compact bytes (a year of varied daily purchases: ~1.5 KB for both), so the member
+item stays near 2 KB after a year; reaching 8 units after a year would need the wallet's older days
+moved to per-period items, which is not built. A 50-SKU basket's entry records its SKUs (up to 50),
+which takes it past 1 KB."""
+
+
+def _hot_claims(hot: dict[str, Any] | None) -> str:
+    if not hot:
+        return "Hot claims: not run."
+    target = hot["target_claims_per_second"]
+    rows = "\n".join(
+        f"| {name} | {run['claims']} | {run['ceiling_claims_per_second']} | `{run['limiting_key']}` | "
+        f"{run['share_of_partition_limit_at_target']:.0%} | "
+        f"{_status(run['share_of_partition_limit_at_target'] <= 0.5)} |"
+        for name, run in (("one reward (stock)", hot["reward"]), ("one promotion (budget)", hot["promotion"])))
+    return f"""Hot claims: every claim on one reward (a stock of 1,000,000 units), then every code claim on one
+promotion, by 32 members; the claims per second before the busiest of its shared keys reaches a
+partition's limit (target {target:,}/s with no key above half a partition):
+
+| claims on | claims measured | ceiling claims/s | limiting key | share at {target:,}/s | status |
+|---|---|---|---|---|---|
+{rows}"""
 
 
 def _status(met: bool) -> str:

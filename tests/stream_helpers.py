@@ -71,11 +71,16 @@ def metrics_contents() -> dict[tuple[str, str], dict[str, int]]:
 
 
 def ledger_items() -> list[dict[str, Any]]:
-    from boto3.dynamodb.types import TypeDeserializer
+    from boto3.dynamodb.types import Binary, TypeDeserializer
 
     deserializer = TypeDeserializer()
     paginator = _client("dynamodb").get_paginator("scan")
-    return [{name: deserializer.deserialize(value) for name, value in item.items()}
+
+    def plain(value: dict[str, Any]) -> Any:
+        found = deserializer.deserialize(value)
+        return found.value if isinstance(found, Binary) else found  # bytes, as the code reads them
+
+    return [{name: plain(value) for name, value in item.items()}
             for page in paginator.paginate(TableName="LoyaltyTable") for item in page["Items"]]
 
 

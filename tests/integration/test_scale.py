@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from loyalty.domain.allowance import SHARES
+from loyalty.store import repository, shares
 from loyalty.store.db import connection
 from loyalty.store.models import PROGRAM_REPLICAS
 from tests.events import Api
@@ -65,3 +67,97 @@ def test_scheduled_work_is_indexed_under_many_partition_keys(api: Api, program: 
     assert sum(keys.values()) == 40
     assert len(keys) > 20
     assert all(key.startswith("DUE#") for key in keys)
+
+
+def _share_writes(api: Api, calls: Any) -> Counter[str]:
+    """Which share items the transactions of `calls()` update."""
+    seen: Counter[str] = Counter()
+
+    def hook(params: dict[str, Any], **_: Any) -> None:
+        for action in params.get("TransactItems", []):
+            key = action.get("Update", {}).get("Key", {})
+            if key.get("pk", {}).get("S", "").startswith("SHARE#"):
+                seen[key["pk"]["S"]] += 1
+
+    events = connection().client.meta.events
+    events.register("before-parameter-build.dynamodb.TransactWriteItems", hook)
+    try:
+        calls()
+    finally:
+        events.unregister("before-parameter-build.dynamodb.TransactWriteItems", hook)
+    return seen
+
+
+def _reward(api: Api, reward_id: str, stock: int | None, points: int = 10) -> None:
+    body = {"reward_id": reward_id, "name": reward_id, "points": points, "stock": stock}
+    assert api.post("/admin/rewards", body, sub="ops", admin=True).status == 201
+
+
+def test_claims_of_one_reward_spread_over_its_stock_shares(api: Api, program: dict) -> None:
+    # Given a member with points and a reward with 500 units
+    assert api.enroll("alice").status == 201
+    assert api.purchase("alice", "seed", "200.00").status == 201
+    _reward(api, "mug", 500)
+
+    # When the member redeems it 120 times
+    def redeem() -> None:
+        for _ in range(120):
+            assert api.redeem("alice", {"reward_id": "mug"}).status == 201
+
+    seen = _share_writes(api, redeem)
+
+    # Then the stock writes spread over the shares (no item takes every claim)
+    assert len(seen) > SHARES // 2 and max(seen.values()) < 120 * 4 // SHARES
+    # And the stock shown is exact: the shares summed
+    assert api.get("/rewards/mug", sub="alice").body["stock"] == 380
+
+
+def test_the_last_unit_goes_to_one_claim_when_two_race_for_it(api: Api, program: dict, monkeypatch: Any) -> None:
+    # Given one unit left, which both claims find in the share they picked
+    for member in ("alice", "bob"):
+        assert api.enroll(member).status == 201
+        assert api.purchase(member, f"seed-{member}", "20.00").status == 201
+    _reward(api, "last", 1)
+    monkeypatch.setattr(shares, "random_share", lambda: 0)
+    real_commit = repository.commit_points_change
+    raced: list[int] = []
+
+    def bob_first(change: repository.PointsChange) -> None:
+        # When bob's redemption commits between alice's read and alice's commit
+        if change.member.member_id == "alice" and not raced:
+            monkeypatch.setattr(repository, "commit_points_change", real_commit)
+            raced.append(api.redeem("bob", {"reward_id": "last"}).status)
+        real_commit(change)
+
+    monkeypatch.setattr(repository, "commit_points_change", bob_first)
+    alice = api.redeem("alice", {"reward_id": "last"})
+
+    # Then bob has it, alice's condition on the share fails, and her re-read finds the reward sold out
+    assert raced == [201]
+    assert (alice.status, alice.body["code"]) == (409, "reward_unavailable")
+    assert api.get("/rewards/last", sub="alice").body["stock"] == 0
+    balances = {m: api.get("/members/me", sub=m).body["points"]["available"] for m in ("alice", "bob")}
+    assert balances == {"alice": 200, "bob": 190}
+
+
+def test_a_budget_spread_over_shares_still_covers_claims_bigger_than_a_share(api: Api, program: dict) -> None:
+    # Given a promotion whose 1,000-point budget is spread over the shares (31 or 32 points each)
+    partner = api.post("/admin/partners", {"name": "Brew", "contact_email": "ops@brew.example"}, sub="ops",
+                       admin=True).body["partner_id"]
+    promo = api.post("/partner/promotions", {
+        "name": "Big", "kind": "bonus_points", "points": 300, "starts_at": "2020-01-01T00:00:00Z",
+        "ends_at": "2100-01-01T00:00:00Z", "budget_points": 1000}, partner=partner).body
+    codes = api.post(f"/partner/promotions/{promo['promotion_id']}/codes", {"count": 4},
+                     partner=partner).body["codes"]
+    for number in range(4):
+        assert api.enroll(f"m{number}").status == 201
+
+    # When four members claim 300 points each
+    answers = [api.post("/members/me/promo-codes", {"code": code}, sub=f"m{number}")
+               for number, code in enumerate(codes)]
+
+    # Then three claims draw on several shares each, the fourth finds 100 points left
+    assert [answer.status for answer in answers] == [201, 201, 201, 409]
+    assert answers[3].body["code"] == "promotion_exhausted"
+    report = api.get(f"/partner/promotions/{promo['promotion_id']}/report", partner=partner).body
+    assert (report["points_awarded"], report["budget_left"], report["codes_claimed"]) == (900, 100, 3)

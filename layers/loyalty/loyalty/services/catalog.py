@@ -76,7 +76,7 @@ def save_reward(caller: Caller, reward_id: str | None, request: RewardRequest,
     now = iso_utc(utc_now())
 
     def read() -> Snapshot:
-        return repository.read_snapshot(reward_id=reward_id, idempotency=idempotency)
+        return repository.read_snapshot(reward_definition=reward_id, idempotency=idempotency)
 
     def plan(snapshot: Snapshot) -> Plan:
         config = config_of(snapshot.program)

@@ -183,6 +183,8 @@ def redeem(caller: Caller, path_id: str, request: RedemptionRequest,
             reason = reward_unavailable_reason(reward, member, config, now)
             if reason:
                 raise Conflict(reason, code="reward_unavailable")
+            if snapshot.reward_pool is None or not snapshot.reward_pool.take(1):
+                raise Conflict("the reward is out of stock", code="reward_unavailable")
             points = int(reward.data["points"])
             description = reward.data.get("name")
             counts = dict(member.reward_counts or {})
@@ -205,12 +207,11 @@ def redeem(caller: Caller, path_id: str, request: RedemptionRequest,
 
         def commit(record: IdempotencyItem | None) -> None:
             repository.commit_points_change(
-                PointsChange(member, entries, record, spend=points, reward_taken=reward)
+                PointsChange(member, entries, record, spend=points,
+                             reward_taken=snapshot.reward_pool if reward is not None else None)
             )
 
-        return Plan(201, body, commit, final_conflicts={
-            "stock": Conflict("the reward is out of stock", code="reward_unavailable"),
-        })
+        return Plan(201, body, commit)
 
     return execute(idempotency, read, plan)
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from loyalty.api.models import CodeBatchRequest, DonationRequest, MembershipRequest, VisitRequest
 from loyalty.domain.actions import count_action
+from loyalty.domain.allowance import split
 from loyalty.domain.clock import end_of_local_day, iso_utc, local_day, utc_now
 from loyalty.domain.errors import Conflict, Gone, NotFound, ValidationFailed
 from loyalty.domain.ids import random_code
@@ -25,7 +26,7 @@ from loyalty.services.views import entry_view
 from loyalty.services.writes import Plan, enrolled_member, execute
 from loyalty.store import repository
 from loyalty.store.models import IdempotencyItem, MemberItem, RewardItem, VoucherItem
-from loyalty.store.repository import SPIN_WHEEL, IdempotencyRequest, PointsChange, Snapshot
+from loyalty.store.repository import IdempotencyRequest, PointsChange, Snapshot
 
 # Server-side, cryptographic randomness for prizes and vouchers (tests draw with a seeded generator).
 RNG = secrets.SystemRandom()
@@ -141,7 +142,7 @@ def spin(caller: Caller, path_id: str, idempotency: IdempotencyRequest | None) -
     now = utc_now()
 
     def read() -> Snapshot:
-        return repository.read_snapshot(member_id=member_id, idempotency=idempotency, promotion_id=SPIN_WHEEL)
+        return repository.read_snapshot(member_id=member_id, idempotency=idempotency, spin=True)
 
     def plan(snapshot: Snapshot) -> Plan:
         member = enrolled_member(snapshot, member_id)
@@ -153,17 +154,19 @@ def spin(caller: Caller, path_id: str, idempotency: IdempotencyRequest | None) -
         member.action_counts = count_action(ActionRule(points=0, limit=wheel.limit), "__spin",
                                             dict(member.action_counts or {}), local_day(now, config.zone))
         prize = draw(wheel.prizes, RNG)
-        awarded = snapshot.promotion_counters.points_awarded if snapshot.promotion_counters else 0
         points = prize.points or 0 if prize.kind == "points" else 0
         outcome = prize.kind
-        if points and int(awarded) + points > wheel.budget_points:
+        budget = snapshot.spin_pool
+        assert budget is not None
+        budget.caps = split(wheel.budget_points)  # the budget as configured now, in the shares' parts
+        if points and not budget.take(points):
             points, outcome = 0, "nothing"  # the prize budget is spent: the wheel lands on nothing
-        prize_reward = None
+        prize_stock = None
         if outcome == "reward":
             # Read only on this rarer branch; a reward prize takes one from the reward's stock like a redemption.
-            prize_reward = repository.get_reward(str(prize.reward_id))
-            if not reward_can_be_a_prize(prize_reward, now):
-                outcome, prize_reward = "nothing", None
+            prize_reward, prize_stock = repository.claimable_reward(str(prize.reward_id))
+            if not reward_can_be_a_prize(prize_reward, now) or not prize_stock.take(1):
+                outcome, prize_stock = "nothing", None
         change = MemberChange(member, config, now)
         details: dict[str, Any] = {"prize_id": prize.prize_id, "kind": outcome, "label": prize.label}
         if outcome == "reward":
@@ -180,8 +183,7 @@ def spin(caller: Caller, path_id: str, idempotency: IdempotencyRequest | None) -
 
         def commit(record: IdempotencyItem | None) -> None:
             repository.commit_points_change(PointsChange(
-                member, entries, record, spin_budget=(points, wheel.budget_points) if points else None,
-                reward_taken=prize_reward))
+                member, entries, record, spin_budget=budget if points else None, reward_taken=prize_stock))
 
         return Plan(201, body, commit)
 

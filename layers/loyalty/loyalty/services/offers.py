@@ -77,8 +77,8 @@ def promotion_offers(member: MemberItem, config: Any, now: Any) -> list[dict[str
     found = []
     for partner, promotion in running:
         data = promotion.data or {}
-        counters, claims = usage[promotion.promotion_id]
-        if not partners.has_room(counters, claims, data, points=1):
+        pool, claims = usage[promotion.promotion_id]
+        if not partners.has_room(pool, claims, data, points=1):
             continue
         found.append({"promotion_id": promotion.promotion_id, "partner_id": promotion.partner_id,
                       "partner": partner.name, "name": data.get("name"), "kind": data.get("kind"),

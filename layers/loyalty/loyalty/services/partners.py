@@ -43,6 +43,7 @@ from loyalty.store.models import (
     partner_order_key,
 )
 from loyalty.store.repository import IdempotencyRequest, PointsChange, PromotionCharge, Snapshot
+from loyalty.store.shares import Pool
 
 # Brute force: this many failed claims in an hour and the member must wait.
 CLAIM_FAILURES_PER_HOUR = 10
@@ -146,14 +147,12 @@ def revoke_key(caller: Caller, partner_id: str, key_id: str) -> Outcome:
 # --- partner API: promotions, codes, reports ----------------------------------------------------------
 
 
-def promotion_view(promotion: PromotionItem, counters: PromotionCountersItem | None, now: datetime) -> dict[str, Any]:
+def promotion_view(promotion: PromotionItem, budget_left: int | None, now: datetime) -> dict[str, Any]:
     data = dict(promotion.data or {})
     starts, ends = parse_utc(data["starts_at"]), parse_utc(data["ends_at"])
     status = "scheduled" if now < starts else "ended" if now >= ends else "active"
-    budget = int(data["budget_points"])
-    awarded = int(counters.points_awarded) if counters is not None else 0
     return {"promotion_id": promotion.promotion_id, "partner_id": promotion.partner_id, **data,
-            "created_at": promotion.created_at, "status": status, "budget_left": max(0, budget - awarded)}
+            "created_at": promotion.created_at, "status": status, "budget_left": budget_left}
 
 
 def create_promotion(caller: Caller, request: PromotionRequest, idempotency: IdempotencyRequest | None) -> Outcome:
@@ -178,28 +177,28 @@ def create_promotion(caller: Caller, request: PromotionRequest, idempotency: Ide
         def commit(record: IdempotencyItem | None) -> None:
             store.create_promotion(promotion, counters, record)
 
-        return Plan(201, promotion_view(promotion, counters, now), commit)
+        return Plan(201, promotion_view(promotion, request.budget_points, now), commit)
 
     return execute(idempotency, lambda: repository.read_snapshot(idempotency=idempotency), plan)
 
 
-def _own_promotion(caller: Caller, promotion_id: str) -> tuple[PromotionItem, PromotionCountersItem | None]:
+def _own_promotion(caller: Caller, promotion_id: str) -> tuple[PromotionItem, store.PromotionUsage]:
     """The caller's promotion; another partner's is indistinguishable from one that does not exist."""
-    promotion, counters, _ = store.get_promotion(checked_id(promotion_id, "promotion"))
-    if promotion is None or promotion.partner_id != caller.partner_id:
+    promotion, usage = store.get_promotion(checked_id(promotion_id, "promotion"))
+    if promotion is None or usage is None or promotion.partner_id != caller.partner_id:
         raise NotFound(f"no promotion {promotion_id}", code="promotion_not_found")
-    return promotion, counters
+    return promotion, usage
 
 
 def get_promotion(caller: Caller, promotion_id: str) -> Outcome:
-    promotion, counters = _own_promotion(caller, promotion_id)
-    return Outcome(200, promotion_view(promotion, counters, utc_now()))
+    promotion, usage = _own_promotion(caller, promotion_id)
+    return Outcome(200, promotion_view(promotion, usage.budget_left, utc_now()))
 
 
 def list_promotions(caller: Caller, *, limit: int, cursor: str | None) -> Outcome:
     items, next_cursor = store.list_promotions(str(caller.partner_id), limit=limit, cursor=cursor)
     now = utc_now()
-    return Outcome(200, {"items": [promotion_view(item, None, now) | {"budget_left": None} for item in items],
+    return Outcome(200, {"items": [promotion_view(item, None, now) for item in items],
                          "next_cursor": next_cursor})
 
 
@@ -222,18 +221,16 @@ def issue_codes(caller: Caller, promotion_id: str, request: CodesRequest) -> Out
 
 
 def promotion_report(caller: Caller, promotion_id: str) -> Outcome:
-    promotion, counters = _own_promotion(caller, promotion_id)
-    budget = int(promotion.data["budget_points"])
-    awarded = int(counters.points_awarded) if counters else 0
+    promotion, usage = _own_promotion(caller, promotion_id)
     return Outcome(200, {
         "promotion_id": promotion.promotion_id,
-        "codes_issued": int(counters.codes_issued) if counters else 0,
-        "codes_claimed": int(counters.codes_claimed) if counters else 0,
-        "points_awarded": awarded,
-        "partner_earns": int(counters.earns) if counters else 0,
-        "members_reached": int(counters.members_reached) if counters else 0,
-        "new_members": int(counters.new_members) if counters else 0,
-        "budget_left": max(0, budget - awarded),
+        "codes_issued": usage.codes_issued,
+        "codes_claimed": usage.codes_claimed,
+        "points_awarded": usage.points_awarded,
+        "partner_earns": usage.earns,
+        "members_reached": usage.members_reached,
+        "new_members": usage.new_members,
+        "budget_left": usage.budget_left,
     })
 
 
@@ -278,20 +275,21 @@ def is_eligible(data: dict[str, Any], member_tier: str, config: ProgramConfig) -
     return not minimum or rank(config, member_tier) >= rank(config, minimum)
 
 
-def has_room(counters: PromotionCountersItem | None, claims: PromotionMemberItem | None, data: dict[str, Any],
-             points: int) -> bool:
-    """The budget still covers `points` and the member is under the per-member limit."""
-    if counters is None or int(counters.points_awarded) + points > int(counters.budget_points):
-        return False
+def has_room(pool: Pool | None, claims: PromotionMemberItem | None, data: dict[str, Any], points: int) -> bool:
+    """The member is under the per-member limit and the budget still covers `points` (planned on the
+    pool: the write takes exactly that, under a condition on each share it draws on)."""
     limit = data.get("max_per_member")
-    return not (limit is not None and claims is not None and int(claims.claims) >= int(limit))
+    if limit is not None and claims is not None and int(claims.claims) >= int(limit):
+        return False
+    return pool is not None and pool.take(points)
 
 
 def _charge(snapshot: Snapshot, member_id: str, promotion_id: str, data: dict[str, Any], points: int,
             code: str | None, enrolled_at: str) -> PromotionCharge:
     member_claims = int(snapshot.promotion_member.claims) if snapshot.promotion_member is not None else None
+    assert snapshot.promotion_pool is not None  # has_room planned the take on it
     return PromotionCharge(
-        promotion_id=promotion_id, member_id=member_id, points=points, budget=int(data["budget_points"]),
+        promotion_id=promotion_id, member_id=member_id, points=points, pool=snapshot.promotion_pool,
         max_per_member=data.get("max_per_member"), member_claims=member_claims,
         new_member=parse_utc(enrolled_at) >= parse_utc(data["starts_at"]), code=code, by_code=code is not None,
     )
@@ -341,7 +339,7 @@ def partner_earn(caller: Caller, request: PartnerEarnRequest, idempotency: Idemp
                                               extra_multipliers=extra_rows)
             extra = boosted_earning.points - base.points + (int(data.get("points") or 0)
                                                             if data["kind"] != "multiplier" else 0)
-            if extra > 0 and has_room(snapshot.promotion_counters, snapshot.promotion_member, data, extra):
+            if extra > 0 and has_room(snapshot.promotion_pool, snapshot.promotion_member, data, extra):
                 rows = [row.as_dict() for row in boosted_earning.breakdown]
                 if data["kind"] != "multiplier":
                     rows.append({"rule": "promotion_bonus", "points": int(data["points"]), "detail": data["name"]})
@@ -417,7 +415,7 @@ def claim_code(caller: Caller, path_id: str, request: ClaimRequest, idempotency:
         if not is_eligible(data, member.tier, config):
             raise Conflict("this promotion is for higher tiers", code="not_eligible")
         points = int(data.get("points") or 0)
-        if not has_room(snapshot.promotion_counters, snapshot.promotion_member, data, points):
+        if not has_room(snapshot.promotion_pool, snapshot.promotion_member, data, points):
             raise Conflict("the promotion's budget or per-member limit is used up", code="promotion_exhausted")
         charge = _charge(snapshot, member_id, str(snapshot.promotion.promotion_id), data, points, code,
                          member.enrolled_at)
@@ -433,7 +431,6 @@ def claim_code(caller: Caller, path_id: str, request: ClaimRequest, idempotency:
 
         return Plan(201, entry_view(entry), commit, final_conflicts={
             "code": Conflict("this code was already used", code="code_already_used"),
-            "budget": Conflict("the promotion's budget is used up", code="promotion_exhausted"),
         })
 
     return execute(idempotency, read, plan)

@@ -18,7 +18,7 @@ from loyalty.domain import metrics as m
 from loyalty.domain.clock import local_day, utc_now
 from loyalty.domain.tiers import window_start
 from loyalty.services.program import config_of
-from loyalty.store import aggregates, repository
+from loyalty.store import aggregates, daycounts, repository
 from loyalty.store.aggregates import metrics_table_name
 from loyalty.store.db import scan
 from loyalty.store.models import table_name
@@ -74,7 +74,7 @@ def _member_checks(report: Report, member: dict[str, Any], entries: list[dict[st
         if int(entry.get("qualifying") or 0) and entry.get("qualifying_day"):
             qualifying[entry["qualifying_day"]] += int(entry["qualifying"])
     debt = int(member.get("debt") or 0)
-    stored_lots = {day: int(amount) for day, amount in _json(member.get("lots"), {}).items()}
+    stored_lots = daycounts.decode_any(member.get("lots"))
     report.expect("available = sum of entries", subject, available, int(member.get("available") or 0))
     report.expect("available = lots - debt", subject, sum(stored_lots.values()) - debt,
                   int(member.get("available") or 0))
@@ -84,7 +84,7 @@ def _member_checks(report: Report, member: dict[str, Any], entries: list[dict[st
     report.expect("lifetime = points earned", subject, lifetime, int(member.get("lifetime_earned") or 0))
     report.expect("balance_after follows the ledger", subject, 0, broken_chain)
     first = window_start(today, window_days).isoformat()
-    stored_days = {day: int(points) for day, points in _json(member.get("qualifying_days"), {}).items()
+    stored_days = {day: points for day, points in daycounts.decode_any(member.get("qualifying_days")).items()
                    if day >= first}
     expected_days = {day: points for day, points in qualifying.items() if day >= first and points}
     report.expect("qualifying days = qualifying entries in the window", subject, expected_days,
@@ -118,8 +118,15 @@ def _aggregate_checks(report: Report, items: list[dict[str, Any]], metrics_items
 
 
 def _promotion_checks(report: Report, items: list[dict[str, Any]]) -> None:
-    counters = {item["pk"][6:]: item for item in items
-                if str(item["pk"]).startswith("PROMO#") and item["sk"] == "COUNTERS"}
+    budgets = {item["pk"][6:]: int(item["budget_points"]) for item in items
+               if str(item["pk"]).startswith("PROMO#") and item["sk"] == "COUNTERS"}
+    # Claims count in the budget's shares (SHARE#PROMO#<id>#<nn>): summed per promotion.
+    counters: dict[str, Counter[str]] = {promotion: Counter() for promotion in budgets}
+    for item in items:
+        if str(item["pk"]).startswith("SHARE#PROMO#") and item["sk"] == "SHARE":
+            promotion = str(item["pk"]).removeprefix("SHARE#PROMO#").rsplit("#", 1)[0]
+            for name in ("taken", "left", "codes_claimed", "members_reached"):
+                counters.setdefault(promotion, Counter())[name] += int(item.get(name) or 0)
     awarded: Counter[str] = Counter()
     claims: Counter[str] = Counter()
     reached: dict[str, set[str]] = defaultdict(set)
@@ -141,14 +148,14 @@ def _promotion_checks(report: Report, items: list[dict[str, Any]]) -> None:
                             if str(item["pk"]).startswith("CODE#") and item.get("status") == "claimed")
     for promotion, item in counters.items():
         subject = f"promotion {promotion}"
-        report.expect("promotion within budget", subject, True,
-                      int(item.get("points_awarded") or 0) <= int(item["budget_points"]))
-        report.expect("promotion points = ledger", subject, awarded[promotion], int(item.get("points_awarded") or 0))
-        report.expect("codes claimed = promo entries", subject, claims[promotion], int(item.get("codes_claimed") or 0))
-        report.expect("codes claimed = claimed codes", subject, claimed_codes[promotion],
-                      int(item.get("codes_claimed") or 0))
+        budget = budgets.get(promotion, 0)
+        report.expect("promotion within budget", subject, True, item["taken"] <= budget)
+        report.expect("budget shares: given + left = budget", subject, budget, item["taken"] + item["left"])
+        report.expect("promotion points = ledger", subject, awarded[promotion], item["taken"])
+        report.expect("codes claimed = promo entries", subject, claims[promotion], item["codes_claimed"])
+        report.expect("codes claimed = claimed codes", subject, claimed_codes[promotion], item["codes_claimed"])
         report.expect("members reached = distinct members", subject, len(reached[promotion]),
-                      int(item.get("members_reached") or 0))
+                      item["members_reached"])
 
 
 def _order_checks(report: Report, items: list[dict[str, Any]]) -> None:

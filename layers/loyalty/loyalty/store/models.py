@@ -10,6 +10,9 @@ Key design (pk / sk):
   PROGRAM#<nn>     / CURRENT        the program config in force, one of PROGRAM_REPLICAS identical copies
   PROGRAM          / VERSION#<n>    the program's history
   REWARD#<id>      / REWARD         a catalog reward (GSI1: CATALOG / REWARD#<id> lists them)
+  SHARE#<owner>#<nn> / SHARE        one of SHARES shares of an allowance (a reward's stock, a promotion's
+                                    budget, the prize wheel's budget), with a copy of its definition
+  PROMOCLAIMS#<promotion>#<member> / CLAIMS   a member's claims of a promotion
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
+
+from loyalty.store.daycounts import DayCountsAttribute
 
 
 def table_name() -> str:
@@ -96,10 +101,10 @@ class MemberItem(_Item):
     pending = NumberAttribute(default=0)
     lifetime_earned = NumberAttribute(default=0)
     debt = NumberAttribute(default=0)
-    # {last valid local day: remaining points}: see loyalty.domain.lots
-    lots = JSONAttribute(default=dict)
+    # {last valid local day: remaining points}: see loyalty.domain.lots (stored compactly: see daycounts)
+    lots = DayCountsAttribute(default=dict)
     # {local day: qualifying points earned that day}, pruned to the tier window
-    qualifying_days = JSONAttribute(default=dict)
+    qualifying_days = DayCountsAttribute(default=dict)
     # {action: [period key, count]}: cap counters, checked under the version condition
     action_counts = JSONAttribute(default=dict)
     # {reward_id: count}: per-member reward limits
@@ -293,18 +298,35 @@ class PromotionItem(_Item):
 
 
 class PromotionCountersItem(_Item):
-    """Counted in the claim transaction itself: the budget condition needs them exact."""
+    """The codes a promotion issued (a partner's batch call, not a claim): claims count in the shares."""
 
     class Meta(_Meta):
         pass
 
     budget_points = NumberAttribute()
-    points_awarded = NumberAttribute(default=0)
     codes_issued = NumberAttribute(default=0)
-    codes_claimed = NumberAttribute(default=0)
-    members_reached = NumberAttribute(default=0)
-    new_members = NumberAttribute(default=0)
-    earns = NumberAttribute(default=0)
+
+
+class ShareItem(_Item):
+    """One share of an allowance (see loyalty.domain.allowance). A claim reads one share at random,
+    which carries a copy of the definition, and takes from it under a condition on what it has left."""
+
+    class Meta(_Meta):
+        pass
+
+    owner = UnicodeAttribute(null=True)
+    data = JSONAttribute(null=True)  # the reward's or promotion's definition, as the main item has it
+    partner_id = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+    # What this share may still give (stock units, budget points); null: unlimited.
+    left = NumberAttribute(null=True)
+    # What it gave, and the promotion counters of the claims it took (summed over the shares for reports).
+    taken = NumberAttribute(null=True)
+    codes_claimed = NumberAttribute(null=True)
+    earns = NumberAttribute(null=True)
+    members_reached = NumberAttribute(null=True)
+    new_members = NumberAttribute(null=True)
 
 
 class PromotionMemberItem(_Item):
@@ -399,7 +421,12 @@ def promotion_counters_key(promotion_id: str) -> tuple[str, str]:
 
 
 def promotion_member_key(promotion_id: str, member_id: str) -> tuple[str, str]:
-    return f"PROMO#{promotion_id}", f"MEMBER#{member_id}"
+    # Its own partition key: every member's claims under PROMO#<id> would share one partition.
+    return f"PROMOCLAIMS#{promotion_id}#{member_id}", "CLAIMS"
+
+
+def share_key(owner: str, index: int) -> tuple[str, str]:
+    return f"SHARE#{owner}#{index:02d}", "SHARE"
 
 
 def code_key(code: str) -> tuple[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -9,6 +10,7 @@ from pynamodb.exceptions import PynamoDBException
 
 from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.ids import new_ulid, ulid_floor
+from loyalty.store import shares
 from loyalty.store.db import ConditionFailed, Txn, batch_get, decode_cursor, encode_cursor, load, raise_if_transient
 from loyalty.store.models import (
     ClaimFailureItem,
@@ -19,6 +21,7 @@ from loyalty.store.models import (
     PromotionCountersItem,
     PromotionItem,
     PromotionMemberItem,
+    ShareItem,
     code_key,
     partner_api_key,
     partner_key,
@@ -103,36 +106,62 @@ def list_partners(*, limit: int, cursor: str | None) -> tuple[list[PartnerItem],
 
 def create_promotion(promotion: PromotionItem, counters: PromotionCountersItem,
                      idempotency: IdempotencyItem | None) -> None:
+    """The promotion, its codes counter and its budget shares (each with a copy of the definition)."""
     txn = Txn()
     txn.put("promotion", promotion, PromotionItem.pk.does_not_exist())
     txn.put("counters", counters, PromotionCountersItem.pk.does_not_exist())
+    for share in shares.new_shares(shares.promotion_owner(promotion.promotion_id), total=int(counters.budget_points),
+                                   data=promotion.data, partner_id=promotion.partner_id,
+                                   created_at=promotion.created_at):
+        txn.put("share", share)
     _add_idempotency(txn, idempotency)
     _commit(txn)
 
 
-def get_promotion(promotion_id: str, member_id: str | None = None) -> tuple[
-    PromotionItem | None, PromotionCountersItem | None, PromotionMemberItem | None
-]:
+CLAIM_COUNTERS = ("taken", "left", "codes_claimed", "earns", "members_reached", "new_members")
+
+
+@dataclass
+class PromotionUsage:
+    codes_issued: int
+    points_awarded: int
+    budget_left: int
+    codes_claimed: int
+    earns: int
+    members_reached: int
+    new_members: int
+
+
+def get_promotion(promotion_id: str) -> tuple[PromotionItem | None, PromotionUsage | None]:
+    """The promotion and its counters (the codes counter and every budget share summed)."""
     keys = [promotion_key(promotion_id), promotion_counters_key(promotion_id)]
-    if member_id is not None:
-        keys.append(promotion_member_key(promotion_id, member_id))
-    raw = batch_get(keys)
-    return (
-        load(PromotionItem, raw.get(keys[0])),
-        load(PromotionCountersItem, raw.get(keys[1])),
-        load(PromotionMemberItem, raw.get(keys[2])) if member_id is not None else None,
-    )
+    raw = batch_get(keys + shares.share_keys(shares.promotion_owner(promotion_id)))
+    promotion = load(PromotionItem, raw.get(keys[0]))
+    counters = load(PromotionCountersItem, raw.get(keys[1]))
+    if promotion is None:
+        return None, None
+    found = [load(ShareItem, raw.get(key)) for key in shares.share_keys(shares.promotion_owner(promotion_id))]
+    totals = shares.sum_counters(found, CLAIM_COUNTERS)
+    return promotion, PromotionUsage(
+        codes_issued=int(counters.codes_issued or 0) if counters is not None else 0,
+        points_awarded=totals["taken"], budget_left=totals["left"], codes_claimed=totals["codes_claimed"],
+        earns=totals["earns"], members_reached=totals["members_reached"], new_members=totals["new_members"])
 
 
 def promotion_usage(promotion_ids: list[str], member_id: str) -> dict[
-    str, tuple[PromotionCountersItem | None, PromotionMemberItem | None]
+    str, tuple[shares.Pool, PromotionMemberItem | None]
 ]:
-    """Each promotion's counters and this member's claims, in one BatchGetItem per 50 promotions."""
-    keys = {promotion_id: (promotion_counters_key(promotion_id), promotion_member_key(promotion_id, member_id))
+    """Each promotion's budget pool (one share picked at random) and this member's claims, in one
+    BatchGetItem per 50 promotions."""
+    picked = {promotion_id: shares.random_share() for promotion_id in promotion_ids}
+    keys = {promotion_id: (shares.share_key(shares.promotion_owner(promotion_id), picked[promotion_id]),
+                           promotion_member_key(promotion_id, member_id))
             for promotion_id in promotion_ids}
     raw = batch_get(key for pair in keys.values() for key in pair)
-    return {promotion_id: (load(PromotionCountersItem, raw.get(counters)), load(PromotionMemberItem, raw.get(claims)))
-            for promotion_id, (counters, claims) in keys.items()}
+    return {promotion_id: (shares.pool_from(shares.promotion_owner(promotion_id), picked[promotion_id],
+                                            raw.get(share)),
+                           load(PromotionMemberItem, raw.get(claims)))
+            for promotion_id, (share, claims) in keys.items()}
 
 
 def list_promotions(partner_id: str, *, limit: int, cursor: str | None) -> tuple[list[PromotionItem], str | None]:

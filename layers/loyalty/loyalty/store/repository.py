@@ -15,10 +15,10 @@ from datetime import timedelta
 from typing import Any
 
 from pynamodb.exceptions import PynamoDBException
-from pynamodb.expressions.update import Action
 
 from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.errors import BadRequest
+from loyalty.store import shares
 from loyalty.store.db import Key, Txn, batch_get, decode_cursor, encode_cursor, load, raise_if_transient
 from loyalty.store.models import (
     PROGRAM_REPLICAS,
@@ -28,7 +28,6 @@ from loyalty.store.models import (
     MemberItem,
     OrderItem,
     ProgramItem,
-    PromotionCountersItem,
     PromotionItem,
     PromotionMemberItem,
     RewardItem,
@@ -42,7 +41,6 @@ from loyalty.store.models import (
     order_key,
     program_replica_key,
     program_version_key,
-    promotion_counters_key,
     promotion_key,
     promotion_member_key,
     referral_code_key,
@@ -50,7 +48,6 @@ from loyalty.store.models import (
 )
 
 IDEMPOTENCY_TTL = timedelta(days=7)
-SPIN_WHEEL = "__spin"  # the prize wheel keeps its budget like a promotion's
 
 # Member attributes a points change may rewrite (under the version condition).
 MEMBER_MUTABLE = (
@@ -78,12 +75,16 @@ class Snapshot:
     program: ProgramItem | None = None
     idempotency: IdempotencyItem | None = None
     order: OrderItem | None = None
+    # A reward or promotion as a claim sees it: the definition from the share the request picked, whose
+    # pool the claim takes from (reward.stock: what that share holds, or all of them once it held none).
     reward: RewardItem | None = None
+    reward_pool: shares.Pool | None = None
     email: UniqueItem | None = None
     referral: UniqueItem | None = None
     promotion: PromotionItem | None = None
-    promotion_counters: PromotionCountersItem | None = None
+    promotion_pool: shares.Pool | None = None
     promotion_member: PromotionMemberItem | None = None
+    spin_pool: shares.Pool | None = None
     code: CodeItem | None = None
 
 
@@ -99,6 +100,8 @@ def read_snapshot(
     order_key_override: Key | None = None,
     promotion_id: str | None = None,
     code: str | None = None,
+    spin: bool = False,
+    reward_definition: str | None = None,
 ) -> Snapshot:
     wanted: dict[str, tuple[type, Key]] = {}
     if member_id is not None:
@@ -113,24 +116,58 @@ def read_snapshot(
         wanted["order"] = (OrderItem, order_key_override)
     elif order_id is not None:
         wanted["order"] = (OrderItem, order_key(order_id))
+    pools: dict[str, tuple[str, int]] = {}
     if promotion_id is not None:
-        wanted["promotion"] = (PromotionItem, promotion_key(promotion_id))
-        wanted["promotion_counters"] = (PromotionCountersItem, promotion_counters_key(promotion_id))
+        pools["promotion_pool"] = (shares.promotion_owner(promotion_id), shares.random_share())
         if member_id is not None:
             wanted["promotion_member"] = (PromotionMemberItem, promotion_member_key(promotion_id, member_id))
     if code is not None:
         wanted["code"] = (CodeItem, code_key(code))
+    if reward_definition is not None:
+        wanted["reward"] = (RewardItem, reward_key(reward_definition))
     if reward_id is not None:
-        wanted["reward"] = (RewardItem, reward_key(reward_id))
+        pools["reward_pool"] = (shares.reward_owner(reward_id), shares.random_share())
+    if spin:
+        pools["spin_pool"] = (shares.SPIN, shares.random_share())
     if email is not None:
         wanted["email"] = (UniqueItem, email_key(email))
     if referral_code is not None:
         wanted["referral"] = (UniqueItem, referral_code_key(referral_code))
-    raw = batch_get(key for _, key in wanted.values()) if wanted else {}
+    share_keys = {name: shares.share_key(owner, index) for name, (owner, index) in pools.items()}
+    keys = [key for _, key in wanted.values()] + list(share_keys.values())
+    raw = batch_get(keys) if keys else {}
     snapshot = Snapshot()
     for name, (cls, key) in wanted.items():
         setattr(snapshot, name, load(cls, raw.get(key)))
+    for name, (owner, index) in pools.items():
+        setattr(snapshot, name, shares.pool_from(owner, index, raw.get(share_keys[name])))
+    if reward_id is not None:
+        snapshot.reward = _claimed_reward(reward_id, snapshot.reward_pool)
+    if promotion_id is not None:
+        snapshot.promotion = _claimed_promotion(promotion_id, snapshot.promotion_pool)
     return snapshot
+
+
+def _claimed_reward(reward_id: str, pool: shares.Pool | None) -> RewardItem | None:
+    """The reward as its share has it; a stocked share with nothing left sends the read to all shares
+    (near the end of the stock only), so that `stock` < 1 means the reward is sold out."""
+    head = pool.head if pool is not None else None
+    if pool is None or head is None or head.data is None:
+        return None
+    stock: int | None = None if head.left is None else int(head.left)
+    if stock is not None and stock < 1:
+        stock = pool.total()
+    return new_reward(reward_id, data=dict(head.data), stock=stock, created_at=head.created_at or "",
+                      updated_at=head.updated_at or "")
+
+
+def _claimed_promotion(promotion_id: str, pool: shares.Pool | None) -> PromotionItem | None:
+    head = pool.head if pool is not None else None
+    if pool is None or head is None or head.data is None:
+        return None
+    return PromotionItem(*promotion_key(promotion_id), promotion_id=promotion_id, partner_id=head.partner_id or "",
+                         data=dict(head.data), created_at=head.created_at or "",
+                         gsi1pk=f"PARTNER#{head.partner_id}#PROMOS", gsi1sk=promotion_id)
 
 
 def read_idempotency(request: IdempotencyRequest) -> IdempotencyItem | None:
@@ -174,7 +211,7 @@ class PromotionCharge:
     promotion_id: str
     member_id: str
     points: int
-    budget: int
+    pool: shares.Pool  # what `points` takes from which budget share (planned by Pool.take)
     max_per_member: int | None
     member_claims: int | None  # what the read found (None: the member never claimed this promotion)
     new_member: bool
@@ -183,19 +220,10 @@ class PromotionCharge:
 
 
 def charge_actions(txn: Txn, charge: PromotionCharge) -> None:
-    counters = PromotionCountersItem(*promotion_counters_key(charge.promotion_id))
     first = charge.member_claims is None
-    actions: list[Action] = [PromotionCountersItem.points_awarded.add(charge.points)]
-    if charge.by_code:
-        actions.append(PromotionCountersItem.codes_claimed.add(1))
-    else:
-        actions.append(PromotionCountersItem.earns.add(1))
-    if first:
-        actions.append(PromotionCountersItem.members_reached.add(1))
-        if charge.new_member:
-            actions.append(PromotionCountersItem.new_members.add(1))
-    txn.update("budget", counters, actions,
-               PromotionCountersItem.points_awarded <= charge.budget - charge.points, versioned=False)
+    counters = {"codes_claimed" if charge.by_code else "earns": 1,
+                "members_reached": int(first), "new_members": int(first and charge.new_member)}
+    shares.take_actions(txn, charge.pool, counters)
     per_member = PromotionMemberItem(*promotion_member_key(charge.promotion_id, charge.member_id))
     condition = (PromotionMemberItem.pk.does_not_exist() if first
                  else PromotionMemberItem.claims == int(charge.member_claims or 0))
@@ -218,20 +246,21 @@ class PointsChange:
     spend: int | None = None
     new_order: OrderItem | None = None
     updated_order: OrderItem | None = None
-    # A reward handed out: one unit of its stock is taken, if it has a stock (None is unlimited).
-    reward_taken: RewardItem | None = None
+    # A reward handed out: one unit of its stock, as planned on its pool (nothing when unlimited).
+    reward_taken: shares.Pool | None = None
     # Other members touched in the same transaction (a referrer's bonus), each under its own version.
     other_members: list[MemberItem] = field(default_factory=list)
     # A promotion's budget, per-member limit and code, charged in the same transaction.
     promotion: PromotionCharge | None = None
-    # The prize wheel's budget: (points awarded now, the budget), checked in the same transaction.
-    spin_budget: tuple[int, int] | None = None
+    # The prize wheel's budget, as planned on its pool, checked in the same transaction.
+    spin_budget: shares.Pool | None = None
     new_voucher: VoucherItem | None = None
 
 
 def commit_points_change(change: PointsChange) -> None:
     """Raises db.ConditionFailed with labels: member (version or balance moved), order (already
-    recorded / changed), stock (sold out), idempotency (the key was used meanwhile)."""
+    recorded / changed), share<nn> (a stock or budget share gave meanwhile: re-read), idempotency
+    (the key was used meanwhile)."""
     txn = Txn()
     for index, entry in enumerate(change.entries):
         txn.put(f"entry{index}", entry, EntryItem.pk.does_not_exist())
@@ -254,18 +283,11 @@ def commit_points_change(change: PointsChange) -> None:
     if change.promotion is not None:
         charge_actions(txn, change.promotion)
     if change.spin_budget is not None:
-        points, budget = change.spin_budget
-        counters = PromotionCountersItem(*promotion_counters_key(SPIN_WHEEL))
-        txn.update("spin_budget", counters, [PromotionCountersItem.points_awarded.add(points),
-                                             PromotionCountersItem.budget_points.set(budget)],
-                   PromotionCountersItem.points_awarded.does_not_exist()
-                   | (PromotionCountersItem.points_awarded <= budget - points), versioned=False)
+        shares.take_actions(txn, change.spin_budget)
     if change.new_voucher is not None:
         txn.put("voucher", change.new_voucher, VoucherItem.pk.does_not_exist())
-    if change.reward_taken is not None and change.reward_taken.stock is not None:
-        txn.update(
-            "stock", change.reward_taken, [RewardItem.stock.add(-1)], RewardItem.stock >= 1, versioned=False,
-        )
+    if change.reward_taken is not None:
+        shares.take_actions(txn, change.reward_taken)
     _add_idempotency(txn, change.idempotency)
     _commit(txn)
 
@@ -413,15 +435,50 @@ def new_reward(reward_id: str, **attributes: Any) -> RewardItem:
 
 
 def save_reward(reward: RewardItem, idempotency: IdempotencyItem | None, *, must_be_new: bool) -> None:
+    """The catalog entry and its shares (the definition copied, the stock split) in one transaction: a
+    PUT sets the stock to what it says, as claims after it see it."""
     txn = Txn()
     txn.put("reward", reward, RewardItem.pk.does_not_exist() if must_be_new else None)
+    total = None if reward.stock is None else int(reward.stock)
+    for share in shares.new_shares(shares.reward_owner(reward.reward_id), total=total, data=reward.data,
+                                   created_at=reward.created_at, updated_at=reward.updated_at):
+        txn.put("share", share)
     _add_idempotency(txn, idempotency)
     _commit(txn)
 
 
 def get_reward(reward_id: str) -> RewardItem | None:
+    """The catalog entry with its live stock (the shares summed)."""
+    raw = batch_get([reward_key(reward_id)])
+    reward = load(RewardItem, next(iter(raw.values()), None))
+    if reward is not None:
+        with_live_stock([reward])
+    return reward
+
+
+def read_reward_definition(reward_id: str) -> RewardItem | None:
+    """The catalog entry as stored (for the admin's writes)."""
     raw = batch_get([reward_key(reward_id)])
     return load(RewardItem, next(iter(raw.values()), None))
+
+
+def claimable_reward(reward_id: str) -> tuple[RewardItem | None, shares.Pool]:
+    """A reward as a claim sees it, outside a snapshot (the wheel's reward prize)."""
+    owner, index = shares.reward_owner(reward_id), shares.random_share()
+    raw = batch_get([shares.share_key(owner, index)])
+    pool = shares.pool_from(owner, index, raw.get(shares.share_key(owner, index)))
+    return _claimed_reward(reward_id, pool), pool
+
+
+def with_live_stock(rewards: list[RewardItem]) -> list[RewardItem]:
+    """Sets each stocked reward's `stock` to what its shares hold now (one read of all their shares)."""
+    stocked = [reward for reward in rewards if reward.stock is not None]
+    if stocked:
+        found = shares.read_shares(shares.reward_owner(reward.reward_id) for reward in stocked)
+        for reward in stocked:
+            reward.stock = sum(max(0, int(share.left or 0)) for share in found[shares.reward_owner(reward.reward_id)]
+                               .values() if share is not None)
+    return rewards
 
 
 def list_rewards(*, limit: int, cursor: str | None) -> tuple[list[RewardItem], str | None]:
@@ -435,7 +492,7 @@ def list_rewards(*, limit: int, cursor: str | None) -> tuple[list[RewardItem], s
     except PynamoDBException as exc:
         raise_if_transient(exc)
         raise
-    return items, encode_cursor(query.last_evaluated_key)
+    return with_live_stock(items), encode_cursor(query.last_evaluated_key)
 
 
 # --- scheduled reviews ------------------------------------------------------------------------------

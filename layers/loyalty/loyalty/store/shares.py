@@ -1,0 +1,143 @@
+"""Allowances kept in shares (see loyalty.domain.allowance): keys, reads and the writes that take from them.
+
+Owners: `REWARD#<id>` (stock units, `left` per share, null when unlimited), `PROMO#<id>` (budget points,
+`left` per share) and `SPIN` (the prize wheel: the budget is in the program config, which may change,
+so a share counts what it gave, `taken`, against its part of the configured budget).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from loyalty.domain.allowance import SHARES, draw, split
+from loyalty.store.db import Key, Txn, batch_get, load
+from loyalty.store.models import ShareItem, share_key
+
+SPIN = "SPIN"
+
+
+def reward_owner(reward_id: str) -> str:
+    return f"REWARD#{reward_id}"
+
+
+def promotion_owner(promotion_id: str) -> str:
+    return f"PROMO#{promotion_id}"
+
+
+def share_keys(owner: str) -> list[Key]:
+    return [share_key(owner, index) for index in range(SHARES)]
+
+
+def random_share() -> int:
+    return random.randrange(SHARES)  # noqa: S311 - spreading load, not security
+
+
+@dataclass
+class Pool:
+    """The shares of one allowance a request has read: at first the one it picked, all of them when
+    that one could not cover what it needs."""
+
+    owner: str
+    first: int
+    shares: dict[int, ShareItem | None]
+    # The wheel: each share's part of the configured budget (its room is that less what it gave).
+    caps: list[int] | None = None
+    complete: bool = False
+    # What a planned write takes from which share (set by `take`).
+    takes: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def head(self) -> ShareItem | None:
+        return self.shares.get(self.first)
+
+    @property
+    def unlimited(self) -> bool:
+        return self.caps is None and self.head is not None and self.head.left is None
+
+    def room(self, index: int) -> int:
+        share = self.shares.get(index)
+        if self.caps is not None:
+            return self.caps[index] - (int(share.taken or 0) if share is not None else 0)
+        return 0 if share is None or share.left is None else int(share.left)
+
+    def total(self) -> int | None:
+        """What all shares still hold (None: unlimited); reads them all first."""
+        if self.unlimited:
+            return None
+        self.read_all()
+        return sum(max(0, self.room(index)) for index in range(SHARES))
+
+    def read_all(self) -> None:
+        if not self.complete:
+            self.shares = read_shares([self.owner])[self.owner]
+            self.complete = True
+
+    def take(self, need: int) -> bool:
+        """Plans taking `need` (the share picked first when it can, several near the end); False when
+        the whole allowance cannot cover it. The write's conditions check it again."""
+        if self.unlimited:
+            self.takes = {}
+            return True
+        if self.room(self.first) >= need:
+            self.takes = {self.first: need} if need > 0 else {}
+            return True
+        self.read_all()
+        takes = draw({index: self.room(index) for index in range(SHARES)}, need, self.first)
+        self.takes = takes or {}
+        return takes is not None
+
+
+def pool_from(owner: str, index: int, raw: dict[str, Any] | None) -> Pool:
+    return Pool(owner, index, {index: load(ShareItem, raw)})
+
+
+def read_shares(owners: Iterable[str]) -> dict[str, dict[int, ShareItem | None]]:
+    """Every share of each owner (one BatchGetItem per 100 shares)."""
+    owners = list(owners)
+    raw = batch_get(key for owner in owners for key in share_keys(owner))
+    return {owner: {index: load(ShareItem, raw.get(share_key(owner, index))) for index in range(SHARES)}
+            for owner in owners}
+
+
+def new_shares(owner: str, *, total: int | None, data: dict[str, Any] | None = None, partner_id: str | None = None,
+               created_at: str | None = None, updated_at: str | None = None) -> list[ShareItem]:
+    """The shares a definition is written with: its copy in each, `total` split over them (None: unlimited)."""
+    parts: list[int | None] = [None] * SHARES if total is None else list(split(total))
+    return [ShareItem(*share_key(owner, index), owner=owner, data=data, partner_id=partner_id,
+                      created_at=created_at, updated_at=updated_at, left=part, taken=0)
+            for index, part in enumerate(parts)]
+
+
+def take_actions(txn: Txn, pool: Pool, counters: dict[str, int] | None = None) -> None:
+    """The updates of a planned take, each conditioned on the share still holding what it gives, and the
+    request's counters added to one of the shares it touched."""
+    touched = dict(pool.takes)
+    if counters and not touched:
+        touched = {pool.first: 0}
+    for position, (index, amount) in enumerate(sorted(touched.items(), key=lambda pair: pair[0] != pool.first)):
+        share = ShareItem(*share_key(pool.owner, index))
+        actions: list[Any] = [ShareItem.taken.add(amount)]
+        condition: Any
+        if pool.caps is not None:
+            condition = ShareItem.taken.does_not_exist() | (ShareItem.taken <= pool.caps[index] - amount)
+        elif amount > 0:
+            actions.append(ShareItem.left.add(-amount))
+            condition = ShareItem.left >= amount
+        else:
+            condition = ShareItem.pk.exists()
+        if position == 0:
+            actions.extend(getattr(ShareItem, name).add(value) for name, value in (counters or {}).items() if value)
+        txn.update(f"share{index}", share, actions, condition, versioned=False)
+
+
+def sum_counters(shares: Iterable[ShareItem | None], names: Iterable[str]) -> dict[str, int]:
+    names = list(names)
+    totals = dict.fromkeys(names, 0)
+    for share in shares:
+        if share is not None:
+            for name in names:
+                totals[name] += int(getattr(share, name) or 0)
+    return totals

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -49,6 +50,40 @@ CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 
 
+# Times outside these years are refused: a stored year that is not four digits, or one near the ends of
+# what datetime can hold, would break every later read that parses or shifts it.
+FIRST_YEAR, LAST_YEAR = 1970, 2999
+
+
+def _sane_year(value: datetime) -> datetime:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"the year must be between {FIRST_YEAR} and {LAST_YEAR}")
+    return value
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_sane_year)]
+
+
+def _plausible_birthday(value: date) -> date:
+    if not 1900 <= value.year <= LAST_YEAR:
+        raise ValueError("the year of a birthday must be 1900 or later")
+    return value
+
+
+Birthday = Annotated[date, AfterValidator(_plausible_birthday)]
+
+
+def _parsable_url(value: str) -> str:
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # raises on a port that is not a number or out of range
+    except ValueError as exc:
+        raise ValueError(f"not a valid URL: {exc}") from exc
+    if not parts.hostname or port == 0:
+        raise ValueError("the URL needs a host")
+    return value
+
+
 class Body(BaseModel):
     # defer_build: each function validates a few of these models; the rest are never built (cold start).
     model_config = ConfigDict(extra="forbid", defer_build=True)
@@ -64,7 +99,7 @@ class EnrollRequest(Body):
         {"email": "alice@example.com", "name": "Alice", "birthday": "1990-05-01", "preferences": {"drink": "tea"}}]})
     email: Email
     name: Text200
-    birthday: date | None = None
+    birthday: Birthday | None = None
     phone: Phone | None = None
     locale: Locale | None = None
     preferences: Annotated[dict[PreferenceKey, PreferenceValue], Field(max_length=50)] | None = None
@@ -78,7 +113,7 @@ class ProfilePatch(Body):
 
     email: Email | None = None
     name: Text200 | None = None
-    birthday: date | None = None
+    birthday: Birthday | None = None
     phone: Phone | None = None
     locale: Locale | None = None
     preferences: Annotated[dict[PreferenceKey, PreferenceValue], Field(max_length=50)] | None = None
@@ -106,7 +141,7 @@ class PurchaseRequest(Body):
     order_id: OrderId
     total: Money
     channel: Literal["online", "store", "app"]
-    occurred_at: AwareDatetime | None = None
+    occurred_at: Moment | None = None
     items: Annotated[list[LineItem], Field(max_length=500)] | None = None
 
 
@@ -148,8 +183,8 @@ class RewardRequest(Body):
     min_tier: Text100 | None = None
     stock: Annotated[StrictInt, Field(ge=0, le=1_000_000_000)] | None = None
     per_member_limit: Annotated[StrictInt, Field(ge=1, le=1_000_000)] | None = None
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
     partner_id: Identifier | None = None
     active: StrictBool = True
     membership_plans: Annotated[list[Slug], Field(max_length=20)] | None = Field(
@@ -206,8 +241,8 @@ class PromotionRequest(Body):
     kind: Literal["bonus_points", "multiplier", "giveaway"]
     points: Annotated[StrictInt, Field(ge=1, le=1_000_000)] | None = None
     multiplier: Annotated[Decimal, Field(gt=1, le=10, max_digits=6, decimal_places=3)] | None = None
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Moment
+    ends_at: Moment
     budget_points: Annotated[StrictInt, Field(ge=1, le=1_000_000_000)]
     max_per_member: Annotated[StrictInt, Field(ge=1, le=1_000_000)] | None = None
     audience: PromotionAudience | None = None
@@ -247,7 +282,8 @@ class KeyRequest(Body):
 
 
 class WebhookRequest(Body):
-    url: Annotated[str, StringConstraints(min_length=8, max_length=2000, pattern=r"^https?://[!-~]+$")]
+    url: Annotated[str, StringConstraints(min_length=8, max_length=2000, pattern=r"^https?://[!-~]+$"),
+                   AfterValidator(_parsable_url)]
     description: Text200 | None = None
 
 
@@ -274,8 +310,8 @@ class CodeBatchRequest(Body):
     points: Annotated[StrictInt, Field(ge=1, le=1_000_000)]
     count: Annotated[StrictInt, Field(ge=1, le=10_000)]
     prefix: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{1,8}$")] | None = None
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
     max_per_member: Annotated[StrictInt, Field(ge=1, le=1_000_000)] | None = None
 
     @model_validator(mode="after")

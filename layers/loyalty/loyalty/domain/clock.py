@@ -21,7 +21,8 @@ def freeze(moment: datetime | None) -> None:
 def iso_utc(moment: datetime) -> str:
     """RFC 3339 UTC with a Z and millisecond precision."""
     moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # %Y does not pad years before 1000 on Linux: always four digits, so stored times sort and parse.
+    return f"{moment.year:04d}-" + moment.strftime("%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def parse_utc(value: str) -> datetime:

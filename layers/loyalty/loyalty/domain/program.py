@@ -72,6 +72,8 @@ class BonusEvent(Strict):
     def _window(self) -> BonusEvent:
         if self.starts_at.tzinfo is None or self.ends_at.tzinfo is None:
             raise ValueError("starts_at and ends_at need a time zone offset (RFC 3339)")
+        if not all(1970 <= moment.year <= 2999 for moment in (self.starts_at, self.ends_at)):
+            raise ValueError("the years of starts_at and ends_at must be between 1970 and 2999")
         if self.ends_at <= self.starts_at:
             raise ValueError("ends_at must be after starts_at")
         return self

@@ -103,3 +103,31 @@ def test_logs_of_a_full_request_hold_no_email_or_name(api: Api, program: dict, h
     assert "could not write the member" in logs  # the error was logged...
     leaked = [line[:300] for line in logs.splitlines() if EMAIL in line or NAME in line]
     assert not leaked  # ...without the personal data
+
+
+def test_an_erasure_that_fails_midway_is_finished_by_the_retry(api: Api, ada: str, monkeypatch) -> None:
+    # Given Ada's erasure fails (the database is busy) at its second write
+    from loyalty.domain.errors import ServiceUnavailable
+    from loyalty.store import repository
+
+    real_commit = repository._commit
+    writes: list[int] = []
+
+    def busy_on_the_second_write(txn):  # noqa: ANN001, ANN202 - the repository's own signature
+        writes.append(1)
+        if len(writes) == 2:
+            raise ServiceUnavailable("the database is busy; retry")
+        real_commit(txn)
+
+    monkeypatch.setattr(repository, "_commit", busy_on_the_second_write)
+    first = api.request("DELETE", "/members/me", sub=ada)
+    assert first.status == 503
+
+    # When she retries
+    retried = api.request("DELETE", "/members/me", sub=ada)
+
+    # Then the retry finishes the erasure: no personal data and no comment is left anywhere
+    assert retried.status == 200, retried.body
+    everything = json.dumps(ledger_items(), default=str)
+    assert EMAIL not in everything and NAME not in everything and "7946" not in everything
+    assert api.get("/members/me", sub=ada).status == 410

@@ -65,8 +65,8 @@ Moment = Annotated[AwareDatetime, AfterValidator(_sane_year)]
 
 
 def _plausible_birthday(value: date) -> date:
-    if not 1900 <= value.year <= LAST_YEAR:
-        raise ValueError("the year of a birthday must be 1900 or later")
+    if not 1800 <= value.year <= LAST_YEAR:
+        raise ValueError(f"the year of a birthday must be between 1800 and {LAST_YEAR}")
     return value
 
 

@@ -9,14 +9,15 @@ from typing import Any
 from loyalty.api.models import EnrollRequest, InviteRequest, ProfilePatch
 from loyalty.domain.actions import profile_is_complete
 from loyalty.domain.clock import iso_utc, utc_now
-from loyalty.domain.errors import Conflict, Forbidden, LimitReached, ValidationFailed
+from loyalty.domain.errors import Conflict, Forbidden, LimitReached, ServiceUnavailable, ValidationFailed
 from loyalty.domain.ids import random_code
 from loyalty.services.awards import MemberChange, award_action
 from loyalty.services.context import Caller, Outcome
 from loyalty.services.program import config_of
 from loyalty.services.views import entry_view, member_view
-from loyalty.services.writes import MEMBER_VIEW, Plan, enrolled_member, execute
+from loyalty.services.writes import MAX_ATTEMPTS, MEMBER_VIEW, Plan, enrolled_member, execute
 from loyalty.store import repository
+from loyalty.store.db import ConditionFailed
 from loyalty.store.models import EntryItem, IdempotencyItem, MemberItem
 from loyalty.store.repository import IdempotencyRequest, Snapshot
 
@@ -121,17 +122,28 @@ def erase(caller: Caller, path_id: str) -> Outcome:
     """Right to erasure: personal data goes; the ledger stays under the member's opaque id (a Cognito
     sub), so balances, totals and metrics stay right. The email is free to enroll again."""
     member_id = caller.own_member_id(path_id)
-    snapshot = repository.read_snapshot(member_id=member_id)
-    member = enrolled_member(snapshot, member_id)
-    email, code = member.email, member.referral_code
-    for name in PERSONAL_FIELDS:
-        setattr(member, name, None)
-    member.email, member.name = f"erased+{member_id}", "erased"
-    member.status = "erased"
-    repository.schedule_member(member, None)
-    feedback = [entry for entry in repository.all_entries(member_id, types={"feedback"})
-                if (entry.details or {}).get("comment")]
-    repository.erase_member(member, email, code, feedback)
+    for _attempt in range(MAX_ATTEMPTS):
+        snapshot = repository.read_snapshot(member_id=member_id)
+        member = enrolled_member(snapshot, member_id)
+        email, code = member.email, member.referral_code
+        # Comments first, the member last: a failure in between leaves the member as it was, so the
+        # client's retry of DELETE does it all again (scrubbing is idempotent). The member's write is
+        # conditioned on the version read before the comments were found, so a comment written
+        # meanwhile (a feedback moves the version) sends the erasure round again.
+        repository.scrub_feedback([entry for entry in repository.all_entries(member_id, types={"feedback"})
+                                   if (entry.details or {}).get("comment")])
+        for name in PERSONAL_FIELDS:
+            setattr(member, name, None)
+        member.email, member.name = f"erased+{member_id}", "erased"
+        member.status = "erased"
+        repository.schedule_member(member, None)
+        try:
+            repository.erase_member(member, email, code)
+            break
+        except ConditionFailed:
+            continue
+    else:
+        raise ServiceUnavailable("the member kept changing during the erasure; retry", retry_after=1)
     return Outcome(200, {"member_id": member_id, "status": "erased", "erased_at": iso_utc(utc_now()),
                          "ledger_entries_kept": len(repository.all_entries(member_id))})
 

@@ -384,18 +384,23 @@ def all_entries(member_id: str, types: set[str] | None = None, limit: int = 10_0
         raise
 
 
-def erase_member(member: MemberItem, email: str, referral_code: str, feedback: list[EntryItem]) -> None:
-    """The member without personal data, its email and referral code released, feedback comments gone."""
+def scrub_feedback(feedback: list[EntryItem]) -> None:
+    """Feedback comments are free text (they may name someone): removed from the entries, one by one."""
+    for entry in feedback:
+        details = {name: value for name, value in (entry.details or {}).items() if name != "comment"}
+        txn = Txn()
+        txn.update("entry", entry, [EntryItem.details.set(details)], EntryItem.pk.exists(), versioned=False)
+        _commit(txn)
+
+
+def erase_member(member: MemberItem, email: str, referral_code: str) -> None:
+    """The member without personal data, its email and referral code released, under the version read.
+    ConditionFailed(member) when the member changed since."""
     txn = Txn()
     txn.update("member", member, _member_actions(member), MemberItem.pk.exists())
     txn.delete("email", UniqueItem(*email_key(email), member_id=member.member_id))
     txn.delete("referral_code", UniqueItem(*referral_code_key(referral_code), member_id=member.member_id))
     _commit(txn)
-    for entry in feedback:  # comments are free text: they may name someone
-        details = {name: value for name, value in (entry.details or {}).items() if name != "comment"}
-        txn = Txn()
-        txn.update("entry", entry, [EntryItem.details.set(details)], EntryItem.pk.exists(), versioned=False)
-        _commit(txn)
 
 
 def _typed_key(plain: dict[str, str]) -> dict[str, Any]:

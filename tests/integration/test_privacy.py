@@ -105,7 +105,8 @@ def test_logs_of_a_full_request_hold_no_email_or_name(api: Api, program: dict, h
     assert not leaked  # ...without the personal data
 
 
-def test_an_erasure_that_fails_midway_is_finished_by_the_retry(api: Api, ada: str, monkeypatch) -> None:
+def test_an_erasure_that_fails_midway_is_finished_by_the_retry(api: Api, ada: str,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     # Given Ada's erasure fails (the database is busy) at its second write
     from loyalty.domain.errors import ServiceUnavailable
     from loyalty.store import repository
@@ -113,7 +114,7 @@ def test_an_erasure_that_fails_midway_is_finished_by_the_retry(api: Api, ada: st
     real_commit = repository._commit
     writes: list[int] = []
 
-    def busy_on_the_second_write(txn):  # noqa: ANN001, ANN202 - the repository's own signature
+    def busy_on_the_second_write(txn: object) -> None:
         writes.append(1)
         if len(writes) == 2:
             raise ServiceUnavailable("the database is busy; retry")

@@ -19,7 +19,11 @@ from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.store import webhooks as store
 from loyalty.store.models import WebhookItem
 
-TIMEOUT_SECONDS = 5
+# A receiver gets this long to connect and then between bytes of its answer; a delivery never waits
+# past the time the caller has left (see `deliver`).
+TIMEOUT_SECONDS = 3.0
+# Below this much time left, no new delivery starts: it is left for the message's next receipt.
+MIN_ATTEMPT_SECONDS = 0.5
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -66,17 +70,34 @@ def deliveries(caller: Caller, *, limit: int, cursor: str | None) -> Outcome:
                                     "at": item.at} for item in items], "next_cursor": next_cursor})
 
 
-def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A receiver's redirect is its answer (a failed delivery), never followed to a URL nobody checked."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
+def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - checked URL
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+        with _OPENER.open(request, timeout=timeout) as response:
             return int(response.status)
     except urllib.error.HTTPError as error:
         return int(error.code)
 
 
-def deliver(event: dict[str, Any], attempt: int) -> bool:
-    """Deliver one domain event to each of its partner's webhooks not yet served; True when all took it."""
+class OutOfTime(Exception):
+    """The caller's time ran out before every webhook of an event was tried."""
+
+
+def deliver(event: dict[str, Any], attempt: int, deadline: float | None = None) -> bool:
+    """Deliver one domain event to each of its partner's webhooks not yet served; True when all took it.
+
+    `deadline` (time.monotonic()) bounds the whole call: each post waits at most what is left, and a
+    post that cannot start in time raises OutOfTime (what was delivered stays delivered)."""
     partner_id = event.get("partner_id")
     if not partner_id:
         return True
@@ -85,12 +106,15 @@ def deliver(event: dict[str, Any], attempt: int) -> bool:
     for hook in store.webhooks(str(partner_id)):
         if store.delivered(hook.webhook_id, event["id"]):
             continue  # a retry of the message: this receiver already has it
+        left = TIMEOUT_SECONDS if deadline is None else deadline - time.monotonic()
+        if left < MIN_ATTEMPT_SECONDS:
+            raise OutOfTime(f"no time left to deliver event {event['id']}")
         headers = {"Content-Type": "application/json", "User-Agent": "loyalty-webhooks/1",
                    "Loyalty-Signature": signature(hook.secret, body, int(time.time())),
                    "Loyalty-Event-Id": event["id"], "Loyalty-Event-Type": event["type"]}
         status, error = None, None
         try:
-            status = _post(hook.url, body, headers)
+            status = _post(hook.url, body, headers, timeout=min(TIMEOUT_SECONDS, left))
         except (OSError, ValueError) as exc:
             error = f"{type(exc).__name__}: {exc}"[:300]
         ok = status is not None and 200 <= status < 300

@@ -83,7 +83,9 @@ def dynamodb_per_op(world: World) -> dict[str, Any]:
         operations[name] = dynamo.capacity(requests)
 
     record("enrollment", lambda: api.enroll("alice"), 201)
+    # A first purchase that also lifts the member a tier (two ledger entries), then an ordinary one.
     record("purchase", lambda: api.purchase("alice", "order-1", "250.00"), 201)
+    record("purchase_same_tier", lambda: api.purchase("alice", "order-2", "25.00"), 201)
     record("redemption", lambda: api.redeem("alice", {"reward_id": "free-coffee"}), 201)
     record("action", lambda: api.post("/members/alice/actions", {"action": "social_share"}, sub="alice"), 201)
     record("feedback", lambda: api.post("/members/alice/feedback", {"score": 10}, sub="alice"), 201)

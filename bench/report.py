@@ -132,7 +132,9 @@ Stream contention: concurrent shard consumers folding 100-record batches of the 
 
 {_hot_claims(results.get("hot_claims"))}
 
-Purchase write units: a fresh member {wcu['purchase']:g} (target 6), after 365 days of daily purchases
+Purchase write units: a fresh member's first purchase {wcu['purchase']:g} (target 6; it also lifts the
+member a tier, so it writes a second ledger entry), an ordinary purchase in the same tier
+{wcu.get('purchase_same_tier', 'n/a')}, after 365 days of daily purchases
 of 1-4 SKUs and a daily action {wcu.get('purchase_day_365', 'n/a')} (target 8), a 50-SKU basket
 {wcu.get('purchase_50_skus', 'n/a')} (target 10).
 
@@ -155,7 +157,9 @@ which the contract answers with `409 idempotency_key_reused`). A member's lots a
 are stored as compact bytes (a year of varied daily purchases: ~1.5 KB for both), so the member
 item stays near 2 KB after a year; reaching 8 units after a year would need the wallet's older days
 moved to per-period items, which is not built. A 50-SKU basket's entry records its SKUs (up to 50),
-which takes it past 1 KB."""
+which takes it past 1 KB. Cost: at on-demand prices ($0.625 per million write units) those 8
+transactional units are $5.00 per million purchases for DynamoDB alone, before Lambda and API Gateway,
+so "all-in at most $5 per million" is out of reach while every points change is one transaction."""
 
 
 def _hot_claims(hot: dict[str, Any] | None) -> str:

@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+from loyalty_local.iam import as_function
 from loyalty_local.template import Stack
+
+# The functions tests invoke directly (not through a route), by handler package.
+FUNCTION_OF_MODULE = {"stream_processor": "StreamProcessorFunction", "events_publisher": "EventsPublisherFunction",
+                      "webhook_delivery": "WebhookDeliveryFunction", "partner_authorizer": "PartnerAuthorizerFunction",
+                      "scheduler": "SchedulerFunction"}
 
 MODULE_OF_FUNCTION = {
     "MembersFunction": "members",
@@ -130,7 +136,8 @@ class Api:
             event = http_event(method, path, route.path, body, claims=claims, headers=headers, query=query,
                                raw_body=raw_body)
         module = self.handlers[MODULE_OF_FUNCTION[route.function]]
-        response = module.lambda_handler(event, LambdaContext())
+        with as_function(route.function):  # its DynamoDB requests are checked against its role
+            response = module.lambda_handler(event, LambdaContext())
         text = response.get("body") or ""
         headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
         headers.update({k.lower(): v[-1] for k, v in (response.get("multiValueHeaders") or {}).items() if v})

@@ -43,9 +43,13 @@ def stream_records(table: str = "LoyaltyTable") -> list[dict[str, Any]]:
 
 def deliver(records: list[dict[str, Any]], shard: str = "shardId-000001",
             function: str = "stream_processor") -> dict[str, Any]:
+    from loyalty_local.iam import as_function
+    from tests.events import FUNCTION_OF_MODULE
+
     handler = importlib.import_module(f"functions.{function}.handler")
     event = {"Records": records, "shardId": shard, "window": {"start": "x", "end": "y"}, "state": {}}
-    result: dict[str, Any] = handler.lambda_handler(event, LambdaContext())
+    with as_function(FUNCTION_OF_MODULE[function]):  # its DynamoDB requests are checked against its role
+        result: dict[str, Any] = handler.lambda_handler(event, LambdaContext())
     return result
 
 

@@ -40,7 +40,9 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         raise Exception("Unauthorized")  # API Gateway maps exactly this message to 401
     key_id, secret = parsed
     method_arn = str(event.get("methodArn", ""))
-    key = get_key(key_id, consistent=False)
+    # Read consistently: a key created a moment ago must not be denied, since API Gateway caches a Deny
+    # for ReauthorizeEvery (60 s) as it caches an Allow. A revoked key, likewise, works until then.
+    key = get_key(key_id)
     if key is None or key.status != "active" or not secret_matches(secret, key.secret_hash):
         logger.warning("partner key refused", extra={"key_id": key_id})
         return _policy("Deny", method_arn, "unknown")

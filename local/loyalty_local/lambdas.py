@@ -14,6 +14,7 @@ import uuid
 from types import ModuleType
 from typing import Any
 
+from loyalty_local.iam import as_function
 from loyalty_local.template import Function
 
 _counter = itertools.count()
@@ -58,7 +59,8 @@ class FunctionPool:
         except queue.Empty:
             module = self._new_instance()
         try:
-            return getattr(module, self.function.entry_point)(event, LambdaContext(self.function))
+            with as_function(self.function.logical_id):
+                return getattr(module, self.function.entry_point)(event, LambdaContext(self.function))
         finally:
             self.idle.put(module)
 

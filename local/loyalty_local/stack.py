@@ -13,7 +13,7 @@ from werkzeug.serving import BaseWSGIServer
 from werkzeug.test import Client
 from werkzeug.wrappers import Request, Response
 
-from loyalty_local import openapi, queues, tokens
+from loyalty_local import iam, openapi, queues, tokens
 from loyalty_local.demo import DEMO_PROGRAM, DEMO_REWARDS
 from loyalty_local.gateway import Gateway
 from loyalty_local.http_server import threaded_server
@@ -131,6 +131,8 @@ class LocalStack:
         os.environ["ALLOW_LOCAL_HTTP_WEBHOOKS"] = "true"  # a receiver on 127.0.0.1 (never in the template)
         os.environ["WEBHOOK_BACKOFF_SECONDS"] = os.environ.get("WEBHOOK_BACKOFF_SECONDS", "1")
         self.functions = Functions(self.stack.functions)
+        # Each function's DynamoDB requests are checked against its role, as IAM would (see iam.py).
+        iam.enforcer(self.stack.template).install()
         self.scheduler = Scheduler(self.stack.schedules, self.functions, self.schedule_interval)
         self.gateway = Gateway(self.stack.routes, self.functions, tokens.Verifier.local(), extra=self.local_routes,
                                rest_authorizers=self.stack.rest_authorizers,

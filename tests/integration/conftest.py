@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -12,6 +14,7 @@ import pytest
 import requests
 
 from loyalty_local.demo import DEMO_PROGRAM
+from loyalty_local.iam import Enforcer, as_function, enforcer
 from loyalty_local.motoserver import MotoServer
 from loyalty_local.stack import create_tables
 from loyalty_local.template import read_stack
@@ -37,6 +40,28 @@ def tables(moto_server: MotoServer, stack) -> MotoServer:  # type: ignore[no-unt
     requests.post(f"{moto_server.url}/moto-api/reset", timeout=10)
     create_tables(stack, moto_server.url)
     return moto_server
+
+
+@pytest.fixture(scope="session", autouse=True)
+def iam(moto_server: MotoServer) -> Iterator[Enforcer]:
+    """Every DynamoDB request a handler sends is checked against its role, as IAM would on AWS."""
+    enforcing = enforcer()
+    enforcing.install()
+    # Jobs that tests run directly run as the scheduler function does, under its role.
+    from loyalty.services import jobs
+
+    run = jobs.run
+
+    def run_as_scheduler(*args: Any, **kwargs: Any) -> Any:
+        with as_function("SchedulerFunction"):
+            return run(*args, **kwargs)
+
+    jobs.run = run_as_scheduler  # type: ignore[assignment]
+    yield enforcing
+    jobs.run = run  # type: ignore[assignment]
+    record = os.environ.get("LOYALTY_IAM_RECORD")
+    if record:  # what each function used, to write least-privilege policies from
+        Path(record).write_text(json.dumps(sorted(enforcing.used), indent=0))
 
 
 @pytest.fixture(scope="session")

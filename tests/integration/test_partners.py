@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from loyalty.domain.secrets import normalize_code
+from loyalty_local.iam import as_function
 from tests.events import Api, LambdaContext
 from tests.stream_helpers import assert_reconciled, at, deliver, stream_records
 
@@ -33,7 +34,8 @@ def authorize(key: str | None) -> dict:
     handler = importlib.import_module("functions.partner_authorizer.handler")
     event = {"type": "REQUEST", "methodArn": "arn:aws:execute-api:us-east-1:1:api/v1/GET/partner/promotions",
              "headers": {"x-api-key": key} if key else {}}
-    return dict(handler.lambda_handler(event, LambdaContext()))
+    with as_function("PartnerAuthorizerFunction"):
+        return dict(handler.lambda_handler(event, LambdaContext()))
 
 
 def effect(result: dict) -> str:
@@ -189,3 +191,27 @@ def test_a_promotion_the_member_has_used_up_leaves_its_offers(api: Api, program:
     # Then it leaves her offers, and the other partner's stays
     assert {once["promotion_id"], other["promotion_id"]} <= before
     assert once["promotion_id"] not in after and other["promotion_id"] in after
+
+
+def test_the_authorizer_reads_the_key_consistently(api: Api, program: dict) -> None:
+    # Given a key created a moment ago
+    created = onboard(api)
+    seen: list[bool] = []
+
+    def hook(params: dict, **_: object) -> None:
+        seen.extend(bool(spec.get("ConsistentRead")) for spec in params.get("RequestItems", {}).values())
+
+    from loyalty.store.db import connection
+
+    events = connection().client.meta.events
+    events.register("before-parameter-build.dynamodb.BatchGetItem", hook)
+    try:
+        # When the authorizer resolves it
+        allowed = authorize(created["api_key"])
+    finally:
+        events.unregister("before-parameter-build.dynamodb.BatchGetItem", hook)
+
+    # Then it is allowed, and every read it made was strongly consistent (an eventually consistent read
+    # could miss the new key, and API Gateway would cache that Deny for 60 s)
+    assert effect(allowed) == "Allow"
+    assert seen and all(seen)

@@ -80,3 +80,76 @@ def test_the_layer_builds_with_arm64_wheels_for_python_3_13(tmp_path: Path) -> N
     assert (built / "loyalty" / "domain" / "earning.py").exists()
     native = list(built.glob("pydantic_core/*.so"))
     assert native and all("cpython-313-aarch64-linux-gnu" in path.name for path in native)
+
+
+def test_what_aws_keeps_logs_and_limits_is_declared() -> None:
+    # Given the template
+    resources = load_template()["Resources"]
+    functions = {name: r for name, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
+
+    # Then the user pool (member ids are its subs) survives a stack deletion or replacement
+    pool = resources["UserPool"]
+    assert pool["DeletionPolicy"] == pool["UpdateReplacePolicy"] == "Retain"
+    assert pool["Properties"]["DeletionProtection"] == "ACTIVE"
+    # And every function logs to its own group, kept for LogRetentionDays
+    for name, function in functions.items():
+        group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        assert resources[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, name
+    # And both APIs write access logs to groups with a retention
+    http_logs = resources["HttpApi"]["Properties"]["AccessLogSettings"]["DestinationArn"]["Fn::GetAtt"][0]
+    rest_logs = resources["PartnerApi"]["Properties"]["AccessLogSetting"]["DestinationArn"]["Fn::GetAtt"][0]
+    for group in (http_logs, rest_logs):
+        assert resources[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    # And scheduled jobs run one at a time, their failures land in a queue with an alarm
+    scheduler = functions["SchedulerFunction"]["Properties"]
+    assert scheduler["ReservedConcurrentExecutions"] == 1
+    failures = scheduler["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+    assert any(r["Type"] == "AWS::CloudWatch::Alarm" and failures in str(r["Properties"]["Dimensions"])
+               for r in resources.values())
+    # And the stream consumer has concurrency of its own
+    assert functions["StreamProcessorFunction"]["Properties"]["ReservedConcurrentExecutions"] == {
+        "Ref": "StreamProcessorConcurrency"}
+
+
+L, M, GSI1, GSI2 = "table/LoyaltyTable", "table/MetricsTable", "table/LoyaltyTable/index/GSI1", \
+    "table/LoyaltyTable/index/GSI2"
+POINTS = {"BatchGetItem", "PutItem", "UpdateItem"}
+# What each function's code does with DynamoDB (written from the code, not from the template).
+ALLOWED: dict[str, dict[str, set[str]]] = {
+    "MembersFunction": {L: POINTS | {"DeleteItem", "Query"}},
+    "PurchasesFunction": {L: POINTS},
+    "RedemptionsFunction": {L: POINTS | {"Query"}},  # code claims count recent failures
+    "EngagementFunction": {L: POINTS},
+    "MechanicsFunction": {L: POINTS},
+    "CatalogFunction": {L: {"BatchGetItem"}, GSI1: {"Query"}},
+    "AdminFunction": {L: POINTS, GSI1: {"Query"}},
+    "ReportsFunction": {L: {"BatchGetItem"}, M: {"BatchGetItem", "Query"}, GSI1: {"Query"}},
+    "SchedulerFunction": {L: POINTS | {"Query", "Scan"}, GSI2: POINTS | {"Query", "Scan"},
+                          M: {"BatchGetItem", "PutItem", "UpdateItem", "BatchWriteItem", "Query", "Scan"}},
+    "PartnerAuthorizerFunction": {L: {"BatchGetItem"}},
+    "PartnerFunction": {L: POINTS | {"DeleteItem", "Query"}, GSI1: {"Query"}, M: {"BatchGetItem"}},
+    "StreamProcessorFunction": {M: {"BatchGetItem", "PutItem", "UpdateItem"}},
+    "EventsPublisherFunction": {},
+    "WebhookDeliveryFunction": {L: {"BatchGetItem", "PutItem", "Query"}},
+}
+# Functions that reach only some partition keys (the internet-facing authorizer; the function that
+# calls partner-controlled URLs must not be able to write balances).
+LEADING_KEYS = {"PartnerAuthorizerFunction": ("PARTNERKEY#*", "PARTNER#*"),
+                "WebhookDeliveryFunction": ("WEBHOOK#*", "WEBHOOKLOG#*", "DELIVERED#*")}
+
+
+def test_each_function_role_allows_only_the_dynamodb_actions_its_code_uses() -> None:
+    from loyalty_local.iam import function_grants, transformed_template
+
+    # Given the roles CloudFormation receives after the SAM transform
+    grants = function_grants(transformed_template())
+
+    # Then each function's DynamoDB actions are exactly its allow-list, table by table and index by index
+    assert set(grants) == set(ALLOWED)
+    for function, grant_list in grants.items():
+        granted: dict[str, set[str]] = {}
+        for grant in grant_list:
+            for resource in grant.resources:
+                granted.setdefault(resource, set()).update(a.removeprefix("dynamodb:") for a in grant.actions)
+            assert grant.leading_keys == LEADING_KEYS.get(function), function
+        assert granted == ALLOWED[function], function

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from loyalty_local.iam import as_function
 from tests.events import Api
 
 
@@ -96,7 +97,8 @@ def test_a_hanging_receiver_cannot_take_the_batch_past_the_function_timeout(
     # When a batch of 10 (the template's batch size) alternates their events, with 10 s left to run
     records = [_sqs_record(number, stuck if number % 2 == 0 else fine) for number in range(10)]
     started = time.monotonic()
-    response = handler.lambda_handler({"Records": records}, ShortContext(10))
+    with as_function("WebhookDeliveryFunction"):
+        response = handler.lambda_handler({"Records": records}, ShortContext(10))
     elapsed = time.monotonic() - started
 
     # Then the invocation ends in time (before the 10 s, with the reserve kept)
@@ -123,7 +125,8 @@ def test_a_redirect_is_a_failed_delivery_and_is_not_followed(
     monkeypatch.setattr(handler, "_visible_again", lambda record, delay: None)
 
     # When an event is delivered
-    response = handler.lambda_handler({"Records": [_sqs_record(1, partner)]}, ShortContext(30))
+    with as_function("WebhookDeliveryFunction"):
+        response = handler.lambda_handler({"Records": [_sqs_record(1, partner)]}, ShortContext(30))
 
     # Then it failed (to be retried later) and the redirect's target was never called
     assert [item["itemIdentifier"] for item in response["batchItemFailures"]] == ["msg-1"]

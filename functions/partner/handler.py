@@ -48,7 +48,8 @@ def get_promotion(promotion_id: str):
 @app.post("/partner/promotions/<promotion_id>/codes", responses=responses(201, CodesOut),
           tags=["partner"], summary="Issue single-use codes")
 def issue_codes(promotion_id: str, request: Annotated[CodesRequest, Body()]):
-    return respond(partners.issue_codes(partner(app), promotion_id, request))
+    who = partner(app)
+    return respond(partners.issue_codes(who, promotion_id, request, idempotency(app, who, required=False)))
 
 
 @app.get("/partner/promotions/<promotion_id>/report", responses=responses(200, ReportOut),
@@ -73,7 +74,8 @@ def settlement(month: Annotated[str, Query(description="YYYY-MM")]):
 @app.post("/partner/webhooks", responses=responses(201, WebhookOut), tags=["partner"],
           summary="Register a webhook (its signing secret is shown once)")
 def register_webhook(request: Annotated[WebhookRequest, Body()]):
-    return respond(webhooks.register(partner(app), request.url, request.description))
+    who = partner(app)
+    return respond(webhooks.register(who, request.url, request.description, idempotency(app, who, required=False)))
 
 
 @app.get("/partner/webhooks", responses=responses(200, WebhookList), tags=["partner"], summary="Your webhooks")

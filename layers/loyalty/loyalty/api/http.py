@@ -234,7 +234,12 @@ def partner(app: Any) -> Caller:
 
 def request_hash(app: APIGatewayHttpResolver) -> str:
     event = app.current_event
-    body = event.body or ""
+    # The body as the client sent it, not its transport encoding: the gateway base64-encodes some bodies
+    # (by content type), and a retry must hash the same however it travelled.
+    try:
+        body = event.decoded_body or ""
+    except (ValueError, UnicodeDecodeError):
+        body = event.body or ""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")) if body else ""
     except ValueError:

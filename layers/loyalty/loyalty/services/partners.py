@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import re
 import time
@@ -20,7 +22,7 @@ from loyalty.api.models import (
 )
 from loyalty.domain.clock import iso_utc, parse_utc, utc_now
 from loyalty.domain.earning import purchase_points
-from loyalty.domain.errors import Conflict, Gone, LimitReached, NotFound, ValidationFailed
+from loyalty.domain.errors import Conflict, Gone, LimitReached, NotFound, ServiceUnavailable, ValidationFailed
 from loyalty.domain.ids import new_ulid
 from loyalty.domain.money import format_amount, parse_amount
 from loyalty.domain.program import ProgramConfig
@@ -30,9 +32,10 @@ from loyalty.services.awards import MemberChange
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.program import config_of
 from loyalty.services.views import entry_view
-from loyalty.services.writes import Plan, enrolled_member, execute
+from loyalty.services.writes import Plan, dumps, enrolled_member, execute, replay
 from loyalty.store import aggregates, repository
 from loyalty.store import partners as store
+from loyalty.store.db import ConditionFailed
 from loyalty.store.models import (
     IdempotencyItem,
     OrderItem,
@@ -42,7 +45,13 @@ from loyalty.store.models import (
     PromotionMemberItem,
     partner_order_key,
 )
-from loyalty.store.repository import IdempotencyRequest, PointsChange, PromotionCharge, Snapshot
+from loyalty.store.repository import (
+    IdempotencyRequest,
+    PointsChange,
+    PromotionCharge,
+    Snapshot,
+    idempotency_record,
+)
 from loyalty.store.shares import Pool
 
 # Brute force: this many failed claims in an hour and the member must wait.
@@ -53,25 +62,49 @@ MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 # --- admin: onboarding and keys ---------------------------------------------------------------------
 
 
-def _usage_plan(partner_id: str) -> dict[str, str] | None:
-    """A usage plan and metering key per partner on the partner API (throttling, quota). Only where the
-    API exists (PARTNER_API_ID); boto3 is imported here, off every other path."""
+def _usage_plan(name: str, partner_id: str) -> dict[str, str] | None:
+    """A usage plan and metering key per partner on the partner API (throttling, quota), named `name`.
+    Only where the API exists (PARTNER_API_ID); boto3 is imported here, off every other path. A plan or
+    key of that name that an earlier, interrupted attempt created is used, not created again."""
     api_id = os.environ.get("PARTNER_API_ID")
     if not api_id:
         return None
     import boto3
 
     client = boto3.client("apigateway")
-    plan = client.create_usage_plan(
-        name=f"partner-{partner_id}", description=f"Loyalty partner {partner_id}",
-        apiStages=[{"apiId": api_id, "stage": os.environ.get("PARTNER_API_STAGE", "v1")}],
-        throttle={"rateLimit": float(os.environ.get("PARTNER_RATE_LIMIT", "50")),
-                  "burstLimit": int(os.environ.get("PARTNER_BURST_LIMIT", "100"))},
-        quota={"limit": int(os.environ.get("PARTNER_DAILY_QUOTA", "200000")), "period": "DAY"},
-    )
-    key = client.create_api_key(name=f"partner-{partner_id}", enabled=True, generateDistinctId=True)
-    client.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
+    plan = next((found for page in client.get_paginator("get_usage_plans").paginate()
+                 for found in page.get("items", []) if found.get("name") == name), None)
+    if plan is None:
+        plan = client.create_usage_plan(
+            name=name, description=f"Loyalty partner {partner_id}",
+            apiStages=[{"apiId": api_id, "stage": os.environ.get("PARTNER_API_STAGE", "v1")}],
+            throttle={"rateLimit": float(os.environ.get("PARTNER_RATE_LIMIT", "50")),
+                      "burstLimit": int(os.environ.get("PARTNER_BURST_LIMIT", "100"))},
+            quota={"limit": int(os.environ.get("PARTNER_DAILY_QUOTA", "200000")), "period": "DAY"},
+        )
+    key = next((found for found in client.get_api_keys(nameQuery=name, includeValues=True).get("items", [])
+                if found.get("name") == name), None)
+    if key is None:
+        key = client.create_api_key(name=name, enabled=True, generateDistinctId=True)
+    linked = {item["id"] for item in client.get_usage_plan_keys(usagePlanId=plan["id"]).get("items", [])}
+    if key["id"] not in linked:
+        client.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
     return {"usage_plan_id": plan["id"], "usage_key_id": key["id"], "usage_key": key["value"]}
+
+
+def _drop_usage_plan(usage: dict[str, str]) -> None:
+    """Best effort: the plan and key of an onboarding that failed and that no retry can find again."""
+    if not usage:
+        return
+    import boto3
+
+    client = boto3.client("apigateway")
+    with contextlib.suppress(Exception):
+        client.delete_usage_plan_key(usagePlanId=usage["usage_plan_id"], keyId=usage["usage_key_id"])
+    with contextlib.suppress(Exception):
+        client.delete_api_key(apiKey=usage["usage_key_id"])
+    with contextlib.suppress(Exception):
+        client.delete_usage_plan(usagePlanId=usage["usage_plan_id"])
 
 
 def partner_view(partner: PartnerItem) -> dict[str, Any]:
@@ -82,9 +115,18 @@ def partner_view(partner: PartnerItem) -> dict[str, Any]:
 
 def onboard(caller: Caller, request: PartnerRequest, idempotency: IdempotencyRequest | None) -> Outcome:
     caller.require_admin()
+    if idempotency is not None:
+        # A replay creates nothing outside the table again: answered before any side effect.
+        existing = repository.read_idempotency(idempotency)
+        if existing is not None:
+            return replay(existing, idempotency)
     partner_id = new_ulid()
     key_id, api_key, secret_hash = new_api_key()
-    usage = _usage_plan(partner_id) or {}
+    # With an Idempotency-Key the plan's name comes from the key, so a retry after a crash finds the
+    # plan and key that attempt made; without one, nobody can retry into them: dropped on failure.
+    plan_name = (f"partner-{hashlib.sha256(f'{idempotency.scope}|{idempotency.key}'.encode()).hexdigest()[:32]}"
+                 if idempotency is not None else f"partner-{partner_id}")
+    usage = _usage_plan(plan_name, partner_id) or {}
     partner = store.new_partner(partner_id, name=request.name, contact_email=request.contact_email.lower(),
                                 created_at=iso_utc(utc_now()), key_ids=[key_id], **usage)
     key = store.new_key(key_id, partner_id, secret_hash)
@@ -98,7 +140,16 @@ def onboard(caller: Caller, request: PartnerRequest, idempotency: IdempotencyReq
         return Plan(201, {**view, "api_key": api_key, "key_id": key_id}, commit,
                     replay_body={**view, "api_key": None, "key_id": key_id})
 
-    return execute(idempotency, lambda: repository.read_snapshot(idempotency=idempotency, with_program=False), plan)
+    try:
+        outcome = execute(idempotency, lambda: repository.read_snapshot(idempotency=idempotency,
+                                                                        with_program=False), plan)
+    except Exception:
+        if idempotency is None:
+            _drop_usage_plan(usage)
+        raise
+    if outcome.replayed and usage and outcome.body.get("usage_plan_id") != usage["usage_plan_id"]:
+        _drop_usage_plan(usage)  # a concurrent request with the same key won with other resources
+    return outcome
 
 
 def _partner(partner_id: str) -> PartnerItem:
@@ -202,22 +253,41 @@ def list_promotions(caller: Caller, *, limit: int, cursor: str | None) -> Outcom
                          "next_cursor": next_cursor})
 
 
-def issue_codes(caller: Caller, promotion_id: str, request: CodesRequest) -> Outcome:
+def issue_codes(caller: Caller, promotion_id: str, request: CodesRequest,
+                idempotency: IdempotencyRequest | None = None) -> Outcome:
+    """Issues `count` codes in chunks of CODES_PER_TRANSACTION, each chunk one transaction with its record.
+    With an Idempotency-Key a retry continues the same batch where it stopped (an interrupted batch
+    never issues its codes twice) and, once complete, replays its answer."""
     promotion, _ = _own_promotion(caller, promotion_id)
     if promotion.data.get("kind") == "multiplier":
         raise ValidationFailed("codes are for bonus_points and giveaway promotions", errors=[
             {"field": "promotion_id", "message": "a multiplier promotion boosts partner earn; it has no codes"}])
-    issued: list[str] = []
-    pending = [new_code(request.prefix) for _ in range(request.count)]
-    for _attempt in range(5):
-        # A chunk that met an existing code was not written at all: draw fresh codes for it.
-        collided = set(store.issue_codes(promotion.promotion_id, promotion.partner_id, pending))
-        issued += [code for code in pending if code not in collided]
-        if not collided:
+    if idempotency is not None:
+        existing = repository.read_idempotency(idempotency)
+        if existing is not None:
+            return replay(existing, idempotency)
+    batch_id = (hashlib.sha256(f"{idempotency.scope}|{idempotency.key}".encode()).hexdigest()[:32]
+                if idempotency is not None else new_ulid())
+    chunks = store.code_batch(batch_id) if idempotency is not None else []
+    for _attempt in range(request.count // store.CODES_PER_TRANSACTION + 20):
+        issued = sum(len(chunk) for chunk in chunks)
+        if issued >= request.count:
             break
-        pending = [new_code(request.prefix) for _ in collided]
-    codes = issued
-    return Outcome(201, {"promotion_id": promotion.promotion_id, "count": len(codes), "codes": codes})
+        fresh = [new_code(request.prefix) for _ in range(min(store.CODES_PER_TRANSACTION, request.count - issued))]
+        try:
+            if store.issue_code_chunk(promotion.promotion_id, promotion.partner_id, batch_id, len(chunks), fresh):
+                chunks = [*chunks, fresh]
+        except ConditionFailed:
+            chunks = store.code_batch(batch_id)  # a concurrent retry wrote this chunk: continue after it
+    else:
+        raise ServiceUnavailable("the code batch did not complete; retry with the same Idempotency-Key",
+                                 retry_after=1)
+    codes = [code for chunk in chunks for code in chunk][:request.count]
+    body = {"promotion_id": promotion.promotion_id, "count": len(codes), "codes": codes}
+    if idempotency is not None:
+        with contextlib.suppress(ConditionFailed):  # a concurrent retry recorded the same batch
+            repository.save_idempotent_result(idempotency_record(idempotency, 201, dumps(body)))
+    return Outcome(201, body)
 
 
 def promotion_report(caller: Caller, promotion_id: str) -> Outcome:

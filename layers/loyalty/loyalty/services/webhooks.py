@@ -16,8 +16,11 @@ from loyalty.domain.errors import NotFound, ValidationFailed
 from loyalty.domain.events import signature
 from loyalty.domain.ids import new_ulid
 from loyalty.services.context import Caller, Outcome, checked_id
+from loyalty.services.writes import Plan, execute
+from loyalty.store import repository
 from loyalty.store import webhooks as store
-from loyalty.store.models import WebhookItem
+from loyalty.store.models import IdempotencyItem, WebhookItem
+from loyalty.store.repository import IdempotencyRequest, Snapshot
 
 # A receiver gets this long to connect and then between bytes of its answer; a delivery never waits
 # past the time the caller has left (see `deliver`).
@@ -42,14 +45,25 @@ def webhook_view(hook: WebhookItem) -> dict[str, Any]:
             "status": hook.status, "created_at": hook.created_at}
 
 
-def register(caller: Caller, url: str, description: str | None) -> Outcome:
-    webhook_id = new_ulid()
-    hook = WebhookItem(f"WEBHOOK#{caller.partner_id}", webhook_id, webhook_id=webhook_id,
-                       partner_id=str(caller.partner_id), url=_check_url(url),
-                       secret="whsec_" + secrets.token_urlsafe(32), description=description,
-                       created_at=iso_utc(utc_now()))
-    store.save_webhook(hook)
-    return Outcome(201, {**webhook_view(hook), "secret": hook.secret})
+def register(caller: Caller, url: str, description: str | None,
+             idempotency: IdempotencyRequest | None = None) -> Outcome:
+    checked_url = _check_url(url)
+
+    def plan(_: Snapshot) -> Plan:
+        webhook_id = new_ulid()
+        hook = WebhookItem(f"WEBHOOK#{caller.partner_id}", webhook_id, webhook_id=webhook_id,
+                           partner_id=str(caller.partner_id), url=checked_url,
+                           secret="whsec_" + secrets.token_urlsafe(32), description=description,
+                           created_at=iso_utc(utc_now()))
+
+        def commit(record: IdempotencyItem | None) -> None:
+            store.save_webhook(hook, record)
+
+        # The signing secret is shown once: a replay answers without it.
+        return Plan(201, {**webhook_view(hook), "secret": hook.secret}, commit,
+                    replay_body={**webhook_view(hook), "secret": None})
+
+    return execute(idempotency, lambda: repository.read_snapshot(idempotency=idempotency, with_program=False), plan)
 
 
 def list_webhooks(caller: Caller) -> Outcome:

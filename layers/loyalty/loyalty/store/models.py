@@ -329,6 +329,18 @@ class ShareItem(_Item):
     new_members = NumberAttribute(null=True)
 
 
+class CodeBatchItem(_Item):
+    """CODEBATCH#<batch> / CHUNK#<nnnnn>: the codes one transaction of a batch issued, so a retried batch
+    continues where it stopped instead of issuing its codes again."""
+
+    class Meta(_Meta):
+        pass
+
+    promotion_id = UnicodeAttribute()
+    codes = JSONAttribute(default=list)
+    expires = TTLAttribute(null=True)
+
+
 class PromotionMemberItem(_Item):
     class Meta(_Meta):
         pass

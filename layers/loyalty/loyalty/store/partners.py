@@ -14,6 +14,7 @@ from loyalty.store import shares
 from loyalty.store.db import ConditionFailed, Txn, batch_get, decode_cursor, encode_cursor, load, raise_if_transient
 from loyalty.store.models import (
     ClaimFailureItem,
+    CodeBatchItem,
     CodeItem,
     IdempotencyItem,
     PartnerItem,
@@ -31,7 +32,8 @@ from loyalty.store.models import (
 )
 from loyalty.store.repository import _add_idempotency, _commit
 
-CODES_PER_TRANSACTION = 99  # plus the counters update: DynamoDB's limit is 100 actions
+CODES_PER_TRANSACTION = 98  # plus the chunk record and the counters update: DynamoDB's limit is 100 actions
+CODE_BATCH_TTL = timedelta(days=7)  # as long as an idempotency record: a retry comes within it
 CLAIM_FAILURE_TTL_SECONDS = 24 * 3600
 
 
@@ -177,24 +179,40 @@ def list_promotions(partner_id: str, *, limit: int, cursor: str | None) -> tuple
         raise
 
 
-def issue_codes(promotion_id: str, partner_id: str, codes: list[str]) -> list[str]:
-    """Writes the codes, 99 to a transaction with the codes_issued counter; a chunk that meets an
-    existing code (astronomically rare) is returned so the caller can draw new codes for it."""
-    collided: list[str] = []
-    for start in range(0, len(codes), CODES_PER_TRANSACTION):
-        chunk = codes[start:start + CODES_PER_TRANSACTION]
-        txn = Txn()
-        for index, code in enumerate(chunk):
-            txn.put(f"code{index}", CodeItem(*code_key(code), code=code, promotion_id=promotion_id,
-                                             partner_id=partner_id, status="issued"), CodeItem.pk.does_not_exist())
-        counters = PromotionCountersItem(*promotion_counters_key(promotion_id))
-        txn.update("counters", counters, [PromotionCountersItem.codes_issued.add(len(chunk))],
-                   PromotionCountersItem.pk.exists(), versioned=False)
-        try:
-            _commit(txn)
-        except ConditionFailed:
-            collided.extend(chunk)
-    return collided
+def code_batch_key(batch_id: str, index: int) -> tuple[str, str]:
+    return f"CODEBATCH#{batch_id}", f"CHUNK#{index:05d}"
+
+
+def code_batch(batch_id: str) -> list[list[str]]:
+    """The codes each committed chunk of a batch issued, in order."""
+    try:
+        return [list(chunk.codes or []) for chunk in CodeBatchItem.query(f"CODEBATCH#{batch_id}")]
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
+
+
+def issue_code_chunk(promotion_id: str, partner_id: str, batch_id: str, index: int, codes: list[str]) -> bool:
+    """Writes one chunk of a batch (at most CODES_PER_TRANSACTION codes), its record and the codes_issued
+    counter in one transaction. False when a code met an existing one (astronomically rare: nothing was
+    written, draw new codes). ConditionFailed(chunk) when this chunk was written meanwhile (a concurrent
+    retry of the same batch)."""
+    txn = Txn()
+    for position, code in enumerate(codes):
+        txn.put(f"code{position}", CodeItem(*code_key(code), code=code, promotion_id=promotion_id,
+                                            partner_id=partner_id, status="issued"), CodeItem.pk.does_not_exist())
+    txn.put("chunk", CodeBatchItem(*code_batch_key(batch_id, index), promotion_id=promotion_id, codes=codes,
+                                   expires=CODE_BATCH_TTL), CodeBatchItem.pk.does_not_exist())
+    counters = PromotionCountersItem(*promotion_counters_key(promotion_id))
+    txn.update("counters", counters, [PromotionCountersItem.codes_issued.add(len(codes))],
+               PromotionCountersItem.pk.exists(), versioned=False)
+    try:
+        _commit(txn)
+    except ConditionFailed as failed:
+        if "chunk" in failed.labels:
+            raise
+        return False
+    return True
 
 
 def get_code(code: str) -> CodeItem | None:

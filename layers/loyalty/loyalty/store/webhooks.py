@@ -8,18 +8,19 @@ from pynamodb.exceptions import PynamoDBException
 
 from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.ids import new_ulid
-from loyalty.store.db import batch_get, decode_cursor, encode_cursor, load, raise_if_transient
-from loyalty.store.models import DeliveryItem, WebhookItem
+from loyalty.store.db import Txn, batch_get, decode_cursor, encode_cursor, load, raise_if_transient
+from loyalty.store.models import DeliveryItem, IdempotencyItem, WebhookItem
+from loyalty.store.repository import _add_idempotency, _commit
 
 LOG_TTL = timedelta(days=30)
 
 
-def save_webhook(webhook: WebhookItem) -> None:
-    try:
-        webhook.save(WebhookItem.pk.does_not_exist())
-    except PynamoDBException as exc:
-        raise_if_transient(exc)
-        raise
+def save_webhook(webhook: WebhookItem, idempotency: IdempotencyItem | None) -> None:
+    """The webhook and the idempotency record of its registration, in one transaction."""
+    txn = Txn()
+    txn.put("webhook", webhook, WebhookItem.pk.does_not_exist())
+    _add_idempotency(txn, idempotency)
+    _commit(txn)
 
 
 def webhooks(partner_id: str) -> list[WebhookItem]:

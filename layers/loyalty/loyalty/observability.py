@@ -36,12 +36,28 @@ class _NoTracer:
         return method
 
 
+class _QuietTracer:
+    """The powertools Tracer, never recording what a handler returns or raises: responses carry secrets
+    shown once (a partner's API key, a webhook's signing secret) and members' personal data, and X-Ray
+    keeps traces for 30 days, out of reach of an erasure. Timings, cold starts and DynamoDB calls are
+    traced as before."""
+
+    def __init__(self) -> None:
+        from aws_lambda_powertools import Tracer
+
+        self.tracer = Tracer()
+
+    def capture_lambda_handler(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+        return self.tracer.capture_lambda_handler(handler, capture_response=False, capture_error=False)
+
+    def capture_method(self, method: Callable[..., Any]) -> Callable[..., Any]:
+        return self.tracer.capture_method(method, capture_response=False, capture_error=False)  # type: ignore[call-overload]
+
+
 def make_tracer() -> Any:
     if not tracing_enabled():
         return _NoTracer()
-    from aws_lambda_powertools import Tracer
-
-    return Tracer()
+    return _QuietTracer()
 
 
 tracer = make_tracer()

@@ -102,6 +102,15 @@ def assert_reconciled() -> dict[str, Any]:
     from loyalty.services import jobs
 
     deliver(stream_records())
-    result = jobs.run("reconcile")
+    # Everything is folded now: no record may lag, every aggregate must match exactly.
+    previous = os.environ.get("RECONCILE_STREAM_LAG_MINUTES")
+    os.environ["RECONCILE_STREAM_LAG_MINUTES"] = "0"
+    try:
+        result = jobs.run("reconcile")
+    finally:
+        if previous is None:
+            os.environ.pop("RECONCILE_STREAM_LAG_MINUTES", None)
+        else:
+            os.environ["RECONCILE_STREAM_LAG_MINUTES"] = previous
     assert result["clean"], json.dumps(result["discrepancies"][:10], indent=1, default=str)
     return result

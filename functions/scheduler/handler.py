@@ -19,8 +19,9 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     result = jobs.run(name)
     count("JobRuns", unit=MetricUnit.Count, value=1)
     if name == "reconcile":
-        # The ReconciliationDiscrepancies alarm watches this.
+        # The ReconciliationDiscrepancies alarm watches this; ReconciliationMissing, that it ran at all.
         count("ReconciliationDiscrepancies", unit=MetricUnit.Count, value=result["discrepancy_count"])
+        count("ReconciliationRuns", unit=MetricUnit.Count, value=1)
         if result["discrepancy_count"]:
             logger.error("reconciliation found discrepancies", extra={"discrepancies": result["discrepancies"][:20]})
     logger.info("job finished", extra={"job": name, "summary": {k: v for k, v in result.items()

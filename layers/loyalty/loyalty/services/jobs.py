@@ -97,7 +97,7 @@ def member_maintenance(now: datetime | None = None) -> dict[str, Any]:
 def reconcile(now: datetime | None = None) -> dict[str, Any]:
     from loyalty.services.reconcile import reconcile as run_reconciliation
 
-    return run_reconciliation()
+    return run_reconciliation(now)
 
 
 JOBS = {"daily_snapshot": daily_snapshot, "member_maintenance": member_maintenance, "reconcile": reconcile}

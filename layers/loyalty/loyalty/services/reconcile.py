@@ -1,30 +1,46 @@
 """Reconciliation: every invariant checked from the ledger, the slow and obvious way.
 
-Reads both tables whole (a scheduled job and a local command, never a request path) and recomputes,
-per member, the balance, lots, debt, pending and lifetime points, the qualifying days and the
-balance_after chain; globally, the member count, every aggregate the stream processor keeps (by
-folding every ledger item through the same contributions, as if each were delivered once), the
+A scheduled job (and a local command), never a request path. It reads the table page by page (a
+Scan returns each partition key's items together), so it holds one member's items at a time, plus
+running totals per day, promotion and partner: its memory does not grow with the number of members.
+Per member it recomputes the balance, lots, debt, pending and lifetime points, the qualifying days
+and the balance_after chain; globally, the member count, every aggregate the stream processor keeps
+(by folding every ledger item through the same contributions, as if each were delivered once), the
 promotions' budgets and counters, and the orders' refunds.
+
+The aggregates lag the ledger by the stream's delay, and a Scan is no snapshot. So records newer than
+RECONCILE_STREAM_LAG_MINUTES (15 by default) may or may not be folded yet: an aggregate counter they
+touch is accepted anywhere between "none of them folded" and "all of them folded". A member whose
+checks fail is read again, consistently, before it is reported (it may have changed under the Scan).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter, defaultdict
-from datetime import date
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from loyalty.domain import metrics as m
-from loyalty.domain.clock import local_day, utc_now
+from loyalty.domain.clock import iso_utc, local_day, utc_now
+from loyalty.domain.ids import ulid_time_ms
 from loyalty.domain.tiers import window_start
 from loyalty.services.program import config_of
 from loyalty.store import aggregates, daycounts, repository
 from loyalty.store.aggregates import metrics_table_name
-from loyalty.store.db import scan
+from loyalty.store.db import query_partition, scan
 from loyalty.store.models import table_name
 
 EARNING_TYPES = {"earn", "action", "release", "adjust", "partner_earn", "promo", "birthday", "referral", "bonus",
                  "spin"}
+PAGE_SIZE = 200  # items a Scan page holds: what the job keeps in memory besides one member
+
+
+def stream_lag() -> timedelta:
+    return timedelta(minutes=float(os.environ.get("RECONCILE_STREAM_LAG_MINUTES", "15")))
 
 
 def _json(value: Any, default: Any) -> Any:
@@ -36,16 +52,20 @@ def _json(value: Any, default: Any) -> Any:
 class Report:
     def __init__(self) -> None:
         self.discrepancies: list[dict[str, Any]] = []
+        self.count = 0
         self.checked: Counter[str] = Counter()
 
     def expect(self, what: str, subject: str, expected: Any, actual: Any) -> None:
         self.checked[what] += 1
         if expected != actual:
-            self.discrepancies.append({"check": what, "subject": subject, "expected": expected, "actual": actual})
+            self.count += 1
+            if len(self.discrepancies) < 200:
+                self.discrepancies.append({"check": what, "subject": subject, "expected": expected,
+                                           "actual": actual})
 
     def as_dict(self) -> dict[str, Any]:
-        return {"clean": not self.discrepancies, "discrepancies": self.discrepancies[:200],
-                "discrepancy_count": len(self.discrepancies), "checked": dict(self.checked)}
+        return {"clean": not self.count, "discrepancies": self.discrepancies, "discrepancy_count": self.count,
+                "checked": dict(self.checked)}
 
 
 def _member_checks(report: Report, member: dict[str, Any], entries: list[dict[str, Any]], today: date,
@@ -91,106 +111,170 @@ def _member_checks(report: Report, member: dict[str, Any], entries: list[dict[st
                   {day: points for day, points in stored_days.items() if points})
 
 
-def _enrolled_tiers(items: list[dict[str, Any]]) -> dict[str, str]:
-    """Each member's tier when it enrolled: the `from` of its first tier change, if it ever changed."""
-    first: dict[str, tuple[str, str]] = {}
+def _partitions(items: Iterable[dict[str, Any]]) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """The Scan's items grouped by partition key (a Scan returns a partition's items together)."""
+    current: str | None = None
+    group: list[dict[str, Any]] = []
     for item in items:
-        if item.get("type") == "tier_change" and str(item.get("sk", "")).startswith("ENTRY#"):
-            member = item["member_id"]
-            if member not in first or item["entry_id"] < first[member][0]:
-                first[member] = (item["entry_id"], str(_json(item.get("details"), {}).get("from")))
-    return {member: tier for member, (_, tier) in first.items()}
+        if item["pk"] != current:
+            if current is not None:
+                yield current, group
+            current, group = str(item["pk"]), []
+        group.append(item)
+    if current is not None:
+        yield current, group
 
 
-def _aggregate_checks(report: Report, items: list[dict[str, Any]], metrics_items: list[dict[str, Any]]) -> None:
-    expected: dict[m.ItemKey, Counter[str]] = {}
-    enrolled_tiers = _enrolled_tiers(items)
-    for item in items:
-        keys = {"pk": item["pk"], "sk": item["sk"]}
-        if item.get("sk") == "PROFILE" and item.get("member_id") in enrolled_tiers:
-            item = {**item, "tier": enrolled_tiers[item["member_id"]]}  # as the enrollment record had it
-        if str(item["pk"]).startswith(("MEMBER#", "CLAIMFAIL#")):
-            m.merge(expected, m.contributions("INSERT", keys, item))
-    stored = aggregates.combine(metrics_items)
-    for key in sorted(set(expected) | set(stored)):
-        want = {name: value for name, value in (expected.get(key) or Counter()).items() if value}
-        report.expect("aggregate = recomputation from the ledger", f"{key[0]}/{key[1]}", want, stored.get(key, {}))
+class Totals:
+    """What the whole ledger adds up to, kept while the Scan goes by: per aggregate, promotion, order."""
+
+    def __init__(self, cutoff: datetime) -> None:
+        self.cutoff = iso_utc(cutoff)
+        self.cutoff_ms = int(cutoff.timestamp() * 1000)
+        self.expected: dict[m.ItemKey, Counter[str]] = {}
+        # Contributions of records newer than the cutoff: the aggregates may hold any part of them.
+        self.recent_up: dict[m.ItemKey, Counter[str]] = {}
+        self.recent_down: dict[m.ItemKey, Counter[str]] = {}
+        self.members = 0
+        self.budgets: dict[str, int] = {}
+        self.shares: dict[str, Counter[str]] = defaultdict(Counter)
+        self.awarded: Counter[str] = Counter()
+        self.claims: Counter[str] = Counter()
+        self.reached: Counter[str] = Counter()
+        self.claimed_codes: Counter[str] = Counter()
+
+    def _recent(self, item: dict[str, Any]) -> bool:
+        if str(item["pk"]).startswith("CLAIMFAIL#"):
+            return ulid_time_ms(str(item["sk"])) >= self.cutoff_ms
+        moment = item.get("recorded_at") or item.get("enrolled_at")
+        return bool(moment) and str(moment) >= self.cutoff
+
+    def fold(self, item: dict[str, Any]) -> None:
+        contributions = m.contributions("INSERT", {"pk": item["pk"], "sk": item["sk"]}, item)
+        if not self._recent(item):
+            m.merge(self.expected, contributions)
+            return
+        for key, counters in contributions.items():
+            for name, value in counters.items():
+                target = self.recent_up if value > 0 else self.recent_down
+                target.setdefault(key, Counter())[name] += value
 
 
-def _promotion_checks(report: Report, items: list[dict[str, Any]]) -> None:
-    budgets = {item["pk"][6:]: int(item["budget_points"]) for item in items
-               if str(item["pk"]).startswith("PROMO#") and item["sk"] == "COUNTERS"}
-    # Claims count in the budget's shares (SHARE#PROMO#<id>#<nn>): summed per promotion.
-    counters: dict[str, Counter[str]] = {promotion: Counter() for promotion in budgets}
-    for item in items:
-        if str(item["pk"]).startswith("SHARE#PROMO#") and item["sk"] == "SHARE":
-            promotion = str(item["pk"]).removeprefix("SHARE#PROMO#").rsplit("#", 1)[0]
-            for name in ("taken", "left", "codes_claimed", "members_reached"):
-                counters.setdefault(promotion, Counter())[name] += int(item.get(name) or 0)
-    awarded: Counter[str] = Counter()
-    claims: Counter[str] = Counter()
-    reached: dict[str, set[str]] = defaultdict(set)
-    for item in items:
-        if not str(item["sk"]).startswith("ENTRY#"):
-            continue
-        source = _json(item.get("source"), {})
-        promotion = source.get("promotion_id")
+def _member_partition(report: Report, totals: Totals, member_id: str, group: list[dict[str, Any]],
+                      today: date, window_days: int) -> None:
+    profile = next((item for item in group if item.get("sk") == "PROFILE"), None)
+    entries = [item for item in group if str(item.get("sk", "")).startswith("ENTRY#")]
+    if profile is None:
+        report.expect("every entry belongs to a member", f"member {member_id}", 0, len(entries))
+        return
+    totals.members += 1
+    trial = Report()
+    _member_checks(trial, profile, entries, today, window_days)
+    if trial.count:
+        # The Scan read the member and its entries at different moments: read them again together.
+        fresh = query_partition(table_name(), f"MEMBER#{member_id}")
+        profile = next((item for item in fresh if item.get("sk") == "PROFILE"), profile)
+        entries = [item for item in fresh if str(item.get("sk", "")).startswith("ENTRY#")]
+    _member_checks(report, profile, entries, today, window_days)
+    # The aggregates: the enrollment as its record had it (the tier before any change), then each entry.
+    changes = sorted((entry for entry in entries if entry.get("type") == "tier_change"),
+                     key=lambda entry: entry["entry_id"])
+    enrolled = dict(profile)
+    if changes:
+        enrolled["tier"] = str(_json(changes[0].get("details"), {}).get("from"))
+    totals.fold(enrolled)
+    reached: set[str] = set()
+    for entry in entries:
+        totals.fold(entry)
+        promotion = _json(entry.get("source"), {}).get("promotion_id")
         if not promotion:
             continue
-        if item["type"] == "promo":
-            awarded[promotion] += int(item["points"])
-            claims[promotion] += 1
-            reached[promotion].add(item["member_id"])
-        elif item["type"] == "partner_earn":
-            awarded[promotion] += int(_json(item.get("details"), {}).get("promotion_points") or 0)
-            reached[promotion].add(item["member_id"])
-    claimed_codes = Counter(item["promotion_id"] for item in items
-                            if str(item["pk"]).startswith("CODE#") and item.get("status") == "claimed")
-    for promotion, item in counters.items():
+        if entry["type"] == "promo":
+            totals.awarded[promotion] += int(entry["points"])
+            totals.claims[promotion] += 1
+            reached.add(promotion)
+        elif entry["type"] == "partner_earn":
+            totals.awarded[promotion] += int(_json(entry.get("details"), {}).get("promotion_points") or 0)
+            reached.add(promotion)
+    totals.reached.update(reached)
+
+
+def _other_partition(report: Report, totals: Totals, pk: str, group: list[dict[str, Any]]) -> None:
+    for item in group:
+        if pk.startswith("CLAIMFAIL#"):
+            totals.fold(item)
+        elif pk.startswith("PROMO#") and item["sk"] == "COUNTERS":
+            totals.budgets[pk[6:]] = int(item["budget_points"])
+        elif pk.startswith("SHARE#PROMO#") and item["sk"] == "SHARE":
+            promotion = pk.removeprefix("SHARE#PROMO#").rsplit("#", 1)[0]
+            for name in ("taken", "left", "codes_claimed", "members_reached"):
+                totals.shares[promotion][name] += int(item.get(name) or 0)
+        elif pk.startswith("CODE#") and item.get("status") == "claimed":
+            totals.claimed_codes[str(item["promotion_id"])] += 1
+        elif item.get("sk") == "ORDER":
+            subject = f"order {pk}"
+            report.expect("order refunds within the total", subject, True,
+                          Decimal(str(item.get("refunded") or "0")) <= Decimal(str(item["total"])))
+            report.expect("order returns within its points", subject, True,
+                          int(item.get("points_returned") or 0) <= int(item["points"]))
+
+
+def _aggregate_checks(report: Report, totals: Totals, stored: dict[m.ItemKey, dict[str, int]]) -> None:
+    for key in sorted(set(totals.expected) | set(stored) | set(totals.recent_up) | set(totals.recent_down)):
+        want = {name: value for name, value in (totals.expected.get(key) or Counter()).items() if value}
+        have = stored.get(key, {})
+        up, down = totals.recent_up.get(key) or Counter(), totals.recent_down.get(key) or Counter()
+        subject = f"{key[0]}/{key[1]}"
+        if not up and not down:
+            report.expect("aggregate = recomputation from the ledger", subject, want, have)
+            continue
+        # Records newer than the cutoff may not be folded yet: each counter lies between none and all.
+        outside = {name: {"folded_at_least": want.get(name, 0) + down.get(name, 0),
+                          "folded_at_most": want.get(name, 0) + up.get(name, 0), "stored": have.get(name, 0)}
+                   for name in set(want) | set(have) | set(up) | set(down)
+                   if not want.get(name, 0) + down.get(name, 0) <= have.get(name, 0)
+                   <= want.get(name, 0) + up.get(name, 0)}
+        report.expect("aggregate = recomputation from the ledger (recent records may lag)", subject, {}, outside)
+
+
+def _promotion_checks(report: Report, totals: Totals) -> None:
+    for promotion in sorted(set(totals.budgets) | set(totals.shares)):
+        item = totals.shares[promotion]
         subject = f"promotion {promotion}"
-        budget = budgets.get(promotion, 0)
+        budget = totals.budgets.get(promotion, 0)
         report.expect("promotion within budget", subject, True, item["taken"] <= budget)
         report.expect("budget shares: given + left = budget", subject, budget, item["taken"] + item["left"])
-        report.expect("promotion points = ledger", subject, awarded[promotion], item["taken"])
-        report.expect("codes claimed = promo entries", subject, claims[promotion], item["codes_claimed"])
-        report.expect("codes claimed = claimed codes", subject, claimed_codes[promotion], item["codes_claimed"])
-        report.expect("members reached = distinct members", subject, len(reached[promotion]),
+        report.expect("promotion points = ledger", subject, totals.awarded[promotion], item["taken"])
+        report.expect("codes claimed = promo entries", subject, totals.claims[promotion], item["codes_claimed"])
+        report.expect("codes claimed = claimed codes", subject, totals.claimed_codes[promotion],
+                      item["codes_claimed"])
+        report.expect("members reached = distinct members", subject, totals.reached[promotion],
                       item["members_reached"])
 
 
-def _order_checks(report: Report, items: list[dict[str, Any]]) -> None:
-    from decimal import Decimal
-
-    for item in items:
-        if item.get("sk") != "ORDER":
-            continue
-        subject = f"order {item['pk']}"
-        report.expect("order refunds within the total", subject, True,
-                      Decimal(str(item.get("refunded") or "0")) <= Decimal(str(item["total"])))
-        report.expect("order returns within its points", subject, True,
-                      int(item.get("points_returned") or 0) <= int(item["points"]))
-
-
-def reconcile() -> dict[str, Any]:
+def reconcile(now: datetime | None = None) -> dict[str, Any]:
     program = repository.read_snapshot().program
     config = config_of(program)
-    today = local_day(utc_now(), config.zone)
-    items = list(scan(table_name()))
-    metrics_items = list(scan(metrics_table_name()))
+    moment = now or utc_now()
+    today = local_day(moment, config.zone)
     report = Report()
-    members = {item["member_id"]: item for item in items if item.get("sk") == "PROFILE"
-               and str(item["pk"]).startswith("MEMBER#")}
-    entries: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for item in items:
-        if str(item.get("sk", "")).startswith("ENTRY#"):
-            entries[item["member_id"]].append(item)
-    for member_id, member in members.items():
-        _member_checks(report, member, entries.get(member_id, []), today, config.tier_window_days)
-    report.expect("every entry belongs to a member", "ledger", set(), set(entries) - set(members))
-    new_members = sum(counters.get("new_members", 0) for key, counters in aggregates.combine(metrics_items).items()
-                      if key[0] == m.DAYS_PK)
-    report.expect("member count = new members aggregated", "members", len(members), new_members)
-    _aggregate_checks(report, items, metrics_items)
-    _promotion_checks(report, items)
-    _order_checks(report, items)
-    return {"members": len(members), "entries": sum(len(v) for v in entries.values()), **report.as_dict()}
+    totals = Totals(moment - stream_lag())
+    entries = 0
+    for pk, group in _partitions(scan(table_name(), page_size=PAGE_SIZE)):
+        if pk.startswith("MEMBER#"):
+            entries += sum(1 for item in group if str(item.get("sk", "")).startswith("ENTRY#"))
+            _member_partition(report, totals, pk.removeprefix("MEMBER#"), group, today, config.tier_window_days)
+        else:
+            _other_partition(report, totals, pk, group)
+    stored = aggregates.combine(scan(metrics_table_name(), page_size=PAGE_SIZE))
+    new_members = sum(counters.get("new_members", 0) for key, counters in stored.items() if key[0] == m.DAYS_PK)
+    recent_new = sum(counters.get("new_members", 0) for key, counters in totals.recent_up.items()
+                     if key[0] == m.DAYS_PK)
+    if not recent_new:
+        report.expect("member count = new members aggregated", "members", totals.members, new_members)
+    else:  # enrollments newer than the cutoff may not be counted yet
+        report.expect("member count = new members aggregated (recent ones may lag)", "members", True,
+                      totals.members - recent_new <= new_members <= totals.members)
+    _aggregate_checks(report, totals, stored)
+    _promotion_checks(report, totals)
+    return {"members": totals.members, "entries": entries, **report.as_dict()}

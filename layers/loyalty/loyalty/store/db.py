@@ -227,11 +227,14 @@ def _plain(value: dict[str, Any]) -> Any:
     return inner
 
 
-def scan(table: str) -> Iterable[dict[str, Any]]:
-    """Every item of a table as plain Python values (numbers as Decimal). For jobs, never requests."""
+def scan(table: str, page_size: int | None = None) -> Iterable[dict[str, Any]]:
+    """Every item of a table as plain Python values (numbers as Decimal), page by page (at most
+    `page_size` items held at once). For jobs, never requests."""
     start: dict[str, Any] | None = None
     while True:
         request: dict[str, Any] = {"TableName": table}
+        if page_size:
+            request["Limit"] = page_size
         if start:
             request["ExclusiveStartKey"] = start
         try:
@@ -244,3 +247,23 @@ def scan(table: str) -> Iterable[dict[str, Any]]:
         start = response.get("LastEvaluatedKey")
         if not start:
             return
+
+
+def query_partition(table: str, pk: str) -> list[dict[str, Any]]:
+    """Every item under one partition key, read consistently, as plain Python values. For jobs."""
+    items: list[dict[str, Any]] = []
+    start: dict[str, Any] | None = None
+    while True:
+        request: dict[str, Any] = {"TableName": table, "KeyConditionExpression": "pk = :pk",
+                                   "ExpressionAttributeValues": {":pk": {"S": pk}}, "ConsistentRead": True}
+        if start:
+            request["ExclusiveStartKey"] = start
+        try:
+            response = connection().dispatch("Query", request)
+        except (PynamoDBException, ClientError, BotoCoreError) as exc:
+            raise_if_transient(exc)
+            raise
+        items.extend({name: _plain(value) for name, value in item.items()} for item in response.get("Items", []))
+        start = response.get("LastEvaluatedKey")
+        if not start:
+            return items

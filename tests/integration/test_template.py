@@ -130,6 +130,7 @@ ALLOWED: dict[str, dict[str, set[str]]] = {
     "PartnerFunction": {L: POINTS | {"DeleteItem", "Query"}, GSI1: {"Query"}, M: {"BatchGetItem"}},
     "StreamProcessorFunction": {M: {"BatchGetItem", "PutItem", "UpdateItem"}},
     "EventsPublisherFunction": {},
+    "StaffMfaFunction": {},
     "WebhookDeliveryFunction": {L: {"BatchGetItem", "PutItem", "Query"}},
 }
 # Functions that reach only some partition keys (the internet-facing authorizer; the function that

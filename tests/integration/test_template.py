@@ -80,6 +80,16 @@ def test_the_layer_builds_with_arm64_wheels_for_python_3_13(tmp_path: Path) -> N
     assert (built / "loyalty" / "domain" / "earning.py").exists()
     native = list(built.glob("pydantic_core/*.so"))
     assert native and all("cpython-313-aarch64-linux-gnu" in path.name for path in native)
+    # The runtime provides botocore and boto3: the layer must not carry another copy
+    for provided in ("botocore", "boto3", "s3transfer", "jmespath", "urllib3", "dateutil"):
+        assert not (built / provided).exists(), provided
+    # /opt is read-only: bytecode for the runtime's Python (3.13) only, or none when no 3.13 was found
+    bytecode = [path.name for path in built.rglob("*.pyc")]
+    if "layer bytecode compiled by" in result.stdout:
+        assert bytecode and all(".cpython-313." in name for name in bytecode)
+        assert (built / "loyalty" / "domain" / "__pycache__" / "earning.cpython-313.pyc").exists()
+    else:
+        assert "WARNING: no Python 3.13 found" in result.stdout and not bytecode
 
 
 def test_what_aws_keeps_logs_and_limits_is_declared() -> None:

@@ -14,8 +14,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     chaos = Chaos(failure_rate=args.stream_chaos, redelivery_rate=args.stream_chaos) if args.stream_chaos else None
     stack = LocalStack(host=args.host, port=args.port, seed_demo=not args.no_demo, chaos=chaos,
-                       schedule_interval=args.schedule_seconds,
-                       auth_failure_limit=args.auth_failure_limit).start()
+                       schedule_interval=args.schedule_seconds).start()
     print(f"Loyalty API (member, admin and partner) at {stack.url}", flush=True)
     print("Get a token:  .venv/bin/loyalty-local token --sub alice            (a member)", flush=True)
     print("              .venv/bin/loyalty-local token --sub pos --scope loyalty/transactions   (a back end)",
@@ -88,8 +87,6 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--schedule-seconds", type=float,
                        default=float(os.environ.get("LOYALTY_LOCAL_SCHEDULE_SECONDS", "60")),
                        help="run every scheduled job this often (0: only on POST /local/jobs/<job>)")
-    serve.add_argument("--auth-failure-limit", type=int, default=20,
-                       help="failed authentications per address and minute before 429s")
     serve.set_defaults(run=_serve)
 
     token = commands.add_parser("token", help="print a signed local access token (bare JWT on the last line)")

@@ -90,14 +90,13 @@ def create_tables(stack: Stack, endpoint: str) -> None:
 class LocalStack:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 3000, seed_demo: bool = True,
                  chaos: Chaos | None = None, stream_interval: float = 0.05,
-                 schedule_interval: float = 60.0, auth_failure_limit: int = 20) -> None:
+                 schedule_interval: float = 60.0) -> None:
         self.host = host
         self.port = port
         self.seed_demo = seed_demo
         self.chaos = chaos
         self.stream_interval = stream_interval
         self.schedule_interval = schedule_interval
-        self.auth_failure_limit = auth_failure_limit
         self.scheduler: Scheduler | None = None
         self.stack = read_stack()
         self.moto: MotoServer | None = None
@@ -135,8 +134,7 @@ class LocalStack:
         iam.enforcer(self.stack.template).install()
         self.scheduler = Scheduler(self.stack.schedules, self.functions, self.schedule_interval)
         self.gateway = Gateway(self.stack.routes, self.functions, tokens.Verifier.local(), extra=self.local_routes,
-                               rest_authorizers=self.stack.rest_authorizers,
-                               auth_failure_limit=self.auth_failure_limit)
+                               rest_authorizers=self.stack.rest_authorizers)
         if self.seed_demo:
             self.seed()
         for source in self.stack.streams:
@@ -202,7 +200,8 @@ class LocalStack:
                 return Response(asset, content_type=kind)
         if request.method == "GET" and (request.path == "/dashboard" or request.path.startswith("/dashboard/")):
             return dashboard_file(request.path)
-        if request.method == "GET" and request.path == "/admin/events":
+        # The bus's log: /local/events (a local-only route); /admin/events as the contract first named it.
+        if request.method == "GET" and request.path in ("/local/events", "/admin/events"):
             return self.admin_events(request)
         if not request.path.startswith("/local/"):
             return None
@@ -233,15 +232,15 @@ class LocalStack:
         return Response(json.dumps({"error": "unknown local route"}), status=404, content_type="application/json")
 
     def admin_events(self, request: Request) -> Response:
-        """GET /admin/events?after=<cursor>: what was published on the bus (the local stack only)."""
-        from loyalty_local.gateway import problem
+        """GET /local/events?after=<cursor>: what was published on the bus (the local stack only)."""
+        from loyalty_local.gateway import gateway_error, problem
         from loyalty_local.tokens import InvalidToken
 
         assert self.gateway is not None and self.event_log is not None
         try:
             claims = self.gateway.verifier.verify(request.headers.get("Authorization"))
-        except InvalidToken as exc:
-            return problem(401, "unauthorized", "Unauthorized", str(exc))
+        except InvalidToken:
+            return gateway_error(401, "Unauthorized", {"WWW-Authenticate": "Bearer"})
         if "loyalty-admin" not in (claims.get("cognito:groups") or []):
             return problem(403, "forbidden", "Forbidden", "this call needs the loyalty-admin group")
         for poller in self.pollers:

@@ -109,7 +109,7 @@ def local_stack(local_home: Path) -> Iterator[Http]:
 def fuzz_stack(local_home: Path) -> Iterator[Http]:
     """A stack of its own: what the fuzzer writes (rewards, erasures) stays out of the other tests, and
     its deliberate authentication failures are not throttled."""
-    with running_stack(local_home, "--auth-failure-limit", "1000000") as http:
+    with running_stack(local_home) as http:
         yield http
 
 

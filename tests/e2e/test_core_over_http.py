@@ -75,6 +75,8 @@ def test_forged_expired_and_missing_tokens_are_401(local_stack: Http) -> None:
     for token in (forged, expired, unsigned, tampered, "not-a-jwt"):
         response = local_stack.call("GET", "/members/me", token=token)
         assert response.status_code == 401, token
+        # The gateway answers, as API Gateway's JWT authorizer does (not a function's problem+json)
+        assert response.json() == {"message": "Unauthorized"}, token
     assert local_stack.call("GET", "/members/me").status_code == 401
     assert local_stack.call("GET", "/members/me", sub=member).status_code == 200
 

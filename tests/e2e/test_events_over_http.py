@@ -84,7 +84,7 @@ def delivery_log(http: Http, key: str, until: Callable[[list[dict]], bool]) -> l
 
 
 def test_a_purchase_that_lifts_a_member_to_silver_shows_in_the_event_log(local_stack: Http) -> None:
-    cursor = local_stack.call("GET", "/admin/events", sub="ops", admin=True).json()["cursor"]
+    cursor = local_stack.call("GET", "/local/events", sub="ops", admin=True).json()["cursor"]
     member = local_stack.enroll()
     local_stack.purchase(member, "110.00")
     page = local_stack.call("GET", "/admin/events", sub="ops", admin=True, params={"after": cursor}).json()

@@ -71,12 +71,15 @@ def test_partner_isolation_and_key_checks(local_stack: Http) -> None:
     assert partner_call(local_stack, y["api_key"], "POST", f"{path}/codes", {"count": 1}).status_code == 404
     listed = partner_call(local_stack, y["api_key"], "GET", "/partner/promotions").json()["items"]
     assert promotion["promotion_id"] not in {item["promotion_id"] for item in listed}
-    assert partner_call(local_stack, None, "GET", "/partner/promotions").status_code == 401
+    no_key = partner_call(local_stack, None, "GET", "/partner/promotions")
+    assert (no_key.status_code, no_key.json()) == (401, {"message": "Unauthorized"})
     assert partner_call(local_stack, "lk_garbage", "GET", "/partner/promotions").status_code == 401
     revoked = local_stack.call("DELETE", f"/admin/partners/{y['partner_id']}/keys/{y['key_id']}", sub="ops",
                                admin=True)
     assert revoked.status_code == 200
-    assert partner_call(local_stack, y["api_key"], "GET", "/partner/promotions").status_code == 403
+    denied = partner_call(local_stack, y["api_key"], "GET", "/partner/promotions")
+    assert denied.status_code == 403
+    assert denied.json() == {"message": "User is not authorized to access this resource with an explicit deny"}
 
 
 def test_twenty_members_racing_for_the_last_budget_never_exceed_it(local_stack: Http) -> None:

@@ -1,4 +1,4 @@
-"""The local gateway: API Gateway's event shape and JWT checks, and throttling of failed authentication."""
+"""The local gateway: API Gateway's event shape, its JWT checks, and the errors it answers itself."""
 
 from __future__ import annotations
 
@@ -42,13 +42,37 @@ def test_the_event_carries_claims_as_api_gateway_passes_them(tmp_path: Any, monk
     assert jwt["claims"]["sub"] == "ops" and jwt["scopes"] == ["loyalty/transactions"]
 
 
-def test_failed_authentication_is_throttled_but_valid_tokens_still_pass(tmp_path: Any, monkeypatch: Any) -> None:
+def test_what_the_gateway_itself_answers_is_shaped_as_on_aws(tmp_path: Any, monkeypatch: Any) -> None:
+    # Given the local gateway in front of one route
     client, recorder = gateway(tmp_path, monkeypatch)
-    statuses = [client.get("/members/me", headers={"Authorization": "Bearer forged"}).status_code
-                for _ in range(25)]
-    assert statuses[:20] == [401] * 20 and set(statuses[20:]) == {429}
-    throttled = client.get("/members/me", headers={"Authorization": "Bearer forged"})
-    assert throttled.headers["Retry-After"] == "60"
-    assert json.loads(throttled.get_data())["code"] == "too_many_auth_failures"
+
+    # When a token is forged or missing, or the route does not exist
+    forged = client.get("/members/me", headers={"Authorization": "Bearer forged"})
+    missing = client.get("/members/me")
+    unknown = client.get("/nowhere", headers={"Authorization": f"Bearer {tokens.issue('alice')}"})
+
+    # Then the gateway answers as API Gateway does: {"message": ...} as JSON, never reaching the function
+    assert (forged.status_code, json.loads(forged.get_data())) == (401, {"message": "Unauthorized"})
+    assert (missing.status_code, json.loads(missing.get_data())) == (401, {"message": "Unauthorized"})
+    assert forged.headers["Content-Type"] == "application/json"
+    assert (unknown.status_code, json.loads(unknown.get_data())) == (404, {"message": "Not Found"})
+    assert recorder.events == []
+    # And however many attempts fail, a valid token still passes (no local-only 429)
+    for _ in range(30):
+        assert client.get("/members/me", headers={"Authorization": "Bearer forged"}).status_code == 401
     valid = client.get("/members/me", headers={"Authorization": f"Bearer {tokens.issue('alice')}"})
     assert valid.status_code == 200 and len(recorder.events) == 1
+
+
+def test_a_function_that_raises_is_a_500_from_the_gateway(tmp_path: Any, monkeypatch: Any) -> None:
+    # Given a function that raises instead of answering
+    client, recorder = gateway(tmp_path, monkeypatch)
+
+    def broken(function: str, event: dict[str, Any]) -> dict[str, Any]:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(recorder, "invoke", broken)
+
+    # When it is called, then API Gateway's own 500 comes back
+    response = client.get("/members/me", headers={"Authorization": f"Bearer {tokens.issue('alice')}"})
+    assert (response.status_code, json.loads(response.get_data())) == (500, {"message": "Internal Server Error"})

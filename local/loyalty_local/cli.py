@@ -42,6 +42,9 @@ def _reconcile(args: argparse.Namespace) -> int:
     import json
     import urllib.request
 
+    # The job itself tolerates a lagging stream; a developer asking by hand wants it exact: drain first.
+    drain = urllib.request.Request(f"{args.url}/local/stream/drain", method="POST")  # noqa: S310 - local
+    urllib.request.urlopen(drain, timeout=120).close()  # noqa: S310 - a local URL the user gives
     request = urllib.request.Request(f"{args.url}/local/jobs/reconcile", method="POST")  # noqa: S310 - local
     with urllib.request.urlopen(request, timeout=600) as response:  # noqa: S310 - a local URL the user gives
         result = json.load(response)

@@ -87,6 +87,8 @@ def test_a_purchase_that_lifts_a_member_to_silver_shows_in_the_event_log(local_s
     cursor = local_stack.call("GET", "/local/events", sub="ops", admin=True).json()["cursor"]
     member = local_stack.enroll()
     local_stack.purchase(member, "110.00")
+    # Events follow the ledger through the stream, as on AWS: let it catch up
+    assert local_stack.call("POST", "/local/stream/drain").status_code == 200
     page = local_stack.call("GET", "/admin/events", sub="ops", admin=True, params={"after": cursor}).json()
     mine = [event for event in page["items"] if event["member_id"] == member]
     assert [event["type"] for event in mine] == ["member.enrolled", "points.earned", "tier.changed"]

@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from botocore.exceptions import BotoCoreError
 
+from loyalty import snapstart
 from loyalty.domain.errors import (
     BadRequest,
     DomainError,
@@ -188,6 +189,7 @@ def create_app(rest: bool = False) -> Any:
     app.exception_handler(NotFoundError)(_not_found)
     app.exception_handler(BotoCoreError)(_unreachable)
     app.exception_handler(Exception)(_unexpected)
+    snapstart.register(app)  # priming and re-seeding hooks, where the runtime has SnapStart
     return app
 
 

@@ -24,6 +24,14 @@ def _encode(value: int, length: int) -> str:
     return "".join(reversed(chars))
 
 
+def reset() -> None:
+    """Forget the last id's time and randomness (a SnapStart restore: every instance resumed from the
+    same snapshot must not continue the same sequence)."""
+    global _last_ms, _last_rand
+    with _lock:
+        _last_ms, _last_rand = -1, 0
+
+
 def new_ulid(now_ms: int | None = None) -> str:
     global _last_ms, _last_rand
     with _lock:

@@ -323,13 +323,28 @@ class SettlementOut(Out):
 ERROR_STATUSES = (400, 401, 403, 404, 409, 410, 413, 415, 422, 429, 503)
 
 
+class GatewayMessage(Out):
+    """What API Gateway itself answers (a missing or bad token or key, a denied key, throttling)."""
+
+    message: str | None = Field(examples=["Unauthorized"])
+
+
+# Statuses API Gateway may answer itself, before any function: {"message": ...} as application/json.
+GATEWAY_STATUSES = (401, 403, 429)
+
+
 def responses(status: int, model: type[BaseModel], description: str = "Success") -> dict[int, Any]:
-    """The documented answers of a route: its success, and problem+json for every error status."""
+    """The documented answers of a route: its success, and problem+json for every error status (and, where
+    the gateway may answer instead of the function, its own {"message": ...})."""
     documented: dict[int, Any] = {status: {"description": description,
                                            "content": {"application/json": {"model": model}}}}
     for error in ERROR_STATUSES:
-        documented[error] = {"description": "A problem (RFC 9457)",
-                             "content": {"application/problem+json": {"model": Problem}}}
+        content: dict[str, Any] = {"application/problem+json": {"model": Problem}}
+        if error in GATEWAY_STATUSES:
+            content["application/json"] = {"model": GatewayMessage}
+        documented[error] = {"description": "A problem (RFC 9457) from the function, or the gateway's own "
+                                            "{\"message\": ...}" if error in GATEWAY_STATUSES
+                             else "A problem (RFC 9457)", "content": content}
     return documented
 
 

@@ -169,7 +169,6 @@ def required(operation: str, params: dict[str, Any]) -> list[tuple[str, str, lis
 @dataclass
 class Enforcer:
     grants: dict[str, list[Grant]]
-    denied: list[tuple[str, str, str]] = field(default_factory=list)
     # What each function was seen to use: (function, action, resource).
     used: set[tuple[str, str, str]] = field(default_factory=set)
 
@@ -180,7 +179,6 @@ class Enforcer:
         for action, resource, keys in required(operation, params):
             self.used.add((function, action, resource))
             if not any(grant.allows(action, resource, keys) for grant in self.grants[function]):
-                self.denied.append((function, action, resource))
                 raise ClientError({"Error": {
                     "Code": "AccessDeniedException",
                     "Message": f"User: arn:aws:sts::123456789012:assumed-role/{function}Role/{function} is not "

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import time
@@ -32,7 +31,7 @@ from loyalty.services.awards import MemberChange
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.program import config_of
 from loyalty.services.views import entry_view
-from loyalty.services.writes import Plan, dumps, enrolled_member, execute, replay
+from loyalty.services.writes import Plan, dumps, enrolled_member, execute, key_derived_name, recorded_outcome
 from loyalty.store import aggregates, repository
 from loyalty.store import partners as store
 from loyalty.store.db import ConditionFailed
@@ -115,17 +114,15 @@ def partner_view(partner: PartnerItem) -> dict[str, Any]:
 
 def onboard(caller: Caller, request: PartnerRequest, idempotency: IdempotencyRequest | None) -> Outcome:
     caller.require_admin()
-    if idempotency is not None:
-        # A replay creates nothing outside the table again: answered before any side effect.
-        existing = repository.read_idempotency(idempotency)
-        if existing is not None:
-            return replay(existing, idempotency)
+    # A replay creates nothing outside the table again: answered before any side effect.
+    recorded = recorded_outcome(idempotency)
+    if recorded is not None:
+        return recorded
     partner_id = new_ulid()
     key_id, api_key, secret_hash = new_api_key()
     # With an Idempotency-Key the plan's name comes from the key, so a retry after a crash finds the
     # plan and key that attempt made; without one, nobody can retry into them: dropped on failure.
-    plan_name = (f"partner-{hashlib.sha256(f'{idempotency.scope}|{idempotency.key}'.encode()).hexdigest()[:32]}"
-                 if idempotency is not None else f"partner-{partner_id}")
+    plan_name = f"partner-{key_derived_name(idempotency) if idempotency is not None else partner_id}"
     usage = _usage_plan(plan_name, partner_id) or {}
     partner = store.new_partner(partner_id, name=request.name, contact_email=request.contact_email.lower(),
                                 created_at=iso_utc(utc_now()), key_ids=[key_id], **usage)
@@ -262,12 +259,10 @@ def issue_codes(caller: Caller, promotion_id: str, request: CodesRequest,
     if promotion.data.get("kind") == "multiplier":
         raise ValidationFailed("codes are for bonus_points and giveaway promotions", errors=[
             {"field": "promotion_id", "message": "a multiplier promotion boosts partner earn; it has no codes"}])
-    if idempotency is not None:
-        existing = repository.read_idempotency(idempotency)
-        if existing is not None:
-            return replay(existing, idempotency)
-    batch_id = (hashlib.sha256(f"{idempotency.scope}|{idempotency.key}".encode()).hexdigest()[:32]
-                if idempotency is not None else new_ulid())
+    recorded = recorded_outcome(idempotency)
+    if recorded is not None:
+        return recorded
+    batch_id = key_derived_name(idempotency) if idempotency is not None else new_ulid()
     chunks = store.code_batch(batch_id) if idempotency is not None else []
     for _attempt in range(request.count // store.CODES_PER_TRANSACTION + 20):
         issued = sum(len(chunk) for chunk in chunks)

@@ -7,6 +7,7 @@ idempotency record). A lost race re-reads and re-plans; a used idempotency key r
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import time
@@ -62,6 +63,20 @@ def replay(record: IdempotencyItem, request: IdempotencyRequest) -> Outcome:
 
         body = current_view(str(body[MEMBER_VIEW]))
     return Outcome(int(record.status_code), body, replayed=True)
+
+
+def recorded_outcome(idempotency: IdempotencyRequest | None) -> Outcome | None:
+    """The replayed answer of a request already recorded under this key, or None: for use cases with side
+    effects outside the table, which must answer a replay before creating anything."""
+    if idempotency is None:
+        return None
+    existing = read_idempotency(idempotency)
+    return replay(existing, idempotency) if existing is not None else None
+
+
+def key_derived_name(idempotency: IdempotencyRequest) -> str:
+    """A name derived from (caller, key): what a retry after a crash finds again (a usage plan, a batch)."""
+    return hashlib.sha256(f"{idempotency.scope}|{idempotency.key}".encode()).hexdigest()[:32]
 
 
 def execute(

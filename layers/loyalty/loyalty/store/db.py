@@ -227,18 +227,13 @@ def _plain(value: dict[str, Any]) -> Any:
     return inner
 
 
-def scan(table: str, page_size: int | None = None) -> Iterable[dict[str, Any]]:
-    """Every item of a table as plain Python values (numbers as Decimal), page by page (at most
-    `page_size` items held at once). For jobs, never requests."""
+def _pages(operation: str, request: dict[str, Any]) -> Iterable[dict[str, Any]]:
+    """The items of a paged Scan or Query, as plain Python values (numbers as Decimal)."""
     start: dict[str, Any] | None = None
     while True:
-        request: dict[str, Any] = {"TableName": table}
-        if page_size:
-            request["Limit"] = page_size
-        if start:
-            request["ExclusiveStartKey"] = start
+        page = {**request, "ExclusiveStartKey": start} if start else request
         try:
-            response = connection().dispatch("Scan", request)
+            response = connection().dispatch(operation, page)
         except (PynamoDBException, ClientError, BotoCoreError) as exc:
             raise_if_transient(exc)
             raise
@@ -249,21 +244,12 @@ def scan(table: str, page_size: int | None = None) -> Iterable[dict[str, Any]]:
             return
 
 
+def scan(table: str, page_size: int | None = None) -> Iterable[dict[str, Any]]:
+    """Every item of a table, page by page (at most `page_size` items held at once). For jobs, never requests."""
+    return _pages("Scan", {"TableName": table, **({"Limit": page_size} if page_size else {})})
+
+
 def query_partition(table: str, pk: str) -> list[dict[str, Any]]:
-    """Every item under one partition key, read consistently, as plain Python values. For jobs."""
-    items: list[dict[str, Any]] = []
-    start: dict[str, Any] | None = None
-    while True:
-        request: dict[str, Any] = {"TableName": table, "KeyConditionExpression": "pk = :pk",
-                                   "ExpressionAttributeValues": {":pk": {"S": pk}}, "ConsistentRead": True}
-        if start:
-            request["ExclusiveStartKey"] = start
-        try:
-            response = connection().dispatch("Query", request)
-        except (PynamoDBException, ClientError, BotoCoreError) as exc:
-            raise_if_transient(exc)
-            raise
-        items.extend({name: _plain(value) for name, value in item.items()} for item in response.get("Items", []))
-        start = response.get("LastEvaluatedKey")
-        if not start:
-            return items
+    """Every item under one partition key, read consistently. For jobs."""
+    return list(_pages("Query", {"TableName": table, "KeyConditionExpression": "pk = :pk",
+                                 "ExpressionAttributeValues": {":pk": {"S": pk}}, "ConsistentRead": True}))

@@ -461,12 +461,6 @@ def get_reward(reward_id: str) -> RewardItem | None:
     return reward
 
 
-def read_reward_definition(reward_id: str) -> RewardItem | None:
-    """The catalog entry as stored (for the admin's writes)."""
-    raw = batch_get([reward_key(reward_id)])
-    return load(RewardItem, next(iter(raw.values()), None))
-
-
 def claimable_reward(reward_id: str) -> tuple[RewardItem | None, shares.Pool]:
     """A reward as a claim sees it, outside a snapshot (the wheel's reward prize)."""
     owner, index = shares.reward_owner(reward_id), shares.random_share()
@@ -481,8 +475,8 @@ def with_live_stock(rewards: list[RewardItem]) -> list[RewardItem]:
     if stocked:
         found = shares.read_shares(shares.reward_owner(reward.reward_id) for reward in stocked)
         for reward in stocked:
-            reward.stock = sum(max(0, int(share.left or 0)) for share in found[shares.reward_owner(reward.reward_id)]
-                               .values() if share is not None)
+            owner = shares.reward_owner(reward.reward_id)
+            reward.stock = shares.Pool(owner, 0, found[owner], complete=True).total() or 0
     return rewards
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from loyalty.domain import clock
+from loyalty_local import timetravel
 from loyalty_local.streams import lambda_record
 from tests.events import LambdaContext
 
@@ -90,11 +90,11 @@ def ledger_items() -> list[dict[str, Any]]:
 
 @contextlib.contextmanager
 def at(moment: datetime) -> Iterator[None]:
-    clock.freeze(moment)
+    timetravel.travel(moment)
     try:
         yield
     finally:
-        clock.freeze(None)
+        timetravel.travel(None)
 
 
 def assert_reconciled() -> dict[str, Any]:

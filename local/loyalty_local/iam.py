@@ -212,5 +212,10 @@ def as_function(logical_id: str) -> Iterator[None]:
         _running.reset(token)
 
 
+def enter_function(logical_id: str) -> None:
+    """From here on, this process is `logical_id`'s instance: its requests are checked against its role."""
+    _running.set(logical_id)
+
+
 def enforcer(template: dict[str, Any] | None = None) -> Enforcer:
     return Enforcer(function_grants(transformed_template(template)))

@@ -13,7 +13,7 @@ from werkzeug.serving import BaseWSGIServer
 from werkzeug.test import Client
 from werkzeug.wrappers import Request, Response
 
-from loyalty_local import iam, openapi, queues, tokens
+from loyalty_local import iam, openapi, queues, timetravel, tokens
 from loyalty_local.demo import DEMO_PROGRAM, DEMO_REWARDS
 from loyalty_local.gateway import Gateway
 from loyalty_local.http_server import threaded_server
@@ -21,7 +21,7 @@ from loyalty_local.lambdas import Functions
 from loyalty_local.motoserver import MotoServer
 from loyalty_local.scheduler import Scheduler
 from loyalty_local.streams import Chaos, StreamPoller
-from loyalty_local.template import PROJECT_ROOT, Stack, local_value, read_stack
+from loyalty_local.template import PROJECT_ROOT, Function, Stack, local_value, read_stack
 
 log = logging.getLogger("loyalty_local")
 REGION = "us-east-1"
@@ -87,6 +87,18 @@ def create_tables(stack: Stack, endpoint: str) -> None:
             })
 
 
+def function_environment(function: Function, refs: dict[str, str], local: dict[str, str]) -> dict[str, str]:
+    """What one function's instances see in os.environ: the runtime's variables, the function's own from the
+    template (references resolved), and the local settings (endpoints, log level), which win."""
+    inherited = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "TMPDIR", "PYTHONPATH")
+                 if name in os.environ}
+    runtime = {"AWS_LAMBDA_FUNCTION_NAME": function.logical_id, "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+               "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb), "LAMBDA_TASK_ROOT": str(function.code_uri),
+               "_HANDLER": function.handler, "TZ": ":UTC"}
+    own = {name: str(local_value(value, refs)) for name, value in function.environment.items()}
+    return {**inherited, **runtime, **own, **local}
+
+
 class LocalStack:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 3000, seed_demo: bool = True,
                  chaos: Chaos | None = None, stream_interval: float = 0.05,
@@ -121,17 +133,17 @@ class LocalStack:
         # Template parameters take their defaults, but locally: quiet logs and no X-Ray SDK.
         for name, parameter in (self.stack.template.get("Parameters") or {}).items():
             refs.setdefault(name, str(LOCAL_PARAMETERS.get(name, parameter.get("Default", ""))))
-        for function in self.stack.functions.values():
-            for name, value in function.environment.items():
-                if name not in environment:  # local settings (endpoints, log level) win
-                    os.environ[name] = str(local_value(value, refs))
-        # Partner usage plans go to moto's API Gateway, against a REST API standing in for PartnerApi.
-        os.environ["PARTNER_API_ID"] = self._partner_api(self.moto.url)
-        os.environ["ALLOW_LOCAL_HTTP_WEBHOOKS"] = "true"  # a receiver on 127.0.0.1 (never in the template)
-        os.environ["WEBHOOK_BACKOFF_SECONDS"] = os.environ.get("WEBHOOK_BACKOFF_SECONDS", "1")
-        self.functions = Functions(self.stack.functions)
+        local_only = {
+            # Partner usage plans go to moto's API Gateway, against a REST API standing in for PartnerApi.
+            "PARTNER_API_ID": self._partner_api(self.moto.url),
+            "WEBHOOK_BACKOFF_SECONDS": os.environ.get("WEBHOOK_BACKOFF_SECONDS", "1"),
+        }
+        environments = {logical_id: function_environment(function, refs, {**environment, **local_only})
+                        for logical_id, function in self.stack.functions.items()}
         # Each function's DynamoDB requests are checked against its role, as IAM would (see iam.py).
-        iam.enforcer(self.stack.template).install()
+        grants = iam.function_grants(iam.transformed_template(self.stack.template))
+        self.functions = Functions(self.stack.functions, environments, grants)
+        self.functions.warm()
         self.scheduler = Scheduler(self.stack.schedules, self.functions, self.schedule_interval)
         self.gateway = Gateway(self.stack.routes, self.functions, tokens.Verifier.local(), extra=self.local_routes,
                                rest_authorizers=self.stack.rest_authorizers)
@@ -176,6 +188,8 @@ class LocalStack:
             self.event_log.stop()
         if self.server is not None:
             self.server.shutdown()
+        if self.functions is not None:
+            self.functions.stop()
         if self.moto is not None:
             self.moto.stop()
 
@@ -207,10 +221,10 @@ class LocalStack:
             return None
         if request.path == "/local/clock" and request.method == "POST":
             # The traffic simulator travels in time: every request after this sees `now` (null: the real clock).
-            from loyalty.domain.clock import freeze, iso_utc, parse_utc, utc_now
+            from loyalty.domain.clock import iso_utc, parse_utc, utc_now
 
             moment = (request.get_json(silent=True) or {}).get("now")
-            freeze(parse_utc(moment) if moment else None)
+            timetravel.travel(parse_utc(moment) if moment else None)  # sent along with every invocation
             return Response(json.dumps({"now": iso_utc(utc_now()), "frozen": bool(moment)}),
                             content_type="application/json")
         if request.path == "/local/status" and request.method == "GET":

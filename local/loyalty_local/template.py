@@ -86,6 +86,7 @@ class Function:
     handler: str
     environment: dict[str, Any]
     timeout: int
+    memory_mb: int = 128
 
     @property
     def module_path(self) -> Path:
@@ -174,6 +175,7 @@ def read_stack(path: Path = TEMPLATE_PATH) -> Stack:
         stack.functions[logical_id] = Function(
             logical_id=logical_id, code_uri=code_uri, handler=properties.get("Handler", globals_.get("Handler")),
             environment=environment, timeout=int(properties.get("Timeout", globals_.get("Timeout", 3))),
+            memory_mb=_integer(properties.get("MemorySize", globals_.get("MemorySize", 128)), 128),
         )
         for event_name, event in (properties.get("Events") or {}).items():
             event_kind = event.get("Type")
@@ -225,3 +227,8 @@ def local_value(value: Any, refs: dict[str, str]) -> Any:
     if isinstance(value, dict):
         return "local"
     return value
+
+
+def _integer(value: Any, default: int) -> int:
+    """A number from the template; a Ref or other intrinsic takes the default."""
+    return int(value) if isinstance(value, int | str) and str(value).isdigit() else default

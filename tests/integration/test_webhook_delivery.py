@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
+from loyalty.services import webhooks
 from loyalty_local.iam import as_function
+from loyalty_local.receivers import allow_local_http
 from tests.events import Api
 
 
@@ -86,7 +88,8 @@ def _sqs_record(number: int, partner: str) -> dict[str, Any]:
 def test_a_hanging_receiver_cannot_take_the_batch_past_the_function_timeout(
         api: Api, program: dict, receivers: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     # Given one partner whose webhook never answers and another whose webhook works
-    monkeypatch.setenv("ALLOW_LOCAL_HTTP_WEBHOOKS", "true")
+    monkeypatch.setattr(webhooks, "_check_url", webhooks._check_url)  # undone after the test
+    allow_local_http()
     working, hanging = receivers
     stuck = _partner_with_webhook(api, "Stuck", hanging)
     fine = _partner_with_webhook(api, "Fine", f"{working}/hook")
@@ -118,7 +121,8 @@ def test_a_hanging_receiver_cannot_take_the_batch_past_the_function_timeout(
 def test_a_redirect_is_a_failed_delivery_and_is_not_followed(
         api: Api, program: dict, receivers: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a partner whose webhook answers with a redirect
-    monkeypatch.setenv("ALLOW_LOCAL_HTTP_WEBHOOKS", "true")
+    monkeypatch.setattr(webhooks, "_check_url", webhooks._check_url)  # undone after the test
+    allow_local_http()
     working, _ = receivers
     partner = _partner_with_webhook(api, "Moved", f"{working}/moved")
     handler = importlib.import_module("functions.webhook_delivery.handler")

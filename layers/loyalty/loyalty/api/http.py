@@ -6,7 +6,6 @@ import base64
 import hashlib
 import json
 import re
-import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -130,49 +129,17 @@ def _refused(event: Mapping[str, Any]) -> dict[str, Any] | None:
             "isBase64Encoded": False}
 
 
-class _EventPerThread:
-    """powertools keeps the event being resolved on the BaseRouter class, which is right for Lambda (one
-    request per process at a time) but not for the local stack, which runs concurrent invocations as
-    threads of one process: there another request's event (caller, body) would be read mid-request.
-    Here the event and context are kept per thread; these properties shadow the class attributes."""
-
-    _resolving = threading.local()
-
-    @property
-    def current_event(self) -> Any:
-        return self._resolving.event
-
-    @current_event.setter
-    def current_event(self, value: Any) -> None:
-        self._resolving.event = value
-
-    @property
-    def lambda_context(self) -> Any:
-        return self._resolving.context
-
-    @lambda_context.setter
-    def lambda_context(self, value: Any) -> None:
-        self._resolving.context = value
-
-    def _remember(self, event: Mapping[str, Any], context: Any) -> None:
-        # _to_proxy_event comes from the powertools resolver this is mixed into.
-        self._resolving.event = self._to_proxy_event(dict(event))  # type: ignore[attr-defined]
-        self._resolving.context = context
-
-
-class LoyaltyResolver(_EventPerThread, APIGatewayHttpResolver):
+class LoyaltyResolver(APIGatewayHttpResolver):
     """The powertools HTTP API resolver with our body guard in front of its request validation."""
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-        self._remember(event, context)
         return _refused(event) or super().resolve(event, context)
 
 
-class PartnerResolver(_EventPerThread, APIGatewayRestResolver):
+class PartnerResolver(APIGatewayRestResolver):
     """The same for the partner REST API (payload v1)."""
 
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-        self._remember(event, context)
         return _refused(event) or super().resolve(event, context)
 
 

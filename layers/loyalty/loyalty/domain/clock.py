@@ -5,17 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-_frozen: datetime | None = None
-
 
 def utc_now() -> datetime:
-    return _frozen if _frozen is not None else datetime.now(UTC)
-
-
-def freeze(moment: datetime | None) -> None:
-    """Tests and the traffic simulator travel in time; None returns to the real clock."""
-    global _frozen
-    _frozen = moment
+    return datetime.now(UTC)
 
 
 def iso_utc(moment: datetime) -> str:

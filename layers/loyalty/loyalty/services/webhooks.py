@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import time
 import urllib.error
@@ -27,16 +26,12 @@ from loyalty.store.repository import IdempotencyRequest, Snapshot
 TIMEOUT_SECONDS = 3.0
 # Below this much time left, no new delivery starts: it is left for the message's next receipt.
 MIN_ATTEMPT_SECONDS = 0.5
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 def _check_url(url: str) -> str:
     parsed = urlparse(url)
-    local_ok = os.environ.get("ALLOW_LOCAL_HTTP_WEBHOOKS", "false").lower() == "true"
     if parsed.scheme == "https" and parsed.hostname:
         return url
-    if parsed.scheme == "http" and local_ok and parsed.hostname in LOCAL_HOSTS:
-        return url  # the local stack only: tests run a receiver on 127.0.0.1
     raise ValidationFailed("webhook URLs must be https", errors=[{"field": "url", "message": "use an https URL"}])
 
 

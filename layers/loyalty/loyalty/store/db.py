@@ -105,7 +105,13 @@ def _batch_get(wanted: list[Key], consistent: bool, name: str) -> dict[Key, dict
 
 
 def load(cls: type[M], raw: dict[str, Any] | None) -> M | None:
-    return None if raw is None else cls.from_raw_data(raw)
+    if raw is None:
+        return None
+    item = cls.from_raw_data(raw)
+    remember = getattr(item, "remember_stored", None)
+    if remember is not None:
+        remember(raw)  # what the table holds, so an update names only what changed
+    return item
 
 
 class ConditionFailed(Exception):
@@ -177,6 +183,10 @@ class Txn:
             if "TransactionConflict" in codes or error_code(exc) == "TransactionConflictException":
                 raise ConditionFailed(["conflict"]) from exc
             raise
+        for _, item, _actions, _condition, _versioned in self._updates:
+            remember = getattr(item, "remember_stored", None)
+            if remember is not None:
+                remember()  # the table now holds this item as it is
 
 
 def encode_cursor(last_key: dict[str, Any] | None) -> str | None:

@@ -44,8 +44,6 @@ def _region() -> str:
 class _Meta:
     table_name = table_name()
     region = _region()
-    # Only the local stack and tests set an endpoint; on AWS botocore resolves it.
-    host = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or None
     # botocore's own retries of throttling and server errors, before a 503 tells the caller to retry.
     max_retry_attempts = int(os.environ.get("DYNAMODB_MAX_RETRIES", "3"))
 
@@ -82,6 +80,22 @@ class _Item(Model):
 class MemberItem(_Item):
     class Meta(_Meta):
         pass
+
+    def remember_stored(self, attribute_values: dict[str, dict[str, Any]] | None = None) -> None:
+        """Keep the item as the table holds it (read, or just written), so an update can name only the
+        attributes that changed: the update carries a few clauses instead of every mutable one."""
+        object.__setattr__(self, "_stored", dict(attribute_values if attribute_values is not None
+                                                 else self.serialize(null_check=False)))
+
+    def changed(self, names: tuple[str, ...]) -> list[str]:
+        """Which of `names` differ from what the table holds (all of them for an item never read)."""
+        stored: dict[str, Any] | None = getattr(self, "_stored", None)
+        if stored is None:
+            return list(names)
+        current = self.serialize(null_check=False)
+        attributes = self.get_attributes()
+        return [name for name in names
+                if current.get(attributes[name].attr_name) != stored.get(attributes[name].attr_name)]
 
     member_id = UnicodeAttribute()
     email = UnicodeAttribute()

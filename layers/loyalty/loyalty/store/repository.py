@@ -192,7 +192,8 @@ def _add_idempotency(txn: Txn, record: IdempotencyItem | None) -> None:
 def _member_actions(member: MemberItem) -> list[Any]:
     attributes = MemberItem.get_attributes()
     actions = []
-    for name in MEMBER_MUTABLE:
+    # The update is conditioned on the version it read, so the attributes left out still hold what was read.
+    for name in member.changed(MEMBER_MUTABLE):
         value = getattr(member, name)
         attribute = attributes[name]
         actions.append(attribute.remove() if value is None else attribute.set(value))

@@ -258,6 +258,49 @@ def local_http(seconds: float = 8.0, clients: int = 8, warm_seconds: float = 4.0
             "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 1)}
 
 
+def local_read_growth(world: World, entries: int = 50_000, reads: int = 40) -> dict[str, Any]:
+    """A member's activity page and the reward catalog, read through their handlers on the local stack's
+    moto (with its patches), on a table that holds the program and the reader only, then again after
+    `entries` ledger entries of 5,000 other members were written into it (straight into the table, as a
+    year of traffic would have left them; no stream runs here, so nothing else competes)."""
+    import statistics
+
+    world.reset()
+    api = world.api
+    assert api.enroll("reader").status == 201
+    for number in range(20):
+        assert api.purchase("reader", f"read-{number}", "5.00").status == 201
+
+    def timed(path: str, query: dict[str, str]) -> float:
+        samples = []
+        for _ in range(reads):
+            begun = time.perf_counter()
+            assert api.get(path, sub="reader", query=query).status == 200
+            samples.append(time.perf_counter() - begun)
+        return statistics.median(samples)
+
+    paths = {"activity": ("/members/reader/activity", {"limit": "20"}), "catalog": ("/rewards", {})}
+    empty = {name: timed(*path) for name, path in paths.items()}
+    client = dynamo.raw_client()
+    sample = client.query(TableName="LoyaltyTable", KeyConditionExpression="pk = :pk AND begins_with(sk, :e)",
+                          ExpressionAttributeValues={":pk": {"S": "MEMBER#reader"}, ":e": {"S": "ENTRY#"}},
+                          Limit=1)["Items"][0]
+    batch = []
+    for number in range(entries):
+        member = f"other-{number % 5000}"
+        batch.append({"PutRequest": {"Item": {**sample, "pk": {"S": f"MEMBER#{member}"},
+                                              "sk": {"S": f"ENTRY#{number:026d}"}, "member_id": {"S": member}}}})
+        if len(batch) == 25:
+            client.batch_write_item(RequestItems={"LoyaltyTable": batch})
+            batch = []
+    full = {name: timed(*path) for name, path in paths.items()}
+    return {"entries": entries, "reads": reads,
+            "empty_ms": {name: round(value * 1000, 2) for name, value in empty.items()},
+            "full_ms": {name: round(value * 1000, 2) for name, value in full.items()},
+            "activity_ratio": round(full["activity"] / empty["activity"], 2),
+            "catalog_ratio": round(full["catalog"] / empty["catalog"], 2)}
+
+
 def dynamodb_and_scale(world: World, results: dict[str, Any], *, mix_operations: int,
                        contention_batches: int) -> None:
     """Requests and units per operation (a purchase after a year and a 50-SKU one included), the
@@ -332,6 +375,8 @@ def main() -> int:
     results["stream_writes_per_100_records"] = stream_writes(world)
     log("handler overhead vs raw transactions")
     results["handler_overhead_ratio"] = handler_overhead(world)
+    log("reads on the local stack's moto: empty table vs 50,000 entries")
+    results["local_read_growth"] = local_read_growth(world)
     moto.stop()
     log("cold imports (fresh interpreters, alternated with import boto3)")
     results["cold_import_ratio"] = cold_imports()

@@ -10,6 +10,17 @@
   form (attribute values as `{"S": ...}`), so they are written with `json.dumps`; the only typed values
   in them become what the JSON protocol sends: timestamps as epoch seconds, blobs as base64. A test compares both
   serializers on real traffic (tests/unit/test_moto_patches.py).
+- Items: moto re-measures the whole item for every attribute it adds (quadratic in attributes); a new
+  item is measured once, against the same 400 KB limit.
+- Updates: moto deep-copies the update expression's tree it has just parsed before validating it (the
+  tree is used once), and each validation pass rebuilds its node-type table at every node; the copy is
+  skipped and the tables are built once per pass.
+- Conditions: a condition expression with the same names and values parses to the same tree, so
+  parsed trees are cached (`attribute_not_exists(pk)` is on most writes).
+- Queries: a table Query (no index) walks every item of every partition to find its own; here it walks
+  its partition only, so a member's activity does not get slower as other members' entries pile up.
+- Dispatch: for every request moto lists its own package directory and inspects the handler class for
+  its methods; both answers never change while it runs, so they are computed once.
 - EventBridge: moto builds a JSONPath parser (PLY tables included) for every input path of every target
   of every event (~60 ms a PutEvents); the parsed paths are cached.
 """
@@ -20,15 +31,25 @@ import base64
 import calendar
 import copy
 import functools
+import inspect
 import json
 import os
 from datetime import datetime
 from typing import Any
 
+from moto import backends
+from moto.core import responses as responses_module
 from moto.core.responses import ActionResult, BaseResponse
+from moto.dynamodb import comparisons
 from moto.dynamodb import models as dynamodb_models
+from moto.dynamodb.exceptions import ItemSizeTooLarge
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models import table as table_module
+from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.models.utilities import bytesize
+from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser  # type: ignore[attr-defined]
+from moto.dynamodb.parsing.validators import Validator
 
 _original = DynamoDBBackend.transact_write_items
 _applied = False
@@ -117,10 +138,96 @@ def _serialized(self: BaseResponse, action_result: ActionResult) -> Any:
     return 200, headers, body
 
 
+def _item_init(self: Item, hash_key: DynamoType, range_key: DynamoType | None, attrs: dict[str, Any]) -> None:
+    self.hash_key = hash_key
+    self.range_key = range_key
+    converted = {key: DynamoType(value) for key, value in attrs.items()}
+    if sum(bytesize(key) + value.size() for key, value in converted.items()) > 405000:  # moto's own limit
+        raise ItemSizeTooLarge
+    self.attrs = LimitedSizeDict()
+    dict.update(self.attrs, converted)
+
+
+_parse_condition = comparisons.get_filter_expression
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_condition(expression: str | None, names: str, values: str) -> Any:
+    return _parse_condition(expression, json.loads(names), json.loads(values))
+
+
+def _get_filter_expression(expression: str | None, names: dict[str, str] | None,
+                           values: dict[str, Any] | None) -> Any:
+    try:
+        names_key, values_key = json.dumps(names, sort_keys=True), json.dumps(values, sort_keys=True)
+    except TypeError:  # binary values: not worth a key
+        return _parse_condition(expression, names, values)
+    return _parsed_condition(expression, names_key, values_key)
+
+
+_query = Table.query
+_all_items = Table.all_items
+
+
+_query_signature = inspect.signature(_query)
+
+
+def _table_query(self: Table, hash_key: DynamoType | None, *args: Any, **kwargs: Any) -> Any:
+    # moto passes index_name by position: bind the call as moto's own signature reads it.
+    if _query_signature.bind(self, hash_key, *args, **kwargs).arguments.get("index_name") or hash_key is None:
+        return _query(self, hash_key, *args, **kwargs)
+    # moto answers a table query from all_items(), filtered by hash key: give it that partition only.
+    self._only_partition = hash_key  # type: ignore[attr-defined]
+    try:
+        return _query(self, hash_key, *args, **kwargs)
+    finally:
+        self._only_partition = None  # type: ignore[attr-defined]
+
+
+def _table_all_items(self: Table) -> list[Item]:
+    partition = getattr(self, "_only_partition", None)
+    if partition is None:
+        return _all_items(self)
+    found = self.items.get(partition)
+    if found is None:
+        return []
+    return list(found.values()) if self.range_key_attr else [found]  # type: ignore[list-item]
+
+
+def _validator_init(self: Validator, expression: Any, expression_attribute_names: dict[str, str],
+                    expression_attribute_values: dict[str, Any], item: Item, table: Table) -> None:
+    # As moto's, without the deep copy: update_item parses the expression afresh and uses it only here.
+    self.expression_attribute_names = expression_attribute_names
+    self.expression_attribute_values = expression_attribute_values
+    self.item = item
+    self.table = table
+    self.processors = self.get_ast_processors()
+    self.node_to_validate = expression
+
+
+def _nodes_to_be_processed(self: DepthFirstTraverser) -> tuple[type, ...]:
+    cached: tuple[type, ...] | None = self.__dict__.get("_node_types")
+    if cached is None:
+        cached = tuple(self._processing_map().keys())
+        self.__dict__["_node_types"] = cached
+    return cached
+
+
 def apply() -> None:
     global _applied
     if _applied:
         return
+    Validator.__init__ = _validator_init  # type: ignore[method-assign]
+    DepthFirstTraverser.nodes_to_be_processed = _nodes_to_be_processed
+    Item.__init__ = _item_init  # type: ignore[method-assign]
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules
+    responses_module.method_names_from_class = functools.lru_cache(maxsize=None)(
+        responses_module.method_names_from_class)
+    dynamodb_models.get_filter_expression = _get_filter_expression  # type: ignore[assignment]
+    table_module.get_filter_expression = _get_filter_expression  # type: ignore[assignment]
+    Table.query = _table_query  # type: ignore[method-assign]
+    Table.all_items = _table_all_items  # type: ignore[method-assign]
     dynamodb_models.copy = _NoTableCopies()  # type: ignore[assignment]
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
     BaseResponse.serialized = _serialized  # type: ignore[method-assign]

@@ -1,7 +1,13 @@
-"""An in-process moto server whose requests are serialized, so each DynamoDB request is atomic as on AWS."""
+"""A moto server whose requests are serialized, so each DynamoDB request is atomic as on AWS: in-process
+(the tests, which inject faults into it) or as a process of its own (the local stack, so that moto's
+work does not share one interpreter lock with the gateway and the stream pollers)."""
 
 from __future__ import annotations
 
+import argparse
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -52,3 +58,51 @@ class MotoServer:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class MotoProcess:
+    """`python -m loyalty_local.motoserver` as a child process; it exits when its parent does."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.port = port
+        self.url = ""
+        self.process: subprocess.Popen[str] | None = None
+
+    def start(self) -> MotoProcess:
+        self.process = subprocess.Popen(  # noqa: S603 - our own module, our own interpreter
+            [sys.executable, "-m", "loyalty_local.motoserver", "--host", self.host, "--port", str(self.port)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        announced = self.process.stdout.readline().strip()
+        if not announced.startswith("http://"):
+            self.stop()
+            raise RuntimeError(f"moto did not start: {announced!r}")
+        self.url = announced
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+def _exit_with_parent() -> None:
+    """The parent holds our stdin open: end of file means it is gone (even if it was killed)."""
+    sys.stdin.read()
+    os._exit(0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="A serialized moto server (the local stack's AWS).")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    server = MotoServer(args.host, args.port)
+    threading.Thread(target=_exit_with_parent, name="parent-watch", daemon=True).start()
+    print(server.url, flush=True)
+    server.server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -17,6 +17,9 @@ from loyalty_local.template import QueueSource, Stack
 
 log = logging.getLogger("loyalty_local.queues")
 REGION = "us-east-1"
+# An empty queue is asked again after this long (a receive is not free in moto: it walks the queue). A
+# queue with messages is drained without waiting; /local/events drains before it answers.
+IDLE_POLL_SECONDS = 0.25
 LOCAL_LOG_QUEUE = "local-event-log"
 
 
@@ -89,7 +92,7 @@ class EventLog:
                 self.drain()
             except Exception:
                 log.exception("event log poll failed")
-            time.sleep(0.1)
+            time.sleep(IDLE_POLL_SECONDS)
 
     def drain(self) -> None:
         while True:
@@ -137,7 +140,7 @@ class QueuePoller:
         while not self._stop.is_set():
             try:
                 if not self.poll():
-                    time.sleep(0.1)
+                    time.sleep(IDLE_POLL_SECONDS)
             except Exception:
                 log.exception("queue poll failed")
                 time.sleep(0.5)

@@ -18,7 +18,7 @@ from loyalty_local.demo import DEMO_PROGRAM, DEMO_REWARDS
 from loyalty_local.gateway import Gateway
 from loyalty_local.http_server import threaded_server
 from loyalty_local.lambdas import Functions
-from loyalty_local.motoserver import MotoServer
+from loyalty_local.motoserver import MotoProcess
 from loyalty_local.scheduler import Scheduler
 from loyalty_local.streams import Chaos, StreamPoller
 from loyalty_local.template import PROJECT_ROOT, Function, Stack, local_value, read_stack
@@ -111,7 +111,7 @@ class LocalStack:
         self.schedule_interval = schedule_interval
         self.scheduler: Scheduler | None = None
         self.stack = read_stack()
-        self.moto: MotoServer | None = None
+        self.moto: MotoProcess | None = None
         self.server: BaseWSGIServer | None = None
         self.pollers: list[StreamPoller] = []
         self.queue_pollers: list[queues.QueuePoller] = []
@@ -125,7 +125,7 @@ class LocalStack:
         return f"http://{self.host}:{self.server.port}"
 
     def start(self) -> LocalStack:
-        self.moto = MotoServer().start()
+        self.moto = MotoProcess().start()
         environment = local_environment(self.moto.url)
         os.environ.update(environment)
         create_tables(self.stack, self.moto.url)
@@ -198,7 +198,9 @@ class LocalStack:
                              "invocations": poller.invocations, "failed_batches": len(poller.failed),
                              "injected_failures": poller.injected_failures, "redeliveries": poller.redeliveries}
                             for poller in self.pollers],
-                "jobs": sorted(self.scheduler.names()) if self.scheduler else []}
+                "jobs": sorted(self.scheduler.names()) if self.scheduler else [],
+                # Where the emulated AWS answers (for the AWS CLI or boto3: --endpoint-url).
+                "aws_endpoint": self.moto.url if self.moto else None}
 
     def local_routes(self, request: Request) -> Response | None:
         """Developer endpoints of the local stack only (never deployed): docs, status, jobs, stream drain."""

@@ -57,3 +57,51 @@ def test_a_points_change_updates_only_the_member_attributes_it_changed(
     # And the member reads back whole
     profile = api.get("/members/bea", sub="bea").body
     assert profile["email"] == "bea@example.com" and profile["points"]["available"] == 100
+
+
+def test_a_table_query_reads_its_own_partition_and_answers_as_moto_does(
+        tables: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given two partitions of 30 items each
+    import boto3
+    from botocore.config import Config
+    from moto.dynamodb.models.table import Table
+
+    client = boto3.client("dynamodb", endpoint_url=tables.url, region_name="us-east-1",
+                          config=Config(account_id_endpoint_mode="disabled"))
+    for member in ("q-ann", "q-bob"):
+        for number in range(30):
+            client.put_item(TableName="LoyaltyTable", Item={
+                "pk": {"S": f"MEMBER#{member}"}, "sk": {"S": f"ENTRY#{number:03d}"}, "n": {"N": str(number)},
+                "gsi1pk": {"S": "Q-INDEXED"}, "gsi1sk": {"S": f"{member}#{number:03d}"}})
+    queries: list[dict[str, Any]] = [
+        {"KeyConditionExpression": "pk = :pk", "ExpressionAttributeValues": {":pk": {"S": "MEMBER#q-ann"}}},
+        {"KeyConditionExpression": "pk = :pk AND begins_with(sk, :e)", "Limit": 7, "ScanIndexForward": False,
+         "ExpressionAttributeValues": {":pk": {"S": "MEMBER#q-ann"}, ":e": {"S": "ENTRY#"}}},
+        {"KeyConditionExpression": "pk = :pk AND sk > :s", "Limit": 5,
+         "ExclusiveStartKey": {"pk": {"S": "MEMBER#q-ann"}, "sk": {"S": "ENTRY#010"}},
+         "ExpressionAttributeValues": {":pk": {"S": "MEMBER#q-ann"}, ":s": {"S": "ENTRY#004"}}},
+        {"KeyConditionExpression": "pk = :pk", "FilterExpression": "n > :n",
+         "ExpressionAttributeValues": {":pk": {"S": "MEMBER#q-bob"}, ":n": {"N": "25"}}},
+        {"KeyConditionExpression": "pk = :pk", "ExpressionAttributeValues": {":pk": {"S": "MEMBER#nobody"}}},
+        {"IndexName": "GSI1", "KeyConditionExpression": "gsi1pk = :g",
+         "ExpressionAttributeValues": {":g": {"S": "Q-INDEXED"}}},
+    ]
+    walked_the_table = []
+    all_items = moto_patches._all_items
+
+    def spying(table: Any) -> Any:
+        walked_the_table.append(table.name)
+        return all_items(table)
+
+    monkeypatch.setattr(moto_patches, "_all_items", spying)
+    # When each query runs as patched, then as moto runs it
+    patched = [client.query(TableName="LoyaltyTable", **query) for query in queries]
+    assert walked_the_table == ["LoyaltyTable"]  # only the index query walks the table
+    monkeypatch.setattr(Table, "query", moto_patches._query)
+    monkeypatch.setattr(Table, "all_items", moto_patches._all_items)
+    unpatched = [client.query(TableName="LoyaltyTable", **query) for query in queries]
+    # Then the answers are the same
+    def answer(response: dict[str, Any]) -> tuple[Any, ...]:
+        return response["Items"], response["Count"], response.get("LastEvaluatedKey")
+
+    assert [answer(response) for response in patched] == [answer(response) for response in unpatched]

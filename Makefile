@@ -32,6 +32,7 @@ browser:
 test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/cfn-lint infra/template.yaml
 	$(BIN)/python -m pytest -q
 
@@ -47,6 +48,7 @@ e2e: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Builds the layer as `sam build` does (BuildMethod: makefile) into .aws-sam/layer, for inspection.
 layer: $(STAMP)

@@ -7,7 +7,6 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.api.http import caller, create_app, idempotency, logger, respond
-from loyalty.api.models import AdjustmentRequest, CodeBatchRequest, KeyRequest, PartnerRequest, RewardRequest
 from loyalty.api.schemas import (
     CodeBatchOut,
     KeyOut,
@@ -18,6 +17,7 @@ from loyalty.api.schemas import (
     RewardOut,
     responses,
 )
+from loyalty.inputs import AdjustmentRequest, CodeBatchRequest, KeyRequest, PartnerRequest, RewardRequest
 from loyalty.observability import metrics, tracer
 from loyalty.services import catalog, ledger, mechanics, partners, program
 

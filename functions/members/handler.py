@@ -7,8 +7,8 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.api.http import caller, create_app, idempotency, logger, respond
-from loyalty.api.models import EnrollRequest, InviteRequest, ProfilePatch
 from loyalty.api.schemas import EntryPage, ErasureOut, ExportOut, MemberOut, ReferralOut, responses
+from loyalty.inputs import EnrollRequest, InviteRequest, ProfilePatch
 from loyalty.observability import metrics, tracer
 from loyalty.services import members
 

@@ -7,7 +7,6 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.api.http import create_app, idempotency, logger, partner, respond
-from loyalty.api.models import CodesRequest, PartnerEarnRequest, PromotionRequest, WebhookRequest
 from loyalty.api.schemas import (
     CodesOut,
     DeliveryPage,
@@ -20,6 +19,7 @@ from loyalty.api.schemas import (
     WebhookOut,
     responses,
 )
+from loyalty.inputs import CodesRequest, PartnerEarnRequest, PromotionRequest, WebhookRequest
 from loyalty.observability import metrics, tracer
 from loyalty.services import partners, webhooks
 

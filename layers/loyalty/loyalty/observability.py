@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools import Metrics
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
@@ -43,8 +43,6 @@ class _QuietTracer:
     traced as before."""
 
     def __init__(self) -> None:
-        from aws_lambda_powertools import Tracer
-
         self.tracer = Tracer()
 
     def capture_lambda_handler(self, handler: Callable[..., Any]) -> Callable[..., Any]:

@@ -21,15 +21,24 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+from loyalty import inputs as models
+from loyalty.domain import ids
+from loyalty.store.db import connection
+
+try:  # the Lambda runtime's module, present only where SnapStart runs
+    from snapshot_restore_py import register_after_restore, register_before_snapshot
+
+    _RUNTIME_HOOKS: tuple[Callable[..., Any], Callable[..., Any]] | None = (
+        register_before_snapshot, register_after_restore)
+except ImportError:
+    _RUNTIME_HOOKS = None
+
 _registered = False
 
 
 def prime(app: Any) -> None:
     """Build what the first request would otherwise build: the DynamoDB client, the request models
     (deferred at import to keep cold starts short; here they cost nothing to a restored instance)."""
-    from loyalty.api import models
-    from loyalty.store.db import connection
-
     connection()
     for value in vars(models).values():
         if isinstance(value, type) and issubclass(value, models.Body) and value is not models.Body:
@@ -38,8 +47,6 @@ def prime(app: Any) -> None:
 
 def renew_after_restore() -> None:
     """Give this instance its own randomness (the snapshot's is shared by every restored instance)."""
-    from loyalty.domain import ids
-
     random.seed()
     ids.reset()
 
@@ -50,11 +57,9 @@ def register(app: Any, hooks: tuple[Callable[..., Any], Callable[..., Any]] | No
     if _registered:
         return True
     if hooks is None:
-        try:
-            from snapshot_restore_py import register_after_restore, register_before_snapshot
-        except ImportError:
+        if _RUNTIME_HOOKS is None:
             return False
-        hooks = (register_before_snapshot, register_after_restore)
+        hooks = _RUNTIME_HOOKS
     before_snapshot, after_restore = hooks
     before_snapshot(lambda: prime(app))
     after_restore(renew_after_restore)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from loyalty.api.models import RewardRequest
 from loyalty.domain.clock import iso_utc, parse_utc, utc_now
 from loyalty.domain.errors import Conflict, NotFound, ValidationFailed
 from loyalty.domain.ids import new_ulid
+from loyalty.domain.memberships import active_plan
 from loyalty.domain.program import ProgramConfig
 from loyalty.domain.tiers import rank
+from loyalty.inputs import RewardRequest
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.program import config_of
 from loyalty.services.views import reward_view
@@ -42,9 +43,7 @@ def reward_unavailable_reason(reward: RewardItem, member: MemberItem, config: Pr
         return f"the reward needs tier {data['min_tier']} or above"
     plans = data.get("membership_plans")
     if plans:
-        from loyalty.services.mechanics import active_plan
-
-        plan = active_plan(member, now.astimezone(config.zone).date())
+        plan = active_plan(member.membership, now.astimezone(config.zone).date())
         if plan is None or plan["plan_id"] not in plans:
             return "the reward is for members of " + ", ".join(plans)
     if reward.stock is not None and int(reward.stock) <= 0:

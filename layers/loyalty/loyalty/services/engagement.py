@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from loyalty.api.models import ActionRequest, FeedbackRequest
 from loyalty.domain.clock import utc_now
 from loyalty.domain.errors import LimitReached, ValidationFailed
+from loyalty.inputs import ActionRequest, FeedbackRequest
 from loyalty.services.awards import MemberChange
 from loyalty.services.context import Caller, Outcome
 from loyalty.services.program import config_of

@@ -9,6 +9,7 @@ from typing import Any
 from loyalty.domain.clock import local_day, utc_now
 from loyalty.services.awards import MemberChange
 from loyalty.services.program import config_of
+from loyalty.services.reconcile import reconcile
 from loyalty.services.writes import Plan, execute
 from loyalty.store import aggregates, repository
 from loyalty.store.models import IdempotencyItem
@@ -92,12 +93,6 @@ def member_maintenance(now: datetime | None = None) -> dict[str, Any]:
         for kind in maintain_member(member_id, now):
             counts[kind] = counts.get(kind, 0) + 1
     return counts
-
-
-def reconcile(now: datetime | None = None) -> dict[str, Any]:
-    from loyalty.services.reconcile import reconcile as run_reconciliation
-
-    return run_reconciliation(now)
 
 
 JOBS = {"daily_snapshot": daily_snapshot, "member_maintenance": member_maintenance, "reconcile": reconcile}

@@ -5,20 +5,20 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from loyalty.api.models import AdjustmentRequest, PurchaseRequest, RedemptionRequest, ReturnRequest
 from loyalty.domain.clock import local_day, utc_now
 from loyalty.domain.earning import purchase_points
 from loyalty.domain.errors import Conflict, NotFound, ValidationFailed
 from loyalty.domain.ids import random_code
 from loyalty.domain.lots import lot_expiry
+from loyalty.domain.memberships import membership_multiplier
 from loyalty.domain.metrics import purchase_facts
 from loyalty.domain.money import format_amount, parse_amount
 from loyalty.domain.program import ProgramConfig
 from loyalty.domain.returns import claw_back
+from loyalty.inputs import AdjustmentRequest, PurchaseRequest, RedemptionRequest, ReturnRequest
 from loyalty.services.awards import MemberChange, award_action, pending_release_day
 from loyalty.services.catalog import reward_unavailable_reason
 from loyalty.services.context import Caller, Outcome, checked_id
-from loyalty.services.mechanics import membership_multiplier
 from loyalty.services.program import config_of
 from loyalty.services.views import entry_view
 from loyalty.services.writes import Plan, enrolled_member, execute
@@ -54,7 +54,7 @@ def record_purchase(caller: Caller, path_id: str, request: PurchaseRequest,
         earning = purchase_points(
             config=config, amount=amount, currency=currency, channel=request.channel,
             tier_multiplier=config.tier_named(member.tier).multiplier, occurred_at=occurred_at,
-            extra_multipliers=membership_multiplier(member, config, local_day(occurred_at, config.zone)),
+            extra_multipliers=membership_multiplier(member.membership, config, local_day(occurred_at, config.zone)),
         )
         day = local_day(occurred_at, config.zone).isoformat()
         skus = sorted({item.sku for item in request.items or []})

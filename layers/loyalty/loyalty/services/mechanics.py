@@ -8,15 +8,24 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from loyalty.api.models import CodeBatchRequest, DonationRequest, MembershipRequest, VisitRequest
 from loyalty.domain.actions import count_action
 from loyalty.domain.allowance import split
 from loyalty.domain.clock import end_of_local_day, iso_utc, local_day, utc_now
 from loyalty.domain.errors import Conflict, Gone, NotFound, ValidationFailed
 from loyalty.domain.ids import random_code
 from loyalty.domain.mechanics import add_period, choose_voucher, draw
+from loyalty.domain.memberships import active_plan, membership_view
 from loyalty.domain.money import format_amount
-from loyalty.domain.program import ActionRule, ProgramConfig
+from loyalty.domain.program import ActionRule
+from loyalty.inputs import (
+    CodeBatchRequest,
+    CodesRequest,
+    DonationRequest,
+    MembershipRequest,
+    PromotionRequest,
+    VisitRequest,
+)
+from loyalty.services import partners
 from loyalty.services.awards import MemberChange
 from loyalty.services.catalog import reward_closed_reason
 from loyalty.services.context import Caller, Outcome, checked_id
@@ -25,7 +34,8 @@ from loyalty.services.program import config_of
 from loyalty.services.views import entry_view
 from loyalty.services.writes import Plan, enrolled_member, execute
 from loyalty.store import repository
-from loyalty.store.models import IdempotencyItem, MemberItem, RewardItem, VoucherItem
+from loyalty.store.db import ConditionFailed
+from loyalty.store.models import IdempotencyItem, RewardItem, VoucherItem
 from loyalty.store.repository import IdempotencyRequest, PointsChange, Snapshot
 
 # Server-side, cryptographic randomness for prizes and vouchers (tests draw with a seeded generator).
@@ -33,39 +43,6 @@ RNG = secrets.SystemRandom()
 
 
 # --- memberships -------------------------------------------------------------------------------------
-
-
-def active_plan(member: MemberItem, today: date) -> dict[str, Any] | None:
-    membership = member.membership or {}
-    if membership.get("status") == "active" and membership.get("current_period_end", "") >= today.isoformat():
-        return dict(membership)
-    return None
-
-
-Multipliers = tuple[tuple[str, Decimal, str], ...]
-
-
-def membership_multiplier(member: MemberItem, config: ProgramConfig, today: date) -> Multipliers:
-    """The extra earn multiplier of the member's paid plan: base x tier x membership x bonus events."""
-    plan = active_plan(member, today)
-    if plan is None or plan["plan_id"] not in config.memberships:
-        return ()
-    definition = config.memberships[plan["plan_id"]]
-    if definition.earn_multiplier == 1:
-        return ()
-    return (("membership_multiplier", definition.earn_multiplier, f"{definition.name} x{definition.earn_multiplier}"),)
-
-
-def membership_view(member: MemberItem, config: ProgramConfig, today: date) -> dict[str, Any] | None:
-    membership = member.membership
-    if not membership:
-        return None
-    definition = config.memberships.get(membership.get("plan_id", ""))
-    active = active_plan(member, today) is not None
-    return {**membership, "status": "active" if active else "expired" if membership.get("status") == "active"
-            else membership.get("status"), "name": definition.name if definition else None,
-            "benefits": list(definition.benefits) if definition and active else [],
-            "earn_multiplier": float(definition.earn_multiplier) if definition else 1.0}
 
 
 def record_membership(caller: Caller, path_id: str, request: MembershipRequest,
@@ -86,7 +63,7 @@ def record_membership(caller: Caller, path_id: str, request: MembershipRequest,
             raise ValidationFailed("unknown plan",
                                    errors=[{"field": "plan_id", "message": "not a plan of the program"}])
         today = local_day(now, config.zone)
-        current = active_plan(member, today)
+        current = active_plan(member.membership, today)
         membership = dict(member.membership or {})
         if request.action == "subscribe":
             if current is not None:
@@ -115,7 +92,7 @@ def record_membership(caller: Caller, path_id: str, request: MembershipRequest,
             "current_period_end": membership["current_period_end"],
             "price": {"amount": definition.price.amount, "currency": definition.price.currency}})
         entries = change.finish()
-        body = {"member_id": member_id, "membership": membership_view(member, config, today),
+        body = {"member_id": member_id, "membership": membership_view(member.membership, config, today),
                 "entry_id": entry.entry_id}
 
         def commit(record: IdempotencyItem | None) -> None:
@@ -277,8 +254,6 @@ def use_voucher(caller: Caller, path_id: str, code: str) -> Outcome:
     now = utc_now()
     if now.isoformat() > voucher.valid_until.replace("Z", "+00:00"):
         raise Gone("the voucher has run out", code="voucher_expired")
-    from loyalty.store.db import ConditionFailed
-
     try:
         repository.use_voucher(voucher, iso_utc(now))
     except ConditionFailed as exc:
@@ -294,9 +269,6 @@ PROGRAM_PARTNER = "program"  # codes the program issues itself (Disney Movie Ins
 
 
 def code_batch(caller: Caller, request: CodeBatchRequest) -> Outcome:
-    from loyalty.api.models import CodesRequest, PromotionRequest
-    from loyalty.services import partners
-
     caller.require_admin()
     starts = request.starts_at or utc_now()
     ends = request.ends_at or starts + timedelta(days=365)

@@ -6,16 +6,16 @@ import contextlib
 import json
 from typing import Any
 
-from loyalty.api.models import EnrollRequest, InviteRequest, ProfilePatch
 from loyalty.domain.actions import profile_is_complete
 from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.errors import Conflict, Forbidden, LimitReached, ServiceUnavailable, ValidationFailed
 from loyalty.domain.ids import random_code
+from loyalty.inputs import EnrollRequest, InviteRequest, ProfilePatch
 from loyalty.services.awards import MemberChange, award_action
 from loyalty.services.context import Caller, Outcome
 from loyalty.services.program import config_of
 from loyalty.services.views import entry_view, member_view
-from loyalty.services.writes import MAX_ATTEMPTS, MEMBER_VIEW, Plan, enrolled_member, execute
+from loyalty.services.writes import MAX_ATTEMPTS, Plan, enrolled_member, execute
 from loyalty.store import repository
 from loyalty.store.db import ConditionFailed
 from loyalty.store.models import EntryItem, IdempotencyItem, MemberItem
@@ -24,6 +24,17 @@ from loyalty.store.repository import IdempotencyRequest, Snapshot
 ENTRY_TYPES = {"earn", "redeem", "return", "adjust", "expire", "action", "partner_earn", "promo", "bonus",
                "tier_change", "referral", "birthday", "feedback", "release", "referral_invite", "expiry_notice",
                "spin", "donation", "visit", "membership"}
+
+
+# The stored stand-in for a member view in an idempotency record: {"$member_view": member id}. Member
+# views hold personal data, which idempotency records never keep: a replay answers the member as it is.
+MEMBER_VIEW = "$member_view"
+
+
+def replay_member_view(stored: Any) -> Any:
+    if isinstance(stored, dict) and set(stored) == {MEMBER_VIEW}:
+        return current_view(str(stored[MEMBER_VIEW]))
+    return stored
 
 
 def normalize_email(email: str) -> str:
@@ -91,7 +102,7 @@ def enroll(caller: Caller, request: EnrollRequest, idempotency: IdempotencyReque
             "email": Conflict("a member with this email is already enrolled", code="member_exists"),
         }, replay_body={MEMBER_VIEW: member_id})
 
-    return execute(idempotency, read, plan)
+    return execute(idempotency, read, plan, replay_member_view)
 
 
 def current_view(member_id: str) -> dict[str, Any]:
@@ -191,7 +202,7 @@ def update_profile(caller: Caller, path_id: str, patch: ProfilePatch,
             "email": Conflict("a member with this email is already enrolled", code="member_exists"),
         }, replay_body={MEMBER_VIEW: member_id})
 
-    return execute(idempotency, read, plan)
+    return execute(idempotency, read, plan, replay_member_view)
 
 
 def _complete(member: MemberItem) -> bool:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from loyalty.domain.clock import utc_now
+from loyalty.domain.promotions import is_eligible, is_running
 from loyalty.services.catalog import reward_unavailable_reason
 from loyalty.services.context import Caller, Outcome
 from loyalty.services.program import config_of
 from loyalty.services.views import reward_view
 from loyalty.services.writes import enrolled_member
+from loyalty.store import partners as partner_store
 from loyalty.store import repository
 from loyalty.store.models import MemberItem, PartnerItem, PromotionItem, RewardItem
 
@@ -62,23 +64,19 @@ PARTNERS_LISTED = 50
 def promotion_offers(member: MemberItem, config: Any, now: Any) -> list[dict[str, Any]]:
     """Partner promotions running now that this member may still use: the rules a claim applies
     (window, tier audience, budget, per-member limit)."""
-    # Imported here: the rest of the catalog function does not need the partner modules at cold start.
-    from loyalty.services import partners
-    from loyalty.store import partners as partner_store
-
     listed, _ = partner_store.list_partners(limit=PARTNERS_LISTED, cursor=None)
     running: list[tuple[PartnerItem, PromotionItem]] = []
     for partner in listed:
         promotions, _ = partner_store.list_promotions(partner.partner_id, limit=100, cursor=None)
         running.extend((partner, promotion) for promotion in promotions
-                       if partners.is_running(promotion.data or {}, now)
-                       and partners.is_eligible(promotion.data or {}, member.tier, config))
+                       if is_running(promotion.data or {}, now)
+                       and is_eligible(promotion.data or {}, member.tier, config))
     usage = partner_store.promotion_usage([promotion.promotion_id for _, promotion in running], member.member_id)
     found = []
     for partner, promotion in running:
         data = promotion.data or {}
         pool, claims = usage[promotion.promotion_id]
-        if not partners.has_room(pool, claims, data, points=1):
+        if not partner_store.has_room(pool, claims, data, points=1):
             continue
         found.append({"promotion_id": promotion.promotion_id, "partner_id": promotion.partner_id,
                       "partner": partner.name, "name": data.get("name"), "kind": data.get("kind"),

@@ -11,7 +11,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from loyalty.api.models import (
+import boto3
+
+from loyalty.domain.clock import iso_utc, parse_utc, utc_now
+from loyalty.domain.earning import purchase_points
+from loyalty.domain.errors import Conflict, Gone, LimitReached, NotFound, ServiceUnavailable, ValidationFailed
+from loyalty.domain.ids import new_ulid
+from loyalty.domain.money import format_amount, parse_amount
+from loyalty.domain.program import ProgramConfig
+from loyalty.domain.promotions import is_eligible, is_running
+from loyalty.domain.secrets import new_api_key, new_code, normalize_code
+from loyalty.inputs import (
     ClaimRequest,
     CodesRequest,
     KeyRequest,
@@ -19,14 +29,6 @@ from loyalty.api.models import (
     PartnerRequest,
     PromotionRequest,
 )
-from loyalty.domain.clock import iso_utc, parse_utc, utc_now
-from loyalty.domain.earning import purchase_points
-from loyalty.domain.errors import Conflict, Gone, LimitReached, NotFound, ServiceUnavailable, ValidationFailed
-from loyalty.domain.ids import new_ulid
-from loyalty.domain.money import format_amount, parse_amount
-from loyalty.domain.program import ProgramConfig
-from loyalty.domain.secrets import new_api_key, new_code, normalize_code
-from loyalty.domain.tiers import rank
 from loyalty.services.awards import MemberChange
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.program import config_of
@@ -41,7 +43,6 @@ from loyalty.store.models import (
     PartnerItem,
     PromotionCountersItem,
     PromotionItem,
-    PromotionMemberItem,
     partner_order_key,
 )
 from loyalty.store.repository import (
@@ -51,7 +52,6 @@ from loyalty.store.repository import (
     Snapshot,
     idempotency_record,
 )
-from loyalty.store.shares import Pool
 
 # Brute force: this many failed claims in an hour and the member must wait.
 CLAIM_FAILURES_PER_HOUR = 10
@@ -63,13 +63,11 @@ MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 def _usage_plan(name: str, partner_id: str) -> dict[str, str] | None:
     """A usage plan and metering key per partner on the partner API (throttling, quota), named `name`.
-    Only where the API exists (PARTNER_API_ID); boto3 is imported here, off every other path. A plan or
+    Only where the API exists (PARTNER_API_ID). A plan or
     key of that name that an earlier, interrupted attempt created is used, not created again."""
     api_id = os.environ.get("PARTNER_API_ID")
     if not api_id:
         return None
-    import boto3
-
     client = boto3.client("apigateway")
     plan = next((found for page in client.get_paginator("get_usage_plans").paginate()
                  for found in page.get("items", []) if found.get("name") == name), None)
@@ -95,7 +93,6 @@ def _drop_usage_plan(usage: dict[str, str]) -> None:
     """Best effort: the plan and key of an onboarding that failed and that no retry can find again."""
     if not usage:
         return
-    import boto3
 
     client = boto3.client("apigateway")
     with contextlib.suppress(Exception):
@@ -324,29 +321,11 @@ def _money(value: Decimal, config: ProgramConfig) -> dict[str, str]:
 # --- promotion rules shared by claims and partner earn ------------------------------------------------
 
 
-def is_running(data: dict[str, Any], now: datetime) -> bool:
-    return parse_utc(data["starts_at"]) <= now < parse_utc(data["ends_at"])
-
-
 def _check_window(data: dict[str, Any], now: datetime) -> None:
     if not is_running(data, now):
         ended = now >= parse_utc(data["ends_at"])
         raise Gone("the promotion has ended" if ended else "the promotion has not started",
                    code="promotion_not_active")
-
-
-def is_eligible(data: dict[str, Any], member_tier: str, config: ProgramConfig) -> bool:
-    minimum = (data.get("audience") or {}).get("min_tier")
-    return not minimum or rank(config, member_tier) >= rank(config, minimum)
-
-
-def has_room(pool: Pool | None, claims: PromotionMemberItem | None, data: dict[str, Any], points: int) -> bool:
-    """The member is under the per-member limit and the budget still covers `points` (planned on the
-    pool: the write takes exactly that, under a condition on each share it draws on)."""
-    limit = data.get("max_per_member")
-    if limit is not None and claims is not None and int(claims.claims) >= int(limit):
-        return False
-    return pool is not None and pool.take(points)
 
 
 def _charge(snapshot: Snapshot, member_id: str, promotion_id: str, data: dict[str, Any], points: int,
@@ -404,7 +383,7 @@ def partner_earn(caller: Caller, request: PartnerEarnRequest, idempotency: Idemp
                                               extra_multipliers=extra_rows)
             extra = boosted_earning.points - base.points + (int(data.get("points") or 0)
                                                             if data["kind"] != "multiplier" else 0)
-            if extra > 0 and has_room(snapshot.promotion_pool, snapshot.promotion_member, data, extra):
+            if extra > 0 and store.has_room(snapshot.promotion_pool, snapshot.promotion_member, data, extra):
                 rows = [row.as_dict() for row in boosted_earning.breakdown]
                 if data["kind"] != "multiplier":
                     rows.append({"rule": "promotion_bonus", "points": int(data["points"]), "detail": data["name"]})
@@ -480,7 +459,7 @@ def claim_code(caller: Caller, path_id: str, request: ClaimRequest, idempotency:
         if not is_eligible(data, member.tier, config):
             raise Conflict("this promotion is for higher tiers", code="not_eligible")
         points = int(data.get("points") or 0)
-        if not has_room(snapshot.promotion_pool, snapshot.promotion_member, data, points):
+        if not store.has_room(snapshot.promotion_pool, snapshot.promotion_member, data, points):
             raise Conflict("the promotion's budget or per-member limit is used up", code="promotion_exhausted")
         charge = _charge(snapshot, member_id, str(snapshot.promotion.promotion_id), data, points, code,
                          member.enrolled_at)

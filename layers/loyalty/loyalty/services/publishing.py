@@ -9,6 +9,8 @@ import random
 import time
 from typing import Any
 
+import boto3
+
 from loyalty.domain.events import SOURCE
 
 BATCH = 10  # PutEvents takes at most 10 entries
@@ -20,8 +22,6 @@ class PublishFailed(Exception):
 
 
 def _client() -> Any:
-    import boto3  # only the publisher needs it (boto3 is in the Lambda runtime)
-
     return boto3.client("events")
 
 

@@ -14,6 +14,7 @@ from loyalty.domain.program import ProgramConfig
 from loyalty.services.context import Caller, Outcome
 from loyalty.services.program import config_of
 from loyalty.store import aggregates, repository
+from loyalty.store import partners as partner_store
 
 
 def _money(value: Decimal, config: ProgramConfig) -> dict[str, str]:
@@ -133,8 +134,6 @@ def get_metrics(caller: Caller, first: date | None, last: date | None) -> Outcom
 
 def partner_performance(period: m.Period, limit: int = 100) -> list[dict[str, Any]]:
     """Points each partner funded in the months the period touches (settlement aggregates)."""
-    from loyalty.store import partners as partner_store
-
     listed, _ = partner_store.list_partners(limit=limit, cursor=None)
     months = sorted({d.isoformat()[:7] for d in _dates(period.first, period.last)})
     found = []

@@ -7,6 +7,7 @@ from typing import Any
 
 from loyalty.domain.clock import end_of_local_day, iso_utc
 from loyalty.domain.lots import NEVER, Wallet
+from loyalty.domain.memberships import membership_view
 from loyalty.domain.program import ProgramConfig
 from loyalty.domain.tiers import next_tier, qualifying_points
 from loyalty.store.models import EntryItem, MemberItem, RewardItem
@@ -67,9 +68,7 @@ def member_view(member: MemberItem, config: ProgramConfig, now: datetime) -> dic
 
 
 def _membership(member: MemberItem, config: ProgramConfig, today: date) -> dict[str, Any] | None:
-    from loyalty.services.mechanics import membership_view
-
-    return membership_view(member, config, today)
+    return membership_view(member.membership, config, today)
 
 
 def entry_view(entry: EntryItem) -> dict[str, Any]:

@@ -22,8 +22,9 @@ from loyalty.store.models import IdempotencyItem, MemberItem
 from loyalty.store.repository import IdempotencyRequest, Snapshot, idempotency_record, read_idempotency
 
 MAX_ATTEMPTS = 10
-# The stored stand-in for a member view in an idempotency record: {"$member_view": member id}.
-MEMBER_VIEW = "$member_view"
+# What a use case makes of a recorded body when it replays it (e.g. a stand-in for personal data that
+# the record never keeps, answered as it reads now).
+Replayer = Callable[[Any], Any]
 
 
 @dataclass
@@ -51,18 +52,13 @@ def dumps(body: Any) -> str:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
-def replay(record: IdempotencyItem, request: IdempotencyRequest) -> Outcome:
+def replay(record: IdempotencyItem, request: IdempotencyRequest, replayer: Replayer | None = None) -> Outcome:
     if record.request_hash != request.request_hash:
         raise Conflict(
             "this Idempotency-Key was already used with a different request", code="idempotency_key_reused"
         )
     body = json.loads(record.body)
-    if isinstance(body, dict) and set(body) == {MEMBER_VIEW}:
-        # Member views hold personal data, which idempotency records never keep: replay the member as it is.
-        from loyalty.services.members import current_view
-
-        body = current_view(str(body[MEMBER_VIEW]))
-    return Outcome(int(record.status_code), body, replayed=True)
+    return Outcome(int(record.status_code), replayer(body) if replayer is not None else body, replayed=True)
 
 
 def recorded_outcome(idempotency: IdempotencyRequest | None) -> Outcome | None:
@@ -83,11 +79,12 @@ def execute(
     idempotency: IdempotencyRequest | None,
     read: Callable[[], Snapshot],
     plan: Callable[[Snapshot], Plan],
+    replayer: Replayer | None = None,
 ) -> Outcome:
     for attempt in range(MAX_ATTEMPTS):
         snapshot = read()
         if idempotency is not None and snapshot.idempotency is not None:
-            return replay(snapshot.idempotency, idempotency)
+            return replay(snapshot.idempotency, idempotency, replayer)
         decided = plan(snapshot)
         record = None
         if idempotency is not None:
@@ -100,7 +97,7 @@ def execute(
             if idempotency is not None and "idempotency" in failed.labels:
                 existing = read_idempotency(idempotency)
                 if existing is not None:
-                    return replay(existing, idempotency)
+                    return replay(existing, idempotency, replayer)
             for label in failed.labels:
                 if label in decided.final_conflicts:
                     raise decided.final_conflicts[label] from failed

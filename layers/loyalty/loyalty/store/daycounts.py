@@ -9,6 +9,7 @@ A year of daily lots takes ~1 KB. The code still sees a plain dict.
 
 from __future__ import annotations
 
+import json
 import zlib
 from datetime import date, timedelta
 from typing import Any
@@ -84,8 +85,6 @@ def decode_any(value: Any) -> dict[str, int]:
     if isinstance(value, bytes | bytearray | memoryview):
         return decode(bytes(value))
     if isinstance(value, str):
-        import json
-
         return {day: int(count) for day, count in json.loads(value).items()}
     return {day: int(count) for day, count in dict(value).items()}
 

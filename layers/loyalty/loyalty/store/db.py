@@ -13,6 +13,7 @@ import json
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -217,8 +218,6 @@ def _plain(value: dict[str, Any]) -> Any:
     if kind == "S":
         return inner
     if kind == "N":
-        from decimal import Decimal
-
         return Decimal(inner)
     if kind == "BOOL":
         return bool(inner)
@@ -231,8 +230,6 @@ def _plain(value: dict[str, Any]) -> Any:
     if kind in ("SS", "BS"):
         return set(inner)
     if kind == "NS":
-        from decimal import Decimal
-
         return {Decimal(item) for item in inner}
     return inner
 

@@ -237,3 +237,12 @@ def recent_claim_failures(member_id: str, since_ms: int, limit: int) -> int:
     except PynamoDBException as exc:
         raise_if_transient(exc)
         raise
+
+
+def has_room(pool: shares.Pool | None, claims: PromotionMemberItem | None, data: dict[str, Any], points: int) -> bool:
+    """The member is under the per-member limit and the budget still covers `points` (planned on the
+    pool: the write takes exactly that, under a condition on each share it draws on)."""
+    limit = data.get("max_per_member")
+    if limit is not None and claims is not None and int(claims.claims) >= int(limit):
+        return False
+    return pool is not None and pool.take(points)

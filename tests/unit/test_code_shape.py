@@ -1,0 +1,61 @@
+"""The shape of the code: imports at the top of modules only, and no import cycle between use cases.
+The layers themselves (functions -> api -> services -> store -> domain) are `lint-imports` contracts
+(pyproject.toml), run by `make test`."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import grimp
+
+LAYER = Path(__file__).resolve().parents[2] / "layers" / "loyalty" / "loyalty"
+
+
+def function_local_imports(source: str) -> list[int]:
+    """Lines of imports inside a function or a class body."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            found.extend(inner.lineno for inner in ast.walk(node) if isinstance(inner, ast.Import | ast.ImportFrom))
+    return found
+
+
+def test_the_check_finds_an_import_inside_a_function() -> None:
+    # Given a module that imports inside a function, and one that imports at the top (in a try, too)
+    nested = "import os\n\ndef f():\n    from json import dumps\n    return dumps\n"
+    flat = "import os\ntry:\n    import json\nexcept ImportError:\n    json = None\n"
+    # Then only the first is reported, at the nested import's line
+    assert function_local_imports(nested) == [4]
+    assert function_local_imports(flat) == []
+
+
+def test_no_module_of_the_layer_imports_inside_a_function() -> None:
+    # Given every module of the layer
+    found = {str(path.relative_to(LAYER)): lines for path in sorted(LAYER.rglob("*.py"))
+             if (lines := function_local_imports(path.read_text()))}
+    # Then none imports inside a function (an import there hides a cycle or a cost)
+    assert found == {}
+
+
+def cycles_between(graph: grimp.ImportGraph, modules: set[str]) -> list[list[str]]:
+    """Every cycle among `modules` (each found once, from its smallest module), by depth-first search."""
+    found: list[list[str]] = []
+    for start in sorted(modules):
+        stack: list[tuple[str, list[str]]] = [(start, [start])]
+        while stack:
+            module, path = stack.pop()
+            for imported in sorted(graph.find_modules_directly_imported_by(module) & modules):
+                if imported == start:
+                    found.append(path)
+                elif imported > start and imported not in path:
+                    stack.append((imported, [*path, imported]))
+    return found
+
+
+def test_the_use_cases_import_each_other_without_a_cycle() -> None:
+    # Given the import graph of the layer
+    graph = grimp.build_graph("loyalty")
+    services = {module for module in graph.modules if module.startswith("loyalty.services.")}
+    # Then no chain of imports between use cases comes back to where it started
+    assert cycles_between(graph, services) == []

@@ -75,10 +75,12 @@ def _partial(results: dict[str, Any]) -> str:
     partial = results.get("partial_run")
     if not partial:
         return ""
-    return (f"\n\n**Partly re-measured.** On {results['date']} only these sections were re-measured, with "
-            f"`python -m bench --scale-only`: {', '.join(partial['remeasured'])}. Cold imports, handler overhead, "
-            f"the local stack over HTTP and the soak are from the full run of {partial['kept_from_full_run']}, "
-            "before the scale changes, and were not re-measured.")
+    remeasured = partial["remeasured"]
+    kept = [name for name in ("cold_import_ratio", "handler_overhead_ratio", "local_http_rps", "local_read_growth",
+                              "soak") if name not in remeasured]
+    return (f"\n\n**Partly re-measured.** On {results['date']} only these sections were re-measured (with "
+            f"`python -m bench --scale-only` and `--local-only`): {', '.join(remeasured)}. "
+            f"{', '.join(kept)} are from the full run of {partial['kept_from_full_run']} and were not re-measured.")
 
 
 def _scale(results: dict[str, Any]) -> str:

@@ -59,3 +59,13 @@ def test_the_use_cases_import_each_other_without_a_cycle() -> None:
     services = {module for module in graph.modules if module.startswith("loyalty.services.")}
     # Then no chain of imports between use cases comes back to where it started
     assert cycles_between(graph, services) == []
+
+
+def test_the_body_limit_counts_bytes_not_characters() -> None:
+    from loyalty.api.http import MAX_BODY_BYTES, _body_bytes
+
+    # Given a body of multi-byte characters that is under the limit in characters but over it in bytes
+    text = "é" * (MAX_BODY_BYTES // 2 + 1)
+    # Then it counts as its UTF-8 size; and a base64 body counts as what it decodes to
+    assert _body_bytes(text, False) == 2 * len(text) > MAX_BODY_BYTES
+    assert _body_bytes("YWJj", True) == 3 and _body_bytes("YWI=", True) == 2

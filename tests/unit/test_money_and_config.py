@@ -40,6 +40,22 @@ def test_the_contract_example_config_is_valid() -> None:
     assert config.exchange_rates["EUR"] == Decimal("1.08")
 
 
+# What the refusal must say for each mistake (the test fails if a config is refused for another reason).
+REASON_TEXT = {
+    "unknown zone": ["unknown iana time zone"],
+    "first tier must start at 0": ["first tier must have threshold 0"],
+    "thresholds must increase": ["strictly increasing"],
+    "duplicate tier names": ["tier names must be unique"],
+    "program currency in rates": ["must not list the program currency"],
+    "negative rate": ["exchange_rates.eur", "greater than 0"],
+    "rolling needs days": ["rolling needs days"],
+    "ends before it starts": ["ends_at must be after starts_at"],
+    "action names are snake_case": ["should match pattern"],
+    "unknown field": ["surprise", "extra inputs are not permitted"],
+    "point value in another currency": ["point_value must be in the program currency"],
+}
+
+
 @pytest.mark.parametrize(("change", "reason"), [
     ({"timezone": "Nowhere/Land"}, "unknown zone"),
     ({"tiers": [{"name": "A", "threshold": 5}]}, "first tier must start at 0"),
@@ -55,5 +71,7 @@ def test_the_contract_example_config_is_valid() -> None:
     ({"point_value": {"amount": "0.01", "currency": "EUR"}}, "point value in another currency"),
 ])
 def test_bad_configs_are_rejected(change: dict, reason: str) -> None:
-    with pytest.raises(ValidationError):
+    # Given a config with one mistake; then validation refuses it, naming that mistake
+    with pytest.raises(ValidationError) as refused:
         ProgramConfig.model_validate({**DEMO_PROGRAM, **change})
+    assert all(fragment in str(refused.value).lower() for fragment in REASON_TEXT[reason]), (reason, refused.value)

@@ -15,6 +15,8 @@ from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
+from loyalty.domain.entries import ISSUING_TYPES
+
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Loyalty"))
 
 
@@ -61,7 +63,6 @@ def make_tracer() -> Any:
 tracer = make_tracer()
 
 # What a response says about the business, counted as it leaves the API.
-ISSUED_TYPES = {"earn", "action", "partner_earn", "promo", "birthday", "release"}
 
 
 def record_outcome(body: Any, status: int, replayed: bool) -> None:
@@ -71,7 +72,7 @@ def record_outcome(body: Any, status: int, replayed: bool) -> None:
     if not isinstance(body, dict) or status >= 300:
         return
     kind = body.get("type")
-    if kind in ISSUED_TYPES and int(body.get("points") or 0) > 0:
+    if kind in ISSUING_TYPES and int(body.get("points") or 0) > 0:
         count("PointsIssued", int(body["points"]))
     elif "redemption_id" in body:
         count("PointsRedeemed", int(body.get("points") or 0))

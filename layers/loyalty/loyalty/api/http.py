@@ -100,12 +100,21 @@ def _unexpected(exc: Exception) -> Response:
     return problem(500, "internal_error", "Internal error", "an unexpected error occurred; it has been logged")
 
 
+def _body_bytes(body: str, base64_encoded: bool) -> int:
+    """The body's size in bytes as the client sent it (UTF-8 text, or what the base64 text decodes to)."""
+    if base64_encoded:
+        padding = len(body) - len(body.rstrip("="))
+        return len(body) * 3 // 4 - padding
+    # Every character is 1 to 4 bytes: a body over the limit in characters is over it in bytes.
+    return len(body) if len(body) > MAX_BODY_BYTES else len(body.encode("utf-8"))
+
+
 def _refusal(event: dict[str, Any]) -> DomainError | None:
     """Oversized bodies and non-JSON content types are refused before anything parses them."""
     body = event.get("body")
     if not body:
         return None
-    if len(body) > MAX_BODY_BYTES * (4 / 3 if event.get("isBase64Encoded") else 1):
+    if _body_bytes(body, bool(event.get("isBase64Encoded"))) > MAX_BODY_BYTES:
         return PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
     if event.get("isBase64Encoded"):
         # API Gateway base64-encodes what is not text: a JSON body must be UTF-8.

@@ -82,7 +82,3 @@ class ServiceUnavailable(DomainError):
     def __init__(self, detail: str, retry_after: int = 1, **extra: Any) -> None:
         super().__init__(detail, **extra)
         self.retry_after = retry_after
-
-
-def field_error(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(message, errors=[{"field": field, "message": message}])

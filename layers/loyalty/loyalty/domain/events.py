@@ -12,10 +12,10 @@ import hmac
 import json
 from typing import Any
 
+from loyalty.domain.entries import ISSUING_TYPES
 from loyalty.domain.metrics import PoisonRecord
 
 SOURCE = "loyalty"
-EARNING = {"earn", "action", "partner_earn", "promo", "release", "bonus", "referral", "birthday", "spin"}
 # How long a signature stays acceptable to a receiver (replay protection).
 SIGNATURE_TOLERANCE_SECONDS = 300
 
@@ -70,7 +70,7 @@ def events_of(event_name: str, keys: dict[str, Any], new: dict[str, Any] | None)
             "balance_after": _number(new.get("balance_after", 0)), "source": source}
     found: list[dict[str, Any]] = []
     pending = new.get("status") == "pending"
-    if kind in EARNING and points > 0 and not pending:
+    if kind in ISSUING_TYPES and points > 0 and not pending:
         # A partner hears of the points it funds (partner earn); a code claim has its own event.
         found.append(event("points.earned", entry_id, occurred, member_id,
                            {**base, "expires_at": new.get("expires_at")},

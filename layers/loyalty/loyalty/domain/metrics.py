@@ -22,6 +22,8 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
+from loyalty.domain.entries import ACTIVITY_TYPES, ISSUING_TYPES
+
 ACTIVITY_WINDOW_DAYS = 90
 # The longest period GET /admin/metrics answers; purchase histograms keep exact days this far back.
 MAX_PERIOD_DAYS = 366
@@ -30,9 +32,6 @@ NONE = "none"
 SKUS_KEPT = 2
 OLD = "old"
 
-ISSUING_TYPES = {"earn", "action", "partner_earn", "promo", "bonus", "referral", "birthday", "release", "spin"}
-ACTIVITY_TYPES = {"earn", "redeem", "action", "partner_earn", "promo", "referral", "return", "bonus", "spin",
-                  "visit", "donation"}
 DAYS_PK = "DAYS"
 LIABILITY_KEY = ("GLOBAL", "LIABILITY")
 

@@ -13,6 +13,7 @@ from typing import Any
 from loyalty.domain import tiers
 from loyalty.domain.actions import count_action
 from loyalty.domain.clock import iso_utc, local_day
+from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import LimitReached, ValidationFailed
 from loyalty.domain.ids import new_ulid
 from loyalty.domain.lots import NEVER, Wallet, lot_expiry
@@ -21,10 +22,6 @@ from loyalty.domain.schedule import birthday_due, inactivity_lapse, next_due, no
 from loyalty.services.views import expires_at
 from loyalty.store.models import EntryItem, MemberItem
 from loyalty.store.repository import new_entry, schedule_member
-
-# Entry types that make a member "active" (enrolled, earned, redeemed or did an action).
-ACTIVITY_TYPES = {"earn", "redeem", "action", "partner_earn", "promo", "referral", "return", "bonus", "spin",
-                  "visit", "donation"}
 
 
 class MemberChange:
@@ -39,7 +36,7 @@ class MemberChange:
 
     # --- entries ----------------------------------------------------------------------------------
 
-    def _entry(self, entry_type: str, points: int, occurred_at: datetime, **attributes: Any) -> EntryItem:
+    def _entry(self, entry_type: EntryType, points: int, occurred_at: datetime, **attributes: Any) -> EntryItem:
         entry_id = new_ulid()
         day = local_day(occurred_at, self.config.zone)
         entry = new_entry(
@@ -49,7 +46,7 @@ class MemberChange:
             balance_after=self.wallet.available, previous_activity_day=self.previous_activity_day,
             **attributes,
         )
-        if entry_type in ACTIVITY_TYPES:
+        if EntryType(entry_type).is_activity:
             self._touch(day)
         self.entries.append(entry)
         return entry
@@ -65,7 +62,7 @@ class MemberChange:
             days[earned_on.isoformat()] = days.get(earned_on.isoformat(), 0) + qualifying
             self.member.qualifying_days = tiers.prune_buckets(days, self.today, self.config.tier_window_days)
 
-    def earn(self, entry_type: str, points: int, *, qualifying: int, occurred_at: datetime,
+    def earn(self, entry_type: EntryType, points: int, *, qualifying: int, occurred_at: datetime,
              source: dict[str, Any], breakdown: list[dict[str, Any]] | None = None,
              pending_until: date | None = None, earned_on: date | None = None, **attributes: Any) -> EntryItem:
         """Credit points now, or (with `pending_until`) hold them as pending until that day. The lot's
@@ -91,7 +88,7 @@ class MemberChange:
             lots={lot: credited} if credited else {}, expires_at=expires_at(self.config, lot), **attributes,
         )
 
-    def spend(self, entry_type: str, points: int, *, source: dict[str, Any], **attributes: Any) -> EntryItem:
+    def spend(self, entry_type: EntryType, points: int, *, source: dict[str, Any], **attributes: Any) -> EntryItem:
         drawn = self.wallet.draw(points)
         return self._entry(entry_type, -points, self.now, source=source, lots=dict(drawn), **attributes)
 
@@ -106,7 +103,7 @@ class MemberChange:
                 days[key] = days[key] - qualifying
             self.member.qualifying_days = tiers.prune_buckets(days, self.today, self.config.tier_window_days)
         details = {**(attributes.pop("details", None) or {}), "uncollected_points": uncollected}
-        return self._entry("return", -(points - uncollected), self.now, source=source, lots=dict(drawn),
+        return self._entry(EntryType.RETURN, -(points - uncollected), self.now, source=source, lots=dict(drawn),
                            qualifying=-qualifying, qualifying_day=earned_on.isoformat() if qualifying else None,
                            details=details, **attributes)
 
@@ -124,11 +121,11 @@ class MemberChange:
             if int(pending["points"]) > 0:
                 kept.append(pending)
         self.member.pending_lots = kept
-        return self._entry("return", -(points - remaining), self.now, source=source, status="pending", lots={},
+        return self._entry(EntryType.RETURN, -(points - remaining), self.now, source=source, status="pending", lots={},
                            **attributes)
 
     def action(self, action: str, *, occurred_at: datetime, source: dict[str, Any],
-               details: dict[str, Any] | None = None, entry_type: str = "action") -> EntryItem:
+               details: dict[str, Any] | None = None, entry_type: EntryType = EntryType.ACTION) -> EntryItem:
         rule = self.config.actions.get(action)
         if rule is None:
             raise ValidationFailed(f"unknown action {action}",
@@ -142,7 +139,8 @@ class MemberChange:
             details=details,
         )
 
-    def note(self, entry_type: str, *, details: dict[str, Any], source: dict[str, Any] | None = None) -> EntryItem:
+    def note(self, entry_type: EntryType, *, details: dict[str, Any],
+             source: dict[str, Any] | None = None) -> EntryItem:
         """A 0-point ledger fact (feedback, a visit, a membership change) that metrics and events count."""
         return self._entry(entry_type, 0, self.now, source=source or {}, details=details)
 
@@ -162,7 +160,7 @@ class MemberChange:
             points = int(pending["points"])
             self.member.pending = int(self.member.pending or 0) - points
             entries.append(self.earn(
-                "release", points, qualifying=int(pending["qualifying"]), occurred_at=self.now,
+                EntryType.RELEASE, points, qualifying=int(pending["qualifying"]), occurred_at=self.now,
                 earned_on=date.fromisoformat(pending["earned"]), source={"order_id": pending["order_id"]},
                 details={"earned_on": pending["earned"]},
             ))
@@ -180,7 +178,8 @@ class MemberChange:
         total = sum(amount for _, amount in expired)
         if total <= 0:
             return None
-        return self._entry("expire", -total, self.now, source={}, lots=dict(expired), details={"reason": reason})
+        return self._entry(EntryType.EXPIRE, -total, self.now, source={}, lots=dict(expired),
+                           details={"reason": reason})
 
     def notify_expiring(self) -> list[EntryItem]:
         """A 0-point expiry_notice entry (published as points.expiring) once per lot, notice_days before."""
@@ -192,7 +191,7 @@ class MemberChange:
             if lot == NEVER or amount <= 0 or lot in notified or notice_day(self.config, lot) > self.today:
                 continue
             notified.add(lot)
-            notices.append(self.note("expiry_notice", details={
+            notices.append(self.note(EntryType.EXPIRY_NOTICE, details={
                 "lot": lot, "points": amount, "expires_at": expires_at(self.config, lot)}))
         # Forget lots that are gone, so the list stays as small as the lots.
         self.member.expiry_notified = sorted(lot for lot in notified if lot in self.wallet.lots)
@@ -206,7 +205,7 @@ class MemberChange:
         self.member.birthday_awarded_year = self.today.year
         try:
             return self.action("birthday", occurred_at=self.now, source={"year": self.today.year},
-                               entry_type="birthday")
+                               entry_type=EntryType.BIRTHDAY)
         except LimitReached:
             return None
 
@@ -217,7 +216,7 @@ class MemberChange:
             return None
         membership["status"] = "expired"
         self.member.membership = membership
-        return self.note("membership", details={"action": "expired", "plan_id": membership.get("plan_id"),
+        return self.note(EntryType.MEMBERSHIP, details={"action": "expired", "plan_id": membership.get("plan_id"),
                                                 "current_period_end": membership.get("current_period_end")})
 
     def review_tier(self) -> EntryItem | None:
@@ -240,7 +239,7 @@ class MemberChange:
         self.member.tier_since = iso_utc(self.now)
         review = tiers.review_day(self.config, tier, self.today, self.today, self.member.qualifying_days or {})
         self.member.tier_review_day = review.isoformat() if review else None
-        return self._entry("tier_change", 0, self.now, source={}, details={
+        return self._entry(EntryType.TIER_CHANGE, 0, self.now, source={}, details={
             "from": previous, "to": tier, "qualifying_points": qualifying, "reason": reason,
         })
 

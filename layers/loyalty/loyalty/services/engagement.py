@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from loyalty.domain.clock import utc_now
+from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import LimitReached, ValidationFailed
 from loyalty.inputs import ActionRequest, FeedbackRequest
 from loyalty.services.awards import MemberChange
@@ -58,7 +59,7 @@ def record_feedback(caller: Caller, path_id: str, request: FeedbackRequest,
         config = config_of(snapshot.program)
         change = MemberChange(member, config, now)
         details = {"score": request.score, **({"comment": request.comment} if request.comment else {})}
-        feedback = change.note("feedback", details=details)
+        feedback = change.note(EntryType.FEEDBACK, details=details)
         awarded = None
         if "survey" in config.actions:
             try:

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from loyalty.domain.clock import local_day, utc_now
 from loyalty.domain.earning import purchase_points
+from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import Conflict, NotFound, ValidationFailed
 from loyalty.domain.ids import random_code
 from loyalty.domain.lots import lot_expiry
@@ -65,7 +66,8 @@ def record_purchase(caller: Caller, path_id: str, request: PurchaseRequest,
         referrer = _referral_conversion(member, config, now) if first_purchase and member.referred_by else None
         pending_until = pending_release_day(config, occurred_at)
         entry = change.earn(
-            "earn", earning.points, qualifying=earning.points, occurred_at=occurred_at, pending_until=pending_until,
+            EntryType.EARN, earning.points, qualifying=earning.points, occurred_at=occurred_at,
+            pending_until=pending_until,
             facts={**facts.as_dict(), **({"referral_conversion": member.referred_by} if referrer else {})},
             source={"channel": request.channel, "order_id": request.order_id},
             breakdown=[row.as_dict() for row in earning.breakdown],
@@ -196,7 +198,7 @@ def redeem(caller: Caller, path_id: str, request: RedemptionRequest,
         change = MemberChange(member, config, now)
         code = random_code(10)
         redemption = {"reward_id": request.reward_id, "code": code, "status": "issued"}
-        entry = change.spend("redeem", points, source={"reward_id": request.reward_id},
+        entry = change.spend(EntryType.REDEEM, points, source={"reward_id": request.reward_id},
                              description=description, redemption=redemption)
         entries = change.finish()
         body = {
@@ -231,10 +233,10 @@ def adjust(caller: Caller, member_id: str, request: AdjustmentRequest,
         change = MemberChange(member, config, now)
         source = {"admin": caller.sub}
         if request.points > 0:
-            entry = change.earn("adjust", request.points, qualifying=0, occurred_at=now, source=source,
+            entry = change.earn(EntryType.ADJUST, request.points, qualifying=0, occurred_at=now, source=source,
                                 reason=request.reason)
         else:
-            entry = change.spend("adjust", -request.points, source=source, reason=request.reason)
+            entry = change.spend(EntryType.ADJUST, -request.points, source=source, reason=request.reason)
         entries = change.finish()
         spend = -request.points if request.points < 0 else None
 

@@ -11,6 +11,7 @@ from typing import Any
 from loyalty.domain.actions import count_action
 from loyalty.domain.allowance import split
 from loyalty.domain.clock import end_of_local_day, iso_utc, local_day, utc_now
+from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import Conflict, Gone, NotFound, ValidationFailed
 from loyalty.domain.ids import random_code
 from loyalty.domain.mechanics import add_period, choose_voucher, draw
@@ -87,7 +88,7 @@ def record_membership(caller: Caller, path_id: str, request: MembershipRequest,
         membership["payment_reference"] = request.payment_reference
         member.membership = membership
         change = MemberChange(member, config, now)
-        entry = change.note("membership", details={
+        entry = change.note(EntryType.MEMBERSHIP, details={
             "action": request.action, "plan_id": request.plan_id, "payment_reference": request.payment_reference,
             "current_period_end": membership["current_period_end"],
             "price": {"amount": definition.price.amount, "currency": definition.price.currency}})
@@ -150,10 +151,10 @@ def spin(caller: Caller, path_id: str, idempotency: IdempotencyRequest | None) -
             details.update({"reward_id": prize.reward_id, "code": random_code(10)})
         source = {"prize_id": prize.prize_id}
         if points:
-            entry = change.earn("spin", points, qualifying=0, occurred_at=now, source=source, details=details,
+            entry = change.earn(EntryType.SPIN, points, qualifying=0, occurred_at=now, source=source, details=details,
                                 breakdown=[{"rule": "spin", "points": points, "detail": prize.prize_id}])
         else:
-            entry = change.note("spin", details=details, source=source)
+            entry = change.note(EntryType.SPIN, details=details, source=source)
         entries = change.finish()
         body = {"spin_id": entry.entry_id, "prize": details, "points": points,
                 "balance_after": int(entry.balance_after)}
@@ -186,7 +187,7 @@ def donate(caller: Caller, path_id: str, request: DonationRequest, idempotency: 
                                    errors=[{"field": "cause_id", "message": "not a cause of the program"}])
         value = Decimal(request.points) * config.point_value.value
         change = MemberChange(member, config, now)
-        entry = change.spend("donation", request.points, source={"cause_id": request.cause_id},
+        entry = change.spend(EntryType.DONATION, request.points, source={"cause_id": request.cause_id},
                              description=f"Donation to {cause.name}",
                              details={"cause_id": request.cause_id, "cause": cause.name,
                                       "value": {"amount": format_amount(value, config.currency),
@@ -224,7 +225,7 @@ def visit(caller: Caller, path_id: str, request: VisitRequest, idempotency: Idem
         code = random_code(10)
         valid_until = iso_utc(end_of_local_day(today + timedelta(days=rewards.valid_days - 1), config.zone))
         change = MemberChange(member, config, now)
-        entry = change.note("visit", source={"store_id": request.store_id}, details={
+        entry = change.note(EntryType.VISIT, source={"store_id": request.store_id}, details={
             "voucher_id": voucher.voucher_id, "name": voucher.name, "code": code, "valid_until": valid_until})
         entries = change.finish()
         item = VoucherItem(*repository.voucher_key(code), code=code, member_id=member_id, voucher_id=voucher.voucher_id,

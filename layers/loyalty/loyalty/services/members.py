@@ -8,6 +8,7 @@ from typing import Any
 
 from loyalty.domain.actions import profile_is_complete
 from loyalty.domain.clock import iso_utc, utc_now
+from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import Conflict, Forbidden, LimitReached, ServiceUnavailable, ValidationFailed
 from loyalty.domain.ids import random_code
 from loyalty.inputs import EnrollRequest, InviteRequest, ProfilePatch
@@ -21,9 +22,7 @@ from loyalty.store.db import ConditionFailed
 from loyalty.store.models import EntryItem, IdempotencyItem, MemberItem
 from loyalty.store.repository import IdempotencyRequest, Snapshot
 
-ENTRY_TYPES = {"earn", "redeem", "return", "adjust", "expire", "action", "partner_earn", "promo", "bonus",
-               "tier_change", "referral", "birthday", "feedback", "release", "referral_invite", "expiry_notice",
-               "spin", "donation", "visit", "membership"}
+ENTRY_TYPES = frozenset(kind.value for kind in EntryType)
 
 
 # The stored stand-in for a member view in an idempotency record: {"$member_view": member id}. Member
@@ -141,7 +140,7 @@ def erase(caller: Caller, path_id: str) -> Outcome:
         # client's retry of DELETE does it all again (scrubbing is idempotent). The member's write is
         # conditioned on the version read before the comments were found, so a comment written
         # meanwhile (a feedback moves the version) sends the erasure round again.
-        repository.scrub_feedback([entry for entry in repository.all_entries(member_id, types={"feedback"})
+        repository.scrub_feedback([entry for entry in repository.all_entries(member_id, types={EntryType.FEEDBACK})
                                    if (entry.details or {}).get("comment")])
         for name in PERSONAL_FIELDS:
             setattr(member, name, None)
@@ -249,7 +248,7 @@ def record_invites(caller: Caller, path_id: str, request: InviteRequest,
         member = enrolled_member(snapshot, member_id)
         config = config_of(snapshot.program)
         change = MemberChange(member, config, now)
-        change.note("referral_invite", details={"count": request.count, "channel": request.channel})
+        change.note(EntryType.REFERRAL_INVITE, details={"count": request.count, "channel": request.channel})
         funnel = dict(member.referrals or {})
         funnel["invited"] = int(funnel.get("invited", 0)) + request.count
         member.referrals = funnel

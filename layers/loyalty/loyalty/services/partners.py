@@ -15,6 +15,7 @@ import boto3
 
 from loyalty.domain.clock import iso_utc, parse_utc, utc_now
 from loyalty.domain.earning import purchase_points
+from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import Conflict, Gone, LimitReached, NotFound, ServiceUnavailable, ValidationFailed
 from loyalty.domain.ids import new_ulid
 from loyalty.domain.money import format_amount, parse_amount
@@ -393,7 +394,7 @@ def partner_earn(caller: Caller, request: PartnerEarnRequest, idempotency: Idemp
         change = MemberChange(member, config, now)
         source = {"channel": "partner", "order_id": request.order_id, "partner_id": partner_id,
                   "promotion_id": request.promotion_id if charge else None}
-        entry = change.earn("partner_earn", points, qualifying=points, occurred_at=now, source=source,
+        entry = change.earn(EntryType.PARTNER_EARN, points, qualifying=points, occurred_at=now, source=source,
                             breakdown=rows, amount=format_amount(base.amount_in_program_currency, config.currency),
                             details={"total": {"amount": request.total.amount, "currency": request.total.currency},
                                      "promotion_applied": charge is not None,
@@ -464,7 +465,7 @@ def claim_code(caller: Caller, path_id: str, request: ClaimRequest, idempotency:
         charge = _charge(snapshot, member_id, str(snapshot.promotion.promotion_id), data, points, code,
                          member.enrolled_at)
         change = MemberChange(member, config, now)
-        entry = change.earn("promo", points, qualifying=0, occurred_at=now,
+        entry = change.earn(EntryType.PROMO, points, qualifying=0, occurred_at=now,
                             source={"partner_id": snapshot.promotion.partner_id,
                                     "promotion_id": snapshot.promotion.promotion_id, "code": code},
                             breakdown=[{"rule": f"promotion:{data['kind']}", "points": points, "detail": data["name"]}])

@@ -26,6 +26,7 @@ from typing import Any
 
 from loyalty.domain import metrics as m
 from loyalty.domain.clock import iso_utc, local_day, utc_now
+from loyalty.domain.entries import LOT_CREDITING_TYPES
 from loyalty.domain.ids import ulid_time_ms
 from loyalty.domain.tiers import window_start
 from loyalty.services.program import config_of
@@ -34,8 +35,6 @@ from loyalty.store.aggregates import metrics_table_name
 from loyalty.store.db import query_partition, scan
 from loyalty.store.models import table_name
 
-EARNING_TYPES = {"earn", "action", "release", "adjust", "partner_earn", "promo", "birthday", "referral", "bonus",
-                 "spin"}
 PAGE_SIZE = 200  # items a Scan page holds: what the job keeps in memory besides one member
 
 
@@ -82,7 +81,7 @@ def _member_checks(report: Report, member: dict[str, Any], entries: list[dict[st
             pending += points
         else:
             available += points
-            if entry["type"] in EARNING_TYPES and points > 0:
+            if entry["type"] in LOT_CREDITING_TYPES and points > 0:
                 lifetime += points
             if entry["type"] == "release":
                 pending -= points

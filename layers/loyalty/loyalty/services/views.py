@@ -115,7 +115,3 @@ def reward_view(reward: RewardItem) -> dict[str, Any]:
         "partner_id": data.get("partner_id"),
         "active": data.get("active", True),
     }
-
-
-def now_iso(now: datetime) -> str:
-    return iso_utc(now)

@@ -502,7 +502,3 @@ def program_version_key(version: int) -> tuple[str, str]:
 
 def reward_key(reward_id: str) -> tuple[str, str]:
     return f"REWARD#{reward_id}", "REWARD"
-
-
-def new_item(cls: type[Model], key: tuple[str, str], **attributes: Any) -> Any:
-    return cls(key[0], key[1], **attributes)

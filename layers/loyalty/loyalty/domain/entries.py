@@ -1,0 +1,57 @@
+"""The one vocabulary of ledger entry types, and what each type means for the program's numbers.
+
+Every module that classifies entries (activity for recency and churn, points issued for metrics,
+events and business metrics, lots credited for reconciliation) asks the type here."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class EntryType(StrEnum):
+    EARN = "earn"  # a purchase
+    REDEEM = "redeem"
+    RETURN = "return"  # points clawed back by a refund
+    ADJUST = "adjust"  # an admin's correction, either sign
+    EXPIRE = "expire"
+    ACTION = "action"  # engagement: share, review, survey, profile, check-in, referral reward
+    PARTNER_EARN = "partner_earn"
+    PROMO = "promo"  # a partner promotion's points (a code claim)
+    BONUS = "bonus"  # in the contract's list; no use case writes it today
+    TIER_CHANGE = "tier_change"
+    REFERRAL = "referral"  # accepted as a filter since the first scope; no use case writes it today
+    BIRTHDAY = "birthday"
+    FEEDBACK = "feedback"  # an NPS answer, 0 points
+    RELEASE = "release"  # pending points becoming available
+    REFERRAL_INVITE = "referral_invite"
+    EXPIRY_NOTICE = "expiry_notice"
+    SPIN = "spin"
+    DONATION = "donation"
+    VISIT = "visit"
+    MEMBERSHIP = "membership"
+
+    @property
+    def issues_points(self) -> bool:
+        """Its positive points are points the program issued (metrics, `points.earned` events)."""
+        return self in _ISSUING
+
+    @property
+    def is_activity(self) -> bool:
+        """It makes the member active on its day (recency, churn, retention)."""
+        return self in _ACTIVITY
+
+    @property
+    def credits_lots(self) -> bool:
+        """Its positive points became lots of the member's wallet (what reconciliation adds up)."""
+        return self in _ISSUING or self is EntryType.ADJUST
+
+
+_ISSUING = frozenset({EntryType.EARN, EntryType.ACTION, EntryType.PARTNER_EARN, EntryType.PROMO, EntryType.BONUS,
+                      EntryType.REFERRAL, EntryType.BIRTHDAY, EntryType.RELEASE, EntryType.SPIN})
+_ACTIVITY = frozenset({EntryType.EARN, EntryType.REDEEM, EntryType.ACTION, EntryType.PARTNER_EARN, EntryType.PROMO,
+                       EntryType.REFERRAL, EntryType.RETURN, EntryType.BONUS, EntryType.SPIN, EntryType.VISIT,
+                       EntryType.DONATION})
+
+ISSUING_TYPES = frozenset(EntryType(kind) for kind in _ISSUING)
+ACTIVITY_TYPES = frozenset(EntryType(kind) for kind in _ACTIVITY)
+LOT_CREDITING_TYPES = frozenset(kind for kind in EntryType if kind.credits_lots)

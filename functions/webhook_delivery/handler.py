@@ -6,7 +6,6 @@ the partner's delivery log.
 """
 
 import json
-import os
 import time
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
@@ -16,10 +15,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from loyalty.logs import make_logger
 from loyalty.observability import count, metrics
 from loyalty.services import webhooks
+from loyalty.settings import settings
 
 logger = make_logger()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-BACKOFF_SECONDS = int(os.environ.get("WEBHOOK_BACKOFF_SECONDS", "30"))
+BACKOFF_SECONDS = settings().webhook_backoff_seconds
 # Kept back from the function's remaining time for the back-off calls and the batch response.
 RESERVE_SECONDS = 3.0
 # A message whose turn did not come in this invocation is visible again after this long.
@@ -39,7 +39,7 @@ def _back_off(record: SQSRecord, attempt: int) -> None:
 def _visible_again(record: SQSRecord, delay: int) -> None:
     import boto3
 
-    boto3.client("sqs").change_message_visibility(QueueUrl=os.environ["WEBHOOK_QUEUE_URL"],
+    boto3.client("sqs").change_message_visibility(QueueUrl=settings().webhook_queue_url,
                                                   ReceiptHandle=record.receipt_handle, VisibilityTimeout=delay)
 
 

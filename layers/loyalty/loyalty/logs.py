@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+from loyalty.settings import settings
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 # JSON fields that hold personal data, wherever they appear in a log line (extra keys, event dumps).
@@ -26,4 +27,4 @@ class MaskingFormatter(LambdaPowertoolsFormatter):
 
 
 def make_logger() -> Logger:
-    return Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "loyalty"), logger_formatter=MaskingFormatter())
+    return Logger(service=settings().service_name, logger_formatter=MaskingFormatter())

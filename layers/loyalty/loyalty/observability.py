@@ -7,7 +7,6 @@ The X-Ray SDK costs about 100 ms of cold-start import, so it is imported only wh
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -16,8 +15,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from loyalty.domain.entries import ISSUING_TYPES
+from loyalty.settings import settings
 
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Loyalty"))
+metrics = Metrics(namespace=settings().metrics_namespace)
 
 
 def count(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) -> None:
@@ -27,7 +27,7 @@ def count(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) -> N
 
 
 def tracing_enabled() -> bool:
-    return os.environ.get("TRACING", "false").lower() == "true"
+    return settings().tracing
 
 
 class _NoTracer:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import time
 from datetime import datetime
@@ -35,6 +34,7 @@ from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.program import config_of
 from loyalty.services.views import entry_view
 from loyalty.services.writes import Plan, dumps, enrolled_member, execute, key_derived_name, recorded_outcome
+from loyalty.settings import settings
 from loyalty.store import aggregates, repository
 from loyalty.store import partners as store
 from loyalty.store.db import ConditionFailed
@@ -66,7 +66,8 @@ def _usage_plan(name: str, partner_id: str) -> dict[str, str] | None:
     """A usage plan and metering key per partner on the partner API (throttling, quota), named `name`.
     Only where the API exists (PARTNER_API_ID). A plan or
     key of that name that an earlier, interrupted attempt created is used, not created again."""
-    api_id = os.environ.get("PARTNER_API_ID")
+    config = settings()
+    api_id = config.partner_api_id
     if not api_id:
         return None
     client = boto3.client("apigateway")
@@ -75,10 +76,9 @@ def _usage_plan(name: str, partner_id: str) -> dict[str, str] | None:
     if plan is None:
         plan = client.create_usage_plan(
             name=name, description=f"Loyalty partner {partner_id}",
-            apiStages=[{"apiId": api_id, "stage": os.environ.get("PARTNER_API_STAGE", "v1")}],
-            throttle={"rateLimit": float(os.environ.get("PARTNER_RATE_LIMIT", "50")),
-                      "burstLimit": int(os.environ.get("PARTNER_BURST_LIMIT", "100"))},
-            quota={"limit": int(os.environ.get("PARTNER_DAILY_QUOTA", "200000")), "period": "DAY"},
+            apiStages=[{"apiId": api_id, "stage": config.partner_api_stage}],
+            throttle={"rateLimit": config.partner_rate_limit, "burstLimit": config.partner_burst_limit},
+            quota={"limit": config.partner_daily_quota, "period": "DAY"},
         )
     key = next((found for found in client.get_api_keys(nameQuery=name, includeValues=True).get("items", [])
                 if found.get("name") == name), None)

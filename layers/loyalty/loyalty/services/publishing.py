@@ -4,7 +4,6 @@ persistent failure raised so the stream batch is retried (the same ids go out ag
 from __future__ import annotations
 
 import json
-import os
 import random
 import time
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import boto3
 
 from loyalty.domain.events import SOURCE
+from loyalty.settings import settings
 
 BATCH = 10  # PutEvents takes at most 10 entries
 ATTEMPTS = 5
@@ -30,7 +30,9 @@ def publish(events: list[dict[str, Any]], bus: str | None = None, client: Any = 
     """Puts every event on the bus; returns how many PutEvents calls it took."""
     if not events:
         return 0
-    bus = bus or os.environ["EVENT_BUS_NAME"]
+    bus = bus or settings().event_bus_name
+    if not bus:
+        raise PublishFailed("EVENT_BUS_NAME is not set")
     client = client or _client()
     calls = 0
     entries = [{"Source": SOURCE, "DetailType": item["type"], "Detail": json.dumps(item, default=str),

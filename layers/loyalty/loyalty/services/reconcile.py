@@ -17,7 +17,6 @@ checks fail is read again, consistently, before it is reported (it may have chan
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
@@ -30,6 +29,7 @@ from loyalty.domain.entries import LOT_CREDITING_TYPES
 from loyalty.domain.ids import ulid_time_ms
 from loyalty.domain.tiers import window_start
 from loyalty.services.program import config_of
+from loyalty.settings import settings
 from loyalty.store import aggregates, daycounts, repository
 from loyalty.store.aggregates import metrics_table_name
 from loyalty.store.db import query_partition, scan
@@ -39,7 +39,7 @@ PAGE_SIZE = 200  # items a Scan page holds: what the job keeps in memory besides
 
 
 def stream_lag() -> timedelta:
-    return timedelta(minutes=float(os.environ.get("RECONCILE_STREAM_LAG_MINUTES", "15")))
+    return timedelta(minutes=settings().reconcile_stream_lag_minutes)
 
 
 def _json(value: Any, default: Any) -> Any:

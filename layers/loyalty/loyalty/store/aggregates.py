@@ -24,7 +24,6 @@ Other keys (pk / sk):
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import time
 import zlib
@@ -43,6 +42,7 @@ from pynamodb.models import Model
 from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.errors import ServiceUnavailable
 from loyalty.domain.metrics import DAYS_PK, ItemKey
+from loyalty.settings import settings
 from loyalty.store.db import batch_get, connection, error_code, raise_if_transient
 
 # A closed shard's records are all delivered within the stream's 24 h retention: older marks can go.
@@ -52,13 +52,12 @@ SNAPSHOTS_PK = "SNAPSHOTS"
 
 
 def metrics_table_name() -> str:
-    return os.environ.get("METRICS_TABLE_NAME", "MetricsTable")
+    return settings().metrics_table_name
 
 
 class _MetricsMeta:
     table_name = metrics_table_name()
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    host = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or None
+    region = settings().region
 
 
 class SnapshotItem(Model):

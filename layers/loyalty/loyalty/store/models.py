@@ -17,7 +17,6 @@ Key design (pk / sk):
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from pynamodb.attributes import (
@@ -30,22 +29,23 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
+from loyalty.settings import settings
 from loyalty.store.daycounts import DayCountsAttribute
 
 
 def table_name() -> str:
-    return os.environ.get("TABLE_NAME", "LoyaltyTable")
+    return settings().table_name
 
 
 def _region() -> str:
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    return settings().region
 
 
 class _Meta:
     table_name = table_name()
     region = _region()
     # botocore's own retries of throttling and server errors, before a 503 tells the caller to retry.
-    max_retry_attempts = int(os.environ.get("DYNAMODB_MAX_RETRIES", "3"))
+    max_retry_attempts = settings().dynamodb_max_retries
 
 
 class CatalogIndex(GlobalSecondaryIndex["RewardItem"]):

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 3000
 
-.PHONY: run test lint typecheck unit integration e2e bench layer clean browser
+.PHONY: run test lint typecheck unit integration e2e bench docs layer clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,7 @@ test: $(STAMP) browser
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/cfn-lint infra/template.yaml
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 	$(BIN)/python -m pytest -q
 
 unit: $(STAMP)
@@ -53,6 +54,9 @@ lint: $(STAMP)
 # Builds the layer as `sam build` does (BuildMethod: makefile) into .aws-sam/layer, for inspection.
 layer: $(STAMP)
 	$(MAKE) -C layers/loyalty build-LoyaltyLayer ARTIFACTS_DIR=$(CURDIR)/.aws-sam/layer
+
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

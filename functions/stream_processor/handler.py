@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.logs import make_logger
-from loyalty.observability import count, metrics
+from loyalty.observability import count, metrics, record_business
 from loyalty.services.stream import Batch
 
 logger = make_logger()
@@ -37,7 +37,9 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
 
     with processor(records=event.get("Records", []), handler=record_handler, lambda_context=context):
         processor.process()
-    writes = batch.flush().writes
+    applied = batch.flush()
+    writes = applied.writes
+    record_business(applied.applied)
     count("StreamRecords", unit=MetricUnit.Count, value=batch.records)
     count("StreamPoisonRecords", unit=MetricUnit.Count, value=batch.poisoned)
     count("MetricsItemWrites", unit=MetricUnit.Count, value=writes)

@@ -8,6 +8,9 @@ import random
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
+
+from loyalty import observability
 from loyalty.domain import metrics as m
 from loyalty.domain.program import ProgramConfig
 from loyalty.services import reports
@@ -251,3 +254,26 @@ def _client_get(key: tuple[str, str]) -> dict[str, Any]:
     item: dict[str, Any] = _client("dynamodb").get_item(
         TableName="MetricsTable", Key={"pk": {"S": key[0]}, "sk": {"S": key[1]}}, ConsistentRead=True)["Item"]
     return item
+
+
+def test_business_metrics_come_from_the_stream_exactly_once(api: Api, program: dict,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a purchase (1,200 points) and a redemption of 100 points in the ledger
+    reset_metrics_table()
+    assert api.enroll("emf").status == 201
+    assert api.purchase("emf", "emf-1", "120.00").status == 201
+    assert api.redeem("emf", {"points": 100, "description": "a mug"}).status == 201
+    emitted: list[tuple[str, float]] = []
+    monkeypatch.setattr(observability, "count", lambda name, value=1, unit=None: emitted.append((name, value)))
+    records = stream_records()
+
+    # When the stream processor folds the batch, and then the same batch comes again
+    deliver(records)
+    first = [metric for metric in emitted if metric[0] in observability.BUSINESS_METRICS.values()]
+    emitted.clear()
+    deliver(records)
+    again = [metric for metric in emitted if metric[0] in observability.BUSINESS_METRICS.values()]
+
+    # Then the business metrics were emitted once, with the ledger's exact amounts
+    assert sorted(first) == [("PointsIssued", 1200), ("PointsRedeemed", 100), ("Purchases", 1), ("Redemptions", 1)]
+    assert again == []

@@ -14,7 +14,6 @@ from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
-from loyalty.domain.entries import ISSUING_TYPES
 from loyalty.settings import settings
 
 metrics = Metrics(namespace=settings().metrics_namespace)
@@ -62,21 +61,33 @@ def make_tracer() -> Any:
 
 tracer = make_tracer()
 
-# What a response says about the business, counted as it leaves the API.
-
-
 def record_outcome(body: Any, status: int, replayed: bool) -> None:
+    """What an API response says for operations: a replayed request. The business counts (points
+    issued, redemptions...) come from the stream processor, which knows each one exactly once."""
     if replayed:
         count("IdempotentReplays")
-        return
-    if not isinstance(body, dict) or status >= 300:
-        return
-    kind = body.get("type")
-    if kind in ISSUING_TYPES and int(body.get("points") or 0) > 0:
-        count("PointsIssued", int(body["points"]))
-    elif "redemption_id" in body:
-        count("PointsRedeemed", int(body.get("points") or 0))
-        count("Redemptions")
+
+
+# Day counters the stream processor folded, and the business metric each one is emitted as.
+BUSINESS_METRICS = {
+    "points_issued": "PointsIssued",
+    "points_redeemed": "PointsRedeemed",
+    "redemptions": "Redemptions",
+    "purchases": "Purchases",
+    "points_expired": "PointsExpired",
+    "points_returned": "PointsReturned",
+    "points_donated": "PointsDonated",
+    "spins": "Spins",
+    "visits": "Visits",
+}
+
+
+def record_business(applied: dict[str, int]) -> None:
+    """Emit the day counters a stream batch added (only what was applied: a replay adds nothing)."""
+    for counter, name in BUSINESS_METRICS.items():
+        value = int(applied.get(counter, 0))
+        if value > 0:
+            count(name, value)
 
 
 PROBLEM_METRICS = {

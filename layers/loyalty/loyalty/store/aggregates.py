@@ -29,7 +29,7 @@ import time
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -96,10 +96,12 @@ _PARTIAL_PK = re.compile(r"^(DAYS|GLOBAL|PARTNER#.+)#(\d{2})$")
 
 @dataclass
 class ApplyStats:
-    """What folding one batch cost: item updates made, and updates refused because of a replay."""
+    """What folding one batch cost: item updates made, and updates refused because of a replay; and the
+    day counters it added (each exactly once: a replayed contribution is refused, never counted)."""
 
     writes: int = 0
     replays: int = 0
+    applied: Counter[str] = field(default_factory=Counter)
 
 
 def bucket_of(shard: str) -> int:
@@ -211,6 +213,9 @@ def _apply_partial(key: ItemKey, shard: str, contributions: list[tuple[int, dict
         if applied:
             stats.writes += 1
             contributions = contributions[size:]
+            logical = logical_key(*key)
+            if logical is not None and logical[0][0] == DAYS_PK and logical[1] == CORE:
+                stats.applied.update(merged)
             if first_write:
                 _forget_old_watermarks(key)
         else:

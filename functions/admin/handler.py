@@ -28,39 +28,34 @@ app = create_app()
          tags=["admin"], summary="Replace the program config (validated whole, versioned)")
 def put_program(config: Annotated[dict[str, Any], Body()]):
     who = caller(app)
-    who.require_admin()
-    return respond(program.put_program(who, config, idempotency(app, who, required=False)))
+    return respond(program.put_program(who, config, idempotency(app, who)))
 
 
 @app.post("/admin/rewards", responses=responses(201, RewardOut), tags=["admin"], summary="Add a reward to the catalog")
 def create_reward(request: Annotated[RewardRequest, Body()]):
     who = caller(app)
-    who.require_admin()
-    return respond(catalog.save_reward(who, None, request, idempotency(app, who, required=False)))
+    return respond(catalog.save_reward(who, None, request, idempotency(app, who)))
 
 
 @app.put("/admin/rewards/<reward_id>", responses=responses(200, RewardOut),
          tags=["admin"], summary="Create or replace a reward")
 def put_reward(reward_id: str, request: Annotated[RewardRequest, Body()]):
     who = caller(app)
-    who.require_admin()
-    return respond(catalog.save_reward(who, reward_id, request, idempotency(app, who, required=False)))
+    return respond(catalog.save_reward(who, reward_id, request, idempotency(app, who)))
 
 
 @app.post("/admin/members/<member_id>/adjustments", responses=responses(201, LedgerEntryOut),
           tags=["admin"], summary="Adjust a member's points")
 def adjust(member_id: str, request: Annotated[AdjustmentRequest, Body()]):
     who = caller(app)
-    who.require_admin()
-    return respond(ledger.adjust(who, member_id, request, idempotency(app, who, required=True)))
+    return respond(ledger.adjust(who, member_id, request, idempotency(app, who)))
 
 
 @app.post("/admin/partners", responses=responses(201, PartnerCreatedOut),
           tags=["admin"], summary="Onboard a partner brand (its API key is shown once)")
 def onboard_partner(request: Annotated[PartnerRequest, Body()]):
     who = caller(app)
-    who.require_admin()
-    return respond(partners.onboard(who, request, idempotency(app, who, required=False)))
+    return respond(partners.onboard(who, request, idempotency(app, who)))
 
 
 @app.get("/admin/partners", responses=responses(200, PartnerPage), tags=["admin"], summary="Partner brands")
@@ -73,8 +68,7 @@ def list_partners(limit: Annotated[int, Query(ge=1, le=100)] = 25,
           tags=["admin"], summary="Rotate: new key, optionally revoking the rest")
 def rotate_key(partner_id: str, request: Annotated[KeyRequest, Body()]):
     who = caller(app)
-    who.require_admin()
-    return respond(partners.rotate_key(who, partner_id, request, idempotency(app, who, required=False)))
+    return respond(partners.rotate_key(who, partner_id, request, idempotency(app, who)))
 
 
 @app.delete("/admin/partners/<partner_id>/keys/<key_id>", responses=responses(200, KeyOut),
@@ -87,7 +81,6 @@ def revoke_key(partner_id: str, key_id: str):
           summary="Issue proof-of-purchase codes worth points (claimed at /members/{id}/promo-codes)")
 def code_batch(request: Annotated[CodeBatchRequest, Body()]):
     who = caller(app)
-    who.require_admin()
     return respond(mechanics.code_batch(who, request))
 
 

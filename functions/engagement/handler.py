@@ -19,16 +19,14 @@ app = create_app()
           tags=["engagement"], summary="Record an engagement action")
 def record_action(member_id: str, request: Annotated[ActionRequest, Body()]):
     who = caller(app)
-    who.member_id(member_id)
-    return respond(engagement.record_action(who, member_id, request, idempotency(app, who, required=False)))
+    return respond(engagement.record_action(who, member_id, request, idempotency(app, who)))
 
 
 @app.post("/members/<member_id>/feedback", responses=responses(201, FeedbackOut),
           tags=["engagement"], summary="Answer the Net Promoter question")
 def record_feedback(member_id: str, request: Annotated[FeedbackRequest, Body()]):
     who = caller(app)
-    who.own_member_id(member_id)
-    return respond(engagement.record_feedback(who, member_id, request, idempotency(app, who, required=False)))
+    return respond(engagement.record_feedback(who, member_id, request, idempotency(app, who)))
 
 
 @metrics.log_metrics

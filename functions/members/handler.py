@@ -18,7 +18,7 @@ app = create_app()
 @app.post("/members", responses=responses(201, MemberOut), tags=["members"], summary="Enroll a member")
 def enroll(request: Annotated[EnrollRequest, Body()]):
     who = caller(app)
-    return respond(members.enroll(who, request, idempotency(app, who, required=False)))
+    return respond(members.enroll(who, request, idempotency(app, who)))
 
 
 @app.get("/members/<member_id>", responses=responses(200, MemberOut),
@@ -30,7 +30,7 @@ def get_member(member_id: str):
 @app.patch("/members/<member_id>", responses=responses(200, MemberOut), tags=["members"], summary="Update the profile")
 def update_member(member_id: str, patch: Annotated[ProfilePatch, Body()]):
     who = caller(app)
-    return respond(members.update_profile(who, member_id, patch, idempotency(app, who, required=False)))
+    return respond(members.update_profile(who, member_id, patch, idempotency(app, who)))
 
 
 @app.get("/members/<member_id>/activity", responses=responses(200, EntryPage),
@@ -54,7 +54,7 @@ def referral(member_id: str):
           tags=["members"], summary="Count invitations the member sent")
 def invites(member_id: str, request: Annotated[InviteRequest, Body()]):
     who = caller(app)
-    return respond(members.record_invites(who, member_id, request, idempotency(app, who, required=False)))
+    return respond(members.record_invites(who, member_id, request, idempotency(app, who)))
 
 
 @app.get("/members/<member_id>/export", responses=responses(200, ExportOut),

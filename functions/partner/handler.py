@@ -30,7 +30,7 @@ app = create_app(rest=True)
           tags=["partner"], summary="Create a co-promotion")
 def create_promotion(request: Annotated[PromotionRequest, Body()]):
     who = partner(app)
-    return respond(partners.create_promotion(who, request, idempotency(app, who, required=False)))
+    return respond(partners.create_promotion(who, request, idempotency(app, who)))
 
 
 @app.get("/partner/promotions", responses=responses(200, PromotionPage), tags=["partner"], summary="Your promotions")
@@ -49,7 +49,7 @@ def get_promotion(promotion_id: str):
           tags=["partner"], summary="Issue single-use codes")
 def issue_codes(promotion_id: str, request: Annotated[CodesRequest, Body()]):
     who = partner(app)
-    return respond(partners.issue_codes(who, promotion_id, request, idempotency(app, who, required=False)))
+    return respond(partners.issue_codes(who, promotion_id, request, idempotency(app, who)))
 
 
 @app.get("/partner/promotions/<promotion_id>/report", responses=responses(200, ReportOut),
@@ -62,7 +62,7 @@ def report(promotion_id: str):
           tags=["partner"], summary="Points for a member's purchase at the partner")
 def partner_earn(request: Annotated[PartnerEarnRequest, Body()]):
     who = partner(app)
-    return respond(partners.partner_earn(who, request, idempotency(app, who, required=True)))
+    return respond(partners.partner_earn(who, request, idempotency(app, who)))
 
 
 @app.get("/partner/settlement", responses=responses(200, SettlementOut),
@@ -75,7 +75,7 @@ def settlement(month: Annotated[str, Query(description="YYYY-MM")]):
           summary="Register a webhook (its signing secret is shown once)")
 def register_webhook(request: Annotated[WebhookRequest, Body()]):
     who = partner(app)
-    return respond(webhooks.register(who, request.url, request.description, idempotency(app, who, required=False)))
+    return respond(webhooks.register(who, request.url, request.description, idempotency(app, who)))
 
 
 @app.get("/partner/webhooks", responses=responses(200, WebhookList), tags=["partner"], summary="Your webhooks")

@@ -19,16 +19,14 @@ app = create_app()
           tags=["points"], summary="Redeem a reward or points")
 def redeem(member_id: str, request: Annotated[RedemptionRequest, Body()]):
     who = caller(app)
-    who.member_id(member_id)
-    return respond(ledger.redeem(who, member_id, request, idempotency(app, who, required=True)))
+    return respond(ledger.redeem(who, member_id, request, idempotency(app, who)))
 
 
 @app.post("/members/<member_id>/promo-codes", responses=responses(201, LedgerEntryOut),
           tags=["points"], summary="Claim a promo code")
 def claim_code(member_id: str, request: Annotated[ClaimRequest, Body()]):
     who = caller(app)
-    who.own_member_id(member_id)
-    return respond(partners.claim_code(who, member_id, request, idempotency(app, who, required=False)))
+    return respond(partners.claim_code(who, member_id, request, idempotency(app, who)))
 
 
 @metrics.log_metrics

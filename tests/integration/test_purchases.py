@@ -80,6 +80,15 @@ def test_purchases_need_an_idempotency_key(api: Api, alice: str) -> None:
     assert too_long.status == 400
 
 
+def test_a_member_is_refused_before_being_asked_for_a_key(api: Api, alice: str) -> None:
+    # Given a member (not a trusted back end) that sends a purchase without an Idempotency-Key
+    body = {"order_id": "o-1", "total": {"amount": "1.00", "currency": "USD"}, "channel": "app"}
+    # When it posts it
+    refused = api.post(f"/members/{alice}/purchases", body, sub=alice)
+    # Then it learns that it may not record purchases, not that a key is missing
+    assert (refused.status, refused.body["code"]) == (403, "forbidden")
+
+
 def test_only_trusted_back_ends_and_admins_record_purchases(api: Api, alice: str) -> None:
     body = {"order_id": "o-1", "total": {"amount": "1.00", "currency": "USD"}, "channel": "app"}
     by_member = api.post(f"/members/{alice}/purchases", body, sub=alice, headers={"Idempotency-Key": "k"})

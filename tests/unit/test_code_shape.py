@@ -69,3 +69,25 @@ def test_the_body_limit_counts_bytes_not_characters() -> None:
     # Then it counts as its UTF-8 size; and a base64 body counts as what it decodes to
     assert _body_bytes(text, False) == 2 * len(text) > MAX_BODY_BYTES
     assert _body_bytes("YWJj", True) == 3 and _body_bytes("YWI=", True) == 2
+
+
+def authorization_calls(source: str) -> list[str]:
+    """Authorization asked in a module: the Caller's authorize_* methods and its role properties."""
+    asked = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and (node.attr.startswith("authorize_") or node.attr in {
+                "is_admin", "is_trusted"}):
+            asked.append(node.attr)
+    return asked
+
+
+def test_handlers_leave_authorization_to_the_use_cases() -> None:
+    # Given every Lambda handler module
+    functions = Path(__file__).resolve().parents[2] / "functions"
+    asked = {path.parent.name: calls for path in sorted(functions.glob("*/handler.py"))
+             if (calls := authorization_calls(path.read_text()))}
+    # Then none authorizes: the use case does, once, whoever calls it (HTTP, a job, a test)
+    assert asked == {}
+    # And the check itself sees an authorization where there is one
+    assert sorted(authorization_calls("who.authorize_admin()\nif who.is_trusted: pass\n")) == [
+        "authorize_admin", "is_trusted"]

@@ -226,12 +226,12 @@ def request_hash(app: APIGatewayHttpResolver) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def idempotency(app: APIGatewayHttpResolver, who: Caller, *, required: bool) -> IdempotencyRequest | None:
+def idempotency(app: APIGatewayHttpResolver, who: Caller) -> IdempotencyRequest | None:
+    """The request's Idempotency-Key, checked for form only: whether a use case needs one is the use case's
+    to say (after it has authorized the caller), see services.writes.key_required."""
     headers = {name.lower(): value for name, value in (app.current_event.headers or {}).items()}
     key = headers.get("idempotency-key")
     if key is None:
-        if required:
-            raise BadRequest("this call needs an Idempotency-Key header", code="idempotency_key_required")
         return None
     if not IDEMPOTENCY_KEY.match(key):
         raise BadRequest("Idempotency-Key must be 1-128 printable ASCII characters", code="invalid_idempotency_key")

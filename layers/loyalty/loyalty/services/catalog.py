@@ -64,7 +64,7 @@ def _reward_data(request: RewardRequest) -> dict:
 
 def save_reward(caller: Caller, reward_id: str | None, request: RewardRequest,
                 idempotency: IdempotencyRequest | None) -> Outcome:
-    caller.require_admin()
+    caller.authorize_admin()
     creating = reward_id is None
     if creating:
         reward_id = request.reward_id or new_ulid()

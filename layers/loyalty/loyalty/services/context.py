@@ -37,25 +37,29 @@ class Caller:
     def is_trusted(self) -> bool:
         return TRANSACTIONS_SCOPE in self.scopes
 
-    def member_id(self, path_id: str) -> str:
-        """The member a path names: `me` is the caller; a member may only name itself."""
+    # Authorization lives here and is asked by the use cases (services), never by the handlers: one check
+    # per call, the same whether a use case is reached over HTTP, from a job or from a test.
+
+    def authorize_member(self, path_id: str) -> str:
+        """The member a path names (`me` is the caller), if the caller may act for it: the member itself,
+        a trusted back end or an admin."""
         member_id = self.sub if path_id == "me" else checked_id(path_id, "member")
         if member_id != self.sub and not (self.is_admin or self.is_trusted):
             raise Forbidden("a member may only access its own data")
         return member_id
 
-    def own_member_id(self, path_id: str) -> str:
-        """Like member_id, but trusted back ends are not enough (only the member itself or an admin)."""
+    def authorize_self(self, path_id: str) -> str:
+        """Like authorize_member, but a trusted back end is not enough: the member itself or an admin."""
         member_id = self.sub if path_id == "me" else checked_id(path_id, "member")
         if member_id != self.sub and not self.is_admin:
             raise Forbidden("a member may only access its own data")
         return member_id
 
-    def require_trusted(self) -> None:
+    def authorize_trusted(self) -> None:
         if not (self.is_trusted or self.is_admin):
             raise Forbidden(f"this call needs the {TRANSACTIONS_SCOPE} scope (a trusted back end) or an admin")
 
-    def require_admin(self) -> None:
+    def authorize_admin(self) -> None:
         if not self.is_admin:
             raise Forbidden(f"this call needs the {ADMIN_GROUP} group")
 

@@ -21,7 +21,7 @@ SYSTEM_ACTIONS = {"profile_completed", "referral_signup", "referral_conversion",
 
 def record_action(caller: Caller, path_id: str, request: ActionRequest,
                   idempotency: IdempotencyRequest | None) -> Outcome:
-    member_id = caller.member_id(path_id)
+    member_id = caller.authorize_member(path_id)
     now = utc_now()
     if request.action in SYSTEM_ACTIONS and not caller.is_admin:
         raise ValidationFailed(f"{request.action} is awarded automatically",
@@ -48,7 +48,7 @@ def record_action(caller: Caller, path_id: str, request: ActionRequest,
 
 def record_feedback(caller: Caller, path_id: str, request: FeedbackRequest,
                     idempotency: IdempotencyRequest | None) -> Outcome:
-    member_id = caller.own_member_id(path_id)
+    member_id = caller.authorize_self(path_id)
     now = utc_now()
 
     def read() -> Snapshot:

@@ -22,7 +22,7 @@ from loyalty.services.catalog import reward_unavailable_reason
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.program import config_of
 from loyalty.services.views import entry_view
-from loyalty.services.writes import Plan, enrolled_member, execute
+from loyalty.services.writes import Plan, enrolled_member, execute, key_required
 from loyalty.store import repository
 from loyalty.store.models import EntryItem, IdempotencyItem, MemberItem, OrderItem, order_key
 from loyalty.store.repository import IdempotencyRequest, PointsChange, Snapshot
@@ -33,8 +33,9 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 def record_purchase(caller: Caller, path_id: str, request: PurchaseRequest,
                     idempotency: IdempotencyRequest | None) -> Outcome:
-    caller.require_trusted()
-    member_id = caller.member_id(path_id)
+    caller.authorize_trusted()
+    member_id = caller.authorize_member(path_id)
+    idempotency = key_required(idempotency)
     now = utc_now()
     occurred_at = request.occurred_at or now
     if occurred_at > now + CLOCK_SKEW:
@@ -121,8 +122,9 @@ def _referral_conversion(friend: MemberItem, config: ProgramConfig,
 
 def record_return(caller: Caller, path_id: str, request: ReturnRequest,
                   idempotency: IdempotencyRequest | None) -> Outcome:
-    caller.require_trusted()
-    member_id = caller.member_id(path_id)
+    caller.authorize_trusted()
+    member_id = caller.authorize_member(path_id)
+    idempotency = key_required(idempotency)
     now = utc_now()
     refund = parse_amount(request.refund.amount, request.refund.currency, "refund.amount")
 
@@ -168,7 +170,8 @@ def record_return(caller: Caller, path_id: str, request: ReturnRequest,
 
 def redeem(caller: Caller, path_id: str, request: RedemptionRequest,
            idempotency: IdempotencyRequest | None) -> Outcome:
-    member_id = caller.member_id(path_id)
+    member_id = caller.authorize_member(path_id)
+    idempotency = key_required(idempotency)
     now = utc_now()
 
     def read() -> Snapshot:
@@ -220,8 +223,9 @@ def redeem(caller: Caller, path_id: str, request: RedemptionRequest,
 
 def adjust(caller: Caller, member_id: str, request: AdjustmentRequest,
            idempotency: IdempotencyRequest | None) -> Outcome:
-    caller.require_admin()
+    caller.authorize_admin()
     checked_id(member_id, "member")
+    idempotency = key_required(idempotency)
     now = utc_now()
 
     def read() -> Snapshot:

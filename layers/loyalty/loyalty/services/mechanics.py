@@ -33,7 +33,7 @@ from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.offers import preference_values
 from loyalty.services.program import config_of
 from loyalty.services.views import entry_view
-from loyalty.services.writes import Plan, enrolled_member, execute
+from loyalty.services.writes import Plan, enrolled_member, execute, key_required
 from loyalty.store import repository
 from loyalty.store.db import ConditionFailed
 from loyalty.store.models import IdempotencyItem, RewardItem, VoucherItem
@@ -49,8 +49,9 @@ RNG = secrets.SystemRandom()
 def record_membership(caller: Caller, path_id: str, request: MembershipRequest,
                       idempotency: IdempotencyRequest | None) -> Outcome:
     """A trusted back end records what the payment provider did: subscribe, renew or cancel."""
-    caller.require_trusted()
-    member_id = caller.member_id(path_id)
+    caller.authorize_trusted()
+    member_id = caller.authorize_member(path_id)
+    idempotency = key_required(idempotency)
     now = utc_now()
 
     def read() -> Snapshot:
@@ -116,7 +117,8 @@ def reward_can_be_a_prize(reward: RewardItem | None, now: datetime) -> bool:
 
 
 def spin(caller: Caller, path_id: str, idempotency: IdempotencyRequest | None) -> Outcome:
-    member_id = caller.own_member_id(path_id)
+    member_id = caller.authorize_self(path_id)
+    idempotency = key_required(idempotency)
     now = utc_now()
 
     def read() -> Snapshot:
@@ -172,7 +174,8 @@ def spin(caller: Caller, path_id: str, idempotency: IdempotencyRequest | None) -
 
 
 def donate(caller: Caller, path_id: str, request: DonationRequest, idempotency: IdempotencyRequest | None) -> Outcome:
-    member_id = caller.own_member_id(path_id)
+    member_id = caller.authorize_self(path_id)
+    idempotency = key_required(idempotency)
     now = utc_now()
 
     def read() -> Snapshot:
@@ -206,7 +209,7 @@ def donate(caller: Caller, path_id: str, request: DonationRequest, idempotency: 
 
 
 def visit(caller: Caller, path_id: str, request: VisitRequest, idempotency: IdempotencyRequest | None) -> Outcome:
-    member_id = caller.member_id(path_id)
+    member_id = caller.authorize_member(path_id)
     now = utc_now()
 
     def read() -> Snapshot:
@@ -245,8 +248,8 @@ def visit(caller: Caller, path_id: str, request: VisitRequest, idempotency: Idem
 
 def use_voucher(caller: Caller, path_id: str, code: str) -> Outcome:
     """The till takes the voucher: single use, the member's own, before it runs out."""
-    caller.require_trusted()
-    member_id = caller.member_id(path_id)
+    caller.authorize_trusted()
+    member_id = caller.authorize_member(path_id)
     voucher = repository.get_voucher(checked_id(code, "voucher"))
     if voucher is None or voucher.member_id != member_id:
         raise NotFound("no such voucher for this member", code="voucher_not_found")
@@ -270,7 +273,7 @@ PROGRAM_PARTNER = "program"  # codes the program issues itself (Disney Movie Ins
 
 
 def code_batch(caller: Caller, request: CodeBatchRequest) -> Outcome:
-    caller.require_admin()
+    caller.authorize_admin()
     starts = request.starts_at or utc_now()
     ends = request.ends_at or starts + timedelta(days=365)
     if ends <= starts:

@@ -114,7 +114,7 @@ PERSONAL_FIELDS = ("email", "name", "phone", "birthday", "locale", "preferences"
 
 def export(caller: Caller, path_id: str) -> Outcome:
     """Everything held about the member, as JSON (data portability)."""
-    member_id = caller.own_member_id(path_id)
+    member_id = caller.authorize_self(path_id)
     snapshot = repository.read_snapshot(member_id=member_id)
     member = enrolled_member(snapshot, member_id)
     config = config_of(snapshot.program)
@@ -131,7 +131,7 @@ def export(caller: Caller, path_id: str) -> Outcome:
 def erase(caller: Caller, path_id: str) -> Outcome:
     """Right to erasure: personal data goes; the ledger stays under the member's opaque id (a Cognito
     sub), so balances, totals and metrics stay right. The email is free to enroll again."""
-    member_id = caller.own_member_id(path_id)
+    member_id = caller.authorize_self(path_id)
     for _attempt in range(MAX_ATTEMPTS):
         snapshot = repository.read_snapshot(member_id=member_id)
         member = enrolled_member(snapshot, member_id)
@@ -159,7 +159,7 @@ def erase(caller: Caller, path_id: str) -> Outcome:
 
 
 def get_member(caller: Caller, path_id: str) -> Outcome:
-    member_id = caller.member_id(path_id)
+    member_id = caller.authorize_member(path_id)
     snapshot = repository.read_snapshot(member_id=member_id)
     member = enrolled_member(snapshot, member_id)
     return Outcome(200, member_view(member, config_of(snapshot.program), utc_now()))
@@ -167,7 +167,7 @@ def get_member(caller: Caller, path_id: str) -> Outcome:
 
 def update_profile(caller: Caller, path_id: str, patch: ProfilePatch,
                    idempotency: IdempotencyRequest | None) -> Outcome:
-    member_id = caller.own_member_id(path_id)
+    member_id = caller.authorize_self(path_id)
     changes: dict[str, Any] = {name: getattr(patch, name) for name in patch.model_fields_set}
     if "email" in changes:
         changes["email"] = normalize_email(changes["email"])
@@ -209,7 +209,7 @@ def _complete(member: MemberItem) -> bool:
 
 
 def list_activity(caller: Caller, path_id: str, *, limit: int, cursor: str | None, types: str | None) -> Outcome:
-    member_id = caller.member_id(path_id)
+    member_id = caller.authorize_member(path_id)
     wanted = None
     if types:
         wanted = {part.strip() for part in types.split(",") if part.strip()}
@@ -226,7 +226,7 @@ def list_activity(caller: Caller, path_id: str, *, limit: int, cursor: str | Non
 
 
 def referral(caller: Caller, path_id: str) -> Outcome:
-    member_id = caller.own_member_id(path_id)
+    member_id = caller.authorize_self(path_id)
     snapshot = repository.read_snapshot(member_id=member_id, with_program=False)
     member = enrolled_member(snapshot, member_id)
     funnel = member.referrals or {}
@@ -238,7 +238,7 @@ def referral(caller: Caller, path_id: str) -> Outcome:
 def record_invites(caller: Caller, path_id: str, request: InviteRequest,
                    idempotency: IdempotencyRequest | None) -> Outcome:
     """The member shared its code (count invitations): the top of the referral funnel."""
-    member_id = caller.own_member_id(path_id)
+    member_id = caller.authorize_self(path_id)
     now = utc_now()
 
     def read() -> Snapshot:

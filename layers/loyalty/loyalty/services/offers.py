@@ -87,7 +87,7 @@ def promotion_offers(member: MemberItem, config: Any, now: Any) -> list[dict[str
 
 
 def offers(caller: Caller, path_id: str) -> Outcome:
-    member_id = caller.member_id(path_id)
+    member_id = caller.authorize_member(path_id)
     snapshot = repository.read_snapshot(member_id=member_id)
     member = enrolled_member(snapshot, member_id)
     config = config_of(snapshot.program)

@@ -33,7 +33,15 @@ from loyalty.services.awards import MemberChange
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.program import config_of
 from loyalty.services.views import entry_view
-from loyalty.services.writes import Plan, dumps, enrolled_member, execute, key_derived_name, recorded_outcome
+from loyalty.services.writes import (
+    Plan,
+    dumps,
+    enrolled_member,
+    execute,
+    key_derived_name,
+    key_required,
+    recorded_outcome,
+)
 from loyalty.settings import settings
 from loyalty.store import aggregates, repository
 from loyalty.store import partners as store
@@ -111,7 +119,7 @@ def partner_view(partner: PartnerItem) -> dict[str, Any]:
 
 
 def onboard(caller: Caller, request: PartnerRequest, idempotency: IdempotencyRequest | None) -> Outcome:
-    caller.require_admin()
+    caller.authorize_admin()
     # A replay creates nothing outside the table again: answered before any side effect.
     recorded = recorded_outcome(idempotency)
     if recorded is not None:
@@ -155,13 +163,13 @@ def _partner(partner_id: str) -> PartnerItem:
 
 
 def list_partners(caller: Caller, *, limit: int, cursor: str | None) -> Outcome:
-    caller.require_admin()
+    caller.authorize_admin()
     items, next_cursor = store.list_partners(limit=limit, cursor=cursor)
     return Outcome(200, {"items": [partner_view(item) for item in items], "next_cursor": next_cursor})
 
 
 def rotate_key(caller: Caller, partner_id: str, request: KeyRequest, idempotency: IdempotencyRequest | None) -> Outcome:
-    caller.require_admin()
+    caller.authorize_admin()
     partner = _partner(partner_id)
     key_id, api_key, secret_hash = new_api_key()
     key = store.new_key(key_id, partner.partner_id, secret_hash)
@@ -181,7 +189,7 @@ def rotate_key(caller: Caller, partner_id: str, request: KeyRequest, idempotency
 
 
 def revoke_key(caller: Caller, partner_id: str, key_id: str) -> Outcome:
-    caller.require_admin()
+    caller.authorize_admin()
     partner = _partner(partner_id)
     key = store.get_key(checked_id(key_id, "key"))
     if key is None or key.partner_id != partner.partner_id:
@@ -346,6 +354,7 @@ def _charge(snapshot: Snapshot, member_id: str, promotion_id: str, data: dict[st
 def partner_earn(caller: Caller, request: PartnerEarnRequest, idempotency: IdempotencyRequest | None) -> Outcome:
     partner_id = str(caller.partner_id)
     member_id = checked_id(request.member_id, "member")
+    idempotency = key_required(idempotency)
     now = utc_now()
     amount = parse_amount(request.total.amount, request.total.currency, "total.amount")
 
@@ -425,7 +434,7 @@ def _zone() -> Any:
 
 
 def claim_code(caller: Caller, path_id: str, request: ClaimRequest, idempotency: IdempotencyRequest | None) -> Outcome:
-    member_id = caller.own_member_id(path_id)
+    member_id = caller.authorize_self(path_id)
     now = utc_now()
     since = int(time.time() * 1000) - 3600 * 1000
     if store.recent_claim_failures(member_id, since, CLAIM_FAILURES_PER_HOUR) >= CLAIM_FAILURES_PER_HOUR:

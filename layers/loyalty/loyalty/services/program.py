@@ -70,7 +70,7 @@ def get_program() -> Outcome:
 
 
 def put_program(caller: Caller, body: Any, idempotency: IdempotencyRequest | None) -> Outcome:
-    caller.require_admin()
+    caller.authorize_admin()
     if isinstance(body, dict) and "version" in body:
         body = {key: value for key, value in body.items() if key != "version"}  # GET's output may be PUT back
     parse_config(body)

@@ -121,7 +121,7 @@ def summarize(config: ProgramConfig, days: dict[str, dict[str, int]], period: m.
 
 
 def get_metrics(caller: Caller, first: date | None, last: date | None) -> Outcome:
-    caller.require_admin()
+    caller.authorize_admin()
     snapshot = repository.read_snapshot()
     config = config_of(snapshot.program)
     period = _period(first, last, local_day(utc_now(), config.zone))
@@ -152,7 +152,7 @@ def partner_performance(period: m.Period, limit: int = 100) -> list[dict[str, An
 
 
 def get_liability(caller: Caller) -> Outcome:
-    caller.require_admin()
+    caller.authorize_admin()
     snapshot = repository.read_snapshot()
     config = config_of(snapshot.program)
     today = local_day(utc_now(), config.zone)

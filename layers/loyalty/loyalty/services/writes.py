@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from loyalty.domain.errors import Conflict, DomainError, Gone, NotFound, ServiceUnavailable
+from loyalty.domain.errors import BadRequest, Conflict, DomainError, Gone, NotFound, ServiceUnavailable
 from loyalty.services.context import Outcome
 from loyalty.store.db import ConditionFailed
 from loyalty.store.models import IdempotencyItem, MemberItem
@@ -36,6 +36,14 @@ class Plan:
     final_conflicts: dict[str, DomainError] = field(default_factory=dict)
     # What a replay returns when it must differ from the first answer (a secret shown only once).
     replay_body: Any = None
+
+
+def key_required(idempotency: IdempotencyRequest | None) -> IdempotencyRequest:
+    """Points-changing calls need an Idempotency-Key (asked after authorization: a caller that may not make
+    the call learns that first)."""
+    if idempotency is None:
+        raise BadRequest("this call needs an Idempotency-Key header", code="idempotency_key_required")
+    return idempotency
 
 
 def enrolled_member(snapshot: Snapshot, member_id: str) -> MemberItem:

@@ -17,18 +17,22 @@ from loyalty.domain.money import format_amount, parse_amount
 from loyalty.domain.program import ProgramConfig
 from loyalty.domain.returns import claw_back
 from loyalty.inputs import AdjustmentRequest, PurchaseRequest, RedemptionRequest, ReturnRequest
-from loyalty.services.awards import MemberChange, award_action, pending_release_day
+from loyalty.services.awards import award_action, pending_release_day
 from loyalty.services.catalog import reward_unavailable_reason
 from loyalty.services.context import Caller, Outcome, checked_id
-from loyalty.services.program import config_of
+from loyalty.services.pointschange import Decision, Turn, change_points
 from loyalty.services.views import entry_view
-from loyalty.services.writes import Plan, enrolled_member, execute, key_required
+from loyalty.services.writes import key_required
 from loyalty.store import repository
-from loyalty.store.models import EntryItem, IdempotencyItem, MemberItem, OrderItem, order_key
-from loyalty.store.repository import IdempotencyRequest, PointsChange, Snapshot
+from loyalty.store.models import EntryItem, MemberItem, OrderItem, order_key
+from loyalty.store.repository import IdempotencyRequest
 
 # Back ends may send a purchase a little ahead of our clock; more than this is a mistake.
 CLOCK_SKEW = timedelta(minutes=5)
+# A purchase entry keeps at most this many distinct SKUs (what the repeat and upsell facts need).
+MAX_SKUS_RECORDED = 50
+# Characters of a redemption code (from ids.random_code's unambiguous alphabet).
+REDEMPTION_CODE_LENGTH = 10
 
 
 def record_purchase(caller: Caller, path_id: str, request: PurchaseRequest,
@@ -44,14 +48,10 @@ def record_purchase(caller: Caller, path_id: str, request: PurchaseRequest,
     currency = request.total.currency
     amount = parse_amount(request.total.amount, currency, "total.amount")
 
-    def read() -> Snapshot:
-        return repository.read_snapshot(member_id=member_id, idempotency=idempotency, order_id=request.order_id)
-
-    def plan(snapshot: Snapshot) -> Plan:
-        member = enrolled_member(snapshot, member_id)
-        if snapshot.order is not None:
+    def decide(turn: Turn) -> Decision:
+        member, config = turn.member, turn.config
+        if turn.snapshot.order is not None:
             raise Conflict(f"order {request.order_id} was already recorded", code="order_already_recorded")
-        config = config_of(snapshot.program)
         first_purchase = int(member.purchases or 0) == 0
         earning = purchase_points(
             config=config, amount=amount, currency=currency, channel=request.channel,
@@ -63,10 +63,9 @@ def record_purchase(caller: Caller, path_id: str, request: PurchaseRequest,
         facts, member.purchase_days, member.sku_days = purchase_facts(
             list(member.purchase_days or []), dict(member.sku_days or {}), day, skus,
         )
-        change = MemberChange(member, config, now)
         referrer = _referral_conversion(member, config, now) if first_purchase and member.referred_by else None
         pending_until = pending_release_day(config, occurred_at)
-        entry = change.earn(
+        entry = turn.change.earn(
             EntryType.EARN, earning.points, qualifying=earning.points, occurred_at=occurred_at,
             pending_until=pending_until,
             facts={**facts.as_dict(), **({"referral_conversion": member.referred_by} if referrer else {})},
@@ -75,31 +74,25 @@ def record_purchase(caller: Caller, path_id: str, request: PurchaseRequest,
             amount=format_amount(earning.amount_in_program_currency, config.currency),
             details={"total": {"amount": request.total.amount, "currency": currency},
                      "items": len(request.items or []),
-                     "skus": skus[:50]},
+                     "skus": skus[:MAX_SKUS_RECORDED]},
         )
         member.purchases = int(member.purchases or 0) + 1
         if member.last_purchase_day is None or day > member.last_purchase_day:
             member.last_purchase_day = day
-        entries = change.finish()
-        lot = lot_expiry(config.expiry, date.fromisoformat(day))
-        order = OrderItem(
+        turn.writes.new_order = OrderItem(
             *order_key(request.order_id), order_id=request.order_id, member_id=member_id,
             entry_id=entry.entry_id, total=request.total.amount, currency=currency, points=earning.points,
-            qualifying=earning.points, earned_day=day, lot=lot, channel=request.channel,
-            pending=1 if pending_until else 0,
+            qualifying=earning.points, earned_day=day, lot=lot_expiry(config.expiry, date.fromisoformat(day)),
+            channel=request.channel, pending=1 if pending_until else 0,
         )
-        others = [referrer[0]] if referrer else []
-        entries += referrer[1] if referrer else []
-
-        def commit(record: IdempotencyItem | None) -> None:
-            repository.commit_points_change(PointsChange(member, entries, record, new_order=order,
-                                                         other_members=others))
-
-        return Plan(201, entry_view(entry), commit, final_conflicts={
+        if referrer is not None:
+            turn.writes.other_members.append(referrer[0])
+            turn.writes.entries.extend(referrer[1])
+        return Decision(201, lambda: entry_view(entry), final_conflicts={
             "order": Conflict(f"order {request.order_id} was already recorded", code="order_already_recorded"),
         })
 
-    return execute(idempotency, read, plan)
+    return change_points(idempotency, member_id, now, decide, order_id=request.order_id)
 
 
 def _referral_conversion(friend: MemberItem, config: ProgramConfig,
@@ -128,44 +121,34 @@ def record_return(caller: Caller, path_id: str, request: ReturnRequest,
     now = utc_now()
     refund = parse_amount(request.refund.amount, request.refund.currency, "refund.amount")
 
-    def read() -> Snapshot:
-        return repository.read_snapshot(member_id=member_id, idempotency=idempotency, order_id=request.order_id)
-
-    def plan(snapshot: Snapshot) -> Plan:
-        member = enrolled_member(snapshot, member_id)
-        order = snapshot.order
+    def decide(turn: Turn) -> Decision:
+        member, order = turn.member, turn.snapshot.order
         if order is None or order.member_id != member_id:
             raise NotFound(f"order {request.order_id} is not an order of member {member_id}", code="order_not_found")
         if request.refund.currency != order.currency:
             raise ValidationFailed("the refund is in another currency than the order", errors=[
                 {"field": "refund.currency", "message": f"the order was paid in {order.currency}"}])
-        config = config_of(snapshot.program)
         back = claw_back(order_total=Decimal(order.total), already_refunded=Decimal(order.refunded or "0"),
                          refund=refund, order_points=int(order.points), points_returned=int(order.points_returned),
                          order_qualifying=int(order.qualifying), qualifying_returned=int(order.qualifying_returned))
-        change = MemberChange(member, config, now)
         source = {"order_id": order.order_id, "channel": order.channel}
         details = {"refund": {"amount": request.refund.amount, "currency": request.refund.currency},
                    "refunded_total": str(back.refunded_total), "reason": request.reason}
         still_pending = bool(order.pending) and any(
             pending.get("order_id") == order.order_id for pending in member.pending_lots or [])
         if still_pending:
-            entry = change.cancel_pending(order.order_id, back.points, source=source, details=details)
+            entry = turn.change.cancel_pending(order.order_id, back.points, source=source, details=details)
         else:
-            entry = change.claw_back(back.points, qualifying=back.qualifying,
-                                     earned_on=date.fromisoformat(order.earned_day), lot=order.lot, source=source,
-                                     details=details)
+            entry = turn.change.claw_back(back.points, qualifying=back.qualifying,
+                                          earned_on=date.fromisoformat(order.earned_day), lot=order.lot,
+                                          source=source, details=details)
         order.refunded = str(back.refunded_total)
         order.points_returned = int(order.points_returned) + back.points
         order.qualifying_returned = int(order.qualifying_returned) + back.qualifying
-        entries = change.finish()
+        turn.writes.updated_order = order
+        return Decision(201, lambda: entry_view(entry))
 
-        def commit(record: IdempotencyItem | None) -> None:
-            repository.commit_points_change(PointsChange(member, entries, record, updated_order=order))
-
-        return Plan(201, entry_view(entry), commit)
-
-    return execute(idempotency, read, plan)
+    return change_points(idempotency, member_id, now, decide, order_id=request.order_id)
 
 
 def redeem(caller: Caller, path_id: str, request: RedemptionRequest,
@@ -174,18 +157,13 @@ def redeem(caller: Caller, path_id: str, request: RedemptionRequest,
     idempotency = key_required(idempotency)
     now = utc_now()
 
-    def read() -> Snapshot:
-        return repository.read_snapshot(member_id=member_id, idempotency=idempotency, reward_id=request.reward_id)
-
-    def plan(snapshot: Snapshot) -> Plan:
-        member = enrolled_member(snapshot, member_id)
-        config = config_of(snapshot.program)
-        reward = None
+    def decide(turn: Turn) -> Decision:
+        member, snapshot = turn.member, turn.snapshot
         if request.reward_id is not None:
             reward = snapshot.reward
             if reward is None:
                 raise NotFound(f"reward {request.reward_id} does not exist", code="reward_not_found")
-            reason = reward_unavailable_reason(reward, member, config, now)
+            reason = reward_unavailable_reason(reward, member, turn.config, now)
             if reason:
                 raise Conflict(reason, code="reward_unavailable")
             if snapshot.reward_pool is None or not snapshot.reward_pool.take(1):
@@ -195,30 +173,22 @@ def redeem(caller: Caller, path_id: str, request: RedemptionRequest,
             counts = dict(member.reward_counts or {})
             counts[reward.reward_id] = counts.get(reward.reward_id, 0) + 1
             member.reward_counts = counts
+            turn.writes.reward_taken = snapshot.reward_pool
         else:
             points = int(request.points or 0)
             description = request.description
-        change = MemberChange(member, config, now)
-        code = random_code(10)
+        code = random_code(REDEMPTION_CODE_LENGTH)
         redemption = {"reward_id": request.reward_id, "code": code, "status": "issued"}
-        entry = change.spend(EntryType.REDEEM, points, source={"reward_id": request.reward_id},
-                             description=description, redemption=redemption)
-        entries = change.finish()
-        body = {
+        entry = turn.change.spend(EntryType.REDEEM, points, source={"reward_id": request.reward_id},
+                                  description=description, redemption=redemption)
+        turn.writes.spend = points
+        return Decision(201, lambda: {
             "redemption_id": entry.entry_id, "entry_id": entry.entry_id, "reward_id": request.reward_id,
             "points": points, "code": code, "status": "issued", "balance_after": int(entry.balance_after),
             "description": description, "redeemed_at": entry.recorded_at,
-        }
+        })
 
-        def commit(record: IdempotencyItem | None) -> None:
-            repository.commit_points_change(
-                PointsChange(member, entries, record, spend=points,
-                             reward_taken=snapshot.reward_pool if reward is not None else None)
-            )
-
-        return Plan(201, body, commit)
-
-    return execute(idempotency, read, plan)
+    return change_points(idempotency, member_id, now, decide, reward_id=request.reward_id)
 
 
 def adjust(caller: Caller, member_id: str, request: AdjustmentRequest,
@@ -228,25 +198,14 @@ def adjust(caller: Caller, member_id: str, request: AdjustmentRequest,
     idempotency = key_required(idempotency)
     now = utc_now()
 
-    def read() -> Snapshot:
-        return repository.read_snapshot(member_id=member_id, idempotency=idempotency)
-
-    def plan(snapshot: Snapshot) -> Plan:
-        member = enrolled_member(snapshot, member_id)
-        config = config_of(snapshot.program)
-        change = MemberChange(member, config, now)
+    def decide(turn: Turn) -> Decision:
         source = {"admin": caller.sub}
         if request.points > 0:
-            entry = change.earn(EntryType.ADJUST, request.points, qualifying=0, occurred_at=now, source=source,
-                                reason=request.reason)
+            entry = turn.change.earn(EntryType.ADJUST, request.points, qualifying=0, occurred_at=now, source=source,
+                                     reason=request.reason)
         else:
-            entry = change.spend(EntryType.ADJUST, -request.points, source=source, reason=request.reason)
-        entries = change.finish()
-        spend = -request.points if request.points < 0 else None
+            entry = turn.change.spend(EntryType.ADJUST, -request.points, source=source, reason=request.reason)
+            turn.writes.spend = -request.points
+        return Decision(201, lambda: entry_view(entry))
 
-        def commit(record: IdempotencyItem | None) -> None:
-            repository.commit_points_change(PointsChange(member, entries, record, spend=spend))
-
-        return Plan(201, entry_view(entry), commit)
-
-    return execute(idempotency, read, plan)
+    return change_points(idempotency, member_id, now, decide)

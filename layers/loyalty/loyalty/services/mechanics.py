@@ -10,7 +10,7 @@ from typing import Any
 
 from loyalty.domain.actions import count_action
 from loyalty.domain.allowance import split
-from loyalty.domain.clock import end_of_local_day, iso_utc, local_day, utc_now
+from loyalty.domain.clock import end_of_local_day, iso_utc, utc_now
 from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import Conflict, Gone, NotFound, ValidationFailed
 from loyalty.domain.ids import random_code
@@ -27,20 +27,23 @@ from loyalty.inputs import (
     VisitRequest,
 )
 from loyalty.services import partners
-from loyalty.services.awards import MemberChange
 from loyalty.services.catalog import reward_closed_reason
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.offers import preference_values
-from loyalty.services.program import config_of
+from loyalty.services.pointschange import Decision, Turn, change_points
 from loyalty.services.views import entry_view
-from loyalty.services.writes import Plan, enrolled_member, execute, key_required
+from loyalty.services.writes import key_required
 from loyalty.store import repository
 from loyalty.store.db import ConditionFailed
-from loyalty.store.models import IdempotencyItem, RewardItem, VoucherItem
-from loyalty.store.repository import IdempotencyRequest, PointsChange, Snapshot
+from loyalty.store.models import RewardItem, VoucherItem
+from loyalty.store.repository import IdempotencyRequest
 
 # Server-side, cryptographic randomness for prizes and vouchers (tests draw with a seeded generator).
 RNG = secrets.SystemRandom()
+# Characters of the codes a reward prize and a visit voucher carry (ids.random_code's alphabet).
+PRIZE_CODE_LENGTH = 10
+VOUCHER_CODE_LENGTH = 10
+VOUCHER_KEPT_AFTER_VALIDITY = timedelta(days=30)
 
 
 # --- memberships -------------------------------------------------------------------------------------
@@ -54,17 +57,12 @@ def record_membership(caller: Caller, path_id: str, request: MembershipRequest,
     idempotency = key_required(idempotency)
     now = utc_now()
 
-    def read() -> Snapshot:
-        return repository.read_snapshot(member_id=member_id, idempotency=idempotency)
-
-    def plan(snapshot: Snapshot) -> Plan:
-        member = enrolled_member(snapshot, member_id)
-        config = config_of(snapshot.program)
+    def decide(turn: Turn) -> Decision:
+        member, config, today = turn.member, turn.config, turn.today
         definition = config.memberships.get(request.plan_id)
         if definition is None:
             raise ValidationFailed("unknown plan",
                                    errors=[{"field": "plan_id", "message": "not a plan of the program"}])
-        today = local_day(now, config.zone)
         current = active_plan(member.membership, today)
         membership = dict(member.membership or {})
         if request.action == "subscribe":
@@ -88,21 +86,15 @@ def record_membership(caller: Caller, path_id: str, request: MembershipRequest,
             membership["cancel_at_period_end"] = True
         membership["payment_reference"] = request.payment_reference
         member.membership = membership
-        change = MemberChange(member, config, now)
-        entry = change.note(EntryType.MEMBERSHIP, details={
+        entry = turn.change.note(EntryType.MEMBERSHIP, details={
             "action": request.action, "plan_id": request.plan_id, "payment_reference": request.payment_reference,
             "current_period_end": membership["current_period_end"],
             "price": {"amount": definition.price.amount, "currency": definition.price.currency}})
-        entries = change.finish()
-        body = {"member_id": member_id, "membership": membership_view(member.membership, config, today),
-                "entry_id": entry.entry_id}
+        return Decision(201, lambda: {"member_id": member_id,
+                                      "membership": membership_view(member.membership, config, today),
+                                      "entry_id": entry.entry_id})
 
-        def commit(record: IdempotencyItem | None) -> None:
-            repository.commit_points_change(PointsChange(member, entries, record))
-
-        return Plan(201, body, commit)
-
-    return execute(idempotency, read, plan)
+    return change_points(idempotency, member_id, now, decide)
 
 
 # --- spin to win -------------------------------------------------------------------------------------
@@ -121,22 +113,18 @@ def spin(caller: Caller, path_id: str, idempotency: IdempotencyRequest | None) -
     idempotency = key_required(idempotency)
     now = utc_now()
 
-    def read() -> Snapshot:
-        return repository.read_snapshot(member_id=member_id, idempotency=idempotency, spin=True)
-
-    def plan(snapshot: Snapshot) -> Plan:
-        member = enrolled_member(snapshot, member_id)
-        config = config_of(snapshot.program)
-        wheel = config.spin
+    def decide(turn: Turn) -> Decision:
+        member = turn.member
+        wheel = turn.config.spin
         if wheel is None:
             raise Conflict("the program has no prize wheel", code="no_spin")
         # The per-member limit is counted under the member's version: concurrent spins cannot both pass.
         member.action_counts = count_action(ActionRule(points=0, limit=wheel.limit), "__spin",
-                                            dict(member.action_counts or {}), local_day(now, config.zone))
+                                            dict(member.action_counts or {}), turn.today)
         prize = draw(wheel.prizes, RNG)
         points = prize.points or 0 if prize.kind == "points" else 0
         outcome = prize.kind
-        budget = snapshot.spin_pool
+        budget = turn.snapshot.spin_pool
         assert budget is not None
         budget.caps = split(wheel.budget_points)  # the budget as configured now, in the shares' parts
         if points and not budget.take(points):
@@ -147,27 +135,22 @@ def spin(caller: Caller, path_id: str, idempotency: IdempotencyRequest | None) -
             prize_reward, prize_stock = repository.claimable_reward(str(prize.reward_id))
             if not reward_can_be_a_prize(prize_reward, now) or not prize_stock.take(1):
                 outcome, prize_stock = "nothing", None
-        change = MemberChange(member, config, now)
         details: dict[str, Any] = {"prize_id": prize.prize_id, "kind": outcome, "label": prize.label}
         if outcome == "reward":
-            details.update({"reward_id": prize.reward_id, "code": random_code(10)})
+            details.update({"reward_id": prize.reward_id, "code": random_code(PRIZE_CODE_LENGTH)})
         source = {"prize_id": prize.prize_id}
         if points:
-            entry = change.earn(EntryType.SPIN, points, qualifying=0, occurred_at=now, source=source, details=details,
-                                breakdown=[{"rule": "spin", "points": points, "detail": prize.prize_id}])
+            entry = turn.change.earn(EntryType.SPIN, points, qualifying=0, occurred_at=now, source=source,
+                                     details=details,
+                                     breakdown=[{"rule": "spin", "points": points, "detail": prize.prize_id}])
         else:
-            entry = change.note(EntryType.SPIN, details=details, source=source)
-        entries = change.finish()
-        body = {"spin_id": entry.entry_id, "prize": details, "points": points,
-                "balance_after": int(entry.balance_after)}
+            entry = turn.change.note(EntryType.SPIN, details=details, source=source)
+        turn.writes.spin_budget = budget if points else None
+        turn.writes.reward_taken = prize_stock
+        return Decision(201, lambda: {"spin_id": entry.entry_id, "prize": details, "points": points,
+                                      "balance_after": int(entry.balance_after)})
 
-        def commit(record: IdempotencyItem | None) -> None:
-            repository.commit_points_change(PointsChange(
-                member, entries, record, spin_budget=budget if points else None, reward_taken=prize_stock))
-
-        return Plan(201, body, commit)
-
-    return execute(idempotency, read, plan)
+    return change_points(idempotency, member_id, now, decide, spin=True)
 
 
 # --- donations ---------------------------------------------------------------------------------------
@@ -178,31 +161,22 @@ def donate(caller: Caller, path_id: str, request: DonationRequest, idempotency: 
     idempotency = key_required(idempotency)
     now = utc_now()
 
-    def read() -> Snapshot:
-        return repository.read_snapshot(member_id=member_id, idempotency=idempotency)
-
-    def plan(snapshot: Snapshot) -> Plan:
-        member = enrolled_member(snapshot, member_id)
-        config = config_of(snapshot.program)
+    def decide(turn: Turn) -> Decision:
+        config = turn.config
         cause = config.causes.get(request.cause_id)
         if cause is None:
             raise ValidationFailed("unknown cause",
                                    errors=[{"field": "cause_id", "message": "not a cause of the program"}])
         value = Decimal(request.points) * config.point_value.value
-        change = MemberChange(member, config, now)
-        entry = change.spend(EntryType.DONATION, request.points, source={"cause_id": request.cause_id},
-                             description=f"Donation to {cause.name}",
-                             details={"cause_id": request.cause_id, "cause": cause.name,
-                                      "value": {"amount": format_amount(value, config.currency),
-                                                "currency": config.currency}})
-        entries = change.finish()
+        entry = turn.change.spend(EntryType.DONATION, request.points, source={"cause_id": request.cause_id},
+                                  description=f"Donation to {cause.name}",
+                                  details={"cause_id": request.cause_id, "cause": cause.name,
+                                           "value": {"amount": format_amount(value, config.currency),
+                                                     "currency": config.currency}})
+        turn.writes.spend = request.points
+        return Decision(201, lambda: entry_view(entry))
 
-        def commit(record: IdempotencyItem | None) -> None:
-            repository.commit_points_change(PointsChange(member, entries, record, spend=request.points))
-
-        return Plan(201, entry_view(entry), commit)
-
-    return execute(idempotency, read, plan)
+    return change_points(idempotency, member_id, now, decide)
 
 
 # --- visits and vouchers -----------------------------------------------------------------------------
@@ -212,38 +186,28 @@ def visit(caller: Caller, path_id: str, request: VisitRequest, idempotency: Idem
     member_id = caller.authorize_member(path_id)
     now = utc_now()
 
-    def read() -> Snapshot:
-        return repository.read_snapshot(member_id=member_id, idempotency=idempotency)
-
-    def plan(snapshot: Snapshot) -> Plan:
-        member = enrolled_member(snapshot, member_id)
-        config = config_of(snapshot.program)
+    def decide(turn: Turn) -> Decision:
+        member, config, today = turn.member, turn.config, turn.today
         rewards = config.visit_rewards
         if rewards is None:
             raise Conflict("the program has no visit rewards", code="no_visit_rewards")
-        today = local_day(now, config.zone)
         member.action_counts = count_action(ActionRule(points=0, limit=rewards.limit), "__visit",
                                             dict(member.action_counts or {}), today)
         voucher = choose_voucher(list(rewards.vouchers), preference_values(member), RNG)
-        code = random_code(10)
+        code = random_code(VOUCHER_CODE_LENGTH)
         valid_until = iso_utc(end_of_local_day(today + timedelta(days=rewards.valid_days - 1), config.zone))
-        change = MemberChange(member, config, now)
-        entry = change.note(EntryType.VISIT, source={"store_id": request.store_id}, details={
+        entry = turn.change.note(EntryType.VISIT, source={"store_id": request.store_id}, details={
             "voucher_id": voucher.voucher_id, "name": voucher.name, "code": code, "valid_until": valid_until})
-        entries = change.finish()
-        item = VoucherItem(*repository.voucher_key(code), code=code, member_id=member_id, voucher_id=voucher.voucher_id,
-                           name=voucher.name, valid_until=valid_until,
-                           expires=datetime.fromisoformat(valid_until.replace("Z", "+00:00")) + timedelta(days=30))
-        body = {"visit_id": entry.entry_id, "voucher": {"code": code, "voucher_id": voucher.voucher_id,
-                                                         "name": voucher.name, "valid_until": valid_until,
-                                                         "status": "issued"}}
+        # The voucher item outlives its validity a while, so a late scan answers "expired", not "unknown".
+        turn.writes.new_voucher = VoucherItem(
+            *repository.voucher_key(code), code=code, member_id=member_id, voucher_id=voucher.voucher_id,
+            name=voucher.name, valid_until=valid_until,
+            expires=datetime.fromisoformat(valid_until.replace("Z", "+00:00")) + VOUCHER_KEPT_AFTER_VALIDITY)
+        return Decision(201, lambda: {"visit_id": entry.entry_id, "voucher": {
+            "code": code, "voucher_id": voucher.voucher_id, "name": voucher.name, "valid_until": valid_until,
+            "status": "issued"}})
 
-        def commit(record: IdempotencyItem | None) -> None:
-            repository.commit_points_change(PointsChange(member, entries, record, new_voucher=item))
-
-        return Plan(201, body, commit)
-
-    return execute(idempotency, read, plan)
+    return change_points(idempotency, member_id, now, decide)
 
 
 def use_voucher(caller: Caller, path_id: str, code: str) -> Outcome:

@@ -29,14 +29,13 @@ from loyalty.inputs import (
     PartnerRequest,
     PromotionRequest,
 )
-from loyalty.services.awards import MemberChange
 from loyalty.services.context import Caller, Outcome, checked_id
+from loyalty.services.pointschange import Decision, Turn, change_points
 from loyalty.services.program import config_of
 from loyalty.services.views import entry_view
 from loyalty.services.writes import (
     Plan,
     dumps,
-    enrolled_member,
     execute,
     key_derived_name,
     key_required,
@@ -56,7 +55,6 @@ from loyalty.store.models import (
 )
 from loyalty.store.repository import (
     IdempotencyRequest,
-    PointsChange,
     PromotionCharge,
     Snapshot,
     idempotency_record,
@@ -358,16 +356,10 @@ def partner_earn(caller: Caller, request: PartnerEarnRequest, idempotency: Idemp
     now = utc_now()
     amount = parse_amount(request.total.amount, request.total.currency, "total.amount")
 
-    def read() -> Snapshot:
-        return repository.read_snapshot(member_id=member_id, idempotency=idempotency,
-                                        order_key_override=partner_order_key(partner_id, request.order_id),
-                                        promotion_id=request.promotion_id)
-
-    def plan(snapshot: Snapshot) -> Plan:
-        member = enrolled_member(snapshot, member_id)
+    def decide(turn: Turn) -> Decision:
+        member, config, snapshot = turn.member, turn.config, turn.snapshot
         if snapshot.order is not None:
             raise Conflict(f"order {request.order_id} was already recorded", code="order_already_recorded")
-        config = config_of(snapshot.program)
         if "partner" not in config.earn_rates:
             raise ValidationFailed("the program has no partner earn rate", errors=[
                 {"field": "total", "message": "configure earn_rates.partner"}])
@@ -400,28 +392,25 @@ def partner_earn(caller: Caller, request: PartnerEarnRequest, idempotency: Idemp
                 points = base.points + extra
                 charge = _charge(snapshot, member_id, str(request.promotion_id), data, extra, None,
                                  member.enrolled_at)
-        change = MemberChange(member, config, now)
         source = {"channel": "partner", "order_id": request.order_id, "partner_id": partner_id,
                   "promotion_id": request.promotion_id if charge else None}
-        entry = change.earn(EntryType.PARTNER_EARN, points, qualifying=points, occurred_at=now, source=source,
-                            breakdown=rows, amount=format_amount(base.amount_in_program_currency, config.currency),
-                            details={"total": {"amount": request.total.amount, "currency": request.total.currency},
-                                     "promotion_applied": charge is not None,
-                                     "promotion_points": charge.points if charge else 0})
-        entries = change.finish()
-        order = OrderItem(*partner_order_key(partner_id, request.order_id), order_id=request.order_id,
-                          member_id=member_id, entry_id=entry.entry_id, total=request.total.amount,
-                          currency=request.total.currency, points=points, qualifying=points,
-                          earned_day=str(entry.day), lot=next(iter(entry.lots or {"": 0})), channel="partner")
-
-        def commit(record: IdempotencyItem | None) -> None:
-            repository.commit_points_change(PointsChange(member, entries, record, new_order=order, promotion=charge))
-
-        return Plan(201, entry_view(entry), commit, final_conflicts={
+        entry = turn.change.earn(EntryType.PARTNER_EARN, points, qualifying=points, occurred_at=now, source=source,
+                                 breakdown=rows, amount=format_amount(base.amount_in_program_currency, config.currency),
+                                 details={"total": {"amount": request.total.amount, "currency": request.total.currency},
+                                          "promotion_applied": charge is not None,
+                                          "promotion_points": charge.points if charge else 0})
+        turn.writes.new_order = OrderItem(
+            *partner_order_key(partner_id, request.order_id), order_id=request.order_id, member_id=member_id,
+            entry_id=entry.entry_id, total=request.total.amount, currency=request.total.currency, points=points,
+            qualifying=points, earned_day=str(entry.day), lot=next(iter(entry.lots or {"": 0})), channel="partner")
+        turn.writes.promotion = charge
+        return Decision(201, lambda: entry_view(entry), final_conflicts={
             "order": Conflict(f"order {request.order_id} was already recorded", code="order_already_recorded"),
         })
 
-    return execute(idempotency, read, plan)
+    return change_points(idempotency, member_id, now, decide,
+                         order_key_override=partner_order_key(partner_id, request.order_id),
+                         promotion_id=request.promotion_id)
 
 
 # --- members claim codes --------------------------------------------------------------------------------
@@ -453,38 +442,28 @@ def claim_code(caller: Caller, path_id: str, request: ClaimRequest, idempotency:
     if found is None:
         raise failed(NotFound("no such code", code="code_not_found"), "unknown")
 
-    def read() -> Snapshot:
-        return repository.read_snapshot(member_id=member_id, idempotency=idempotency, promotion_id=found.promotion_id,
-                                        code=code)
-
-    def plan(snapshot: Snapshot) -> Plan:
-        member = enrolled_member(snapshot, member_id)
+    def decide(turn: Turn) -> Decision:
+        member, snapshot = turn.member, turn.snapshot
         if snapshot.code is None or snapshot.promotion is None:
             raise NotFound("no such code", code="code_not_found")
         if snapshot.code.status != "issued":
             raise failed(Conflict("this code was already used", code="code_already_used"), "used")
-        config = config_of(snapshot.program)
         data = dict(snapshot.promotion.data)
         _check_window(data, now)
-        if not is_eligible(data, member.tier, config):
+        if not is_eligible(data, member.tier, turn.config):
             raise Conflict("this promotion is for higher tiers", code="not_eligible")
         points = int(data.get("points") or 0)
         if not store.has_room(snapshot.promotion_pool, snapshot.promotion_member, data, points):
             raise Conflict("the promotion's budget or per-member limit is used up", code="promotion_exhausted")
-        charge = _charge(snapshot, member_id, str(snapshot.promotion.promotion_id), data, points, code,
-                         member.enrolled_at)
-        change = MemberChange(member, config, now)
-        entry = change.earn(EntryType.PROMO, points, qualifying=0, occurred_at=now,
-                            source={"partner_id": snapshot.promotion.partner_id,
-                                    "promotion_id": snapshot.promotion.promotion_id, "code": code},
-                            breakdown=[{"rule": f"promotion:{data['kind']}", "points": points, "detail": data["name"]}])
-        entries = change.finish()
-
-        def commit(record: IdempotencyItem | None) -> None:
-            repository.commit_points_change(PointsChange(member, entries, record, promotion=charge))
-
-        return Plan(201, entry_view(entry), commit, final_conflicts={
+        turn.writes.promotion = _charge(snapshot, member_id, str(snapshot.promotion.promotion_id), data, points, code,
+                                        member.enrolled_at)
+        entry = turn.change.earn(EntryType.PROMO, points, qualifying=0, occurred_at=now,
+                                 source={"partner_id": snapshot.promotion.partner_id,
+                                         "promotion_id": snapshot.promotion.promotion_id, "code": code},
+                                 breakdown=[{"rule": f"promotion:{data['kind']}", "points": points,
+                                             "detail": data["name"]}])
+        return Decision(201, lambda: entry_view(entry), final_conflicts={
             "code": Conflict("this code was already used", code="code_already_used"),
         })
 
-    return execute(idempotency, read, plan)
+    return change_points(idempotency, member_id, now, decide, promotion_id=found.promotion_id, code=code)

@@ -1,0 +1,81 @@
+"""The template of every use case that changes one enrolled member: read once, plan on the member,
+commit the member, its new entries and what else the plan takes in one transaction.
+
+A use case names what it reads besides the member and the program (an order, a reward's share, a
+promotion…) and gives a `decide` function. `decide` plans on a `Turn` (the member, the program in force,
+the change under way, the writes beside it) and returns a `Decision`: the status, the answer (asked once
+the change is finished, so balances and tier are final) and the failed conditions that are final.
+`writes.execute` does the rest: a used idempotency key replays, a lost race re-reads and re-plans.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from loyalty.domain.errors import DomainError
+from loyalty.domain.program import ProgramConfig
+from loyalty.services.awards import MemberChange
+from loyalty.services.context import Outcome
+from loyalty.services.program import config_of
+from loyalty.services.writes import Plan, Replayer, enrolled_member, execute
+from loyalty.store import repository
+from loyalty.store.models import IdempotencyItem, MemberItem
+from loyalty.store.repository import IdempotencyRequest, PointsChange, Snapshot
+
+
+@dataclass
+class Turn:
+    """One attempt's view: what was read, and the change a use case plans on it."""
+
+    snapshot: Snapshot
+    member: MemberItem
+    config: ProgramConfig
+    change: MemberChange
+    # What the transaction writes besides the member and the change's entries: a use case sets the order,
+    # the spend condition, the stock or budget it takes, another member (and appends that member's entries).
+    writes: PointsChange
+
+    @property
+    def now(self) -> datetime:
+        return self.change.now
+
+    @property
+    def today(self) -> date:
+        return self.change.today
+
+
+@dataclass
+class Decision:
+    status: int
+    answer: Callable[[], Any]
+    # A failed condition on these labels is final (this error) rather than a race to retry.
+    final_conflicts: dict[str, DomainError] = field(default_factory=dict)
+
+
+def change_points(idempotency: IdempotencyRequest | None, member_id: str, now: datetime,
+                  decide: Callable[[Turn], Decision], *, replayer: Replayer | None = None,
+                  **reading: Any) -> Outcome:
+    """Run `decide` on the member `member_id` (404 if never enrolled, 410 once erased) as it reads now,
+    with `reading` (keyword arguments of repository.read_snapshot) read in the same request."""
+
+    def read() -> Snapshot:
+        return repository.read_snapshot(member_id=member_id, idempotency=idempotency, **reading)
+
+    def plan(snapshot: Snapshot) -> Plan:
+        member = enrolled_member(snapshot, member_id)
+        config = config_of(snapshot.program)
+        turn = Turn(snapshot, member, config, MemberChange(member, config, now), PointsChange(member, []))
+        decision = decide(turn)
+        turn.writes.entries = turn.change.finish() + turn.writes.entries
+        body = decision.answer()
+
+        def commit(record: IdempotencyItem | None) -> None:
+            turn.writes.idempotency = record
+            repository.commit_points_change(turn.writes)
+
+        return Plan(decision.status, body, commit, final_conflicts=decision.final_conflicts)
+
+    return execute(idempotency, read, plan, replayer)

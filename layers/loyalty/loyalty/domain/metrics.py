@@ -34,6 +34,9 @@ OLD = "old"
 
 DAYS_PK = "DAYS"
 LIABILITY_KEY = ("GLOBAL", "LIABILITY")
+# Counter names with a key in them: outstanding points by lot (expiry day), points funded by promotion.
+LOT_COUNTER = "lot:"
+PROMOTION_COUNTER = "promotion:"
 
 ItemKey = tuple[str, str]
 
@@ -187,7 +190,7 @@ def _entry(entry: dict[str, Any]) -> dict[ItemKey, Counter[str]]:
     if not pending:
         liability["outstanding"] += points
         for lot, amount in (_json(entry.get("lots"), {}) or {}).items():
-            liability[f"lot:{lot}"] += _int(amount, "lots") * (1 if points >= 0 else -1)
+            liability[f"{LOT_COUNTER}{lot}"] += _int(amount, "lots") * (1 if points >= 0 else -1)
     if kind == "earn" and source.get("order_id"):
         counters["purchases"] += 1
         try:
@@ -243,7 +246,7 @@ def _entry(entry: dict[str, Any]) -> dict[ItemKey, Counter[str]]:
         # Settlement: what each partner funds per month (of the program's time zone).
         funded: Counter[str] = Counter({"points_funded": points, "entries": 1})
         if source.get("promotion_id"):
-            funded[f"promotion:{source['promotion_id']}"] += points
+            funded[f"{PROMOTION_COUNTER}{source['promotion_id']}"] += points
         result[(f"PARTNER#{partner_id}", f"MONTH#{day[:7]}")] = funded
     return {key: value for key, value in result.items() if value}
 
@@ -267,7 +270,7 @@ def active_on(days: dict[str, dict[str, int]], day: date) -> int:
     for key in _days(start, day):
         for name, count in days.get(key, {}).items():
             if name.startswith("act:"):
-                bucket = name[4:]
+                bucket = name.removeprefix("act:")
                 if bucket in (OLD, NONE) or bucket < start.isoformat():
                     total += count
     return total

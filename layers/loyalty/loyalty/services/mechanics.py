@@ -44,6 +44,8 @@ RNG = secrets.SystemRandom()
 PRIZE_CODE_LENGTH = 10
 VOUCHER_CODE_LENGTH = 10
 VOUCHER_KEPT_AFTER_VALIDITY = timedelta(days=30)
+# Proof-of-purchase codes without an `ends_at` are claimable this long.
+CODE_BATCH_DEFAULT_VALIDITY = timedelta(days=365)
 
 
 # --- memberships -------------------------------------------------------------------------------------
@@ -239,7 +241,7 @@ PROGRAM_PARTNER = "program"  # codes the program issues itself (Disney Movie Ins
 def code_batch(caller: Caller, request: CodeBatchRequest) -> Outcome:
     caller.authorize_admin()
     starts = request.starts_at or utc_now()
-    ends = request.ends_at or starts + timedelta(days=365)
+    ends = request.ends_at or starts + CODE_BATCH_DEFAULT_VALIDITY
     if ends <= starts:
         raise ValidationFailed("the codes would expire before they start",
                                errors=[{"field": "ends_at", "message": "must be after starts_at (default: now)"}])

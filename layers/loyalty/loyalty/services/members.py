@@ -23,6 +23,8 @@ from loyalty.store.models import EntryItem, IdempotencyItem, MemberItem
 from loyalty.store.repository import IdempotencyRequest, Snapshot
 
 ENTRY_TYPES = frozenset(kind.value for kind in EntryType)
+# Characters of a member's referral code (ids.random_code's unambiguous alphabet: 31^8 codes).
+REFERRAL_CODE_LENGTH = 8
 
 
 # The stored stand-in for a member view in an idempotency record: {"$member_view": member id}. Member
@@ -63,7 +65,7 @@ def enroll(caller: Caller, request: EnrollRequest, idempotency: IdempotencyReque
             member_id, email=email, name=request.name,
             birthday=request.birthday.isoformat() if request.birthday else None,
             phone=request.phone, locale=request.locale, preferences=request.preferences or {},
-            consents=request.consents or {}, referral_code=random_code(8), status="active",
+            consents=request.consents or {}, referral_code=random_code(REFERRAL_CODE_LENGTH), status="active",
             enrolled_at=stamp, tier=config.tiers[0].name, tier_since=stamp,
             enrolled_day=now.astimezone(config.zone).date().isoformat(),
             last_activity_day=now.astimezone(config.zone).date().isoformat(),

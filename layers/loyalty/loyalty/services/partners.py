@@ -17,6 +17,7 @@ from loyalty.domain.earning import purchase_points
 from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import Conflict, Gone, LimitReached, NotFound, ServiceUnavailable, ValidationFailed
 from loyalty.domain.ids import new_ulid
+from loyalty.domain.metrics import PROMOTION_COUNTER
 from loyalty.domain.money import format_amount, parse_amount
 from loyalty.domain.program import ProgramConfig
 from loyalty.domain.promotions import is_eligible, is_running
@@ -62,6 +63,7 @@ from loyalty.store.repository import (
 
 # Brute force: this many failed claims in an hour and the member must wait.
 CLAIM_FAILURES_PER_HOUR = 10
+CLAIM_FAILURE_WINDOW_MS = 3600 * 1000
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
@@ -311,9 +313,9 @@ def settlement(caller: Caller, month: str) -> Outcome:
     counters = aggregates.read_item((f"PARTNER#{caller.partner_id}", f"MONTH#{month}"))
     funded = counters.get("points_funded", 0)
     by_promotion = sorted(
-        ({"promotion_id": name.split(":", 1)[1], "points": value,
+        ({"promotion_id": name.removeprefix(PROMOTION_COUNTER), "points": value,
           "value": _money(Decimal(value) * config.point_value.value, config)}
-         for name, value in counters.items() if name.startswith("promotion:")),
+         for name, value in counters.items() if name.startswith(PROMOTION_COUNTER)),
         key=lambda row: str(row["promotion_id"]))
     return Outcome(200, {"partner_id": caller.partner_id, "month": month, "points_funded": funded,
                          "value_owed": _money(Decimal(funded) * config.point_value.value, config),
@@ -425,7 +427,7 @@ def _zone() -> Any:
 def claim_code(caller: Caller, path_id: str, request: ClaimRequest, idempotency: IdempotencyRequest | None) -> Outcome:
     member_id = caller.authorize_self(path_id)
     now = utc_now()
-    since = int(time.time() * 1000) - 3600 * 1000
+    since = int(time.time() * 1000) - CLAIM_FAILURE_WINDOW_MS
     if store.recent_claim_failures(member_id, since, CLAIM_FAILURES_PER_HOUR) >= CLAIM_FAILURES_PER_HOUR:
         raise LimitReached("too many failed code claims in the last hour; try again later",
                            code="too_many_attempts")

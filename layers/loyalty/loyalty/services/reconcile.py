@@ -203,7 +203,7 @@ def _other_partition(report: Report, totals: Totals, pk: str, group: list[dict[s
         if pk.startswith("CLAIMFAIL#"):
             totals.fold(item)
         elif pk.startswith("PROMO#") and item["sk"] == "COUNTERS":
-            totals.budgets[pk[6:]] = int(item["budget_points"])
+            totals.budgets[pk.removeprefix("PROMO#")] = int(item["budget_points"])
         elif pk.startswith("SHARE#PROMO#") and item["sk"] == "SHARE":
             promotion = pk.removeprefix("SHARE#PROMO#").rsplit("#", 1)[0]
             for name in ("taken", "left", "codes_claimed", "members_reached"):

@@ -16,6 +16,9 @@ from loyalty.services.program import config_of
 from loyalty.store import aggregates, repository
 from loyalty.store import partners as partner_store
 
+# The liability report's `expiring_next_30_days` looks this far ahead.
+EXPIRING_WITHIN_DAYS = 30
+
 
 def _money(value: Decimal, config: ProgramConfig) -> dict[str, str]:
     return {"amount": format_amount(value, config.currency), "currency": config.currency}
@@ -144,8 +147,9 @@ def partner_performance(period: m.Period, limit: int = 100) -> list[dict[str, An
             counters = aggregates.read_item((f"PARTNER#{partner.partner_id}", f"MONTH#{month}"))
             funded += counters.get("points_funded", 0)
             for name, value in counters.items():
-                if name.startswith("promotion:"):
-                    promotions[name[10:]] = promotions.get(name[10:], 0) + value
+                if name.startswith(m.PROMOTION_COUNTER):
+                    promotion_id = name.removeprefix(m.PROMOTION_COUNTER)
+                    promotions[promotion_id] = promotions.get(promotion_id, 0) + value
         found.append({"partner_id": partner.partner_id, "name": partner.name, "points_funded": funded,
                       "months": months, "by_promotion": promotions})
     return found
@@ -157,8 +161,9 @@ def get_liability(caller: Caller) -> Outcome:
     config = config_of(snapshot.program)
     today = local_day(utc_now(), config.zone)
     totals = aggregates.read_item(m.LIABILITY_KEY)
-    horizon = (today + timedelta(days=30)).isoformat()
-    expiring = sum(value for name, value in totals.items() if name.startswith("lot:") and name[4:] <= horizon)
+    horizon = (today + timedelta(days=EXPIRING_WITHIN_DAYS)).isoformat()
+    expiring = sum(value for name, value in totals.items()
+                   if name.startswith(m.LOT_COUNTER) and name.removeprefix(m.LOT_COUNTER) <= horizon)
     outstanding = totals.get("outstanding", 0)
     issued = totals.get("issued_total", 0)
     return Outcome(200, {

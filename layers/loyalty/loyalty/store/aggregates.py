@@ -47,6 +47,8 @@ from loyalty.store.db import batch_get, connection, error_code, raise_if_transie
 
 # A closed shard's records are all delivered within the stream's 24 h retention: older marks can go.
 WATERMARK_RETENTION_SECONDS = 2 * 24 * 3600
+# A poison record is kept a month for an operator to inspect in the table, then TTL removes it.
+POISON_RETENTION_SECONDS = 30 * 24 * 3600
 TRANSACTION_ITEMS = 25
 SNAPSHOTS_PK = "SNAPSHOTS"
 
@@ -335,7 +337,7 @@ def _query(pk: str, condition: str, values: dict[str, Any], limit: int | None = 
 
 def record_poison(sequence: str, reason: str, record: dict[str, Any]) -> None:
     PoisonItem("POISON", sequence.zfill(40), reason=reason[:1000], record=record, seen_at=iso_utc(utc_now()),
-               expires=int(time.time()) + 30 * 24 * 3600).save()
+               expires=int(time.time()) + POISON_RETENTION_SECONDS).save()
 
 
 def read_days(first: str, last: str) -> dict[str, dict[str, int]]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from loyalty_local.iam import as_function
 from loyalty_local.template import Stack
+from tests import contract
 
 # The functions tests invoke directly (not through a route), by handler package.
 FUNCTION_OF_MODULE = {"stream_processor": "StreamProcessorFunction", "events_publisher": "EventsPublisherFunction",
@@ -141,7 +142,9 @@ class Api:
         text = response.get("body") or ""
         headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
         headers.update({k.lower(): v[-1] for k, v in (response.get("multiValueHeaders") or {}).items() if v})
-        return Result(response["statusCode"], headers, json.loads(text) if text else None)
+        body = json.loads(text) if text else None
+        contract.check(route.kind, method, route.path, response["statusCode"], headers, body)
+        return Result(response["statusCode"], headers, body)
 
     def get(self, path: str, **kwargs: Any) -> Result:
         return self.request("GET", path, **kwargs)

@@ -24,60 +24,64 @@ from loyalty.services import catalog, ledger, mechanics, partners, program
 app = create_app()
 
 
-@app.put("/admin/program", responses=responses(200, ProgramOut),
+@app.put("/admin/program", operation_id="putProgram", responses=responses(200, ProgramOut),
          tags=["admin"], summary="Replace the program config (validated whole, versioned)")
 def put_program(config: Annotated[dict[str, Any], Body()]):
     who = caller(app)
     return respond(program.put_program(who, config, idempotency(app, who)))
 
 
-@app.post("/admin/rewards", responses=responses(201, RewardOut), tags=["admin"], summary="Add a reward to the catalog")
+@app.post("/admin/rewards", operation_id="createReward",
+          responses=responses(201, RewardOut), tags=["admin"], summary="Add a reward to the catalog")
 def create_reward(request: Annotated[RewardRequest, Body()]):
     who = caller(app)
     return respond(catalog.save_reward(who, None, request, idempotency(app, who)))
 
 
-@app.put("/admin/rewards/<reward_id>", responses=responses(200, RewardOut),
+@app.put("/admin/rewards/<reward_id>", operation_id="putReward", responses=responses(200, RewardOut),
          tags=["admin"], summary="Create or replace a reward")
 def put_reward(reward_id: str, request: Annotated[RewardRequest, Body()]):
     who = caller(app)
     return respond(catalog.save_reward(who, reward_id, request, idempotency(app, who)))
 
 
-@app.post("/admin/members/<member_id>/adjustments", responses=responses(201, LedgerEntryOut),
+@app.post("/admin/members/<member_id>/adjustments", operation_id="adjustPoints",
+          responses=responses(201, LedgerEntryOut),
           tags=["admin"], summary="Adjust a member's points")
 def adjust(member_id: str, request: Annotated[AdjustmentRequest, Body()]):
     who = caller(app)
     return respond(ledger.adjust(who, member_id, request, idempotency(app, who)))
 
 
-@app.post("/admin/partners", responses=responses(201, PartnerCreatedOut),
+@app.post("/admin/partners", operation_id="onboardPartner", responses=responses(201, PartnerCreatedOut),
           tags=["admin"], summary="Onboard a partner brand (its API key is shown once)")
 def onboard_partner(request: Annotated[PartnerRequest, Body()]):
     who = caller(app)
     return respond(partners.onboard(who, request, idempotency(app, who)))
 
 
-@app.get("/admin/partners", responses=responses(200, PartnerPage), tags=["admin"], summary="Partner brands")
+@app.get("/admin/partners", operation_id="listPartners",
+         responses=responses(200, PartnerPage), tags=["admin"], summary="Partner brands")
 def list_partners(limit: Annotated[int, Query(ge=1, le=100)] = 25,
                   cursor: Annotated[str | None, Query(max_length=1024)] = None):
     return respond(partners.list_partners(caller(app), limit=limit, cursor=cursor))
 
 
-@app.post("/admin/partners/<partner_id>/keys", responses=responses(201, KeyOut),
+@app.post("/admin/partners/<partner_id>/keys", operation_id="rotatePartnerKey", responses=responses(201, KeyOut),
           tags=["admin"], summary="Rotate: new key, optionally revoking the rest")
 def rotate_key(partner_id: str, request: Annotated[KeyRequest, Body()]):
     who = caller(app)
     return respond(partners.rotate_key(who, partner_id, request, idempotency(app, who)))
 
 
-@app.delete("/admin/partners/<partner_id>/keys/<key_id>", responses=responses(200, KeyOut),
+@app.delete("/admin/partners/<partner_id>/keys/<key_id>", operation_id="revokePartnerKey",
+            responses=responses(200, KeyOut),
             tags=["admin"], summary="Revoke a partner key")
 def revoke_key(partner_id: str, key_id: str):
     return respond(partners.revoke_key(caller(app), partner_id, key_id))
 
 
-@app.post("/admin/code-batches", responses=responses(201, CodeBatchOut), tags=["admin"],
+@app.post("/admin/code-batches", operation_id="issueCodeBatch", responses=responses(201, CodeBatchOut), tags=["admin"],
           summary="Issue proof-of-purchase codes worth points (claimed at /members/{id}/promo-codes)")
 def code_batch(request: Annotated[CodeBatchRequest, Body()]):
     who = caller(app)

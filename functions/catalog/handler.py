@@ -14,7 +14,8 @@ from loyalty.services import catalog, offers, program
 app = create_app()
 
 
-@app.get("/rewards", responses=responses(200, RewardPage), tags=["catalog"], summary="The rewards catalog")
+@app.get("/rewards", operation_id="listRewards",
+         responses=responses(200, RewardPage), tags=["catalog"], summary="The rewards catalog")
 def list_rewards(
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
@@ -23,20 +24,21 @@ def list_rewards(
     return respond(catalog.list_rewards(limit=limit, cursor=cursor))
 
 
-@app.get("/rewards/<reward_id>", responses=responses(200, RewardOut), tags=["catalog"], summary="One reward")
+@app.get("/rewards/<reward_id>", operation_id="getReward",
+         responses=responses(200, RewardOut), tags=["catalog"], summary="One reward")
 def get_reward(reward_id: str):
     caller(app)
     return respond(catalog.get_reward(reward_id))
 
 
-@app.get("/program", responses=responses(200, ProgramOut),
+@app.get("/program", operation_id="getProgram", responses=responses(200, ProgramOut),
          tags=["catalog"], summary="The program config in force, with its version")
 def get_program():
     caller(app)
     return respond(program.get_program())
 
 
-@app.get("/members/<member_id>/offers", responses=responses(200, Offers),
+@app.get("/members/<member_id>/offers", operation_id="listOffers", responses=responses(200, Offers),
          tags=["catalog"], summary="Rewards this member can use now, best first")
 def member_offers(member_id: str):
     return respond(offers.offers(caller(app), member_id))

@@ -15,14 +15,14 @@ from loyalty.services import engagement
 app = create_app()
 
 
-@app.post("/members/<member_id>/actions", responses=responses(201, LedgerEntryOut),
+@app.post("/members/<member_id>/actions", operation_id="recordAction", responses=responses(201, LedgerEntryOut),
           tags=["engagement"], summary="Record an engagement action")
 def record_action(member_id: str, request: Annotated[ActionRequest, Body()]):
     who = caller(app)
     return respond(engagement.record_action(who, member_id, request, idempotency(app, who)))
 
 
-@app.post("/members/<member_id>/feedback", responses=responses(201, FeedbackOut),
+@app.post("/members/<member_id>/feedback", operation_id="recordFeedback", responses=responses(201, FeedbackOut),
           tags=["engagement"], summary="Answer the Net Promoter question")
 def record_feedback(member_id: str, request: Annotated[FeedbackRequest, Body()]):
     who = caller(app)

@@ -15,25 +15,27 @@ from loyalty.services import members
 app = create_app()
 
 
-@app.post("/members", responses=responses(201, MemberOut), tags=["members"], summary="Enroll a member")
+@app.post("/members", operation_id="enrollMember",
+          responses=responses(201, MemberOut), tags=["members"], summary="Enroll a member")
 def enroll(request: Annotated[EnrollRequest, Body()]):
     who = caller(app)
     return respond(members.enroll(who, request, idempotency(app, who)))
 
 
-@app.get("/members/<member_id>", responses=responses(200, MemberOut),
+@app.get("/members/<member_id>", operation_id="getMember", responses=responses(200, MemberOut),
          tags=["members"], summary="Read a member (`me` for yourself)")
 def get_member(member_id: str):
     return respond(members.get_member(caller(app), member_id))
 
 
-@app.patch("/members/<member_id>", responses=responses(200, MemberOut), tags=["members"], summary="Update the profile")
+@app.patch("/members/<member_id>", operation_id="updateMember",
+           responses=responses(200, MemberOut), tags=["members"], summary="Update the profile")
 def update_member(member_id: str, patch: Annotated[ProfilePatch, Body()]):
     who = caller(app)
     return respond(members.update_profile(who, member_id, patch, idempotency(app, who)))
 
 
-@app.get("/members/<member_id>/activity", responses=responses(200, EntryPage),
+@app.get("/members/<member_id>/activity", operation_id="listActivity", responses=responses(200, EntryPage),
          tags=["members"], summary="The member's ledger, newest first")
 def activity(
     member_id: str,
@@ -44,26 +46,26 @@ def activity(
     return respond(members.list_activity(caller(app), member_id, limit=limit, cursor=cursor, types=entry_types))
 
 
-@app.get("/members/<member_id>/referral", responses=responses(200, ReferralOut),
+@app.get("/members/<member_id>/referral", operation_id="getReferral", responses=responses(200, ReferralOut),
          tags=["members"], summary="The member's referral code and funnel")
 def referral(member_id: str):
     return respond(members.referral(caller(app), member_id))
 
 
-@app.post("/members/<member_id>/referral/invites", responses=responses(201, ReferralOut),
+@app.post("/members/<member_id>/referral/invites", operation_id="recordInvites", responses=responses(201, ReferralOut),
           tags=["members"], summary="Count invitations the member sent")
 def invites(member_id: str, request: Annotated[InviteRequest, Body()]):
     who = caller(app)
     return respond(members.record_invites(who, member_id, request, idempotency(app, who)))
 
 
-@app.get("/members/<member_id>/export", responses=responses(200, ExportOut),
+@app.get("/members/<member_id>/export", operation_id="exportMember", responses=responses(200, ExportOut),
          tags=["members"], summary="Everything held about the member (JSON)")
 def export(member_id: str):
     return respond(members.export(caller(app), member_id))
 
 
-@app.delete("/members/<member_id>", responses=responses(200, ErasureOut),
+@app.delete("/members/<member_id>", operation_id="eraseMember", responses=responses(200, ErasureOut),
             tags=["members"], summary="Erase the member's personal data")
 def erase(member_id: str):
     return respond(members.erase(caller(app), member_id))

@@ -15,14 +15,14 @@ from loyalty.services import ledger
 app = create_app()
 
 
-@app.post("/members/<member_id>/purchases", responses=responses(201, LedgerEntryOut),
+@app.post("/members/<member_id>/purchases", operation_id="recordPurchase", responses=responses(201, LedgerEntryOut),
           tags=["points"], summary="Record a purchase (trusted back end)")
 def record_purchase(member_id: str, request: Annotated[PurchaseRequest, Body()]):
     who = caller(app)
     return respond(ledger.record_purchase(who, member_id, request, idempotency(app, who)))
 
 
-@app.post("/members/<member_id>/returns", responses=responses(201, LedgerEntryOut),
+@app.post("/members/<member_id>/returns", operation_id="recordReturn", responses=responses(201, LedgerEntryOut),
           tags=["points"], summary="Record a return (trusted back end)")
 def record_return(member_id: str, request: Annotated[ReturnRequest, Body()]):
     who = caller(app)

@@ -15,14 +15,14 @@ from loyalty.services import ledger, partners
 app = create_app()
 
 
-@app.post("/members/<member_id>/redemptions", responses=responses(201, RedemptionOut),
+@app.post("/members/<member_id>/redemptions", operation_id="redeem", responses=responses(201, RedemptionOut),
           tags=["points"], summary="Redeem a reward or points")
 def redeem(member_id: str, request: Annotated[RedemptionRequest, Body()]):
     who = caller(app)
     return respond(ledger.redeem(who, member_id, request, idempotency(app, who)))
 
 
-@app.post("/members/<member_id>/promo-codes", responses=responses(201, LedgerEntryOut),
+@app.post("/members/<member_id>/promo-codes", operation_id="claimCode", responses=responses(201, LedgerEntryOut),
           tags=["points"], summary="Claim a promo code")
 def claim_code(member_id: str, request: Annotated[ClaimRequest, Body()]):
     who = caller(app)

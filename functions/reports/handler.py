@@ -1,6 +1,5 @@
 """Program metrics and points liability for program staff, from MetricsTable aggregates."""
 
-from datetime import date
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -9,23 +8,26 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.api.http import caller, create_app, logger, respond
 from loyalty.api.schemas import LiabilityOut, MetricsOut, responses
+from loyalty.inputs import Day
 from loyalty.observability import metrics, tracer
 from loyalty.services import reports
 
 app = create_app()
 
 
-@app.get("/admin/metrics", responses=responses(200, MetricsOut),
+@app.get("/admin/metrics", operation_id="getMetrics", responses=responses(200, MetricsOut),
          tags=["admin"], summary="Program metrics over a period (days in the program's zone)")
 def get_metrics(
-    from_day: Annotated[date | None, Query(alias="from", description="first day, YYYY-MM-DD")] = None,
-    to_day: Annotated[date | None, Query(alias="to", description="last day, YYYY-MM-DD (default today)")] = None,
+    from_day: Annotated[Day | None, Query(alias="from", description=(
+        "first day, YYYY-MM-DD (default: the first day of `to`'s month); not after `to`, and the period "
+        "covers at most 366 days"))] = None,
+    to_day: Annotated[Day | None, Query(alias="to", description="last day, YYYY-MM-DD (default: today)")] = None,
 ):
     who = caller(app)
     return respond(reports.get_metrics(who, from_day, to_day))
 
 
-@app.get("/admin/liability", responses=responses(200, LiabilityOut),
+@app.get("/admin/liability", operation_id="getLiability", responses=responses(200, LiabilityOut),
          tags=["admin"], summary="Outstanding points and their value")
 def get_liability():
     who = caller(app)

@@ -3,6 +3,7 @@ docs/ and served by the local stack (Swagger UI at /docs). A test fails when the
 
 from __future__ import annotations
 
+import ast
 import json
 import warnings
 from pathlib import Path
@@ -53,7 +54,153 @@ def build(kind: str) -> dict[str, Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a handler that fails to load must fail the build
         document = json.loads(merger.get_openapi_json_schema())
+    return publish(document, kind)
+
+
+# --- what powertools generates, made into what integrators generate clients from -----------------------
+
+SERVERS = {
+    "HttpApi": [{"url": "https://{apiId}.execute-api.{region}.amazonaws.com", "description": "the HTTP API",
+                 "variables": {"apiId": {"default": "abc123defg", "description": "the stack's HttpApiId output"},
+                               "region": {"default": "us-east-1"}}}],
+    "Api": [{"url": "https://{restApiId}.execute-api.{region}.amazonaws.com/v1",
+             "description": "the partner REST API's stage v1",
+             "variables": {"restApiId": {"default": "abc123defg", "description": "the stack's PartnerApiId output"},
+                           "region": {"default": "us-east-1"}}}],
+}
+LOCAL_SERVER = {"url": "http://127.0.0.1:3000", "description": "the local stack (make run)"}
+WRITES = ("post", "put", "patch")
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "pattern": "^[\\x20-\\x7e]{1,128}$"},
+    "description": "1-128 printable ASCII characters, scoped to the caller. The same key with the same body "
+                   "replays the first answer (with Idempotent-Replayed: true); with another body: 409 "
+                   "idempotency_key_reused.",
+}
+REPLAYED = {"Idempotent-Replayed": {"description": "true when this is the recorded answer of an earlier request "
+                                                   "with the same Idempotency-Key",
+                                    "schema": {"type": "string", "enum": ["true"]}}}
+RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before retrying", "schema": {"type": "integer"}}}
+
+
+def _error_statuses(method: str, path: str, operation: dict[str, Any]) -> set[int]:
+    """The error statuses an operation can answer, from what it takes (the contract's rules)."""
+    # The gateway (token, key, throttling), an unexpected failure (a bug: logged, alarmed), a transient one.
+    statuses = {401, 403, 429, 500, 503}
+    parameters = {parameter["in"]: parameter for parameter in operation.get("parameters", [])}
+    query = [parameter for parameter in operation.get("parameters", []) if parameter["in"] == "query"]
+    if method in WRITES or any(parameter["name"] == "cursor" for parameter in query):
+        statuses.add(400)  # a malformed or missing Idempotency-Key, a cursor this API did not issue
+    if "path" in parameters or operation["operationId"] in {"recordPartnerEarn", "redeem", "claimCode"}:
+        statuses.add(404)
+    statuses.add(409)  # every call but a few needs the program configured; every write can conflict
+    if "{member_id}" in path or "{promotion_id}" in path or operation["operationId"] in {
+            "adjustPoints", "recordPartnerEarn", "useVoucher"}:
+        statuses.add(410)  # an erased member, an ended promotion, a voucher that ran out
+    if "requestBody" in operation:
+        statuses |= {413, 415, 422}
+    if query or "path" in parameters:
+        statuses.add(422)
+    return statuses
+
+
+def publish(document: dict[str, Any], kind: str) -> dict[str, Any]:
+    from loyalty.api.schemas import IDEMPOTENCY_KEY_REQUIRED
+
+    document["servers"] = [*SERVERS[kind], LOCAL_SERVER]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            takes_key = method in WRITES
+            if takes_key:
+                required = operation["operationId"] in IDEMPOTENCY_KEY_REQUIRED
+                operation.setdefault("parameters", []).append({**IDEMPOTENCY_KEY, "required": required})
+            wanted = _error_statuses(method, path, operation)
+            for status in list(operation["responses"]):
+                answer = operation["responses"][status]
+                if status.startswith("2") and takes_key:
+                    answer["headers"] = REPLAYED
+                elif not status.startswith("2") and int(status) not in wanted:
+                    del operation["responses"][status]
+                elif status == "503":
+                    answer["headers"] = RETRY_AFTER
+    if kind == "HttpApi":
+        _program_config_body(document)
+    _problem_schema(document)
+    _close_keyed_maps(document)
+    _drop_unreferenced(document)
     return document
+
+
+def _program_config_body(document: dict[str, Any]) -> None:
+    """PUT /admin/program takes the body as a plain object at run time (the use case validates it whole and
+    names each bad field); the document gives it the config's real schema. GET answers the config as it was
+    PUT (a rate sent as 10 comes back as 10, not "10"), so the answer's schema is the input's too."""
+    from loyalty.api.schemas import ProgramConfigIn, ProgramOut
+
+    schemas = document["components"]["schemas"]
+    for name, model in (("ProgramConfig", ProgramConfigIn), ("ProgramOut", ProgramOut)):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode="validation")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[name] = schema
+    body = document["paths"]["/admin/program"]["put"]["requestBody"]
+    body["content"]["application/json"]["schema"] = {"$ref": "#/components/schemas/ProgramConfig"}
+
+
+LAYER = PROJECT_ROOT / "layers" / "loyalty" / "loyalty"
+
+
+def problem_codes() -> list[str]:
+    """Every `code` a problem can carry: the error classes' own, every code="..." a raise names, the
+    `<what>_not_found` of checked_id(value, "<what>"), and the codes the HTTP layer answers itself."""
+    codes = {"validation_error", "not_found", "internal_error"}
+    for path in sorted(LAYER.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call):
+                for keyword in node.keywords:
+                    if keyword.arg == "code" and isinstance(keyword.value, ast.Constant):
+                        codes.add(str(keyword.value.value))
+                name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+                if name == "checked_id" and len(node.args) == 2 and isinstance(node.args[1], ast.Constant):
+                    codes.add(str(node.args[1].value) + "_not_found")
+            elif isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "code" and isinstance(
+                    node.value, ast.Constant):
+                codes.add(str(node.value.value))
+            elif isinstance(node, ast.Assign) and any(
+                    isinstance(target, ast.Tuple) and any(getattr(e, "id", "") == "code" for e in target.elts)
+                    for target in node.targets) and isinstance(node.value, ast.Tuple):
+                codes.update(str(e.value) for e in node.value.elts if isinstance(e, ast.Constant)
+                             and isinstance(e.value, str) and e.value.islower() and " " not in e.value)
+    return sorted(codes)
+
+
+def _problem_schema(document: dict[str, Any]) -> None:
+    problem = document["components"]["schemas"]["Problem"]
+    problem["properties"]["code"]["enum"] = problem_codes()
+
+
+def _close_keyed_maps(node: Any) -> None:
+    """A map whose keys have a pattern (preferences, earn rates…) takes no other keys: pydantic refuses
+    them, so the schema says so too."""
+    if isinstance(node, dict):
+        if "patternProperties" in node and "additionalProperties" not in node:
+            node["additionalProperties"] = False
+        for value in node.values():
+            _close_keyed_maps(value)
+    elif isinstance(node, list):
+        for value in node:
+            _close_keyed_maps(value)
+
+
+def _drop_unreferenced(document: dict[str, Any]) -> None:
+    """Schemas powertools adds for its own validation errors, which this API answers as Problem."""
+    schemas = document["components"]["schemas"]
+    while True:
+        text = json.dumps({name: value for name, value in document.items() if name != "components"}) + json.dumps(
+            schemas)
+        unused = [name for name in schemas if f'"#/components/schemas/{name}"' not in text]
+        if not unused:
+            return
+        for name in unused:
+            del schemas[name]
 
 
 def render(document: dict[str, Any]) -> str:

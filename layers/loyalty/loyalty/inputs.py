@@ -7,13 +7,14 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -32,6 +33,32 @@ def _no_control_characters(value: str) -> str:
 
 
 _Clean = AfterValidator(_no_control_characters)
+
+
+def _whole_numbers(value: Any) -> Any:
+    """JSON has one number type: 3470.0 is the integer 3470, as JSON Schema's "integer" says. Integral
+    floats become ints before the strict integer fields look at them (3470.5, "3470" and true stay refused)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _whole_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(item) for item in value]
+    return value
+
+
+def _iso_day(value: object) -> object:
+    """A day as the contract writes it (YYYY-MM-DD), not any of the other forms pydantic would take (0 as
+    1970-01-01, a timestamp)."""
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError("a day is written YYYY-MM-DD")
+    if not isinstance(value, str | date):
+        raise ValueError("a day is written YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_day)]
+Month = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
 Text64 = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True), _Clean]
 Text100 = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True), _Clean]
 Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True), _Clean]
@@ -89,6 +116,11 @@ def _parsable_url(value: str) -> str:
 class Body(BaseModel):
     # defer_build: each function validates a few of these models; the rest are never built (cold start).
     model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _integers_as_json_counts_them(cls, data: Any) -> Any:
+        return _whole_numbers(data)
 
 
 class Money(Body):
@@ -149,7 +181,12 @@ class PurchaseRequest(Body):
 
 class RedemptionRequest(Body):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"reward_id": "free-coffee"}, {"points": 100, "description": "Paid with points at the till"}]})
+        {"reward_id": "free-coffee"}, {"points": 100, "description": "Paid with points at the till"}],
+        # Either a reward, or points with a description (null is the same as absent).
+        "if": {"properties": {"points": {"type": "integer"}}, "required": ["points"]},
+        "then": {"required": ["description"], "properties": {"description": {"type": "string"},
+                                                            "reward_id": {"type": "null"}}},
+        "else": {"required": ["reward_id"], "properties": {"reward_id": {"type": "string"}}}})
     reward_id: Identifier | None = None
     points: Points | None = None
     description: Text200 | None = None
@@ -166,7 +203,8 @@ class RedemptionRequest(Body):
 class AdjustmentRequest(Body):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"points": 250, "reason": "Late delivery"}]})
-    points: Annotated[StrictInt, Field(ge=-1_000_000_000, le=1_000_000_000)]
+    points: Annotated[StrictInt, Field(ge=-1_000_000_000, le=1_000_000_000, json_schema_extra={"not": {"const": 0}},
+                                       description="points to add (positive) or take away (negative), not 0")]
     reason: Text500
 
     @model_validator(mode="after")
@@ -238,7 +276,14 @@ class PromotionAudience(Body):
 class PromotionRequest(Body):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"name": "Free beans", "kind": "bonus_points", "points": 50, "budget_points": 5000, "max_per_member": 1,
-         "starts_at": "2026-12-01T00:00:00Z", "ends_at": "2027-01-01T00:00:00Z"}]})
+         "starts_at": "2026-12-01T00:00:00Z", "ends_at": "2027-01-01T00:00:00Z"}],
+        # What each kind needs (ends_at after starts_at is checked too, which a schema cannot say).
+        "allOf": [
+            {"if": {"properties": {"kind": {"enum": ["bonus_points", "giveaway"]}}},
+             "then": {"required": ["points"], "properties": {"points": {"type": "integer"}}}},
+            {"if": {"properties": {"kind": {"const": "multiplier"}}},
+             "then": {"required": ["multiplier"], "properties": {"multiplier": {"not": {"type": "null"}}}}},
+        ]})
     name: Text100
     kind: Literal["bonus_points", "multiplier", "giveaway"]
     points: Annotated[StrictInt, Field(ge=1, le=1_000_000)] | None = None
@@ -284,8 +329,9 @@ class KeyRequest(Body):
 
 
 class WebhookRequest(Body):
+    # https only (the use case refuses anything else; the local stack also lets tests use http://127.0.0.1).
     url: Annotated[str, StringConstraints(min_length=8, max_length=2000, pattern=r"^https?://[!-~]+$"),
-                   AfterValidator(_parsable_url)]
+                   AfterValidator(_parsable_url), Field(json_schema_extra={"pattern": "^https://[!-~]+$"})]
     description: Text200 | None = None
 
 

@@ -3,9 +3,12 @@ answers, and the problem+json every error is."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from loyalty.domain.entries import EntryType
+from loyalty.domain.program import ProgramConfig
 
 
 class Out(BaseModel):
@@ -14,13 +17,24 @@ class Out(BaseModel):
     model_config = ConfigDict(extra="allow", defer_build=True)
 
 
+class FieldError(Out):
+    """One bad field of a 422 validation_error."""
+
+    field: str = Field(examples=["total.amount"], description="dotted path of the field (or body, a header)")
+    in_: Literal["body", "query", "path", "header"] | None = Field(default=None, alias="in")
+    message: str
+    type: str | None = Field(default=None, description="a machine-readable kind of error (pydantic's)")
+
+
 class Problem(Out):
     type: str = Field(examples=["urn:loyalty:problem:insufficient_points"])
     title: str = Field(examples=["Not enough available points"])
     status: int = Field(examples=[409])
     detail: str = Field(examples=["500 points requested, 120 available"])
     code: str = Field(examples=["insufficient_points"])
-    errors: list[dict[str, Any]] | None = Field(default=None, description="422: one entry per bad field")
+    errors: list[FieldError] | None = Field(default=None, description="validation_error: one entry per bad field")
+    limit: int | None = Field(default=None, description="action_limit_reached: how many the action's cap allows")
+    per: str | None = Field(default=None, description="action_limit_reached: the cap's period")
 
 
 class MoneyOut(Out):
@@ -48,6 +62,20 @@ class PointsOut(Out):
     expiring_next_30_days: int
 
 
+class MembershipViewOut(Out):
+    """A paid membership as the member reads it today."""
+
+    plan_id: str
+    status: Literal["active", "expired"]
+    started_on: str
+    current_period_end: str = Field(description="the last day paid for (the program's time zone)")
+    cancel_at_period_end: bool
+    payment_reference: str | None = None
+    name: str | None = None
+    benefits: list[str]
+    earn_multiplier: float
+
+
 class MemberOut(Out):
     member_id: str
     email: str
@@ -64,13 +92,27 @@ class MemberOut(Out):
     consents: dict[str, Any]
     referral_code: str
     referred_by: str | None = None
+    membership: MembershipViewOut | None = None
 
 
 class SourceOut(Out):
-    channel: str | None = None
+    """Where an entry came from; which fields are set depends on its type."""
+
+    channel: str | None = Field(default=None, description="earn: online, store, app; partner_earn: partner")
     order_id: str | None = None
     partner_id: str | None = None
-    action: str | None = None
+    action: str | None = Field(default=None, description="action: the engagement action awarded")
+    reward_id: str | None = Field(default=None, description="redeem: the reward (null for points)")
+    promotion_id: str | None = None
+    code: str | None = Field(default=None, description="promo: the code claimed")
+    cause_id: str | None = Field(default=None, description="donation: the cause")
+    admin: str | None = Field(default=None, description="adjust: the admin who adjusted")
+    feedback_id: str | None = Field(default=None, description="action survey: the feedback answered")
+    year: int | None = Field(default=None, description="birthday: the year it was awarded for")
+    reference: str | None = Field(default=None, description="action: the caller's reference (a review id)")
+    referred_member_id: str | None = Field(default=None, description="referral actions: the friend")
+    prize_id: str | None = Field(default=None, description="spin: the prize drawn")
+    store_id: str | None = Field(default=None, description="visit: the store")
 
 
 class BreakdownRow(Out):
@@ -82,7 +124,7 @@ class BreakdownRow(Out):
 class LedgerEntryOut(Out):
     entry_id: str
     member_id: str
-    type: str = Field(examples=["earn"])
+    type: EntryType = Field(examples=["earn"])
     points: int
     occurred_at: str
     recorded_at: str
@@ -158,10 +200,30 @@ class Offers(Out):
         description="rewards (reward_id) first, best first, then partner promotions (promotion_id)")
 
 
-class ProgramOut(Out):
-    """The program config as last PUT (see the contract), plus its version."""
+class SpinOddsOut(Out):
+    prize_id: str
+    kind: str
+    points: int | None = None
+    reward_id: str | None = None
+    probability: str = Field(examples=["0.2500"], description="the prize's weight over all weights, 4 decimals")
 
-    version: int
+
+
+class ProgramConfigIn(ProgramConfig):
+    """The program config a PUT replaces whole (see the program config reference). `version` and
+    `spin_odds` are what a GET adds: sent back, they are ignored, so GET -> edit -> PUT round-trips."""
+
+    model_config = ConfigDict(title="ProgramConfig", defer_build=True)
+    version: int | None = Field(default=None, json_schema_extra={"readOnly": True})
+    spin_odds: list[SpinOddsOut] | None = Field(default=None, json_schema_extra={"readOnly": True})
+
+
+class ProgramOut(ProgramConfig):
+    """The program config in force, its version, and the prize wheel's odds when it has one."""
+
+    model_config = ConfigDict(defer_build=True)
+    version: int = Field(json_schema_extra={"readOnly": True})
+    spin_odds: list[SpinOddsOut] | None = Field(default=None, json_schema_extra={"readOnly": True})
 
 
 class ReferralOut(Out):
@@ -199,6 +261,42 @@ class DailyOut(Out):
     points_redeemed: int
     new_members: int
     active_members: int
+    purchases: int
+
+
+class PointsTotalsOut(Out):
+    issued: int
+    redeemed: int
+    expired: int
+    returned: int
+    adjusted_in: int
+    adjusted_out: int
+
+
+class PurchasesOut(Out):
+    count: int
+    purchasers: int
+    repeat_purchasers: int
+    revenue: MoneyOut
+
+
+class ReferralTotalsOut(Out):
+    invited: int
+    signed_up: int
+    converted: int
+
+
+class DonationTotalOut(Out):
+    points: int
+    value: MoneyOut
+
+
+class PartnerFundingOut(Out):
+    partner_id: str
+    name: str
+    points_funded: int
+    months: list[str]
+    by_promotion: dict[str, int] = Field(description="points funded per promotion id")
 
 
 class MembersOut(Out):
@@ -223,7 +321,7 @@ class MetricsOut(Out):
     members: MembersOut
     retention_rate: str | None = None
     churn_rate: str | None = None
-    points: dict[str, int]
+    points: PointsTotalsOut
     redemption_rate: str
     breakage_rate: str
     tiers: dict[str, int]
@@ -233,9 +331,14 @@ class MetricsOut(Out):
     upsell_rate: str
     average_order_value: MoneyOut
     ltv: MoneyOut
-    referrals: dict[str, int]
+    referrals: ReferralTotalsOut
+    purchases: PurchasesOut
+    redemptions: int
+    donations: dict[str, DonationTotalOut] = Field(description="per cause id")
+    spins: int
+    visits: int
     daily: list[DailyOut]
-    partners: list[dict[str, Any]] = Field(default_factory=list, description="points funded per partner")
+    partners: list[PartnerFundingOut] = Field(default_factory=list, description="points funded per partner")
 
 
 class LiabilityOut(Out):
@@ -243,6 +346,10 @@ class LiabilityOut(Out):
     outstanding_value: MoneyOut
     expiring_next_30_days: int
     breakage_rate: str
+    redeemed_points: int
+    issued_points: int
+    expired_points: int
+    as_of: str = Field(description="the day (program's time zone) the totals are read on")
 
 
 class PartnerOut(Out):
@@ -310,6 +417,13 @@ class ReportOut(Out):
     members_reached: int
     new_members: int
     budget_left: int
+    partner_earns: int = Field(description="partner-earn calls the promotion boosted")
+
+
+class SettlementPromotionOut(Out):
+    promotion_id: str
+    points: int
+    value: MoneyOut
 
 
 class SettlementOut(Out):
@@ -317,10 +431,19 @@ class SettlementOut(Out):
     month: str
     points_funded: int
     value_owed: MoneyOut
-    by_promotion: list[dict[str, Any]]
+    point_value: MoneyOut
+    by_promotion: list[SettlementPromotionOut]
+    entries: int = Field(description="ledger entries the partner funded in the month")
 
 
-ERROR_STATUSES = (400, 401, 403, 404, 409, 410, 413, 415, 422, 429, 503)
+# Operations whose use case refuses to run without an Idempotency-Key (services.writes.key_required); every
+# other POST, PUT and PATCH takes one and honours it. The published documents mark the header required here.
+IDEMPOTENCY_KEY_REQUIRED = frozenset({
+    "recordPurchase", "recordReturn", "redeem", "adjustPoints", "recordMembership", "spin", "donatePoints",
+    "recordPartnerEarn",
+})
+
+ERROR_STATUSES = (400, 401, 403, 404, 409, 410, 413, 415, 422, 429, 500, 503)
 
 
 class GatewayMessage(Out):
@@ -329,8 +452,9 @@ class GatewayMessage(Out):
     message: str | None = Field(examples=["Unauthorized"])
 
 
-# Statuses API Gateway may answer itself, before any function: {"message": ...} as application/json.
-GATEWAY_STATUSES = (401, 403, 429)
+# Statuses API Gateway may answer itself, before or instead of the function: {"message": ...} as
+# application/json (a function that failed or timed out: 500 or 503).
+GATEWAY_STATUSES = (401, 403, 429, 500, 503)
 
 
 def responses(status: int, model: type[BaseModel], description: str = "Success") -> dict[int, Any]:
@@ -357,6 +481,11 @@ class WebhookOut(Out):
     secret: str | None = Field(default=None, description="shown once, when the webhook is registered")
 
 
+class WebhookRemovedOut(Out):
+    webhook_id: str
+    status: Literal["deleted"]
+
+
 class WebhookList(Out):
     items: list[WebhookOut]
 
@@ -379,7 +508,7 @@ class DeliveryPage(Out):
 
 class MembershipOut(Out):
     member_id: str
-    membership: dict[str, Any] | None = None
+    membership: MembershipViewOut | None = None
     entry_id: str
 
 

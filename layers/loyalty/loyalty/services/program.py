@@ -17,6 +17,8 @@ from loyalty.store import repository
 from loyalty.store.models import ProgramItem
 from loyalty.store.repository import IdempotencyRequest
 
+# Fields a GET /program adds to the config; ignored when sent back.
+SERVER_COMPUTED = ("version", "spin_odds")
 _cache_lock = threading.Lock()
 _parsed: dict[tuple[int, str], ProgramConfig] = {}
 
@@ -71,8 +73,9 @@ def get_program() -> Outcome:
 
 def put_program(caller: Caller, body: Any, idempotency: IdempotencyRequest | None) -> Outcome:
     caller.authorize_admin()
-    if isinstance(body, dict) and "version" in body:
-        body = {key: value for key, value in body.items() if key != "version"}  # GET's output may be PUT back
+    if isinstance(body, dict):
+        # What a GET adds (readOnly in the document): a GET's answer may be PUT back as it is.
+        body = {key: value for key, value in body.items() if key not in SERVER_COMPUTED}
     parse_config(body)
     config_json = json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=_decimal_json)
 

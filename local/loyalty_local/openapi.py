@@ -179,10 +179,15 @@ def _problem_schema(document: dict[str, Any]) -> None:
 
 def _close_keyed_maps(node: Any) -> None:
     """A map whose keys have a pattern (preferences, earn rates…) takes no other keys: pydantic refuses
-    them, so the schema says so too."""
+    them. Pydantic writes such a map as patternProperties, which generated clients do not read (they would
+    drop every entry); the same rule as propertyNames + additionalProperties is what they read as a map."""
     if isinstance(node, dict):
-        if "patternProperties" in node and "additionalProperties" not in node:
-            node["additionalProperties"] = False
+        patterns = node.get("patternProperties")
+        if isinstance(patterns, dict) and len(patterns) == 1 and "additionalProperties" not in node:
+            (pattern, values), = patterns.items()
+            del node["patternProperties"]
+            node["propertyNames"] = {"pattern": pattern}
+            node["additionalProperties"] = values
         for value in node.values():
             _close_keyed_maps(value)
     elif isinstance(node, list):

@@ -118,7 +118,7 @@ def test_a_whole_flow_through_the_generated_clients(clients: tuple[ModuleType, M
     replayed = purchase("o-1", "120.00", "USD")
     euros = purchase("o-2", "50.00", "EUR")
     # Then the replay is the first answer, marked
-    assert first.status_code == replayed.status_code == euros.status_code == 201
+    assert first.status_code == replayed.status_code == euros.status_code == 201, (first.content, euros.content)
     assert replayed.headers.get("idempotent-replayed") == "true" and replayed.parsed.entry_id == first.parsed.entry_id
 
     # And the activity pages by cursor; offers, a redemption, a return, an adjustment, an action

@@ -85,7 +85,7 @@ def revoke_key(partner_id: str, key_id: str):
           summary="Issue proof-of-purchase codes worth points (claimed at /members/{id}/promo-codes)")
 def code_batch(request: Annotated[CodeBatchRequest, Body()]):
     who = caller(app)
-    return respond(mechanics.code_batch(who, request))
+    return respond(mechanics.code_batch(who, request, idempotency(app, who)))
 
 
 @metrics.log_metrics

@@ -51,7 +51,7 @@ def visit(member_id: str, request: Annotated[VisitRequest, Body()]):
           summary="The till takes a voucher (trusted back end)")
 def use_voucher(member_id: str, code: str):
     who = caller(app)
-    return respond(mechanics.use_voucher(who, member_id, code))
+    return respond(mechanics.use_voucher(who, member_id, code, idempotency(app, who)))
 
 
 @metrics.log_metrics

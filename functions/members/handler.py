@@ -8,11 +8,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.api.http import caller, create_app, idempotency, logger, respond
 from loyalty.api.schemas import EntryPage, ErasureOut, ExportOut, MemberOut, ReferralOut, responses
+from loyalty.domain.entries import EntryType
 from loyalty.inputs import EnrollRequest, InviteRequest, ProfilePatch
 from loyalty.observability import metrics, tracer
 from loyalty.services import members
 
 app = create_app()
+_ENTRY_TYPE = "|".join(kind.value for kind in EntryType)
+ENTRY_TYPE_LIST = rf"^ *({_ENTRY_TYPE}) *(, *({_ENTRY_TYPE}) *)*$"
 
 
 @app.post("/members", operation_id="enrollMember",
@@ -41,7 +44,8 @@ def activity(
     member_id: str,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
-    entry_types: Annotated[str | None, Query(alias="type", max_length=200)] = None,
+    entry_types: Annotated[str | None, Query(alias="type", max_length=200, pattern=ENTRY_TYPE_LIST, description=(
+        "only entries of these types, comma-separated (earn,redeem)"))] = None,
 ):
     return respond(members.list_activity(caller(app), member_id, limit=limit, cursor=cursor, types=entry_types))
 

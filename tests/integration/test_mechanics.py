@@ -137,6 +137,34 @@ def test_a_visit_hands_out_a_personal_single_use_voucher(api: Api, mechanics: di
         assert late.status == 410
 
 
+def test_a_till_retrying_a_voucher_use_with_its_key_gets_the_first_answer(api: Api, mechanics: dict) -> None:
+    # Given a voucher a till used with an Idempotency-Key, whose answer it did not receive
+    with at(T0):
+        api.enroll("alice", preferences={"drink": "tea"})
+        code = api.post("/members/me/visits", {}, sub="alice").body["voucher"]["code"]
+        use = f"/members/alice/vouchers/{code}/use"
+        till = {"sub": "pos", "scopes": ["loyalty/transactions"]}
+        first = api.post(use, headers={"Idempotency-Key": "till-7"}, **till)
+        # When it retries with the same key
+        again = api.post(use, headers={"Idempotency-Key": "till-7"}, **till)
+        # Then the retry is the first answer, replayed, and another key still finds it used
+        assert (first.status, again.status) == (200, 200) and again.body == first.body
+        assert again.headers.get("idempotent-replayed") == "true"
+        assert api.post(use, headers={"Idempotency-Key": "till-8"}, **till).status == 409
+
+
+def test_a_code_batch_retried_with_its_key_is_the_same_batch(api: Api, mechanics: dict) -> None:
+    # Given a code batch created with an Idempotency-Key
+    with at(T0):
+        body = {"name": "Movie codes", "points": 75, "count": 3}
+        first = api.post("/admin/code-batches", body, sub="ops", admin=True, headers={"Idempotency-Key": "batch-1"})
+        # When the admin's client retries it
+        again = api.post("/admin/code-batches", body, sub="ops", admin=True, headers={"Idempotency-Key": "batch-1"})
+    # Then it is the same batch, not a second one
+    assert first.status == again.status == 201
+    assert again.body["codes"] == first.body["codes"] and again.body["promotion_id"] == first.body["promotion_id"]
+
+
 def test_proof_of_purchase_codes_are_worth_points_once(api: Api, mechanics: dict) -> None:
     with at(T0):
         batch = api.post("/admin/code-batches", {"name": "Movie codes", "points": 75, "count": 3, "prefix": "DVD"},

@@ -20,19 +20,9 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def _no_control_characters(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("control characters are not allowed")
-    return value
-
-
-_Clean = AfterValidator(_no_control_characters)
 
 
 def _whole_numbers(value: Any) -> Any:
@@ -59,16 +49,23 @@ def _iso_day(value: object) -> object:
 
 Day = Annotated[date, BeforeValidator(_iso_day)]
 Month = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
-Text64 = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True), _Clean]
-Text100 = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True), _Clean]
-Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True), _Clean]
-Text500 = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True), _Clean]
-Text1000 = Annotated[str, StringConstraints(max_length=1000, strip_whitespace=True), _Clean]
+# Text as it is stored and shown: no control character, no space at either end. The same regular
+# expression in the schema and in pydantic (no \s, whose meaning differs between JavaScript and Python),
+# so what a client checks against the document is what the server accepts.
+_TEXT = r"[^\x00-\x20\x7f]([^\x00-\x1f\x7f]*[^\x00-\x20\x7f])?"
+Text64 = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=f"^{_TEXT}$")]
+Text100 = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=f"^{_TEXT}$")]
+Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=f"^{_TEXT}$")]
+Text500 = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=f"^{_TEXT}$")]
+Text1000 = Annotated[str, StringConstraints(max_length=1000, pattern=f"^({_TEXT})?$")]
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@+-]{0,127}$")]
 # Order ids come from many back ends: any printable ASCII except spaces at the ends.
 OrderId = Annotated[str, StringConstraints(pattern=r"^[!-~]([ -~]{0,126}[!-~])?$")]
-_EMAIL = r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$"
-Email = Annotated[str, StringConstraints(max_length=254, strip_whitespace=True, pattern=_EMAIL)]
+# No @, space, control or other whitespace character in the parts (listed, not \s: see _TEXT).
+_EMAIL_PART = r"[^@\x00-\x20\x7f-\x9f\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]+"
+# Spaces around an address are tolerated and dropped (a pasted address); nothing else is.
+_EMAIL = rf"^ *{_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART} *$"
+Email = Annotated[str, StringConstraints(max_length=254, pattern=_EMAIL), AfterValidator(lambda text: text.strip(" "))]
 Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 ()-]{3,22}$")]
 Locale = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8}){0,3}$")]
 PreferenceKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
@@ -90,7 +87,16 @@ def _sane_year(value: datetime) -> datetime:
     return value
 
 
-Moment = Annotated[AwareDatetime, AfterValidator(_sane_year)]
+def _written_time(value: object) -> object:
+    """A time is an RFC 3339 string (pydantic would also take a number as a Unix time)."""
+    if not isinstance(value, str | datetime):
+        raise ValueError("a time is an RFC 3339 string such as 2026-11-22T18:00:00Z")
+    return value
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_written_time), AfterValidator(_sane_year), WithJsonSchema({
+    "type": "string", "format": "date-time", "pattern": "^(19[7-9][0-9]|2[0-9]{3})-",
+    "description": f"RFC 3339 with a time zone, years {FIRST_YEAR} to {LAST_YEAR}"})]
 
 
 def _plausible_birthday(value: date) -> date:
@@ -99,7 +105,14 @@ def _plausible_birthday(value: date) -> date:
     return value
 
 
-Birthday = Annotated[date, AfterValidator(_plausible_birthday)]
+Birthday = Annotated[date, BeforeValidator(_iso_day), AfterValidator(_plausible_birthday), WithJsonSchema({
+    "type": "string", "format": "date", "pattern": "^(1[89][0-9]{2}|2[0-9]{3})-",
+    "description": f"YYYY-MM-DD, years 1800 to {LAST_YEAR}"})]
+
+
+# A host name or IPv4 address, a port from 1 to 65535, then any printable path, query and fragment.
+_PORT = r"([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+_URL_REST = rf"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:{_PORT})?([/?#][!-~]*)?"
 
 
 def _parsable_url(value: str) -> str:
@@ -126,6 +139,13 @@ class Body(BaseModel):
 class Money(Body):
     amount: AmountString = Field(description="decimal string, no sign or exponent", examples=["12.50"])
     currency: CurrencyCode = Field(examples=["USD"])
+
+
+class PositiveMoney(Money):
+    """A purchase's total or a refund: greater than zero (the schema says "not all zeros")."""
+
+    amount: AmountString = Field(description="decimal string greater than zero, no sign or exponent",
+                                 examples=["12.50"], json_schema_extra={"not": {"pattern": "^0+(\\.0+)?$"}})
 
 
 class EnrollRequest(Body):
@@ -173,7 +193,7 @@ class PurchaseRequest(Body):
         {"order_id": "1001", "total": {"amount": "120.00", "currency": "USD"}, "channel": "online",
          "items": [{"sku": "latte", "quantity": 2, "unit_price": {"amount": "4.50", "currency": "USD"}}]}]})
     order_id: OrderId
-    total: Money
+    total: PositiveMoney
     channel: Literal["online", "store", "app"]
     occurred_at: Moment | None = None
     items: Annotated[list[LineItem], Field(max_length=500)] | None = None
@@ -254,7 +274,7 @@ class ReturnRequest(Body):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"order_id": "1001", "refund": {"amount": "30.00", "currency": "USD"}, "reason": "damaged"}]})
     order_id: OrderId
-    refund: Money
+    refund: PositiveMoney
     items: Annotated[list[LineItem], Field(max_length=500)] | None = None
     reason: Text200 | None = None
 
@@ -273,6 +293,10 @@ class PromotionAudience(Body):
     min_tier: Text100 | None = None
 
 
+# 1.001 to 10 with at most three decimals, as text.
+_MULTIPLIER_TEXT = r"^(1\.(00[1-9]|0[1-9][0-9]?|[1-9][0-9]{0,2})|[2-9](\.[0-9]{1,3})?|10(\.0{1,3})?)$"
+
+
 class PromotionRequest(Body):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"name": "Free beans", "kind": "bonus_points", "points": 50, "budget_points": 5000, "max_per_member": 1,
@@ -287,7 +311,11 @@ class PromotionRequest(Body):
     name: Text100
     kind: Literal["bonus_points", "multiplier", "giveaway"]
     points: Annotated[StrictInt, Field(ge=1, le=1_000_000)] | None = None
-    multiplier: Annotated[Decimal, Field(gt=1, le=10, max_digits=6, decimal_places=3)] | None = None
+    multiplier: Annotated[Decimal, Field(gt=1, le=10, max_digits=6, decimal_places=3),
+                          WithJsonSchema({"anyOf": [
+                              {"type": "number", "exclusiveMinimum": 1, "maximum": 10, "multipleOf": 0.001},
+                              {"type": "string", "pattern": _MULTIPLIER_TEXT}],
+                              "description": "more than 1, at most 10, at most 3 decimals"})] | None = None
     starts_at: Moment
     ends_at: Moment
     budget_points: Annotated[StrictInt, Field(ge=1, le=1_000_000_000)]
@@ -316,7 +344,7 @@ class PartnerEarnRequest(Body):
         {"member_id": "alice", "order_id": "brew-77", "total": {"amount": "12.00", "currency": "USD"}}]})
     member_id: Identifier
     order_id: OrderId
-    total: Money
+    total: PositiveMoney
     promotion_id: Identifier | None = None
 
 
@@ -330,8 +358,8 @@ class KeyRequest(Body):
 
 class WebhookRequest(Body):
     # https only (the use case refuses anything else; the local stack also lets tests use http://127.0.0.1).
-    url: Annotated[str, StringConstraints(min_length=8, max_length=2000, pattern=r"^https?://[!-~]+$"),
-                   AfterValidator(_parsable_url), Field(json_schema_extra={"pattern": "^https://[!-~]+$"})]
+    url: Annotated[str, StringConstraints(min_length=8, max_length=2000, pattern=f"^https?://{_URL_REST}$"),
+                   AfterValidator(_parsable_url), Field(json_schema_extra={"pattern": f"^https://{_URL_REST}$"})]
     description: Text200 | None = None
 
 

@@ -29,7 +29,8 @@ class Strict(BaseModel):
 
 
 class MoneyConfig(Strict):
-    amount: str
+    # Its fraction digits are checked against the currency's minor units below.
+    amount: Annotated[str, StringConstraints(pattern=r"^[0-9]{1,15}(\.[0-9]{1,4})?$")]
     currency: CurrencyCode
 
     @model_validator(mode="after")

@@ -32,11 +32,10 @@ from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.offers import preference_values
 from loyalty.services.pointschange import Decision, Turn, change_points
 from loyalty.services.views import entry_view
-from loyalty.services.writes import key_required
+from loyalty.services.writes import Plan, execute, key_required, step
 from loyalty.store import repository
-from loyalty.store.db import ConditionFailed
-from loyalty.store.models import RewardItem, VoucherItem
-from loyalty.store.repository import IdempotencyRequest
+from loyalty.store.models import IdempotencyItem, RewardItem, VoucherItem
+from loyalty.store.repository import IdempotencyRequest, Snapshot
 
 # Server-side, cryptographic randomness for prizes and vouchers (tests draw with a seeded generator).
 RNG = secrets.SystemRandom()
@@ -212,24 +211,32 @@ def visit(caller: Caller, path_id: str, request: VisitRequest, idempotency: Idem
     return change_points(idempotency, member_id, now, decide)
 
 
-def use_voucher(caller: Caller, path_id: str, code: str) -> Outcome:
-    """The till takes the voucher: single use, the member's own, before it runs out."""
+def use_voucher(caller: Caller, path_id: str, code: str, idempotency: IdempotencyRequest | None) -> Outcome:
+    """The till takes the voucher: single use, the member's own, before it runs out. With an
+    Idempotency-Key a till's retry replays the first answer instead of answering voucher_used."""
     caller.authorize_trusted()
     member_id = caller.authorize_member(path_id)
-    voucher = repository.get_voucher(checked_id(code, "voucher"))
-    if voucher is None or voucher.member_id != member_id:
-        raise NotFound("no such voucher for this member", code="voucher_not_found")
-    if voucher.status != "issued":
-        raise Conflict("the voucher was already used", code="voucher_used")
+    checked_id(code, "voucher")
     now = utc_now()
-    if now.isoformat() > voucher.valid_until.replace("Z", "+00:00"):
-        raise Gone("the voucher has run out", code="voucher_expired")
-    try:
-        repository.use_voucher(voucher, iso_utc(now))
-    except ConditionFailed as exc:
-        raise Conflict("the voucher was already used", code="voucher_used") from exc
-    return Outcome(200, {"code": code, "voucher_id": voucher.voucher_id, "name": voucher.name, "status": "used",
-                         "used_at": iso_utc(now)})
+
+    def plan(snapshot: Snapshot) -> Plan:
+        voucher = snapshot.voucher
+        if voucher is None or voucher.member_id != member_id:
+            raise NotFound("no such voucher for this member", code="voucher_not_found")
+        if voucher.status != "issued":
+            raise Conflict("the voucher was already used", code="voucher_used")
+        if now.isoformat() > voucher.valid_until.replace("Z", "+00:00"):
+            raise Gone("the voucher has run out", code="voucher_expired")
+
+        def commit(record: IdempotencyItem | None) -> None:
+            repository.use_voucher(voucher, iso_utc(now), record)
+
+        return Plan(200, {"code": code, "voucher_id": voucher.voucher_id, "name": voucher.name, "status": "used",
+                          "used_at": iso_utc(now)}, commit,
+                    final_conflicts={"voucher": Conflict("the voucher was already used", code="voucher_used")})
+
+    return execute(idempotency, lambda: repository.read_snapshot(
+        idempotency=idempotency, voucher_code=code, with_program=False), plan)
 
 
 # --- proof-of-purchase codes ----------------------------------------------------------------------------
@@ -238,7 +245,9 @@ def use_voucher(caller: Caller, path_id: str, code: str) -> Outcome:
 PROGRAM_PARTNER = "program"  # codes the program issues itself (Disney Movie Insiders' codes in the box)
 
 
-def code_batch(caller: Caller, request: CodeBatchRequest) -> Outcome:
+def code_batch(caller: Caller, request: CodeBatchRequest, idempotency: IdempotencyRequest | None) -> Outcome:
+    """A promotion of the program's own and its codes. With an Idempotency-Key a retry replays both steps
+    (and finishes a batch a crash interrupted) rather than issuing a second batch."""
     caller.authorize_admin()
     starts = request.starts_at or utc_now()
     ends = request.ends_at or starts + CODE_BATCH_DEFAULT_VALIDITY
@@ -249,9 +258,10 @@ def code_batch(caller: Caller, request: CodeBatchRequest) -> Outcome:
     promotion = partners.create_promotion(as_program, PromotionRequest(
         name=request.name, kind="bonus_points", points=request.points, starts_at=starts, ends_at=ends,
         budget_points=request.points * request.count, max_per_member=request.max_per_member,
-        description="proof-of-purchase codes"), None).body
+        description="proof-of-purchase codes"), step(idempotency, "promotion")).body
     issued = partners.issue_codes(as_program, promotion["promotion_id"],
-                                  CodesRequest(count=request.count, prefix=request.prefix)).body
+                                  CodesRequest(count=request.count, prefix=request.prefix),
+                                  step(idempotency, "codes")).body
     return Outcome(201, {"promotion_id": promotion["promotion_id"], "name": request.name, "points": request.points,
                          "starts_at": promotion["starts_at"], "ends_at": promotion["ends_at"],
                          "count": issued["count"], "codes": issued["codes"]})

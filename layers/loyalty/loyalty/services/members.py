@@ -214,7 +214,7 @@ def list_activity(caller: Caller, path_id: str, *, limit: int, cursor: str | Non
     member_id = caller.authorize_member(path_id)
     wanted = None
     if types:
-        wanted = {part.strip() for part in types.split(",") if part.strip()}
+        wanted = {part.strip(" ") for part in types.split(",")}
         unknown = wanted - ENTRY_TYPES
         if unknown:
             raise ValidationFailed("unknown entry type", errors=[

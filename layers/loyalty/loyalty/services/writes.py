@@ -78,6 +78,15 @@ def recorded_outcome(idempotency: IdempotencyRequest | None) -> Outcome | None:
     return replay(existing, idempotency) if existing is not None else None
 
 
+def step(idempotency: IdempotencyRequest | None, name: str) -> IdempotencyRequest | None:
+    """The key of one step of a use case made of several idempotent writes: its own record, replayed
+    on a retry of the whole request (same caller, key and body)."""
+    if idempotency is None:
+        return None
+    return IdempotencyRequest(scope=idempotency.scope, key=f"{idempotency.key}#{name}",
+                              request_hash=idempotency.request_hash)
+
+
 def key_derived_name(idempotency: IdempotencyRequest) -> str:
     """A name derived from (caller, key): what a retry after a crash finds again (a usage plan, a batch)."""
     return hashlib.sha256(f"{idempotency.scope}|{idempotency.key}".encode()).hexdigest()[:32]

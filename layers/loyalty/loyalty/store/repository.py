@@ -86,6 +86,7 @@ class Snapshot:
     promotion_member: PromotionMemberItem | None = None
     spin_pool: shares.Pool | None = None
     code: CodeItem | None = None
+    voucher: VoucherItem | None = None
 
 
 def read_snapshot(
@@ -102,6 +103,7 @@ def read_snapshot(
     code: str | None = None,
     spin: bool = False,
     reward_definition: str | None = None,
+    voucher_code: str | None = None,
 ) -> Snapshot:
     wanted: dict[str, tuple[type, Key]] = {}
     if member_id is not None:
@@ -133,6 +135,8 @@ def read_snapshot(
         wanted["email"] = (UniqueItem, email_key(email))
     if referral_code is not None:
         wanted["referral"] = (UniqueItem, referral_code_key(referral_code))
+    if voucher_code is not None:
+        wanted["voucher"] = (VoucherItem, voucher_key(voucher_code))
     share_keys = {name: shares.share_key(owner, index) for name, (owner, index) in pools.items()}
     keys = [key for _, key in wanted.values()] + list(share_keys.values())
     raw = batch_get(keys) if keys else {}
@@ -535,13 +539,10 @@ def voucher_key(code: str) -> Key:
     return f"VOUCHER#{code}", "VOUCHER"
 
 
-def get_voucher(code: str) -> VoucherItem | None:
-    return load(VoucherItem, batch_get([voucher_key(code)]).get(voucher_key(code)))
-
-
-def use_voucher(voucher: VoucherItem, at: str) -> None:
-    """ConditionFailed(voucher) when it was used meanwhile."""
+def use_voucher(voucher: VoucherItem, at: str, idempotency: IdempotencyItem | None) -> None:
+    """ConditionFailed(voucher) when it was used meanwhile, (idempotency) when the key was."""
     txn = Txn()
     txn.update("voucher", voucher, [VoucherItem.status.set("used"), VoucherItem.used_at.set(at)],
                VoucherItem.status == "issued", versioned=False)
+    _add_idempotency(txn, idempotency)
     _commit(txn)

@@ -82,6 +82,38 @@ REPLAYED = {"Idempotent-Replayed": {"description": "true when this is the record
 RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before retrying", "schema": {"type": "integer"}}}
 
 
+# Who may call each operation (the use case checks it; the token carries it), for its description.
+MEMBER, ADMIN = "the member itself (`me`) or an admin", "an admin (group loyalty-admin)"
+ANY_MEMBER_READER = "the member itself (`me`), a trusted back end (scope loyalty/transactions) or an admin"
+TRUSTED = "a trusted back end (scope loyalty/transactions) or an admin"
+PARTNER = "the partner whose API key is sent (x-api-key); only its own promotions and webhooks"
+WHO = {
+    "issueCodeBatch": ADMIN, "getLiability": ADMIN, "adjustPoints": ADMIN, "getMetrics": ADMIN,
+    "listPartners": ADMIN, "onboardPartner": ADMIN, "rotatePartnerKey": ADMIN, "revokePartnerKey": ADMIN,
+    "putProgram": ADMIN, "createReward": ADMIN, "putReward": ADMIN,
+    "enrollMember": "a signed-in user enrolling itself; an admin may enroll anyone (`member_id`)",
+    "eraseMember": MEMBER, "getMember": ANY_MEMBER_READER, "updateMember": MEMBER,
+    "recordAction": ANY_MEMBER_READER + "; actions the program awards itself only by an admin",
+    "listActivity": ANY_MEMBER_READER, "donatePoints": MEMBER, "exportMember": MEMBER,
+    "recordFeedback": MEMBER, "recordMembership": TRUSTED, "listOffers": ANY_MEMBER_READER,
+    "claimCode": MEMBER, "recordPurchase": TRUSTED, "redeem": ANY_MEMBER_READER, "getReferral": MEMBER,
+    "recordInvites": MEMBER, "recordReturn": TRUSTED, "spin": MEMBER, "recordVisit": ANY_MEMBER_READER,
+    "useVoucher": TRUSTED, "getProgram": "any signed-in caller", "listRewards": "any signed-in caller",
+    "getReward": "any signed-in caller",
+    **dict.fromkeys(("recordPartnerEarn", "listPromotions", "createPromotion", "getPromotion", "issueCodes",
+                     "getPromotionReport", "getSettlement", "listWebhooks", "registerWebhook", "listDeliveries",
+                     "removeWebhook"), PARTNER),
+}
+
+
+def _description(operation: dict[str, Any], takes_key: bool, key_required: bool) -> str:
+    parts = [f"{operation.get('summary', '')}.", f"Who may call: {WHO[operation['operationId']]}."]
+    if takes_key:
+        parts.append("Idempotency-Key: required." if key_required else
+                     "Idempotency-Key: optional; when sent, a retry replays the first answer.")
+    return " ".join(parts)
+
+
 def _error_statuses(method: str, path: str, operation: dict[str, Any]) -> set[int]:
     """The error statuses an operation can answer, from what it takes (the contract's rules)."""
     # The gateway (token, key, throttling), an unexpected failure (a bug: logged, alarmed), a transient one.
@@ -110,9 +142,10 @@ def publish(document: dict[str, Any], kind: str) -> dict[str, Any]:
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             takes_key = method in WRITES
+            required = operation["operationId"] in IDEMPOTENCY_KEY_REQUIRED
             if takes_key:
-                required = operation["operationId"] in IDEMPOTENCY_KEY_REQUIRED
                 operation.setdefault("parameters", []).append({**IDEMPOTENCY_KEY, "required": required})
+            operation["description"] = _description(operation, takes_key, required)
             wanted = _error_statuses(method, path, operation)
             for status in list(operation["responses"]):
                 answer = operation["responses"][status]

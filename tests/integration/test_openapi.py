@@ -25,6 +25,7 @@ def test_every_route_documents_its_answer_and_problems() -> None:
             for method, operation in operations.items():
                 # Given an operation: a short camelCase verb, its success, and the problems it can answer
                 assert re.fullmatch(r"[a-z]+(?:[A-Z][a-z]+)*", operation["operationId"]), operation["operationId"]
+                assert "Who may call:" in operation["description"], operation["operationId"]
                 responses = operation["responses"]
                 assert any(code.startswith("2") for code in responses), (method, path)
                 problems = [code for code in responses if not code.startswith("2")]

@@ -83,7 +83,7 @@ class MemberOut(Out):
     birthday: str | None = None
     phone: str | None = None
     locale: str | None = None
-    status: str
+    status: Literal["active"]
     enrolled_at: str
     tier: TierOut
     next_tier: NextTierOut | None = None
@@ -131,7 +131,8 @@ class LedgerEntryOut(Out):
     source: SourceOut
     breakdown: list[BreakdownRow]
     balance_after: int
-    status: str = Field(examples=["available"])
+    status: Literal["available", "pending"] = Field(
+        examples=["available"], description="pending: not spendable until released")
     expires_at: str | None = None
     qualifying_points: int
     reason: str | None = None
@@ -151,7 +152,7 @@ class RedemptionOut(Out):
     reward_id: str | None = None
     points: int
     code: str
-    status: str
+    status: Literal["issued"]
     balance_after: int
     description: str | None = None
     redeemed_at: str
@@ -250,7 +251,7 @@ class ExportOut(Out):
 
 class ErasureOut(Out):
     member_id: str
-    status: str
+    status: Literal["erased"]
     erased_at: str
     ledger_entries_kept: int
 
@@ -356,7 +357,7 @@ class PartnerOut(Out):
     partner_id: str
     name: str
     contact_email: str
-    status: str
+    status: Literal["active"]
     created_at: str
     key_ids: list[str]
     usage_plan_id: str | None = None
@@ -377,7 +378,7 @@ class KeyOut(Out):
     key_id: str
     api_key: str | None = None
     revoked: list[str] | None = None
-    status: str | None = None
+    status: Literal["active", "revoked"] | None = None
 
 
 class PromotionOut(Out):
@@ -394,7 +395,7 @@ class PromotionOut(Out):
     audience: dict[str, Any] | None = None
     description: str | None = None
     created_at: str
-    status: str
+    status: Literal["scheduled", "active", "ended"]
     budget_left: int | None = None
 
 
@@ -476,7 +477,7 @@ class WebhookOut(Out):
     webhook_id: str
     url: str
     description: str | None = None
-    status: str
+    status: Literal["active"]
     created_at: str
     secret: str | None = Field(default=None, description="shown once, when the webhook is registered")
 
@@ -495,7 +496,7 @@ class DeliveryOut(Out):
     event_id: str | None = None
     event_type: str | None = None
     attempt: int
-    status: str | None = None
+    status: Literal["delivered", "failed"] | None = None
     http_status: int | None = None
     error: str | None = None
     at: str | None = None
@@ -523,7 +524,7 @@ class VoucherOut(Out):
     code: str
     voucher_id: str
     name: str
-    status: str
+    status: Literal["issued", "used"]
     valid_until: str | None = None
     used_at: str | None = None
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from loyalty.store.repository import IdempotencyRequest, idempotency_record
 from tests.events import Api
 
 TRUSTED = {"sub": "pos", "scopes": ["loyalty/transactions"]}
@@ -57,6 +60,22 @@ def test_the_same_idempotency_key_replays_the_original_response(api: Api, alice:
     assert "idempotent-replayed" not in first.headers
     entries = api.get("/members/me/activity", sub=alice).body["items"]
     assert len(entries) == 1
+
+
+def test_a_big_baskets_answer_is_stored_deflated_and_replays_whole(api: Api, alice: str) -> None:
+    # Given a purchase of 50 SKUs, whose answer lists them all
+    items = [{"sku": f"basket-{number}", "quantity": 1, "unit_price": {"amount": "1.00", "currency": "USD"}}
+             for number in range(50)]
+    first = api.purchase(alice, "o-big", "50.00", key="big-1", items=items)
+    # When the till retries it with the same key
+    again = api.purchase(alice, "o-big", "50.00", key="big-1", items=items)
+    # Then the replay is the whole first answer
+    assert first.status == again.status == 201 and again.body == first.body
+    assert len(first.body["details"]["skus"]) == 50
+    # And such an answer is kept deflated in its record (one write unit instead of two or three)
+    record = idempotency_record(IdempotencyRequest("pos", "big-1", "h"), 201, json.dumps(first.body))
+    assert record.body is None and record.body_deflated is not None and len(record.body_deflated) < 1000
+    assert json.loads(record.answer()) == first.body
 
 
 def test_the_same_key_with_another_body_is_refused(api: Api, alice: str) -> None:

@@ -65,7 +65,7 @@ def replay(record: IdempotencyItem, request: IdempotencyRequest, replayer: Repla
         raise Conflict(
             "this Idempotency-Key was already used with a different request", code="idempotency_key_reused"
         )
-    body = json.loads(record.body)
+    body = json.loads(record.answer())
     return Outcome(int(record.status_code), replayer(body) if replayer is not None else body, replayed=True)
 
 

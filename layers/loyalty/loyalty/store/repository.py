@@ -48,6 +48,9 @@ from loyalty.store.models import (
 )
 
 IDEMPOTENCY_TTL = timedelta(days=7)
+# Answers longer than this are stored deflated in their idempotency record (a few hundred bytes fit any
+# record in one write unit as they are; deflating them would only cost CPU).
+DEFLATE_ANSWERS_OVER = 600
 
 # Member attributes a points change may rewrite (under the version condition).
 MEMBER_MUTABLE = (
@@ -182,10 +185,13 @@ def read_idempotency(request: IdempotencyRequest) -> IdempotencyItem | None:
 def idempotency_record(request: IdempotencyRequest, status_code: int, body: str) -> IdempotencyItem:
     now = utc_now()
     pk, sk = idempotency_key(request.scope, request.key)
-    return IdempotencyItem(
-        pk, sk, request_hash=request.request_hash, status_code=status_code, body=body,
-        created_at=iso_utc(now), expires=now + IDEMPOTENCY_TTL,
-    )
+    record = IdempotencyItem(pk, sk, request_hash=request.request_hash, status_code=status_code,
+                             created_at=iso_utc(now), expires=now + IDEMPOTENCY_TTL)
+    if len(body) > DEFLATE_ANSWERS_OVER:
+        record.body_deflated = zlib.compress(body.encode("utf-8"), 6)
+    else:
+        record.body = body
+    return record
 
 
 def _add_idempotency(txn: Txn, record: IdempotencyItem | None) -> None:

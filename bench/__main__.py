@@ -329,6 +329,16 @@ def dynamodb_and_scale(world: World, results: dict[str, Any], *, mix_operations:
     results["hot_claims"] = capacity.hot_claims(world)
 
 
+def _remeasured(results: dict[str, Any], sections: list[str], kept_from: str) -> None:
+    """Record which sections a partial run re-measured, and when (earlier partial runs keep theirs)."""
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    partial = results.setdefault("partial_run", {"remeasured": [], "kept_from_full_run": kept_from})
+    measured_on = partial.setdefault("measured_on", {})
+    measured_on.update(dict.fromkeys(sections, today))
+    partial["remeasured"] = sorted(measured_on)
+    partial["kept_from_full_run"] = kept_from
+
+
 def scale_only() -> int:
     """`python -m bench --scale-only`: re-measure the DynamoDB counts and the scale sections only, and
     merge them into the last full run's results (the other sections keep that run's date)."""
@@ -347,12 +357,9 @@ def scale_only() -> int:
     results["cost_per_million"] = report.cost_per_million(results)
     results["full_run_date"] = kept_from
     results["date"] = datetime.now(UTC).strftime("%Y-%m-%d")
-    results["partial_run"] = {
-        "remeasured": ["dynamodb_requests_per_op", "write_units_per_op", "read_units_per_op", "capacity",
-                       "stream_contention", "hot_claims", "handler_duration_ms", "stream_writes_per_100_records",
-                       "cost_per_million"],
-        "kept_from_full_run": kept_from,
-    }
+    _remeasured(results, ["dynamodb_requests_per_op", "write_units_per_op", "read_units_per_op", "capacity",
+                          "stream_contention", "hot_claims", "handler_duration_ms", "stream_writes_per_100_records",
+                          "cost_per_million"], kept_from)
     path.write_text(json.dumps(results, indent=2) + "\n")
     (ROOT / "BENCHMARKS.md").write_text(report.markdown(results))
     log(f"done in {round(time.time() - started, 1)} s (scale sections only)")
@@ -371,9 +378,7 @@ def local_only() -> int:
     log("reads on the local stack's moto: empty table vs 50,000 entries")
     results["local_read_growth"] = local_read_growth(World(moto))
     moto.stop()
-    partial = results.setdefault("partial_run", {"remeasured": [], "kept_from_full_run": results.get(
-        "full_run_date", results["date"])})
-    partial["remeasured"] = sorted({*partial["remeasured"], "local_http_rps", "local_read_growth"})
+    _remeasured(results, ["local_http_rps", "local_read_growth"], results.get("full_run_date", results["date"]))
     results["date"] = datetime.now(UTC).strftime("%Y-%m-%d")
     path.write_text(json.dumps(results, indent=2) + "\n")
     (ROOT / "BENCHMARKS.md").write_text(report.markdown(results))

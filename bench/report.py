@@ -75,11 +75,14 @@ def _partial(results: dict[str, Any]) -> str:
     partial = results.get("partial_run")
     if not partial:
         return ""
-    remeasured = partial["remeasured"]
+    measured_on: dict[str, str] = partial.get("measured_on") or dict.fromkeys(partial["remeasured"], results["date"])
+    by_date: dict[str, list[str]] = {}
+    for section, day in measured_on.items():
+        by_date.setdefault(day, []).append(section)
+    remeasured = "; ".join(f"on {day}: {', '.join(sorted(sections))}" for day, sections in sorted(by_date.items()))
     kept = [name for name in ("cold_import_ratio", "handler_overhead_ratio", "local_http_rps", "local_read_growth",
-                              "soak") if name not in remeasured]
-    return (f"\n\n**Partly re-measured.** On {results['date']} only these sections were re-measured (with "
-            f"`python -m bench --scale-only` and `--local-only`): {', '.join(remeasured)}. "
+                              "soak") if name not in measured_on]
+    return (f"\n\n**Partly re-measured** (with `python -m bench --scale-only` and `--local-only`), {remeasured}. "
             f"{', '.join(kept)} are from the full run of {partial['kept_from_full_run']} and were not re-measured.")
 
 
@@ -159,9 +162,11 @@ which the contract answers with `409 idempotency_key_reused`). A member's lots a
 are stored as compact bytes (a year of varied daily purchases: ~1.5 KB for both), so the member
 item stays near 2 KB after a year; reaching 8 units after a year would need the wallet's older days
 moved to per-period items, which is not built. A 50-SKU basket's entry records its SKUs (up to 50),
-which takes it past 1 KB. Cost: at on-demand prices ($0.625 per million write units) those 8
-transactional units are $5.00 per million purchases for DynamoDB alone, before Lambda and API Gateway,
-so "all-in at most $5 per million" is out of reach while every points change is one transaction."""
+which takes it past 1 KB; its answer lists them too, and is kept deflated in the idempotency record
+(answers over 600 characters are), so that record stays at one unit and the basket at 10.
+Cost: at on-demand prices ($0.625 per million write units) those 8 transactional units are $5.00 per
+million purchases for DynamoDB alone, before Lambda and API Gateway, so "all-in at most $5 per
+million" is out of reach while every points change is one transaction."""
 
 
 def _hot_claims(hot: dict[str, Any] | None) -> str:

@@ -17,6 +17,8 @@ import pytest
 import requests
 
 from loyalty_local import tokens
+from loyalty_local.template import read_stack
+from tests import contract
 
 
 def _free_port() -> int:
@@ -43,7 +45,9 @@ class Http:
             all_headers["Authorization"] = f"Bearer {token}"
         if key is not None:
             all_headers["Idempotency-Key"] = key
-        return requests.request(method, self.url + path, json=body, headers=all_headers, timeout=30, **kwargs)
+        response = requests.request(method, self.url + path, json=body, headers=all_headers, timeout=30, **kwargs)
+        _check_against_the_documents(method, path, response)
+        return response
 
     def enroll(self, member_id: str | None = None) -> str:
         member_id = member_id or f"m-{uuid.uuid4().hex[:12]}"
@@ -57,6 +61,25 @@ class Http:
         return self.call("POST", f"/members/{member_id}/purchases",
                          {"order_id": order_id, "total": {"amount": amount, "currency": "USD"}, "channel": "online"},
                          sub="pos", trusted=True, key=f"p-{order_id}")
+
+
+def _check_against_the_documents(method: str, path: str, response: requests.Response) -> None:
+    """Answers over HTTP, the gateway's own included, are what the OpenAPI documents say (routes the
+    documents do not have, such as /local/, are the local stack's own)."""
+    for route in _ROUTES:
+        if route.method == method and route.pattern.match(path.split("?", 1)[0]):
+            break
+    else:
+        return
+    try:
+        body = response.json() if response.content else None
+    except ValueError:
+        body = response.text
+    headers = {name.lower(): value for name, value in response.headers.items()}
+    contract.check(route.kind, method, route.path, response.status_code, headers, body)
+
+
+_ROUTES = read_stack().routes
 
 
 @contextlib.contextmanager

@@ -40,11 +40,9 @@ def _whole_numbers(value: Any) -> Any:
 def _iso_day(value: object) -> object:
     """A day as the contract writes it (YYYY-MM-DD), not any of the other forms pydantic would take (0 as
     1970-01-01, a timestamp)."""
-    if isinstance(value, str) and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
-        raise ValueError("a day is written YYYY-MM-DD")
-    if not isinstance(value, str | date):
-        raise ValueError("a day is written YYYY-MM-DD")
-    return value
+    if isinstance(value, date) or (isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value)):
+        return value
+    raise ValueError("a day is written YYYY-MM-DD")
 
 
 Day = Annotated[date, BeforeValidator(_iso_day)]

@@ -39,10 +39,6 @@ class Turn:
     writes: PointsChange
 
     @property
-    def now(self) -> datetime:
-        return self.change.now
-
-    @property
     def today(self) -> date:
         return self.change.today
 

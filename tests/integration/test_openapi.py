@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
+from pathlib import Path
 
 from loyalty.api.schemas import IDEMPOTENCY_KEY_REQUIRED
 from loyalty_local import openapi
@@ -51,3 +53,37 @@ def test_the_program_config_round_trips_in_the_document() -> None:
     assert "version" not in schemas["ProgramConfig"].get("required", [])
     # And no schema powertools adds for its own validation errors is left over
     assert not {"HTTPValidationError", "ValidationError", "ResponseValidationError"} & set(schemas)
+
+
+def _key_requiring_operations() -> set[str]:
+    """Operation ids whose route calls a use case that calls writes.key_required, read from the code."""
+    root = Path(__file__).resolve().parents[2]
+    services = root / "layers" / "loyalty" / "loyalty" / "services"
+    requiring: set[str] = set()
+    for handler in sorted((root / "functions").glob("*/handler.py")):
+        tree = ast.parse(handler.read_text())
+        modules = {alias.asname or alias.name for node in tree.body if isinstance(node, ast.ImportFrom)
+                   and node.module == "loyalty.services" for alias in node.names}
+        for route in (node for node in tree.body if isinstance(node, ast.FunctionDef)):
+            ids = [keyword.value.value for decorator in route.decorator_list if isinstance(decorator, ast.Call)
+                   for keyword in decorator.keywords
+                   if keyword.arg == "operation_id" and isinstance(keyword.value, ast.Constant)]
+            calls = [(call.func.value.id, call.func.attr) for call in ast.walk(route) if isinstance(call, ast.Call)
+                     and isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name)
+                     and call.func.value.id in modules]
+            if not ids or not calls:
+                continue
+            module, function = calls[0]
+            use_case = next(node for node in ast.parse((services / f"{module}.py").read_text()).body
+                            if isinstance(node, ast.FunctionDef) and node.name == function)
+            if any(isinstance(call, ast.Call) and getattr(call.func, "id", "") == "key_required"
+                   for call in ast.walk(use_case)):
+                requiring.add(str(ids[0]))
+    return requiring
+
+
+def test_the_documents_require_a_key_exactly_where_the_use_cases_do() -> None:
+    # Given the use cases that refuse to run without an Idempotency-Key (they call writes.key_required)
+    requiring = _key_requiring_operations()
+    # Then those are the operations the documents mark as requiring one, and no other
+    assert requiring == set(IDEMPOTENCY_KEY_REQUIRED)

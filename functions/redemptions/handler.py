@@ -1,4 +1,5 @@
-"""Redemptions: spend points on a reward or an amount of points; claim promo codes."""
+"""Redemptions: spend points on a reward or an amount of points, cancel a redemption; checkout holds
+(hold, capture, release); transfers between members; claim promo codes."""
 
 from typing import Annotated
 
@@ -7,10 +8,26 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.api.http import caller, create_app, idempotency, logger, respond
-from loyalty.api.schemas import LedgerEntryOut, RedemptionOut, responses
-from loyalty.inputs import ClaimRequest, RedemptionRequest
+from loyalty.api.schemas import (
+    CancelledRedemptionOut,
+    CapturedHoldOut,
+    HoldOut,
+    LedgerEntryOut,
+    RedemptionOut,
+    TransferOut,
+    responses,
+)
+from loyalty.inputs import (
+    CancelRedemptionRequest,
+    CaptureRequest,
+    ClaimRequest,
+    HoldRequest,
+    RedemptionRequest,
+    ReleaseRequest,
+    TransferRequest,
+)
 from loyalty.observability import metrics, tracer
-from loyalty.services import ledger, partners
+from loyalty.services import checkout, ledger, partners
 
 app = create_app()
 
@@ -20,6 +37,47 @@ app = create_app()
 def redeem(member_id: str, request: Annotated[RedemptionRequest, Body()]):
     who = caller(app)
     return respond(ledger.redeem(who, member_id, request, idempotency(app, who)))
+
+
+@app.post("/members/<member_id>/redemptions/<redemption_id>/cancel", operation_id="cancelRedemption",
+          responses=responses(200, CancelledRedemptionOut), tags=["points"], summary="Cancel a redemption")
+def cancel_redemption(member_id: str, redemption_id: str, request: Annotated[CancelRedemptionRequest, Body()]):
+    who = caller(app)
+    return respond(checkout.cancel_redemption(who, member_id, redemption_id, request, idempotency(app, who)))
+
+
+@app.post("/members/<member_id>/holds", operation_id="placeHold", responses=responses(201, HoldOut),
+          tags=["checkout"], summary="Hold points for a checkout")
+def place_hold(member_id: str, request: Annotated[HoldRequest, Body()]):
+    who = caller(app)
+    return respond(checkout.place_hold(who, member_id, request, idempotency(app, who)))
+
+
+@app.get("/members/<member_id>/holds/<hold_id>", operation_id="getHold", responses=responses(200, HoldOut),
+         tags=["checkout"], summary="Read a hold")
+def get_hold(member_id: str, hold_id: str):
+    return respond(checkout.get_hold(caller(app), member_id, hold_id))
+
+
+@app.post("/members/<member_id>/holds/<hold_id>/capture", operation_id="captureHold",
+          responses=responses(200, CapturedHoldOut), tags=["checkout"], summary="Spend held points")
+def capture_hold(member_id: str, hold_id: str, request: Annotated[CaptureRequest, Body()]):
+    who = caller(app)
+    return respond(checkout.capture_hold(who, member_id, hold_id, request, idempotency(app, who)))
+
+
+@app.post("/members/<member_id>/holds/<hold_id>/release", operation_id="releaseHold",
+          responses=responses(200, HoldOut), tags=["checkout"], summary="Give held points back")
+def release_hold(member_id: str, hold_id: str, request: Annotated[ReleaseRequest, Body()]):
+    who = caller(app)
+    return respond(checkout.release_hold(who, member_id, hold_id, request, idempotency(app, who)))
+
+
+@app.post("/members/<member_id>/transfers", operation_id="transferPoints", responses=responses(201, TransferOut),
+          tags=["points"], summary="Give points to another member")
+def transfer(member_id: str, request: Annotated[TransferRequest, Body()]):
+    who = caller(app)
+    return respond(checkout.transfer(who, member_id, request, idempotency(app, who)))
 
 
 @app.post("/members/<member_id>/promo-codes", operation_id="claimCode", responses=responses(201, LedgerEntryOut),

@@ -12,7 +12,7 @@ def test_a_member_enrolls_itself_in_the_lowest_tier(api: Api, program: dict) -> 
     assert response.status == 201
     assert response.body["member_id"] == "alice"
     assert response.body["tier"]["name"] == "Bronze"
-    assert response.body["points"] == {"available": 0, "pending": 0, "lifetime_earned": 0, "qualifying": 0,
+    assert response.body["points"] == {"available": 0, "pending": 0, "held": 0, "lifetime_earned": 0, "qualifying": 0,
                                        "expiring_next_30_days": 0}
     assert response.body["next_tier"] == {"name": "Silver", "points_needed": 1000}
     assert len(response.body["referral_code"]) == 8

@@ -393,3 +393,36 @@ class CodeBatchRequest(Body):
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             raise ValueError("ends_at must be after starts_at")
         return self
+
+
+class HoldRequest(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"points": 500, "order_id": "basket-1001", "description": "Part payment at checkout"}]})
+    points: Points
+    order_id: OrderId | None = None
+    description: Text200 | None = None
+    expires_in_seconds: Annotated[StrictInt, Field(ge=60, le=86400, description=(
+        "how long the hold lasts unless captured or released; then its points come back by themselves"))] = 900
+
+
+class CaptureRequest(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{}, {"points": 300}]})
+    points: Annotated[Points | None, Field(description="what to spend (default: everything held); the rest "
+                                                       "goes back to the member")] = None
+
+
+class ReleaseRequest(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{}]})
+
+
+class CancelRedemptionRequest(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "order refunded"}]})
+    reason: Text500
+
+
+class TransferRequest(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"to_member_id": "member-42", "points": 500, "message": "Happy birthday!"}]})
+    to_member_id: Identifier
+    points: Points
+    message: Text200 | None = None

@@ -33,8 +33,9 @@ class Problem(Out):
     detail: str = Field(examples=["500 points requested, 120 available"])
     code: str = Field(examples=["insufficient_points"])
     errors: list[FieldError] | None = Field(default=None, description="validation_error: one entry per bad field")
-    limit: int | None = Field(default=None, description="action_limit_reached: how many the action's cap allows")
-    per: str | None = Field(default=None, description="action_limit_reached: the cap's period")
+    limit: int | None = Field(default=None, description=(
+        "action_limit_reached: how many the action's cap allows; transfer_limit_reached: the monthly points"))
+    per: str | None = Field(default=None, description="action_limit_reached, transfer_limit_reached: the period")
 
 
 class MoneyOut(Out):
@@ -57,6 +58,7 @@ class NextTierOut(Out):
 class PointsOut(Out):
     available: int
     pending: int
+    held: int = Field(description="held for checkouts not yet captured or released (not in available)")
     lifetime_earned: int
     qualifying: int
     expiring_next_30_days: int
@@ -113,6 +115,11 @@ class SourceOut(Out):
     referred_member_id: str | None = Field(default=None, description="referral actions: the friend")
     prize_id: str | None = Field(default=None, description="spin: the prize drawn")
     store_id: str | None = Field(default=None, description="visit: the store")
+    hold_id: str | None = Field(default=None, description="redeem: the hold a checkout captured")
+    redemption_id: str | None = Field(default=None, description="redeem_reversal: the cancelled redemption")
+    transfer_id: str | None = Field(default=None, description="transfer_out, transfer_in: the transfer")
+    to_member_id: str | None = Field(default=None, description="transfer_out: the receiver")
+    from_member_id: str | None = Field(default=None, description="transfer_in: the sender")
 
 
 class BreakdownRow(Out):
@@ -152,10 +159,51 @@ class RedemptionOut(Out):
     reward_id: str | None = None
     points: int
     code: str
-    status: Literal["issued"]
+    status: Literal["issued", "cancelled"]
     balance_after: int
     description: str | None = None
     redeemed_at: str
+    hold_id: str | None = Field(default=None, description="a checkout's capture: the hold it spent")
+    order_id: str | None = Field(default=None, description="a checkout's capture: the hold's order")
+    cancelled_at: str | None = None
+    reversal_id: str | None = Field(default=None, description="cancelled: the redeem_reversal entry")
+
+
+class CancelledRedemptionOut(RedemptionOut):
+    reversal: LedgerEntryOut = Field(description=(
+        "the redeem_reversal entry: the points given back (details.points_not_returned: those of lots "
+        "that expired meanwhile)"))
+
+
+class HoldOut(Out):
+    hold_id: str
+    member_id: str
+    points: int = Field(description="the points held")
+    captured_points: int
+    status: Literal["held", "captured", "released", "expired"]
+    order_id: str | None = None
+    description: str | None = None
+    expires_at: str
+    created_at: str
+    closed_at: str | None = Field(default=None, description="when it was captured, released or found expired")
+    redemption_id: str | None = Field(default=None, description="captured: the redemption it paid (cancellable)")
+    balance_after: int = Field(description="the member's available points after this call")
+
+
+class CapturedHoldOut(HoldOut):
+    entry: LedgerEntryOut = Field(description="the redeem entry of the captured points")
+
+
+class ReceivedEntryOut(LedgerEntryOut):
+    balance_after: int | None = Field(  # type: ignore[assignment]
+        description="the receiver's balance: shown to an admin only (null for the sending member)")
+
+
+class TransferOut(Out):
+    transfer_id: str
+    points: int
+    from_entry: LedgerEntryOut
+    to_entry: ReceivedEntryOut
 
 
 class RewardOut(Out):
@@ -267,11 +315,12 @@ class DailyOut(Out):
 
 class PointsTotalsOut(Out):
     issued: int
-    redeemed: int
+    redeemed: int = Field(description="net of cancelled redemptions")
     expired: int
     returned: int
     adjusted_in: int
     adjusted_out: int
+    transferred: int = Field(description="points members gave other members (not issued, not redeemed)")
 
 
 class PurchasesOut(Out):
@@ -334,7 +383,9 @@ class MetricsOut(Out):
     ltv: MoneyOut
     referrals: ReferralTotalsOut
     purchases: PurchasesOut
-    redemptions: int
+    redemptions: int = Field(description="net of cancelled redemptions")
+    redemptions_cancelled: int
+    transfers: int
     donations: dict[str, DonationTotalOut] = Field(description="per cause id")
     spins: int
     visits: int
@@ -441,7 +492,7 @@ class SettlementOut(Out):
 # other POST, PUT and PATCH takes one and honours it. The published documents mark the header required here.
 IDEMPOTENCY_KEY_REQUIRED = frozenset({
     "recordPurchase", "recordReturn", "redeem", "adjustPoints", "recordMembership", "spin", "donatePoints",
-    "recordPartnerEarn",
+    "recordPartnerEarn", "placeHold", "captureHold", "releaseHold", "cancelRedemption", "transferPoints",
 })
 
 ERROR_STATUSES = (400, 401, 403, 404, 409, 410, 413, 415, 422, 429, 500, 503)

@@ -29,6 +29,9 @@ class EntryType(StrEnum):
     DONATION = "donation"
     VISIT = "visit"
     MEMBERSHIP = "membership"
+    REDEEM_REVERSAL = "redeem_reversal"  # a cancelled redemption: its points back into their lots
+    TRANSFER_OUT = "transfer_out"  # points given to another member (negative)
+    TRANSFER_IN = "transfer_in"  # points received from another member: a lot, neither earned nor qualifying
 
     @property
     def issues_points(self) -> bool:
@@ -42,7 +45,8 @@ class EntryType(StrEnum):
 
     @property
     def credits_lots(self) -> bool:
-        """Its positive points became lots of the member's wallet (what reconciliation adds up)."""
+        """Its positive points were earned: lifetime_earned counts them (reconciliation adds them up). A
+        redemption given back or points received by transfer become lots too, but are not earned."""
         return self in _ISSUING or self is EntryType.ADJUST
 
 
@@ -50,7 +54,7 @@ _ISSUING = frozenset({EntryType.EARN, EntryType.ACTION, EntryType.PARTNER_EARN, 
                       EntryType.REFERRAL, EntryType.BIRTHDAY, EntryType.RELEASE, EntryType.SPIN})
 _ACTIVITY = frozenset({EntryType.EARN, EntryType.REDEEM, EntryType.ACTION, EntryType.PARTNER_EARN, EntryType.PROMO,
                        EntryType.REFERRAL, EntryType.RETURN, EntryType.BONUS, EntryType.SPIN, EntryType.VISIT,
-                       EntryType.DONATION})
+                       EntryType.DONATION, EntryType.TRANSFER_OUT})
 
 ISSUING_TYPES = frozenset(EntryType(kind) for kind in _ISSUING)
 ACTIVITY_TYPES = frozenset(EntryType(kind) for kind in _ACTIVITY)

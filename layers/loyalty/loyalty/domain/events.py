@@ -45,10 +45,35 @@ def event(event_type: str, event_id: str, occurred_at: str, member_id: str, data
     return built
 
 
+def _hold_events(event_name: str, hold: dict[str, Any]) -> list[dict[str, Any]]:
+    """A hold placed (INSERT) and its points back (MODIFY to released or expired, or the part a capture
+    did not spend): one event each, with the hold's id."""
+    hold_id, member_id = str(hold.get("hold_id", "")), str(hold.get("member_id", ""))
+    if not hold_id:
+        raise PoisonRecord("hold without an id")
+    status = hold.get("status")
+    data = {"hold_id": hold_id, "order_id": hold.get("order_id"), "points": _number(hold.get("points", 0)),
+            "balance_after": _number(hold.get("balance_after", 0))}
+    if event_name == "INSERT" and status == "held":
+        return [event("points.held", hold_id, str(hold.get("created_at", "")), member_id,
+                      {**data, "expires_at": hold.get("expires_at")})]
+    if event_name != "MODIFY" or status not in ("released", "expired", "captured"):
+        return []
+    back = _number(hold.get("points", 0)) - _number(hold.get("captured_points", 0))
+    if back <= 0:
+        return []
+    return [event("points.released", hold_id, str(hold.get("closed_at", "")), member_id,
+                  {**data, "points": back, "reason": status})]
+
+
 def events_of(event_name: str, keys: dict[str, Any], new: dict[str, Any] | None) -> list[dict[str, Any]]:
     """The domain events one stream record announces (none for most records)."""
     pk, sk = str(keys.get("pk", "")), str(keys.get("sk", ""))
-    if event_name != "INSERT" or not new or not pk.startswith("MEMBER#"):
+    if not new or not pk.startswith("MEMBER#"):
+        return []
+    if sk.startswith("HOLD#"):
+        return _hold_events(event_name, new)
+    if event_name != "INSERT":
         return []
     if sk == "PROFILE":
         member_id = str(new.get("member_id") or pk[7:])
@@ -84,6 +109,14 @@ def events_of(event_name: str, keys: dict[str, Any], new: dict[str, Any] | None)
                 "points": -points}))
     if kind == "return" and not pending:
         found.append(event("points.returned", entry_id, occurred, member_id, {**base, "points": -points}))
+    if kind == "redeem_reversal":
+        found.append(event("redemption.cancelled", entry_id, occurred, member_id, {
+            **base, "redemption_id": source.get("redemption_id"), "reward_id": source.get("reward_id"),
+            "points_not_returned": _number(details.get("points_not_returned", 0))}))
+    if kind == "transfer_out":
+        found.append(event("points.transferred", entry_id, occurred, member_id, {
+            **base, "points": -points, "transfer_id": source.get("transfer_id"),
+            "to_member_id": source.get("to_member_id")}))
     if kind == "expire":
         found.append(event("points.expired", entry_id, occurred, member_id, {**base, "points": -points}))
     if kind == "expiry_notice":

@@ -47,6 +47,33 @@ class Wallet:
             raise InsufficientPoints(f"{points} points requested, {max(self.available, 0)} available")
         return self._take(points, sorted(self.lots))
 
+    def hold(self, points: int) -> dict[str, int]:
+        """Set `points` aside for a hold, soonest-expiring lots first; returns what came from which lot."""
+        return dict(self.draw(points))
+
+    def restore(self, lots: dict[str, int]) -> None:
+        """Held points back into the lots they came from, with their expiry, exactly as they left (a lot
+        already past its day expires on the next scheduled visit, with its entry). A debt is not paid from
+        them: it is paid by the next earn, as always."""
+        for day, amount in lots.items():
+            if int(amount) > 0:
+                self.lots[day] = self.lots.get(day, 0) + int(amount)
+
+    def give_back(self, lots: dict[str, int], today: date) -> tuple[dict[str, int], int]:
+        """Spent points coming back (a cancelled redemption): into the lots they came from, except lots
+        whose last valid day is already past, which stay expired. Returns what went into which lot (after
+        paying any debt first) and the points not given back."""
+        returned: dict[str, int] = {}
+        expired = 0
+        for day, amount in sorted(lots.items()):
+            if day < today.isoformat():
+                expired += int(amount)
+                continue
+            credited = self.add(day, int(amount))
+            if credited:
+                returned[day] = credited
+        return returned, expired
+
     def claw_back(self, points: int, prefer: str | None, allow_negative: bool) -> tuple[list[tuple[str, int]], int]:
         """Take back points for a return: from the order's own lot first, then soonest-expiring. What the
         lots cannot cover becomes debt when allowed (allow_negative); otherwise it is not collected.
@@ -94,6 +121,22 @@ class Wallet:
             if self.lots[day] == 0:
                 del self.lots[day]
         return taken
+
+
+def split_lots(lots: dict[str, int], points: int) -> tuple[dict[str, int], dict[str, int]]:
+    """A capture of `points` out of held `lots`: the soonest-expiring first. Returns (taken, the rest)."""
+    taken: dict[str, int] = {}
+    rest: dict[str, int] = {}
+    for day, amount in sorted(lots.items()):
+        take = min(int(amount), points)
+        points -= take
+        if take:
+            taken[day] = take
+        if int(amount) - take:
+            rest[day] = int(amount) - take
+    if points > 0:
+        raise ValueError(f"{points} points more than the lots hold")
+    return taken, rest
 
 
 def lot_expiry(policy: Expiry, earned_on: date) -> str:

@@ -182,6 +182,19 @@ def _entry(entry: dict[str, Any]) -> dict[ItemKey, Counter[str]]:
     elif kind == "expire":
         counters["points_expired"] += -points
         liability["expired_total"] += -points
+    elif kind == "redeem_reversal":
+        # A cancelled redemption: redeemed net of it; points whose lot expired meanwhile count as expired.
+        details = _json(entry.get("details"), {}) or {}
+        lapsed = _int(details.get("points_not_returned", 0), "points_not_returned")
+        counters["points_redeemed"] -= points + lapsed
+        counters["redemptions"] -= 1
+        counters["redemptions_cancelled"] += 1
+        counters["points_expired"] += lapsed
+        liability["redeemed_total"] -= points + lapsed
+        liability["expired_total"] += lapsed
+    elif kind == "transfer_out":
+        counters["points_transferred"] += -points
+        counters["transfers"] += 1
     elif kind == "return":
         counters["points_returned"] += -points
         counters["returns"] += 1

@@ -163,6 +163,16 @@ class VisitRewards(Strict):
     valid_days: Annotated[int, Field(ge=1, le=365)] = 7
 
 
+class Transfers(Strict):
+    """Members giving points to other members. Absent from the config: transfers are disabled."""
+
+    enabled: bool = False
+    min_points: Annotated[int, Field(ge=1, le=10**9)] = 100
+    max_points_per_month: Annotated[int, Field(ge=1, le=10**12)] = 5000
+    # The sender must be in this tier or a higher one (None: any tier).
+    min_tier: Name | None = None
+
+
 class ProgramConfig(Strict):
     name: Name
     currency: CurrencyCode
@@ -185,6 +195,7 @@ class ProgramConfig(Strict):
     spin: Spin | None = None
     causes: dict[Slug, Cause] = Field(default_factory=dict)
     visit_rewards: VisitRewards | None = None
+    transfers: Transfers | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -209,6 +220,10 @@ class ProgramConfig(Strict):
             raise ValueError("exchange_rates must not list the program currency")
         if self.point_value.currency != self.currency:
             raise ValueError("point_value must be in the program currency")
+        if self.transfers is not None and self.transfers.min_tier is not None and self.transfers.min_tier not in names:
+            raise ValueError("transfers.min_tier must be the name of a tier")
+        if self.transfers is not None and self.transfers.min_points > self.transfers.max_points_per_month:
+            raise ValueError("transfers.min_points must not exceed transfers.max_points_per_month")
         for plan_id, plan in self.memberships.items():
             if plan.price.currency != self.currency:
                 raise ValueError(f"membership {plan_id} must be priced in the program currency")
@@ -217,6 +232,10 @@ class ProgramConfig(Strict):
     @cached_property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def tier_rank(self, name: str) -> int:
+        """The tier's place on the ladder (0: the lowest); an unknown name ranks as the lowest."""
+        return next((rank for rank, tier in enumerate(self.tiers) if tier.name == name), 0)
 
     def tier_named(self, name: str) -> Tier:
         for tier in self.tiers:

@@ -48,8 +48,10 @@ def notice_day(config: ProgramConfig, lot: str) -> date:
 def next_due(config: ProgramConfig, today: date, *, lots: dict[str, int], pending_lots: list[dict],
              tier_review_day: str | None, birthday: str | None, birthday_awarded_year: int | None,
              last_activity_day: str | None, notified: list[str] | None = None,
-             membership_end: str | None = None) -> date | None:
+             membership_end: str | None = None, hold_expiries: list[date] | None = None) -> date | None:
     candidates: list[date] = []
+    # A hold that expires gives its points back (and announces it) on the first visit after its moment.
+    candidates.extend(hold_expiries or [])
     if membership_end:
         candidates.append(date.fromisoformat(membership_end) + timedelta(days=1))
     dated = [day for day, amount in lots.items() if day != NEVER and amount > 0]

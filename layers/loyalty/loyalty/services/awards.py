@@ -14,14 +14,17 @@ from loyalty.domain import tiers
 from loyalty.domain.actions import count_action
 from loyalty.domain.clock import iso_utc, local_day
 from loyalty.domain.entries import EntryType
-from loyalty.domain.errors import LimitReached, ValidationFailed
+from loyalty.domain.errors import Conflict, LimitReached, ValidationFailed
 from loyalty.domain.ids import new_ulid
-from loyalty.domain.lots import NEVER, Wallet, lot_expiry
+from loyalty.domain.lots import NEVER, Wallet, lot_expiry, split_lots
 from loyalty.domain.program import ProgramConfig
 from loyalty.domain.schedule import birthday_due, inactivity_lapse, next_due, notice_day
 from loyalty.services.views import expires_at
-from loyalty.store.models import EntryItem, MemberItem
+from loyalty.store.models import EntryItem, HoldItem, MemberItem, hold_key
 from loyalty.store.repository import new_entry, schedule_member
+
+# Open holds a member may have at once: they live on the member item, which must stay small.
+MAX_OPEN_HOLDS = 20
 
 
 class MemberChange:
@@ -144,6 +147,95 @@ class MemberChange:
         """A 0-point ledger fact (feedback, a visit, a membership change) that metrics and events count."""
         return self._entry(entry_type, 0, self.now, source=source or {}, details=details)
 
+    # --- holds, cancellations, transfers --------------------------------------------------------------
+
+    def open_holds(self) -> dict[str, dict[str, Any]]:
+        return dict(self.member.holds or {})
+
+    def fold_expired_holds(self) -> list[HoldItem]:
+        """Holds past their `expires_at` give their points back into their lots, before anything else the
+        change does. Returns the hold items to close (status expired), for the same transaction."""
+        moment = iso_utc(self.now)
+        holds = self.open_holds()
+        closed = []
+        for hold_id, hold in sorted(holds.items()):
+            if hold["expires_at"] <= moment:
+                self.wallet.restore(hold["lots"])
+                del holds[hold_id]
+                closed.append(self._closed_hold(hold_id, "expired"))
+        if closed:
+            self.member.holds = holds
+        return closed
+
+    def hold(self, points: int, *, hold_id: str, expires_at: str) -> dict[str, int]:
+        """Set points aside for a checkout (soonest-expiring lots first): out of `available` at once."""
+        holds = self.open_holds()
+        if len(holds) >= MAX_OPEN_HOLDS:
+            raise Conflict(f"the member already has {MAX_OPEN_HOLDS} open holds; capture or release one first",
+                           code="too_many_holds")
+        lots = self.wallet.hold(points)
+        holds[hold_id] = {"points": points, "expires_at": expires_at, "lots": lots}
+        self.member.holds = holds
+        return lots
+
+    def capture(self, hold_id: str, points: int, *, redemption: dict[str, Any],
+                description: str | None) -> tuple[EntryItem, HoldItem]:
+        """Spend `points` of an open hold (one redeem entry, soonest-expiring held lots first); the rest goes
+        back into its lots."""
+        holds = self.open_holds()
+        hold = holds.pop(hold_id)
+        taken, rest = split_lots({day: int(amount) for day, amount in hold["lots"].items()}, points)
+        self.wallet.restore(rest)
+        self.member.holds = holds
+        entry = self._entry(EntryType.REDEEM, -points, self.now, source={"hold_id": hold_id}, lots=taken,
+                            description=description, redemption=redemption)
+        closed = self._closed_hold(hold_id, "captured", closed_id=entry.entry_id)
+        closed.captured_points = points
+        closed.redemption_id = entry.entry_id
+        return entry, closed
+
+    def release(self, hold_id: str) -> HoldItem:
+        holds = self.open_holds()
+        hold = holds.pop(hold_id)
+        self.wallet.restore(hold["lots"])
+        self.member.holds = holds
+        return self._closed_hold(hold_id, "released")
+
+    def _closed_hold(self, hold_id: str, status: str, closed_id: str | None = None) -> HoldItem:
+        return HoldItem(*hold_key(self.member.member_id, hold_id), status=status, captured_points=0,
+                        closed_id=closed_id or new_ulid(), closed_at=iso_utc(self.now),
+                        balance_after=self.wallet.available)
+
+    def give_back(self, redemption: EntryItem, *, reason: str) -> EntryItem:
+        """A cancelled redemption: its points back into the lots they came from, except lots already past
+        their last valid day (those points stay expired; the entry says how many)."""
+        lots = {day: int(amount) for day, amount in (redemption.lots or {}).items()}
+        before = self.wallet.available
+        returned, not_returned = self.wallet.give_back(lots, self.today)
+        points = self.wallet.available - before
+        source = {"redemption_id": redemption.entry_id, **({"reward_id": (redemption.redemption or {}).get(
+            "reward_id")} if (redemption.redemption or {}).get("reward_id") else {})}
+        return self._entry(EntryType.REDEEM_REVERSAL, points, self.now, source=source, lots=returned, reason=reason,
+                           details={"points_not_returned": not_returned, "redeemed_points": -int(redemption.points)})
+
+    def transfer_out(self, points: int, *, to_member_id: str, transfer_id: str,
+                     message: str | None) -> EntryItem:
+        drawn = self.wallet.draw(points)
+        return self._entry(EntryType.TRANSFER_OUT, -points, self.now,
+                           source={"to_member_id": to_member_id, "transfer_id": transfer_id}, lots=dict(drawn),
+                           description=message)
+
+    def transfer_in(self, points: int, *, from_member_id: str, transfer_id: str,
+                    message: str | None) -> EntryItem:
+        """Received points: a lot expiring by the program's policy counted from today; neither earned
+        (lifetime) nor qualifying."""
+        lot = lot_expiry(self.config.expiry, self.today)
+        credited = self.wallet.add(lot, points)
+        return self._entry(EntryType.TRANSFER_IN, points, self.now,
+                           source={"from_member_id": from_member_id, "transfer_id": transfer_id},
+                           lots={lot: credited} if credited else {}, expires_at=expires_at(self.config, lot),
+                           description=message)
+
     # --- scheduled work -------------------------------------------------------------------------------
 
     def release_due(self) -> list[EntryItem]:
@@ -262,6 +354,8 @@ class MemberChange:
             last_activity_day=self.member.last_activity_day, notified=list(self.member.expiry_notified or []),
             membership_end=(self.member.membership or {}).get("current_period_end")
             if (self.member.membership or {}).get("status") == "active" else None,
+            hold_expiries=[local_day(datetime.fromisoformat(hold["expires_at"]), self.config.zone)
+                           for hold in (self.member.holds or {}).values()],
         )
         schedule_member(self.member, due.isoformat() if due else None)
         return self.entries

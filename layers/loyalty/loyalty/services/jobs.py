@@ -65,6 +65,7 @@ def maintain_member(member_id: str, now: datetime) -> list[str]:
         due = (member.gsi2sk or "").split("#", 1)[0]
         if not due or due > change.today.isoformat():
             return Plan(200, {}, nothing)  # visited meanwhile, or not due yet
+        closed_holds = change.fold_expired_holds()
         change.release_due()
         change.expire_due()
         change.notify_expiring()
@@ -74,7 +75,7 @@ def maintain_member(member_id: str, now: datetime) -> list[str]:
         entries = change.finish()
 
         def commit(_: IdempotencyItem | None) -> None:
-            repository.commit_points_change(PointsChange(member, entries))
+            repository.commit_points_change(PointsChange(member, entries, closed_holds=closed_holds))
             written[:] = [str(entry.type) for entry in entries]
 
         return Plan(200, {}, commit)

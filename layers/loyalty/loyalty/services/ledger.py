@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from loyalty.domain.clock import local_day, utc_now
 from loyalty.domain.earning import purchase_points
@@ -173,22 +174,38 @@ def redeem(caller: Caller, path_id: str, request: RedemptionRequest,
             counts = dict(member.reward_counts or {})
             counts[reward.reward_id] = counts.get(reward.reward_id, 0) + 1
             member.reward_counts = counts
-            turn.writes.reward_taken = snapshot.reward_pool
+            turn.writes.reward_taken = pool = snapshot.reward_pool
+            # Where the unit came from, for a cancellation to give it back without reading the stock.
+            stock = {} if not pool.takes else {"stock_share": next(iter(pool.takes)),
+                                               "stock_set_at": pool.head.updated_at if pool.head else None}
         else:
             points = int(request.points or 0)
             description = request.description
+            stock = {}
         code = random_code(REDEMPTION_CODE_LENGTH)
-        redemption = {"reward_id": request.reward_id, "code": code, "status": "issued"}
+        redemption = {"reward_id": request.reward_id, "code": code, "status": "issued", **stock}
         entry = turn.change.spend(EntryType.REDEEM, points, source={"reward_id": request.reward_id},
                                   description=description, redemption=redemption)
         turn.writes.spend = points
-        return Decision(201, lambda: {
-            "redemption_id": entry.entry_id, "entry_id": entry.entry_id, "reward_id": request.reward_id,
-            "points": points, "code": code, "status": "issued", "balance_after": int(entry.balance_after),
-            "description": description, "redeemed_at": entry.recorded_at,
-        })
+        return Decision(201, lambda: redemption_view(entry, int(entry.balance_after)))
 
     return change_points(idempotency, member_id, now, decide, reward_id=request.reward_id)
+
+
+def redemption_view(entry: EntryItem, balance_after: int) -> dict[str, Any]:
+    """The Redemption shape, from its redeem entry (as issued, or cancelled since)."""
+    redemption = entry.redemption or {}
+    view = {
+        "redemption_id": entry.entry_id, "entry_id": entry.entry_id, "reward_id": redemption.get("reward_id"),
+        "points": -int(entry.points), "code": redemption.get("code"), "status": redemption.get("status", "issued"),
+        "balance_after": balance_after, "description": entry.description, "redeemed_at": entry.recorded_at,
+    }
+    for name in ("hold_id", "order_id", "cancelled_at"):
+        if redemption.get(name) is not None:
+            view[name] = redemption[name]
+    if entry.reversal_id is not None:
+        view["reversal_id"] = entry.reversal_id
+    return view
 
 
 def adjust(caller: Caller, member_id: str, request: AdjustmentRequest,

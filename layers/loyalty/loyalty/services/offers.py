@@ -9,7 +9,7 @@ from loyalty.domain.promotions import is_eligible, is_running
 from loyalty.services.catalog import reward_unavailable_reason
 from loyalty.services.context import Caller, Outcome
 from loyalty.services.program import config_of
-from loyalty.services.views import reward_view
+from loyalty.services.views import available_points, reward_view
 from loyalty.services.writes import enrolled_member
 from loyalty.store import partners as partner_store
 from loyalty.store import repository
@@ -37,7 +37,7 @@ def matches_preferences(tags: list[str], preferences: set[str]) -> bool:
 
 def rank_offers(rewards: list[RewardItem], member: MemberItem, config: Any, now: Any) -> list[dict[str, Any]]:
     preferences = preference_values(member)
-    available = int(member.available or 0)
+    available = available_points(member, now)
     offers = []
     for reward in rewards:
         if reward_unavailable_reason(reward, member, config, now):

@@ -63,8 +63,16 @@ def change_points(idempotency: IdempotencyRequest | None, member_id: str, now: d
     def plan(snapshot: Snapshot) -> Plan:
         member = enrolled_member(snapshot, member_id)
         config = config_of(snapshot.program)
-        turn = Turn(snapshot, member, config, MemberChange(member, config, now), PointsChange(member, []))
+        change = MemberChange(member, config, now)
+        # Expired holds come back first, so that the change plans on what the member really has.
+        stored_available = change.wallet.available
+        expired_holds = change.fold_expired_holds()
+        came_back = change.wallet.available - stored_available
+        turn = Turn(snapshot, member, config, change, PointsChange(member, [], closed_holds=expired_holds))
         decision = decide(turn)
+        if turn.writes.spend is not None:
+            # The spend's condition is checked on the balance as stored, before the expired holds came back.
+            turn.writes.spend -= came_back
         turn.writes.entries = turn.change.finish() + turn.writes.entries
         body = decision.answer()
 

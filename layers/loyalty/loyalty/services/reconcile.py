@@ -4,7 +4,8 @@ A scheduled job (and a local command), never a request path. It reads the table 
 Scan returns each partition key's items together), so it holds one member's items at a time, plus
 running totals per day, promotion and partner: its memory does not grow with the number of members.
 Per member it recomputes the balance, lots, debt, pending and lifetime points, the qualifying days
-and the balance_after chain; globally, the member count, every aggregate the stream processor keeps
+and the balance_after chain (less what its holds kept out of the balance meanwhile); globally, the
+member count, every aggregate the stream processor keeps
 (by folding every ledger item through the same contributions, as if each were delivered once), the
 promotions' budgets and counters, and the orders' refunds.
 
@@ -67,10 +68,18 @@ class Report:
                 "checked": dict(self.checked)}
 
 
+def _held_at(holds: list[dict[str, Any]], entry_id: str) -> int:
+    """Points held when the entry was written: holds placed before it and not yet closed (a capture closes
+    its hold at its own redeem entry)."""
+    return sum(int(hold["points"]) for hold in holds
+               if str(hold["hold_id"]) < entry_id and (not hold.get("closed_id") or str(hold["closed_id"]) > entry_id))
+
+
 def _member_checks(report: Report, member: dict[str, Any], entries: list[dict[str, Any]], today: date,
-                   window_days: int) -> None:
+                   window_days: int, holds: list[dict[str, Any]] | None = None) -> None:
     subject = f"member {member['member_id']}"
     entries = sorted(entries, key=lambda entry: entry["entry_id"])
+    holds = holds or []
     available = lifetime = pending = 0
     lots: Counter[str] = Counter()
     qualifying: Counter[str] = Counter()
@@ -88,17 +97,26 @@ def _member_checks(report: Report, member: dict[str, Any], entries: list[dict[st
             sign = 1 if points >= 0 else -1
             for lot, amount in _json(entry.get("lots"), {}).items():
                 lots[lot] += sign * int(amount)
-            if int(entry["balance_after"]) != available:
+            if int(entry["balance_after"]) != available - _held_at(holds, str(entry["entry_id"])):
                 broken_chain += 1
         if int(entry.get("qualifying") or 0) and entry.get("qualifying_day"):
             qualifying[entry["qualifying_day"]] += int(entry["qualifying"])
     debt = int(member.get("debt") or 0)
     stored_lots = daycounts.decode_any(member.get("lots"))
-    report.expect("available = sum of entries", subject, available, int(member.get("available") or 0))
+    open_holds: dict[str, Any] = _json(member.get("holds"), {})
+    held_lots: Counter[str] = Counter()
+    for hold in open_holds.values():
+        held_lots.update({lot: int(amount) for lot, amount in hold["lots"].items()})
+    held = sum(int(hold["points"]) for hold in open_holds.values())
+    report.expect("available + held = sum of entries", subject, available, int(member.get("available") or 0) + held)
     report.expect("available = lots - debt", subject, sum(stored_lots.values()) - debt,
                   int(member.get("available") or 0))
-    report.expect("lots = lot movements of entries", subject, {k: v for k, v in lots.items() if v},
-                  {k: v for k, v in stored_lots.items() if v})
+    report.expect("lots + held lots = lot movements of entries", subject, {k: v for k, v in lots.items() if v},
+                  {k: v for k, v in (Counter(stored_lots) + held_lots).items() if v})
+    report.expect("open holds = hold items still held", subject, sorted(open_holds),
+                  sorted(str(hold["hold_id"]) for hold in holds if hold.get("status") == "held"))
+    report.expect("a hold's lots hold its points", subject, 0, sum(
+        1 for hold in open_holds.values() if sum(int(amount) for amount in hold["lots"].values()) != hold["points"]))
     report.expect("pending = pending entries - releases", subject, pending, int(member.get("pending") or 0))
     report.expect("lifetime = points earned", subject, lifetime, int(member.get("lifetime_earned") or 0))
     report.expect("balance_after follows the ledger", subject, 0, broken_chain)
@@ -163,18 +181,20 @@ def _member_partition(report: Report, totals: Totals, member_id: str, group: lis
                       today: date, window_days: int) -> None:
     profile = next((item for item in group if item.get("sk") == "PROFILE"), None)
     entries = [item for item in group if str(item.get("sk", "")).startswith("ENTRY#")]
+    holds = [item for item in group if str(item.get("sk", "")).startswith("HOLD#")]
     if profile is None:
         report.expect("every entry belongs to a member", f"member {member_id}", 0, len(entries))
         return
     totals.members += 1
     trial = Report()
-    _member_checks(trial, profile, entries, today, window_days)
+    _member_checks(trial, profile, entries, today, window_days, holds)
     if trial.count:
         # The Scan read the member and its entries at different moments: read them again together.
         fresh = query_partition(table_name(), f"MEMBER#{member_id}")
         profile = next((item for item in fresh if item.get("sk") == "PROFILE"), profile)
         entries = [item for item in fresh if str(item.get("sk", "")).startswith("ENTRY#")]
-    _member_checks(report, profile, entries, today, window_days)
+        holds = [item for item in fresh if str(item.get("sk", "")).startswith("HOLD#")]
+    _member_checks(report, profile, entries, today, window_days, holds)
     # The aggregates: the enrollment as its record had it (the tier before any change), then each entry.
     changes = sorted((entry for entry in entries if entry.get("type") == "tier_change"),
                      key=lambda entry: entry["entry_id"])

@@ -10,7 +10,7 @@ from loyalty.domain.lots import NEVER, Wallet
 from loyalty.domain.memberships import membership_view
 from loyalty.domain.program import ProgramConfig
 from loyalty.domain.tiers import next_tier, qualifying_points
-from loyalty.store.models import EntryItem, MemberItem, RewardItem
+from loyalty.store.models import EntryItem, HoldItem, MemberItem, RewardItem
 
 EXPIRING_WINDOW_DAYS = 30
 
@@ -21,8 +21,28 @@ def expires_at(config: ProgramConfig, last_valid_day: str | None) -> str | None:
     return iso_utc(end_of_local_day(date.fromisoformat(last_valid_day), config.zone))
 
 
-def expiring_soon(member: MemberItem, config: ProgramConfig, today: date) -> int:
+def lapsed_holds(member: MemberItem, now: datetime) -> dict[str, dict[str, Any]]:
+    """Open holds whose moment has passed: their points are the member's again, even before the next
+    write or the scheduled visit folds them back (every read counts them as available)."""
+    moment = iso_utc(now)
+    return {hold_id: hold for hold_id, hold in (member.holds or {}).items() if hold["expires_at"] <= moment}
+
+
+def held_points(member: MemberItem, now: datetime) -> int:
+    moment = iso_utc(now)
+    return sum(int(hold["points"]) for hold in (member.holds or {}).values() if hold["expires_at"] > moment)
+
+
+def available_points(member: MemberItem, now: datetime) -> int:
+    """The balance as of `now`: the stored one plus what lapsed holds give back."""
+    return int(member.available) + sum(int(hold["points"]) for hold in lapsed_holds(member, now).values())
+
+
+def expiring_soon(member: MemberItem, config: ProgramConfig, today: date,
+                  now: datetime | None = None) -> int:
     wallet = Wallet(dict(member.lots or {}), int(member.debt or 0))
+    for hold in lapsed_holds(member, now).values() if now is not None else ():
+        wallet.restore(hold["lots"])
     if config.expiry.policy == "inactivity" and config.expiry.days and member.last_activity_day:
         lapse = date.fromisoformat(member.last_activity_day) + timedelta(days=config.expiry.days)
         return max(wallet.available, 0) if lapse <= today + timedelta(days=EXPIRING_WINDOW_DAYS) else 0
@@ -53,11 +73,12 @@ def member_view(member: MemberItem, config: ProgramConfig, now: datetime) -> dic
             "name": upcoming.name, "points_needed": upcoming.points_needed,
         },
         "points": {
-            "available": int(member.available),
+            "available": available_points(member, now),
             "pending": int(member.pending or 0),
+            "held": held_points(member, now),
             "lifetime_earned": int(member.lifetime_earned or 0),
             "qualifying": qualifying,
-            "expiring_next_30_days": expiring_soon(member, config, today),
+            "expiring_next_30_days": expiring_soon(member, config, today, now),
         },
         "preferences": member.preferences or {},
         "consents": member.consents or {},
@@ -93,10 +114,31 @@ def entry_view(entry: EntryItem) -> dict[str, Any]:
     if entry.description is not None:
         view["description"] = entry.description
     if entry.redemption is not None:
-        view["redemption"] = entry.redemption
+        # Where its stock unit came from is the store's business, not the member's.
+        view["redemption"] = {name: value for name, value in entry.redemption.items() if not name.startswith("stock_")}
     if entry.details is not None:
         view["details"] = entry.details
     return view
+
+
+def hold_view(hold: HoldItem, now: datetime) -> dict[str, Any]:
+    status = str(hold.status)
+    if status == "held" and str(hold.expires_at) <= iso_utc(now):
+        status = "expired"  # its points are back already, for every read (see lapsed_holds)
+    return {
+        "hold_id": hold.hold_id,
+        "member_id": hold.member_id,
+        "points": int(hold.points),
+        "captured_points": int(hold.captured_points or 0),
+        "status": status,
+        "order_id": hold.order_id,
+        "description": hold.description,
+        "expires_at": hold.expires_at,
+        "created_at": hold.created_at,
+        "closed_at": hold.closed_at,
+        "redemption_id": hold.redemption_id,
+        "balance_after": int(hold.balance_after),
+    }
 
 
 def reward_view(reward: RewardItem) -> dict[str, Any]:

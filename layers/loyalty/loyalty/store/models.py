@@ -3,6 +3,7 @@
 Key design (pk / sk):
   MEMBER#<id>      / PROFILE        the member: profile, balance, lots, tier, cap counters (versioned)
   MEMBER#<id>      / ENTRY#<ulid>   the ledger, newest last
+  MEMBER#<id>      / HOLD#<ulid>    a hold of points at a checkout (its open ones also on the member item)
   IDEM#<scope>#<k> / IDEM           idempotency record, written in the same transaction it protects
   ORDER#<order_id> / ORDER          one order earns once; what returns may still claw back
   EMAIL#<email>    / EMAIL          unique email -> member
@@ -143,6 +144,11 @@ class MemberItem(_Item):
     referrals = JSONAttribute(default=dict)
     # {plan_id, status, started_on, current_period_end, cancel_at_period_end, payment_reference}
     membership = JSONAttribute(null=True)
+    # Open holds {hold_id: {points, expires_at, lots}}: their points are out of `available` and `lots`
+    # until captured, released or expired (at most MAX_OPEN_HOLDS, so the item stays small).
+    holds = JSONAttribute(default=dict)
+    # Points sent by transfer in the month: {"month": "YYYY-MM", "points": n} (the monthly limit).
+    transfers_sent = JSONAttribute(null=True)
     schedule = ScheduleIndex()
     gsi2pk = UnicodeAttribute(null=True)
     gsi2sk = UnicodeAttribute(null=True)
@@ -178,12 +184,37 @@ class EntryItem(_Item):
     reason = UnicodeAttribute(null=True)
     description = UnicodeAttribute(null=True)
     redemption = JSONAttribute(null=True)
+    # A redemption's cancellation: the redeem_reversal entry that gave its points back (set once).
+    reversal_id = UnicodeAttribute(null=True)
     # For the stream processor: the member's previous activity day, and the member version.
     previous_activity_day = UnicodeAttribute(null=True)
     member_rev = NumberAttribute(null=True)
     details = JSONAttribute(null=True)
     # Facts for the period metrics (previous purchase days, upsell days, referral conversion).
     facts = JSONAttribute(null=True)
+
+
+class HoldItem(_Item):
+    """A hold at a checkout, as its GET reads it. `closed_id` is the ULID of the moment its points came
+    back or were spent (the capture's redeem entry): reconciliation places it in the ledger's order."""
+
+    class Meta(_Meta):
+        pass
+
+    hold_id = UnicodeAttribute()
+    member_id = UnicodeAttribute()
+    points = NumberAttribute()
+    captured_points = NumberAttribute(default=0)
+    status = UnicodeAttribute(default="held")  # held, captured, released, expired
+    order_id = UnicodeAttribute(null=True)
+    description = UnicodeAttribute(null=True)
+    expires_at = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    balance_after = NumberAttribute()
+    lots = JSONAttribute(default=dict)
+    closed_id = UnicodeAttribute(null=True)
+    closed_at = UnicodeAttribute(null=True)
+    redemption_id = UnicodeAttribute(null=True)
 
 
 class IdempotencyItem(_Item):
@@ -475,6 +506,10 @@ def partner_order_key(partner_id: str, order_id: str) -> tuple[str, str]:
 
 def member_key(member_id: str) -> tuple[str, str]:
     return f"MEMBER#{member_id}", "PROFILE"
+
+
+def hold_key(member_id: str, hold_id: str) -> tuple[str, str]:
+    return f"MEMBER#{member_id}", f"HOLD#{hold_id}"
 
 
 def entry_key(member_id: str, entry_id: str) -> tuple[str, str]:

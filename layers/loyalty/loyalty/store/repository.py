@@ -24,6 +24,7 @@ from loyalty.store.models import (
     PROGRAM_REPLICAS,
     CodeItem,
     EntryItem,
+    HoldItem,
     IdempotencyItem,
     MemberItem,
     OrderItem,
@@ -36,6 +37,7 @@ from loyalty.store.models import (
     code_key,
     email_key,
     entry_key,
+    hold_key,
     idempotency_key,
     member_key,
     order_key,
@@ -59,7 +61,7 @@ MEMBER_MUTABLE = (
     "purchase_days", "sku_days", "gsi2pk", "gsi2sk", "pending_lots", "tier_review_day", "birthday_awarded_year",
     "referrals", "expiry_notified", "membership",
     "profile_completed_at", "name", "email", "birthday", "phone", "locale", "preferences", "consents",
-    "status", "referred_by",
+    "status", "referred_by", "holds", "transfers_sent",
 )
 
 
@@ -90,6 +92,11 @@ class Snapshot:
     spin_pool: shares.Pool | None = None
     code: CodeItem | None = None
     voucher: VoucherItem | None = None
+    hold: HoldItem | None = None
+    # A ledger entry of the member (the redemption a cancel names).
+    entry: EntryItem | None = None
+    # The other member of a transfer.
+    other_member: MemberItem | None = None
 
 
 def read_snapshot(
@@ -107,10 +114,19 @@ def read_snapshot(
     spin: bool = False,
     reward_definition: str | None = None,
     voucher_code: str | None = None,
+    hold_id: str | None = None,
+    entry_id: str | None = None,
+    other_member_id: str | None = None,
 ) -> Snapshot:
     wanted: dict[str, tuple[type, Key]] = {}
     if member_id is not None:
         wanted["member"] = (MemberItem, member_key(member_id))
+        if hold_id is not None:
+            wanted["hold"] = (HoldItem, hold_key(member_id, hold_id))
+        if entry_id is not None:
+            wanted["entry"] = (EntryItem, entry_key(member_id, entry_id))
+    if other_member_id is not None:
+        wanted["other_member"] = (MemberItem, member_key(other_member_id))
     if with_program:
         # Any replica will do: the PUT wrote them all in one transaction before it answered.
         replica = random.randrange(PROGRAM_REPLICAS)  # noqa: S311 - spreading load, not security
@@ -266,6 +282,12 @@ class PointsChange:
     # The prize wheel's budget, as planned on its pool, checked in the same transaction.
     spin_budget: shares.Pool | None = None
     new_voucher: VoucherItem | None = None
+    # A hold placed; holds closed (captured, released, or found expired), each still open when read.
+    new_hold: HoldItem | None = None
+    closed_holds: list[HoldItem] = field(default_factory=list)
+    # A redemption cancelled: its entry marked (once), and one unit of its reward's stock given back.
+    cancelled_redemption: EntryItem | None = None
+    stock_given_back: tuple[str, int, str | None] | None = None  # (owner, share index, when the stock was set)
 
 
 def commit_points_change(change: PointsChange) -> None:
@@ -297,6 +319,22 @@ def commit_points_change(change: PointsChange) -> None:
         shares.take_actions(txn, change.spin_budget)
     if change.new_voucher is not None:
         txn.put("voucher", change.new_voucher, VoucherItem.pk.does_not_exist())
+    if change.new_hold is not None:
+        txn.put("hold", change.new_hold, HoldItem.pk.does_not_exist())
+    for index, hold in enumerate(change.closed_holds):
+        txn.update(f"closed_hold{index}", hold, [
+            HoldItem.status.set(hold.status), HoldItem.captured_points.set(hold.captured_points),
+            HoldItem.closed_id.set(hold.closed_id), HoldItem.closed_at.set(hold.closed_at),
+            HoldItem.balance_after.set(hold.balance_after),
+            HoldItem.redemption_id.set(hold.redemption_id) if hold.redemption_id else HoldItem.redemption_id.remove(),
+        ], HoldItem.status == "held", versioned=False)
+    if change.cancelled_redemption is not None:
+        entry = change.cancelled_redemption
+        txn.update("redemption", entry, [EntryItem.redemption.set(entry.redemption),
+                                         EntryItem.reversal_id.set(entry.reversal_id)],
+                   EntryItem.pk.exists() & EntryItem.reversal_id.does_not_exist(), versioned=False)
+    if change.stock_given_back is not None:
+        shares.give_back_actions(txn, *change.stock_given_back)
     if change.reward_taken is not None:
         shares.take_actions(txn, change.reward_taken)
     _add_idempotency(txn, change.idempotency)

@@ -133,6 +133,17 @@ def take_actions(txn: Txn, pool: Pool, counters: dict[str, int] | None = None) -
         txn.update(f"share{index}", share, actions, condition, versioned=False)
 
 
+def give_back_actions(txn: Txn, owner: str, index: int, set_at: str | None, units: int = 1) -> None:
+    """Units coming back to a stocked allowance (a cancelled redemption), into the share they came from,
+    unread. ConditionFailed(stock) when the stock was set anew since (`set_at`: when the stock the units
+    came from was set): a PUT's stock is what the PUT says."""
+    share = ShareItem(*share_key(owner, index))
+    condition = ShareItem.left.exists()
+    condition &= ShareItem.updated_at == set_at if set_at else ShareItem.updated_at.does_not_exist()
+    txn.update("stock", share, [ShareItem.left.add(units), ShareItem.taken.add(-units)], condition,
+               versioned=False)
+
+
 def sum_counters(shares: Iterable[ShareItem | None], names: Iterable[str]) -> dict[str, int]:
     names = list(names)
     totals = dict.fromkeys(names, 0)

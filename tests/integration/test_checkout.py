@@ -343,3 +343,90 @@ def test_metrics_count_redemptions_net_of_cancellations_and_transfers(api: Api, 
     assert metrics["points"]["redeemed"] == 50 and metrics["redemptions"] == 1
     assert metrics["redemptions_cancelled"] == 1
     assert metrics["points"]["transferred"] == 100 and metrics["transfers"] == 1
+
+
+def test_two_concurrent_cancels_give_the_points_back_once(api: Api, alice: str) -> None:
+    redeemed = api.redeem(alice, {"points": 300, "description": "x"}).body
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: cancel(api, alice, redeemed["redemption_id"]), range(4)))
+    assert sorted(result.status for result in results) == [200, 409, 409, 409]
+    assert member_points(api, alice)["available"] == 1000
+    assert_reconciled()
+
+
+def test_concurrent_transfers_never_overspend(api: Api, alice: str, transfers: dict) -> None:
+    for name in ("bob", "carol", "dave"):
+        api.enroll(name)
+    # Ten transfers of 300 from 1000 points, to three members, at once: at most three succeed
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        results = list(pool.map(lambda index: transfer(api, alice, ("bob", "carol", "dave")[index % 3], 300),
+                                range(10)))
+    assert sorted(result.status for result in results).count(201) == 3
+    assert member_points(api, alice)["available"] == 100
+    assert sum(member_points(api, name)["available"] for name in ("bob", "carol", "dave")) == 900
+    assert_reconciled()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_reconciliation_stays_clean_after_a_random_checkout_workload(api: Api, transfers: dict, seed: int) -> None:
+    """Purchases, returns, redemptions, holds (captured in part or whole, released, left to expire), cancels
+    and transfers among five members, over a month: every invariant holds afterwards."""
+    import random
+
+    from loyalty.services import jobs
+
+    rng = random.Random(seed)
+    members = [f"m{index}" for index in range(5)]
+    for name in members:
+        api.enroll(name)
+    start = utc_now()
+    orders: list[tuple[str, str]] = []
+    holds: list[tuple[str, str]] = []
+    redemptions: list[tuple[str, str]] = []
+    for step in range(200):
+        moment = start + timedelta(hours=3 * step)
+        with at(moment):
+            member = rng.choice(members)
+            roll = rng.random()
+            if roll < 0.25 or not orders:
+                order = f"o{seed}-{step}"
+                if api.purchase(member, order, f"{rng.randint(5, 80)}.00").status == 201:
+                    orders.append((member, order))
+            elif roll < 0.32:
+                owner, order = rng.choice(orders)
+                api.post(f"/members/{owner}/returns", {"order_id": order, "refund": {"amount": "3.00",
+                                                                                     "currency": "USD"}},
+                         headers=key(), **TRUSTED)
+            elif roll < 0.45:
+                placed = hold(api, member, rng.randint(1, 400), expires_in_seconds=rng.choice([60, 86400]))
+                if placed.status == 201:
+                    holds.append((member, placed.body["hold_id"]))
+            elif roll < 0.58 and holds:
+                owner, hold_id = rng.choice(holds[-2:])
+                captured = capture(api, owner, hold_id, {"points": 1} if rng.random() < 0.3 else {})
+                if captured.status == 200:
+                    redemptions.append((owner, captured.body["redemption_id"]))
+            elif roll < 0.68 and holds:
+                owner, hold_id = rng.choice(holds[-2:])
+                release(api, owner, hold_id)
+            elif roll < 0.76:
+                redeemed = api.redeem(member, {"points": rng.randint(1, 300), "description": "r"})
+                if redeemed.status == 201:
+                    redemptions.append((member, redeemed.body["redemption_id"]))
+            elif roll < 0.86 and redemptions:
+                owner, redemption_id = rng.choice(redemptions)
+                cancel(api, owner, redemption_id)
+            elif roll < 0.95:
+                receiver = rng.choice([name for name in members if name != member])
+                transfer(api, member, receiver, rng.randint(100, 400))
+            else:
+                jobs.run("member_maintenance", moment)
+    with at(start + timedelta(days=30)):
+        result = assert_reconciled()
+    assert result["checked"]["open holds = hold items still held"] == 5
+    # And the workload did exercise every kind of change
+    items = ledger_items()
+    kinds = {item["type"] for item in items if str(item["sk"]).startswith("ENTRY#")}
+    assert {"earn", "return", "redeem", "redeem_reversal", "transfer_out", "transfer_in"} <= kinds, kinds
+    statuses = {item["status"] for item in items if str(item["sk"]).startswith("HOLD#")}
+    assert {"captured", "released", "expired"} <= statuses, statuses

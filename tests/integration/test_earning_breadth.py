@@ -110,7 +110,8 @@ def test_pending_points_are_visible_not_spendable_and_released_by_the_scheduler(
     with at(day14):
         assert jobs.run("member_maintenance", day14) == {"visited": 1, "release": 1}
         assert points(api, "alice") | {"expiring_next_30_days": 0} == {
-            "available": 300, "pending": 0, "held": 0, "lifetime_earned": 300, "qualifying": 300, "expiring_next_30_days": 0}
+            "available": 300, "pending": 0, "held": 0, "lifetime_earned": 300, "qualifying": 300,
+            "expiring_next_30_days": 0}
         assert jobs.run("member_maintenance", day14) == {"visited": 0}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -86,3 +87,19 @@ def test_every_recipe_runs_as_written(mechanics_stack: Http) -> None:
     output = result.stdout
     assert '"name":"Prime"' in output.replace(" ", "") or '"name": "Prime"' in output
     assert "prime-day-deal" in output and "sb-tea" in output and "sb-coffee" not in output.split("sb-tea")[-1]
+
+
+def test_the_readme_checkout_recipe_runs_as_written(mechanics_stack: Http) -> None:
+    # Given the recipes' set-up block, when the README's checkout recipe runs as written
+    setup = dict(recipe_blocks())["set-up"]
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    (checkout,) = re.findall(r"```sh\n(# recipe: checkout\n.*?)```", readme, re.S)
+    script = "set -euo pipefail\n" + setup + "\n" + checkout
+    result = subprocess.run(["bash", "-c", script], cwd=PROJECT_ROOT, env={**os.environ, "API": mechanics_stack.url},
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    # Then the member ends with every point back: nothing held, nothing lost
+    member = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (member["points"]["available"], member["points"]["held"]) == (500, 0)
+    cancelled = json.loads(result.stdout.strip().splitlines()[-2])
+    assert cancelled["status"] == "cancelled" and cancelled["reversal"]["points"] == 250

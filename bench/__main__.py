@@ -106,7 +106,45 @@ def dynamodb_per_op(world: World) -> dict[str, Any]:
     record("partner_earn", lambda: api.post("/partner/earn", {
         "member_id": "alice", "order_id": "pe-1", "total": {"amount": "20.00", "currency": "USD"}},
         partner=partner, headers={"Idempotency-Key": "pe-1"}), 201)
+    checkout_operations(world, record)
     return operations
+
+
+def checkout_operations(world: World, record: Any) -> None:
+    """Hold, capture, release, a cancelled redemption and a transfer, each on a member with some history."""
+    import uuid
+
+    from loyalty_local.demo import DEMO_PROGRAM
+
+    api = world.api
+    trusted = {"sub": "pos", "scopes": ["loyalty/transactions"]}
+    api.put("/admin/program", {**DEMO_PROGRAM, "transfers": {"enabled": True}}, admin=True)
+    api.enroll("bob")
+
+    def post(path: str, body: dict[str, Any], **caller: Any) -> Any:
+        return api.post(path, body, headers={"Idempotency-Key": uuid.uuid4().hex}, **(caller or {"sub": "alice"}))
+
+    holds: list[str] = []
+
+    def hold() -> Any:
+        result = post("/members/alice/holds", {"points": 100, "order_id": "basket-1"})
+        holds.append(result.body["hold_id"])
+        return result
+
+    record("hold", hold, 201)
+    captured: list[str] = []
+
+    def capture() -> Any:
+        result = post(f"/members/alice/holds/{holds[0]}/capture", {"points": 60}, **trusted)
+        captured.append(result.body["redemption_id"])
+        return result
+
+    record("hold_capture", capture, 200)
+    hold()
+    record("hold_release", lambda: post(f"/members/alice/holds/{holds[1]}/release", {}), 200)
+    record("redemption_cancel", lambda: post(f"/members/alice/redemptions/{captured[0]}/cancel",
+                                             {"reason": "refund"}, **trusted), 200)
+    record("transfer", lambda: post("/members/alice/transfers", {"to_member_id": "bob", "points": 100}), 201)
 
 
 def handler_overhead(world: World, purchases: int = 150, rounds: int = 3) -> dict[str, Any]:

@@ -430,3 +430,45 @@ def test_reconciliation_stays_clean_after_a_random_checkout_workload(api: Api, t
     assert {"earn", "return", "redeem", "redeem_reversal", "transfer_out", "transfer_in"} <= kinds, kinds
     statuses = {item["status"] for item in items if str(item["sk"]).startswith("HOLD#")}
     assert {"captured", "released", "expired"} <= statuses, statuses
+
+
+def test_every_checkout_call_is_one_read_and_one_transaction(api: Api, alice: str, transfers: dict) -> None:
+    from loyalty.store.db import connection
+
+    api.enroll("bob")
+    sent: list[str] = []
+
+    def hook(model: Any, **_: Any) -> None:
+        sent.append(model.name)
+
+    def measured(call: Any) -> Result:
+        sent.clear()
+        events = connection().client.meta.events
+        events.register("before-parameter-build.dynamodb", hook)
+        try:
+            result: Result = call()
+        finally:
+            events.unregister("before-parameter-build.dynamodb", hook)
+        assert result.status in (200, 201), result.body
+        # Then each call sent exactly one BatchGetItem and one TransactWriteItems
+        assert sent == ["BatchGetItem", "TransactWriteItems"]
+        return result
+
+    placed = measured(lambda: hold(api, alice, 300)).body
+    captured = measured(lambda: capture(api, alice, placed["hold_id"], {"points": 100})).body
+    measured(lambda: cancel(api, alice, captured["redemption_id"]))
+    second = measured(lambda: hold(api, alice, 50)).body
+    measured(lambda: release(api, alice, second["hold_id"]))
+    measured(lambda: transfer(api, alice, "bob", 100))
+
+
+def test_a_cancel_after_the_stock_was_set_anew_gives_the_points_back_but_not_the_unit(api: Api, alice: str) -> None:
+    reward = {"reward_id": "mug", "name": "Mug", "points": 100, "stock": 5}
+    api.post("/admin/rewards", reward, admin=True)
+    redeemed = api.redeem(alice, {"reward_id": "mug"}).body
+    # When the team sets the stock to 10 (the stock is what a PUT says), then the redemption is cancelled
+    assert api.put("/admin/rewards/mug", {**reward, "stock": 10}, admin=True).status == 200
+    cancelled = cancel(api, alice, redeemed["redemption_id"])
+    # Then the points come back, and the stock stays what the PUT said
+    assert cancelled.status == 200 and member_points(api, alice)["available"] == 1000
+    assert api.get("/rewards", sub=alice).body["items"][0]["stock"] == 10

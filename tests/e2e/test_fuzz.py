@@ -52,6 +52,9 @@ RULES_NO_SCHEMA_CAN_STATE = {
     # in the currency's minor units, prizes and plans that refer to each other (see the config reference).
     "the program config is invalid": "program config",
     "invalid amount": "program config",
+    # A transfer goes to another member than the path's; a capture takes at most what its hold holds.
+    "cannot transfer points to itself": "transfer",
+    "the hold holds": "the hold",
     # A member may name a referrer only by a code that exists, and not its own.
     "no member has this code": "referral",
     "self-referral": "referral",

@@ -46,15 +46,19 @@ def _units(size: int, per: int) -> int:
     return max(1, math.ceil(size / per))
 
 
-def _gsi_writes(item: dict[str, Any] | None, load: Counter[tuple[str, str]]) -> None:
-    """A written item that carries index keys writes the index too (GSI1 projects all, GSI2 keys only).
-    Counted on every write of such an item, even when the index entry did not change: an upper bound."""
+def _gsi_writes(item: dict[str, Any] | None, load: Counter[tuple[str, str]], names: set[str] | None = None) -> None:
+    """A written item that carries index keys writes the index too (GSI1 projects all, GSI2 and GSI3 keys
+    only). GSI1 and GSI2 are counted on every write of such an item, even when the index entry did not
+    change: an upper bound. GSI3 (the roster) only when the write sets its key (`names`: the attributes an
+    update names; None for a put), which is when DynamoDB writes a keys-only index."""
     if not item:
         return
     if "gsi1pk" in item:
         load[("GSI1", item["gsi1pk"]["S"])] += _units(dynamo.item_size(item), 1024)
     if "gsi2pk" in item:
         load[("GSI2", item["gsi2pk"]["S"])] += 1
+    if "gsi3pk" in item and (names is None or "gsi3pk" in names):
+        load[("GSI3", item["gsi3pk"]["S"])] += 1
 
 
 def units_by_key(requests: list[dynamo.Request]) -> tuple[Counter[tuple[str, str]], Counter[tuple[str, str]]]:
@@ -77,13 +81,15 @@ def units_by_key(requests: list[dynamo.Request]) -> tuple[Counter[tuple[str, str
                 size = 1024 if kind == "Delete" else dynamo.item_size(item)
                 writes[(table, pk)] += 2 * _units(size, 1024)
                 if kind != "ConditionCheck":
-                    _gsi_writes(item, writes)
+                    named = None if kind == "Put" else set(body.get("ExpressionAttributeNames", {}).values())
+                    _gsi_writes(item, writes, named)
         elif request.operation in ("PutItem", "UpdateItem", "DeleteItem"):
             table = params["TableName"]
             item = params["Item"] if request.operation == "PutItem" else current(table, params["Key"])
             pk = (item or params.get("Key") or {})["pk"]["S"]
             writes[(table, pk)] += _units(dynamo.item_size(item), 1024)
-            _gsi_writes(item, writes)
+            named = None if request.operation == "PutItem" else set(params.get("ExpressionAttributeNames", {}).values())
+            _gsi_writes(item, writes, named)
         elif request.operation == "BatchWriteItem":
             for table, entries in params["RequestItems"].items():
                 for entry in entries:
@@ -99,8 +105,8 @@ def units_by_key(requests: list[dynamo.Request]) -> tuple[Counter[tuple[str, str
             names = params.get("ExpressionAttributeNames", {})
             for name, value in _HASH_CONDITION.findall(params.get("KeyConditionExpression", "")):
                 attribute = names.get(name, name)
-                if attribute in ("pk", "gsi1pk", "gsi2pk"):
-                    space = {"pk": params["TableName"], "gsi1pk": "GSI1", "gsi2pk": "GSI2"}[attribute]
+                if attribute in ("pk", "gsi1pk", "gsi2pk", "gsi3pk"):
+                    space = {"pk": params["TableName"], "gsi1pk": "GSI1", "gsi2pk": "GSI2", "gsi3pk": "GSI3"}[attribute]
                     reads[(space, values[value]["S"])] += 1 if params.get("ConsistentRead") else 0.5
                     break
     return reads, writes

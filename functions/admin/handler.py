@@ -1,6 +1,7 @@
-"""Program staff: the program config, the rewards catalog, manual adjustments."""
+"""Program staff: the program config and its versions, the rewards catalog, manual adjustments, partners,
+the back office (member search, blocks) and the audit log."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
@@ -8,18 +9,32 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.api.http import caller, create_app, idempotency, logger, respond
 from loyalty.api.schemas import (
+    AuditPage,
     CodeBatchOut,
     KeyOut,
     LedgerEntryOut,
+    MemberOut,
+    MemberPage,
     PartnerCreatedOut,
     PartnerPage,
     ProgramOut,
+    ProgramVersionConfigOut,
+    ProgramVersionPage,
     RewardOut,
     responses,
 )
-from loyalty.inputs import AdjustmentRequest, CodeBatchRequest, KeyRequest, PartnerRequest, RewardRequest
+from loyalty.inputs import (
+    AdjustmentRequest,
+    BlockRequest,
+    CodeBatchRequest,
+    KeyRequest,
+    PartnerRequest,
+    RewardRequest,
+    RollbackRequest,
+    UnblockRequest,
+)
 from loyalty.observability import metrics, tracer
-from loyalty.services import catalog, ledger, mechanics, partners, program
+from loyalty.services import backoffice, catalog, ledger, mechanics, partners, program
 
 app = create_app()
 
@@ -86,6 +101,62 @@ def revoke_key(partner_id: str, key_id: str):
 def code_batch(request: Annotated[CodeBatchRequest, Body()]):
     who = caller(app)
     return respond(mechanics.code_batch(who, request, idempotency(app, who)))
+
+
+@app.get("/admin/program/versions", operation_id="listProgramVersions", responses=responses(200, ProgramVersionPage),
+         tags=["admin"], summary="The program's versions, newest first")
+def list_versions(limit: Annotated[int, Query(ge=1, le=100)] = 25,
+                  cursor: Annotated[str | None, Query(max_length=1024)] = None):
+    return respond(program.list_versions(caller(app), limit=limit, cursor=cursor))
+
+
+@app.get("/admin/program/versions/<version>", operation_id="getProgramVersion",
+         responses=responses(200, ProgramVersionConfigOut), tags=["admin"], summary="One version of the program")
+def get_version(version: str):
+    return respond(program.get_version(caller(app), version))
+
+
+@app.post("/admin/program/rollback", operation_id="rollbackProgram", responses=responses(200, ProgramOut),
+          tags=["admin"], summary="A new version equal to an old one")
+def rollback(request: Annotated[RollbackRequest, Body()]):
+    who = caller(app)
+    return respond(program.rollback(who, request.version, idempotency(app, who)))
+
+
+@app.get("/admin/members", operation_id="searchMembers", responses=responses(200, MemberPage), tags=["admin"],
+         summary="Find members by email (case-insensitive), phone or referral code; list them by tier or status")
+def search_members(
+    email: Annotated[str | None, Query(max_length=254)] = None,
+    phone: Annotated[str | None, Query(max_length=32, pattern=r"^\+?[0-9][0-9 ()-]{3,22}$")] = None,
+    referral_code: Annotated[str | None, Query(max_length=64)] = None,
+    tier: Annotated[str | None, Query(max_length=100)] = None,
+    status: Annotated[Literal["active", "blocked"] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    cursor: Annotated[str | None, Query(max_length=1024)] = None,
+):
+    criteria = {"email": email, "phone": phone, "referral_code": referral_code, "tier": tier, "status": status}
+    return respond(backoffice.search_members(caller(app), criteria, limit=limit, cursor=cursor))
+
+
+@app.post("/admin/members/<member_id>/block", operation_id="blockMember", responses=responses(200, MemberOut),
+          tags=["admin"], summary="Block a member (earns, spends, transfers and claims nothing)")
+def block(member_id: str, request: Annotated[BlockRequest, Body()]):
+    who = caller(app)
+    return respond(backoffice.set_blocked(who, member_id, request, idempotency(app, who)))
+
+
+@app.post("/admin/members/<member_id>/unblock", operation_id="unblockMember", responses=responses(200, MemberOut),
+          tags=["admin"], summary="Unblock a member")
+def unblock(member_id: str, request: Annotated[UnblockRequest, Body()]):
+    who = caller(app)
+    return respond(backoffice.set_blocked(who, member_id, request, idempotency(app, who)))
+
+
+@app.get("/admin/audit", operation_id="listAudit", responses=responses(200, AuditPage), tags=["admin"],
+         summary="The audit log of admin writes, oldest first")
+def audit(limit: Annotated[int, Query(ge=1, le=100)] = 25,
+          after: Annotated[str | None, Query(max_length=1024, description="next_cursor of the page before")] = None):
+    return respond(backoffice.list_audit(caller(app), limit=limit, cursor=after))
 
 
 @metrics.log_metrics

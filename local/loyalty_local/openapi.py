@@ -102,6 +102,8 @@ WHO = {
     "getReward": "any signed-in caller",
     "placeHold": ANY_MEMBER_READER, "getHold": ANY_MEMBER_READER, "releaseHold": ANY_MEMBER_READER,
     "captureHold": TRUSTED, "cancelRedemption": TRUSTED, "transferPoints": MEMBER,
+    **dict.fromkeys(("listProgramVersions", "getProgramVersion", "rollbackProgram", "searchMembers", "blockMember",
+                     "unblockMember", "listAudit"), ADMIN),
     **dict.fromkeys(("recordPartnerEarn", "listPromotions", "createPromotion", "getPromotion", "issueCodes",
                      "getPromotionReport", "getSettlement", "listWebhooks", "registerWebhook", "listDeliveries",
                      "removeWebhook"), PARTNER),
@@ -122,9 +124,10 @@ def _error_statuses(method: str, path: str, operation: dict[str, Any]) -> set[in
     statuses = {401, 403, 429, 500, 503}
     parameters = {parameter["in"]: parameter for parameter in operation.get("parameters", [])}
     query = [parameter for parameter in operation.get("parameters", []) if parameter["in"] == "query"]
-    if method in WRITES or any(parameter["name"] == "cursor" for parameter in query):
+    if method in WRITES or any(parameter["name"] in ("cursor", "after") for parameter in query):
         statuses.add(400)  # a malformed or missing Idempotency-Key, a cursor this API did not issue
-    if "path" in parameters or operation["operationId"] in {"recordPartnerEarn", "redeem", "claimCode"}:
+    if "path" in parameters or operation["operationId"] in {"recordPartnerEarn", "redeem", "claimCode",
+                                                            "rollbackProgram"}:
         statuses.add(404)
     statuses.add(409)  # every call but a few needs the program configured; every write can conflict
     if "{member_id}" in path or "{promotion_id}" in path or operation["operationId"] in {

@@ -426,3 +426,17 @@ class TransferRequest(Body):
     to_member_id: Identifier
     points: Points
     message: Text200 | None = None
+
+
+class BlockRequest(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "chargeback fraud"}]})
+    reason: Text500
+
+
+class UnblockRequest(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{}]})
+
+
+class RollbackRequest(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"version": 3}]})
+    version: Annotated[StrictInt, Field(ge=1, le=10**8)]

@@ -85,7 +85,8 @@ class MemberOut(Out):
     birthday: str | None = None
     phone: str | None = None
     locale: str | None = None
-    status: Literal["active"]
+    status: Literal["active", "blocked"] = Field(description="blocked: earns, spends, transfers and claims "
+                                                          "nothing until an admin unblocks it; reads work")
     enrolled_at: str
     tier: TierOut
     next_tier: NextTierOut | None = None
@@ -273,6 +274,40 @@ class ProgramOut(ProgramConfig):
     model_config = ConfigDict(defer_build=True)
     version: int = Field(json_schema_extra={"readOnly": True})
     spin_odds: list[SpinOddsOut] | None = Field(default=None, json_schema_extra={"readOnly": True})
+
+
+class MemberPage(Out):
+    items: list[MemberOut]
+    next_cursor: str | None = None
+
+
+class AuditEntryOut(Out):
+    audit_id: str
+    at: str
+    actor: str = Field(description="the admin's token `sub`")
+    action: str = Field(examples=["points.adjusted"])
+    target: str = Field(examples=["member:alice"])
+    details: dict[str, Any]
+
+
+class AuditPage(Out):
+    items: list[AuditEntryOut]
+    next_cursor: str | None = Field(default=None, description="pass as `after` for the next page")
+
+
+class ProgramVersionOut(Out):
+    version: int
+    at: str
+    actor: str | None = None
+
+
+class ProgramVersionPage(Out):
+    items: list[ProgramVersionOut]
+    next_cursor: str | None = None
+
+
+class ProgramVersionConfigOut(ProgramVersionOut):
+    config: dict[str, Any] = Field(description="the program config as that version was PUT")
 
 
 class ReferralOut(Out):

@@ -294,6 +294,8 @@ class MemberChange:
         awarded = int(self.member.birthday_awarded_year) if self.member.birthday_awarded_year else None
         if "birthday" not in self.config.actions or not birthday_due(birthday, self.today, awarded):
             return None
+        if self.member.status == "blocked":
+            return None  # a blocked member earns nothing; the year is not marked, so an unblock still gets it
         self.member.birthday_awarded_year = self.today.year
         try:
             return self.action("birthday", occurred_at=self.now, source={"year": self.today.year},

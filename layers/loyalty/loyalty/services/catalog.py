@@ -88,8 +88,11 @@ def save_reward(caller: Caller, reward_id: str | None, request: RewardRequest,
         reward = repository.new_reward(reward_id, data=_reward_data(request), stock=request.stock,
                                        created_at=created_at, updated_at=now)
 
+        audit = repository.new_audit(caller.sub, "reward.created" if creating else "reward.updated",
+                                     f"reward:{reward_id}", {"points": request.points, "stock": request.stock})
+
         def commit(record: IdempotencyItem | None) -> None:
-            repository.save_reward(reward, record, must_be_new=creating)
+            repository.save_reward(reward, record, must_be_new=creating, audit=audit)
 
         return Plan(201 if creating else 200, reward_view(reward), commit, final_conflicts={
             "reward": Conflict(f"reward {reward_id} already exists", code="reward_exists"),

@@ -22,7 +22,7 @@ from loyalty.services.pointschange import Decision, Turn, change_points
 from loyalty.services.views import entry_view, hold_view
 from loyalty.services.writes import enrolled_member, key_required
 from loyalty.store import repository, shares
-from loyalty.store.models import HoldItem, hold_key
+from loyalty.store.models import AuditItem, HoldItem, hold_key
 from loyalty.store.repository import IdempotencyRequest
 
 
@@ -112,7 +112,8 @@ def release_hold(caller: Caller, path_id: str, hold_id: str, request: ReleaseReq
         released = _closed_view(hold, closed)
         return Decision(200, lambda: {**hold_view(released, now), "balance_after": turn.change.wallet.available})
 
-    return change_points(idempotency, member_id, now, decide, hold_id=hold_id)
+    # Released points were the member's: they go back even to a blocked member.
+    return change_points(idempotency, member_id, now, decide, while_blocked=True, hold_id=hold_id)
 
 
 def _closed_view(hold: HoldItem, closed: HoldItem) -> HoldItem:
@@ -134,14 +135,18 @@ def cancel_redemption(caller: Caller, path_id: str, redemption_id: str, request:
     checked_id(redemption_id, "redemption")
     idempotency = key_required(idempotency)
     now = utc_now()
+    audit = None
+    if caller.is_admin:  # staff's cancellations are audited; a shop's refunds are in the ledger
+        audit = repository.new_audit(caller.sub, "redemption.cancelled", f"member:{member_id}",
+                                     {"redemption_id": redemption_id, "reason": request.reason})
     try:
-        return _cancel(member_id, redemption_id, request, idempotency, now, give_stock_back=True)
+        return _cancel(member_id, redemption_id, request, idempotency, now, audit, give_stock_back=True)
     except _StockRedefined:
-        return _cancel(member_id, redemption_id, request, idempotency, now, give_stock_back=False)
+        return _cancel(member_id, redemption_id, request, idempotency, now, audit, give_stock_back=False)
 
 
 def _cancel(member_id: str, redemption_id: str, request: CancelRedemptionRequest, idempotency: IdempotencyRequest,
-            now: datetime, *, give_stock_back: bool) -> Outcome:
+            now: datetime, audit: AuditItem | None, *, give_stock_back: bool) -> Outcome:
     def decide(turn: Turn) -> Decision:
         redemption = turn.snapshot.entry
         if redemption is None or redemption.type != EntryType.REDEEM:
@@ -172,7 +177,8 @@ def _cancel(member_id: str, redemption_id: str, request: CancelRedemptionRequest
             "stock": _StockRedefined("the reward's stock was redefined"),
         })
 
-    return change_points(idempotency, member_id, now, decide, entry_id=redemption_id)
+    # A refund gives back what was the member's, blocked or not.
+    return change_points(idempotency, member_id, now, decide, while_blocked=True, audit=audit, entry_id=redemption_id)
 
 
 def transfer(caller: Caller, path_id: str, request: TransferRequest,

@@ -149,7 +149,8 @@ def record_return(caller: Caller, path_id: str, request: ReturnRequest,
         turn.writes.updated_order = order
         return Decision(201, lambda: entry_view(entry))
 
-    return change_points(idempotency, member_id, now, decide, order_id=request.order_id)
+    # A return takes back what a refund undoes, blocked member or not.
+    return change_points(idempotency, member_id, now, decide, while_blocked=True, order_id=request.order_id)
 
 
 def redeem(caller: Caller, path_id: str, request: RedemptionRequest,
@@ -225,4 +226,6 @@ def adjust(caller: Caller, member_id: str, request: AdjustmentRequest,
             turn.writes.spend = -request.points
         return Decision(201, lambda: entry_view(entry))
 
-    return change_points(idempotency, member_id, now, decide)
+    audit = repository.new_audit(caller.sub, "points.adjusted", f"member:{member_id}",
+                                 {"points": request.points, "reason": request.reason})
+    return change_points(idempotency, member_id, now, decide, while_blocked=True, audit=audit)

@@ -258,7 +258,9 @@ def code_batch(caller: Caller, request: CodeBatchRequest, idempotency: Idempoten
     promotion = partners.create_promotion(as_program, PromotionRequest(
         name=request.name, kind="bonus_points", points=request.points, starts_at=starts, ends_at=ends,
         budget_points=request.points * request.count, max_per_member=request.max_per_member,
-        description="proof-of-purchase codes"), step(idempotency, "promotion")).body
+        description="proof-of-purchase codes"), step(idempotency, "promotion"),
+        audit=repository.new_audit(caller.sub, "code_batch.issued", "program",
+                                   {"name": request.name, "count": request.count, "points": request.points})).body
     issued = partners.issue_codes(as_program, promotion["promotion_id"],
                                   CodesRequest(count=request.count, prefix=request.prefix),
                                   step(idempotency, "codes")).body

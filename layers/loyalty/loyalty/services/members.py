@@ -85,7 +85,7 @@ def enroll(caller: Caller, request: EnrollRequest, idempotency: IdempotencyReque
             referrer = repository.read_snapshot(member_id=referrer_id, with_program=False).member
             if referrer is not None:
                 awarded: list[EntryItem] = []
-                if "referral_signup" in config.actions:
+                if "referral_signup" in config.actions and referrer.status == "active":
                     awarded = award_action(referrer, config, "referral_signup", now,
                                            source={"referred_member_id": member_id}, silent_when_capped=True)
                 entries.extend(awarded)
@@ -137,7 +137,7 @@ def erase(caller: Caller, path_id: str) -> Outcome:
     for _attempt in range(MAX_ATTEMPTS):
         snapshot = repository.read_snapshot(member_id=member_id)
         member = enrolled_member(snapshot, member_id)
-        email, code = member.email, member.referral_code
+        email, code, phone = member.email, member.referral_code, member.phone
         # Comments first, the member last: a failure in between leaves the member as it was, so the
         # client's retry of DELETE does it all again (scrubbing is idempotent). The member's write is
         # conditioned on the version read before the comments were found, so a comment written
@@ -150,7 +150,7 @@ def erase(caller: Caller, path_id: str) -> Outcome:
         member.status = "erased"
         repository.schedule_member(member, None)
         try:
-            repository.erase_member(member, email, code)
+            repository.erase_member(member, email, code, phone)
             break
         except ConditionFailed:
             continue
@@ -183,13 +183,14 @@ def update_profile(caller: Caller, path_id: str, patch: ProfilePatch,
     def plan(snapshot: Snapshot) -> Plan:
         member = enrolled_member(snapshot, member_id)
         config = config_of(snapshot.program)
-        old_email = member.email
+        old_email, old_phone = member.email, member.phone or ""
         for name, value in changes.items():
             setattr(member, name, value)
         change = MemberChange(member, config, now)
         if member.profile_completed_at is None and _complete(member):
             member.profile_completed_at = iso_utc(now)
-            if "profile_completed" in config.actions:
+            # A blocked member earns nothing (the completion is kept: it is not awarded later either).
+            if "profile_completed" in config.actions and member.status != "blocked":
                 # Completed before (the lifetime cap): nothing more to award.
                 with contextlib.suppress(LimitReached):
                     change.action("profile_completed", occurred_at=now, source={})
@@ -197,7 +198,7 @@ def update_profile(caller: Caller, path_id: str, patch: ProfilePatch,
         body = member_view(member, config, now)
 
         def commit(record: IdempotencyItem | None) -> None:
-            repository.update_member(member, record, old_email=old_email, entries=entries)
+            repository.update_member(member, record, old_email=old_email, old_phone=old_phone, entries=entries)
 
         return Plan(200, body, commit, final_conflicts={
             "email": Conflict("a member with this email is already enrolled", code="member_exists"),

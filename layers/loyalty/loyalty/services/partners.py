@@ -47,6 +47,7 @@ from loyalty.store import aggregates, repository
 from loyalty.store import partners as store
 from loyalty.store.db import ConditionFailed
 from loyalty.store.models import (
+    AuditItem,
     IdempotencyItem,
     OrderItem,
     PartnerItem,
@@ -135,9 +136,12 @@ def onboard(caller: Caller, request: PartnerRequest, idempotency: IdempotencyReq
     key = store.new_key(key_id, partner_id, secret_hash)
     view = partner_view(partner)
 
+    audit = repository.new_audit(caller.sub, "partner.onboarded", f"partner:{partner_id}",
+                                 {"name": request.name, "key_id": key_id})
+
     def plan(_: Snapshot) -> Plan:
         def commit(record: IdempotencyItem | None) -> None:
-            store.create_partner(partner, key, record)
+            store.create_partner(partner, key, record, audit)
 
         # The key is shown once: a replay of this request answers without it.
         return Plan(201, {**view, "api_key": api_key, "key_id": key_id}, commit,
@@ -178,9 +182,12 @@ def rotate_key(caller: Caller, partner_id: str, request: KeyRequest, idempotency
         old = [k for k in store.get_keys(list(partner.key_ids or [])) if k.status == "active"]
     partner.key_ids = [*(partner.key_ids or []), key_id]
 
+    audit = repository.new_audit(caller.sub, "partner.key_added", f"partner:{partner.partner_id}",
+                                 {"key_id": key_id, "revoked": [k.key_id for k in old]})
+
     def plan(_: Snapshot) -> Plan:
         def commit(record: IdempotencyItem | None) -> None:
-            store.add_key(partner, key, old, record)
+            store.add_key(partner, key, old, record, audit)
 
         body = {"partner_id": partner.partner_id, "key_id": key_id, "revoked": [k.key_id for k in old]}
         return Plan(201, {**body, "api_key": api_key}, commit, replay_body={**body, "api_key": None})
@@ -194,7 +201,8 @@ def revoke_key(caller: Caller, partner_id: str, key_id: str) -> Outcome:
     key = store.get_key(checked_id(key_id, "key"))
     if key is None or key.partner_id != partner.partner_id:
         raise NotFound(f"partner {partner_id} has no key {key_id}", code="key_not_found")
-    store.revoke_key(key)
+    store.revoke_key(key, repository.new_audit(caller.sub, "partner.key_revoked", f"partner:{partner.partner_id}",
+                                               {"key_id": key_id}))
     return Outcome(200, {"partner_id": partner.partner_id, "key_id": key_id, "status": "revoked"})
 
 
@@ -209,7 +217,9 @@ def promotion_view(promotion: PromotionItem, budget_left: int | None, now: datet
             "created_at": promotion.created_at, "status": status, "budget_left": budget_left}
 
 
-def create_promotion(caller: Caller, request: PromotionRequest, idempotency: IdempotencyRequest | None) -> Outcome:
+def create_promotion(caller: Caller, request: PromotionRequest, idempotency: IdempotencyRequest | None,
+                     audit: AuditItem | None = None) -> Outcome:
+    """`audit`: the program staff's own code batch is an admin write (a partner's promotion is not)."""
     partner_id = str(caller.partner_id)
     promotion_id = new_ulid()
     now = utc_now()
@@ -229,7 +239,7 @@ def create_promotion(caller: Caller, request: PromotionRequest, idempotency: Ide
                                          budget_points=request.budget_points)
 
         def commit(record: IdempotencyItem | None) -> None:
-            store.create_promotion(promotion, counters, record)
+            store.create_promotion(promotion, counters, record, audit)
 
         return Plan(201, promotion_view(promotion, request.budget_points, now), commit)
 

@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from loyalty.domain.errors import DomainError
+from loyalty.domain.errors import Conflict, DomainError
 from loyalty.domain.program import ProgramConfig
 from loyalty.services.awards import MemberChange
 from loyalty.services.context import Outcome
 from loyalty.services.program import config_of
 from loyalty.services.writes import Plan, Replayer, enrolled_member, execute
 from loyalty.store import repository
-from loyalty.store.models import IdempotencyItem, MemberItem
+from loyalty.store.models import AuditItem, IdempotencyItem, MemberItem
 from loyalty.store.repository import IdempotencyRequest, PointsChange, Snapshot
 
 
@@ -53,22 +53,29 @@ class Decision:
 
 def change_points(idempotency: IdempotencyRequest | None, member_id: str, now: datetime,
                   decide: Callable[[Turn], Decision], *, replayer: Replayer | None = None,
-                  **reading: Any) -> Outcome:
+                  while_blocked: bool = False, audit: AuditItem | None = None, **reading: Any) -> Outcome:
     """Run `decide` on the member `member_id` (404 if never enrolled, 410 once erased) as it reads now,
-    with `reading` (keyword arguments of repository.read_snapshot) read in the same request."""
+    with `reading` (keyword arguments of repository.read_snapshot) read in the same request.
+
+    A blocked member earns, spends, transfers and claims nothing (409 member_blocked): only the changes
+    that take points back or give back what was the member's (`while_blocked`: returns, adjustments,
+    releases, cancellations) go on. `audit`: an admin's change, recorded in the same transaction."""
 
     def read() -> Snapshot:
         return repository.read_snapshot(member_id=member_id, idempotency=idempotency, **reading)
 
     def plan(snapshot: Snapshot) -> Plan:
         member = enrolled_member(snapshot, member_id)
+        if member.status == "blocked" and not while_blocked:
+            raise Conflict(f"member {member_id} is blocked", code="member_blocked")
         config = config_of(snapshot.program)
         change = MemberChange(member, config, now)
         # Expired holds come back first, so that the change plans on what the member really has.
         stored_available = change.wallet.available
         expired_holds = change.fold_expired_holds()
         came_back = change.wallet.available - stored_available
-        turn = Turn(snapshot, member, config, change, PointsChange(member, [], closed_holds=expired_holds))
+        turn = Turn(snapshot, member, config, change,
+                    PointsChange(member, [], closed_holds=expired_holds, audit=audit))
         decision = decide(turn)
         if turn.writes.spend is not None:
             # The spend's condition is checked on the balance as stored, before the expired holds came back.

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from loyalty.domain.errors import Conflict, ValidationFailed
+from loyalty.domain.errors import Conflict, NotFound, ValidationFailed
 from loyalty.domain.program import ProgramConfig
 from loyalty.services.context import Caller, Outcome
 from loyalty.services.writes import Plan, execute
@@ -78,18 +78,62 @@ def put_program(caller: Caller, body: Any, idempotency: IdempotencyRequest | Non
         body = {key: value for key, value in body.items() if key not in SERVER_COMPUTED}
     parse_config(body)
     config_json = json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=_decimal_json)
+    return _new_version(caller, config_json, idempotency, "program.updated", {})
 
+
+def _new_version(caller: Caller, config_json: str, idempotency: IdempotencyRequest | None, action: str,
+                 details: dict[str, Any]) -> Outcome:
     def plan(snapshot: repository.Snapshot) -> Plan:
         next_version = (int(snapshot.program.version) if snapshot.program else 0) + 1
         view = json.loads(config_json)
         view["version"] = next_version
+        audit = repository.new_audit(caller.sub, action, "program", {**details, "version": next_version})
 
         def commit(record: Any) -> None:
-            repository.save_program(snapshot.program, config_json, caller.sub, record)
+            repository.save_program(snapshot.program, config_json, caller.sub, record, audit)
 
         return Plan(200, view, commit)
 
     return execute(idempotency, lambda: repository.read_snapshot(idempotency=idempotency), plan)
+
+
+def version_view(item: ProgramItem, *, with_config: bool) -> dict[str, Any]:
+    view: dict[str, Any] = {"version": int(item.version), "at": item.updated_at, "actor": item.updated_by}
+    if with_config:
+        view["config"] = json.loads(item.config)
+    return view
+
+
+def version_number(text: str) -> int:
+    """A version as a path names it: a positive integer, or no version at all (404)."""
+    if not text.isdigit() or not 1 <= int(text) <= 10**8:
+        raise NotFound(f"the program has no version {text[:20]!r}", code="version_not_found")
+    return int(text)
+
+
+def list_versions(caller: Caller, *, limit: int, cursor: str | None) -> Outcome:
+    caller.authorize_admin()
+    items, next_cursor = repository.program_versions(limit=limit, cursor=cursor)
+    return Outcome(200, {"items": [version_view(item, with_config=False) for item in items],
+                         "next_cursor": next_cursor})
+
+
+def get_version(caller: Caller, version_text: str) -> Outcome:
+    caller.authorize_admin()
+    version = version_number(version_text)
+    item = repository.program_version(version)
+    if item is None:
+        raise NotFound(f"the program has no version {version}", code="version_not_found")
+    return Outcome(200, version_view(item, with_config=True))
+
+
+def rollback(caller: Caller, version: int, idempotency: IdempotencyRequest | None) -> Outcome:
+    """A new version whose config equals an old one (the history is never rewritten)."""
+    caller.authorize_admin()
+    item = repository.program_version(version)
+    if item is None:
+        raise NotFound(f"the program has no version {version}", code="version_not_found")
+    return _new_version(caller, item.config, idempotency, "program.rolled_back", {"to_version": version})
 
 
 def _decimal_json(value: Any) -> Any:

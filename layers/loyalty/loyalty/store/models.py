@@ -14,6 +14,9 @@ Key design (pk / sk):
   SHARE#<owner>#<nn> / SHARE        one of SHARES shares of an allowance (a reward's stock, a promotion's
                                     budget, the prize wheel's budget), with a copy of its definition
   PROMOCLAIMS#<promotion>#<member> / CLAIMS   a member's claims of a promotion
+  PHONE#<digits>   / MEMBER#<id>    a member's phone number, for back-office search (not unique)
+  AUDIT            / <ulid>         the audit log of admin writes, oldest first (staff writes only: one
+                                    partition's 1,000 writes/s is far above what program staff do)
 """
 
 from __future__ import annotations
@@ -70,6 +73,18 @@ class ScheduleIndex(GlobalSecondaryIndex["MemberItem"]):
 
     gsi2pk = UnicodeAttribute(hash_key=True)
     gsi2sk = UnicodeAttribute(range_key=True)
+
+
+class RosterIndex(GlobalSecondaryIndex["MemberItem"]):
+    """Keys-only: members by tier and status (ROSTER#<tier>#<status>#<nn> / <member>), for the back
+    office's lists. Its keys change only on enrollment, a tier change or a block."""
+
+    class Meta:
+        index_name = "GSI3"
+        projection = KeysOnlyProjection()
+
+    gsi3pk = UnicodeAttribute(hash_key=True)
+    gsi3sk = UnicodeAttribute(range_key=True)
 
 
 class _Item(Model):
@@ -152,6 +167,9 @@ class MemberItem(_Item):
     schedule = ScheduleIndex()
     gsi2pk = UnicodeAttribute(null=True)
     gsi2sk = UnicodeAttribute(null=True)
+    roster = RosterIndex()
+    gsi3pk = UnicodeAttribute(null=True)
+    gsi3sk = UnicodeAttribute(null=True)
     # Optimistic lock: every points change is conditioned on the version it read.
     rev = VersionAttribute()
 
@@ -258,12 +276,27 @@ class OrderItem(_Item):
 
 
 class UniqueItem(_Item):
-    """EMAIL#<email> and REFCODE#<code>: uniqueness guards pointing at a member."""
+    """EMAIL#<email> and REFCODE#<code>: uniqueness guards pointing at a member; PHONE#<digits> too,
+    one item per member (a phone number may be shared)."""
 
     class Meta(_Meta):
         pass
 
     member_id = UnicodeAttribute()
+
+
+class AuditItem(_Item):
+    """One admin write, recorded in the transaction of the write itself."""
+
+    class Meta(_Meta):
+        pass
+
+    audit_id = UnicodeAttribute()
+    at = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    action = UnicodeAttribute()
+    target = UnicodeAttribute()
+    details = JSONAttribute(default=dict)
 
 
 class ProgramItem(_Item):
@@ -526,6 +559,22 @@ def order_key(order_id: str) -> tuple[str, str]:
 
 def email_key(email: str) -> tuple[str, str]:
     return f"EMAIL#{email}", "EMAIL"
+
+
+def phone_key(phone: str, member_id: str) -> tuple[str, str]:
+    return f"PHONE#{phone_digits(phone)}", f"MEMBER#{member_id}"
+
+
+def phone_digits(phone: str) -> str:
+    """A phone number as searched: its digits (a leading + and separators dropped)."""
+    return "".join(character for character in phone if character.isdigit())
+
+
+AUDIT_PK = "AUDIT"
+
+
+def audit_key(audit_id: str) -> tuple[str, str]:
+    return AUDIT_PK, audit_id
 
 
 def referral_code_key(code: str) -> tuple[str, str]:

@@ -13,6 +13,7 @@ from loyalty.domain.ids import new_ulid, ulid_floor
 from loyalty.store import shares
 from loyalty.store.db import ConditionFailed, Txn, batch_get, decode_cursor, encode_cursor, load, raise_if_transient
 from loyalty.store.models import (
+    AuditItem,
     ClaimFailureItem,
     CodeBatchItem,
     CodeItem,
@@ -30,7 +31,7 @@ from loyalty.store.models import (
     promotion_key,
     promotion_member_key,
 )
-from loyalty.store.repository import _add_idempotency, _commit
+from loyalty.store.repository import _add_audit, _add_idempotency, _commit
 
 CODES_PER_TRANSACTION = 98  # plus the chunk record and the counters update: DynamoDB's limit is 100 actions
 CODE_BATCH_TTL = timedelta(days=7)  # as long as an idempotency record: a retry comes within it
@@ -47,16 +48,18 @@ def new_key(key_id: str, partner_id: str, secret_hash: str) -> PartnerKeyItem:
                           status="active", created_at=iso_utc(utc_now()))
 
 
-def create_partner(partner: PartnerItem, key: PartnerKeyItem, idempotency: IdempotencyItem | None) -> None:
+def create_partner(partner: PartnerItem, key: PartnerKeyItem, idempotency: IdempotencyItem | None,
+                   audit: AuditItem | None = None) -> None:
     txn = Txn()
     txn.put("partner", partner, PartnerItem.pk.does_not_exist())
     txn.put("key", key, PartnerKeyItem.pk.does_not_exist())
+    _add_audit(txn, audit)
     _add_idempotency(txn, idempotency)
     _commit(txn)
 
 
 def add_key(partner: PartnerItem, key: PartnerKeyItem, revoke: list[PartnerKeyItem],
-            idempotency: IdempotencyItem | None) -> None:
+            idempotency: IdempotencyItem | None, audit: AuditItem | None = None) -> None:
     txn = Txn()
     txn.put("key", key, PartnerKeyItem.pk.does_not_exist())
     txn.update("partner", partner, [PartnerItem.key_ids.set(partner.key_ids)], PartnerItem.pk.exists(),
@@ -65,14 +68,16 @@ def add_key(partner: PartnerItem, key: PartnerKeyItem, revoke: list[PartnerKeyIt
         txn.update(f"revoke{index}", old, [PartnerKeyItem.status.set("revoked"),
                                             PartnerKeyItem.revoked_at.set(iso_utc(utc_now()))],
                    PartnerKeyItem.partner_id == key.partner_id, versioned=False)
+    _add_audit(txn, audit)
     _add_idempotency(txn, idempotency)
     _commit(txn)
 
 
-def revoke_key(key: PartnerKeyItem) -> None:
+def revoke_key(key: PartnerKeyItem, audit: AuditItem | None = None) -> None:
     txn = Txn()
     txn.update("key", key, [PartnerKeyItem.status.set("revoked"), PartnerKeyItem.revoked_at.set(iso_utc(utc_now()))],
                PartnerKeyItem.partner_id == key.partner_id, versioned=False)
+    _add_audit(txn, audit)
     _commit(txn)
 
 
@@ -107,7 +112,7 @@ def list_partners(*, limit: int, cursor: str | None) -> tuple[list[PartnerItem],
 
 
 def create_promotion(promotion: PromotionItem, counters: PromotionCountersItem,
-                     idempotency: IdempotencyItem | None) -> None:
+                     idempotency: IdempotencyItem | None, audit: AuditItem | None = None) -> None:
     """The promotion, its codes counter and its budget shares (each with a copy of the definition)."""
     txn = Txn()
     txn.put("promotion", promotion, PromotionItem.pk.does_not_exist())
@@ -116,6 +121,7 @@ def create_promotion(promotion: PromotionItem, counters: PromotionCountersItem,
                                    data=promotion.data, partner_id=promotion.partner_id,
                                    created_at=promotion.created_at):
         txn.put("share", share)
+    _add_audit(txn, audit)
     _add_idempotency(txn, idempotency)
     _commit(txn)
 

@@ -18,10 +18,13 @@ from pynamodb.exceptions import PynamoDBException
 
 from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.errors import BadRequest
+from loyalty.domain.ids import new_ulid
 from loyalty.store import shares
 from loyalty.store.db import Key, Txn, batch_get, decode_cursor, encode_cursor, load, raise_if_transient
 from loyalty.store.models import (
+    AUDIT_PK,
     PROGRAM_REPLICAS,
+    AuditItem,
     CodeItem,
     EntryItem,
     HoldItem,
@@ -34,6 +37,7 @@ from loyalty.store.models import (
     RewardItem,
     UniqueItem,
     VoucherItem,
+    audit_key,
     code_key,
     email_key,
     entry_key,
@@ -41,6 +45,7 @@ from loyalty.store.models import (
     idempotency_key,
     member_key,
     order_key,
+    phone_key,
     program_replica_key,
     program_version_key,
     promotion_key,
@@ -61,8 +66,10 @@ MEMBER_MUTABLE = (
     "purchase_days", "sku_days", "gsi2pk", "gsi2sk", "pending_lots", "tier_review_day", "birthday_awarded_year",
     "referrals", "expiry_notified", "membership",
     "profile_completed_at", "name", "email", "birthday", "phone", "locale", "preferences", "consents",
-    "status", "referred_by", "holds", "transfers_sent",
+    "status", "referred_by", "holds", "transfers_sent", "gsi3pk", "gsi3sk",
 )
+# The roster index (GSI3) is split over this many partition keys per tier and status.
+ROSTER_SHARDS = 16
 
 
 @dataclass(frozen=True)
@@ -215,7 +222,54 @@ def _add_idempotency(txn: Txn, record: IdempotencyItem | None) -> None:
         txn.put("idempotency", record, IdempotencyItem.pk.does_not_exist())
 
 
+def new_audit(actor: str, action: str, target: str, details: dict[str, Any] | None = None) -> AuditItem:
+    """An audit record of an admin write, for the transaction of that write (who, what, on what)."""
+    audit_id = new_ulid()
+    return AuditItem(*audit_key(audit_id), audit_id=audit_id, at=iso_utc(utc_now()), actor=actor, action=action,
+                     target=target, details=details or {})
+
+
+def _add_audit(txn: Txn, audit: AuditItem | None) -> None:
+    if audit is not None:
+        txn.put("audit", audit, AuditItem.pk.does_not_exist())
+
+
+def list_audit(*, limit: int, cursor: str | None) -> tuple[list[AuditItem], str | None]:
+    """A page of the audit log, oldest first."""
+    start = decode_cursor(cursor, ("pk", "sk"))
+    if start is not None and start["pk"] != AUDIT_PK:
+        raise BadRequest("the cursor belongs to another list", code="invalid_cursor")
+    return _page(AuditItem, AUDIT_PK, None, limit, start, forward=True)
+
+
+def _page(model: Any, pk: str, range_condition: Any, limit: int, start: dict[str, str] | None,
+          forward: bool) -> tuple[list[Any], str | None]:
+    try:
+        query = model.query(pk, range_condition, scan_index_forward=forward, limit=limit, page_size=limit,
+                            last_evaluated_key=_typed_key(start) if start else None)
+        items = list(query)
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
+    more = len(items) >= limit and query.last_evaluated_key
+    return items, encode_cursor(query.last_evaluated_key) if more else None
+
+
+def roster_key(tier: str, status: str, shard: int) -> str:
+    return f"ROSTER#{tier}#{status}#{shard:02d}"
+
+
+def place_on_roster(member: MemberItem) -> None:
+    """The member's roster keys follow its tier and status (an erased member leaves the roster)."""
+    if member.status == "erased":
+        member.gsi3pk = member.gsi3sk = None
+    else:
+        shard = zlib.crc32(member.member_id.encode()) % ROSTER_SHARDS
+        member.gsi3pk, member.gsi3sk = roster_key(member.tier, member.status, shard), member.member_id
+
+
 def _member_actions(member: MemberItem) -> list[Any]:
+    place_on_roster(member)
     attributes = MemberItem.get_attributes()
     actions = []
     # The update is conditioned on the version it read, so the attributes left out still hold what was read.
@@ -286,6 +340,8 @@ class PointsChange:
     new_hold: HoldItem | None = None
     closed_holds: list[HoldItem] = field(default_factory=list)
     # A redemption cancelled: its entry marked (once), and one unit of its reward's stock given back.
+    # An admin's change: its audit record, in the same transaction.
+    audit: AuditItem | None = None
     cancelled_redemption: EntryItem | None = None
     stock_given_back: tuple[str, int, str | None] | None = None  # (owner, share index, when the stock was set)
 
@@ -337,6 +393,7 @@ def commit_points_change(change: PointsChange) -> None:
         shares.give_back_actions(txn, *change.stock_given_back)
     if change.reward_taken is not None:
         shares.take_actions(txn, change.reward_taken)
+    _add_audit(txn, change.audit)
     _add_idempotency(txn, change.idempotency)
     _commit(txn)
 
@@ -362,11 +419,14 @@ def create_member(member: MemberItem, idempotency: IdempotencyItem | None,
     """Raises ConditionFailed: member (id taken), email (taken), referral_code (collision),
     referrer (moved meanwhile), idempotency."""
     txn = Txn()
+    place_on_roster(member)
     txn.put("member", member, MemberItem.pk.does_not_exist())
     txn.put("email", UniqueItem(*email_key(member.email), member_id=member.member_id),
             UniqueItem.pk.does_not_exist())
     txn.put("referral_code", UniqueItem(*referral_code_key(member.referral_code), member_id=member.member_id),
             UniqueItem.pk.does_not_exist())
+    if member.phone:
+        txn.put("phone", UniqueItem(*phone_key(member.phone, member.member_id), member_id=member.member_id))
     for index, entry in enumerate(entries):
         txn.put(f"entry{index}", entry, EntryItem.pk.does_not_exist())
     if referrer is not None:
@@ -376,15 +436,24 @@ def create_member(member: MemberItem, idempotency: IdempotencyItem | None,
 
 
 def update_member(member: MemberItem, idempotency: IdempotencyItem | None, *, old_email: str | None = None,
-                  entries: Iterable[EntryItem] = ()) -> None:
+                  old_phone: str | None = None, entries: Iterable[EntryItem] = (),
+                  audit: AuditItem | None = None) -> None:
     """A profile change (and the entries it awards), guarded by the member's version. A changed email
-    moves its uniqueness guard in the same transaction. ConditionFailed: member, email, idempotency."""
+    moves its uniqueness guard in the same transaction, a changed phone its search item.
+    ConditionFailed: member, email, idempotency."""
     txn = Txn()
     txn.update("member", member, _member_actions(member), MemberItem.pk.exists())
     if old_email is not None and old_email != member.email:
         txn.put("email", UniqueItem(*email_key(member.email), member_id=member.member_id),
                 UniqueItem.pk.does_not_exist())
         txn.delete("old_email", UniqueItem(*email_key(old_email), member_id=member.member_id))
+    if old_phone is not None and old_phone != (member.phone or ""):
+        if old_phone and phone_key(old_phone, member.member_id) != (phone_key(member.phone, member.member_id)
+                                                                    if member.phone else None):
+            txn.delete("old_phone", UniqueItem(*phone_key(old_phone, member.member_id)))
+        if member.phone:
+            txn.put("phone", UniqueItem(*phone_key(member.phone, member.member_id), member_id=member.member_id))
+    _add_audit(txn, audit)
     for index, entry in enumerate(entries):
         txn.put(f"entry{index}", entry, EntryItem.pk.does_not_exist())
     _add_idempotency(txn, idempotency)
@@ -442,13 +511,15 @@ def scrub_feedback(feedback: list[EntryItem]) -> None:
         _commit(txn)
 
 
-def erase_member(member: MemberItem, email: str, referral_code: str) -> None:
+def erase_member(member: MemberItem, email: str, referral_code: str, phone: str | None = None) -> None:
     """The member without personal data, its email and referral code released, under the version read.
     ConditionFailed(member) when the member changed since."""
     txn = Txn()
     txn.update("member", member, _member_actions(member), MemberItem.pk.exists())
     txn.delete("email", UniqueItem(*email_key(email), member_id=member.member_id))
     txn.delete("referral_code", UniqueItem(*referral_code_key(referral_code), member_id=member.member_id))
+    if phone:
+        txn.delete("phone", UniqueItem(*phone_key(phone, member.member_id)))
     _commit(txn)
 
 
@@ -460,7 +531,7 @@ def _typed_key(plain: dict[str, str]) -> dict[str, Any]:
 
 
 def save_program(current: ProgramItem | None, config_json: str, updated_by: str,
-                 idempotency: IdempotencyItem | None) -> ProgramItem:
+                 idempotency: IdempotencyItem | None, audit: AuditItem | None = None) -> ProgramItem:
     """Writes version n+1 and moves every replica of CURRENT to it in one transaction (so any replica read
     after the answer is the new version); ConditionFailed(program) when another PUT won."""
     version = (int(current.version) if current else 0) + 1
@@ -475,9 +546,76 @@ def save_program(current: ProgramItem | None, config_json: str, updated_by: str,
                              updated_by=updated_by)
         condition = ProgramItem.pk.does_not_exist() if current is None else ProgramItem.version == current.version
         txn.put("program", latest, condition)
+    _add_audit(txn, audit)
     _add_idempotency(txn, idempotency)
     _commit(txn)
     return latest
+
+
+def program_versions(*, limit: int, cursor: str | None) -> tuple[list[ProgramItem], str | None]:
+    """The program's history, newest first."""
+    start = decode_cursor(cursor, ("pk", "sk"))
+    if start is not None and start["pk"] != "PROGRAM":
+        raise BadRequest("the cursor belongs to another list", code="invalid_cursor")
+    return _page(ProgramItem, "PROGRAM", ProgramItem.sk.startswith("VERSION#"), limit, start, forward=False)
+
+
+def program_version(version: int) -> ProgramItem | None:
+    raw = batch_get([program_version_key(version)])
+    return load(ProgramItem, next(iter(raw.values()), None))
+
+
+# --- back-office search ------------------------------------------------------------------------------
+
+
+def member_id_by(kind: str, value: str) -> str | None:
+    """The member an email or a referral code belongs to (their uniqueness guards), or None."""
+    key = email_key(value) if kind == "email" else referral_code_key(value)
+    raw = batch_get([key])
+    found = load(UniqueItem, next(iter(raw.values()), None))
+    return None if found is None else str(found.member_id)
+
+
+def member_ids_by_phone(phone: str, limit: int) -> list[str]:
+    pk, _ = phone_key(phone, "")
+    items, _ = _page(UniqueItem, pk, UniqueItem.sk.startswith("MEMBER#"), limit, None, forward=True)
+    return [str(item.member_id) for item in items]
+
+
+def roster_page(keys: list[str], *, limit: int, cursor: str | None) -> tuple[list[str], str | None]:
+    """Member ids of the roster keys given, walked one key after the other (each in member id order)."""
+    fields = ("key", "pk", "sk", "gsi3pk", "gsi3sk")
+    start = decode_cursor(cursor, fields)
+    position = 0
+    last: dict[str, Any] | None = None
+    if start is not None:
+        if start["key"] not in keys:
+            raise BadRequest("the cursor belongs to another list", code="invalid_cursor")
+        position = keys.index(start["key"])
+        last = _typed_key({name: start[name] for name in fields[1:]}) if start["pk"] else None
+    found: list[str] = []
+    try:
+        while position < len(keys) and len(found) < limit:
+            query = MemberItem.roster.query(keys[position], limit=limit - len(found), page_size=limit - len(found),
+                                            last_evaluated_key=last)
+            found.extend(str(item.pk).removeprefix("MEMBER#") for item in query)
+            last = query.last_evaluated_key
+            if not last:
+                position += 1
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
+    if position >= len(keys):
+        return found, None
+    plain = {name: (last or {}).get(name, {}).get("S", "") for name in fields[1:]}
+    return found, encode_cursor({"key": {"S": keys[position]}, **{k: {"S": v} for k, v in plain.items()}})
+
+
+def members(member_ids: list[str]) -> list[MemberItem]:
+    """The members named (one BatchGetItem), in the order given, those that exist."""
+    raw = batch_get([member_key(member_id) for member_id in member_ids]) if member_ids else {}
+    found = [load(MemberItem, raw.get(member_key(member_id))) for member_id in member_ids]
+    return [member for member in found if member is not None]
 
 
 # --- rewards ---------------------------------------------------------------------------------------
@@ -488,7 +626,8 @@ def new_reward(reward_id: str, **attributes: Any) -> RewardItem:
     return RewardItem(pk, sk, reward_id=reward_id, gsi1pk="CATALOG", gsi1sk=f"REWARD#{reward_id}", **attributes)
 
 
-def save_reward(reward: RewardItem, idempotency: IdempotencyItem | None, *, must_be_new: bool) -> None:
+def save_reward(reward: RewardItem, idempotency: IdempotencyItem | None, *, must_be_new: bool,
+                audit: AuditItem | None = None) -> None:
     """The catalog entry and its shares (the definition copied, the stock split) in one transaction: a
     PUT sets the stock to what it says, as claims after it see it."""
     txn = Txn()
@@ -497,6 +636,7 @@ def save_reward(reward: RewardItem, idempotency: IdempotencyItem | None, *, must
     for share in shares.new_shares(shares.reward_owner(reward.reward_id), total=total, data=reward.data,
                                    created_at=reward.created_at, updated_at=reward.updated_at):
         txn.put("share", share)
+    _add_audit(txn, audit)
     _add_idempotency(txn, idempotency)
     _commit(txn)
 

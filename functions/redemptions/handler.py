@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -12,6 +12,7 @@ from loyalty.api.schemas import (
     CancelledRedemptionOut,
     CapturedHoldOut,
     HoldOut,
+    HoldPage,
     LedgerEntryOut,
     RedemptionOut,
     TransferOut,
@@ -51,6 +52,13 @@ def cancel_redemption(member_id: str, redemption_id: str, request: Annotated[Can
 def place_hold(member_id: str, request: Annotated[HoldRequest, Body()]):
     who = caller(app)
     return respond(checkout.place_hold(who, member_id, request, idempotency(app, who)))
+
+
+@app.get("/members/<member_id>/holds", operation_id="listHolds", responses=responses(200, HoldPage),
+         tags=["checkout"], summary="The member's holds, newest first")
+def list_holds(member_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 25,
+               cursor: Annotated[str | None, Query(max_length=1024)] = None):
+    return respond(checkout.list_holds(caller(app), member_id, limit=limit, cursor=cursor))
 
 
 @app.get("/members/<member_id>/holds/<hold_id>", operation_id="getHold", responses=responses(200, HoldOut),

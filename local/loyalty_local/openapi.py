@@ -100,7 +100,7 @@ WHO = {
     "recordInvites": MEMBER, "recordReturn": TRUSTED, "spin": MEMBER, "recordVisit": ANY_MEMBER_READER,
     "useVoucher": TRUSTED, "getProgram": "any signed-in caller", "listRewards": "any signed-in caller",
     "getReward": "any signed-in caller",
-    "placeHold": ANY_MEMBER_READER, "getHold": ANY_MEMBER_READER, "releaseHold": ANY_MEMBER_READER,
+    **dict.fromkeys(("placeHold", "getHold", "listHolds", "releaseHold"), ANY_MEMBER_READER),
     "captureHold": TRUSTED, "cancelRedemption": TRUSTED, "transferPoints": MEMBER,
     **dict.fromkeys(("listProgramVersions", "getProgramVersion", "rollbackProgram", "searchMembers", "blockMember",
                      "unblockMember", "listAudit"), ADMIN),

@@ -29,20 +29,26 @@ REGION = "us-east-1"
 
 LOCAL_PARAMETERS = {"LogLevel": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"), "EnableTracing": "false",
                     "AllowedOrigins": "*"}
-DASHBOARD = PROJECT_ROOT / "dashboard"
-DASHBOARD_TYPES = {".html": "text/html; charset=utf-8", ".js": "application/javascript", ".css": "text/css",
-                   ".md": "text/markdown", ".json": "application/json"}
+# Static pages, served as S3 would serve them (no build step): the metrics page and the back office.
+STATIC_SITES = ("dashboard", "console")
+STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "application/javascript", ".css": "text/css",
+                ".md": "text/markdown", ".json": "application/json"}
 
 
-def dashboard_file(path: str) -> Response:
-    """The static metrics page, as S3 would serve it (no build step)."""
-    if path == "/dashboard":
-        return Response(status=301, headers={"Location": "/dashboard/"})
-    relative = path.removeprefix("/dashboard/") or "index.html"
-    target = (DASHBOARD / relative).resolve()
-    if DASHBOARD.resolve() not in target.parents or not target.is_file():
+def static_site(path: str) -> str | None:
+    """The static site a path belongs to, if any."""
+    return next((site for site in STATIC_SITES if path == f"/{site}" or path.startswith(f"/{site}/")), None)
+
+
+def static_file(site: str, path: str) -> Response:
+    if path == f"/{site}":
+        return Response(status=301, headers={"Location": f"/{site}/"})
+    root = PROJECT_ROOT / site
+    relative = path.removeprefix(f"/{site}/") or "index.html"
+    target = (root / relative).resolve()
+    if root.resolve() not in target.parents or not target.is_file():
         return Response(json.dumps({"error": "not found"}), status=404, content_type="application/json")
-    return Response(target.read_bytes(), content_type=DASHBOARD_TYPES.get(target.suffix, "application/octet-stream"))
+    return Response(target.read_bytes(), content_type=STATIC_TYPES.get(target.suffix, "application/octet-stream"))
 
 
 def local_environment(endpoint: str) -> dict[str, str]:
@@ -214,8 +220,9 @@ class LocalStack:
             if asset is not None:
                 kind = "text/css" if request.path.endswith(".css") else "application/javascript"
                 return Response(asset, content_type=kind)
-        if request.method == "GET" and (request.path == "/dashboard" or request.path.startswith("/dashboard/")):
-            return dashboard_file(request.path)
+        site = static_site(request.path) if request.method == "GET" else None
+        if site is not None:
+            return static_file(site, request.path)
         # The bus's log: /local/events (a local-only route); /admin/events as the contract first named it.
         if request.method == "GET" and request.path in ("/local/events", "/admin/events"):
             return self.admin_events(request)

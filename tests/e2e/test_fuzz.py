@@ -52,6 +52,9 @@ RULES_NO_SCHEMA_CAN_STATE = {
     # in the currency's minor units, prizes and plans that refer to each other (see the config reference).
     "the program config is invalid": "program config",
     "invalid amount": "program config",
+    # Query parameters that exclude each other (search by one key, or list by tier/status): OpenAPI
+    # cannot relate parameters.
+    "find by one of email, phone, referral_code": "search",
     # A transfer goes to another member than the path's; a capture takes at most what its hold holds.
     "cannot transfer points to itself": "transfer",
     "the hold holds": "the hold",

@@ -472,3 +472,16 @@ def test_a_cancel_after_the_stock_was_set_anew_gives_the_points_back_but_not_the
     # Then the points come back, and the stock stays what the PUT said
     assert cancelled.status == 200 and member_points(api, alice)["available"] == 1000
     assert api.get("/rewards", sub=alice).body["items"][0]["stock"] == 10
+
+
+def test_a_member_lists_its_holds_newest_first(api: Api, alice: str) -> None:
+    first = hold(api, alice, 100).body
+    second = hold(api, alice, 50).body
+    release(api, alice, first["hold_id"])
+    listed = api.get(f"/members/{alice}/holds", sub=alice).body
+    assert [(item["hold_id"], item["status"]) for item in listed["items"]] == [
+        (second["hold_id"], "held"), (first["hold_id"], "released")]
+    page = api.get(f"/members/{alice}/holds", sub=alice, query={"limit": "1"}).body
+    assert len(page["items"]) == 1 and page["next_cursor"]
+    api.enroll("bob")
+    assert api.get(f"/members/{alice}/holds", sub="bob").status == 403

@@ -191,6 +191,11 @@ class HoldOut(Out):
     balance_after: int = Field(description="the member's available points after this call")
 
 
+class HoldPage(Out):
+    items: list[HoldOut]
+    next_cursor: str | None = None
+
+
 class CapturedHoldOut(HoldOut):
     entry: LedgerEntryOut = Field(description="the redeem entry of the captured points")
 

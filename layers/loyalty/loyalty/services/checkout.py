@@ -60,6 +60,15 @@ def get_hold(caller: Caller, path_id: str, hold_id: str) -> Outcome:
     return Outcome(200, hold_view(snapshot.hold, utc_now()))
 
 
+def list_holds(caller: Caller, path_id: str, *, limit: int, cursor: str | None) -> Outcome:
+    member_id = caller.authorize_member(path_id)
+    holds, next_cursor = repository.list_holds(member_id, limit=limit, cursor=cursor)
+    if not holds and cursor is None:
+        enrolled_member(repository.read_snapshot(member_id=member_id, with_program=False), member_id)
+    now = utc_now()
+    return Outcome(200, {"items": [hold_view(hold, now) for hold in holds], "next_cursor": next_cursor})
+
+
 def _open_hold(turn: Turn, hold_id: str) -> HoldItem:
     """The hold a capture or release names, still open: 404 unknown, 409 hold_expired / hold_not_open."""
     hold = turn.snapshot.hold

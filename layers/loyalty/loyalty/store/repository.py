@@ -552,6 +552,15 @@ def save_program(current: ProgramItem | None, config_json: str, updated_by: str,
     return latest
 
 
+def list_holds(member_id: str, *, limit: int, cursor: str | None) -> tuple[list[HoldItem], str | None]:
+    """A page of the member's holds, newest first (open and closed)."""
+    pk, _ = member_key(member_id)
+    start = decode_cursor(cursor, ("pk", "sk"))
+    if start is not None and start["pk"] != pk:
+        raise BadRequest("the cursor belongs to another list", code="invalid_cursor")
+    return _page(HoldItem, pk, HoldItem.sk.startswith("HOLD#"), limit, start, forward=False)
+
+
 def program_versions(*, limit: int, cursor: str | None) -> tuple[list[ProgramItem], str | None]:
     """The program's history, newest first."""
     start = decode_cursor(cursor, ("pk", "sk"))

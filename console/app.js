@@ -1,0 +1,198 @@
+// The back office: signs in with an admin token, finds members (GET /admin/members), shows one
+// (profile, balance, tier, ledger, holds) and acts on it through the public API only: adjust points,
+// cancel a redemption, block and unblock. Every write carries its own Idempotency-Key. No build step.
+(function () {
+  "use strict";
+  const api = window.LOYALTY_API || "";
+  const $ = (selector) => document.querySelector(selector);
+  let current = null; // the member on screen
+
+  function token() {
+    const fromHash = new URLSearchParams(location.hash.slice(1)).get("token");
+    if (fromHash) {
+      sessionStorage.setItem("loyalty-token", fromHash);
+      history.replaceState(null, "", location.pathname + location.search);
+    }
+    return sessionStorage.getItem("loyalty-token");
+  }
+
+  async function call(method, path, body) {
+    const headers = { Authorization: "Bearer " + token() };
+    if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      headers["Idempotency-Key"] = crypto.randomUUID(); // one per action: a retry of the page is a new action
+    }
+    const response = await fetch(api + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      const detail = answer.detail || answer.message || response.statusText;
+      const fields = (answer.errors || []).map((error) => error.field + ": " + error.message).join("; ");
+      throw new Error(response.status + " " + (answer.code || "") + ": " + detail + (fields ? " (" + fields + ")" : ""));
+    }
+    return answer;
+  }
+
+  function say(message, isError) {
+    $("#error").textContent = isError ? message : "";
+    $("#notice").textContent = isError ? "" : message;
+  }
+
+  function cell(row, text, className) {
+    const td = document.createElement("td");
+    td.textContent = text == null ? "" : String(text);
+    if (className) td.className = className;
+    row.appendChild(td);
+    return td;
+  }
+
+  function pick(object, path) {
+    return path.split(".").reduce((value, key) => (value == null ? value : value[key]), object);
+  }
+
+  // What the search box holds decides how to look: an email, a phone number, a referral code, an id.
+  function queries(text) {
+    const value = text.trim();
+    if (value.includes("@")) return [["email", value]];
+    if (/^\+?[0-9][0-9 ()-]{3,22}$/.test(value)) return [["phone", value]];
+    return [["referral_code", value.toUpperCase()], ["member_id", value]];
+  }
+
+  async function search(text) {
+    say("");
+    const found = [];
+    for (const [kind, value] of queries(text)) {
+      if (kind === "member_id") {
+        try { found.push(await call("GET", "/members/" + encodeURIComponent(value))); } catch (error) { /* none */ }
+      } else {
+        found.push(...(await call("GET", "/admin/members?" + new URLSearchParams({ [kind]: value }))).items);
+      }
+      if (found.length) break;
+    }
+    const body = $("#results tbody");
+    body.replaceChildren();
+    for (const member of found) {
+      const row = document.createElement("tr");
+      const link = cell(row, "");
+      const anchor = document.createElement("a");
+      anchor.className = "member";
+      anchor.dataset.member = member.member_id;
+      anchor.textContent = member.member_id;
+      anchor.addEventListener("click", () => open(member.member_id));
+      link.appendChild(anchor);
+      cell(row, member.name); cell(row, member.email); cell(row, member.tier.name); cell(row, member.status);
+      body.appendChild(row);
+    }
+    $("#results").hidden = false;
+    $("#results").dataset.count = String(found.length);
+    if (!found.length) say("No member found for " + text, true);
+    if (found.length === 1) await open(found[0].member_id);
+  }
+
+  async function open(memberId) {
+    const path = "/members/" + encodeURIComponent(memberId);
+    const [member, activity, holds] = await Promise.all([
+      call("GET", path), call("GET", path + "/activity?limit=50"), call("GET", path + "/holds?limit=20"),
+    ]);
+    current = member;
+    $("#member-title").textContent = member.name + " (" + member.member_id + ")";
+    document.querySelectorAll("[data-field]").forEach((element) => {
+      const value = pick(member, element.dataset.field);
+      element.textContent = value == null ? "–" : String(value);
+    });
+    $('[data-field="status"]').className = member.status === "blocked" ? "status-blocked" : "";
+    const ledger = $("#ledger tbody");
+    ledger.replaceChildren();
+    for (const entry of activity.items) {
+      const row = document.createElement("tr");
+      row.dataset.entry = entry.entry_id;
+      row.dataset.type = entry.type;
+      row.dataset.points = String(entry.points);
+      cell(row, entry.recorded_at); cell(row, entry.type); cell(row, entry.points, "num");
+      cell(row, entry.balance_after, "num");
+      cell(row, entry.reason || entry.description || (entry.source && (entry.source.order_id || entry.source.action)) || "");
+      const actions = cell(row, "");
+      const redemption = entry.redemption || {};
+      if (entry.type === "redeem" && redemption.status !== "cancelled") {
+        const button = document.createElement("button");
+        button.textContent = "Cancel redemption";
+        button.dataset.cancel = entry.entry_id;
+        button.addEventListener("click", () => act(async () => {
+          const reason = window.prompt("Why is this redemption cancelled?", "refund") || "refund";
+          await call("POST", path + "/redemptions/" + entry.entry_id + "/cancel", { reason });
+          return "Redemption cancelled";
+        }));
+        actions.appendChild(button);
+      } else if (redemption.status === "cancelled") {
+        actions.textContent = "cancelled";
+      }
+      ledger.appendChild(row);
+    }
+    const holdRows = $("#holds tbody");
+    holdRows.replaceChildren();
+    for (const hold of holds.items) {
+      const row = document.createElement("tr");
+      cell(row, hold.created_at); cell(row, hold.status); cell(row, hold.points, "num");
+      cell(row, hold.captured_points, "num"); cell(row, hold.order_id); cell(row, hold.expires_at);
+      holdRows.appendChild(row);
+    }
+    $("#member").hidden = false;
+    $("#member").dataset.member = member.member_id;
+    document.body.dataset.state = "member";
+  }
+
+  async function act(action) {
+    try {
+      const message = await action();
+      await open(current.member_id);
+      say(message);
+    } catch (error) {
+      say(error.message, true);
+    }
+  }
+
+  $("#adjust").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.target;
+    act(async () => {
+      const entry = await call("POST", "/admin/members/" + encodeURIComponent(current.member_id) + "/adjustments",
+        { points: Number(form.points.value), reason: form.reason.value });
+      form.reset();
+      return "Adjusted by " + entry.points + " points";
+    });
+  });
+  $("#block").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const reason = event.target.reason.value || "blocked from the back office";
+    act(async () => {
+      await call("POST", "/admin/members/" + encodeURIComponent(current.member_id) + "/block", { reason });
+      return "Blocked";
+    });
+  });
+  $("#unblock-button").addEventListener("click", () => act(async () => {
+    await call("POST", "/admin/members/" + encodeURIComponent(current.member_id) + "/unblock", {});
+    return "Unblocked";
+  }));
+  $("#search").addEventListener("submit", (event) => {
+    event.preventDefault();
+    search(event.target.q.value).catch((error) => say(error.message, true));
+  });
+  $("#token-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    sessionStorage.setItem("loyalty-token", $("#token").value.trim());
+    start();
+  });
+
+  function start() {
+    if (!token()) return;
+    $("#signin").hidden = true;
+    $("#search").hidden = false;
+    $("#console").hidden = false;
+    document.body.dataset.state = "ready";
+    const query = new URLSearchParams(location.search).get("q");
+    if (query) {
+      $("#search").q.value = query;
+      search(query).catch((error) => say(error.message, true));
+    }
+  }
+  start();
+})();

@@ -1,0 +1,95 @@
+"""The back-office console in headless Chromium (Debian's package, driven by playwright): sign in with an
+admin token, search a member, open it, adjust points and see the new ledger row; cancel a redemption;
+block and unblock. Every action goes through the public API."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from loyalty_local import tokens
+from loyalty_local.template import PROJECT_ROOT
+from tests.e2e.conftest import Http
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make test installs it as root)")
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        yield launched
+        launched.close()
+
+
+def test_an_admin_finds_a_member_adjusts_points_and_sees_the_new_ledger_row(local_stack: Http, browser: Any) -> None:
+    # Given a member with a purchase and a redemption
+    member = local_stack.enroll()
+    email = f"{member}@example.com"
+    local_stack.purchase(member, "42.00")
+    redeemed = local_stack.call("POST", f"/members/{member}/redemptions", {"points": 20, "description": "coffee"},
+                                sub=member, key=f"c-{member}").json()
+
+    # When an admin signs in and searches the member's email
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{local_stack.url}/console/#token={tokens.issue('ops', admin=True)}")
+    page.fill("#search input[name=q]", email.upper())
+    page.click("#search button")
+    # Then the member opens (the only match) with its balance and ledger
+    page.wait_for_selector(f'#member[data-member="{member}"]')
+    assert page.text_content('[data-field="points.available"]') == "400"
+    assert page.locator("#ledger tbody tr").count() == 2
+
+    # When the admin adjusts the points by 123 with a reason
+    page.fill("#adjust input[name=points]", "123")
+    page.fill("#adjust input[name=reason]", "late delivery")
+    page.click("#adjust button")
+    # Then a new ledger row shows the adjustment, and the balance follows
+    page.wait_for_selector('#ledger tbody tr[data-type="adjust"][data-points="123"]')
+    assert page.text_content('[data-field="points.available"]') == "523"
+    assert "late delivery" in page.text_content('#ledger tbody tr[data-type="adjust"]')
+
+    # When the admin cancels the redemption (the reason comes from a prompt)
+    page.once("dialog", lambda dialog: dialog.accept("refund"))
+    page.click(f'button[data-cancel="{redeemed["redemption_id"]}"]')
+    page.wait_for_selector('#ledger tbody tr[data-type="redeem_reversal"]')
+    assert page.text_content('[data-field="points.available"]') == "543"
+
+    # And blocks, then unblocks the member
+    page.fill("#block input[name=reason]", "suspicious activity")
+    page.click("#block-button")
+    page.wait_for_selector('[data-field="status"].status-blocked')
+    assert local_stack.call("GET", f"/members/{member}", sub=member).json()["status"] == "blocked"
+    page.click("#unblock-button")
+    page.wait_for_function("document.querySelector('[data-field=\"status\"]').textContent === 'active'")
+
+    # The screenshot in the docs is this page (refreshed with CONSOLE_SCREENSHOT=1)
+    if os.environ.get("CONSOLE_SCREENSHOT"):
+        page.screenshot(path=str(PROJECT_ROOT / "docs" / "console.png"), full_page=True)
+    # And the API agrees with what the page showed
+    assert local_stack.call("GET", f"/members/{member}", sub=member).json()["points"]["available"] == 543
+    entries: list[dict[str, Any]] = []
+    params = {"limit": "100"}
+    while True:
+        page_of_log = local_stack.call("GET", "/admin/audit", sub="ops", admin=True, params=params).json()
+        entries.extend(page_of_log["items"])
+        if not page_of_log["next_cursor"]:
+            break
+        params = {"limit": "100", "after": page_of_log["next_cursor"]}
+    mine = [entry["action"] for entry in entries if entry["target"] == f"member:{member}"]
+    assert mine == ["points.adjusted", "redemption.cancelled", "member.blocked", "member.unblocked"]
+
+
+def test_a_search_that_finds_nothing_says_so(local_stack: Http, browser: Any, tmp_path: Path) -> None:
+    page = browser.new_page()
+    page.goto(f"{local_stack.url}/console/?q=nobody-at-all%40example.com#token={tokens.issue('ops', admin=True)}")
+    page.wait_for_selector('#results[data-count="0"]')
+    assert "No member found" in page.text_content("#error")

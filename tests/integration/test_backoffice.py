@@ -212,3 +212,14 @@ def test_versions_are_listed_read_and_rolled_back_as_a_new_version(api: Api, pro
     assert api.get("/admin/program/versions/x", admin=True).status == 404
     assert admin_post(api, "/admin/program/rollback", {"version": 9}).status == 404
     assert api.get("/admin/program/versions", sub="anyone").status == 403
+
+
+def test_staff_enrolling_or_erasing_someone_else_is_audited_a_member_doing_it_is_not(api: Api, program: dict) -> None:
+    api.enroll("self-service")
+    assert api.post("/members", {"email": "walk-in@example.com", "name": "Walk In", "member_id": "walk-in"},
+                    sub="ops", admin=True).status == 201
+    assert api.request("DELETE", "/members/walk-in", sub="ops", admin=True).status == 200
+    assert api.request("DELETE", "/members/self-service", sub="self-service").status == 200
+    log = [(entry["actor"], entry["action"], entry["target"])
+           for entry in api.get("/admin/audit", admin=True).body["items"]]
+    assert log[1:] == [("ops", "member.enrolled", "member:walk-in"), ("ops", "member.erased", "member:walk-in")]

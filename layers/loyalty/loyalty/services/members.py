@@ -54,6 +54,10 @@ def enroll(caller: Caller, request: EnrollRequest, idempotency: IdempotencyReque
         return repository.read_snapshot(member_id=member_id, idempotency=idempotency, email=email,
                                         referral_code=referral_code)
 
+    # Staff enrolling someone else is an admin write: audited with the enrollment.
+    audit = repository.new_audit(caller.sub, "member.enrolled", f"member:{member_id}") if (
+        member_id != caller.sub) else None
+
     def plan(snapshot: Snapshot) -> Plan:
         if snapshot.member is not None:
             raise Conflict(f"member {member_id} is already enrolled", code="member_exists")
@@ -96,7 +100,7 @@ def enroll(caller: Caller, request: EnrollRequest, idempotency: IdempotencyReque
         body = member_view(member, config, now)
 
         def commit(record: IdempotencyItem | None) -> None:
-            repository.create_member(member, record, entries, referrer)
+            repository.create_member(member, record, entries, referrer, audit)
 
         return Plan(201, body, commit, final_conflicts={
             "member": Conflict(f"member {member_id} is already enrolled", code="member_exists"),
@@ -150,7 +154,8 @@ def erase(caller: Caller, path_id: str) -> Outcome:
         member.status = "erased"
         repository.schedule_member(member, None)
         try:
-            repository.erase_member(member, email, code, phone)
+            repository.erase_member(member, email, code, phone, audit=repository.new_audit(
+                caller.sub, "member.erased", f"member:{member_id}") if member_id != caller.sub else None)
             break
         except ConditionFailed:
             continue

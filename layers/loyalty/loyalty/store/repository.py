@@ -415,7 +415,8 @@ def new_member(member_id: str, **attributes: Any) -> MemberItem:
 
 
 def create_member(member: MemberItem, idempotency: IdempotencyItem | None,
-                  entries: Iterable[EntryItem] = (), referrer: MemberItem | None = None) -> None:
+                  entries: Iterable[EntryItem] = (), referrer: MemberItem | None = None,
+                  audit: AuditItem | None = None) -> None:
     """Raises ConditionFailed: member (id taken), email (taken), referral_code (collision),
     referrer (moved meanwhile), idempotency."""
     txn = Txn()
@@ -431,6 +432,7 @@ def create_member(member: MemberItem, idempotency: IdempotencyItem | None,
         txn.put(f"entry{index}", entry, EntryItem.pk.does_not_exist())
     if referrer is not None:
         txn.update("referrer", referrer, _member_actions(referrer), MemberItem.pk.exists())
+    _add_audit(txn, audit)
     _add_idempotency(txn, idempotency)
     _commit(txn)
 
@@ -511,7 +513,8 @@ def scrub_feedback(feedback: list[EntryItem]) -> None:
         _commit(txn)
 
 
-def erase_member(member: MemberItem, email: str, referral_code: str, phone: str | None = None) -> None:
+def erase_member(member: MemberItem, email: str, referral_code: str, phone: str | None = None,
+                 audit: AuditItem | None = None) -> None:
     """The member without personal data, its email and referral code released, under the version read.
     ConditionFailed(member) when the member changed since."""
     txn = Txn()
@@ -520,6 +523,7 @@ def erase_member(member: MemberItem, email: str, referral_code: str, phone: str 
     txn.delete("referral_code", UniqueItem(*referral_code_key(referral_code), member_id=member.member_id))
     if phone:
         txn.delete("phone", UniqueItem(*phone_key(phone, member.member_id)))
+    _add_audit(txn, audit)
     _commit(txn)
 
 

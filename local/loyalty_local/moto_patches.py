@@ -18,7 +18,11 @@
 - Conditions: a condition expression with the same names and values parses to the same tree, so
   parsed trees are cached (`attribute_not_exists(pk)` is on most writes).
 - Queries: a table Query (no index) walks every item of every partition to find its own; here it walks
-  its partition only, so a member's activity does not get slower as other members' entries pile up.
+  its partition only, so a member's activity does not get slower as other members' entries pile up. An
+  index Query walks every item too; here it walks the items holding its hash key, from a map of the
+  index's hash values that is rebuilt (one walk) after the table changed: every write to a table
+  (put, delete, update, transaction, batch) counts as a change. A list that queries several keys of an
+  index in a row (the back office's rosters) walks the table once, not once per key.
 - Dispatch: for every request moto lists its own package directory and inspects the handler class for
   its methods; both answers never change while it runs, so they are computed once.
 - EventBridge: moto builds a JSONPath parser (PLY tables included) for every input path of every target
@@ -68,7 +72,45 @@ class _NoTableCopies:
         return getattr(copy, name)
 
 
+_put_item = Table.put_item
+_delete_item = Table.delete_item
+_update_item = DynamoDBBackend.update_item
+
+
+# Counted before and after each write: a map rebuilt by a query that ran meanwhile is not kept.
+def _counted_put_item(self: Table, *args: Any, **kwargs: Any) -> Any:
+    _changed(self)
+    try:
+        return _put_item(self, *args, **kwargs)
+    finally:
+        _changed(self)
+
+
+def _counted_delete_item(self: Table, *args: Any, **kwargs: Any) -> Any:
+    _changed(self)
+    try:
+        return _delete_item(self, *args, **kwargs)
+    finally:
+        _changed(self)
+
+
+def _counted_update_item(self: DynamoDBBackend, table_name: str, *args: Any, **kwargs: Any) -> Any:
+    table = self.tables.get(table_name)
+    if table is not None:
+        _changed(table)
+    try:
+        return _update_item(self, table_name, *args, **kwargs)
+    finally:
+        if table is not None:
+            _changed(table)
+
+
 def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+    for operation in transact_items[:100]:
+        _, request = next(iter(operation.items()))
+        changed = self.tables.get(request.get("TableName", ""))
+        if changed is not None:
+            _changed(changed)  # before and after: a cancelled transaction restores items in place
     saved: list[tuple[Table, Any, Any, Any]] = []
     stream_lengths: dict[int, tuple[Any, int]] = {}
     for operation in transact_items[:100]:
@@ -91,6 +133,8 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, 
             stream_lengths[id(shard)] = (shard, len(shard.items))
     try:
         _original(self, transact_items)
+        for table, *_ in saved:
+            _changed(table)
     except Exception:
         for table, hash_key, range_key, previous in reversed(saved):
             if previous is None:
@@ -104,6 +148,8 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, 
                 table.items[hash_key] = previous
         for shard, length in stream_lengths.values():
             del shard.items[length:]
+        for table, *_ in saved:
+            _changed(table)
         raise
 
 
@@ -172,9 +218,46 @@ _all_items = Table.all_items
 _query_signature = inspect.signature(_query)
 
 
+def _changed(table: Table) -> None:
+    table.__dict__["_mutations"] = table.__dict__.get("_mutations", 0) + 1
+
+
+def _index_hash_attribute(table: Table, index_name: str) -> str | None:
+    for index in table.all_indexes():
+        if index.name == index_name:
+            hashes = [key["AttributeName"] for key in index.schema if key["KeyType"] == "HASH"]
+            return hashes[0] if len(hashes) == 1 else None
+    return None
+
+
+def _index_items(table: Table, attribute: str, value: DynamoType) -> list[Item]:
+    """The items whose `attribute` is `value`, from a map rebuilt after the table changed."""
+    cache = table.__dict__.setdefault("_index_maps", {})
+    mutations = table.__dict__.get("_mutations", 0)
+    entry = cache.get(attribute)
+    if entry is None or entry[0] != mutations:
+        by_value: dict[tuple[str, Any], list[Item]] = {}
+        for item in _all_items(table):
+            found = item.attrs.get(attribute) if isinstance(item, Item) else None
+            if found is not None:
+                by_value.setdefault((found.type, str(found.value)), []).append(item)
+        entry = (mutations, by_value)
+        cache[attribute] = entry
+    return list(entry[1].get((value.type, str(value.value)), []))
+
+
 def _table_query(self: Table, hash_key: DynamoType | None, *args: Any, **kwargs: Any) -> Any:
     # moto passes index_name by position: bind the call as moto's own signature reads it.
-    if _query_signature.bind(self, hash_key, *args, **kwargs).arguments.get("index_name") or hash_key is None:
+    index_name = _query_signature.bind(self, hash_key, *args, **kwargs).arguments.get("index_name")
+    if index_name and isinstance(hash_key, DynamoType):
+        attribute = _index_hash_attribute(self, index_name)
+        if attribute is not None:
+            self._only_index = (attribute, hash_key)  # type: ignore[attr-defined]
+            try:
+                return _query(self, hash_key, *args, **kwargs)
+            finally:
+                self._only_index = None  # type: ignore[attr-defined]
+    if index_name or hash_key is None:
         return _query(self, hash_key, *args, **kwargs)
     # moto answers a table query from all_items(), filtered by hash key: give it that partition only.
     self._only_partition = hash_key  # type: ignore[attr-defined]
@@ -185,6 +268,9 @@ def _table_query(self: Table, hash_key: DynamoType | None, *args: Any, **kwargs:
 
 
 def _table_all_items(self: Table) -> list[Item]:
+    index = getattr(self, "_only_index", None)
+    if index is not None:
+        return _index_items(self, *index)
     partition = getattr(self, "_only_partition", None)
     if partition is None:
         return _all_items(self)
@@ -228,6 +314,9 @@ def apply() -> None:
     table_module.get_filter_expression = _get_filter_expression  # type: ignore[assignment]
     Table.query = _table_query  # type: ignore[method-assign]
     Table.all_items = _table_all_items  # type: ignore[method-assign]
+    Table.put_item = _counted_put_item  # type: ignore[method-assign]
+    Table.delete_item = _counted_delete_item  # type: ignore[method-assign]
+    DynamoDBBackend.update_item = _counted_update_item  # type: ignore[method-assign]
     dynamodb_models.copy = _NoTableCopies()  # type: ignore[assignment]
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
     BaseResponse.serialized = _serialized  # type: ignore[method-assign]

@@ -105,3 +105,49 @@ def test_a_table_query_reads_its_own_partition_and_answers_as_moto_does(
         return response["Items"], response["Count"], response.get("LastEvaluatedKey")
 
     assert [answer(response) for response in patched] == [answer(response) for response in unpatched]
+
+
+def test_index_queries_walk_the_table_once_per_change_and_see_every_write(
+        tables: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import boto3
+    from botocore.config import Config
+
+    client = boto3.client("dynamodb", endpoint_url=tables.url, region_name="us-east-1",
+                          config=Config(account_id_endpoint_mode="disabled"))
+    walks = []
+    all_items = moto_patches._all_items
+    monkeypatch.setattr(moto_patches, "_all_items", lambda table: walks.append(table.name) or all_items(table))
+
+    def keys(value: str) -> list[str]:
+        found = client.query(TableName="LoyaltyTable", IndexName="GSI3", KeyConditionExpression="gsi3pk = :k",
+                             ExpressionAttributeValues={":k": {"S": value}})["Items"]
+        return sorted(item["pk"]["S"] for item in found)
+
+    def member(name: str, roster: str) -> dict[str, Any]:
+        return {"pk": {"S": f"MEMBER#{name}"}, "sk": {"S": "PROFILE"}, "gsi3pk": {"S": roster},
+                "gsi3sk": {"S": name}}
+
+    # Given members on two rosters
+    for name in ("a", "b", "c"):
+        client.put_item(TableName="LoyaltyTable", Item=member(name, "R#1"))
+    client.put_item(TableName="LoyaltyTable", Item=member("d", "R#2"))
+    walks.clear()
+    # When several index keys are queried in a row, the table is walked once
+    assert keys("R#1") == ["MEMBER#a", "MEMBER#b", "MEMBER#c"] and keys("R#2") == ["MEMBER#d"] and keys("R#3") == []
+    assert walks == ["LoyaltyTable"]
+    # And every kind of write is seen by the next query: an update in place, a delete, a transaction,
+    # and a transaction that is cancelled (nothing changes)
+    client.update_item(TableName="LoyaltyTable", Key={"pk": {"S": "MEMBER#a"}, "sk": {"S": "PROFILE"}},
+                       UpdateExpression="SET gsi3pk = :k", ExpressionAttributeValues={":k": {"S": "R#2"}})
+    assert keys("R#1") == ["MEMBER#b", "MEMBER#c"] and keys("R#2") == ["MEMBER#a", "MEMBER#d"]
+    client.delete_item(TableName="LoyaltyTable", Key={"pk": {"S": "MEMBER#b"}, "sk": {"S": "PROFILE"}})
+    assert keys("R#1") == ["MEMBER#c"]
+    client.transact_write_items(TransactItems=[{"Put": {"TableName": "LoyaltyTable", "Item": member("e", "R#1")}}])
+    assert keys("R#1") == ["MEMBER#c", "MEMBER#e"]
+    with pytest.raises(client.exceptions.TransactionCanceledException):
+        client.transact_write_items(TransactItems=[
+            {"Update": {"TableName": "LoyaltyTable", "Key": {"pk": {"S": "MEMBER#c"}, "sk": {"S": "PROFILE"}},
+                        "UpdateExpression": "SET gsi3pk = :k", "ExpressionAttributeValues": {":k": {"S": "R#9"}}}},
+            {"Put": {"TableName": "LoyaltyTable", "Item": member("d", "R#9"),
+                     "ConditionExpression": "attribute_not_exists(pk)"}}])
+    assert keys("R#1") == ["MEMBER#c", "MEMBER#e"] and keys("R#9") == []

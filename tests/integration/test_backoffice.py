@@ -223,3 +223,16 @@ def test_staff_enrolling_or_erasing_someone_else_is_audited_a_member_doing_it_is
     log = [(entry["actor"], entry["action"], entry["target"])
            for entry in api.get("/admin/audit", admin=True).body["items"]]
     assert log[1:] == [("ops", "member.enrolled", "member:walk-in"), ("ops", "member.erased", "member:walk-in")]
+
+
+def test_a_key_rotation_and_a_code_batch_are_audited(api: Api, program: dict) -> None:
+    partner = admin_post(api, "/admin/partners", {"name": "Beans", "contact_email": "b@example.com"}).body
+    rotated = admin_post(api, f"/admin/partners/{partner['partner_id']}/keys", {"revoke_others": True}, sub="gina")
+    assert rotated.status == 201
+    batch = admin_post(api, "/admin/code-batches", {"name": "In the box", "points": 50, "count": 3}, sub="hal")
+    assert batch.status == 201
+    log = [(entry["actor"], entry["action"]) for entry in api.get("/admin/audit", admin=True).body["items"]]
+    assert ("gina", "partner.key_added") in log and ("hal", "code_batch.issued") in log
+    added = next(entry for entry in api.get("/admin/audit", admin=True).body["items"]
+                 if entry["action"] == "partner.key_added")
+    assert added["details"]["revoked"] == [partner["key_id"]]

@@ -11,6 +11,7 @@ from loyalty.api.http import caller, create_app, idempotency, logger, respond
 from loyalty.api.schemas import (
     AuditPage,
     CodeBatchOut,
+    ImportOut,
     KeyOut,
     LedgerEntryOut,
     MemberOut,
@@ -27,6 +28,7 @@ from loyalty.inputs import (
     AdjustmentRequest,
     BlockRequest,
     CodeBatchRequest,
+    ImportRequest,
     KeyRequest,
     PartnerRequest,
     RewardRequest,
@@ -34,7 +36,7 @@ from loyalty.inputs import (
     UnblockRequest,
 )
 from loyalty.observability import metrics, tracer
-from loyalty.services import backoffice, catalog, ledger, mechanics, partners, program
+from loyalty.services import backoffice, catalog, imports, ledger, mechanics, partners, program
 
 app = create_app()
 
@@ -157,6 +159,20 @@ def unblock(member_id: str, request: Annotated[UnblockRequest, Body()]):
 def audit(limit: Annotated[int, Query(ge=1, le=100)] = 25,
           after: Annotated[str | None, Query(max_length=1024, description="next_cursor of the page before")] = None):
     return respond(backoffice.list_audit(caller(app), limit=limit, cursor=after))
+
+
+@app.post("/admin/imports", operation_id="createImport", responses=responses(201, ImportOut),
+          tags=["admin"], summary="Start a bulk import: answers the URL to PUT the file to")
+def create_import(request: Annotated[ImportRequest, Body()]):
+    who = caller(app)
+    return respond(imports.create_import(who, request, idempotency(app, who)))
+
+
+@app.get("/admin/imports/<import_id>", operation_id="getImport", responses=responses(200, ImportOut),
+         tags=["admin"], summary="A bulk import's progress: rows imported, skipped and failed, bad rows")
+def get_import(import_id: str):
+    return respond(imports.get_import(caller(app), import_id))
+
 
 
 @metrics.log_metrics

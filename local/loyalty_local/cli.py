@@ -69,6 +69,43 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import(args: argparse.Namespace) -> int:
+    """POST /admin/imports, PUT the file to the URL it answers, and follow the import until it ends."""
+    import json
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    from loyalty_local import tokens
+
+    path = Path(args.file)
+    file_format = args.format or ("csv" if path.suffix.lower() == ".csv" else "jsonl")
+    headers = {"Authorization": f"Bearer {tokens.issue('local-import', admin=True, scopes=[], ttl_seconds=3600)}",
+               "Content-Type": "application/json"}
+    create = urllib.request.Request(  # noqa: S310 - a local URL the user gives
+        f"{args.url}/admin/imports", method="POST", headers=headers,
+        data=json.dumps({"kind": args.kind, "format": file_format}).encode())
+    with urllib.request.urlopen(create, timeout=30) as response:  # noqa: S310 - a local URL the user gives
+        created = json.load(response)
+    upload = urllib.request.Request(created["upload_url"], method="PUT", data=path.read_bytes())  # noqa: S310
+    urllib.request.urlopen(upload, timeout=300).close()  # noqa: S310 - the URL the local stack answered
+    print(f"import {created['import_id']}: {path} uploaded", flush=True)
+    deadline = time.monotonic() + args.timeout
+    while True:
+        status = urllib.request.Request(f"{args.url}/admin/imports/{created['import_id']}",  # noqa: S310
+                                        headers=headers)
+        with urllib.request.urlopen(status, timeout=30) as response:  # noqa: S310 - a local URL the user gives
+            found = json.load(response)
+        print(f"{found['status']}: {found['imported']} imported, {found['skipped']} skipped, {found['failed']} failed"
+              f" of {found['rows']} rows", flush=True)
+        if found["status"] in ("completed", "failed") or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    for error in found["errors"]:
+        print(f"line {error['line']}: {error['code']}: {error['detail']}")
+    return 0 if found["status"] == "completed" else 1
+
+
 def _openapi(args: argparse.Namespace) -> int:
     from loyalty_local import openapi
 
@@ -109,6 +146,14 @@ def main(argv: list[str] | None = None) -> int:
     simulate.add_argument("--seed", type=int, default=1)
     simulate.add_argument("--url", default=f"http://127.0.0.1:{os.environ.get('PORT', '3000')}")
     simulate.set_defaults(run=_simulate)
+
+    bulk = commands.add_parser("import", help="import a members or transactions file into a running local stack")
+    bulk.add_argument("kind", choices=["members", "transactions"])
+    bulk.add_argument("file", help="JSON Lines (.jsonl) or CSV (.csv): see the contract's Bulk import")
+    bulk.add_argument("--format", choices=["jsonl", "csv"], help="default: from the file's extension")
+    bulk.add_argument("--timeout", type=float, default=3600, help="seconds to follow the import")
+    bulk.add_argument("--url", default=f"http://127.0.0.1:{os.environ.get('PORT', '3000')}")
+    bulk.set_defaults(run=_import)
 
     docs = commands.add_parser("openapi", help="regenerate docs/openapi.json and docs/partner-openapi.json")
     docs.set_defaults(run=_openapi)

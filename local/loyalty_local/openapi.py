@@ -103,7 +103,7 @@ WHO = {
     **dict.fromkeys(("placeHold", "getHold", "listHolds", "releaseHold"), ANY_MEMBER_READER),
     "captureHold": TRUSTED, "cancelRedemption": TRUSTED, "transferPoints": MEMBER,
     **dict.fromkeys(("listProgramVersions", "getProgramVersion", "rollbackProgram", "searchMembers", "blockMember",
-                     "unblockMember", "listAudit"), ADMIN),
+                     "unblockMember", "listAudit", "createImport", "getImport"), ADMIN),
     **dict.fromkeys(("recordPartnerEarn", "listPromotions", "createPromotion", "getPromotion", "issueCodes",
                      "getPromotionReport", "getSettlement", "listWebhooks", "registerWebhook", "listDeliveries",
                      "removeWebhook"), PARTNER),

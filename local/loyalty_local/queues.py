@@ -34,7 +34,8 @@ def _resolve(value: Any, arns: dict[str, str]) -> Any:
 
 
 def create(stack: Stack, endpoint: str) -> tuple[dict[str, str], dict[str, str]]:
-    """Creates queues, buses and rules; returns (refs: logical id -> what Ref gives, arns)."""
+    """Creates queues, buses, rules and buckets (with their notifications to queues); returns (refs:
+    logical id -> what Ref gives, arns)."""
     sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=REGION)
     events = boto3.client("events", endpoint_url=endpoint, region_name=REGION)
     refs: dict[str, str] = {name: name for name in stack.tables}
@@ -54,6 +55,20 @@ def create(stack: Stack, endpoint: str) -> tuple[dict[str, str], dict[str, str]]
     for name in stack.buses:
         events.create_event_bus(Name=name)
         refs[name] = name
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name=REGION)
+    for name, properties in stack.buckets.items():
+        bucket = f"local-{name.lower()}"
+        s3.create_bucket(Bucket=bucket)
+        refs[name] = bucket
+        notifications = _resolve(properties.get("NotificationConfiguration") or {}, arns)
+        queue_configurations = [{
+            "QueueArn": queue["Queue"], "Events": [queue["Event"]],
+            **({"Filter": {"Key": {"FilterRules": queue["Filter"]["S3Key"]["Rules"]}}} if "Filter" in queue else {}),
+        } for queue in notifications.get("QueueConfigurations") or []]
+        if queue_configurations:
+            # S3 tells the queue of every new object, as on AWS (moto sends the notification itself).
+            s3.put_bucket_notification_configuration(
+                Bucket=bucket, NotificationConfiguration={"QueueConfigurations": queue_configurations})
     for name, properties in stack.rules.items():
         bus = str(properties.get("EventBusName", {}).get("Ref", "default"))
         events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(properties["EventPattern"]))

@@ -120,6 +120,7 @@ class Stack:
     streams: list[StreamSource] = field(default_factory=list)
     schedules: list[Schedule] = field(default_factory=list)
     queues: dict[str, dict[str, Any]] = field(default_factory=dict)
+    buckets: dict[str, dict[str, Any]] = field(default_factory=dict)
     buses: list[str] = field(default_factory=list)
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     queue_sources: list[QueueSource] = field(default_factory=list)
@@ -152,6 +153,8 @@ def read_stack(path: Path = TEMPLATE_PATH) -> Stack:
             stack.tables[logical_id] = Table(logical_id, properties)
         elif kind == "AWS::SQS::Queue":
             stack.queues[logical_id] = properties
+        elif kind == "AWS::S3::Bucket":
+            stack.buckets[logical_id] = properties
         elif kind == "AWS::Events::EventBus":
             stack.buses.append(logical_id)
         elif kind == "AWS::Events::Rule":

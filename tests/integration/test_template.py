@@ -144,14 +144,18 @@ ALLOWED: dict[str, dict[str, set[str]]] = {
     "EventsPublisherFunction": {},
     "StaffMfaFunction": {},
     "WebhookDeliveryFunction": {L: {"BatchGetItem", "PutItem", "Query"}},
+    # Bulk import: the split records a file's counts; the workers enroll, stage and record purchases.
+    "ImportSplitFunction": {L: {"BatchGetItem", "UpdateItem"}},
+    "ImportWorkFunction": {L: POINTS | {"Query", "BatchWriteItem"}},
 }
 # Functions that reach only some partition keys (the internet-facing authorizer; the function that
 # calls partner-controlled URLs must not be able to write balances).
 LEADING_KEYS = {"PartnerAuthorizerFunction": ("PARTNERKEY#*", "PARTNER#*"),
-                "WebhookDeliveryFunction": ("WEBHOOK#*", "WEBHOOKLOG#*", "DELIVERED#*")}
+                "WebhookDeliveryFunction": ("WEBHOOK#*", "WEBHOOKLOG#*", "DELIVERED#*"),
+                "ImportSplitFunction": ("IMPORT#*",)}
 # Single actions granted on some partition keys only, by function and action.
 LEADING_KEYS_OF_ACTION = {("AdminFunction", "dynamodb:Query", "table/LoyaltyTable"): (
-    "CODEBATCH#*", "AUDIT", "PROGRAM", "PHONE#*")}
+    "CODEBATCH#*", "AUDIT", "PROGRAM", "PHONE#*", "IMPORT#*")}
 
 
 def test_each_function_role_allows_only_the_dynamodb_actions_its_code_uses() -> None:

@@ -33,6 +33,11 @@ class Settings(BaseModel):
     # Webhook delivery: the queue it re-schedules failed messages on, and the first retry's delay.
     webhook_queue_url: str | None = Field(None, alias="WEBHOOK_QUEUE_URL")
     webhook_backoff_seconds: int = Field(30, alias="WEBHOOK_BACKOFF_SECONDS", ge=1, le=900)
+    # Bulk imports: the bucket files are uploaded to, the queue their chunks and pages go through, and
+    # how many rows one chunk holds (one worker invocation's share of a file).
+    import_bucket: str | None = Field(None, alias="IMPORT_BUCKET")
+    import_queue_url: str | None = Field(None, alias="IMPORT_QUEUE_URL")
+    import_chunk_rows: int = Field(500, alias="IMPORT_CHUNK_ROWS", ge=1, le=10_000)
     tracing: bool = Field(False, alias="TRACING")
     metrics_namespace: str = Field("Loyalty", alias="POWERTOOLS_METRICS_NAMESPACE")
     service_name: str = Field("loyalty", alias="POWERTOOLS_SERVICE_NAME")
@@ -42,7 +47,7 @@ class Settings(BaseModel):
 _NAMES = ("TABLE_NAME", "METRICS_TABLE_NAME", "AWS_REGION", "AWS_DEFAULT_REGION", "DYNAMODB_MAX_RETRIES",
           "EVENT_BUS_NAME", "PARTNER_API_ID", "PARTNER_API_STAGE", "PARTNER_RATE_LIMIT", "PARTNER_BURST_LIMIT",
           "PARTNER_DAILY_QUOTA", "RECONCILE_STREAM_LAG_MINUTES", "WEBHOOK_QUEUE_URL", "WEBHOOK_BACKOFF_SECONDS",
-          "TRACING", "POWERTOOLS_METRICS_NAMESPACE",
+          "IMPORT_BUCKET", "IMPORT_QUEUE_URL", "IMPORT_CHUNK_ROWS", "TRACING", "POWERTOOLS_METRICS_NAMESPACE",
           "POWERTOOLS_SERVICE_NAME")
 
 

@@ -121,6 +121,8 @@ class SourceOut(Out):
     transfer_id: str | None = Field(default=None, description="transfer_out, transfer_in: the transfer")
     to_member_id: str | None = Field(default=None, description="transfer_out: the receiver")
     from_member_id: str | None = Field(default=None, description="transfer_in: the sender")
+    import_id: str | None = Field(default=None, description="import: the bulk import that opened the balance")
+    line: int | None = Field(default=None, description="import: the line of the import's file")
 
 
 class BreakdownRow(Out):
@@ -298,6 +300,26 @@ class AuditEntryOut(Out):
 class AuditPage(Out):
     items: list[AuditEntryOut]
     next_cursor: str | None = Field(default=None, description="pass as `after` for the next page")
+
+
+class ImportErrorOut(Out):
+    line: int = Field(description="the line of the file (a CSV's header is line 1)")
+    code: str = Field(examples=["invalid_row"])
+    detail: str
+
+
+class ImportOut(Out):
+    import_id: str
+    kind: Literal["members", "transactions"]
+    format: Literal["jsonl", "csv"]
+    status: Literal["awaiting_upload", "processing", "completed", "failed"]
+    created_at: str
+    rows: int = Field(description="rows in the file (known once it is uploaded)")
+    imported: int
+    skipped: int = Field(description="rows whose member id or order id was already recorded")
+    failed: int
+    errors: list[ImportErrorOut] = Field(description="the first 100 bad rows, by line")
+    upload_url: str | None = Field(default=None, description="createImport only: PUT the file here, no headers")
 
 
 class ProgramVersionOut(Out):

@@ -32,6 +32,7 @@ class EntryType(StrEnum):
     REDEEM_REVERSAL = "redeem_reversal"  # a cancelled redemption: its points back into their lots
     TRANSFER_OUT = "transfer_out"  # points given to another member (negative)
     TRANSFER_IN = "transfer_in"  # points received from another member: a lot, neither earned nor qualifying
+    IMPORT = "import"  # a migrated member's opening balance (its lots); lifetime_earned in its details
 
     @property
     def issues_points(self) -> bool:

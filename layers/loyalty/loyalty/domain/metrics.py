@@ -192,6 +192,10 @@ def _entry(entry: dict[str, Any]) -> dict[ItemKey, Counter[str]]:
         counters["points_expired"] += lapsed
         liability["redeemed_total"] -= points + lapsed
         liability["expired_total"] += lapsed
+    elif kind == "import":
+        # A migrated opening balance: outstanding (below), but not issued by the program.
+        counters["points_imported"] += points
+        liability["imported_total"] += points
     elif kind == "transfer_out":
         counters["points_transferred"] += -points
         counters["transfers"] += 1

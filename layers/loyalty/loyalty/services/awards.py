@@ -91,6 +91,15 @@ class MemberChange:
             lots={lot: credited} if credited else {}, expires_at=expires_at(self.config, lot), **attributes,
         )
 
+    def open_balance(self, lots: dict[str, int], *, lifetime_earned: int, source: dict[str, Any]) -> EntryItem:
+        """A migrated member's opening balance: its lots as they were (their own expiry days), and what it
+        earned before (neither issued by this program nor qualifying here)."""
+        for lot, points in lots.items():
+            self.wallet.add(lot, points)
+        self.member.lifetime_earned = lifetime_earned
+        return self._entry(EntryType.IMPORT, sum(lots.values()), self.now, source=source, lots=dict(lots),
+                           details={"lifetime_earned": lifetime_earned})
+
     def spend(self, entry_type: EntryType, points: int, *, source: dict[str, Any], **attributes: Any) -> EntryItem:
         drawn = self.wallet.draw(points)
         return self._entry(entry_type, -points, self.now, source=source, lots=dict(drawn), **attributes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -46,6 +47,14 @@ def record_purchase(caller: Caller, path_id: str, request: PurchaseRequest,
     if occurred_at > now + CLOCK_SKEW:
         raise ValidationFailed("occurred_at is in the future",
                                errors=[{"field": "occurred_at", "message": "must not be in the future"}])
+    decide = purchase(member_id, request, occurred_at, now)
+    return change_points(idempotency, member_id, now, decide, order_id=request.order_id)
+
+
+def purchase(member_id: str, request: PurchaseRequest, occurred_at: datetime, now: datetime, *,
+             import_tag: str | None = None) -> Callable[[Turn], Decision]:
+    """A purchase's plan on the member (for change_points). A bulk import records a historical purchase
+    the same way; `import_tag` (the import and line) marks its order, and no referral converts."""
     currency = request.total.currency
     amount = parse_amount(request.total.amount, currency, "total.amount")
 
@@ -64,7 +73,8 @@ def record_purchase(caller: Caller, path_id: str, request: PurchaseRequest,
         facts, member.purchase_days, member.sku_days = purchase_facts(
             list(member.purchase_days or []), dict(member.sku_days or {}), day, skus,
         )
-        referrer = _referral_conversion(member, config, now) if first_purchase and member.referred_by else None
+        referrer = _referral_conversion(member, config, now) if (
+            first_purchase and member.referred_by and import_tag is None) else None
         pending_until = pending_release_day(config, occurred_at)
         entry = turn.change.earn(
             EntryType.EARN, earning.points, qualifying=earning.points, occurred_at=occurred_at,
@@ -84,7 +94,7 @@ def record_purchase(caller: Caller, path_id: str, request: PurchaseRequest,
             *order_key(request.order_id), order_id=request.order_id, member_id=member_id,
             entry_id=entry.entry_id, total=request.total.amount, currency=currency, points=earning.points,
             qualifying=earning.points, earned_day=day, lot=lot_expiry(config.expiry, date.fromisoformat(day)),
-            channel=request.channel, pending=1 if pending_until else 0,
+            channel=request.channel, pending=1 if pending_until else 0, import_id=import_tag,
         )
         if referrer is not None:
             turn.writes.other_members.append(referrer[0])
@@ -93,7 +103,7 @@ def record_purchase(caller: Caller, path_id: str, request: PurchaseRequest,
             "order": Conflict(f"order {request.order_id} was already recorded", code="order_already_recorded"),
         })
 
-    return change_points(idempotency, member_id, now, decide, order_id=request.order_id)
+    return decide
 
 
 def _referral_conversion(friend: MemberItem, config: ProgramConfig,

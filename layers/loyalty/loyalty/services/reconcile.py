@@ -92,6 +92,8 @@ def _member_checks(report: Report, member: dict[str, Any], entries: list[dict[st
             available += points
             if entry["type"] in LOT_CREDITING_TYPES and points > 0:
                 lifetime += points
+            if entry["type"] == "import":
+                lifetime += int(_json(entry.get("details"), {}).get("lifetime_earned", points))
             if entry["type"] == "release":
                 pending -= points
             sign = 1 if points >= 0 else -1

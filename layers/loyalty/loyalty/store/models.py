@@ -17,6 +17,12 @@ Key design (pk / sk):
   PHONE#<digits>   / MEMBER#<id>    a member's phone number, for back-office search (not unique)
   AUDIT            / <ulid>         the audit log of admin writes, oldest first (staff writes only: one
                                     partition's 1,000 writes/s is far above what program staff do)
+  IMPORT#<id>      / IMPORT         a bulk import: kind, format, rows and chunks once split, chunks staged
+  IMPORT#<id>      / CHUNK#<nnnnnn> what one chunk of the file did (counts, bad rows): idempotent results
+  IMPORT#<id>      / APPLY#<ss>#<nnnnnn>  what one page of a member shard's staged transactions did
+  IMPORTROWS#<id>#<member> / <occurred_at>#<order_id>   a staged transaction row (TTL): one member's rows
+                                    in occurred_at order, whichever chunks they came from
+  IMPORTSHARD#<id>#<ss> / <member>  the members with staged rows, split in IMPORT_SHARDS keys (TTL)
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from pynamodb.attributes import (
     BinaryAttribute,
     JSONAttribute,
     NumberAttribute,
+    NumberSetAttribute,
     TTLAttribute,
     UnicodeAttribute,
     VersionAttribute,
@@ -170,6 +177,8 @@ class MemberItem(_Item):
     roster = RosterIndex()
     gsi3pk = UnicodeAttribute(null=True)
     gsi3sk = UnicodeAttribute(null=True)
+    # The bulk import that created the member (a re-run of that import counts it as its own).
+    imported_by = UnicodeAttribute(null=True)
     # Optimistic lock: every points change is conditioned on the version it read.
     rev = VersionAttribute()
 
@@ -257,6 +266,9 @@ class IdempotencyItem(_Item):
 class OrderItem(_Item):
     class Meta(_Meta):
         pass
+
+    # The bulk import that recorded the order (a re-run of that import counts it as its own).
+    import_id = UnicodeAttribute(null=True)
 
     order_id = UnicodeAttribute()
     member_id = UnicodeAttribute()
@@ -429,6 +441,59 @@ class CodeBatchItem(_Item):
     expires = TTLAttribute(null=True)
 
 
+class ImportItem(_Item):
+    """IMPORT#<id> / IMPORT: one bulk import."""
+
+    class Meta(_Meta):
+        pass
+
+    import_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    format = UnicodeAttribute()
+    status = UnicodeAttribute()  # awaiting_upload, processing, failed (completed is read from the results)
+    created_at = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    rows = NumberAttribute(null=True)
+    chunks = NumberAttribute(null=True)
+    # Transactions: the chunks whose rows are staged (a set: a chunk processed twice counts once).
+    staged = NumberSetAttribute(null=True)
+    error = JSONAttribute(null=True)  # why a file could not be read at all (status failed)
+
+
+class ImportResultItem(_Item):
+    """IMPORT#<id> / CHUNK#<n> or APPLY#<shard>#<page>: what one unit of work did, written whole when it
+    ends (a unit done again writes the same counts: rows it recorded before count as its own)."""
+
+    class Meta(_Meta):
+        pass
+
+    imported = NumberAttribute(default=0)
+    skipped = NumberAttribute(default=0)
+    failed = NumberAttribute(default=0)
+    errors = JSONAttribute(default=list)  # [{line, code, detail}], at most MAX_ERRORS
+    last = NumberAttribute(null=True)  # APPLY: 1 on a shard's last page
+
+
+class StagedRowItem(_Item):
+    """IMPORTROWS#<import>#<member> / <occurred_at>#<order_id>: a transaction row waiting for its turn."""
+
+    class Meta(_Meta):
+        pass
+
+    line = NumberAttribute()
+    row = JSONAttribute()
+    expires = TTLAttribute(null=True)
+
+
+class ImportShardItem(_Item):
+    """IMPORTSHARD#<import>#<ss> / <member>: a member with staged rows."""
+
+    class Meta(_Meta):
+        pass
+
+    expires = TTLAttribute(null=True)
+
+
 class PromotionMemberItem(_Item):
     class Meta(_Meta):
         pass
@@ -596,3 +661,7 @@ def program_version_key(version: int) -> tuple[str, str]:
 
 def reward_key(reward_id: str) -> tuple[str, str]:
     return f"REWARD#{reward_id}", "REWARD"
+
+
+def import_key(import_id: str) -> tuple[str, str]:
+    return f"IMPORT#{import_id}", "IMPORT"

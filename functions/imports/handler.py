@@ -1,0 +1,52 @@
+"""Bulk import workers (see loyalty.services.imports), fed by two SQS queues.
+
+`on_upload`: S3 notifies the uploads queue of a file; the file is split into chunks sent to the work
+queue. `on_work`: a chunk of a file, or a page of a shard's staged transactions. A message that fails
+goes back to its queue (partial batch response) and is tried again: every unit is idempotent. After the
+queue's maxReceiveCount it moves to the dead-letter queue, and the import's progress stays short of
+completed, which its `GET` shows.
+"""
+
+import json
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from loyalty.logs import make_logger
+from loyalty.observability import count, metrics
+from loyalty.services import imports
+
+logger = make_logger()
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+def upload_record(record: SQSRecord) -> None:
+    notification = json.loads(record.body)
+    # S3 sends a test event when the notification is configured: it has no records.
+    for s3_record in notification.get("Records") or []:
+        bucket = s3_record["s3"]["bucket"]["name"]
+        key = unquote_plus(s3_record["s3"]["object"]["key"])
+        logger.info("import file uploaded", extra={"bucket": bucket, "key": key})
+        imports.split(bucket, key)
+        count("ImportFilesSplit")
+
+
+def work_record(record: SQSRecord) -> None:
+    imports.work(json.loads(record.body))
+    count("ImportUnitsDone")
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def on_upload(event: dict, context: LambdaContext) -> dict:
+    return process_partial_response(event=event, record_handler=upload_record, processor=processor,
+                                    context=context)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def on_work(event: dict, context: LambdaContext) -> dict:
+    return process_partial_response(event=event, record_handler=work_record, processor=processor,
+                                    context=context)

@@ -1,0 +1,374 @@
+"""Bulk import: a program's members and their order history, before launch or after (contract: "Launch
+and operations").
+
+The flow, as AWS runs it (the local stack runs the same on moto):
+
+1. `POST /admin/imports` records the import (audited) and answers a presigned S3 PUT URL.
+2. The upload lands in the import bucket; S3 notifies the uploads queue; `split` streams the object once,
+   cuts it into chunks of IMPORT_CHUNK_ROWS rows (byte ranges), records rows and chunks, and sends one
+   message per chunk to the work queue.
+3. Workers take chunks in parallel. Members: each row is one enrollment transaction (the member, its
+   opening lots as one `import` entry, its email, phone and referral code). Transactions: each row is
+   staged under its member, in occurred_at order, whatever chunk it came in.
+4. When every chunk of a transactions file is staged, one message per member shard starts the apply
+   phase: a worker takes a page of the shard's members and records each member's rows in occurred_at order
+   as the purchases they were, through the same plan as `POST /purchases` (expiry and qualifying days from
+   occurred_at, earning by the program in force now). Each page sends the next.
+
+Exactly once, and resumable: a row is idempotent by its natural key (the member id; the order id), and a
+member or order records which import and line created it, so a chunk or page processed again (a crash, a
+redelivery) counts what it already did as imported, and a second import of the same file skips every row.
+Each unit writes its counts and bad rows (line, code, detail) to its own result item when it ends;
+progress is their sum.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from pydantic import ValidationError
+
+from loyalty.domain import imports as rows
+from loyalty.domain import tiers
+from loyalty.domain.clock import iso_utc, local_day, utc_now
+from loyalty.domain.errors import Conflict, DomainError, NotFound, ValidationFailed
+from loyalty.domain.ids import new_ulid, random_code
+from loyalty.domain.lots import NEVER
+from loyalty.domain.program import ProgramConfig
+from loyalty.inputs import ImportMemberRow, ImportRequest, ImportTransactionRow, PurchaseRequest
+from loyalty.logs import make_logger
+from loyalty.services.awards import MemberChange
+from loyalty.services.context import Caller, Outcome, checked_id
+from loyalty.services.ledger import purchase
+from loyalty.services.members import REFERRAL_CODE_LENGTH, normalize_email
+from loyalty.services.pointschange import change_points
+from loyalty.services.program import config_of
+from loyalty.services.writes import Plan, execute
+from loyalty.settings import settings
+from loyalty.store import imports as store
+from loyalty.store import repository
+from loyalty.store.db import ConditionFailed
+from loyalty.store.models import IdempotencyItem, ImportItem
+from loyalty.store.repository import IdempotencyRequest, Snapshot
+
+logger = make_logger()
+# Members a page of the apply phase takes: a page is one worker invocation, well inside its timeout.
+APPLY_PAGE_MEMBERS = 50
+UPLOAD_URL_SECONDS = 3600
+# A referral code drawn for an imported member may collide; draws before the row fails.
+REFERRAL_CODE_DRAWS = 3
+
+Tally = dict[str, Any]
+
+
+def object_key(import_id: str, file_format: str) -> str:
+    return f"imports/{import_id}.{file_format}"
+
+
+def import_id_of(object_key_: str) -> str | None:
+    name = object_key_.rsplit("/", 1)[-1]
+    import_id = name.split(".", 1)[0]
+    return import_id if object_key_.startswith("imports/") and import_id else None
+
+
+# --- the API ------------------------------------------------------------------------------------
+
+
+def create_import(caller: Caller, request: ImportRequest, idempotency: IdempotencyRequest | None) -> Outcome:
+    """A new import awaiting its file (audited). A retry with the same Idempotency-Key answers the same
+    import (and its upload URL, valid UPLOAD_URL_SECONDS from the first answer)."""
+    caller.authorize_admin()
+    import_id = new_ulid()
+
+    def read() -> Snapshot:
+        return repository.read_snapshot(idempotency=idempotency, with_program=False)
+
+    def plan(_snapshot: Snapshot) -> Plan:
+        item = store.new_import(import_id, kind=request.kind, format=request.format, status="awaiting_upload",
+                                created_at=iso_utc(utc_now()), actor=caller.sub)
+        upload_url = _s3().generate_presigned_url(
+            "put_object", Params={"Bucket": _bucket(), "Key": object_key(import_id, request.format)},
+            ExpiresIn=UPLOAD_URL_SECONDS)
+        audit = repository.new_audit(caller.sub, "import.created", f"import:{import_id}",
+                                     {"kind": request.kind, "format": request.format})
+
+        def commit(record: IdempotencyItem | None) -> None:
+            store.create_import(item, audit, record)
+
+        return Plan(201, {**progress(item), "upload_url": upload_url}, commit)
+
+    return execute(idempotency, read, plan)
+
+
+def get_import(caller: Caller, import_id: str) -> Outcome:
+    caller.authorize_admin()
+    item = store.get_import(checked_id(import_id, "import"))
+    if item is None:
+        raise NotFound(f"no import has the id {import_id[:64]!r}", code="import_not_found")
+    return Outcome(200, progress(item))
+
+
+def progress(item: ImportItem) -> dict[str, Any]:
+    """What the import did so far: the sum of its units' results."""
+    view: dict[str, Any] = {"import_id": item.import_id, "kind": item.kind, "format": item.format,
+                            "status": item.status, "created_at": item.created_at, "rows": int(item.rows or 0),
+                            "imported": 0, "skipped": 0, "failed": 0, "errors": []}
+    if item.status == "failed":
+        view["errors"] = [item.error] if item.error else []
+        return view
+    if item.status != "processing":
+        return view
+    errors: list[dict[str, Any]] = []
+    chunks_done = 0
+    shards_done: set[str] = set()
+    for result in store.results(item.import_id):
+        view["imported"] += int(result.imported)
+        view["skipped"] += int(result.skipped)
+        view["failed"] += int(result.failed)
+        errors.extend(result.errors or [])
+        if result.sk.startswith("CHUNK#"):
+            chunks_done += 1
+        elif result.last:
+            shards_done.add(result.sk.split("#")[1])
+    view["errors"] = rows.first_errors(errors)
+    chunks = int(item.chunks or 0)
+    done = chunks_done >= chunks if item.kind == "members" else (
+        len(item.staged or ()) >= chunks and (chunks == 0 or len(shards_done) >= store.IMPORT_SHARDS))
+    if done:
+        view["status"] = "completed"
+    return view
+
+
+# --- step 2: split the uploaded file --------------------------------------------------------------
+
+
+def split(bucket: str, key: str) -> None:
+    """An uploaded file: count its rows, cut it into chunks, send one work message per chunk."""
+    import_id = import_id_of(key)
+    item = store.get_import(import_id) if import_id else None
+    if item is None or item.status not in ("awaiting_upload", "processing"):
+        logger.warning("an object no open import expects", extra={"bucket": bucket, "key": key})
+        return
+    body = _s3().get_object(Bucket=bucket, Key=key)["Body"]
+    lines = _lines(body.iter_chunks(chunk_size=1 << 20))
+    header: list[str] | None = None
+    if item.format == "csv":
+        first = next(lines, b"")
+        try:
+            header = rows.csv_header(first, item.kind)
+        except rows.BadFile as exc:
+            store.fail_import(item, {"line": 1, "code": "invalid_file", "detail": str(exc)})
+            return
+        lines = _chained(first, lines)
+    chunks = list(rows.plan_chunks(lines, settings().import_chunk_rows, has_header=header is not None))
+    store.start_processing(item, rows=sum(chunk.rows for chunk in chunks), chunks=len(chunks))
+    _send([{"step": "chunk", "import_id": item.import_id, "bucket": bucket, "key": key, "chunk": chunk.index,
+            "start": chunk.start, "end": chunk.end, "first_line": chunk.first_line, "header": header}
+           for chunk in chunks])
+
+
+def _chained(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    yield first
+    yield from rest
+
+
+def _lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """Lines with their newline (so their byte lengths add up to offsets), from a stream of blocks."""
+    pending = b""
+    for block in chunks:
+        pending += block
+        *complete, pending = pending.split(b"\n")
+        for line in complete:
+            yield line + b"\n"
+    if pending:
+        yield pending
+
+
+# --- step 3: a chunk ------------------------------------------------------------------------------
+
+
+def work(message: dict[str, Any]) -> None:
+    """One work message: a chunk of the file, or a page of a shard's staged transactions."""
+    if message.get("step") == "apply":
+        apply_page(str(message["import_id"]), int(message["shard"]), int(message["page"]), message.get("after"))
+    else:
+        process_chunk(message)
+
+
+def process_chunk(message: dict[str, Any]) -> None:
+    import_id = str(message["import_id"])
+    item = store.get_import(import_id)
+    if item is None or item.status != "processing":
+        return
+    data = _s3().get_object(Bucket=message["bucket"], Key=message["key"],
+                            Range=f"bytes={message['start']}-{int(message['end']) - 1}")["Body"].read()
+    header = message.get("header")
+    tally: Tally = {"imported": 0, "skipped": 0, "failed": 0, "errors": []}
+    now = utc_now()
+    config = config_of(repository.read_snapshot().program)
+    staged: list[tuple[str, str, str, int, dict[str, Any]]] = []
+    for offset, line in enumerate(data.split(b"\n")):
+        number = int(message["first_line"]) + offset
+        if not line.strip():
+            continue
+        try:
+            fields = rows.row_fields(item.kind, line, header)
+            if item.kind == "members":
+                outcome = import_member(import_id, number, _validated(ImportMemberRow, fields), config, now)
+                tally[outcome] += 1
+            else:
+                row = _validated(ImportTransactionRow, fields)
+                staged.append((row.member_id, iso_utc(row.occurred_at), row.order_id, number,
+                               row.model_dump(mode="json")))
+        except rows.BadRow as exc:
+            _failed(tally, number, exc.code, exc.detail)
+    if staged:
+        store.stage_rows(import_id, staged)
+    store.save_result(import_id, store.chunk_result_key(int(message["chunk"])), imported=tally["imported"],
+                      skipped=tally["skipped"], failed=tally["failed"], errors=rows.first_errors(tally["errors"]))
+    if item.kind == "transactions" and store.mark_staged(import_id, int(message["chunk"])) >= int(item.chunks or 0):
+        # Every chunk is staged: each member shard's rows can be applied in order.
+        _send([{"step": "apply", "import_id": import_id, "shard": shard, "page": 0, "after": None}
+               for shard in range(store.IMPORT_SHARDS)])
+
+
+def _validated(model: Any, fields: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        raise rows.BadRow("invalid_row", rows.validation_detail(exc.errors())) from exc
+
+
+def _failed(tally: Tally, line: int, code: str, detail: str) -> None:
+    tally["failed"] += 1
+    if len(tally["errors"]) < rows.MAX_ERRORS:
+        tally["errors"].append({"line": line, "code": code, "detail": detail})
+
+
+def import_member(import_id: str, line: int, row: ImportMemberRow, config: ProgramConfig, now: datetime) -> str:
+    """One member row: 'imported' (by this row, now or in an earlier run of this import) or 'skipped' (the
+    member id was taken). BadRow: an unknown tier, an expired lot, an email another member has."""
+    tag = f"{import_id}:{line}"
+    tier = row.tier or config.tiers[0].name
+    if tier not in {known.name for known in config.tiers}:
+        raise rows.BadRow("unknown_tier", f"tier {tier!r} is not one of the program's tiers")
+    lots: dict[str, int] = {}
+    for index, lot in enumerate(row.lots or []):
+        if lot.expires_at is not None and lot.expires_at <= now:
+            raise rows.BadRow("lot_expired", f"lots.{index}.expires_at is in the past")
+        # A lot is kept by its last valid local day; it expires at the end of that day.
+        last_day = NEVER if lot.expires_at is None else local_day(
+            lot.expires_at - timedelta(microseconds=1), config.zone).isoformat()
+        lots[last_day] = lots.get(last_day, 0) + lot.points
+    tier_since = row.tier_since or row.enrolled_at
+    for _ in range(REFERRAL_CODE_DRAWS):
+        member = repository.new_member(
+            row.member_id, email=normalize_email(row.email), name=row.name,
+            birthday=row.birthday.isoformat() if row.birthday else None, phone=row.phone, locale=row.locale,
+            preferences=row.preferences or {}, consents=row.consents or {},
+            referral_code=random_code(REFERRAL_CODE_LENGTH), status="active", enrolled_at=iso_utc(row.enrolled_at),
+            tier=tier, tier_since=iso_utc(tier_since), enrolled_day=local_day(row.enrolled_at, config.zone).isoformat(),
+            # The migration is the member's latest activity here: an inactivity policy counts from it.
+            last_activity_day=local_day(now, config.zone).isoformat(), imported_by=tag,
+        )
+        change = MemberChange(member, config, now)
+        entry = change.open_balance(lots, lifetime_earned=row.lifetime_earned if row.lifetime_earned is not None
+                                    else sum(lots.values()), source={"import_id": import_id, "line": line})
+        review = tiers.review_day(config, tier, local_day(tier_since, config.zone), change.today, {})
+        member.tier_review_day = review.isoformat() if review else None
+        change.finish()
+        try:
+            repository.create_member(member, None, [entry])
+            return "imported"
+        except ConditionFailed as exc:
+            if "member" in exc.labels:
+                return "imported" if store.member_import(row.member_id) == tag else "skipped"
+            if "email" in exc.labels:
+                raise rows.BadRow("email_taken", "another member has this email") from exc
+            # A referral code or a race: draw again.
+    raise rows.BadRow("not_recorded", "the member could not be recorded; import the file again")
+
+
+# --- step 4: a page of a shard's staged transactions ------------------------------------------------
+
+
+def apply_page(import_id: str, shard: int, page: int, after: str | None) -> None:
+    item = store.get_import(import_id)
+    if item is None or item.status != "processing":
+        return
+    members, last = store.shard_members(import_id, shard, after=after, limit=APPLY_PAGE_MEMBERS)
+    tally: Tally = {"imported": 0, "skipped": 0, "failed": 0, "errors": []}
+    for member_id in members:
+        for staged in store.staged_rows(import_id, member_id):
+            row = ImportTransactionRow.model_validate(staged.row)
+            try:
+                tally[import_purchase(import_id, int(staged.line), row)] += 1
+            except rows.BadRow as exc:
+                _failed(tally, int(staged.line), exc.code, exc.detail)
+    store.save_result(import_id, store.apply_result_key(shard, page), imported=tally["imported"],
+                      skipped=tally["skipped"], failed=tally["failed"], errors=rows.first_errors(tally["errors"]),
+                      last=last)
+    if not last:
+        _send([{"step": "apply", "import_id": import_id, "shard": shard, "page": page + 1, "after": members[-1]}])
+
+
+def import_purchase(import_id: str, line: int, row: ImportTransactionRow) -> str:
+    """One historical purchase: 'imported' (by this row, now or before) or 'skipped' (the order id was
+    recorded otherwise). BadRow: no such member, a blocked member, a currency the program cannot convert."""
+    tag = f"{import_id}:{line}"
+    now = utc_now()
+    if row.occurred_at > now:
+        raise rows.BadRow("invalid_row", "occurred_at: must not be in the future")
+    request = PurchaseRequest.model_validate({"order_id": row.order_id, "total": row.total.model_dump(),
+                                              "channel": row.channel})
+    try:
+        change_points(None, row.member_id, now, purchase(row.member_id, request, row.occurred_at, now,
+                                                          import_tag=tag), order_id=row.order_id)
+    except Conflict as exc:
+        if exc.code != "order_already_recorded":
+            raise rows.BadRow(exc.code, exc.detail) from exc
+        return "imported" if store.order_import(row.order_id) == tag else "skipped"
+    except (NotFound, ValidationFailed) as exc:
+        raise rows.BadRow(exc.code, exc.detail) from exc
+    except DomainError as exc:  # erased (410) and the like: the row cannot be recorded
+        raise rows.BadRow(exc.code, exc.detail) from exc
+    return "imported"
+
+
+# --- AWS clients --------------------------------------------------------------------------------------
+
+
+def _bucket() -> str:
+    bucket = settings().import_bucket
+    if not bucket:
+        raise RuntimeError("IMPORT_BUCKET is not set")
+    return bucket
+
+
+@functools.cache
+def _s3() -> Any:
+    # SigV4: the presigned URL works in every region.
+    return boto3.client("s3", config=Config(signature_version="s3v4"))
+
+
+@functools.cache
+def _sqs() -> Any:
+    return boto3.client("sqs")
+
+
+def _send(messages: list[dict[str, Any]]) -> None:
+    url = settings().import_queue_url
+    if not url:
+        raise RuntimeError("IMPORT_QUEUE_URL is not set")
+    for start in range(0, len(messages), 10):
+        batch = messages[start:start + 10]
+        answer = _sqs().send_message_batch(QueueUrl=url, Entries=[
+            {"Id": str(index), "MessageBody": json.dumps(message)} for index, message in enumerate(batch)])
+        if answer.get("Failed"):
+            raise RuntimeError(f"{len(answer['Failed'])} import messages were not sent: {answer['Failed'][:3]}")

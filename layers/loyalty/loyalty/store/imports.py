@@ -1,0 +1,194 @@
+"""Bulk imports: the import item, the results of its units of work, and the staged transaction rows.
+
+Sizes and keys (see BENCHMARKS.md "Scale"): the import item is written once per chunk at most (the
+staged set: a number per chunk, 2,000 chunks of a million-row file are under 10 KB); each unit of work
+writes its own result item; staged rows live under one key per member and are listed through
+IMPORT_SHARDS keys per import, so a million-row file spreads its writes over as many partitions as it
+has members.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+from pynamodb.exceptions import PynamoDBException
+
+from loyalty.store.db import ConditionFailed, Txn, batch_get, load, raise_if_transient
+from loyalty.store.models import (
+    AuditItem,
+    IdempotencyItem,
+    ImportItem,
+    ImportResultItem,
+    ImportShardItem,
+    MemberItem,
+    OrderItem,
+    StagedRowItem,
+    import_key,
+    member_key,
+    order_key,
+)
+from loyalty.store.repository import _add_audit, _add_idempotency, _commit
+
+# Members with staged rows are listed under this many keys per import: the apply phase runs one worker
+# per key at a time, so this is also how many members are applied in parallel.
+IMPORT_SHARDS = 16
+STAGED_TTL = timedelta(days=14)
+
+
+def import_shard(member_id: str) -> int:
+    return zlib.crc32(member_id.encode()) % IMPORT_SHARDS
+
+
+def chunk_result_key(chunk: int) -> str:
+    return f"CHUNK#{chunk:06d}"
+
+
+def apply_result_key(shard: int, page: int) -> str:
+    return f"APPLY#{shard:02d}#{page:06d}"
+
+
+def new_import(import_id: str, **attributes: Any) -> ImportItem:
+    return ImportItem(*import_key(import_id), import_id=import_id, **attributes)
+
+
+def create_import(item: ImportItem, audit: AuditItem, idempotency: IdempotencyItem | None) -> None:
+    """The import, its audit record and the idempotency record of its request, in one transaction."""
+    txn = Txn()
+    txn.put("import", item, ImportItem.pk.does_not_exist())
+    _add_audit(txn, audit)
+    _add_idempotency(txn, idempotency)
+    _commit(txn)
+
+
+def get_import(import_id: str) -> ImportItem | None:
+    key = import_key(import_id)
+    return load(ImportItem, batch_get([key]).get(key))
+
+
+def start_processing(item: ImportItem, *, rows: int, chunks: int) -> None:
+    """The file is split: its counts are known before any chunk is sent (a chunk that ends first finds them).
+    A file uploaded again to the same import is split again: chunks already done do nothing new."""
+    try:
+        item.update(actions=[ImportItem.status.set("processing"), ImportItem.rows.set(rows),
+                             ImportItem.chunks.set(chunks)],
+                    condition=ImportItem.status.is_in("awaiting_upload", "processing"))
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
+
+
+def fail_import(item: ImportItem, error: dict[str, Any]) -> None:
+    try:
+        item.update(actions=[ImportItem.status.set("failed"), ImportItem.error.set(error)])
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
+
+
+def mark_staged(import_id: str, chunk: int) -> int:
+    """Adds the chunk to the staged set; returns how many chunks are staged (the same chunk counts once)."""
+    item = new_import(import_id, kind="", format="", status="", created_at="", actor="")
+    try:
+        item.update(actions=[ImportItem.staged.add({chunk})], condition=ImportItem.pk.exists())
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
+    return len(item.staged or ())
+
+
+def save_result(import_id: str, sort_key: str, *, imported: int, skipped: int, failed: int,
+                errors: list[dict[str, Any]], last: bool | None = None) -> None:
+    try:
+        ImportResultItem(f"IMPORT#{import_id}", sort_key, imported=imported, skipped=skipped, failed=failed,
+                         errors=errors, last=None if last is None else int(last)).save()
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
+
+
+def results(import_id: str) -> Iterator[ImportResultItem]:
+    """Every unit's result, page by page (the import item itself is left out)."""
+    try:
+        for prefix in ("APPLY#", "CHUNK#"):
+            yield from ImportResultItem.query(f"IMPORT#{import_id}", ImportResultItem.sk.startswith(prefix))
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
+
+
+def stage_rows(import_id: str, rows: list[tuple[str, str, str, int, dict[str, Any]]]) -> None:
+    """Stage transaction rows (member_id, occurred_at, order_id, line, row) with BatchWriteItem: a put of
+    the same row again writes the same item."""
+    members = {member_id for member_id, *_ in rows}
+    try:
+        with StagedRowItem.batch_write() as batch:
+            for member_id, occurred_at, order_id, line, row in rows:
+                batch.save(StagedRowItem(f"IMPORTROWS#{import_id}#{member_id}", f"{occurred_at}#{order_id}",
+                                         line=line, row=row, expires=STAGED_TTL))
+        with ImportShardItem.batch_write() as shard_batch:
+            for member_id in sorted(members):
+                shard_batch.save(ImportShardItem(f"IMPORTSHARD#{import_id}#{import_shard(member_id):02d}",
+                                                 member_id, expires=STAGED_TTL))
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
+
+
+def shard_members(import_id: str, shard: int, *, after: str | None, limit: int) -> tuple[list[str], bool]:
+    """A page of the members with staged rows in one shard, in member id order; True when it is the last."""
+    pk = f"IMPORTSHARD#{import_id}#{shard:02d}"
+    try:
+        condition = ImportShardItem.sk > after if after is not None else None
+        found = [item.sk for item in ImportShardItem.query(pk, condition, limit=limit + 1, page_size=limit + 1)]
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
+    return found[:limit], len(found) <= limit
+
+
+def staged_rows(import_id: str, member_id: str) -> Iterator[StagedRowItem]:
+    """One member's staged rows in occurred_at order (then order id), page by page."""
+    try:
+        yield from StagedRowItem.query(f"IMPORTROWS#{import_id}#{member_id}", page_size=100)
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
+
+
+def order_import(order_id: str) -> str | None:
+    """The import (and line) that recorded the order, if an import did."""
+    key = order_key(order_id)
+    order = load(OrderItem, batch_get([key]).get(key))
+    return order.import_id if order is not None else None
+
+
+def member_import(member_id: str) -> str | None:
+    """The import (and line) that created the member, if an import did."""
+    key = member_key(member_id)
+    member = load(MemberItem, batch_get([key]).get(key))
+    return member.imported_by if member is not None else None
+
+
+__all__ = [
+    "IMPORT_SHARDS",
+    "ConditionFailed",
+    "apply_result_key",
+    "chunk_result_key",
+    "create_import",
+    "fail_import",
+    "get_import",
+    "import_shard",
+    "mark_staged",
+    "member_import",
+    "new_import",
+    "order_import",
+    "results",
+    "save_result",
+    "shard_members",
+    "stage_rows",
+    "staged_rows",
+    "start_processing",
+]

@@ -1,0 +1,258 @@
+"""Bulk import on moto: S3 upload -> notification -> split -> chunks (and apply pages) through SQS.
+
+The queues are drained here by invoking the import functions with SQS events, under their roles, as the
+Lambda event source mappings would; a message whose invocation fails comes back, as after its
+visibility timeout."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import pytest
+import requests
+
+from loyalty_local import queues
+from loyalty_local.iam import as_function
+from loyalty_local.motoserver import MotoServer
+from tests.events import Api, LambdaContext
+
+REGION = "us-east-1"
+
+
+class Importer:
+    def __init__(self, api: Api, refs: dict[str, str], arns: dict[str, str], endpoint: str) -> None:
+        import functions.imports.handler as handler
+
+        self.api = api
+        self.handler = handler
+        self.sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=REGION)
+        self.queues = {"ImportUploadsQueue": (refs["ImportUploadsQueue"], "ImportSplitFunction", handler.on_upload),
+                       "ImportWorkQueue": (refs["ImportWorkQueue"], "ImportWorkFunction", handler.on_work)}
+        self.arns = arns
+        self.invocations = 0
+
+    def start(self, kind: str, content: str, file_format: str = "jsonl") -> str:
+        created = self.api.post("/admin/imports", {"kind": kind, "format": file_format}, admin=True)
+        assert created.status == 201, created.body
+        assert created.body["status"] == "awaiting_upload"
+        # A plain HTTP PUT of the bytes, no headers: what an integrator's script does with the URL.
+        uploaded = requests.put(created.body["upload_url"], data=content.encode(), timeout=30)
+        assert uploaded.status_code == 200, uploaded.text
+        return str(created.body["import_id"])
+
+    def drain(self, *, fail: Callable[[dict[str, Any]], bool] = lambda message: False, limit: int = 10_000) -> None:
+        """Run the queues until both are empty. `fail(message)` True: that invocation crashes (the message
+        comes back)."""
+        for _ in range(limit):
+            progressed = False
+            for name, (url, function, handle) in self.queues.items():
+                messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1,
+                                                    AttributeNames=["All"]).get("Messages", [])
+                for message in messages:
+                    progressed = True
+                    body = json.loads(message["Body"])
+                    record = {"messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],
+                              "body": message["Body"], "attributes": message.get("Attributes", {}),
+                              "messageAttributes": {}, "md5OfBody": message["MD5OfBody"], "eventSource": "aws:sqs",
+                              "eventSourceARN": self.arns[name], "awsRegion": REGION}
+                    self.invocations += 1
+                    failed = True
+                    if not fail(body):
+                        with as_function(function):
+                            result = handle({"Records": [record]}, LambdaContext())
+                        failed = bool(result.get("batchItemFailures"))
+                    if failed:  # back on the queue at once (its visibility timeout, shortened)
+                        self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"],
+                                                           VisibilityTimeout=0)
+                    else:
+                        self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            if not progressed:
+                return
+        raise AssertionError("the import queues did not drain")
+
+    def status(self, import_id: str) -> dict[str, Any]:
+        found = self.api.get(f"/admin/imports/{import_id}", admin=True)
+        assert found.status == 200, found.body
+        return dict(found.body)
+
+
+@pytest.fixture
+def importer(api: Api, program: dict, tables: MotoServer, stack, monkeypatch: pytest.MonkeyPatch) -> Importer:  # type: ignore[no-untyped-def]
+    refs, arns = queues.create(stack, tables.url)
+    monkeypatch.setenv("IMPORT_BUCKET", refs["ImportBucket"])
+    monkeypatch.setenv("IMPORT_QUEUE_URL", refs["ImportWorkQueue"])
+    monkeypatch.setenv("IMPORT_CHUNK_ROWS", "3")
+    importer = Importer(api, refs, arns, tables.url)
+    importer.drain()  # S3's test notification, sent when the bucket's notification was configured
+    return importer
+
+
+def member_row(member_id: str, **fields: Any) -> dict[str, Any]:
+    return {"member_id": member_id, "email": f"{member_id}@example.com", "name": member_id.title(),
+            "enrolled_at": "2024-03-01T10:00:00Z", **fields}
+
+
+def jsonl(rows: list[dict[str, Any]]) -> str:
+    return "".join(json.dumps(row) + "\n" for row in rows)
+
+
+def test_a_members_file_creates_members_with_their_tier_and_opening_lots(api: Api, importer: Importer) -> None:
+    # Given a members file: a Gold member with two lots, a plain one, and a bad row in the middle
+    rows = [
+        member_row("m-gold", tier="Gold", tier_since="2026-01-10T00:00:00Z", lifetime_earned=9000,
+                   lots=[{"points": 500, "expires_at": "2027-03-01T00:00:00Z"}, {"points": 200}],
+                   phone="+1 555 0100", preferences={"drink": "tea"}),
+        member_row("m-plain"),
+        {"member_id": "m-bad", "email": "not-an-email", "name": "Bad", "enrolled_at": "2024-01-01T00:00:00Z"},
+        member_row("m-tier", tier="Platinum-ish"),
+        member_row("m-last", lots=[{"points": 50, "expires_at": "2027-01-31T00:00:00Z"}]),
+    ]
+    # When it is uploaded and the workers run
+    import_id = importer.start("members", jsonl(rows))
+    importer.drain()
+    # Then the import completed: 3 imported, the bad rows reported with their lines and codes
+    status = importer.status(import_id)
+    assert status["status"] == "completed"
+    assert (status["rows"], status["imported"], status["skipped"], status["failed"]) == (5, 3, 0, 2)
+    assert [(error["line"], error["code"]) for error in status["errors"]] == [(3, "invalid_row"), (4, "unknown_tier")]
+    assert "email" in status["errors"][0]["detail"]
+    # And the Gold member has its tier, balance (one import entry) and lifetime points
+    gold = api.get("/members/m-gold", sub="m-gold").body
+    assert (gold["tier"]["name"], gold["tier"]["since"][:10]) == ("Gold", "2026-01-10")
+    assert (gold["points"]["available"], gold["points"]["lifetime_earned"]) == (700, 9000)
+    assert gold["preferences"] == {"drink": "tea"}
+    ledger = api.get("/members/m-gold/activity", sub="m-gold").body["items"]
+    assert [(entry["type"], entry["points"]) for entry in ledger] == [("import", 700)]
+    # And it is found by phone
+    found = api.get("/admin/members", query={"phone": "+15550100"}, admin=True).body["items"]
+    assert [member["member_id"] for member in found] == ["m-gold"]
+    # And the import itself is in the audit log
+    audit = api.get("/admin/audit", admin=True).body["items"]
+    assert any(record["action"] == "import.created" and record["target"] == f"import:{import_id}" for record in audit)
+
+
+def test_importing_the_same_members_file_again_changes_nothing(api: Api, importer: Importer) -> None:
+    # Given a members file imported once
+    rows = [member_row(f"m-{n}", lots=[{"points": 100 + n}]) for n in range(7)]
+    first = importer.start("members", jsonl(rows))
+    importer.drain()
+    assert importer.status(first)["imported"] == 7
+    ledger_before = api.get("/members/m-3/activity", sub="m-3").body["items"]
+    # When the same file is imported again
+    second = importer.start("members", jsonl(rows))
+    importer.drain()
+    # Then every row is skipped and nothing changed
+    status = importer.status(second)
+    assert (status["status"], status["imported"], status["skipped"], status["failed"]) == ("completed", 0, 7, 0)
+    assert api.get("/members/m-3/activity", sub="m-3").body["items"] == ledger_before
+
+
+def test_a_worker_that_crashes_midway_finishes_on_retry_with_nothing_twice(api: Api, importer: Importer,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a members file of 3 chunks, and a worker that dies after the 2nd row of the 2nd chunk
+    from loyalty.services import imports
+
+    rows = [member_row(f"c-{n}", lots=[{"points": 10}]) for n in range(8)]
+    real = imports.import_member
+    calls = {"n": 0}
+
+    def crashing(import_id: str, line: int, *args: Any) -> str:
+        calls["n"] += 1
+        if line == 5 and calls["n"] < 10:
+            raise RuntimeError("worker killed")
+        return real(import_id, line, *args)
+
+    monkeypatch.setattr(imports, "import_member", crashing)
+    import_id = importer.start("members", jsonl(rows))
+    # When the workers run: the chunk fails once (row 4 already written), then is retried
+    importer.drain()
+    # Then the import completed, every member counted once as imported, and no member has two entries
+    status = importer.status(import_id)
+    assert (status["status"], status["imported"], status["skipped"], status["failed"]) == ("completed", 8, 0, 0)
+    for n in range(8):
+        ledger = api.get(f"/members/c-{n}/activity", sub=f"c-{n}").body["items"]
+        assert [(entry["type"], entry["points"]) for entry in ledger] == [("import", 10)]
+
+
+def test_a_transactions_file_is_applied_per_member_in_occurred_at_order_across_chunks(
+        api: Api, importer: Importer) -> None:
+    # Given two imported members
+    members = importer.start("members", jsonl([member_row("t-1"), member_row("t-2")]))
+    importer.drain()
+    assert importer.status(members)["imported"] == 2
+    # And a transactions file whose rows of t-1 are out of order and spread over three chunks
+    rows = [
+        {"member_id": "t-1", "order_id": "o-3", "occurred_at": "2026-09-03T10:00:00Z",
+         "total": {"amount": "30.00", "currency": "USD"}, "channel": "online"},
+        {"member_id": "t-2", "order_id": "o-9", "occurred_at": "2026-09-05T10:00:00Z",
+         "total": {"amount": "10.00", "currency": "USD"}, "channel": "store"},
+        {"member_id": "t-1", "order_id": "o-1", "occurred_at": "2026-09-01T10:00:00Z",
+         "total": {"amount": "10.00", "currency": "USD"}, "channel": "online"},
+        {"member_id": "nobody", "order_id": "o-x", "occurred_at": "2026-09-01T10:00:00Z",
+         "total": {"amount": "10.00", "currency": "USD"}, "channel": "online"},
+        {"member_id": "t-1", "order_id": "o-2", "occurred_at": "2026-09-02T10:00:00Z",
+         "total": {"amount": "20.00", "currency": "USD"}, "channel": "online"},
+        {"member_id": "t-1", "order_id": "o-2", "occurred_at": "2026-09-02T11:00:00Z",
+         "total": {"amount": "20.00", "currency": "USD"}, "channel": "online"},
+        {"member_id": "t-2", "order_id": "o-10", "occurred_at": "not a time",
+         "total": {"amount": "10.00", "currency": "USD"}, "channel": "store"},
+    ]
+    # When it is imported
+    import_id = importer.start("transactions", jsonl(rows))
+    importer.drain()
+    # Then 4 purchases are recorded, the repeated order skipped, the bad rows reported by line
+    status = importer.status(import_id)
+    assert (status["status"], status["rows"], status["imported"], status["skipped"], status["failed"]) == (
+        "completed", 7, 4, 1, 2)
+    assert [(error["line"], error["code"]) for error in status["errors"]] == [(4, "member_not_found"),
+                                                                             (7, "invalid_row")]
+    # And t-1's purchases are in its ledger in occurred_at order, each on its own day
+    ledger = api.get("/members/t-1/activity", query={"type": "earn"}, sub="t-1").body["items"]
+    earned = sorted(ledger, key=lambda entry: entry["entry_id"])
+    assert [entry["source"]["order_id"] for entry in earned] == ["o-1", "o-2", "o-3"]
+    assert [entry["occurred_at"][:10] for entry in earned] == ["2026-09-01", "2026-09-02", "2026-09-03"]
+    # And the balance is what the purchases earn by the program in force (10 points per USD online)
+    assert api.get("/members/t-1", sub="t-1").body["points"]["available"] == 600
+    # When the same file is imported again
+    again = importer.start("transactions", jsonl(rows))
+    importer.drain()
+    # Then nothing is recorded twice
+    status = importer.status(again)
+    assert (status["imported"], status["skipped"], status["failed"]) == (0, 5, 2)
+    assert api.get("/members/t-1", sub="t-1").body["points"]["available"] == 600
+
+
+def test_a_csv_file_has_the_same_columns_flattened(api: Api, importer: Importer) -> None:
+    # Given a CSV members file with lots as points:expires_at and preferences as JSON
+    content = ("member_id,email,name,enrolled_at,tier,lots,preferences\n"
+               'v-1,v1@example.com,Vee,2025-05-05T00:00:00Z,Silver,300:2027-06-30T00:00:00Z;20,"{""drink"": ""tea""}"\n'
+               "v-2,v2@example.com,Vic,2025-05-06T00:00:00Z,,,\n")
+    # When it is imported
+    import_id = importer.start("members", content, "csv")
+    importer.drain()
+    # Then both members exist, the lines counted from the header (line 1)
+    status = importer.status(import_id)
+    assert (status["status"], status["rows"], status["imported"]) == ("completed", 2, 2)
+    vee = api.get("/members/v-1", sub="v-1").body
+    assert (vee["tier"]["name"], vee["points"]["available"], vee["preferences"]) == ("Silver", 320, {"drink": "tea"})
+
+
+def test_a_csv_file_without_its_required_columns_fails_whole(importer: Importer) -> None:
+    # Given a CSV without the email column
+    import_id = importer.start("members", "member_id,name,enrolled_at\nx,X,2025-01-01T00:00:00Z\n", "csv")
+    importer.drain()
+    # Then the import failed, saying why
+    status = importer.status(import_id)
+    assert status["status"] == "failed"
+    assert status["errors"][0]["code"] == "invalid_file" and "email" in status["errors"][0]["detail"]
+
+
+def test_imports_are_for_admins_and_unknown_ones_are_404(api: Api, importer: Importer) -> None:
+    # When a member starts an import, or anyone reads an unknown one
+    assert api.post("/admin/imports", {"kind": "members"}, sub="alice").status == 403
+    assert api.get("/admin/imports/01HNOTHERE", admin=True).status == 404
+    # And a bad kind is a 422
+    assert api.post("/admin/imports", {"kind": "rewards"}, admin=True).status == 422

@@ -87,7 +87,9 @@ def _import(args: argparse.Namespace) -> int:
         data=json.dumps({"kind": args.kind, "format": file_format}).encode())
     with urllib.request.urlopen(create, timeout=30) as response:  # noqa: S310 - a local URL the user gives
         created = json.load(response)
-    upload = urllib.request.Request(created["upload_url"], method="PUT", data=path.read_bytes())  # noqa: S310
+    # urllib would label the bytes a form (application/x-www-form-urlencoded), which moto's S3 parses as one.
+    upload = urllib.request.Request(created["upload_url"], method="PUT", data=path.read_bytes(),  # noqa: S310
+                                    headers={"Content-Type": "application/octet-stream"})
     urllib.request.urlopen(upload, timeout=300).close()  # noqa: S310 - the URL the local stack answered
     print(f"import {created['import_id']}: {path} uploaded", flush=True)
     deadline = time.monotonic() + args.timeout

@@ -18,6 +18,7 @@ from loyalty_local import queues
 from loyalty_local.iam import as_function
 from loyalty_local.motoserver import MotoServer
 from tests.events import Api, LambdaContext
+from tests.stream_helpers import assert_reconciled
 
 REGION = "us-east-1"
 
@@ -132,6 +133,10 @@ def test_a_members_file_creates_members_with_their_tier_and_opening_lots(api: Ap
     # And the import itself is in the audit log
     audit = api.get("/admin/audit", admin=True).body["items"]
     assert any(record["action"] == "import.created" and record["target"] == f"import:{import_id}" for record in audit)
+    # And the books balance: lots, lifetime points and the liability the stream keeps
+    assert_reconciled()
+    liability = api.get("/admin/liability", admin=True).body
+    assert liability["outstanding_points"] == 750 and liability["issued_points"] == 0
 
 
 def test_importing_the_same_members_file_again_changes_nothing(api: Api, importer: Importer) -> None:
@@ -223,6 +228,7 @@ def test_a_transactions_file_is_applied_per_member_in_occurred_at_order_across_c
     status = importer.status(again)
     assert (status["imported"], status["skipped"], status["failed"]) == (0, 5, 2)
     assert api.get("/members/t-1", sub="t-1").body["points"]["available"] == 600
+    assert_reconciled()
 
 
 def test_a_csv_file_has_the_same_columns_flattened(api: Api, importer: Importer) -> None:
@@ -256,3 +262,34 @@ def test_imports_are_for_admins_and_unknown_ones_are_404(api: Api, importer: Imp
     assert api.get("/admin/imports/01HNOTHERE", admin=True).status == 404
     # And a bad kind is a 422
     assert api.post("/admin/imports", {"kind": "rewards"}, admin=True).status == 422
+
+
+def test_an_apply_page_that_crashes_midway_records_each_purchase_once(api: Api, importer: Importer,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a member, a transactions file of 5 purchases, and a worker that dies at the 4th (after 3 recorded)
+    from loyalty.services import imports
+
+    importer.start("members", jsonl([member_row("k-1")]))
+    importer.drain()
+    rows = [{"member_id": "k-1", "order_id": f"k-{n}", "occurred_at": f"2026-08-0{n + 1}T10:00:00Z",
+             "total": {"amount": "10.00", "currency": "USD"}, "channel": "online"} for n in range(5)]
+    real = imports.import_purchase
+    crashes = {"left": 2}
+
+    def crashing(import_id: str, line: int, row: Any) -> str:
+        if line == 4 and crashes["left"]:
+            crashes["left"] -= 1
+            raise RuntimeError("worker killed")
+        return real(import_id, line, row)
+
+    monkeypatch.setattr(imports, "import_purchase", crashing)
+    # When the import runs: the page fails twice, then goes through
+    import_id = importer.start("transactions", jsonl(rows))
+    importer.drain()
+    # Then every purchase is recorded once and counted once as imported
+    status = importer.status(import_id)
+    assert (status["status"], status["imported"], status["skipped"], status["failed"]) == ("completed", 5, 0, 0)
+    earned = api.get("/members/k-1/activity", query={"type": "earn"}, sub="k-1").body["items"]
+    assert sorted(entry["source"]["order_id"] for entry in earned) == [f"k-{n}" for n in range(5)]
+    assert api.get("/members/k-1", sub="k-1").body["points"]["available"] == 500
+    assert_reconciled()

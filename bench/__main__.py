@@ -424,11 +424,40 @@ def local_only() -> int:
     return 0
 
 
+def import_sections(world: World) -> dict[str, Any]:
+    from bench import imports
+
+    log("bulk import: rows per second vs API calls, side by side")
+    throughput = imports.throughput(world)
+    members, transactions = int(os.environ.get("IMPORT_MEMBERS", "20000")), int(
+        os.environ.get("IMPORT_TRANSACTIONS", "50000"))
+    log(f"bulk import: a launch of {members} members and {transactions} transactions, reconciled, imported again")
+    return {"throughput": throughput, "launch": imports.launch(world, members=members, transactions=transactions)}
+
+
+def imports_only() -> int:
+    """`python -m bench --imports-only`: re-measure the bulk import sections and merge them."""
+    started = time.time()
+    path = ROOT / "bench" / "results.json"
+    results: dict[str, Any] = json.loads(path.read_text())
+    moto = MotoServer(port=PORT).start()
+    results["imports"] = import_sections(World(moto))
+    moto.stop()
+    _remeasured(results, ["imports"], results.get("full_run_date", results["date"]))
+    results["date"] = datetime.now(UTC).strftime("%Y-%m-%d")
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    (ROOT / "BENCHMARKS.md").write_text(report.markdown(results))
+    log(f"done in {round(time.time() - started, 1)} s (bulk import sections only)")
+    return 0
+
+
 def main() -> int:
     if "--scale-only" in sys.argv:
         return scale_only()
     if "--local-only" in sys.argv:
         return local_only()
+    if "--imports-only" in sys.argv:
+        return imports_only()
     started = time.time()
     moto = MotoServer(port=PORT).start()
     world = World(moto)
@@ -444,6 +473,7 @@ def main() -> int:
     results["handler_overhead_ratio"] = handler_overhead(world)
     log("reads on the local stack's moto: empty table vs 50,000 entries")
     results["local_read_growth"] = local_read_growth(world)
+    results["imports"] = import_sections(world)
     moto.stop()
     log("cold imports (fresh interpreters, alternated with import boto3)")
     results["cold_import_ratio"] = cold_imports()

@@ -203,6 +203,50 @@ any write to the table. These reads come after the writes have stopped, so they 
 read right after each write would still pay it every time."""
 
 
+def _imports(imports: dict[str, Any] | None) -> str:
+    if not imports:
+        return "Not run yet (`python -m bench --imports-only`)."
+    rate, launch = imports["throughput"], imports.get("launch")
+    text = f"""In-process on moto, one worker at a time (the queues drained by invoking the import functions, as
+the SQS event source would), side by side with the API calls an import replaces, on fresh tables in
+alternating rounds (median of {rate['rounds']}; {rate['members']} members, {rate['purchases']} purchases):
+
+| | rows or calls per second | ratio to purchase calls (target ≥ 1) |
+|---|---|---|
+| members import | {rate['members_rows_per_second']:g} | **{rate['members_ratio_to_purchase_calls']:g}** \
+({_status(rate['members_ratio_to_purchase_calls'] >= 1)}) |
+| transactions import | {rate['transactions_rows_per_second']:g} | \
+**{rate['transactions_ratio_to_purchase_calls']:g}** \
+({_status(rate['transactions_ratio_to_purchase_calls'] >= 1)}) |
+| `POST /members` calls | {rate['enroll_calls_per_second']:g} | |
+| `POST /members/{{id}}/purchases` calls | {rate['purchase_calls_per_second']:g} | 1 |
+
+The rates include the upload, the split and the queues. A members row is one enrollment transaction (the
+member, its email, phone and referral code, one `import` entry) after one read per 100 rows for
+members already there; a transactions row is staged (a batch write), then a member's rows are recorded
+in occurred_at order in one transaction of up to 40 purchases, after one read of their orders. On AWS
+the split sends chunks of 500 rows to up to 20 concurrent workers (`ScalingConfig`), and the apply phase
+runs one worker per member shard (16)."""
+    if launch:
+        members, transactions, reimport = launch["members"], launch["transactions"], launch["reimport"]
+        reconciliation = launch["reconciliation"]
+        text += f"""
+
+A launch: {members['rows']:,} members with lots, then
+{transactions['rows']:,} transactions of their history, each import with one worker crash on a unit of work
+(the message comes back and the unit runs again: {', '.join(launch['crashes_recovered']) or 'none'}):
+members {members['imported']:,} imported in {members['seconds']:g} s, transactions {transactions['imported']:,}
+imported in {transactions['seconds']:g} s, {members['failed'] + transactions['failed']} failed. Reconciliation
+afterwards ({reconciliation['members']:,} members, {reconciliation['entries']:,} entries):
+**{'clean' if reconciliation['clean'] else str(reconciliation['discrepancy_count']) + ' discrepancies'}**. The same
+two files imported again: members {reimport['members']['imported']} imported, {reimport['members']['skipped']:,}
+skipped ({reimport['members']['seconds']:g} s); transactions {reimport['transactions']['imported']} imported,
+{reimport['transactions']['skipped']:,} skipped ({reimport['transactions']['seconds']:g} s); ledger entries
+{reimport['entries_before']:,} before and {reimport['entries_after']:,} after, reconciliation
+{'clean' if reimport['clean'] else 'not clean'}."""
+    return text
+
+
 def _status(met: bool) -> str:
     return "met" if met else "**not met**"
 
@@ -304,6 +348,10 @@ ceiling, not AWS's; on this shared 2-CPU machine the same run varies by about a 
 to the next.
 
 {_read_growth(results.get("local_read_growth"))}
+
+## Bulk import
+
+{_imports(results.get("imports"))}
 
 ## Soak
 

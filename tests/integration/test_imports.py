@@ -1,83 +1,18 @@
-"""Bulk import on moto: S3 upload -> notification -> split -> chunks (and apply pages) through SQS.
-
-The queues are drained here by invoking the import functions with SQS events, under their roles, as the
-Lambda event source mappings would; a message whose invocation fails comes back, as after its
-visibility timeout."""
+"""Bulk import on moto: S3 upload -> notification -> split -> chunks (and apply pages) through SQS
+(drained in-process by tests.import_helpers.Importer)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
-import requests
 
 from loyalty_local import queues
-from loyalty_local.iam import as_function
 from loyalty_local.motoserver import MotoServer
-from tests.events import Api, LambdaContext
+from tests.events import Api
+from tests.import_helpers import Importer
 from tests.stream_helpers import assert_reconciled
-
-REGION = "us-east-1"
-
-
-class Importer:
-    def __init__(self, api: Api, refs: dict[str, str], arns: dict[str, str], endpoint: str) -> None:
-        import functions.imports.handler as handler
-
-        self.api = api
-        self.handler = handler
-        self.sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=REGION)
-        self.queues = {"ImportUploadsQueue": (refs["ImportUploadsQueue"], "ImportSplitFunction", handler.on_upload),
-                       "ImportWorkQueue": (refs["ImportWorkQueue"], "ImportWorkFunction", handler.on_work)}
-        self.arns = arns
-        self.invocations = 0
-
-    def start(self, kind: str, content: str, file_format: str = "jsonl") -> str:
-        created = self.api.post("/admin/imports", {"kind": kind, "format": file_format}, admin=True)
-        assert created.status == 201, created.body
-        assert created.body["status"] == "awaiting_upload"
-        # A plain HTTP PUT of the bytes, no headers: what an integrator's script does with the URL.
-        uploaded = requests.put(created.body["upload_url"], data=content.encode(), timeout=30)
-        assert uploaded.status_code == 200, uploaded.text
-        return str(created.body["import_id"])
-
-    def drain(self, *, fail: Callable[[dict[str, Any]], bool] = lambda message: False, limit: int = 10_000) -> None:
-        """Run the queues until both are empty. `fail(message)` True: that invocation crashes (the message
-        comes back)."""
-        for _ in range(limit):
-            progressed = False
-            for name, (url, function, handle) in self.queues.items():
-                messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1,
-                                                    AttributeNames=["All"]).get("Messages", [])
-                for message in messages:
-                    progressed = True
-                    body = json.loads(message["Body"])
-                    record = {"messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],
-                              "body": message["Body"], "attributes": message.get("Attributes", {}),
-                              "messageAttributes": {}, "md5OfBody": message["MD5OfBody"], "eventSource": "aws:sqs",
-                              "eventSourceARN": self.arns[name], "awsRegion": REGION}
-                    self.invocations += 1
-                    failed = True
-                    if not fail(body):
-                        with as_function(function):
-                            result = handle({"Records": [record]}, LambdaContext())
-                        failed = bool(result.get("batchItemFailures"))
-                    if failed:  # back on the queue at once (its visibility timeout, shortened)
-                        self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"],
-                                                           VisibilityTimeout=0)
-                    else:
-                        self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-            if not progressed:
-                return
-        raise AssertionError("the import queues did not drain")
-
-    def status(self, import_id: str) -> dict[str, Any]:
-        found = self.api.get(f"/admin/imports/{import_id}", admin=True)
-        assert found.status == 200, found.body
-        return dict(found.body)
 
 
 @pytest.fixture
@@ -162,11 +97,11 @@ def test_a_worker_that_crashes_midway_finishes_on_retry_with_nothing_twice(api: 
 
     rows = [member_row(f"c-{n}", lots=[{"points": 10}]) for n in range(8)]
     real = imports.import_member
-    calls = {"n": 0}
+    crashes = {"left": 1}
 
     def crashing(import_id: str, line: int, *args: Any) -> str:
-        calls["n"] += 1
-        if line == 5 and calls["n"] < 10:
+        if line == 5 and crashes["left"]:
+            crashes["left"] -= 1
             raise RuntimeError("worker killed")
         return real(import_id, line, *args)
 
@@ -264,32 +199,55 @@ def test_imports_are_for_admins_and_unknown_ones_are_404(api: Api, importer: Imp
     assert api.post("/admin/imports", {"kind": "rewards"}, admin=True).status == 422
 
 
-def test_an_apply_page_that_crashes_midway_records_each_purchase_once(api: Api, importer: Importer,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    # Given a member, a transactions file of 5 purchases, and a worker that dies at the 4th (after 3 recorded)
+def test_an_apply_page_that_crashes_after_its_write_records_each_purchase_once(
+        api: Api, importer: Importer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a member, a transactions file of 5 purchases, and a worker that dies right after the
+    # member's purchases were written (before the page's result)
     from loyalty.services import imports
 
     importer.start("members", jsonl([member_row("k-1")]))
     importer.drain()
     rows = [{"member_id": "k-1", "order_id": f"k-{n}", "occurred_at": f"2026-08-0{n + 1}T10:00:00Z",
              "total": {"amount": "10.00", "currency": "USD"}, "channel": "online"} for n in range(5)]
-    real = imports.import_purchase
-    crashes = {"left": 2}
+    real = imports.record_together
+    crashes = {"left": 1}
 
-    def crashing(import_id: str, line: int, row: Any) -> str:
-        if line == 4 and crashes["left"]:
+    def crashing(*args: Any) -> None:
+        real(*args)
+        if crashes["left"]:
             crashes["left"] -= 1
             raise RuntimeError("worker killed")
-        return real(import_id, line, row)
 
-    monkeypatch.setattr(imports, "import_purchase", crashing)
-    # When the import runs: the page fails twice, then goes through
+    monkeypatch.setattr(imports, "record_together", crashing)
+    # When the import runs: the page fails once, then goes through (the rows written count as its own)
     import_id = importer.start("transactions", jsonl(rows))
     importer.drain()
+    assert crashes["left"] == 0
     # Then every purchase is recorded once and counted once as imported
     status = importer.status(import_id)
     assert (status["status"], status["imported"], status["skipped"], status["failed"]) == ("completed", 5, 0, 0)
     earned = api.get("/members/k-1/activity", query={"type": "earn"}, sub="k-1").body["items"]
     assert sorted(entry["source"]["order_id"] for entry in earned) == [f"k-{n}" for n in range(5)]
     assert api.get("/members/k-1", sub="k-1").body["points"]["available"] == 500
+    assert_reconciled()
+
+
+def test_purchases_recorded_together_earn_as_one_by_one_across_a_tier_upgrade(api: Api, importer: Importer) -> None:
+    # Given a member 100 points short of Silver (1,000 qualifying points) and two purchases to import
+    importer.start("members", jsonl([member_row("u-1")]))
+    importer.drain()
+    rows = [{"member_id": "u-1", "order_id": "u-a", "occurred_at": "2026-10-01T10:00:00Z",
+             "total": {"amount": "100.00", "currency": "USD"}, "channel": "online"},
+            {"member_id": "u-1", "order_id": "u-b", "occurred_at": "2026-10-02T10:00:00Z",
+             "total": {"amount": "100.00", "currency": "USD"}, "channel": "online"}]
+    # When they are imported (one transaction for the member)
+    import_id = importer.start("transactions", jsonl(rows))
+    importer.drain()
+    assert importer.status(import_id)["imported"] == 2
+    # Then the first makes the member Silver and the second earns with Silver's multiplier, in order
+    member = api.get("/members/u-1", sub="u-1").body
+    assert member["tier"]["name"] == "Silver"
+    activity = api.get("/members/u-1/activity", sub="u-1").body["items"]
+    assert [(entry["type"], entry["points"]) for entry in reversed(activity)] == [
+        ("import", 0), ("earn", 1000), ("tier_change", 0), ("earn", 1250)]
     assert_reconciled()

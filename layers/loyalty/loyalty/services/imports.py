@@ -47,7 +47,7 @@ from loyalty.services.awards import MemberChange
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.ledger import purchase
 from loyalty.services.members import REFERRAL_CODE_LENGTH, normalize_email
-from loyalty.services.pointschange import change_points
+from loyalty.services.pointschange import Decision, Turn, change_points
 from loyalty.services.program import config_of
 from loyalty.services.writes import Plan, execute
 from loyalty.settings import settings
@@ -60,6 +60,9 @@ from loyalty.store.repository import IdempotencyRequest, Snapshot
 logger = make_logger()
 # Members a page of the apply phase takes: a page is one worker invocation, well inside its timeout.
 APPLY_PAGE_MEMBERS = 50
+# A member's purchases recorded in one transaction: an entry and an order each (a tier change entry at
+# times), the member once: within DynamoDB's 100 items.
+PURCHASES_PER_TRANSACTION = 40
 UPLOAD_URL_SECONDS = 3600
 # A referral code drawn for an imported member may collide; draws before the row fails.
 REFERRAL_CODE_DRAWS = 3
@@ -213,6 +216,7 @@ def process_chunk(message: dict[str, Any]) -> None:
     now = utc_now()
     config = config_of(repository.read_snapshot().program)
     staged: list[tuple[str, str, str, int, dict[str, Any]]] = []
+    members: list[tuple[int, ImportMemberRow]] = []
     for offset, line in enumerate(data.split(b"\n")):
         number = int(message["first_line"]) + offset
         if not line.strip():
@@ -220,12 +224,21 @@ def process_chunk(message: dict[str, Any]) -> None:
         try:
             fields = rows.row_fields(item.kind, line, header)
             if item.kind == "members":
-                outcome = import_member(import_id, number, _validated(ImportMemberRow, fields), config, now)
-                tally[outcome] += 1
+                members.append((number, _validated(ImportMemberRow, fields)))
             else:
                 row = _validated(ImportTransactionRow, fields)
                 staged.append((row.member_id, iso_utc(row.occurred_at), row.order_id, number,
                                row.model_dump(mode="json")))
+        except rows.BadRow as exc:
+            _failed(tally, number, exc.code, exc.detail)
+    # Members already there are counted with one read per 100 (a re-import, or this chunk after a crash).
+    existing = store.existing_members([row.member_id for _, row in members])
+    for number, member_row in members:
+        if member_row.member_id in existing:
+            tally["imported" if existing[member_row.member_id] == f"{import_id}:{number}" else "skipped"] += 1
+            continue
+        try:
+            tally[import_member(import_id, number, member_row, config, now)] += 1
         except rows.BadRow as exc:
             _failed(tally, number, exc.code, exc.detail)
     if staged:
@@ -305,17 +318,74 @@ def apply_page(import_id: str, shard: int, page: int, after: str | None) -> None
     members, last = store.shard_members(import_id, shard, after=after, limit=APPLY_PAGE_MEMBERS)
     tally: Tally = {"imported": 0, "skipped": 0, "failed": 0, "errors": []}
     for member_id in members:
+        batch: list[tuple[int, ImportTransactionRow]] = []
         for staged in store.staged_rows(import_id, member_id):
-            row = ImportTransactionRow.model_validate(staged.row)
-            try:
-                tally[import_purchase(import_id, int(staged.line), row)] += 1
-            except rows.BadRow as exc:
-                _failed(tally, int(staged.line), exc.code, exc.detail)
+            batch.append((int(staged.line), ImportTransactionRow.model_validate(staged.row)))
+            if len(batch) == PURCHASES_PER_TRANSACTION:
+                _apply_rows(import_id, member_id, batch, tally)
+                batch = []
+        if batch:
+            _apply_rows(import_id, member_id, batch, tally)
     store.save_result(import_id, store.apply_result_key(shard, page), imported=tally["imported"],
                       skipped=tally["skipped"], failed=tally["failed"], errors=rows.first_errors(tally["errors"]),
                       last=last)
     if not last:
         _send([{"step": "apply", "import_id": import_id, "shard": shard, "page": page + 1, "after": members[-1]}])
+
+
+def _apply_rows(import_id: str, member_id: str, batch: list[tuple[int, ImportTransactionRow]], tally: Tally) -> None:
+    """A member's next rows (in occurred_at order): together in one transaction when they all go through,
+    else one by one (each then imported, skipped or failed on its own). Orders already recorded are
+    counted first, with one read (a re-import, or this page again after a crash, writes nothing)."""
+    recorded = store.recorded_orders([row.order_id for _, row in batch])
+    if recorded:
+        for line, row in batch:
+            if row.order_id in recorded:
+                tally["imported" if recorded[row.order_id] == f"{import_id}:{line}" else "skipped"] += 1
+        batch = [(line, row) for line, row in batch if row.order_id not in recorded]
+        if not batch:
+            return
+    try:
+        record_together(import_id, member_id, batch)
+        tally["imported"] += len(batch)
+        return
+    except DomainError:
+        pass  # an order recorded meanwhile, a member missing or blocked, a bad amount: row by row says which
+    for line, row in batch:
+        try:
+            tally[import_purchase(import_id, line, row)] += 1
+        except rows.BadRow as exc:
+            _failed(tally, line, exc.code, exc.detail)
+
+
+def record_together(import_id: str, member_id: str, batch: list[tuple[int, ImportTransactionRow]]) -> None:
+    """One member's purchases in one transaction, each planned as `POST /purchases` plans it, one after
+    the other (a tier reached by one counts for the next). Raises a DomainError if any would not go
+    through alone (Conflict order_already_recorded if an order id was recorded before)."""
+    now = utc_now()
+    if len({row.order_id for _, row in batch}) < len(batch) or any(row.occurred_at > now for _, row in batch):
+        raise ValidationFailed("rows to record one by one")
+    plans = [purchase(member_id, _purchase_request(row), row.occurred_at, now, import_tag=f"{import_id}:{line}")
+             for line, row in batch]
+
+    def decide(turn: Turn) -> Decision:
+        orders = []
+        for plan in plans:
+            plan(turn)
+            assert turn.writes.new_order is not None
+            orders.append(turn.writes.new_order)
+            turn.writes.new_order = None
+            turn.change.finish()  # the tier upgrade (if any) before the next purchase, as one by one
+        turn.writes.new_orders = orders
+        recorded = Conflict("an order was already recorded", code="order_already_recorded")
+        return Decision(201, lambda: None, final_conflicts={f"order{index}": recorded for index in range(len(orders))})
+
+    change_points(None, member_id, now, decide)
+
+
+def _purchase_request(row: ImportTransactionRow) -> PurchaseRequest:
+    return PurchaseRequest.model_validate({"order_id": row.order_id, "total": row.total.model_dump(),
+                                           "channel": row.channel})
 
 
 def import_purchase(import_id: str, line: int, row: ImportTransactionRow) -> str:
@@ -325,8 +395,7 @@ def import_purchase(import_id: str, line: int, row: ImportTransactionRow) -> str
     now = utc_now()
     if row.occurred_at > now:
         raise rows.BadRow("invalid_row", "occurred_at: must not be in the future")
-    request = PurchaseRequest.model_validate({"order_id": row.order_id, "total": row.total.model_dump(),
-                                              "channel": row.channel})
+    request = _purchase_request(row)
     try:
         change_points(None, row.member_id, now, purchase(row.member_id, request, row.occurred_at, now,
                                                           import_tag=tag), order_id=row.order_id)

@@ -158,11 +158,25 @@ def staged_rows(import_id: str, member_id: str) -> Iterator[StagedRowItem]:
         raise
 
 
+def recorded_orders(order_ids: list[str]) -> dict[str, str | None]:
+    """The orders among these already recorded: order id -> the import (and line) that recorded it, if any."""
+    found = batch_get([order_key(order_id) for order_id in order_ids])
+    orders = [load(OrderItem, raw) for raw in found.values()]
+    return {order.order_id: order.import_id for order in orders if order is not None}
+
+
 def order_import(order_id: str) -> str | None:
     """The import (and line) that recorded the order, if an import did."""
     key = order_key(order_id)
     order = load(OrderItem, batch_get([key]).get(key))
     return order.import_id if order is not None else None
+
+
+def existing_members(member_ids: list[str]) -> dict[str, str | None]:
+    """The member ids among these already taken: member id -> the import (and line) that created it, if any."""
+    found = batch_get([member_key(member_id) for member_id in member_ids])
+    members = [load(MemberItem, raw) for raw in found.values()]
+    return {member.member_id: member.imported_by for member in members if member is not None}
 
 
 def member_import(member_id: str) -> str | None:

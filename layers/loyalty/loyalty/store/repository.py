@@ -328,6 +328,8 @@ class PointsChange:
     # Spends: the member must still hold at least this many available points.
     spend: int | None = None
     new_order: OrderItem | None = None
+    # A bulk import's purchases of one member, recorded together: one order each (labels order0, order1...).
+    new_orders: list[OrderItem] = field(default_factory=list)
     updated_order: OrderItem | None = None
     # A reward handed out: one unit of its stock, as planned on its pool (nothing when unlimited).
     reward_taken: shares.Pool | None = None
@@ -363,6 +365,8 @@ def commit_points_change(change: PointsChange) -> None:
         txn.update(f"other_member{index}", other, _member_actions(other), MemberItem.pk.exists())
     if change.new_order is not None:
         txn.put("order", change.new_order, OrderItem.pk.does_not_exist())
+    for index, order in enumerate(change.new_orders):
+        txn.put(f"order{index}", order, OrderItem.pk.does_not_exist())
     if change.updated_order is not None:
         order = change.updated_order
         txn.update("order", order, [

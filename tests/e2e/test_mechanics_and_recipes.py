@@ -103,3 +103,21 @@ def test_the_readme_checkout_recipe_runs_as_written(mechanics_stack: Http) -> No
     assert (member["points"]["available"], member["points"]["held"]) == (500, 0)
     cancelled = json.loads(result.stdout.strip().splitlines()[-2])
     assert cancelled["status"] == "cancelled" and cancelled["reversal"]["points"] == 250
+
+
+def test_the_readme_migrate_recipe_runs_as_written(mechanics_stack: Http) -> None:
+    # Given the recipes' set-up block, when the README's bulk import recipe runs as written
+    setup = dict(recipe_blocks())["set-up"]
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    (migrate,) = re.findall(r"```sh\n(# recipe: migrate\n.*?)```", readme, re.S)
+    result = subprocess.run(["bash", "-c", "set -euo pipefail\n" + setup + "\n" + migrate], cwd=PROJECT_ROOT,
+                            env={**os.environ, "API": mechanics_stack.url}, capture_output=True, text=True,
+                            timeout=300, check=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    # Then each import completed as its comment says, and Ann is Gold with her lots and her purchase
+    lines = [json.loads(line) for line in result.stdout.strip().splitlines() if line.startswith("{")]
+    members, orders, again, ann = lines[-4:]
+    assert (members["status"], members["imported"]) == ("completed", 2)
+    assert (orders["status"], orders["imported"]) == ("completed", 1)
+    assert (again["imported"], again["skipped"]) == (0, 2)
+    assert (ann["tier"]["name"], ann["points"]["available"]) == ("Gold", 2100)

@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from loyalty.api.http import caller, create_app, idempotency, logger, respond
 from loyalty.api.schemas import (
     AuditPage,
+    CampaignPage,
     CodeBatchOut,
     ImportOut,
     KeyOut,
@@ -22,8 +23,10 @@ from loyalty.api.schemas import (
     ProgramVersionConfigOut,
     ProgramVersionPage,
     RewardOut,
+    SegmentMembersPage,
     responses,
 )
+from loyalty.domain.campaigns import Campaign, Segment
 from loyalty.inputs import (
     AdjustmentRequest,
     BlockRequest,
@@ -36,7 +39,7 @@ from loyalty.inputs import (
     UnblockRequest,
 )
 from loyalty.observability import metrics, tracer
-from loyalty.services import backoffice, catalog, imports, ledger, mechanics, partners, program
+from loyalty.services import backoffice, campaigns, catalog, imports, ledger, mechanics, partners, program
 
 app = create_app()
 
@@ -172,6 +175,48 @@ def create_import(request: Annotated[ImportRequest, Body()]):
          tags=["admin"], summary="A bulk import's progress: rows imported, skipped and failed, bad rows")
 def get_import(import_id: str):
     return respond(imports.get_import(caller(app), import_id))
+
+
+
+@app.post("/admin/campaigns", operation_id="createCampaign", responses=responses(201, Campaign),
+          tags=["campaigns"], summary="Create a campaign (validated whole; running at once if active)")
+def create_campaign(request: Annotated[Campaign, Body()]):
+    who = caller(app)
+    return respond(campaigns.save_campaign(who, None, request, idempotency(app, who)))
+
+
+@app.get("/admin/campaigns", operation_id="listCampaigns", responses=responses(200, CampaignPage),
+         tags=["campaigns"], summary="Every campaign")
+def list_campaigns():
+    return respond(campaigns.list_campaigns(caller(app)))
+
+
+@app.get("/admin/campaigns/<campaign_id>", operation_id="getCampaign", responses=responses(200, Campaign),
+         tags=["campaigns"], summary="A campaign")
+def get_campaign(campaign_id: str):
+    return respond(campaigns.get_campaign(caller(app), campaign_id))
+
+
+@app.put("/admin/campaigns/<campaign_id>", operation_id="putCampaign", responses=responses(200, Campaign),
+         tags=["campaigns"], summary="Create or replace a campaign (applies to every purchase after the answer)")
+def put_campaign(campaign_id: str, request: Annotated[Campaign, Body()]):
+    who = caller(app)
+    return respond(campaigns.save_campaign(who, campaign_id, request, idempotency(app, who)))
+
+
+@app.post("/admin/segments", operation_id="createSegment", responses=responses(201, Segment),
+          tags=["campaigns"], summary="Define a segment over member facts (evaluated when used)")
+def create_segment(request: Annotated[Segment, Body()]):
+    who = caller(app)
+    return respond(campaigns.create_segment(who, request, idempotency(app, who)))
+
+
+@app.get("/admin/segments/<segment_id>/members", operation_id="listSegmentMembers",
+         responses=responses(200, SegmentMembersPage), tags=["campaigns"],
+         summary="A page of the active members in a segment now")
+def segment_members(segment_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 50,
+                    cursor: Annotated[str | None, Query(max_length=2048)] = None):
+    return respond(campaigns.segment_members(caller(app), segment_id, limit=limit, cursor=cursor))
 
 
 

@@ -1,4 +1,4 @@
-"""Program metrics and points liability for program staff, from MetricsTable aggregates."""
+"""Program metrics, points liability and campaign reports for program staff, from MetricsTable aggregates."""
 
 from typing import Annotated
 
@@ -7,10 +7,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.api.http import caller, create_app, logger, respond
-from loyalty.api.schemas import LiabilityOut, MetricsOut, responses
+from loyalty.api.schemas import CampaignReportOut, LiabilityOut, MetricsOut, responses
 from loyalty.inputs import Day
 from loyalty.observability import metrics, tracer
-from loyalty.services import reports
+from loyalty.services import campaigns, reports
 
 app = create_app()
 
@@ -32,6 +32,13 @@ def get_metrics(
 def get_liability():
     who = caller(app)
     return respond(reports.get_liability(who))
+
+
+@app.get("/admin/campaigns/<campaign_id>/report", operation_id="getCampaignReport",
+         responses=responses(200, CampaignReportOut), tags=["campaigns"],
+         summary="What a campaign awarded, and its treated and holdout groups' purchases, revenue and lift")
+def campaign_report(campaign_id: str):
+    return respond(campaigns.report(caller(app), campaign_id))
 
 
 @metrics.log_metrics

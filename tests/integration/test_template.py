@@ -155,7 +155,7 @@ LEADING_KEYS = {"PartnerAuthorizerFunction": ("PARTNERKEY#*", "PARTNER#*"),
                 "ImportSplitFunction": ("IMPORT#*",)}
 # Single actions granted on some partition keys only, by function and action.
 LEADING_KEYS_OF_ACTION = {("AdminFunction", "dynamodb:Query", "table/LoyaltyTable"): (
-    "CODEBATCH#*", "AUDIT", "PROGRAM", "PHONE#*", "IMPORT#*")}
+    "CODEBATCH#*", "AUDIT", "PROGRAM", "PHONE#*", "IMPORT#*", "CAMPAIGNS")}
 
 
 def test_each_function_role_allows_only_the_dynamodb_actions_its_code_uses() -> None:

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from loyalty.domain.campaigns import Campaign
 from loyalty.domain.entries import EntryType
 from loyalty.domain.program import ProgramConfig
 
@@ -300,6 +301,33 @@ class AuditEntryOut(Out):
 class AuditPage(Out):
     items: list[AuditEntryOut]
     next_cursor: str | None = Field(default=None, description="pass as `after` for the next page")
+
+
+class CampaignPage(Out):
+    items: list[Campaign]
+
+
+class CampaignGroupOut(Out):
+    members: int = Field(description="members of the group who made a purchase the campaign matched")
+    purchases: int
+    revenue: MoneyOut
+
+
+class CampaignReportOut(Out):
+    campaign_id: str
+    points_awarded: int
+    budget_left: int | None = Field(description="null: no budget")
+    members_reached: int = Field(description="members awarded at least once")
+    treated: CampaignGroupOut
+    holdout: CampaignGroupOut
+    lift: str | None = Field(description="treated revenue per member over the holdout's, less one (decimal string); "
+                                         "null until both groups have bought")
+
+
+class SegmentMembersPage(Out):
+    segment_id: str
+    items: list[str] = Field(description="member ids in the segment now (a page may hold none and still go on)")
+    next_cursor: str | None = None
 
 
 class ImportErrorOut(Out):

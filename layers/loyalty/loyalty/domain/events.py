@@ -100,6 +100,14 @@ def events_of(event_name: str, keys: dict[str, Any], new: dict[str, Any] | None)
         found.append(event("points.earned", entry_id, occurred, member_id,
                            {**base, "expires_at": new.get("expires_at")},
                            partner_id if kind == "partner_earn" else None))
+    if kind == "earn":
+        for row in _json(new.get("breakdown")) or []:
+            rule = str(row.get("rule", ""))
+            if rule.startswith("campaign:") and _number(row.get("points", 0)) > 0:
+                campaign_id = rule.removeprefix("campaign:")
+                found.append(event("campaign.awarded", f"{entry_id}:{campaign_id}", occurred, member_id, {
+                    "entry_id": entry_id, "campaign_id": campaign_id, "points": _number(row["points"]),
+                    "order_id": source.get("order_id")}))
     if kind in ("redeem", "donation") or (kind == "adjust" and points < 0):
         found.append(event("points.redeemed", entry_id, occurred, member_id, {**base, "points": -points}))
         redemption = _json(new.get("redemption"))

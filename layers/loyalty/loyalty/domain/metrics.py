@@ -215,7 +215,8 @@ def _entry(entry: dict[str, Any]) -> dict[ItemKey, Counter[str]]:
         except ArithmeticError as exc:
             raise PoisonRecord(f"amount is not a decimal: {entry.get('amount')!r}") from exc
         # Revenue in ten-thousandths of the program currency: exact for every minor unit in use.
-        counters["revenue_e4"] += int(amount.scaleb(4).to_integral_value(ROUND_HALF_EVEN))
+        revenue_e4 = int(amount.scaleb(4).to_integral_value(ROUND_HALF_EVEN))
+        counters["revenue_e4"] += revenue_e4
         facts = _json(entry.get("facts"), {}) or {}
         counters[f"p1:{_bucket(facts.get('p1'), day, MAX_PERIOD_DAYS + 1)}"] += 1
         counters[f"p2:{_bucket(facts.get('p2'), day, MAX_PERIOD_DAYS + 1)}"] += 1
@@ -223,6 +224,8 @@ def _entry(entry: dict[str, Any]) -> dict[ItemKey, Counter[str]]:
         counters[f"u0:{_bucket(facts.get('u0'), day, MAX_PERIOD_DAYS + 1)}"] += 1
         if facts.get("referral_conversion"):
             counters["referrals:converted"] += 1
+        campaign_reports = _campaign_reports(facts.get("campaigns") or {}, revenue_e4)
+        counters["points_campaign"] += sum(int(report["points_awarded"]) for report in campaign_reports.values())
     if kind == "action" and source.get("action"):
         counters[f"engagement:{source['action']}"] += 1
     if kind == "donation":
@@ -258,6 +261,10 @@ def _entry(entry: dict[str, Any]) -> dict[ItemKey, Counter[str]]:
     result = {(DAYS_PK, day): counters}
     if liability:
         result[LIABILITY_KEY] = liability
+    if kind == "earn" and source.get("order_id"):
+        for campaign_id, report in _campaign_reports((_json(entry.get("facts"), {}) or {}).get("campaigns") or {},
+                                                     _revenue_e4(entry)).items():
+            result[(f"CAMPAIGN#{campaign_id}", "REPORT")] = report
     partner_id = source.get("partner_id")
     if partner_id and kind in ("partner_earn", "promo") and not pending:
         # Settlement: what each partner funds per month (of the program's time zone).
@@ -266,6 +273,26 @@ def _entry(entry: dict[str, Any]) -> dict[ItemKey, Counter[str]]:
             funded[f"{PROMOTION_COUNTER}{source['promotion_id']}"] += points
         result[(f"PARTNER#{partner_id}", f"MONTH#{day[:7]}")] = funded
     return {key: value for key, value in result.items() if value}
+
+
+def _revenue_e4(entry: dict[str, Any]) -> int:
+    try:
+        return int(Decimal(str(entry.get("amount") or "0")).scaleb(4).to_integral_value(ROUND_HALF_EVEN))
+    except ArithmeticError as exc:
+        raise PoisonRecord(f"amount is not a decimal: {entry.get('amount')!r}") from exc
+
+
+def _campaign_reports(campaigns: dict[str, Any], revenue_e4: int) -> dict[str, Counter[str]]:
+    """A purchase's part in each matching campaign's report: its group's purchases, revenue and new
+    members (g: 1 treated, 0 holdout; m: the member's first purchase in that group), the points awarded
+    and the members reached (a: the member's first award)."""
+    reports: dict[str, Counter[str]] = {}
+    for campaign_id, fact in campaigns.items():
+        group = "t" if _int(fact.get("g", 1), "g") else "h"
+        reports[str(campaign_id)] = Counter({
+            f"{group}_purchases": 1, f"{group}_revenue_e4": revenue_e4, f"{group}_members": _int(fact.get("m", 0), "m"),
+            "points_awarded": _int(fact.get("p", 0), "p"), "members_reached": _int(fact.get("a", 0), "a")})
+    return reports
 
 
 def merge(into: dict[ItemKey, Counter[str]], more: dict[ItemKey, Counter[str]]) -> None:

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from loyalty.domain.campaigns import Line
 from loyalty.domain.clock import local_day, utc_now
 from loyalty.domain.earning import purchase_points
 from loyalty.domain.entries import EntryType
@@ -15,10 +16,11 @@ from loyalty.domain.ids import random_code
 from loyalty.domain.lots import lot_expiry
 from loyalty.domain.memberships import membership_multiplier
 from loyalty.domain.metrics import purchase_facts
-from loyalty.domain.money import format_amount, parse_amount
+from loyalty.domain.money import format_amount, parse_amount, to_program_currency
 from loyalty.domain.program import ProgramConfig
 from loyalty.domain.returns import claw_back
 from loyalty.inputs import AdjustmentRequest, PurchaseRequest, RedemptionRequest, ReturnRequest
+from loyalty.services import campaigns
 from loyalty.services.awards import award_action, pending_release_day
 from loyalty.services.catalog import reward_unavailable_reason
 from loyalty.services.context import Caller, Outcome, checked_id
@@ -57,17 +59,29 @@ def purchase(member_id: str, request: PurchaseRequest, occurred_at: datetime, no
     the same way; `import_tag` (the import and line) marks its order, and no referral converts."""
     currency = request.total.currency
     amount = parse_amount(request.total.amount, currency, "total.amount")
+    attempts = [0]  # a retry re-plans: campaign budgets are then read before they are taken from
 
     def decide(turn: Turn) -> Decision:
         member, config = turn.member, turn.config
         if turn.snapshot.order is not None:
             raise Conflict(f"order {request.order_id} was already recorded", code="order_already_recorded")
         first_purchase = int(member.purchases or 0) == 0
+        tier_multiplier = config.tier_named(member.tier).multiplier
         earning = purchase_points(
             config=config, amount=amount, currency=currency, channel=request.channel,
-            tier_multiplier=config.tier_named(member.tier).multiplier, occurred_at=occurred_at,
+            tier_multiplier=tier_multiplier, occurred_at=occurred_at,
             extra_multipliers=membership_multiplier(member.membership, config, local_day(occurred_at, config.zone)),
         )
+        campaign_rows: list[dict[str, Any]] = []
+        campaign_facts: dict[str, dict[str, int]] = {}
+        if import_tag is None:  # history is recorded as it was: no campaign of today applies to it
+            campaign_rows, turn.writes.campaign_budgets, campaign_facts = campaigns.purchase_awards(
+                turn.snapshot.program, member, config, channel=request.channel,
+                total=earning.amount_in_program_currency, lines=_lines(request, config), occurred_at=occurred_at,
+                today=turn.today, points_per_unit=config.earn_rates[request.channel] * tier_multiplier,
+                read_budgets=attempts[0] > 0)
+        attempts[0] += 1
+        points = earning.points + sum(int(row["points"]) for row in campaign_rows)
         day = local_day(occurred_at, config.zone).isoformat()
         skus = sorted({item.sku for item in request.items or []})
         facts, member.purchase_days, member.sku_days = purchase_facts(
@@ -77,11 +91,12 @@ def purchase(member_id: str, request: PurchaseRequest, occurred_at: datetime, no
             first_purchase and member.referred_by and import_tag is None) else None
         pending_until = pending_release_day(config, occurred_at)
         entry = turn.change.earn(
-            EntryType.EARN, earning.points, qualifying=earning.points, occurred_at=occurred_at,
+            EntryType.EARN, points, qualifying=points, occurred_at=occurred_at,
             pending_until=pending_until,
-            facts={**facts.as_dict(), **({"referral_conversion": member.referred_by} if referrer else {})},
+            facts={**facts.as_dict(), **({"referral_conversion": member.referred_by} if referrer else {}),
+                   **({"campaigns": campaign_facts} if campaign_facts else {})},
             source={"channel": request.channel, "order_id": request.order_id},
-            breakdown=[row.as_dict() for row in earning.breakdown],
+            breakdown=[row.as_dict() for row in earning.breakdown] + campaign_rows,
             amount=format_amount(earning.amount_in_program_currency, config.currency),
             details={"total": {"amount": request.total.amount, "currency": currency},
                      "items": len(request.items or []),
@@ -92,8 +107,8 @@ def purchase(member_id: str, request: PurchaseRequest, occurred_at: datetime, no
             member.last_purchase_day = day
         turn.writes.new_order = OrderItem(
             *order_key(request.order_id), order_id=request.order_id, member_id=member_id,
-            entry_id=entry.entry_id, total=request.total.amount, currency=currency, points=earning.points,
-            qualifying=earning.points, earned_day=day, lot=lot_expiry(config.expiry, date.fromisoformat(day)),
+            entry_id=entry.entry_id, total=request.total.amount, currency=currency, points=points,
+            qualifying=points, earned_day=day, lot=lot_expiry(config.expiry, date.fromisoformat(day)),
             channel=request.channel, pending=1 if pending_until else 0, import_id=import_tag,
         )
         if referrer is not None:
@@ -104,6 +119,14 @@ def purchase(member_id: str, request: PurchaseRequest, occurred_at: datetime, no
         })
 
     return decide
+
+
+def _lines(request: PurchaseRequest, config: ProgramConfig) -> tuple[Line, ...]:
+    """The basket's lines in the program currency, for the campaigns' facts and effects."""
+    return tuple(Line(item.sku, item.category, item.quantity, to_program_currency(
+        parse_amount(item.unit_price.amount, item.unit_price.currency, "items.unit_price.amount") * item.quantity,
+        item.unit_price.currency, config.currency, config.exchange_rates, "items.unit_price.currency"))
+        for item in request.items or [])
 
 
 def _referral_conversion(friend: MemberItem, config: ProgramConfig,

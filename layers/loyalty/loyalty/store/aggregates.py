@@ -16,6 +16,7 @@ into the logical items the domain knows (see loyalty.domain.metrics):
   DAYS      / <YYYY-MM-DD>   counters of one program-timezone day
   GLOBAL    / LIABILITY      outstanding points, points per lot expiry day, lifetime totals
   PARTNER#<id> / MONTH#<YYYY-MM>  what a partner funds in a month
+  CAMPAIGN#<id> / REPORT     a campaign report: points awarded, members reached, its groups' purchases
 
 Other keys (pk / sk):
   SNAPSHOTS / <YYYY-MM-DD>   cumulative totals at the end of a day (members, tiers), by the daily job
@@ -93,7 +94,7 @@ WATERMARK = "wm:"
 # An UpdateExpression is at most 4 KB: at most this many counters per update (about 25 bytes each).
 MAX_COUNTERS_PER_UPDATE = 120
 _EPOCH = date(1970, 1, 1)
-_PARTIAL_PK = re.compile(r"^(DAYS|GLOBAL|PARTNER#.+)#(\d{2})$")
+_PARTIAL_PK = re.compile(r"^(DAYS|GLOBAL|PARTNER#.+|CAMPAIGN#.+)#(\d{2})$")
 
 
 @dataclass

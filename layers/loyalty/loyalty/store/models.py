@@ -17,6 +17,8 @@ Key design (pk / sk):
   PHONE#<digits>   / MEMBER#<id>    a member's phone number, for back-office search (not unique)
   AUDIT            / <ulid>         the audit log of admin writes, oldest first (staff writes only: one
                                     partition's 1,000 writes/s is far above what program staff do)
+  CAMPAIGNS        / <id>           a campaign; SEGMENTS / <id>: a segment (the running campaigns are
+                                    also on the program replicas, with their segments' conditions)
   IMPORT#<id>      / IMPORT         a bulk import: kind, format, rows and chunks once split, chunks staged
   IMPORT#<id>      / CHUNK#<nnnnnn> what one chunk of the file did (counts, bad rows): idempotent results
   IMPORT#<id>      / APPLY#<ss>#<nnnnnn>  what one page of a member shard's staged transactions did
@@ -179,6 +181,9 @@ class MemberItem(_Item):
     gsi3sk = UnicodeAttribute(null=True)
     # The bulk import that created the member (a re-run of that import counts it as its own).
     imported_by = UnicodeAttribute(null=True)
+    # {campaign_id: {"n": times awarded, "t": 1 once seen in the treated group, "h": 1 in the holdout}}, for
+    # the running campaigns only (pruned as they end): per-member maximums and the reports' member counts.
+    campaign_counts = JSONAttribute(null=True)
     # Optimistic lock: every points change is conditioned on the version it read.
     rev = VersionAttribute()
 
@@ -319,6 +324,10 @@ class ProgramItem(_Item):
     config = UnicodeAttribute()  # the JSON body as PUT, so GET returns the same field types
     updated_at = UnicodeAttribute()
     updated_by = UnicodeAttribute(null=True)
+    # The running campaigns (JSON: each with its segment's conditions), on every replica: they arrive with
+    # the program read. campaigns_rev orders campaign writes; a program PUT carries both over.
+    campaigns = UnicodeAttribute(null=True)
+    campaigns_rev = NumberAttribute(null=True)
 
 
 class RewardItem(_Item):
@@ -439,6 +448,27 @@ class CodeBatchItem(_Item):
     promotion_id = UnicodeAttribute()
     codes = JSONAttribute(default=list)
     expires = TTLAttribute(null=True)
+
+
+class CampaignItem(_Item):
+    """CAMPAIGNS / <id>: a campaign as written (staff writes only: one partition)."""
+
+    class Meta(_Meta):
+        pass
+
+    definition = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
+class SegmentItem(_Item):
+    """SEGMENTS / <id>: a segment (its conditions over member facts)."""
+
+    class Meta(_Meta):
+        pass
+
+    definition = UnicodeAttribute()
+    created_at = UnicodeAttribute()
 
 
 class ImportItem(_Item):

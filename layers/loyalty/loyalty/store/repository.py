@@ -66,7 +66,7 @@ MEMBER_MUTABLE = (
     "purchase_days", "sku_days", "gsi2pk", "gsi2sk", "pending_lots", "tier_review_day", "birthday_awarded_year",
     "referrals", "expiry_notified", "membership",
     "profile_completed_at", "name", "email", "birthday", "phone", "locale", "preferences", "consents",
-    "status", "referred_by", "holds", "transfers_sent", "gsi3pk", "gsi3sk",
+    "status", "referred_by", "holds", "transfers_sent", "gsi3pk", "gsi3sk", "campaign_counts",
 )
 # The roster index (GSI3) is split over this many partition keys per tier and status: its keys change only
 # on enrollment, a tier change or a block, so 4 keys take 4,000 enrollments/s into one tier; a list walks
@@ -348,6 +348,8 @@ class PointsChange:
     audit: AuditItem | None = None
     cancelled_redemption: EntryItem | None = None
     stock_given_back: tuple[str, int, str | None] | None = None  # (owner, share index, when the stock was set)
+    # Campaign budgets a purchase takes from, as planned on their pools (blind: caps from the definitions).
+    campaign_budgets: list[shares.Pool] = field(default_factory=list)
 
 
 def commit_points_change(change: PointsChange) -> None:
@@ -399,6 +401,8 @@ def commit_points_change(change: PointsChange) -> None:
         shares.give_back_actions(txn, *change.stock_given_back)
     if change.reward_taken is not None:
         shares.take_actions(txn, change.reward_taken)
+    for pool in change.campaign_budgets:
+        shares.take_actions(txn, pool)
     _add_audit(txn, change.audit)
     _add_idempotency(txn, change.idempotency)
     _commit(txn)
@@ -553,8 +557,13 @@ def save_program(current: ProgramItem | None, config_json: str, updated_by: str,
     latest = history
     for replica in range(PROGRAM_REPLICAS):
         latest = ProgramItem(*program_replica_key(replica), version=version, config=config_json, updated_at=now,
-                             updated_by=updated_by)
-        condition = ProgramItem.pk.does_not_exist() if current is None else ProgramItem.version == current.version
+                             updated_by=updated_by, campaigns=current.campaigns if current else None,
+                             campaigns_rev=current.campaigns_rev if current else None)
+        # The campaigns carried over must be the ones in force: a campaign written meanwhile wins the race.
+        condition = ProgramItem.pk.does_not_exist() if current is None else (
+            (ProgramItem.version == current.version) & (
+                ProgramItem.campaigns_rev.does_not_exist() if current.campaigns_rev is None
+                else ProgramItem.campaigns_rev == current.campaigns_rev))
         txn.put("program", latest, condition)
     _add_audit(txn, audit)
     _add_idempotency(txn, idempotency)

@@ -1,0 +1,274 @@
+"""Campaigns and segments (contract: "Campaigns, segments and what-if"): writing them, their reports, the
+members of a segment, and what a campaign gives on a purchase.
+
+A campaign is validated whole on write (the model, then against the program: tiers, currency, the
+segment). The running ones (active, not ended) are copied onto every program replica in the write's
+transaction, with their segments' conditions, so a purchase evaluates them with no request of its own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from loyalty.domain import campaigns as rules
+from loyalty.domain.clock import iso_utc, local_day, utc_now
+from loyalty.domain.errors import Conflict, NotFound, ValidationFailed
+from loyalty.domain.program import ProgramConfig
+from loyalty.services.context import Caller, Outcome, checked_id
+from loyalty.services.program import config_of
+from loyalty.services.writes import Plan, execute
+from loyalty.store import aggregates, repository, shares
+from loyalty.store import campaigns as store
+from loyalty.store.models import IdempotencyItem, MemberItem, ProgramItem
+from loyalty.store.repository import IdempotencyRequest, Snapshot
+
+REPORT_SK = "REPORT"
+_cache_lock = threading.Lock()
+_parsed: dict[str, tuple[list[rules.Campaign], dict[str, list[rules.Condition]]]] = {}
+
+
+def report_key(campaign_id: str) -> tuple[str, str]:
+    return (f"CAMPAIGN#{campaign_id}", REPORT_SK)
+
+
+def running(program: ProgramItem | None) -> tuple[list[rules.Campaign], dict[str, list[rules.Condition]]]:
+    """The running campaigns on the program item read in this request (parsed once per list)."""
+    raw = program.campaigns if program is not None else None
+    if not raw:
+        return [], {}
+    parsed = _parsed.get(raw)
+    if parsed is None:
+        parsed = rules.parse_running(json.loads(raw))
+        with _cache_lock:
+            if len(_parsed) > 8:
+                _parsed.clear()
+            _parsed[raw] = parsed
+    return parsed
+
+
+def _view(campaign: rules.Campaign) -> dict[str, Any]:
+    return campaign.model_dump(mode="json")
+
+
+def _for_path(campaign: rules.Campaign, campaign_id: str | None) -> rules.Campaign:
+    if campaign_id is not None and campaign.campaign_id != campaign_id:
+        raise ValidationFailed("the body names another campaign", errors=[
+            {"field": "campaign_id", "in": "body", "message": "must be the campaign of the path"}])
+    return campaign
+
+
+def _check_against(campaign: rules.Campaign, config: ProgramConfig) -> list[dict[str, Any]]:
+    """What the model cannot know: the program's tiers and currency, the segment."""
+    tiers = {tier.name for tier in config.tiers}
+    errors = []
+    if campaign.audience.min_tier is not None and campaign.audience.min_tier not in tiers:
+        errors.append({"field": "audience.min_tier", "message": f"not one of the program's tiers ({', '.join(tiers)})"})
+    for index, condition in enumerate(campaign.conditions):
+        values = condition.value if isinstance(condition.value, list) else [condition.value]
+        if condition.fact == "member.tier" and any(value not in tiers for value in values):
+            errors.append({"field": f"conditions.{index}.value", "message": "not one of the program's tiers"})
+        if isinstance(condition.value, rules.MoneyValue) and condition.value.currency != config.currency:
+            errors.append({"field": f"conditions.{index}.value.currency",
+                           "message": f"basket.total is compared in the program currency ({config.currency})"})
+    return errors
+
+
+def save_campaign(caller: Caller, campaign_id: str | None, request: rules.Campaign,
+                  idempotency: IdempotencyRequest | None) -> Outcome:
+    """POST (campaign_id None: the body's, which must be new) or PUT (create or replace)."""
+    caller.authorize_admin()
+    if campaign_id is not None:
+        checked_id(campaign_id, "campaign")
+    campaign = _for_path(request, campaign_id)
+    must_be_new = campaign_id is None
+
+    def read() -> Snapshot:
+        return repository.read_snapshot(idempotency=idempotency)
+
+    def plan(snapshot: Snapshot) -> Plan:
+        config = config_of(snapshot.program)
+        assert snapshot.program is not None
+        errors = _check_against(campaign, config)
+        segment_conditions = None
+        if campaign.audience.segment is not None:
+            segment = store.get_segment(campaign.audience.segment)
+            if segment is None:
+                errors.append({"field": "audience.segment", "message": "no segment has this id"})
+            else:
+                segment_conditions = json.loads(segment.definition)["conditions"]
+        if errors:
+            raise ValidationFailed("the campaign does not fit the program", errors=errors)
+        now = utc_now()
+        kept = [entry for entry in json.loads(snapshot.program.campaigns or "[]")
+                if entry["campaign"]["campaign_id"] != campaign.campaign_id
+                and entry["campaign"]["active"] and entry["campaign"]["ends_at"] > iso_utc(now)]
+        if campaign.active and campaign.ends_at > now:
+            kept.append({"campaign": _view(campaign), "segment": segment_conditions})
+        if len(kept) > rules.MAX_RUNNING:
+            raise Conflict(f"at most {rules.MAX_RUNNING} campaigns run at once: end or deactivate one first",
+                           code="too_many_campaigns")
+        stamp = iso_utc(now)
+        existing = None if must_be_new else store.get_campaign(campaign.campaign_id)
+        item = store.new_campaign(campaign.campaign_id, definition=json.dumps(_view(campaign)),
+                                  created_at=existing.created_at if existing else stamp, updated_at=stamp)
+        audit = repository.new_audit(caller.sub, "campaign.created" if existing is None else "campaign.updated",
+                                     f"campaign:{campaign.campaign_id}",
+                                     {"name": campaign.name, "active": campaign.active,
+                                      "budget_points": campaign.budget_points})
+        program = snapshot.program
+
+        def commit(record: IdempotencyItem | None) -> None:
+            store.save_campaign(item, must_be_new=must_be_new, program=program,
+                                running_json=json.dumps(kept, separators=(",", ":")), audit=audit,
+                                idempotency=record)
+
+        return Plan(201 if must_be_new else 200, _view(campaign), commit, final_conflicts={
+            "campaign": Conflict(f"campaign {campaign.campaign_id} exists: PUT it to change it",
+                                 code="campaign_exists")})
+
+    return execute(idempotency, read, plan)
+
+
+def get_campaign(caller: Caller, campaign_id: str) -> Outcome:
+    caller.authorize_admin()
+    item = store.get_campaign(checked_id(campaign_id, "campaign"))
+    if item is None:
+        raise NotFound(f"no campaign has the id {campaign_id!r}", code="campaign_not_found")
+    return Outcome(200, json.loads(item.definition))
+
+
+def list_campaigns(caller: Caller) -> Outcome:
+    caller.authorize_admin()
+    return Outcome(200, {"items": [json.loads(item.definition) for item in store.list_campaigns()]})
+
+
+def report(caller: Caller, campaign_id: str) -> Outcome:
+    """What the campaign gave and what its groups bought in its window (from the stream's counters)."""
+    caller.authorize_admin()
+    item = store.get_campaign(checked_id(campaign_id, "campaign"))
+    if item is None:
+        raise NotFound(f"no campaign has the id {campaign_id!r}", code="campaign_not_found")
+    campaign = rules.Campaign.model_validate_json(item.definition)
+    config = config_of(repository.read_snapshot().program)
+    counters = aggregates.read_item(report_key(campaign_id))
+
+    def group(prefix: str) -> dict[str, Any]:
+        revenue = Decimal(counters.get(f"{prefix}_revenue_e4", 0)).scaleb(-4)
+        return {"members": counters.get(f"{prefix}_members", 0), "purchases": counters.get(f"{prefix}_purchases", 0),
+                "revenue": {"amount": f"{revenue:.2f}", "currency": config.currency}, "_revenue": revenue}
+
+    treated, holdout = group("t"), group("h")
+    lift = rules.lift((treated["members"], treated.pop("_revenue")), (holdout["members"], holdout.pop("_revenue")))
+    budget_left = None if campaign.budget_points is None else max(
+        0, campaign.budget_points - store.awarded(campaign_id))
+    return Outcome(200, {"campaign_id": campaign_id, "points_awarded": counters.get("points_awarded", 0),
+                         "budget_left": budget_left, "members_reached": counters.get("members_reached", 0),
+                         "treated": treated, "holdout": holdout, "lift": lift})
+
+
+# --- segments -------------------------------------------------------------------------------------
+
+
+def create_segment(caller: Caller, segment: rules.Segment, idempotency: IdempotencyRequest | None) -> Outcome:
+    caller.authorize_admin()
+
+    def plan(snapshot: Snapshot) -> Plan:
+        config = config_of(snapshot.program)
+        tiers = {tier.name for tier in config.tiers}
+        for index, condition in enumerate(segment.conditions):
+            values = condition.value if isinstance(condition.value, list) else [condition.value]
+            if condition.fact == "member.tier" and any(value not in tiers for value in values):
+                raise ValidationFailed("the segment does not fit the program", errors=[
+                    {"field": f"conditions.{index}.value", "message": "not one of the program's tiers"}])
+        view = segment.model_dump(mode="json")
+        item = store.new_segment(segment.segment_id, definition=json.dumps(view), created_at=iso_utc(utc_now()))
+        audit = repository.new_audit(caller.sub, "segment.created", f"segment:{segment.segment_id}",
+                                     {"name": segment.name})
+
+        def commit(record: IdempotencyItem | None) -> None:
+            store.save_segment(item, audit, record)
+
+        return Plan(201, view, commit, final_conflicts={
+            "segment": Conflict(f"segment {segment.segment_id} exists", code="segment_exists")})
+
+    return execute(idempotency, lambda: repository.read_snapshot(idempotency=idempotency), plan)
+
+
+def member_facts(member: MemberItem, config: ProgramConfig, today: date) -> rules.Facts:
+    def days_since(day: str | None) -> int | None:
+        return (today - date.fromisoformat(day)).days if day else None
+
+    return rules.Facts(tier=member.tier, tiers=tuple(tier.name for tier in config.tiers),
+                       preferences=member.preferences or {}, purchases=int(member.purchases or 0),
+                       days_since_last_purchase=days_since(member.last_purchase_day),
+                       days_since_enrollment=days_since(member.enrolled_day) or 0)
+
+
+def segment_members(caller: Caller, segment_id: str, *, limit: int, cursor: str | None) -> Outcome:
+    """A page of the active members in the segment now: the roster (a keys-only index) walked page by
+    page, each page's members read and evaluated. A page may hold fewer than `limit` ids (even none) and
+    still have a `next_cursor`: the segment is evaluated as it is read, never stored."""
+    caller.authorize_admin()
+    item = store.get_segment(checked_id(segment_id, "segment"))
+    if item is None:
+        raise NotFound(f"no segment has the id {segment_id!r}", code="segment_not_found")
+    segment = rules.Segment.model_validate_json(item.definition)
+    config = config_of(repository.read_snapshot().program)
+    today = local_day(utc_now(), config.zone)
+    keys = [repository.roster_key(tier.name, "active", shard) for tier in config.tiers
+            for shard in range(repository.ROSTER_SHARDS)]
+    member_ids, next_cursor = repository.roster_page(keys, limit=limit, cursor=cursor)
+    found = [member.member_id for member in repository.members(member_ids)
+             if rules.all_hold(segment.conditions, member_facts(member, config, today), config.currency)]
+    return Outcome(200, {"segment_id": segment_id, "items": sorted(found), "next_cursor": next_cursor})
+
+
+# --- on a purchase ----------------------------------------------------------------------------------
+
+
+def purchase_awards(program: ProgramItem | None, member: MemberItem, config: ProgramConfig, *, channel: str,
+                    total: Decimal, lines: tuple[rules.Line, ...], occurred_at: datetime, today: date,
+                    points_per_unit: Decimal, read_budgets: bool) -> tuple[list[dict[str, Any]], list[shares.Pool],
+                                                                            dict[str, dict[str, int]]]:
+    """What the running campaigns give on this purchase: breakdown rows (`campaign:<id>`), the budget
+    pools to take from, and the facts the report counts. Updates the member's campaign counts.
+    `read_budgets`: a retry (a share may be spent): read every share of each budget before taking."""
+    campaigns, segments = running(program)
+    counts = {campaign_id: dict(value) for campaign_id, value in (member.campaign_counts or {}).items()
+              if any(campaign.campaign_id == campaign_id for campaign in campaigns)}
+    rows: list[dict[str, Any]] = []
+    pools: list[shares.Pool] = []
+    facts: dict[str, dict[str, int]] = {}
+    if campaigns:
+        basket = member_facts(member, config, today)
+        basket = dataclasses.replace(basket, channel=channel, total=total, lines=lines)
+        for outcome in rules.evaluate(campaigns, segments, trigger="purchase", member_id=member.member_id,
+                                      at=occurred_at, facts=basket, currency=config.currency,
+                                      points_per_unit=points_per_unit, rounding=config.rounding):
+            campaign = outcome.campaign
+            seen = counts.setdefault(campaign.campaign_id, {})
+            group = "h" if outcome.holdout else "t"
+            points = outcome.points
+            if campaign.max_per_member is not None and int(seen.get("n", 0)) >= campaign.max_per_member:
+                points = 0
+            if points and campaign.budget_points is not None:
+                pool = store.budget_pool(campaign.campaign_id, campaign.budget_points, shares.random_share())
+                if read_budgets:
+                    pool.read_all()
+                if pool.take(points):
+                    pools.append(pool)
+                else:
+                    points = 0  # the budget cannot cover it: never past the budget
+            facts[campaign.campaign_id] = {"g": 1 if group == "t" else 0, "m": 0 if seen.get(group) else 1,
+                                           "p": points, "a": 1 if points and not seen.get("n") else 0}
+            seen[group] = 1
+            if points:
+                seen["n"] = int(seen.get("n", 0)) + 1
+                rows.append({"rule": f"campaign:{campaign.campaign_id}", "points": points, "detail": campaign.name})
+    member.campaign_counts = counts or None
+    return rows, pools, facts

@@ -1,0 +1,100 @@
+"""Campaigns and segments: their items, the running list on every program replica, their budgets' shares.
+
+A campaign write is one transaction: the campaign item, every program replica's running list (so the
+next purchase after the answer sees it, whichever replica it reads), the audit record and the
+idempotency record. Budgets are shares of `CAMPAIGN#<id>` with caps from the definition (like the prize
+wheel): a purchase takes from one share without reading it (the condition checks the cap).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pynamodb.exceptions import PynamoDBException
+
+from loyalty.domain.allowance import split
+from loyalty.store import shares
+from loyalty.store.db import Txn, batch_get, load, raise_if_transient
+from loyalty.store.models import (
+    PROGRAM_REPLICAS,
+    AuditItem,
+    CampaignItem,
+    IdempotencyItem,
+    ProgramItem,
+    SegmentItem,
+    program_replica_key,
+)
+from loyalty.store.repository import _add_audit, _add_idempotency, _commit
+
+CAMPAIGNS_PK = "CAMPAIGNS"
+SEGMENTS_PK = "SEGMENTS"
+
+
+def budget_owner(campaign_id: str) -> str:
+    return f"CAMPAIGN#{campaign_id}"
+
+
+def budget_pool(campaign_id: str, budget: int, first: int) -> shares.Pool:
+    """The campaign's budget as a pool with caps, nothing read yet (the first share is taken blind)."""
+    return shares.Pool(budget_owner(campaign_id), first, {}, caps=list(split(budget)))
+
+
+def awarded(campaign_id: str) -> int:
+    """Points taken from the campaign's budget so far (every share read)."""
+    found = shares.read_shares([budget_owner(campaign_id)])[budget_owner(campaign_id)]
+    return sum(int(share.taken or 0) for share in found.values() if share is not None)
+
+
+def get_campaign(campaign_id: str) -> CampaignItem | None:
+    key = (CAMPAIGNS_PK, campaign_id)
+    return load(CampaignItem, batch_get([key]).get(key))
+
+
+def list_campaigns() -> Iterator[CampaignItem]:
+    try:
+        yield from CampaignItem.query(CAMPAIGNS_PK)
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
+
+
+def save_campaign(item: CampaignItem, *, must_be_new: bool, program: ProgramItem, running_json: str,
+                  audit: AuditItem, idempotency: IdempotencyItem | None) -> None:
+    """Raises ConditionFailed: campaign (exists, when new), program (a campaign or program written
+    meanwhile: re-read), idempotency."""
+    txn = Txn()
+    txn.put("campaign", item, CampaignItem.pk.does_not_exist() if must_be_new else None)
+    rev = int(program.campaigns_rev or 0)
+    for replica in range(PROGRAM_REPLICAS):
+        target = ProgramItem(*program_replica_key(replica))
+        condition = (ProgramItem.version == program.version) & (
+            ProgramItem.campaigns_rev.does_not_exist() if program.campaigns_rev is None
+            else ProgramItem.campaigns_rev == rev)
+        txn.update("program", target, [ProgramItem.campaigns.set(running_json),
+                                       ProgramItem.campaigns_rev.set(rev + 1)], condition, versioned=False)
+    _add_audit(txn, audit)
+    _add_idempotency(txn, idempotency)
+    _commit(txn)
+
+
+def get_segment(segment_id: str) -> SegmentItem | None:
+    key = (SEGMENTS_PK, segment_id)
+    return load(SegmentItem, batch_get([key]).get(key))
+
+
+def save_segment(item: SegmentItem, audit: AuditItem, idempotency: IdempotencyItem | None) -> None:
+    """Raises ConditionFailed: segment (the id is taken), idempotency."""
+    txn = Txn()
+    txn.put("segment", item, SegmentItem.pk.does_not_exist())
+    _add_audit(txn, audit)
+    _add_idempotency(txn, idempotency)
+    _commit(txn)
+
+
+def new_campaign(campaign_id: str, **attributes: Any) -> CampaignItem:
+    return CampaignItem(CAMPAIGNS_PK, campaign_id, **attributes)
+
+
+def new_segment(segment_id: str, **attributes: Any) -> SegmentItem:
+    return SegmentItem(SEGMENTS_PK, segment_id, **attributes)

@@ -1,0 +1,158 @@
+"""Campaigns and segments through the handlers on moto: validation, what a purchase earns, budgets under
+concurrency, holdouts, the report, segments."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from loyalty.domain.campaigns import in_holdout
+from tests.events import Api
+from tests.stream_helpers import assert_reconciled, deliver, stream_records
+
+WINDOW = {"starts_at": "2020-01-01T00:00:00Z", "ends_at": "2099-01-01T00:00:00Z"}
+SHOES = [{"sku": "run-1", "category": "shoes", "quantity": 1, "unit_price": {"amount": "80.00", "currency": "USD"}},
+         {"sku": "sock-1", "category": "socks", "quantity": 2, "unit_price": {"amount": "10.00", "currency": "USD"}}]
+
+
+def campaign(campaign_id: str, **fields: Any) -> dict[str, Any]:
+    return {"campaign_id": campaign_id, "name": campaign_id.replace("-", " ").title(), **WINDOW,
+            "trigger": "purchase", "effects": [{"type": "bonus_points", "points": 100}], **fields}
+
+
+def create(api: Api, body: dict[str, Any]) -> Any:
+    return api.post("/admin/campaigns", body, admin=True)
+
+
+def test_a_campaign_is_validated_whole_and_errors_name_the_field(api: Api, program: dict) -> None:
+    # When campaigns with an unknown fact, an op the fact does not take, a bad effect, an unknown tier are written
+    unknown = create(api, campaign("c1", conditions=[{"fact": "basket.colour", "op": "eq", "value": "red"}]))
+    wrong_op = create(api, campaign("c2", conditions=[{"fact": "basket.skus", "op": "gte", "value": "x"}]))
+    bad_effect = create(api, campaign("c3", effects=[{"type": "multiply", "multiplier": "0.5"}]))
+    bad_value = create(api, campaign("c4", conditions=[{"fact": "basket.quantity", "op": "gte", "value": "two"}]))
+    no_tier = create(api, campaign("c5", audience={"min_tier": "Diamond"}))
+    # Then each is a 422 naming the field, and nothing was written
+    fields = [sorted(error["field"] for error in answer.body["errors"])
+              for answer in (unknown, wrong_op, bad_effect, bad_value, no_tier)]
+    assert [answer.status for answer in (unknown, wrong_op, bad_effect, bad_value, no_tier)] == [422] * 5
+    assert fields[0] == ["conditions.0.fact"] and fields[1] == ["conditions.0.op"]
+    assert fields[2][0].startswith("effects.0") and fields[3] == ["conditions.0.value"]
+    assert fields[4] == ["audience.min_tier"]
+    assert api.get("/admin/campaigns", admin=True).body["items"] == []
+
+
+def test_double_points_on_shoes_shows_in_the_breakdown_and_the_rows_sum_exactly(api: Api, program: dict) -> None:
+    # Given "double points on shoes" and "+200 on a basket over $80", both running
+    assert create(api, campaign("shoes-x2", effects=[{"type": "multiply", "multiplier": "2",
+                                                      "categories": ["shoes"]}])).status == 201
+    assert create(api, campaign("big-basket", conditions=[
+        {"fact": "basket.total", "op": "gte", "value": {"amount": "80.00", "currency": "USD"}}],
+        effects=[{"type": "bonus_points", "points": 200}])).status == 201
+    api.enroll("ann")
+    # When Ann buys shoes ($80) and socks ($20) online (10 points per dollar)
+    bought = api.purchase("ann", "o-1", "100.00", items=SHOES)
+    # Then she earns 1,000 + 800 (shoes doubled) + 200, each campaign a row of the breakdown
+    assert bought.status == 201, bought.body
+    rows = {row["rule"]: row["points"] for row in bought.body["breakdown"]}
+    assert rows["campaign:shoes-x2"] == 800 and rows["campaign:big-basket"] == 200
+    assert bought.body["points"] == 2000 == sum(row["points"] for row in bought.body["breakdown"])
+    # And a small basket earns neither (Ann is Silver now: x1.25)
+    small = api.purchase("ann", "o-2", "10.00", items=[SHOES[1]])
+    assert small.body["points"] == 125 and not any(r["rule"].startswith("campaign:") for r in small.body["breakdown"])
+    assert_reconciled()
+
+
+def test_a_campaign_written_applies_to_the_next_purchase_and_stops_when_deactivated(api: Api, program: dict) -> None:
+    # Given a member and a running campaign
+    api.enroll("bo")
+    assert create(api, campaign("welcome")).status == 201
+    assert api.purchase("bo", "b-1", "10.00").body["points"] == 200
+    # When it is deactivated (PUT)
+    body = campaign("welcome", active=False)
+    assert api.put("/admin/campaigns/welcome", body, admin=True).status == 200
+    # Then the next purchase earns without it, and the campaign reads back as written
+    assert api.purchase("bo", "b-2", "10.00").body["points"] == 100
+    assert api.get("/admin/campaigns/welcome", admin=True).body["active"] is False
+
+
+def test_a_budget_is_never_exceeded_under_concurrent_purchases(api: Api, program: dict) -> None:
+    # Given a campaign of 100 points a purchase with a budget of 500, and 12 members
+    assert create(api, campaign("launch", budget_points=500)).status == 201
+    members = [f"p{n}" for n in range(12)]
+    for member in members:
+        api.enroll(member)
+    # When they all buy at once
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(lambda member: api.purchase(member, f"{member}-o", "10.00"), members))
+    # Then exactly five purchases got the campaign's points, and the report says the budget is spent
+    assert all(answer.status == 201 for answer in answers), [a.body for a in answers if a.status != 201]
+    awarded = [answer.body["points"] - 100 for answer in answers]
+    assert sorted(awarded) == [0] * 7 + [100] * 5
+    deliver(stream_records())
+    report = api.get("/admin/campaigns/launch/report", admin=True).body
+    assert (report["points_awarded"], report["budget_left"], report["members_reached"]) == (500, 0, 5)
+
+
+def test_a_member_is_awarded_at_most_max_per_member_times(api: Api, program: dict) -> None:
+    assert create(api, campaign("once", max_per_member=1)).status == 201
+    api.enroll("cy")
+    assert [api.purchase("cy", f"c-{n}", "10.00").body["points"] for n in range(3)] == [200, 100, 100]
+
+
+def test_holdout_members_get_nothing_are_counted_and_the_report_gives_the_lift(api: Api, program: dict) -> None:
+    # Given a campaign with a 50% holdout, and 20 members who each buy once
+    assert create(api, campaign("holdout", audience={"holdout_percent": 50})).status == 201
+    members = [f"h{n}" for n in range(20)]
+    held_out = {member for member in members if in_holdout("holdout", member, 50)}
+    assert 0 < len(held_out) < 20  # the hash splits them
+    for number, member in enumerate(members):
+        api.enroll(member)
+        # Treated members spend 20, held-out ones 10
+        amount = "10.00" if member in held_out else "20.00"
+        earned = api.purchase(member, f"{member}-o", amount).body["points"]
+        # Then a held-out member earns only the base points; membership is the same on every call
+        assert earned == (100 if member in held_out else 300), (member, number)
+        assert in_holdout("holdout", member, 50) == (member in held_out)
+    deliver(stream_records())
+    report = api.get("/admin/campaigns/holdout/report", admin=True).body
+    treated = 20 - len(held_out)
+    assert report["treated"] == {"members": treated, "purchases": treated,
+                                 "revenue": {"amount": f"{20 * treated}.00", "currency": "USD"}}
+    assert report["holdout"]["members"] == len(held_out) and report["holdout"]["purchases"] == len(held_out)
+    assert report["points_awarded"] == 100 * treated and report["members_reached"] == treated
+    assert report["lift"] == "1.0000"  # 20 a member against 10
+
+
+def test_a_segment_lists_its_members_and_targets_a_campaign(api: Api, program: dict) -> None:
+    # Given tea drinkers and coffee drinkers, and a segment of tea drinkers
+    for member, drink in (("t1", "tea"), ("t2", "tea"), ("k1", "coffee")):
+        api.enroll(member, preferences={"drink": drink})
+    segment = api.post("/admin/segments", {"segment_id": "tea", "name": "Tea drinkers", "conditions": [
+        {"fact": "member.preferences.drink", "op": "eq", "value": "tea"}]}, admin=True)
+    assert segment.status == 201, segment.body
+    # When its members are listed, page by page
+    found: list[str] = []
+    cursor = None
+    while True:
+        query = {"limit": "1", **({"cursor": cursor} if cursor else {})}
+        page = api.get("/admin/segments/tea/members", query=query, admin=True).body
+        found.extend(page["items"])
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    # Then they are the tea drinkers
+    assert sorted(found) == ["t1", "t2"]
+    # And a campaign for the segment rewards only them
+    assert create(api, campaign("tea-time", audience={"segment": "tea"})).status == 201
+    assert api.purchase("t1", "t1-o", "10.00").body["points"] == 200
+    assert api.purchase("k1", "k1-o", "10.00").body["points"] == 100
+    # And an unknown segment is a 422 naming the field
+    unknown = create(api, campaign("nope", audience={"segment": "missing"}))
+    assert unknown.status == 422 and unknown.body["errors"][0]["field"] == "audience.segment"
+
+
+def test_a_program_put_keeps_the_running_campaigns(api: Api, program: dict) -> None:
+    assert create(api, campaign("kept")).status == 201
+    api.enroll("dee")
+    assert api.put("/admin/program", {**program, "name": "Renamed"}, admin=True).status == 200
+    assert api.purchase("dee", "d-1", "10.00").body["points"] == 200

@@ -4,7 +4,7 @@ a re-import and a crashed worker.
 
 Everything runs on the in-process moto of `bench/__main__.py`: the import queues are drained one message
 at a time by invoking the import functions (tests.import_helpers.Importer), so the rates compare one
-worker with one API client; on AWS the workers run in parallel (ImportWorkFunction's concurrency).
+worker with one API client; on AWS the workers run in parallel (WorkFunction's concurrency).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from tests.import_helpers import Importer
 def _importer(world: Any) -> Importer:
     refs, arns = queues.create(world.stack, world.moto.url)
     os.environ["IMPORT_BUCKET"] = refs["ImportBucket"]
-    os.environ["IMPORT_QUEUE_URL"] = refs["ImportWorkQueue"]
+    os.environ["WORK_QUEUE_URL"] = refs["WorkQueue"]
     importer = Importer(world.api, refs, arns, world.moto.url)
     importer.drain()  # S3's test notification
     return importer

@@ -19,13 +19,13 @@ REGION = "us-east-1"
 
 class Importer:
     def __init__(self, api: Api, refs: dict[str, str], arns: dict[str, str], endpoint: str) -> None:
-        import functions.imports.handler as handler
+        import functions.work.handler as handler
 
         self.api = api
         self.handler = handler
         self.sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=REGION)
         self.queues = {"ImportUploadsQueue": (refs["ImportUploadsQueue"], "ImportSplitFunction", handler.on_upload),
-                       "ImportWorkQueue": (refs["ImportWorkQueue"], "ImportWorkFunction", handler.on_work)}
+                       "WorkQueue": (refs["WorkQueue"], "WorkFunction", handler.on_work)}
         self.arns = arns
         self.invocations = 0
 

@@ -24,6 +24,8 @@ from loyalty.api.schemas import (
     ProgramVersionPage,
     RewardOut,
     SegmentMembersPage,
+    WhatIfOut,
+    WhatIfStartedOut,
     responses,
 )
 from loyalty.domain.campaigns import Campaign, Segment
@@ -37,9 +39,10 @@ from loyalty.inputs import (
     RewardRequest,
     RollbackRequest,
     UnblockRequest,
+    WhatIfRequest,
 )
 from loyalty.observability import metrics, tracer
-from loyalty.services import backoffice, campaigns, catalog, imports, ledger, mechanics, partners, program
+from loyalty.services import backoffice, campaigns, catalog, imports, ledger, mechanics, partners, program, whatif
 
 app = create_app()
 
@@ -217,6 +220,20 @@ def create_segment(request: Annotated[Segment, Body()]):
 def segment_members(segment_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 50,
                     cursor: Annotated[str | None, Query(max_length=2048)] = None):
     return respond(campaigns.segment_members(caller(app), segment_id, limit=limit, cursor=cursor))
+
+
+
+@app.post("/admin/what-if", operation_id="startWhatIf", responses=responses(202, WhatIfStartedOut),
+          tags=["campaigns"], summary="Replay a period of the program's purchases and actions under a proposed config")
+def start_what_if(request: Annotated[WhatIfRequest, Body()]):
+    who = caller(app)
+    return respond(whatif.start(who, request, idempotency(app, who)))
+
+
+@app.get("/admin/what-if/<job_id>", operation_id="getWhatIf", responses=responses(200, WhatIfOut),
+         tags=["campaigns"], summary="A what-if job: running, or its report")
+def get_what_if(job_id: str):
+    return respond(whatif.get(caller(app), job_id))
 
 
 

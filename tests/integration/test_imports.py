@@ -19,7 +19,7 @@ from tests.stream_helpers import assert_reconciled
 def importer(api: Api, program: dict, tables: MotoServer, stack, monkeypatch: pytest.MonkeyPatch) -> Importer:  # type: ignore[no-untyped-def]
     refs, arns = queues.create(stack, tables.url)
     monkeypatch.setenv("IMPORT_BUCKET", refs["ImportBucket"])
-    monkeypatch.setenv("IMPORT_QUEUE_URL", refs["ImportWorkQueue"])
+    monkeypatch.setenv("WORK_QUEUE_URL", refs["WorkQueue"])
     monkeypatch.setenv("IMPORT_CHUNK_ROWS", "3")
     importer = Importer(api, refs, arns, tables.url)
     importer.drain()  # S3's test notification, sent when the bucket's notification was configured

@@ -144,9 +144,10 @@ ALLOWED: dict[str, dict[str, set[str]]] = {
     "EventsPublisherFunction": {},
     "StaffMfaFunction": {},
     "WebhookDeliveryFunction": {L: {"BatchGetItem", "PutItem", "Query"}},
-    # Bulk import: the split records a file's counts; the workers enroll, stage and record purchases.
+    # Bulk import: the split records a file's counts; the workers enroll, stage and record purchases;
+    # what-if steps scan the ledger.
     "ImportSplitFunction": {L: {"BatchGetItem", "UpdateItem"}},
-    "ImportWorkFunction": {L: POINTS | {"Query", "BatchWriteItem"}},
+    "WorkFunction": {L: POINTS | {"Query", "BatchWriteItem", "Scan"}},
 }
 # Functions that reach only some partition keys (the internet-facing authorizer; the function that
 # calls partner-controlled URLs must not be able to write balances).

@@ -483,3 +483,20 @@ class ImportTransactionRow(Body):
     occurred_at: Moment
     total: PositiveMoney
     channel: Literal["online", "store", "app"]
+
+
+class WhatIfRequest(Body):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, json_schema_extra={"examples": [
+        {"config": {"name": "Demo", "currency": "USD", "earn_rates": {"online": 12}}, "from": "2026-01-01",
+         "to": "2026-06-30"}]})
+    config: dict[str, Any] = Field(description="a whole program config, as PUT /admin/program takes it")
+    from_day: Day = Field(alias="from", description="first day of the period replayed (program time zone)")
+    to_day: Day = Field(alias="to", description="last day of the period")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WhatIfRequest:
+        if self.to_day < self.from_day:
+            raise ValueError("to is on or after from")
+        if (self.to_day - self.from_day).days > 3 * 366:
+            raise ValueError("a period covers at most three years")
+        return self

@@ -36,7 +36,7 @@ class Settings(BaseModel):
     # Bulk imports: the bucket files are uploaded to, the queue their chunks and pages go through, and
     # how many rows one chunk holds (one worker invocation's share of a file).
     import_bucket: str | None = Field(None, alias="IMPORT_BUCKET")
-    import_queue_url: str | None = Field(None, alias="IMPORT_QUEUE_URL")
+    work_queue_url: str | None = Field(None, alias="WORK_QUEUE_URL")
     import_chunk_rows: int = Field(500, alias="IMPORT_CHUNK_ROWS", ge=1, le=10_000)
     tracing: bool = Field(False, alias="TRACING")
     metrics_namespace: str = Field("Loyalty", alias="POWERTOOLS_METRICS_NAMESPACE")
@@ -47,7 +47,7 @@ class Settings(BaseModel):
 _NAMES = ("TABLE_NAME", "METRICS_TABLE_NAME", "AWS_REGION", "AWS_DEFAULT_REGION", "DYNAMODB_MAX_RETRIES",
           "EVENT_BUS_NAME", "PARTNER_API_ID", "PARTNER_API_STAGE", "PARTNER_RATE_LIMIT", "PARTNER_BURST_LIMIT",
           "PARTNER_DAILY_QUOTA", "RECONCILE_STREAM_LAG_MINUTES", "WEBHOOK_QUEUE_URL", "WEBHOOK_BACKOFF_SECONDS",
-          "IMPORT_BUCKET", "IMPORT_QUEUE_URL", "IMPORT_CHUNK_ROWS", "TRACING", "POWERTOOLS_METRICS_NAMESPACE",
+          "IMPORT_BUCKET", "WORK_QUEUE_URL", "IMPORT_CHUNK_ROWS", "TRACING", "POWERTOOLS_METRICS_NAMESPACE",
           "POWERTOOLS_SERVICE_NAME")
 
 

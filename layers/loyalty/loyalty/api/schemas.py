@@ -330,6 +330,35 @@ class SegmentMembersPage(Out):
     next_cursor: str | None = None
 
 
+class WhatIfStartedOut(Out):
+    job_id: str
+    status: Literal["running"]
+
+
+class WhatIfPointsOut(Out):
+    current: int = Field(description="points the period's purchases and actions earned")
+    proposed: int = Field(description="points they would have earned under the proposed config")
+    delta: int
+
+
+class WhatIfReportOut(Out):
+    purchases_replayed: int
+    points: WhatIfPointsOut
+    liability_value_delta: MoneyOut = Field(description="proposed points at the proposed point value, less "
+                                                        "the current points at the current point value")
+    tier_changes: dict[str, int] = Field(description='members by "current→proposed" tier at the end of the period')
+    members_affected: int = Field(description="members whose points or tier would differ")
+
+
+class WhatIfOut(Out):
+    job_id: str
+    status: Literal["running", "completed", "failed"]
+    from_: str = Field(alias="from")
+    to: str
+    report: WhatIfReportOut | None = None
+    error: str | None = None
+
+
 class ImportErrorOut(Out):
     line: int = Field(description="the line of the file (a CSV's header is line 1)")
     code: str = Field(examples=["invalid_row"])

@@ -171,7 +171,7 @@ def split(bucket: str, key: str) -> None:
         lines = _chained(first, lines)
     chunks = list(rows.plan_chunks(lines, settings().import_chunk_rows, has_header=header is not None))
     store.start_processing(item, rows=sum(chunk.rows for chunk in chunks), chunks=len(chunks))
-    _send([{"step": "chunk", "import_id": item.import_id, "bucket": bucket, "key": key, "chunk": chunk.index,
+    send([{"step": "chunk", "import_id": item.import_id, "bucket": bucket, "key": key, "chunk": chunk.index,
             "start": chunk.start, "end": chunk.end, "first_line": chunk.first_line, "header": header}
            for chunk in chunks])
 
@@ -247,7 +247,7 @@ def process_chunk(message: dict[str, Any]) -> None:
                       skipped=tally["skipped"], failed=tally["failed"], errors=rows.first_errors(tally["errors"]))
     if item.kind == "transactions" and store.mark_staged(import_id, int(message["chunk"])) >= int(item.chunks or 0):
         # Every chunk is staged: each member shard's rows can be applied in order.
-        _send([{"step": "apply", "import_id": import_id, "shard": shard, "page": 0, "after": None}
+        send([{"step": "apply", "import_id": import_id, "shard": shard, "page": 0, "after": None}
                for shard in range(store.IMPORT_SHARDS)])
 
 
@@ -330,7 +330,7 @@ def apply_page(import_id: str, shard: int, page: int, after: str | None) -> None
                       skipped=tally["skipped"], failed=tally["failed"], errors=rows.first_errors(tally["errors"]),
                       last=last)
     if not last:
-        _send([{"step": "apply", "import_id": import_id, "shard": shard, "page": page + 1, "after": members[-1]}])
+        send([{"step": "apply", "import_id": import_id, "shard": shard, "page": page + 1, "after": members[-1]}])
 
 
 def _apply_rows(import_id: str, member_id: str, batch: list[tuple[int, ImportTransactionRow]], tally: Tally) -> None:
@@ -431,10 +431,10 @@ def _sqs() -> Any:
     return boto3.client("sqs")
 
 
-def _send(messages: list[dict[str, Any]]) -> None:
-    url = settings().import_queue_url
+def send(messages: list[dict[str, Any]]) -> None:
+    url = settings().work_queue_url
     if not url:
-        raise RuntimeError("IMPORT_QUEUE_URL is not set")
+        raise RuntimeError("WORK_QUEUE_URL is not set")
     for start in range(0, len(messages), 10):
         batch = messages[start:start + 10]
         answer = _sqs().send_message_batch(QueueUrl=url, Entries=[

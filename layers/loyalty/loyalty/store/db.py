@@ -251,6 +251,11 @@ def _pages(operation: str, request: dict[str, Any]) -> Iterable[dict[str, Any]]:
             return
 
 
+def plain_item(raw: dict[str, Any]) -> dict[str, Any]:
+    """An item as DynamoDB sends it, as plain Python values (numbers as Decimal)."""
+    return {name: _plain(value) for name, value in raw.items()}
+
+
 def scan(table: str, page_size: int | None = None) -> Iterable[dict[str, Any]]:
     """Every item of a table, page by page (at most `page_size` items held at once). For jobs, never requests."""
     return _pages("Scan", {"TableName": table, **({"Limit": page_size} if page_size else {})})

@@ -19,6 +19,7 @@ Key design (pk / sk):
                                     partition's 1,000 writes/s is far above what program staff do)
   CAMPAIGNS        / <id>           a campaign; SEGMENTS / <id>: a segment (the running campaigns are
                                     also on the program replicas, with their segments' conditions)
+  WHATIF#<id>      / JOB            a what-if replay job (TTL)
   IMPORT#<id>      / IMPORT         a bulk import: kind, format, rows and chunks once split, chunks staged
   IMPORT#<id>      / CHUNK#<nnnnnn> what one chunk of the file did (counts, bad rows): idempotent results
   IMPORT#<id>      / APPLY#<ss>#<nnnnnn>  what one page of a member shard's staged transactions did
@@ -469,6 +470,27 @@ class SegmentItem(_Item):
 
     definition = UnicodeAttribute()
     created_at = UnicodeAttribute()
+
+
+class WhatIfItem(_Item):
+    """WHATIF#<id> / JOB: a what-if replay: the proposed config, the period, and where the job has got to
+    (the scan's next key and the totals so far, moved on by one step at a time)."""
+
+    class Meta(_Meta):
+        pass
+
+    job_id = UnicodeAttribute()
+    status = UnicodeAttribute()  # running, completed, failed
+    config = UnicodeAttribute()
+    from_day = UnicodeAttribute()
+    to_day = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    step = NumberAttribute(default=0)
+    cursor = JSONAttribute(null=True)
+    totals = JSONAttribute(null=True)
+    report = JSONAttribute(null=True)
+    expires = TTLAttribute(null=True)
 
 
 class ImportItem(_Item):

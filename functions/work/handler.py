@@ -1,10 +1,11 @@
-"""Bulk import workers (see loyalty.services.imports), fed by two SQS queues.
+"""Background work, fed by two SQS queues: bulk imports (loyalty.services.imports) and what-if replays
+(loyalty.services.whatif).
 
 `on_upload`: S3 notifies the uploads queue of a file; the file is split into chunks sent to the work
-queue. `on_work`: a chunk of a file, or a page of a shard's staged transactions. A message that fails
-goes back to its queue (partial batch response) and is tried again: every unit is idempotent. After the
-queue's maxReceiveCount it moves to the dead-letter queue, and the import's progress stays short of
-completed, which its `GET` shows.
+queue. `on_work`: a chunk of a file, a page of a shard's staged transactions, or a step of a what-if.
+A message that fails goes back to its queue (partial batch response) and is tried again: every unit is
+idempotent. After the queue's maxReceiveCount it moves to the dead-letter queue, and the import (or
+job) stays short of completed, which its `GET` shows.
 """
 
 import json
@@ -16,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.logs import make_logger
 from loyalty.observability import count, metrics
-from loyalty.services import imports
+from loyalty.services import imports, whatif
 
 logger = make_logger()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -34,7 +35,12 @@ def upload_record(record: SQSRecord) -> None:
 
 
 def work_record(record: SQSRecord) -> None:
-    imports.work(json.loads(record.body))
+    message = json.loads(record.body)
+    if message.get("step") == "what_if":
+        whatif.run_step(str(message["job_id"]), int(message["n"]))
+        count("WhatIfStepsDone")
+        return
+    imports.work(message)
     count("ImportUnitsDone")
 
 

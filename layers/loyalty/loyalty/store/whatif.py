@@ -1,0 +1,73 @@
+"""What-if jobs: the job item, and the ledger scanned from where a step stopped."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+from pynamodb.exceptions import PynamoDBException
+
+from loyalty.store.db import Key, Txn, batch_get, connection, load, raise_if_transient
+from loyalty.store.models import AuditItem, IdempotencyItem, WhatIfItem, table_name
+from loyalty.store.repository import _add_audit, _add_idempotency, _commit
+
+JOB_TTL = timedelta(days=30)
+SCAN_PAGE = 200  # items a scan page holds: with one member's ledger, what a step keeps in memory
+
+
+def job_key(job_id: str) -> Key:
+    return f"WHATIF#{job_id}", "JOB"
+
+
+def create_job(job: WhatIfItem, audit: AuditItem, idempotency: IdempotencyItem | None) -> None:
+    txn = Txn()
+    txn.put("job", job, WhatIfItem.pk.does_not_exist())
+    _add_audit(txn, audit)
+    _add_idempotency(txn, idempotency)
+    _commit(txn)
+
+
+def get_job(job_id: str) -> WhatIfItem | None:
+    key = job_key(job_id)
+    return load(WhatIfItem, batch_get([key]).get(key))
+
+
+def advance(job: WhatIfItem, *, step: int, cursor: dict[str, Any] | None, totals: dict[str, Any],
+            report: dict[str, Any] | None) -> bool:
+    """Moves the job from `step` to the next (False when a redelivered step finds it moved on already)."""
+    actions: list[Any] = [WhatIfItem.step.set(step + 1), WhatIfItem.totals.set(totals),
+               WhatIfItem.cursor.set(cursor) if cursor else WhatIfItem.cursor.remove()]
+    if report is not None:
+        actions += [WhatIfItem.report.set(report), WhatIfItem.status.set("completed")]
+    try:
+        job.update(actions=actions, condition=WhatIfItem.step == step)
+    except PynamoDBException as exc:
+        if "ConditionalCheckFailed" in str(exc):
+            return False
+        raise_if_transient(exc)
+        raise
+    return True
+
+
+def fail(job: WhatIfItem, error: str) -> None:
+    job.update(actions=[WhatIfItem.status.set("failed"), WhatIfItem.report.set({"error": error})])
+
+
+def member_items(start: dict[str, Any] | None) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """Members' items (profile, ledger) from the scan position `start` on: (raw item, its key), page by page."""
+    request: dict[str, Any] = {"TableName": table_name(), "Limit": SCAN_PAGE,
+                               "FilterExpression": "begins_with(pk, :member)",
+                               "ExpressionAttributeValues": {":member": {"S": "MEMBER#"}}}
+    while True:
+        page = {**request, "ExclusiveStartKey": start} if start else request
+        try:
+            response = connection().dispatch("Scan", page)
+        except PynamoDBException as exc:
+            raise_if_transient(exc)
+            raise
+        for item in response.get("Items", []):
+            yield item, {"pk": item["pk"], "sk": item["sk"]}
+        start = response.get("LastEvaluatedKey")
+        if not start:
+            return

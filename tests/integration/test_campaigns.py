@@ -156,3 +156,27 @@ def test_a_program_put_keeps_the_running_campaigns(api: Api, program: dict) -> N
     api.enroll("dee")
     assert api.put("/admin/program", {**program, "name": "Renamed"}, admin=True).status == 200
     assert api.purchase("dee", "d-1", "10.00").body["points"] == 200
+
+
+def test_action_and_enrollment_campaigns_give_a_bonus_entry(api: Api, program: dict) -> None:
+    # Given "+25 on every review" for Bronze members and "+300 to join", with a budget for one member
+    assert create(api, campaign("review-bonus", trigger="action:review", effects=[
+        {"type": "bonus_points", "points": 25}], conditions=[{"fact": "member.tier", "op": "eq",
+                                                              "value": "Bronze"}])).status == 201
+    assert create(api, campaign("join", trigger="enrollment", budget_points=300, effects=[
+        {"type": "bonus_points", "points": 300}])).status == 201
+    # When two members join and the first writes a review
+    first, second = api.enroll("en1"), api.enroll("en2")
+    review = api.post("/members/en1/actions", {"action": "review"}, sub="en1", headers={"Idempotency-Key": "r1"})
+    # Then the first got the joining bonus and the review bonus, the second nothing (the budget was spent)
+    assert first.body["points"]["available"] == 300 and second.body["points"]["available"] == 0
+    assert review.status == 201, review.body
+    activity = api.get("/members/en1/activity", sub="en1").body["items"]
+    bonuses = [(entry["points"], entry["breakdown"][0]["rule"]) for entry in activity if entry["type"] == "bonus"]
+    assert sorted(bonuses) == [(25, "campaign:review-bonus"), (300, "campaign:join")]
+    assert api.get("/members/en1", sub="en1").body["points"]["available"] == 300 + 100 + 25
+    deliver(stream_records())
+    report = api.get("/admin/campaigns/join/report", admin=True).body
+    assert (report["points_awarded"], report["budget_left"], report["members_reached"]) == (300, 0, 1)
+    assert report["treated"]["members"] == 2 and report["treated"]["purchases"] == 0
+    assert_reconciled()

@@ -123,6 +123,7 @@ class SourceOut(Out):
     to_member_id: str | None = Field(default=None, description="transfer_out: the receiver")
     from_member_id: str | None = Field(default=None, description="transfer_in: the sender")
     import_id: str | None = Field(default=None, description="import: the bulk import that opened the balance")
+    trigger: str | None = Field(default=None, description="bonus: the campaign trigger (action:<name>, enrollment)")
     line: int | None = Field(default=None, description="import: the line of the import's file")
 
 

@@ -100,7 +100,7 @@ def events_of(event_name: str, keys: dict[str, Any], new: dict[str, Any] | None)
         found.append(event("points.earned", entry_id, occurred, member_id,
                            {**base, "expires_at": new.get("expires_at")},
                            partner_id if kind == "partner_earn" else None))
-    if kind == "earn":
+    if kind in ("earn", "bonus"):
         for row in _json(new.get("breakdown")) or []:
             rule = str(row.get("rule", ""))
             if rule.startswith("campaign:") and _number(row.get("points", 0)) > 0:

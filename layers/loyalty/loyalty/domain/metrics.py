@@ -261,10 +261,14 @@ def _entry(entry: dict[str, Any]) -> dict[ItemKey, Counter[str]]:
     result = {(DAYS_PK, day): counters}
     if liability:
         result[LIABILITY_KEY] = liability
-    if kind == "earn" and source.get("order_id"):
+    purchase = kind == "earn" and bool(source.get("order_id"))
+    if purchase or kind == "bonus":
         for campaign_id, report in _campaign_reports((_json(entry.get("facts"), {}) or {}).get("campaigns") or {},
-                                                     _revenue_e4(entry)).items():
+                                                     _revenue_e4(entry) if purchase else 0, purchase=purchase).items():
             result[(f"CAMPAIGN#{campaign_id}", "REPORT")] = report
+    if kind == "bonus":
+        counters["points_campaign"] += sum(int(row.get("points", 0)) for row in _json(entry.get("breakdown"), []) or []
+                                           if str(row.get("rule", "")).startswith("campaign:"))
     partner_id = source.get("partner_id")
     if partner_id and kind in ("partner_earn", "promo") and not pending:
         # Settlement: what each partner funds per month (of the program's time zone).
@@ -282,7 +286,7 @@ def _revenue_e4(entry: dict[str, Any]) -> int:
         raise PoisonRecord(f"amount is not a decimal: {entry.get('amount')!r}") from exc
 
 
-def _campaign_reports(campaigns: dict[str, Any], revenue_e4: int) -> dict[str, Counter[str]]:
+def _campaign_reports(campaigns: dict[str, Any], revenue_e4: int, *, purchase: bool = True) -> dict[str, Counter[str]]:
     """A purchase's part in each matching campaign's report: its group's purchases, revenue and new
     members (g: 1 treated, 0 holdout; m: the member's first purchase in that group), the points awarded
     and the members reached (a: the member's first award)."""
@@ -290,8 +294,9 @@ def _campaign_reports(campaigns: dict[str, Any], revenue_e4: int) -> dict[str, C
     for campaign_id, fact in campaigns.items():
         group = "t" if _int(fact.get("g", 1), "g") else "h"
         reports[str(campaign_id)] = Counter({
-            f"{group}_purchases": 1, f"{group}_revenue_e4": revenue_e4, f"{group}_members": _int(fact.get("m", 0), "m"),
-            "points_awarded": _int(fact.get("p", 0), "p"), "members_reached": _int(fact.get("a", 0), "a")})
+            f"{group}_purchases": 1 if purchase else 0, f"{group}_revenue_e4": revenue_e4,
+            f"{group}_members": _int(fact.get("m", 0), "m"), "points_awarded": _int(fact.get("p", 0), "p"),
+            "members_reached": _int(fact.get("a", 0), "a")})
     return reports
 
 

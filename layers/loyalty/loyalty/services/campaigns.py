@@ -17,6 +17,7 @@ from typing import Any
 
 from loyalty.domain import campaigns as rules
 from loyalty.domain.clock import iso_utc, local_day, utc_now
+from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import Conflict, NotFound, ValidationFailed
 from loyalty.domain.program import ProgramConfig
 from loyalty.services.context import Caller, Outcome, checked_id
@@ -233,10 +234,21 @@ def segment_members(caller: Caller, segment_id: str, *, limit: int, cursor: str 
 
 def purchase_awards(program: ProgramItem | None, member: MemberItem, config: ProgramConfig, *, channel: str,
                     total: Decimal, lines: tuple[rules.Line, ...], occurred_at: datetime, today: date,
-                    points_per_unit: Decimal, read_budgets: bool) -> tuple[list[dict[str, Any]], list[shares.Pool],
-                                                                            dict[str, dict[str, int]]]:
-    """What the running campaigns give on this purchase: breakdown rows (`campaign:<id>`), the budget
-    pools to take from, and the facts the report counts. Updates the member's campaign counts.
+                    points_per_unit: Decimal, read_budgets: bool) -> Awards:
+    """What the running purchase campaigns give on this purchase (see `awards`)."""
+    return awards(program, member, config, trigger="purchase", at=occurred_at, today=today,
+                  basket={"channel": channel, "total": total, "lines": lines}, points_per_unit=points_per_unit,
+                  read_budgets=read_budgets)
+
+
+Awards = tuple[list[dict[str, Any]], list[shares.Pool], dict[str, dict[str, int]]]
+
+
+def awards(program: ProgramItem | None, member: MemberItem, config: ProgramConfig, *, trigger: str, at: datetime,
+           today: date, basket: dict[str, Any] | None = None, points_per_unit: Decimal = Decimal(0),
+           read_budgets: bool = False) -> Awards:
+    """What the running campaigns of `trigger` give the member: breakdown rows (`campaign:<id>`), the
+    budget pools to take from, and the facts the reports count. Updates the member's campaign counts.
     `read_budgets`: a retry (a share may be spent): read every share of each budget before taking."""
     campaigns, segments = running(program)
     counts = {campaign_id: dict(value) for campaign_id, value in (member.campaign_counts or {}).items()
@@ -244,12 +256,11 @@ def purchase_awards(program: ProgramItem | None, member: MemberItem, config: Pro
     rows: list[dict[str, Any]] = []
     pools: list[shares.Pool] = []
     facts: dict[str, dict[str, int]] = {}
-    if campaigns:
-        basket = member_facts(member, config, today)
-        basket = dataclasses.replace(basket, channel=channel, total=total, lines=lines)
-        for outcome in rules.evaluate(campaigns, segments, trigger="purchase", member_id=member.member_id,
-                                      at=occurred_at, facts=basket, currency=config.currency,
-                                      points_per_unit=points_per_unit, rounding=config.rounding):
+    if any(campaign.trigger == trigger for campaign in campaigns):
+        event_facts = dataclasses.replace(member_facts(member, config, today), **(basket or {}))
+        for outcome in rules.evaluate(campaigns, segments, trigger=trigger, member_id=member.member_id, at=at,
+                                      facts=event_facts, currency=config.currency, points_per_unit=points_per_unit,
+                                      rounding=config.rounding):
             campaign = outcome.campaign
             seen = counts.setdefault(campaign.campaign_id, {})
             group = "h" if outcome.holdout else "t"
@@ -272,3 +283,14 @@ def purchase_awards(program: ProgramItem | None, member: MemberItem, config: Pro
                 rows.append({"rule": f"campaign:{campaign.campaign_id}", "points": points, "detail": campaign.name})
     member.campaign_counts = counts or None
     return rows, pools, facts
+
+
+def bonus_entry(change: Any, trigger: str, at: datetime, found: Awards) -> Any:
+    """The bonus entry of an action or enrollment campaign (None when none gave points, and no group to
+    count either)."""
+    rows, _pools, facts = found
+    if not facts:
+        return None
+    points = sum(int(row["points"]) for row in rows)
+    return change.earn(EntryType.BONUS, points, qualifying=points, occurred_at=at,
+                       source={"trigger": trigger}, breakdown=rows, facts={"campaigns": facts})

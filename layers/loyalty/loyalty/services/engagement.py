@@ -6,6 +6,7 @@ from loyalty.domain.clock import utc_now
 from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import LimitReached, ValidationFailed
 from loyalty.inputs import ActionRequest, FeedbackRequest
+from loyalty.services import campaigns
 from loyalty.services.context import Caller, Outcome
 from loyalty.services.pointschange import Decision, Turn, change_points
 from loyalty.services.views import entry_view
@@ -23,9 +24,17 @@ def record_action(caller: Caller, path_id: str, request: ActionRequest,
         raise ValidationFailed(f"{request.action} is awarded automatically",
                                errors=[{"field": "action", "message": "awarded by the program, not claimable"}])
 
+    attempts = [0]  # a retry re-plans: campaign budgets are then read before they are taken from
+
     def decide(turn: Turn) -> Decision:
         source = {"reference": request.reference} if request.reference else {}
         entry = turn.change.action(request.action, occurred_at=now, source=source, details=request.details)
+        trigger = f"action:{request.action}"
+        found = campaigns.awards(turn.snapshot.program, turn.member, turn.config, trigger=trigger, at=now,
+                                 today=turn.today, read_budgets=attempts[0] > 0)
+        attempts[0] += 1
+        turn.writes.campaign_budgets = found[1]
+        campaigns.bonus_entry(turn.change, trigger, now, found)
         return Decision(201, lambda: entry_view(entry))
 
     return change_points(idempotency, member_id, now, decide)

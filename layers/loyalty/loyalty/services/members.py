@@ -12,6 +12,7 @@ from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import Conflict, Forbidden, LimitReached, ServiceUnavailable, ValidationFailed
 from loyalty.domain.ids import random_code
 from loyalty.inputs import EnrollRequest, InviteRequest, ProfilePatch
+from loyalty.services import campaigns
 from loyalty.services.awards import MemberChange, award_action
 from loyalty.services.context import Caller, Outcome
 from loyalty.services.program import config_of
@@ -57,6 +58,7 @@ def enroll(caller: Caller, request: EnrollRequest, idempotency: IdempotencyReque
     # Staff enrolling someone else is an admin write: audited with the enrollment.
     audit = repository.new_audit(caller.sub, "member.enrolled", f"member:{member_id}") if (
         member_id != caller.sub) else None
+    attempts = [0]  # a retry re-plans: campaign budgets are then read before they are taken from
 
     def plan(snapshot: Snapshot) -> Plan:
         if snapshot.member is not None:
@@ -74,8 +76,12 @@ def enroll(caller: Caller, request: EnrollRequest, idempotency: IdempotencyReque
             enrolled_day=now.astimezone(config.zone).date().isoformat(),
             last_activity_day=now.astimezone(config.zone).date().isoformat(),
         )
-        MemberChange(member, config, now).finish()  # schedules the member's first due day (a birthday)
-        entries: list[EntryItem] = []
+        change = MemberChange(member, config, now)
+        found = campaigns.awards(snapshot.program, member, config, trigger="enrollment", at=now,
+                                 today=change.today, read_budgets=attempts[0] > 0)
+        attempts[0] += 1
+        campaigns.bonus_entry(change, "enrollment", now, found)
+        entries: list[EntryItem] = change.finish()  # and the member's first due day (a birthday)
         referrer = None
         if referral_code is not None:
             if snapshot.referral is None:
@@ -100,7 +106,7 @@ def enroll(caller: Caller, request: EnrollRequest, idempotency: IdempotencyReque
         body = member_view(member, config, now)
 
         def commit(record: IdempotencyItem | None) -> None:
-            repository.create_member(member, record, entries, referrer, audit)
+            repository.create_member(member, record, entries, referrer, audit, campaign_budgets=found[1])
 
         return Plan(201, body, commit, final_conflicts={
             "member": Conflict(f"member {member_id} is already enrolled", code="member_exists"),

@@ -426,7 +426,7 @@ def new_member(member_id: str, **attributes: Any) -> MemberItem:
 
 def create_member(member: MemberItem, idempotency: IdempotencyItem | None,
                   entries: Iterable[EntryItem] = (), referrer: MemberItem | None = None,
-                  audit: AuditItem | None = None) -> None:
+                  audit: AuditItem | None = None, campaign_budgets: Iterable[shares.Pool] = ()) -> None:
     """Raises ConditionFailed: member (id taken), email (taken), referral_code (collision),
     referrer (moved meanwhile), idempotency."""
     txn = Txn()
@@ -442,6 +442,8 @@ def create_member(member: MemberItem, idempotency: IdempotencyItem | None,
         txn.put(f"entry{index}", entry, EntryItem.pk.does_not_exist())
     if referrer is not None:
         txn.update("referrer", referrer, _member_actions(referrer), MemberItem.pk.exists())
+    for pool in campaign_budgets:
+        shares.take_actions(txn, pool)
     _add_audit(txn, audit)
     _add_idempotency(txn, idempotency)
     _commit(txn)

@@ -88,6 +88,12 @@
     draw("partners", "bar", partners.map((partner) => partner.name), [
       { label: "points funded", data: partners.map((partner) => partner.points_funded), backgroundColor: "#8a4fff" },
     ]);
+    // Holdout results: each campaign's treated and held-out members (the lift is in each label).
+    const campaigns = metrics.campaigns || [];
+    draw("campaigns", "bar", campaigns.map((campaign) => campaign.name + (campaign.lift == null ? "" : " (lift " + campaign.lift + ")")), [
+      { label: "treated", data: campaigns.map((campaign) => campaign.treated_members), backgroundColor: "#1d9a6c" },
+      { label: "holdout", data: campaigns.map((campaign) => campaign.holdout_members), backgroundColor: "#a7adba" },
+    ]);
   }
 
   async function load() {

@@ -121,6 +121,12 @@ def test_holdout_members_get_nothing_are_counted_and_the_report_gives_the_lift(a
     assert report["holdout"]["members"] == len(held_out) and report["holdout"]["purchases"] == len(held_out)
     assert report["points_awarded"] == 100 * treated and report["members_reached"] == treated
     assert report["lift"] == "1.0000"  # 20 a member against 10
+    # And the program metrics show the campaign's points and its holdout results
+    metrics = api.get("/admin/metrics", admin=True).body
+    assert metrics["points"]["campaigns"] == 100 * treated
+    (summary,) = metrics["campaigns"]
+    assert (summary["campaign_id"], summary["treated_members"], summary["holdout_members"], summary["lift"]) == (
+        "holdout", treated, len(held_out), "1.0000")
 
 
 def test_a_segment_lists_its_members_and_targets_a_campaign(api: Api, program: dict) -> None:

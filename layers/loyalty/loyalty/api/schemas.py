@@ -441,6 +441,7 @@ class PointsTotalsOut(Out):
     adjusted_in: int
     adjusted_out: int
     transferred: int = Field(description="points members gave other members (not issued, not redeemed)")
+    campaigns: int = Field(default=0, description="of the issued points, what campaigns gave")
 
 
 class PurchasesOut(Out):
@@ -511,6 +512,19 @@ class MetricsOut(Out):
     visits: int
     daily: list[DailyOut]
     partners: list[PartnerFundingOut] = Field(default_factory=list, description="points funded per partner")
+    campaigns: list[CampaignSummaryOut] = Field(default_factory=list, description=(
+        "campaigns whose window touches the period, with their results since they started"))
+
+
+class CampaignSummaryOut(Out):
+    campaign_id: str
+    name: str
+    active: bool
+    points_awarded: int
+    members_reached: int
+    treated_members: int
+    holdout_members: int
+    lift: str | None = None
 
 
 class LiabilityOut(Out):

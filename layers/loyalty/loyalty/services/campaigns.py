@@ -172,6 +172,24 @@ def report(caller: Caller, campaign_id: str) -> Outcome:
                          "treated": treated, "holdout": holdout, "lift": lift})
 
 
+def performance(first: date, last: date, zone: Any) -> list[dict[str, Any]]:
+    """Each campaign whose window touches [first, last] (local days), with its results so far."""
+    found = []
+    for item in store.list_campaigns():
+        campaign = rules.Campaign.model_validate_json(item.definition)
+        if campaign.starts_at.astimezone(zone).date() > last or campaign.ends_at.astimezone(zone).date() < first:
+            continue
+        counters = aggregates.read_item(report_key(campaign.campaign_id))
+        found.append({
+            "campaign_id": campaign.campaign_id, "name": campaign.name, "active": campaign.active,
+            "points_awarded": counters.get("points_awarded", 0), "members_reached": counters.get("members_reached", 0),
+            "treated_members": counters.get("t_members", 0), "holdout_members": counters.get("h_members", 0),
+            "lift": rules.lift(
+                (counters.get("t_members", 0), Decimal(counters.get("t_revenue_e4", 0)).scaleb(-4)),
+                (counters.get("h_members", 0), Decimal(counters.get("h_revenue_e4", 0)).scaleb(-4)))})
+    return found
+
+
 # --- segments -------------------------------------------------------------------------------------
 
 

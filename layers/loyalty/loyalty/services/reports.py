@@ -11,6 +11,7 @@ from loyalty.domain.clock import local_day, utc_now
 from loyalty.domain.errors import ValidationFailed
 from loyalty.domain.money import format_amount
 from loyalty.domain.program import ProgramConfig
+from loyalty.services import campaigns
 from loyalty.services.context import Caller, Outcome
 from loyalty.services.program import config_of
 from loyalty.store import aggregates, repository
@@ -93,7 +94,7 @@ def summarize(config: ProgramConfig, days: dict[str, dict[str, int]], period: m.
         "churn_rate": churn_rate,
         "points": {"issued": issued, "redeemed": redeemed, "expired": expired, "returned": returned,
                    "adjusted_in": total("points_adjusted_in"), "adjusted_out": total("points_adjusted_out"),
-                   "transferred": total("points_transferred")},
+                   "transferred": total("points_transferred"), "campaigns": total("points_campaign")},
         "redemption_rate": m.rate(redeemed, issued) or "0.0",
         "breakage_rate": m.rate(expired, issued) or "0.0",
         "tiers": tiers,
@@ -135,6 +136,7 @@ def get_metrics(caller: Caller, first: date | None, last: date | None) -> Outcom
     days = aggregates.read_days(window_start.isoformat(), period.last.isoformat())
     summary = summarize(config, days, period, cumulative_at(period.last, days))
     summary["partners"] = partner_performance(period)
+    summary["campaigns"] = campaigns.performance(period.first, period.last, config.zone)
     return Outcome(200, summary)
 
 

@@ -121,3 +121,26 @@ def test_the_readme_migrate_recipe_runs_as_written(mechanics_stack: Http) -> Non
     assert (orders["status"], orders["imported"]) == ("completed", 1)
     assert (again["imported"], again["skipped"]) == (0, 2)
     assert (ann["tier"]["name"], ann["points"]["available"]) == ("Gold", 2100)
+
+
+def test_the_readme_campaign_recipe_runs_as_written(mechanics_stack: Http) -> None:
+    # Given the recipes' set-up block, when the README's campaign recipe runs as written
+    from loyalty.domain.campaigns import in_holdout
+
+    setup = dict(recipe_blocks())["set-up"]
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    (recipe,) = re.findall(r"```sh\n(# recipe: gold-weekend\n.*?)```", readme, re.S)
+    result = subprocess.run(["bash", "-c", "set -euo pipefail\n" + setup + "\n" + recipe], cwd=PROJECT_ROOT,
+                            env={**os.environ, "API": mechanics_stack.url}, capture_output=True, text=True,
+                            timeout=300, check=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    # Then the Gold member's shoes earned double, unless the member is in the holdout, as the report counts
+    lines = [json.loads(line) for line in result.stdout.strip().splitlines() if line.startswith("{")]
+    created, purchase, report = lines[0], lines[-2], lines[-1]
+    held_out = in_holdout(created["campaign_id"], purchase["member_id"], 10)
+    rows = {row["rule"]: row["points"] for row in purchase["breakdown"]}
+    assert purchase["points"] == (1800 if held_out else 3300)
+    assert rows.get(f"campaign:{created['campaign_id']}") == (None if held_out else 1500)
+    group = "holdout" if held_out else "treated"
+    assert report[group]["members"] == 1 and report[group]["purchases"] == 1
+    assert report["points_awarded"] == (0 if held_out else 1500)

@@ -1,6 +1,6 @@
 // The back office: signs in with an admin token, finds members (GET /admin/members), shows one
 // (profile, balance, tier, ledger, holds) and acts on it through the public API only: adjust points,
-// cancel a redemption, block and unblock. Every write carries its own Idempotency-Key. No build step.
+// cancel a redemption, block and unblock. It also lists the campaigns with their reports. Every write carries its own Idempotency-Key. No build step.
 (function () {
   "use strict";
   const api = window.LOYALTY_API || "";
@@ -172,6 +172,30 @@
     await call("POST", "/admin/members/" + encodeURIComponent(current.member_id) + "/unblock", {});
     return "Unblocked";
   }));
+  // Campaigns with their reports (GET /admin/campaigns, then each one's report).
+  async function campaigns() {
+    const listed = await call("GET", "/admin/campaigns");
+    const body = $("#campaigns tbody");
+    body.replaceChildren();
+    for (const campaign of listed.items) {
+      const report = await call("GET", "/admin/campaigns/" + encodeURIComponent(campaign.campaign_id) + "/report");
+      const row = document.createElement("tr");
+      row.dataset.campaign = campaign.campaign_id;
+      cell(row, campaign.name + " (" + campaign.campaign_id + ")");
+      cell(row, campaign.trigger);
+      cell(row, campaign.starts_at.slice(0, 10) + " to " + campaign.ends_at.slice(0, 10));
+      cell(row, campaign.active ? "yes" : "no");
+      cell(row, report.points_awarded, "num").dataset.field = "points_awarded";
+      cell(row, report.budget_left == null ? "no budget" : report.budget_left, "num");
+      cell(row, report.treated.members, "num").dataset.field = "treated";
+      cell(row, report.holdout.members, "num").dataset.field = "holdout";
+      cell(row, report.lift == null ? "n/a" : report.lift);
+      body.appendChild(row);
+    }
+    $("#campaigns table").hidden = false;
+  }
+
+  $("#campaigns-button").addEventListener("click", () => campaigns().catch((error) => say(error.message, true)));
   $("#search").addEventListener("submit", (event) => {
     event.preventDefault();
     search(event.target.q.value).catch((error) => say(error.message, true));

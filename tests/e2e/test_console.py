@@ -93,3 +93,30 @@ def test_a_search_that_finds_nothing_says_so(local_stack: Http, browser: Any, tm
     page.goto(f"{local_stack.url}/console/?q=nobody-at-all%40example.com#token={tokens.issue('ops', admin=True)}")
     page.wait_for_selector('#results[data-count="0"]')
     assert "No member found" in page.text_content("#error")
+
+
+def test_the_console_lists_campaigns_with_their_results(local_stack: Http, browser: Any) -> None:
+    # Given a campaign that has given a member points
+    import uuid
+
+    campaign_id = f"console-{uuid.uuid4().hex[:8]}"
+    created = local_stack.call("POST", "/admin/campaigns", {
+        "campaign_id": campaign_id, "name": "Console bonus", "starts_at": "2020-01-01T00:00:00Z",
+        "ends_at": "2099-01-01T00:00:00Z", "trigger": "purchase", "effects": [{"type": "bonus_points", "points": 7}],
+        "budget_points": 1000}, sub="ops", admin=True)
+    assert created.status_code == 201, created.text
+    member = local_stack.enroll()
+    local_stack.purchase(member, "1.00")
+    assert local_stack.call("POST", "/local/stream/drain").status_code == 200
+    # When an admin opens the campaigns
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{local_stack.url}/console/#token={tokens.issue('ops', admin=True)}")
+    page.click("#campaigns-button")
+    # Then the campaign's row shows what it awarded and to whom
+    row = f'#campaigns tr[data-campaign="{campaign_id}"]'
+    page.wait_for_selector(row)
+    assert page.text_content(f'{row} [data-field="points_awarded"]') == "7"
+    assert page.text_content(f'{row} [data-field="treated"]') == "1"
+    # And it is deactivated later, everywhere at once: the campaign is off for the next purchase
+    local_stack.call("PUT", f"/admin/campaigns/{campaign_id}", {**created.json(), "active": False}, sub="ops",
+                     admin=True)

@@ -277,3 +277,24 @@ def test_business_metrics_come_from_the_stream_exactly_once(api: Api, program: d
     # Then the business metrics were emitted once, with the ledger's exact amounts
     assert sorted(first) == [("PointsIssued", 1200), ("PointsRedeemed", 100), ("Purchases", 1), ("Redemptions", 1)]
     assert again == []
+
+
+def test_a_window_whose_partial_needs_many_updates_is_applied_whole(tables) -> None:  # type: ignore[no-untyped-def]
+    # Given one shard's window holding 1,500 lots on distinct expiry days (an import of history, a busy
+    # tumbling window): the liability's lots partial takes more updates than a write has room for
+    from collections import Counter
+
+    from loyalty.store import aggregates
+
+    first = date(2027, 1, 1)
+    days = [(first + timedelta(days=number)).isoformat() for number in range(1500)]
+    contributions = [(number + 1, Counter({f"{m.LOT_COUNTER}{day}": 1
+                                           for day in days[number * 100:(number + 1) * 100]}))
+                     for number in range(15)]
+    # When the window is applied
+    stats = aggregates.apply_contributions("shardId-000042", {m.LIABILITY_KEY: contributions})
+    # Then every lot is counted once, in several updates, none of them refused
+    lots = {name: value for name, value in aggregates.read_item(m.LIABILITY_KEY).items()
+            if name.startswith(m.LOT_COUNTER)}
+    assert len(lots) == 1500 and set(lots.values()) == {1}
+    assert stats.writes > 10 and stats.replays == 0

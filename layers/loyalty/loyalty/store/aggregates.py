@@ -201,10 +201,9 @@ def _chunk(contributions: list[tuple[int, dict[str, int]]]) -> int:
 
 def _apply_partial(key: ItemKey, shard: str, contributions: list[tuple[int, dict[str, int]]],
                    max_attempts: int, stats: ApplyStats) -> None:
-    attempts = 0
+    refusals = 0  # a batch with many counters takes several updates; only refusals count against it
     while contributions:
-        attempts += 1
-        if attempts > max_attempts:
+        if refusals >= max_attempts:
             raise ServiceUnavailable("a metrics partial kept refusing the batch; the batch will retry")
         size = _chunk(contributions)
         chunk = contributions[:size]
@@ -222,6 +221,7 @@ def _apply_partial(key: ItemKey, shard: str, contributions: list[tuple[int, dict
             if first_write:
                 _forget_old_watermarks(key)
         else:
+            refusals += 1
             stats.replays += 1
             mark = _watermark(key, shard)
             contributions = [(sequence, values) for sequence, values in contributions if sequence > mark]

@@ -186,3 +186,29 @@ def test_action_and_enrollment_campaigns_give_a_bonus_entry(api: Api, program: d
     assert (report["points_awarded"], report["budget_left"], report["members_reached"]) == (300, 0, 1)
     assert report["treated"]["members"] == 2 and report["treated"]["purchases"] == 0
     assert_reconciled()
+
+
+def test_campaigns_add_no_request_to_a_purchase(api: Api, program: dict) -> None:
+    # Given three running campaigns, one with a budget
+    from loyalty.store.db import connection
+
+    assert create(api, campaign("a", budget_points=10_000)).status == 201
+    assert create(api, campaign("b", effects=[{"type": "multiply", "multiplier": "2"}])).status == 201
+    assert create(api, campaign("c", effects=[{"type": "points_per_item", "points": 3}])).status == 201
+    api.enroll("req")
+    sent: list[str] = []
+
+    def hook(model: Any, **_: Any) -> None:
+        sent.append(model.name)
+
+    # When a purchase is recorded
+    events = connection().client.meta.events
+    events.register("before-parameter-build.dynamodb", hook)
+    try:
+        bought = api.purchase("req", "req-1", "100.00", items=SHOES)
+    finally:
+        events.unregister("before-parameter-build.dynamodb", hook)
+    # Then it earned from all three, and sent one BatchGetItem and one TransactWriteItems, as without campaigns
+    rules = {row["rule"] for row in bought.body["breakdown"]}
+    assert {"campaign:a", "campaign:b", "campaign:c"} <= rules
+    assert sent == ["BatchGetItem", "TransactWriteItems"]

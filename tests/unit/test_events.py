@@ -88,3 +88,19 @@ def test_a_bus_that_keeps_refusing_raises_so_the_batch_is_retried() -> None:
     bus = FlakyBus(failures=-1)
     with pytest.raises(PublishFailed):
         publish([{"id": "a", "type": "points.earned"}], bus="b", client=bus, pause=0)
+
+
+def test_a_campaign_award_is_announced_once_per_campaign_with_its_own_id() -> None:
+    # Given a purchase entry with two campaign rows, one of them giving nothing (a held-out member's 0 is no row)
+    breakdown = json.dumps([{"rule": "base_rate", "points": 100}, {"rule": "campaign:shoes", "points": 80},
+                            {"rule": "campaign:big", "points": 200}])
+    found = events_of("INSERT", {"pk": "MEMBER#alice", "sk": "ENTRY#E1"}, entry(
+        "earn", 380, source=json.dumps({"order_id": "o1"}), breakdown=breakdown))
+    # Then it announces the points and each campaign's award, with ids from the entry and the campaign
+    assert [(event["type"], event["id"]) for event in found] == [
+        ("points.earned", "points.earned:E1"), ("campaign.awarded", "campaign.awarded:E1:shoes"),
+        ("campaign.awarded", "campaign.awarded:E1:big")]
+    assert found[1]["data"] == {"entry_id": "E1", "campaign_id": "shoes", "points": 80, "order_id": "o1"}
+    # And an action campaign's bonus entry too
+    assert kinds(entry("bonus", 25, breakdown=json.dumps([{"rule": "campaign:rv", "points": 25}]))) == [
+        "points.earned", "campaign.awarded"]

@@ -50,14 +50,20 @@ def test_double_online_rates_would_have_issued_more_and_made_ann_silver(api: Api
     proposed = {**program, "earn_rates": {**program["earn_rates"], "online": 20}}
     # When the June period is replayed under it
     report = run(api, worker, proposed)
-    # Then the three June purchases are replayed: Ann's 1,200 points become 2,400 (she reaches Silver,
+    # Then the three June purchases are replayed: Ann's 1,200 points become 2,550 (she reaches Silver,
     # 1,000 qualifying, after the first, so the second earns x1.25), Bo's store purchase is unchanged
     assert report["purchases_replayed"] == 3
     assert report["points"] == {"current": 1450, "proposed": 1800 + 750 + 250, "delta": 1350}
-    assert report["tier_changes"] == {"Bronze→Silver": 1}
+    assert report["tier_changes"] == {}  # Silver either way, sooner
     assert report["members_affected"] == 1
     # And the liability would grow by the extra points at $0.01
     assert report["liability_value_delta"] == {"amount": "13.50", "currency": "USD"}
+    # When Silver needs 1,500 qualifying points instead
+    tiers = [{**tier, "threshold": 1500} if tier["name"] == "Silver" else tier for tier in program["tiers"]]
+    stricter = run(api, worker, {**program, "tiers": tiers})
+    # Then Ann, Silver today with 1,200, would have stayed Bronze; the points are the same
+    assert stricter["tier_changes"] == {"Silver→Bronze": 1}
+    assert stricter["points"]["delta"] == 0 and stricter["members_affected"] == 1
 
 
 def test_a_replay_in_steps_reports_what_one_step_reports(api: Api, program: dict, worker: Importer,
@@ -82,3 +88,23 @@ def test_a_bad_proposal_is_a_422_naming_the_config_field(api: Api, program: dict
     backwards = api.post("/admin/what-if", {"config": program, "from": "2026-06-30", "to": "2026-06-01"}, admin=True)
     assert backwards.status == 422
     assert api.get("/admin/what-if/01HNOTAJOB", admin=True).status == 404
+
+
+def test_a_redelivered_step_changes_nothing(api: Api, program: dict, worker: Importer,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a what-if done in steps of one member
+    from loyalty.services import whatif
+
+    history(api)
+    monkeypatch.setattr(whatif, "MEMBERS_PER_STEP", 1)
+    started = api.post("/admin/what-if", {"config": program, "from": "2026-06-01", "to": "2026-06-30"}, admin=True)
+    worker.drain()
+    job_id = started.body["job_id"]
+    done = api.get(f"/admin/what-if/{job_id}", admin=True).body
+    # When its first and second steps are delivered again
+    whatif.run_step(job_id, 0)
+    whatif.run_step(job_id, 1)
+    worker.drain()
+    # Then the job and its report are as they were (no step ran twice)
+    assert api.get(f"/admin/what-if/{job_id}", admin=True).body == done
+    assert done["report"]["points"]["delta"] == 0 and done["report"]["members_affected"] == 0

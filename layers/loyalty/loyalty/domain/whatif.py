@@ -53,15 +53,29 @@ def _json(value: Any) -> Any:
     return value or {}
 
 
+def _counted(entry: dict[str, Any]) -> bool:
+    """A purchase or an action: what the replay earns again."""
+    source = _json(entry.get("source"))
+    return bool((entry.get("type") == "earn" and source.get("order_id"))
+                or (entry.get("type") == "action" and source.get("action")))
+
+
 def current_tier_at(member: dict[str, Any], entries: list[dict[str, Any]], last_day: str) -> str:
-    """The member's tier at the end of `last_day`, from its tier_change entries (its tier today if none)."""
+    """The member's tier at the end of `last_day` as its ledger tells it: the tier changes recorded before
+    its last purchase or action of the period, and with it (an upgrade is written in the purchase's own
+    transaction, dated the day it was recorded, which for a purchase sent late is after the period)."""
     changes = [entry for entry in entries if entry.get("type") == "tier_change"]
-    before = [entry for entry in changes if str(entry.get("day")) <= last_day]
-    if before:
-        return str(_json(before[-1].get("details")).get("to"))
-    if changes:
-        return str(_json(changes[0].get("details")).get("from"))
-    return str(member.get("tier", ""))
+    tier = str(_json(changes[0].get("details")).get("from")) if changes else str(member.get("tier", ""))
+    counted = [index for index, entry in enumerate(entries) if _counted(entry) and str(entry.get("day")) <= last_day]
+    if not counted:
+        before = [entry for entry in changes if str(entry.get("day")) <= last_day]
+        return str(_json(before[-1].get("details")).get("to")) if before else tier
+    last = counted[-1]
+    stamp = entries[last].get("recorded_at")
+    for index, entry in enumerate(entries):
+        if entry.get("type") == "tier_change" and (index < last or entry.get("recorded_at") == stamp):
+            tier = str(_json(entry.get("details")).get("to"))
+    return tier
 
 
 def replay_member(member: dict[str, Any], entries: list[dict[str, Any]], proposed: ProgramConfig,
@@ -69,14 +83,15 @@ def replay_member(member: dict[str, Any], entries: list[dict[str, Any]], propose
     """One member under the proposed config (entries in ledger order)."""
     totals = Totals()
     first_day, last_day = first.isoformat(), last.isoformat()
-    start_tier = current_tier_at(member, entries, "0000-00-00")
+    changes = [entry for entry in entries if entry.get("type") == "tier_change"]
+    start_tier = str(_json(changes[0].get("details")).get("from")) if changes else str(member.get("tier", ""))
     tier = start_tier if start_tier in {t.name for t in proposed.tiers} else proposed.tiers[0].name
     buckets: dict[str, int] = {}
     proposed_in_period = current_in_period = 0
     for entry in entries:
         day = str(entry.get("day", ""))
         if day > last_day:
-            break
+            continue  # after the period (a purchase sent late may still come later in the ledger)
         kind = entry.get("type")
         source = _json(entry.get("source"))
         points: int | None = None

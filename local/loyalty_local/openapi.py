@@ -183,6 +183,11 @@ def _program_config_body(document: dict[str, Any]) -> None:
         schemas[name] = schema
     body = document["paths"]["/admin/program"]["put"]["requestBody"]
     body["content"]["application/json"]["schema"] = {"$ref": "#/components/schemas/ProgramConfig"}
+    # A what-if's proposal is a whole config too.
+    what_if = document["paths"]["/admin/what-if"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    name = what_if["$ref"].rsplit("/", 1)[-1]
+    described = schemas[name]["properties"]["config"].get("description", "")
+    schemas[name]["properties"]["config"] = {"$ref": "#/components/schemas/ProgramConfig", "description": described}
 
 
 LAYER = PROJECT_ROOT / "layers" / "loyalty" / "loyalty"

@@ -67,6 +67,23 @@ RULES_NO_SCHEMA_CAN_STATE = {
     "must not be in the future": "now",
     # The reward id in a PUT body must be the path's.
     "must match the path": "path",
+    # Campaigns and segments: which ops and values a fact takes, what a trigger may look at and give, the
+    # program's tiers and currency, a segment that exists, the 25 running at once, an id already taken.
+    "takes the ops": "campaign fact",
+    "compares with": "campaign fact",
+    "takes a list value": "campaign fact",
+    "takes a single value": "campaign fact",
+    "trigger has no basket or channel": "campaign trigger",
+    "trigger gives bonus_points only": "campaign trigger",
+    "a segment is over member facts only": "segment",
+    "does not fit the program": "program config",
+    "campaigns run at once": "campaigns",
+    "exists already": "id",
+    "must be the campaign of the path": "path",
+    # A what-if proposal is checked whole, as PUT /admin/program checks a config; its period is ordered.
+    "the proposed config is invalid": "program config",
+    "to is on or after from": "period",
+    "a period covers at most three years": "period",
 }
 
 

@@ -35,7 +35,11 @@ from loyalty.domain.money import MAX_PRECISION, round_points
 CampaignId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Label = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-Multiplier = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,2}(\.[0-9]{1,4})?$")]
+# More than 1, at most 10, up to 4 decimals.
+Multiplier = Annotated[str, StringConstraints(pattern=r"^(1\.[0-9]{0,3}[1-9]|[2-9](\.[0-9]{1,4})?|10(\.0{1,4})?)$")]
+FactName = Annotated[str, StringConstraints(pattern=(
+    r"^(basket\.(total|quantity|skus|categories)|channel|member\.(tier|purchases|days_since_last_purchase|"
+    r"days_since_enrollment)|member\.preferences\.[a-z][a-z0-9_]{0,39})$"))]
 # Campaigns running at once: they ride on every program read, so they stay few and small.
 MAX_RUNNING = 25
 MAX_CONDITIONS = 20
@@ -76,7 +80,7 @@ class MoneyValue(_Model):
 
 
 class Condition(_Model):
-    fact: Annotated[str, StringConstraints(min_length=1, max_length=100)] = Field(
+    fact: FactName = Field(
         description="basket.total, basket.quantity, basket.skus, basket.categories, channel, member.tier, "
                     "member.purchases, member.days_since_last_purchase, member.days_since_enrollment, "
                     "member.preferences.<key>")
@@ -95,7 +99,7 @@ class Condition(_Model):
     def _fits_the_fact(cls, op: str, info: ValidationInfo) -> str:
         kind = fact_kind(str(info.data.get("fact", "")))
         if kind is not None and op not in OPS[kind]:
-            raise ValueError(f"{info.data['fact']} takes {', '.join(OPS[kind])}, not {op}")
+            raise ValueError(f"the fact {info.data['fact']} takes the ops {', '.join(OPS[kind])}, not {op}")
         return op
 
     @field_validator("value")
@@ -113,7 +117,7 @@ class Condition(_Model):
         items = value if listed else [value]
         if wanted is not None and not all(isinstance(item, wanted) and not isinstance(item, bool) for item in items):
             what = {"money": "a Money", "int": "a number"}.get(kind, "text")
-            raise ValueError(f"{info.data['fact']} compares with {what}")
+            raise ValueError(f"the fact {info.data['fact']} compares with {what}")
         return value
 
 
@@ -167,7 +171,7 @@ class Campaign(_Model):
     @model_validator(mode="after")
     def _consistent(self) -> Campaign:
         if self.ends_at <= self.starts_at:
-            raise ValueError("ends_at is after starts_at")
+            raise ValueError("ends_at must be after starts_at")
         if self.trigger != "purchase":
             for index, condition in enumerate(self.conditions):
                 if not condition.fact.startswith("member."):

@@ -129,7 +129,7 @@ def save_campaign(caller: Caller, campaign_id: str | None, request: rules.Campai
                                 idempotency=record)
 
         return Plan(201 if must_be_new else 200, _view(campaign), commit, final_conflicts={
-            "campaign": Conflict(f"campaign {campaign.campaign_id} exists: PUT it to change it",
+            "campaign": Conflict(f"campaign {campaign.campaign_id} exists already: PUT it to change it",
                                  code="campaign_exists")})
 
     return execute(idempotency, read, plan)
@@ -172,13 +172,20 @@ def report(caller: Caller, campaign_id: str) -> Outcome:
                          "treated": treated, "holdout": holdout, "lift": lift})
 
 
+# Campaigns /admin/metrics shows (the latest to start among those of the period): each is a read.
+METRICS_CAMPAIGNS = 20
+
+
 def performance(first: date, last: date, zone: Any) -> list[dict[str, Any]]:
-    """Each campaign whose window touches [first, last] (local days), with its results so far."""
-    found = []
+    """The campaigns whose window touches [first, last] (local days), with their results so far: the
+    METRICS_CAMPAIGNS latest to start (the report of any campaign is GET .../report)."""
+    touching = []
     for item in store.list_campaigns():
         campaign = rules.Campaign.model_validate_json(item.definition)
-        if campaign.starts_at.astimezone(zone).date() > last or campaign.ends_at.astimezone(zone).date() < first:
-            continue
+        if campaign.starts_at.astimezone(zone).date() <= last and campaign.ends_at.astimezone(zone).date() >= first:
+            touching.append(campaign)
+    found = []
+    for campaign in sorted(touching, key=lambda c: (c.starts_at, c.campaign_id), reverse=True)[:METRICS_CAMPAIGNS]:
         counters = aggregates.read_item(report_key(campaign.campaign_id))
         found.append({
             "campaign_id": campaign.campaign_id, "name": campaign.name, "active": campaign.active,
@@ -213,7 +220,7 @@ def create_segment(caller: Caller, segment: rules.Segment, idempotency: Idempote
             store.save_segment(item, audit, record)
 
         return Plan(201, view, commit, final_conflicts={
-            "segment": Conflict(f"segment {segment.segment_id} exists", code="segment_exists")})
+            "segment": Conflict(f"segment {segment.segment_id} exists already", code="segment_exists")})
 
     return execute(idempotency, lambda: repository.read_snapshot(idempotency=idempotency), plan)
 

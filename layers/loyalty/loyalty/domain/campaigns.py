@@ -18,8 +18,6 @@ from decimal import Decimal, localcontext
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AwareDatetime,
-    BaseModel,
     ConfigDict,
     Field,
     StrictBool,
@@ -31,10 +29,11 @@ from pydantic import (
 )
 
 from loyalty.domain.money import MAX_PRECISION, round_points
+from loyalty.inputs import Body, Moment, Text64, Text200
 
 CampaignId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-Label = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Name = Text200
+Label = Text64
 # More than 1, at most 10, up to 4 decimals.
 Multiplier = Annotated[str, StringConstraints(pattern=r"^(1\.[0-9]{0,3}[1-9]|[2-9](\.[0-9]{1,4})?|10(\.0{1,4})?)$")]
 FactName = Annotated[str, StringConstraints(pattern=(
@@ -70,7 +69,9 @@ def fact_kind(fact: str) -> Kind | None:
     return FACTS.get(fact)
 
 
-class _Model(BaseModel):
+class _Model(Body):
+    """Read as every request body is (3.0 is the integer 3; times are RFC 3339 strings)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -157,8 +158,8 @@ class Audience(_Model):
 class Campaign(_Model):
     campaign_id: CampaignId
     name: Name
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Moment
+    ends_at: Moment
     trigger: Annotated[str, StringConstraints(pattern=r"^(purchase|enrollment|action:[a-z][a-z0-9_]{0,39})$")]
     conditions: Annotated[list[Condition], Field(max_length=MAX_CONDITIONS)] = []
     effects: Annotated[list[Effect], Field(min_length=1, max_length=10)]

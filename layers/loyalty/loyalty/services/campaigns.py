@@ -156,7 +156,7 @@ def report(caller: Caller, campaign_id: str) -> Outcome:
         raise NotFound(f"no campaign has the id {campaign_id!r}", code="campaign_not_found")
     campaign = rules.Campaign.model_validate_json(item.definition)
     config = config_of(repository.read_snapshot().program)
-    counters = aggregates.read_item(report_key(campaign_id))
+    counters = aggregates.read_cores([report_key(campaign_id)])[report_key(campaign_id)]
 
     def group(prefix: str) -> dict[str, Any]:
         revenue = Decimal(counters.get(f"{prefix}_revenue_e4", 0)).scaleb(-4)
@@ -184,9 +184,11 @@ def performance(first: date, last: date, zone: Any) -> list[dict[str, Any]]:
         campaign = rules.Campaign.model_validate_json(item.definition)
         if campaign.starts_at.astimezone(zone).date() <= last and campaign.ends_at.astimezone(zone).date() >= first:
             touching.append(campaign)
+    shown = sorted(touching, key=lambda c: (c.starts_at, c.campaign_id), reverse=True)[:METRICS_CAMPAIGNS]
+    reports = aggregates.read_cores([report_key(campaign.campaign_id) for campaign in shown])
     found = []
-    for campaign in sorted(touching, key=lambda c: (c.starts_at, c.campaign_id), reverse=True)[:METRICS_CAMPAIGNS]:
-        counters = aggregates.read_item(report_key(campaign.campaign_id))
+    for campaign in shown:
+        counters = reports[report_key(campaign.campaign_id)]
         found.append({
             "campaign_id": campaign.campaign_id, "name": campaign.name, "active": campaign.active,
             "points_awarded": counters.get("points_awarded", 0), "members_reached": counters.get("members_reached", 0),

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,17 +106,21 @@ def test_the_readme_checkout_recipe_runs_as_written(mechanics_stack: Http) -> No
     assert cancelled["status"] == "cancelled" and cancelled["reversal"]["points"] == 250
 
 
+def readme_recipe_output(stack: Http, name: str) -> list[dict[str, Any]]:
+    """Runs the README's recipe `name` after the recipes' set-up block, as written; its JSON lines."""
+    setup = dict(recipe_blocks())["set-up"]
+    (recipe,) = re.findall(rf"```sh\n(# recipe: {name}\n.*?)```", (PROJECT_ROOT / "README.md").read_text(), re.S)
+    result = subprocess.run(["bash", "-c", "set -euo pipefail\n" + setup + "\n" + recipe], cwd=PROJECT_ROOT,
+                            env={**os.environ, "API": stack.url}, capture_output=True, text=True, timeout=300,
+                            check=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return [json.loads(line) for line in result.stdout.strip().splitlines() if line.startswith("{")]
+
+
 def test_the_readme_migrate_recipe_runs_as_written(mechanics_stack: Http) -> None:
     # Given the recipes' set-up block, when the README's bulk import recipe runs as written
-    setup = dict(recipe_blocks())["set-up"]
-    readme = (PROJECT_ROOT / "README.md").read_text()
-    (migrate,) = re.findall(r"```sh\n(# recipe: migrate\n.*?)```", readme, re.S)
-    result = subprocess.run(["bash", "-c", "set -euo pipefail\n" + setup + "\n" + migrate], cwd=PROJECT_ROOT,
-                            env={**os.environ, "API": mechanics_stack.url}, capture_output=True, text=True,
-                            timeout=300, check=False)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    lines = readme_recipe_output(mechanics_stack, "migrate")
     # Then each import completed as its comment says, and Ann is Gold with her lots and her purchase
-    lines = [json.loads(line) for line in result.stdout.strip().splitlines() if line.startswith("{")]
     members, orders, again, ann = lines[-4:]
     assert (members["status"], members["imported"]) == ("completed", 2)
     assert (orders["status"], orders["imported"]) == ("completed", 1)
@@ -127,15 +132,8 @@ def test_the_readme_campaign_recipe_runs_as_written(mechanics_stack: Http) -> No
     # Given the recipes' set-up block, when the README's campaign recipe runs as written
     from loyalty.domain.campaigns import in_holdout
 
-    setup = dict(recipe_blocks())["set-up"]
-    readme = (PROJECT_ROOT / "README.md").read_text()
-    (recipe,) = re.findall(r"```sh\n(# recipe: gold-weekend\n.*?)```", readme, re.S)
-    result = subprocess.run(["bash", "-c", "set -euo pipefail\n" + setup + "\n" + recipe], cwd=PROJECT_ROOT,
-                            env={**os.environ, "API": mechanics_stack.url}, capture_output=True, text=True,
-                            timeout=300, check=False)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    lines = readme_recipe_output(mechanics_stack, "gold-weekend")
     # Then the Gold member's shoes earned double, unless the member is in the holdout, as the report counts
-    lines = [json.loads(line) for line in result.stdout.strip().splitlines() if line.startswith("{")]
     created, purchase, report = lines[0], lines[-2], lines[-1]
     held_out = in_holdout(created["campaign_id"], purchase["member_id"], 10)
     rows = {row["rule"]: row["points"] for row in purchase["breakdown"]}

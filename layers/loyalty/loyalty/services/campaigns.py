@@ -135,12 +135,16 @@ def save_campaign(caller: Caller, campaign_id: str | None, request: rules.Campai
     return execute(idempotency, read, plan)
 
 
-def get_campaign(caller: Caller, campaign_id: str) -> Outcome:
-    caller.authorize_admin()
+def _stored_campaign(campaign_id: str) -> rules.Campaign:
     item = store.get_campaign(checked_id(campaign_id, "campaign"))
     if item is None:
         raise NotFound(f"no campaign has the id {campaign_id!r}", code="campaign_not_found")
-    return Outcome(200, json.loads(item.definition))
+    return rules.Campaign.model_validate_json(item.definition)
+
+
+def get_campaign(caller: Caller, campaign_id: str) -> Outcome:
+    caller.authorize_admin()
+    return Outcome(200, _view(_stored_campaign(campaign_id)))
 
 
 def list_campaigns(caller: Caller) -> Outcome:
@@ -151,10 +155,7 @@ def list_campaigns(caller: Caller) -> Outcome:
 def report(caller: Caller, campaign_id: str) -> Outcome:
     """What the campaign gave and what its groups bought in its window (from the stream's counters)."""
     caller.authorize_admin()
-    item = store.get_campaign(checked_id(campaign_id, "campaign"))
-    if item is None:
-        raise NotFound(f"no campaign has the id {campaign_id!r}", code="campaign_not_found")
-    campaign = rules.Campaign.model_validate_json(item.definition)
+    campaign = _stored_campaign(campaign_id)
     config = config_of(repository.read_snapshot().program)
     counters = aggregates.read_cores([report_key(campaign_id)])[report_key(campaign_id)]
 

@@ -236,3 +236,24 @@ def test_a_key_rotation_and_a_code_batch_are_audited(api: Api, program: dict) ->
     added = next(entry for entry in api.get("/admin/audit", admin=True).body["items"]
                  if entry["action"] == "partner.key_added")
     assert added["details"]["revoked"] == [partner["key_id"]]
+
+
+def test_members_from_before_the_search_keys_are_backfilled_once(api: Api, program: dict) -> None:
+    # Given two members written as they were before the back office (no roster key, no phone item)
+    from loyalty.services import jobs
+    from loyalty.store.models import MemberItem, UniqueItem, member_key, phone_key
+
+    for member_id, phone in (("old-1", "+1 555 0101"), ("old-2", None)):
+        assert api.enroll(member_id, **({"phone": phone} if phone else {})).status == 201
+        MemberItem(*member_key(member_id)).update(actions=[MemberItem.gsi3pk.remove(), MemberItem.gsi3sk.remove()],
+                                                  add_version_condition=False)
+    UniqueItem(*phone_key("+1 555 0101", "old-1")).delete()
+    assert api.get("/admin/members", query={"tier": "Bronze"}, admin=True).body["items"] == []
+    # When the backfill job runs, twice
+    first, second = jobs.run("backfill_search_keys"), jobs.run("backfill_search_keys")
+    # Then both are listed and found by phone again, and the second run had nothing to do
+    assert (first["backfilled"], second["backfilled"]) == (2, 0)
+    listed = api.get("/admin/members", query={"tier": "Bronze"}, admin=True).body["items"]
+    assert sorted(member["member_id"] for member in listed) == ["old-1", "old-2"]
+    found = api.get("/admin/members", query={"phone": "+15550101"}, admin=True).body["items"]
+    assert [member["member_id"] for member in found] == ["old-1"]

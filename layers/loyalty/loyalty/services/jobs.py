@@ -96,7 +96,19 @@ def member_maintenance(now: datetime | None = None) -> dict[str, Any]:
     return counts
 
 
-JOBS = {"daily_snapshot": daily_snapshot, "member_maintenance": member_maintenance, "reconcile": reconcile}
+def backfill_search_keys(now: datetime | None = None) -> dict[str, Any]:
+    """Once, after an upgrade: members enrolled before the back office's search (roster keys, phone items)
+    get them, so that lists by tier or status and search by phone find them. Idempotent; not scheduled
+    (run it by hand: the scheduler function with {"job": "backfill_search_keys"})."""
+    counts = {"members": 0, "backfilled": 0}
+    for member in repository.members_without_search_keys():
+        counts["members"] += 1
+        counts["backfilled"] += int(repository.add_search_keys(member))
+    return counts
+
+
+JOBS = {"daily_snapshot": daily_snapshot, "member_maintenance": member_maintenance, "reconcile": reconcile,
+        "backfill_search_keys": backfill_search_keys}
 
 
 def run(name: str, now: datetime | None = None) -> dict[str, Any]:

@@ -20,7 +20,16 @@ from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.errors import BadRequest
 from loyalty.domain.ids import new_ulid
 from loyalty.store import shares
-from loyalty.store.db import Key, Txn, batch_get, decode_cursor, encode_cursor, load, raise_if_transient
+from loyalty.store.db import (
+    ConditionFailed,
+    Key,
+    Txn,
+    batch_get,
+    decode_cursor,
+    encode_cursor,
+    load,
+    raise_if_transient,
+)
 from loyalty.store.models import (
     AUDIT_PK,
     PROGRAM_REPLICAS,
@@ -744,6 +753,34 @@ def members_due(through_day: str) -> list[str]:
         raise_if_transient(exc)
         raise
     return [member_id for _, member_id in sorted(due)]  # soonest due first, as one index would list them
+
+
+def members_without_search_keys(page_size: int = 200) -> Iterable[MemberItem]:
+    """Members written before the back office's search keys existed (no roster key), page by page. A job."""
+    try:
+        yield from MemberItem.scan(MemberItem.sk == "PROFILE", page_size=page_size)
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
+
+
+def add_search_keys(member: MemberItem) -> bool:
+    """The member's roster key and phone item, as a write of the member would set them now (no other
+    attribute changes; a member erased or written meanwhile is left to its own write). False: nothing to do."""
+    if member.status == "erased" or member.gsi3pk:
+        return False
+    place_on_roster(member)
+    txn = Txn()
+    txn.update("member", MemberItem(*member_key(member.member_id)),
+               [MemberItem.gsi3pk.set(member.gsi3pk), MemberItem.gsi3sk.set(member.gsi3sk)],
+               MemberItem.gsi3pk.does_not_exist() & (MemberItem.status != "erased"), versioned=False)
+    if member.phone:
+        txn.put("phone", UniqueItem(*phone_key(member.phone, member.member_id), member_id=member.member_id))
+    try:
+        _commit(txn)
+    except ConditionFailed:
+        return False
+    return True
 
 
 # --- vouchers ----------------------------------------------------------------------------------------

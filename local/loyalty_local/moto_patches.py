@@ -32,6 +32,7 @@
 from __future__ import annotations
 
 import base64
+import bisect
 import calendar
 import copy
 import functools
@@ -212,10 +213,12 @@ def _get_filter_expression(expression: str | None, names: dict[str, str] | None,
 
 
 _query = Table.query
+_scan = Table.scan
 _all_items = Table.all_items
 
 
 _query_signature = inspect.signature(_query)
+_scan_signature = inspect.signature(_scan)
 
 
 def _changed(table: Table) -> None:
@@ -267,13 +270,43 @@ def _table_query(self: Table, hash_key: DynamoType | None, *args: Any, **kwargs:
         self._only_partition = None  # type: ignore[attr-defined]
 
 
+def _sorted_items(table: Table) -> tuple[list[Item], list[tuple[Any, Any]]]:
+    """The table's items in key order (what moto's all_items sorts at every call) and their keys, kept
+    until the table changes."""
+    mutations = table.__dict__.get("_mutations", 0)
+    cached = table.__dict__.get("_sorted_items")
+    if cached is None or cached[0] != mutations:
+        items = _all_items(table)
+        cached = (mutations, items, [(item.hash_key, item.range_key) for item in items])
+        table.__dict__["_sorted_items"] = cached
+    return cached[1], cached[2]
+
+
+def _table_scan(self: Table, *args: Any, **kwargs: Any) -> Any:
+    # moto answers each Scan page by sorting the whole table and walking it up to the start key: a job
+    # paging through a big table (reconciliation, what-if) took O(n) per page. Start right after it.
+    arguments = _scan_signature.bind(self, *args, **kwargs).arguments
+    start, index_name = arguments.get("exclusive_start_key"), arguments.get("index_name")
+    if start and not index_name and self.range_key_attr and self.range_key_attr in start:
+        self._scan_start = (DynamoType(start[self.hash_key_attr]),  # type: ignore[attr-defined]
+                            DynamoType(start[self.range_key_attr]))
+    try:
+        return _scan(self, *args, **kwargs)
+    finally:
+        self._scan_start = None  # type: ignore[attr-defined]
+
+
 def _table_all_items(self: Table) -> list[Item]:
     index = getattr(self, "_only_index", None)
     if index is not None:
         return _index_items(self, *index)
+    scan_start = getattr(self, "_scan_start", None)
+    if scan_start is not None:
+        items, keys = _sorted_items(self)
+        return items[bisect.bisect_right(keys, scan_start):]
     partition = getattr(self, "_only_partition", None)
     if partition is None:
-        return _all_items(self)
+        return list(_sorted_items(self)[0])
     found = self.items.get(partition)
     if found is None:
         return []
@@ -313,6 +346,7 @@ def apply() -> None:
     dynamodb_models.get_filter_expression = _get_filter_expression  # type: ignore[assignment]
     table_module.get_filter_expression = _get_filter_expression  # type: ignore[assignment]
     Table.query = _table_query  # type: ignore[method-assign]
+    Table.scan = _table_scan  # type: ignore[method-assign]
     Table.all_items = _table_all_items  # type: ignore[method-assign]
     Table.put_item = _counted_put_item  # type: ignore[method-assign]
     Table.delete_item = _counted_delete_item  # type: ignore[method-assign]

@@ -151,3 +151,41 @@ def test_index_queries_walk_the_table_once_per_change_and_see_every_write(
             {"Put": {"TableName": "LoyaltyTable", "Item": member("d", "R#9"),
                      "ConditionExpression": "attribute_not_exists(pk)"}}])
     assert keys("R#1") == ["MEMBER#c", "MEMBER#e"] and keys("R#9") == []
+
+
+def test_a_paged_scan_starts_after_its_start_key_sorts_once_and_sees_every_write(
+        tables: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import boto3
+    from botocore.config import Config
+
+    client = boto3.client("dynamodb", endpoint_url=tables.url, region_name="us-east-1",
+                          config=Config(account_id_endpoint_mode="disabled"))
+    walks = []
+    all_items = moto_patches._all_items
+    monkeypatch.setattr(moto_patches, "_all_items", lambda table: walks.append(table.name) or all_items(table))
+
+    def scan(limit: int) -> list[tuple[str, str]]:
+        found, start = [], None
+        while True:
+            page = client.scan(TableName="LoyaltyTable", Limit=limit, **({"ExclusiveStartKey": start} if start else {}))
+            found += [(item["pk"]["S"], item["sk"]["S"]) for item in page["Items"]]
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return found
+
+    # Given 60 items over 12 partitions, written out of order
+    for number in reversed(range(60)):
+        client.put_item(TableName="LoyaltyTable", Item={"pk": {"S": f"P#{number % 12:02d}"},
+                                                        "sk": {"S": f"S#{number:03d}"}})
+    walks.clear()
+    # When it is scanned 7 items a page
+    paged = scan(7)
+    # Then every item comes once, in the order of one whole scan, and the table was sorted once
+    assert paged == scan(1000) and len(set(paged)) == 60
+    assert walks == ["LoyaltyTable"]
+    # And a write between two pages is seen by the next page
+    first = client.scan(TableName="LoyaltyTable", Limit=3)
+    client.put_item(TableName="LoyaltyTable", Item={"pk": {"S": "P#99"}, "sk": {"S": "S#999"}})
+    rest = client.scan(TableName="LoyaltyTable", ExclusiveStartKey=first["LastEvaluatedKey"])["Items"]
+    assert ("P#99", "S#999") in [(item["pk"]["S"], item["sk"]["S"]) for item in rest]
+    assert len(first["Items"]) + len(rest) == 61

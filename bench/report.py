@@ -82,7 +82,8 @@ def _partial(results: dict[str, Any]) -> str:
     remeasured = "; ".join(f"on {day}: {', '.join(sorted(sections))}" for day, sections in sorted(by_date.items()))
     kept = [name for name in ("cold_import_ratio", "handler_overhead_ratio", "local_http_rps", "local_read_growth",
                               "soak") if name not in measured_on]
-    return (f"\n\n**Partly re-measured** (with `python -m bench --scale-only` and `--local-only`), {remeasured}. "
+    return ("\n\n**Partly re-measured** (with `python -m bench --scale-only`, `--local-only` and `--imports-only`), "
+            f"{remeasured}. "
             f"{', '.join(kept)} are from the full run of {partial['kept_from_full_run']} and were not re-measured.")
 
 
@@ -232,18 +233,20 @@ runs one worker per member shard (16)."""
         reconciliation = launch["reconciliation"]
         text += f"""
 
-A launch: {members['rows']:,} members with lots, then
-{transactions['rows']:,} transactions of their history, each import with one worker crash on a unit of work
-(the message comes back and the unit runs again: {', '.join(launch['crashes_recovered']) or 'none'}):
-members {members['imported']:,} imported in {members['seconds']:g} s, transactions {transactions['imported']:,}
-imported in {transactions['seconds']:g} s, {members['failed'] + transactions['failed']} failed. Reconciliation
-afterwards ({reconciliation['members']:,} members, {reconciliation['entries']:,} entries):
-**{'clean' if reconciliation['clean'] else str(reconciliation['discrepancy_count']) + ' discrepancies'}**. The same
-two files imported again: members {reimport['members']['imported']} imported, {reimport['members']['skipped']:,}
-skipped ({reimport['members']['seconds']:g} s); transactions {reimport['transactions']['imported']} imported,
-{reimport['transactions']['skipped']:,} skipped ({reimport['transactions']['seconds']:g} s); ledger entries
-{reimport['entries_before']:,} before and {reimport['entries_after']:,} after, reconciliation
-{'clean' if reimport['clean'] else 'not clean'}."""
+A launch: {members['rows']:,} members with lots, then {transactions['rows']:,} transactions of their history,
+each import with one worker crash on a unit of work (the message comes back and the unit runs again:
+{', '.join(launch['crashes_recovered']) or 'none'}). Members: {members['imported']:,} imported in
+{members['seconds']:g} s; transactions: {transactions['imported']:,} imported in {transactions['seconds']:g} s;
+{members['failed'] + transactions['failed']} failed. The stream processor then folded
+{launch.get('stream_records', 0):,} stream records in batches of 1,000 ({launch.get('stream_seconds', 0):g} s).
+Reconciliation afterwards ({reconciliation['members']:,} members, {reconciliation['entries']:,} entries, \
+{reconciliation.get('seconds', 0):g} s):
+**{'clean' if reconciliation['clean'] else str(reconciliation['discrepancy_count']) + ' discrepancies'}**.
+The same two files imported again: members {reimport['members']['imported']} imported,
+{reimport['members']['skipped']:,} skipped ({reimport['members']['seconds']:g} s); transactions
+{reimport['transactions']['imported']} imported, {reimport['transactions']['skipped']:,} skipped
+({reimport['transactions']['seconds']:g} s). Ledger entries: {reimport['entries_before']:,} before,
+{reimport['entries_after']:,} after; reconciliation {'clean' if reimport['clean'] else 'not clean'}."""
     return text
 
 

@@ -78,6 +78,7 @@ RULES_NO_SCHEMA_CAN_STATE = {
     "a segment is over member facts only": "segment",
     "does not fit the program": "program config",
     "campaigns run at once": "campaigns",
+    "the running campaigns would take": "campaigns",
     "exists already": "id",
     "must be the campaign of the path": "path",
     # A what-if proposal is checked whole, as PUT /admin/program checks a config; its period is ordered.

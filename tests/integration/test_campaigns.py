@@ -212,3 +212,15 @@ def test_campaigns_add_no_request_to_a_purchase(api: Api, program: dict) -> None
     rules = {row["rule"] for row in bought.body["breakdown"]}
     assert {"campaign:a", "campaign:b", "campaign:c"} <= rules
     assert sent == ["BatchGetItem", "TransactWriteItems"]
+
+
+def test_the_running_campaigns_stay_small_enough_to_ride_on_every_program_read(api: Api, program: dict) -> None:
+    # Given a campaign whose conditions list 800 long channel names (about 52 KB; a body may have 64)
+    skus = [f"sku-{number:05d}-" + "x" * 50 for number in range(800)]
+    conditions = [{"fact": "channel", "op": "in", "value": skus[start:start + 100]} for start in range(0, 800, 100)]
+    # When it is written
+    answer = create(api, campaign("huge", conditions=conditions))
+    # Then it is refused, saying why, and nothing runs
+    assert answer.status == 409 and answer.body["code"] == "too_many_campaigns"
+    assert "KB of the program item" in answer.body["detail"]
+    assert api.get("/admin/campaigns", admin=True).body["items"] == []

@@ -29,6 +29,9 @@ from loyalty.store.models import IdempotencyItem, MemberItem, ProgramItem
 from loyalty.store.repository import IdempotencyRequest, Snapshot
 
 REPORT_SK = "REPORT"
+# The running campaigns ride on the program item every request reads (one read unit per 4 KB, and
+# DynamoDB's 400 KB item limit): they stay within this.
+MAX_RUNNING_BYTES = 48 * 1024
 _cache_lock = threading.Lock()
 _parsed: dict[str, tuple[list[rules.Campaign], dict[str, list[rules.Condition]]]] = {}
 
@@ -113,6 +116,11 @@ def save_campaign(caller: Caller, campaign_id: str | None, request: rules.Campai
         if len(kept) > rules.MAX_RUNNING:
             raise Conflict(f"at most {rules.MAX_RUNNING} campaigns run at once: end or deactivate one first",
                            code="too_many_campaigns")
+        running_json = json.dumps(kept, separators=(",", ":"))
+        if len(running_json.encode()) > MAX_RUNNING_BYTES:
+            raise Conflict(f"the running campaigns would take {len(running_json.encode()) // 1024} KB of the program "
+                           f"item every request reads (at most {MAX_RUNNING_BYTES // 1024} KB): end one or make "
+                           "them smaller", code="too_many_campaigns")
         stamp = iso_utc(now)
         existing = None if must_be_new else store.get_campaign(campaign.campaign_id)
         item = store.new_campaign(campaign.campaign_id, definition=json.dumps(_view(campaign)),
@@ -124,9 +132,8 @@ def save_campaign(caller: Caller, campaign_id: str | None, request: rules.Campai
         program = snapshot.program
 
         def commit(record: IdempotencyItem | None) -> None:
-            store.save_campaign(item, must_be_new=must_be_new, program=program,
-                                running_json=json.dumps(kept, separators=(",", ":")), audit=audit,
-                                idempotency=record)
+            store.save_campaign(item, must_be_new=must_be_new, program=program, running_json=running_json,
+                                audit=audit, idempotency=record)
 
         return Plan(201 if must_be_new else 200, _view(campaign), commit, final_conflicts={
             "campaign": Conflict(f"campaign {campaign.campaign_id} exists already: PUT it to change it",
@@ -177,14 +184,12 @@ def report(caller: Caller, campaign_id: str) -> Outcome:
 METRICS_CAMPAIGNS = 20
 
 
-def performance(first: date, last: date, zone: Any) -> list[dict[str, Any]]:
-    """The campaigns whose window touches [first, last] (local days), with their results so far: the
-    METRICS_CAMPAIGNS latest to start (the report of any campaign is GET .../report)."""
-    touching = []
-    for item in store.list_campaigns():
-        campaign = rules.Campaign.model_validate_json(item.definition)
-        if campaign.starts_at.astimezone(zone).date() <= last and campaign.ends_at.astimezone(zone).date() >= first:
-            touching.append(campaign)
+def performance(program: ProgramItem | None, first: date, last: date, zone: Any) -> list[dict[str, Any]]:
+    """The running campaigns (those on the program read) whose window touches [first, last] (local days),
+    with their results so far: no read of the campaign list (GET .../report has any campaign's)."""
+    campaigns, _segments = running(program)
+    touching = [campaign for campaign in campaigns if campaign.starts_at.astimezone(zone).date() <= last
+                and campaign.ends_at.astimezone(zone).date() >= first]
     shown = sorted(touching, key=lambda c: (c.starts_at, c.campaign_id), reverse=True)[:METRICS_CAMPAIGNS]
     reports = aggregates.read_cores([report_key(campaign.campaign_id) for campaign in shown])
     found = []

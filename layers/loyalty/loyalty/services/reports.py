@@ -136,7 +136,7 @@ def get_metrics(caller: Caller, first: date | None, last: date | None) -> Outcom
     days = aggregates.read_days(window_start.isoformat(), period.last.isoformat())
     summary = summarize(config, days, period, cumulative_at(period.last, days))
     summary["partners"] = partner_performance(period)
-    summary["campaigns"] = campaigns.performance(period.first, period.last, config.zone)
+    summary["campaigns"] = campaigns.performance(snapshot.program, period.first, period.last, config.zone)
     return Outcome(200, summary)
 
 

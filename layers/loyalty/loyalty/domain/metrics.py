@@ -224,8 +224,6 @@ def _entry(entry: dict[str, Any]) -> dict[ItemKey, Counter[str]]:
         counters[f"u0:{_bucket(facts.get('u0'), day, MAX_PERIOD_DAYS + 1)}"] += 1
         if facts.get("referral_conversion"):
             counters["referrals:converted"] += 1
-        campaign_reports = _campaign_reports(facts.get("campaigns") or {}, revenue_e4)
-        counters["points_campaign"] += sum(int(report["points_awarded"]) for report in campaign_reports.values())
     if kind == "action" and source.get("action"):
         counters[f"engagement:{source['action']}"] += 1
     if kind == "donation":
@@ -263,12 +261,11 @@ def _entry(entry: dict[str, Any]) -> dict[ItemKey, Counter[str]]:
         result[LIABILITY_KEY] = liability
     purchase = kind == "earn" and bool(source.get("order_id"))
     if purchase or kind == "bonus":
-        for campaign_id, report in _campaign_reports((_json(entry.get("facts"), {}) or {}).get("campaigns") or {},
-                                                     _revenue_e4(entry) if purchase else 0, purchase=purchase).items():
+        reports = _campaign_reports((_json(entry.get("facts"), {}) or {}).get("campaigns") or {},
+                                    _revenue_e4(entry) if purchase else 0, purchase=purchase)
+        for campaign_id, report in reports.items():
             result[(f"CAMPAIGN#{campaign_id}", "REPORT")] = report
-    if kind == "bonus":
-        counters["points_campaign"] += sum(int(row.get("points", 0)) for row in _json(entry.get("breakdown"), []) or []
-                                           if str(row.get("rule", "")).startswith("campaign:"))
+        counters["points_campaign"] += sum(int(report["points_awarded"]) for report in reports.values())
     partner_id = source.get("partner_id")
     if partner_id and kind in ("partner_earn", "promo") and not pending:
         # Settlement: what each partner funds per month (of the program's time zone).

@@ -403,9 +403,7 @@ def import_purchase(import_id: str, line: int, row: ImportTransactionRow) -> str
         if exc.code != "order_already_recorded":
             raise rows.BadRow(exc.code, exc.detail) from exc
         return "imported" if store.order_import(row.order_id) == tag else "skipped"
-    except (NotFound, ValidationFailed) as exc:
-        raise rows.BadRow(exc.code, exc.detail) from exc
-    except DomainError as exc:  # erased (410) and the like: the row cannot be recorded
+    except DomainError as exc:  # no such member, erased, a bad amount: the row cannot be recorded
         raise rows.BadRow(exc.code, exc.detail) from exc
     return "imported"
 

@@ -21,7 +21,6 @@ from loyalty.domain.errors import NotFound, ValidationFailed
 from loyalty.domain.ids import new_ulid
 from loyalty.domain.money import format_amount
 from loyalty.inputs import WhatIfRequest
-from loyalty.logs import make_logger
 from loyalty.services import imports
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.program import config_of, parse_config
@@ -32,7 +31,6 @@ from loyalty.store.db import plain_item
 from loyalty.store.models import IdempotencyItem, WhatIfItem
 from loyalty.store.repository import IdempotencyRequest, Snapshot
 
-logger = make_logger()
 MEMBERS_PER_STEP = 500
 
 

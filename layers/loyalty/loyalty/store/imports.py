@@ -16,7 +16,7 @@ from typing import Any
 
 from pynamodb.exceptions import PynamoDBException
 
-from loyalty.store.db import ConditionFailed, Txn, batch_get, load, raise_if_transient
+from loyalty.store.db import Txn, batch_get, load, raise_if_transient
 from loyalty.store.models import (
     AuditItem,
     IdempotencyItem,
@@ -185,24 +185,3 @@ def member_import(member_id: str) -> str | None:
     member = load(MemberItem, batch_get([key]).get(key))
     return member.imported_by if member is not None else None
 
-
-__all__ = [
-    "IMPORT_SHARDS",
-    "ConditionFailed",
-    "apply_result_key",
-    "chunk_result_key",
-    "create_import",
-    "fail_import",
-    "get_import",
-    "import_shard",
-    "mark_staged",
-    "member_import",
-    "new_import",
-    "order_import",
-    "results",
-    "save_result",
-    "shard_members",
-    "stage_rows",
-    "staged_rows",
-    "start_processing",
-]

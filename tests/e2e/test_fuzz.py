@@ -104,7 +104,8 @@ def _forgiven(failure: Failure, response: Any) -> bool:
 
 
 def call_and_validate(case: schemathesis.Case, base_url: str, headers: dict[str, str]) -> None:
-    response = case.call(base_url=base_url, headers=headers)
+    # A code batch of up to 10,000 codes is 100 transactions: on the emulator, more than the default 10 s.
+    response = case.call(base_url=base_url, headers=headers, timeout=60)
     try:
         case.validate_response(response, headers=headers, excluded_checks=EXCLUDED)
     except FailureGroup as group:

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from loyalty.api.http import caller, create_app, idempotency, logger, respond
+from loyalty.api.http import caller, create_app, deadline, idempotency, logger, respond
 from loyalty.api.schemas import (
     AuditPage,
     CampaignPage,
@@ -108,7 +108,7 @@ def revoke_key(partner_id: str, key_id: str):
           summary="Issue proof-of-purchase codes worth points (claimed at /members/{id}/promo-codes)")
 def code_batch(request: Annotated[CodeBatchRequest, Body()]):
     who = caller(app)
-    return respond(mechanics.code_batch(who, request, idempotency(app, who)))
+    return respond(mechanics.code_batch(who, request, idempotency(app, who), deadline=deadline(app)))
 
 
 @app.get("/admin/program/versions", operation_id="listProgramVersions", responses=responses(200, ProgramVersionPage),

@@ -6,7 +6,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from loyalty.api.http import create_app, idempotency, logger, partner, respond
+from loyalty.api.http import create_app, deadline, idempotency, logger, partner, respond
 from loyalty.api.schemas import (
     CodesOut,
     DeliveryPage,
@@ -51,7 +51,7 @@ def get_promotion(promotion_id: str):
           tags=["partner"], summary="Issue single-use codes")
 def issue_codes(promotion_id: str, request: Annotated[CodesRequest, Body()]):
     who = partner(app)
-    return respond(partners.issue_codes(who, promotion_id, request, idempotency(app, who)))
+    return respond(partners.issue_codes(who, promotion_id, request, idempotency(app, who), deadline=deadline(app)))
 
 
 @app.get("/partner/promotions/<promotion_id>/report", operation_id="getPromotionReport",

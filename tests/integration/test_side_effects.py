@@ -150,6 +150,32 @@ def test_an_interrupted_code_batch_is_finished_by_its_retry_without_issuing_twic
     assert report["codes_issued"] == 250
 
 
+def test_a_code_batch_out_of_time_answers_503_and_its_retries_finish_it(
+        api: Api, program: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given an admin's batch of 250 codes (three transactions) in invocations with no time left to spare
+    from tests.events import LambdaContext
+
+    monkeypatch.setattr(LambdaContext, "get_remaining_time_in_millis", staticmethod(lambda: 1_000))
+    headers = {"Idempotency-Key": "slow-batch"}
+    body = {"name": "In the box", "points": 5, "count": 250}
+
+    # When it is sent, and retried with its key while it answers 503
+    answers = [api.post("/admin/code-batches", body, sub="ops", admin=True, headers=headers) for _ in range(3)]
+
+    # Then each call issues one transaction's codes and says so; the third finishes the batch, none twice
+    assert [answer.status for answer in answers] == [503, 503, 201]
+    assert answers[0].body["code"] == "service_unavailable" and answers[0].headers.get("retry-after") == "1"
+    assert "98 of 250 codes issued" in answers[0].body["detail"] and "196 of 250" in answers[1].body["detail"]
+    codes = answers[2].body["codes"]
+    assert len(set(codes)) == 250
+    stored = [item["code"] for item in ledger_items() if str(item["pk"]).startswith("CODE#")]
+    assert sorted(stored) == sorted(codes)
+    from loyalty.store import partners as store
+
+    _, usage = store.get_promotion(answers[2].body["promotion_id"])
+    assert usage is not None and usage.codes_issued == 250
+
+
 def test_a_retry_hashes_the_body_as_sent_however_the_gateway_encoded_it(api: Api, program: dict) -> None:
     # Given a purchase recorded with a key, its body sent as plain JSON
     assert api.enroll("alice").status == 201

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import re
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -236,6 +237,14 @@ def idempotency(app: APIGatewayHttpResolver, who: Caller) -> IdempotencyRequest 
     if not IDEMPOTENCY_KEY.match(key):
         raise BadRequest("Idempotency-Key must be 1-128 printable ASCII characters", code="invalid_idempotency_key")
     return IdempotencyRequest(scope=who.partner_id or who.sub, key=key, request_hash=request_hash(app))
+
+
+def deadline(app: APIGatewayHttpResolver | APIGatewayRestResolver, reserve_seconds: float = 2.0) -> float:
+    """When a long use case must stop (time.monotonic()): the invocation's remaining time less a reserve for
+    one more step and the answer, so that it answers 503 and a retry continues, rather than the function
+    being cut off and the gateway answering 500."""
+    left = app.lambda_context.get_remaining_time_in_millis() / 1000
+    return time.monotonic() + left - reserve_seconds
 
 
 def respond(outcome: Outcome) -> Response:

@@ -245,7 +245,8 @@ def use_voucher(caller: Caller, path_id: str, code: str, idempotency: Idempotenc
 PROGRAM_PARTNER = "program"  # codes the program issues itself (Disney Movie Insiders' codes in the box)
 
 
-def code_batch(caller: Caller, request: CodeBatchRequest, idempotency: IdempotencyRequest | None) -> Outcome:
+def code_batch(caller: Caller, request: CodeBatchRequest, idempotency: IdempotencyRequest | None,
+               deadline: float | None = None) -> Outcome:
     """A promotion of the program's own and its codes. With an Idempotency-Key a retry replays both steps
     (and finishes a batch a crash interrupted) rather than issuing a second batch."""
     caller.authorize_admin()
@@ -263,7 +264,7 @@ def code_batch(caller: Caller, request: CodeBatchRequest, idempotency: Idempoten
                                    {"name": request.name, "count": request.count, "points": request.points})).body
     issued = partners.issue_codes(as_program, promotion["promotion_id"],
                                   CodesRequest(count=request.count, prefix=request.prefix),
-                                  step(idempotency, "codes")).body
+                                  step(idempotency, "codes"), deadline=deadline).body
     return Outcome(201, {"promotion_id": promotion["promotion_id"], "name": request.name, "points": request.points,
                          "starts_at": promotion["starts_at"], "ends_at": promotion["ends_at"],
                          "count": issued["count"], "codes": issued["codes"]})

@@ -267,10 +267,12 @@ def list_promotions(caller: Caller, *, limit: int, cursor: str | None) -> Outcom
 
 
 def issue_codes(caller: Caller, promotion_id: str, request: CodesRequest,
-                idempotency: IdempotencyRequest | None = None) -> Outcome:
+                idempotency: IdempotencyRequest | None = None, deadline: float | None = None) -> Outcome:
     """Issues `count` codes in chunks of CODES_PER_TRANSACTION, each chunk one transaction with its record.
     With an Idempotency-Key a retry continues the same batch where it stopped (an interrupted batch
-    never issues its codes twice) and, once complete, replays its answer."""
+    never issues its codes twice) and, once complete, replays its answer. Past `deadline`
+    (time.monotonic()) it stops after the chunk in hand and answers 503: 10,000 codes are 103
+    transactions, which a slow moment can stretch past the function's timeout."""
     promotion, _ = _own_promotion(caller, promotion_id)
     if promotion.data.get("kind") == "multiplier":
         raise ValidationFailed("codes are for bonus_points and giveaway promotions", errors=[
@@ -290,6 +292,9 @@ def issue_codes(caller: Caller, promotion_id: str, request: CodesRequest,
                 chunks = [*chunks, fresh]
         except ConditionFailed:
             chunks = store.code_batch(batch_id)  # a concurrent retry wrote this chunk: continue after it
+        issued = sum(len(chunk) for chunk in chunks)
+        if deadline is not None and issued < request.count and time.monotonic() > deadline:
+            raise ServiceUnavailable(_unfinished_batch(issued, request.count, idempotency), retry_after=1)
     else:
         raise ServiceUnavailable("the code batch did not complete; retry with the same Idempotency-Key",
                                  retry_after=1)
@@ -299,6 +304,14 @@ def issue_codes(caller: Caller, promotion_id: str, request: CodesRequest,
         with contextlib.suppress(ConditionFailed):  # a concurrent retry recorded the same batch
             repository.save_idempotent_result(idempotency_record(idempotency, 201, dumps(body)))
     return Outcome(201, body)
+
+
+def _unfinished_batch(issued: int, count: int, idempotency: IdempotencyRequest | None) -> str:
+    if idempotency is not None:
+        return (f"{issued} of {count} codes issued before this call ran out of time; "
+                "retry with the same Idempotency-Key to continue the batch")
+    return (f"{issued} of {count} codes issued before this call ran out of time and the batch stopped; "
+            "send an Idempotency-Key with a large batch so that a retry continues it")
 
 
 def promotion_report(caller: Caller, promotion_id: str) -> Outcome:

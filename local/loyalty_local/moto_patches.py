@@ -25,6 +25,11 @@
   index in a row (the back office's rosters) walks the table once, not once per key.
 - Dispatch: for every request moto lists its own package directory and inspects the handler class for
   its methods; both answers never change while it runs, so they are computed once.
+- SQS: to check a received message's retention moto computes every attribute of its queue three times
+  (each count walks the queue, asking the clock for every message): a tenth of the local stack's moto
+  time under purchase traffic, whose events feed the event log's queue. Here it reads the one attribute.
+  moto's SQS also asks the clock through datetime arithmetic (utcnow minus the epoch) for every message
+  it looks at; here it reads `time.time()`, the same number.
 - EventBridge: moto builds a JSONPath parser (PLY tables included) for every input path of every target
   of every event (~60 ms a PutEvents); the parsed paths are cached.
 """
@@ -39,12 +44,14 @@ import functools
 import inspect
 import json
 import os
+import time
 from datetime import datetime
 from typing import Any
 
 from moto import backends
 from moto.core import responses as responses_module
 from moto.core.responses import ActionResult, BaseResponse
+from moto.core.utils import unix_time
 from moto.dynamodb import comparisons
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.exceptions import ItemSizeTooLarge
@@ -55,6 +62,8 @@ from moto.dynamodb.models.table import Table
 from moto.dynamodb.models.utilities import bytesize
 from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser  # type: ignore[attr-defined]
 from moto.dynamodb.parsing.validators import Validator
+from moto.sqs import models as sqs_models
+from moto.sqs.models import Message, SQSBackend
 
 _original = DynamoDBBackend.transact_write_items
 _applied = False
@@ -332,6 +341,19 @@ def _nodes_to_be_processed(self: DepthFirstTraverser) -> tuple[type, ...]:
     return cached
 
 
+def _unix_time(dt: datetime | None = None) -> float:
+    return time.time() if dt is None else unix_time(dt)
+
+
+def _unix_time_millis(dt: datetime | None = None) -> float:
+    return _unix_time(dt) * 1000.0
+
+
+def _retained(self: SQSBackend, queue_name: str, message: Message) -> bool:
+    retention_seconds = int(self.get_queue(queue_name).message_retention_period)  # type: ignore[attr-defined]
+    return bool(retention_seconds + message.sent_timestamp / 1000 > time.time())  # type: ignore[operator]
+
+
 def apply() -> None:
     global _applied
     if _applied:
@@ -354,6 +376,9 @@ def apply() -> None:
     dynamodb_models.copy = _NoTableCopies()  # type: ignore[assignment]
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
     BaseResponse.serialized = _serialized  # type: ignore[method-assign]
+    SQSBackend.is_message_valid_based_on_retention_period = _retained  # type: ignore[method-assign]
+    sqs_models.unix_time = _unix_time
+    sqs_models.unix_time_millis = _unix_time_millis
     import jsonpath_ng.ext
 
     # moto imports `parse` from jsonpath_ng.ext inside the function, at every call: this is what it gets.

@@ -107,7 +107,7 @@ def function_environment(function: Function, refs: dict[str, str], local: dict[s
 
 class LocalStack:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 3000, seed_demo: bool = True,
-                 chaos: Chaos | None = None, stream_interval: float = 0.05,
+                 chaos: Chaos | None = None, stream_interval: float = 0.25,
                  schedule_interval: float = 60.0) -> None:
         self.host = host
         self.port = port

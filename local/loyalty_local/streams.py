@@ -79,7 +79,7 @@ class Chaos:
 
 class StreamPoller:
     def __init__(self, source: StreamSource, functions: Functions, endpoint: str, *,
-                 interval: float = 0.05, chaos: Chaos | None = None) -> None:
+                 interval: float = 0.25, chaos: Chaos | None = None) -> None:
         self.source = source
         self.functions = functions
         self.interval = interval
@@ -94,6 +94,11 @@ class StreamPoller:
         self.redeliveries = 0
         self._stop = threading.Event()
         self._idle = threading.Event()
+        self._flush = threading.Event()
+        # Records read but not yet delivered, per shard, and when the first of them was read: as the event
+        # source mapping, a batch goes when it is full or its batching window has passed.
+        self._pending: dict[str, list[dict[str, Any]]] = {}
+        self._pending_since: dict[str, float] = {}
         self._thread = threading.Thread(target=self._run, name=f"stream-{source.table}", daemon=True)
         self.stream_arn = ""
 
@@ -107,8 +112,10 @@ class StreamPoller:
         self._thread.join(timeout=5)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Block until the poller has caught up with the stream (for tests and the simulator)."""
+        """Block until the poller has caught up with the stream (for tests and the simulator); records
+        waiting for their batching window go at once."""
         self._idle.clear()
+        self._flush.set()
         return self._idle.wait(timeout)
 
     def _run(self) -> None:
@@ -121,7 +128,9 @@ class StreamPoller:
                 busy = False
                 time.sleep(0.5)
             if not busy:
-                self._idle.set()
+                if not any(self._pending.values()):
+                    self._flush.clear()
+                    self._idle.set()
                 time.sleep(self.interval)
 
     def _poll(self, iterators: dict[str, str]) -> bool:
@@ -134,12 +143,20 @@ class StreamPoller:
                 )["ShardIterator"]
         busy = False
         for shard_id, iterator in list(iterators.items()):
-            response = self.streams.get_records(ShardIterator=iterator, Limit=self.source.batch_size)
-            iterators[shard_id] = response.get("NextShardIterator") or iterator
-            records = [lambda_record(dict(record), self.stream_arn) for record in response.get("Records", [])]
-            if records:
+            pending = self._pending.setdefault(shard_id, [])
+            room = self.source.batch_size - len(pending)
+            if room > 0:
+                response = self.streams.get_records(ShardIterator=iterator, Limit=room)
+                iterators[shard_id] = response.get("NextShardIterator") or iterator
+                if not pending:
+                    self._pending_since[shard_id] = time.monotonic()
+                pending.extend(lambda_record(dict(record), self.stream_arn) for record in response.get("Records", []))
+            waited = time.monotonic() - self._pending_since.get(shard_id, 0.0)
+            if pending and (len(pending) >= self.source.batch_size or waited >= self.source.batching_window
+                            or self._flush.is_set()):
+                self._pending[shard_id] = []
                 busy = True
-                self._deliver(records, shard_id)
+                self._deliver(pending, shard_id)
         return busy
 
     def _deliver(self, records: list[dict[str, Any]], shard_id: str) -> None:

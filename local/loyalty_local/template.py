@@ -69,6 +69,7 @@ class StreamSource:
     bisect: bool
     report_item_failures: bool
     tumbling_window: int = 0
+    batching_window: float = 0.0  # MaximumBatchingWindowInSeconds
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,7 @@ def read_stack(path: Path = TEMPLATE_PATH) -> Stack:
                         report_item_failures="ReportBatchItemFailures" in (
                             event_properties.get("FunctionResponseTypes") or []),
                         tumbling_window=int(event_properties.get("TumblingWindowInSeconds", 0)),
+                        batching_window=float(event_properties.get("MaximumBatchingWindowInSeconds", 0)),
                     ))
             elif event_kind == "SQS":
                 queue = _getatt_resource(event_properties.get("Queue"))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+import boto3
 import pytest
 from pynamodb.connection.base import Connection
 
 from loyalty_local import moto_patches
+from loyalty_local.motoserver import MotoServer
 from tests.events import Api
 from tests.stream_helpers import deliver, ledger_items, stream_records
 
@@ -189,3 +192,23 @@ def test_a_paged_scan_starts_after_its_start_key_sorts_once_and_sees_every_write
     rest = client.scan(TableName="LoyaltyTable", ExclusiveStartKey=first["LastEvaluatedKey"])["Items"]
     assert ("P#99", "S#999") in [(item["pk"]["S"], item["sk"]["S"]) for item in rest]
     assert len(first["Items"]) + len(rest) == 61
+
+
+def test_sqs_still_drops_messages_past_their_retention_and_delivers_the_rest(
+        tables: MotoServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a queue that keeps messages for 60 s, and a message in it
+    sqs = boto3.client("sqs", endpoint_url=tables.url, region_name="us-east-1")
+    url = sqs.create_queue(QueueName="retention", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="old")
+    now = time.time()
+
+    # When it is received 61 s later, and a fresh message right away
+    monkeypatch.setattr(moto_patches.time, "time", lambda: now + 61)
+    expired = sqs.receive_message(QueueUrl=url).get("Messages", [])
+    monkeypatch.undo()
+    sqs.send_message(QueueUrl=url, MessageBody="new")
+    kept = [message["Body"] for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
+                                                                VisibilityTimeout=0)["Messages"]]
+
+    # Then the expired message is not delivered (as moto and SQS do) and the fresh one is
+    assert expired == [] and "new" in kept

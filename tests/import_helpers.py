@@ -27,6 +27,7 @@ class Importer:
         self.queues = {"ImportUploadsQueue": (refs["ImportUploadsQueue"], "ImportSplitFunction", handler.on_upload),
                        "WorkQueue": (refs["WorkQueue"], "WorkFunction", handler.on_work)}
         self.arns = arns
+        self.refs = refs
         self.invocations = 0
 
     def start(self, kind: str, content: str, file_format: str = "jsonl") -> str:

@@ -4,8 +4,9 @@
 `on_upload`: S3 notifies the uploads queue of a file; the file is split into chunks sent to the work
 queue. `on_work`: a chunk of a file, a page of a shard's staged transactions, or a step of a what-if.
 A message that fails goes back to its queue (partial batch response) and is tried again: every unit is
-idempotent. After the queue's maxReceiveCount it moves to the dead-letter queue, and the import (or
-job) stays short of completed, which its `GET` shows.
+idempotent. After the queue's maxReceiveCount it moves to the dead-letter queue. An import unit failing
+on that last try says so on its import first (which unit, why, and that a redrive finishes it); a what-if
+job stays short of completed.
 """
 
 import json
@@ -18,6 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from loyalty.logs import make_logger
 from loyalty.observability import count, metrics
 from loyalty.services import imports, whatif
+from loyalty.settings import settings
 
 logger = make_logger()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -40,7 +42,14 @@ def work_record(record: SQSRecord) -> None:
         whatif.run_step(str(message["job_id"]), int(message["n"]))
         count("WhatIfStepsDone")
         return
-    imports.work(message)
+    try:
+        imports.work(message)
+    except Exception as exc:
+        attempts = int(record.attributes.approximate_receive_count)
+        if attempts >= settings().work_max_receives:
+            count("ImportUnitsGivenUp")
+            imports.give_up(message, attempts, type(exc).__name__)
+        raise
     count("ImportUnitsDone")
 
 

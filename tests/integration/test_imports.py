@@ -117,6 +117,49 @@ def test_a_worker_that_crashes_midway_finishes_on_retry_with_nothing_twice(api: 
         assert [(entry["type"], entry["points"]) for entry in ledger] == [("import", 10)]
 
 
+def test_a_chunk_that_fails_every_try_is_reported_and_a_redrive_finishes_the_import(
+        api: Api, importer: Importer, stack, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    # Given a members file of 3 chunks, and a worker that fails at the 5th row every time
+    from loyalty.services import imports
+
+    work_queue = stack.queues["WorkQueue"]["RedrivePolicy"]["maxReceiveCount"]
+    work_function = stack.functions["WorkFunction"].environment
+    assert str(work_function["WORK_MAX_RECEIVES"]) == str(work_queue)  # the function knows its last try
+    rows = [member_row(f"d-{n}") for n in range(8)]
+    real = imports.import_member
+
+    def broken(import_id: str, line: int, *args: Any) -> str:
+        if line == 5:
+            raise RuntimeError("a bug in this row's path")
+        return real(import_id, line, *args)
+
+    monkeypatch.setattr(imports, "import_member", broken)
+    import_id = importer.start("members", jsonl(rows))
+
+    # When the workers run until the queue gives the chunk up (its last try, then the dead-letter queue)
+    importer.drain()
+
+    # Then the import is not completed, and says which unit stopped, why, and how to finish it
+    stopped = importer.status(import_id)
+    assert stopped["status"] == "processing" and stopped["imported"] == 5
+    (error,) = stopped["errors"]
+    assert (error["line"], error["code"]) == (4, "unit_failed")
+    assert "failed 5 times (RuntimeError)" in error["detail"] and "dead-letter queue" in error["detail"]
+
+    # When the bug is fixed and the dead-letter queue is redriven
+    monkeypatch.setattr(imports, "import_member", real)
+    dead_letters = importer.sqs.receive_message(QueueUrl=importer.refs["ImportDeadLetterQueue"],
+                                                MaxNumberOfMessages=10)["Messages"]
+    assert len(dead_letters) == 1
+    importer.sqs.send_message(QueueUrl=importer.refs["WorkQueue"], MessageBody=dead_letters[0]["Body"])
+    importer.drain()
+
+    # Then the import completes with every member once and no error left
+    done = importer.status(import_id)
+    assert (done["status"], done["imported"], done["failed"], done["errors"]) == ("completed", 8, 0, [])
+    assert_reconciled()
+
+
 def test_a_transactions_file_is_applied_per_member_in_occurred_at_order_across_chunks(
         api: Api, importer: Importer) -> None:
     # Given two imported members

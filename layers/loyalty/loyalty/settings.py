@@ -38,6 +38,8 @@ class Settings(BaseModel):
     import_bucket: str | None = Field(None, alias="IMPORT_BUCKET")
     work_queue_url: str | None = Field(None, alias="WORK_QUEUE_URL")
     import_chunk_rows: int = Field(500, alias="IMPORT_CHUNK_ROWS", ge=1, le=10_000)
+    # The work queue's maxReceiveCount: a unit failing on its last receive is reported on its import.
+    work_max_receives: int = Field(5, alias="WORK_MAX_RECEIVES", ge=1, le=1000)
     tracing: bool = Field(False, alias="TRACING")
     metrics_namespace: str = Field("Loyalty", alias="POWERTOOLS_METRICS_NAMESPACE")
     service_name: str = Field("loyalty", alias="POWERTOOLS_SERVICE_NAME")
@@ -47,8 +49,8 @@ class Settings(BaseModel):
 _NAMES = ("TABLE_NAME", "METRICS_TABLE_NAME", "AWS_REGION", "AWS_DEFAULT_REGION", "DYNAMODB_MAX_RETRIES",
           "EVENT_BUS_NAME", "PARTNER_API_ID", "PARTNER_API_STAGE", "PARTNER_RATE_LIMIT", "PARTNER_BURST_LIMIT",
           "PARTNER_DAILY_QUOTA", "RECONCILE_STREAM_LAG_MINUTES", "WEBHOOK_QUEUE_URL", "WEBHOOK_BACKOFF_SECONDS",
-          "IMPORT_BUCKET", "WORK_QUEUE_URL", "IMPORT_CHUNK_ROWS", "TRACING", "POWERTOOLS_METRICS_NAMESPACE",
-          "POWERTOOLS_SERVICE_NAME")
+          "IMPORT_BUCKET", "WORK_QUEUE_URL", "IMPORT_CHUNK_ROWS", "WORK_MAX_RECEIVES", "TRACING",
+          "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_SERVICE_NAME")
 
 
 def settings() -> Settings:

@@ -361,7 +361,8 @@ class WhatIfOut(Out):
 
 
 class ImportErrorOut(Out):
-    line: int = Field(description="the line of the file (a CSV's header is line 1)")
+    line: int = Field(description="the line of the file (a CSV's header is line 1); 0 when the error is not "
+                                  "one row's (unit_failed: a unit of work that went to the dead-letter queue)")
     code: str = Field(examples=["invalid_row"])
     detail: str
 

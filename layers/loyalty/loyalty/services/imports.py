@@ -131,10 +131,12 @@ def progress(item: ImportItem) -> dict[str, Any]:
     chunks_done = 0
     shards_done: set[str] = set()
     for result in store.results(item.import_id):
+        errors.extend(result.errors or [])
+        if result.gave_up:
+            continue  # not done: its error says which unit stopped and how to resume it
         view["imported"] += int(result.imported)
         view["skipped"] += int(result.skipped)
         view["failed"] += int(result.failed)
-        errors.extend(result.errors or [])
         if result.sk.startswith("CHUNK#"):
             chunks_done += 1
         elif result.last:
@@ -191,6 +193,22 @@ def _lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
             yield line + b"\n"
     if pending:
         yield pending
+
+
+def give_up(message: dict[str, Any], attempts: int, reason: str) -> None:
+    """A unit whose last try failed (the queue moves it to the dead-letter queue next): its import says
+    which unit stopped and how to resume it, instead of staying short of completed without a word."""
+    if message.get("step") == "apply":
+        shard, page = int(message["shard"]), int(message["page"])
+        where, line, key = (f"page {page} of member shard {shard} (transactions)", 0,
+                            store.apply_result_key(shard, page))
+    else:
+        where, line, key = (f"the chunk from line {message['first_line']}", int(message["first_line"]),
+                            store.chunk_result_key(int(message["chunk"])))
+    detail = (f"{where} failed {attempts} times ({reason}) and went to the dead-letter queue; its rows may be "
+              "partly imported. Redrive the queue to finish the import: no row is imported twice.")
+    logger.error("import unit given up", extra={"import_id": message["import_id"], "unit": key, "reason": reason})
+    store.save_gave_up(str(message["import_id"]), key, {"line": line, "code": "unit_failed", "detail": detail})
 
 
 # --- step 3: a chunk ------------------------------------------------------------------------------

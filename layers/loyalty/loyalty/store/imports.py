@@ -16,7 +16,7 @@ from typing import Any
 
 from pynamodb.exceptions import PynamoDBException
 
-from loyalty.store.db import Txn, batch_get, load, raise_if_transient
+from loyalty.store.db import Txn, batch_get, error_code, load, raise_if_transient
 from loyalty.store.models import (
     AuditItem,
     IdempotencyItem,
@@ -100,11 +100,25 @@ def mark_staged(import_id: str, chunk: int) -> int:
 
 
 def save_result(import_id: str, sort_key: str, *, imported: int, skipped: int, failed: int,
-                errors: list[dict[str, Any]], last: bool | None = None) -> None:
+                errors: list[dict[str, Any]], last: bool | None = None, gave_up: bool = False) -> None:
     try:
         ImportResultItem(f"IMPORT#{import_id}", sort_key, imported=imported, skipped=skipped, failed=failed,
-                         errors=errors, last=None if last is None else int(last)).save()
+                         errors=errors, last=None if last is None else int(last),
+                         gave_up=1 if gave_up else None).save()
     except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
+
+
+def save_gave_up(import_id: str, sort_key: str, error: dict[str, Any]) -> None:
+    """A unit's last try failed: its result says so, unless the unit is already done (a duplicate delivery
+    of a unit that succeeded once must not hide its counts)."""
+    try:
+        ImportResultItem(f"IMPORT#{import_id}", sort_key, errors=[error], gave_up=1).save(
+            ImportResultItem.pk.does_not_exist() | ImportResultItem.gave_up.exists())
+    except PynamoDBException as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return
         raise_if_transient(exc)
         raise
 

@@ -524,6 +524,9 @@ class ImportResultItem(_Item):
     failed = NumberAttribute(default=0)
     errors = JSONAttribute(default=list)  # [{line, code, detail}], at most MAX_ERRORS
     last = NumberAttribute(null=True)  # APPLY: 1 on a shard's last page
+    # 1: the unit failed on its last try and went to the dead-letter queue (not done; its error says so).
+    # Done again after a redrive, it writes its result over this one.
+    gave_up = NumberAttribute(null=True)
 
 
 class StagedRowItem(_Item):

@@ -6,7 +6,7 @@ queue. `on_work`: a chunk of a file, a page of a shard's staged transactions, or
 A message that fails goes back to its queue (partial batch response) and is tried again: every unit is
 idempotent. After the queue's maxReceiveCount it moves to the dead-letter queue. An import unit failing
 on that last try says so on its import first (which unit, why, and that a redrive finishes it); a what-if
-job stays short of completed.
+step fails its job (`failed`, with why).
 """
 
 import json
@@ -38,19 +38,22 @@ def upload_record(record: SQSRecord) -> None:
 
 def work_record(record: SQSRecord) -> None:
     message = json.loads(record.body)
-    if message.get("step") == "what_if":
-        whatif.run_step(str(message["job_id"]), int(message["n"]))
-        count("WhatIfStepsDone")
-        return
+    what_if = message.get("step") == "what_if"
     try:
-        imports.work(message)
+        if what_if:
+            whatif.run_step(str(message["job_id"]), int(message["n"]))
+        else:
+            imports.work(message)
     except Exception as exc:
         attempts = int(record.attributes.approximate_receive_count)
-        if attempts >= settings().work_max_receives:
-            count("ImportUnitsGivenUp")
-            imports.give_up(message, attempts, type(exc).__name__)
+        if attempts >= settings().work_max_receives:  # the last try: say so where the caller looks
+            count("WorkUnitsGivenUp")
+            if what_if:
+                whatif.give_up(str(message["job_id"]), int(message["n"]), attempts, type(exc).__name__)
+            else:
+                imports.give_up(message, attempts, type(exc).__name__)
         raise
-    count("ImportUnitsDone")
+    count("WhatIfStepsDone" if what_if else "ImportUnitsDone")
 
 
 @metrics.log_metrics

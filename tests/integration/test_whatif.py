@@ -108,3 +108,25 @@ def test_a_redelivered_step_changes_nothing(api: Api, program: dict, worker: Imp
     # Then the job and its report are as they were (no step ran twice)
     assert api.get(f"/admin/what-if/{job_id}", admin=True).body == done
     assert done["report"]["points"]["delta"] == 0 and done["report"]["members_affected"] == 0
+
+
+def test_a_step_that_fails_every_try_fails_its_job_saying_why(api: Api, program: dict, worker: Importer,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a what-if whose replay breaks on every try
+    from loyalty.services import whatif
+
+    history(api)
+
+    def broken(*args: Any) -> Any:
+        raise KeyError("a bug in the replay")
+
+    monkeypatch.setattr(whatif, "_member_totals", broken)
+    started = api.post("/admin/what-if", {"config": program, "from": "2026-06-01", "to": "2026-06-30"}, admin=True)
+
+    # When the worker runs until the queue gives the step up
+    worker.drain()
+
+    # Then the job is failed, not running forever, and says which step, how often and why
+    found = api.get(f"/admin/what-if/{started.body['job_id']}", admin=True).body
+    assert found["status"] == "failed"
+    assert found["error"] == "step 0 failed 5 times (KeyError); start the what-if again"

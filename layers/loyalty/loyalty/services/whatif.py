@@ -107,6 +107,14 @@ def run_step(job_id: str, step: int) -> None:
         imports.send([{"step": "what_if", "job_id": job_id, "n": step + 1}])
 
 
+def give_up(job_id: str, step: int, attempts: int, reason: str) -> None:
+    """A step whose last try failed: the job fails, saying why (a what-if writes nothing but its job: run
+    it again), rather than staying `running`."""
+    job = store.get_job(job_id)
+    if job is not None and job.status == "running" and int(job.step) == step:
+        store.fail(job, f"step {step} failed {attempts} times ({reason}); start the what-if again")
+
+
 def _member_totals(items: list[dict[str, Any]], proposed: Any, first: Any, last: Any) -> replay.Totals:
     member = next((item for item in items if item.get("sk") == "PROFILE"), None)
     if member is None:

@@ -1,6 +1,8 @@
-"""Drive bulk imports in-process: the import queues drained by invoking the import functions with SQS
-events, under their roles, as the Lambda event source mappings would; a message whose invocation fails
-comes back, as after its visibility timeout. Used by the integration tests and by `make bench`."""
+"""Drive the background work in-process: the uploads and work queues drained by invoking the work
+function's handlers with SQS events, under their roles, as the Lambda event source mappings would; a
+message whose invocation fails comes back, as after its visibility timeout, until the queue's redrive
+policy moves it to the dead-letter queue. Bulk imports and what-if steps both go through it. Used by the
+integration tests and by `make bench`."""
 
 from __future__ import annotations
 

@@ -25,7 +25,6 @@ progress is their sum.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,6 +42,7 @@ from loyalty.domain.lots import NEVER
 from loyalty.domain.program import ProgramConfig
 from loyalty.inputs import ImportMemberRow, ImportRequest, ImportTransactionRow, PurchaseRequest
 from loyalty.logs import make_logger
+from loyalty.services import work_queue
 from loyalty.services.awards import MemberChange
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.ledger import purchase
@@ -173,7 +173,7 @@ def split(bucket: str, key: str) -> None:
         lines = _chained(first, lines)
     chunks = list(rows.plan_chunks(lines, settings().import_chunk_rows, has_header=header is not None))
     store.start_processing(item, rows=sum(chunk.rows for chunk in chunks), chunks=len(chunks))
-    send([{"step": "chunk", "import_id": item.import_id, "bucket": bucket, "key": key, "chunk": chunk.index,
+    work_queue.send([{"step": "chunk", "import_id": item.import_id, "bucket": bucket, "key": key, "chunk": chunk.index,
             "start": chunk.start, "end": chunk.end, "first_line": chunk.first_line, "header": header}
            for chunk in chunks])
 
@@ -265,7 +265,7 @@ def process_chunk(message: dict[str, Any]) -> None:
                       skipped=tally["skipped"], failed=tally["failed"], errors=rows.first_errors(tally["errors"]))
     if item.kind == "transactions" and store.mark_staged(import_id, int(message["chunk"])) >= int(item.chunks or 0):
         # Every chunk is staged: each member shard's rows can be applied in order.
-        send([{"step": "apply", "import_id": import_id, "shard": shard, "page": 0, "after": None}
+        work_queue.send([{"step": "apply", "import_id": import_id, "shard": shard, "page": 0, "after": None}
                for shard in range(store.IMPORT_SHARDS)])
 
 
@@ -348,7 +348,8 @@ def apply_page(import_id: str, shard: int, page: int, after: str | None) -> None
                       skipped=tally["skipped"], failed=tally["failed"], errors=rows.first_errors(tally["errors"]),
                       last=last)
     if not last:
-        send([{"step": "apply", "import_id": import_id, "shard": shard, "page": page + 1, "after": members[-1]}])
+        work_queue.send([{"step": "apply", "import_id": import_id, "shard": shard, "page": page + 1,
+                          "after": members[-1]}])
 
 
 def _apply_rows(import_id: str, member_id: str, batch: list[tuple[int, ImportTransactionRow]], tally: Tally) -> None:
@@ -440,20 +441,3 @@ def _bucket() -> str:
 def _s3() -> Any:
     # SigV4: the presigned URL works in every region.
     return boto3.client("s3", config=Config(signature_version="s3v4"))
-
-
-@functools.cache
-def _sqs() -> Any:
-    return boto3.client("sqs")
-
-
-def send(messages: list[dict[str, Any]]) -> None:
-    url = settings().work_queue_url
-    if not url:
-        raise RuntimeError("WORK_QUEUE_URL is not set")
-    for start in range(0, len(messages), 10):
-        batch = messages[start:start + 10]
-        answer = _sqs().send_message_batch(QueueUrl=url, Entries=[
-            {"Id": str(index), "MessageBody": json.dumps(message)} for index, message in enumerate(batch)])
-        if answer.get("Failed"):
-            raise RuntimeError(f"{len(answer['Failed'])} import messages were not sent: {answer['Failed'][:3]}")

@@ -21,7 +21,7 @@ from loyalty.domain.errors import NotFound, ValidationFailed
 from loyalty.domain.ids import new_ulid
 from loyalty.domain.money import format_amount
 from loyalty.inputs import WhatIfRequest
-from loyalty.services import imports
+from loyalty.services import work_queue
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.program import config_of, parse_config
 from loyalty.services.writes import Plan, execute
@@ -53,7 +53,7 @@ def start(caller: Caller, request: WhatIfRequest, idempotency: IdempotencyReques
 
         def commit(record: IdempotencyItem | None) -> None:
             store.create_job(job, audit, record)
-            imports.send([{"step": "what_if", "job_id": job_id, "n": 0}])
+            work_queue.send([{"step": "what_if", "job_id": job_id, "n": 0}])
 
         return Plan(202, {"job_id": job_id, "status": "running"}, commit)
 
@@ -104,7 +104,7 @@ def run_step(job_id: str, step: int) -> None:
     # Unfinished: the next step starts after the last item of the last member done here.
     cursor = None if finished else resume_at
     if store.advance(job, step=step, cursor=cursor, totals=totals.as_dict(), report=report) and not finished:
-        imports.send([{"step": "what_if", "job_id": job_id, "n": step + 1}])
+        work_queue.send([{"step": "what_if", "job_id": job_id, "n": step + 1}])
 
 
 def give_up(job_id: str, step: int, attempts: int, reason: str) -> None:

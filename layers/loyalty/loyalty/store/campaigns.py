@@ -25,7 +25,7 @@ from loyalty.store.models import (
     SegmentItem,
     program_replica_key,
 )
-from loyalty.store.repository import _add_audit, _add_idempotency, _commit
+from loyalty.store.repository import _add_audit, _add_idempotency, _commit, create_audited
 
 CAMPAIGNS_PK = "CAMPAIGNS"
 SEGMENTS_PK = "SEGMENTS"
@@ -85,11 +85,7 @@ def get_segment(segment_id: str) -> SegmentItem | None:
 
 def save_segment(item: SegmentItem, audit: AuditItem, idempotency: IdempotencyItem | None) -> None:
     """Raises ConditionFailed: segment (the id is taken), idempotency."""
-    txn = Txn()
-    txn.put("segment", item, SegmentItem.pk.does_not_exist())
-    _add_audit(txn, audit)
-    _add_idempotency(txn, idempotency)
-    _commit(txn)
+    create_audited("segment", item, audit, idempotency)
 
 
 def new_campaign(campaign_id: str, **attributes: Any) -> CampaignItem:

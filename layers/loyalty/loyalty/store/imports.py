@@ -16,7 +16,7 @@ from typing import Any
 
 from pynamodb.exceptions import PynamoDBException
 
-from loyalty.store.db import Txn, batch_get, error_code, load, raise_if_transient
+from loyalty.store.db import batch_get, error_code, load, raise_if_transient
 from loyalty.store.models import (
     AuditItem,
     IdempotencyItem,
@@ -30,7 +30,7 @@ from loyalty.store.models import (
     member_key,
     order_key,
 )
-from loyalty.store.repository import _add_audit, _add_idempotency, _commit
+from loyalty.store.repository import create_audited
 
 # Members with staged rows are listed under this many keys per import: the apply phase runs one worker
 # per key at a time, so this is also how many members are applied in parallel.
@@ -56,11 +56,7 @@ def new_import(import_id: str, **attributes: Any) -> ImportItem:
 
 def create_import(item: ImportItem, audit: AuditItem, idempotency: IdempotencyItem | None) -> None:
     """The import, its audit record and the idempotency record of its request, in one transaction."""
-    txn = Txn()
-    txn.put("import", item, ImportItem.pk.does_not_exist())
-    _add_audit(txn, audit)
-    _add_idempotency(txn, idempotency)
-    _commit(txn)
+    create_audited("import", item, audit, idempotency)
 
 
 def get_import(import_id: str) -> ImportItem | None:

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from pynamodb.exceptions import PynamoDBException
+from pynamodb.models import Model
 
 from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.errors import BadRequest
@@ -243,6 +244,17 @@ def new_audit(actor: str, action: str, target: str, details: dict[str, Any] | No
 def _add_audit(txn: Txn, audit: AuditItem | None) -> None:
     if audit is not None:
         txn.put("audit", audit, AuditItem.pk.does_not_exist())
+
+
+def create_audited(label: str, item: Model, audit: AuditItem | None, idempotency: IdempotencyItem | None) -> None:
+    """A new item of an admin write (an import, a what-if job, a segment...), its audit record and the
+    idempotency record of its request, in one transaction. Raises ConditionFailed: `label` (the id is
+    taken), idempotency."""
+    txn = Txn()
+    txn.put(label, item, type(item).pk.does_not_exist())  # type: ignore[attr-defined]
+    _add_audit(txn, audit)
+    _add_idempotency(txn, idempotency)
+    _commit(txn)
 
 
 def list_audit(*, limit: int, cursor: str | None) -> tuple[list[AuditItem], str | None]:

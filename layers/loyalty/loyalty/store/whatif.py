@@ -8,9 +8,9 @@ from typing import Any
 
 from pynamodb.exceptions import PynamoDBException
 
-from loyalty.store.db import Key, Txn, batch_get, connection, load, raise_if_transient
+from loyalty.store.db import Key, batch_get, connection, load, raise_if_transient
 from loyalty.store.models import AuditItem, IdempotencyItem, WhatIfItem, table_name
-from loyalty.store.repository import _add_audit, _add_idempotency, _commit
+from loyalty.store.repository import create_audited
 
 JOB_TTL = timedelta(days=30)
 SCAN_PAGE = 200  # items a scan page holds: with one member's ledger, what a step keeps in memory
@@ -21,11 +21,7 @@ def job_key(job_id: str) -> Key:
 
 
 def create_job(job: WhatIfItem, audit: AuditItem, idempotency: IdempotencyItem | None) -> None:
-    txn = Txn()
-    txn.put("job", job, WhatIfItem.pk.does_not_exist())
-    _add_audit(txn, audit)
-    _add_idempotency(txn, idempotency)
-    _commit(txn)
+    create_audited("job", job, audit, idempotency)
 
 
 def get_job(job_id: str) -> WhatIfItem | None:

@@ -121,7 +121,25 @@ def _family(pk: str) -> str:
     return re.sub(r"#\d{2}$", "#nn", pk)
 
 
-def run_mix(world: Any, operations: int = 1200, members: int = 150, seed: int = 13) -> dict[str, Any]:
+def running_campaign(number: int) -> dict[str, Any]:
+    """A campaign as marketers write them: conditions on the member and the basket, a multiplier or a bonus,
+    a budget, a per-member maximum and a holdout. Every fifth one applies to every purchase."""
+    everyone = number % 5 == 0
+    conditions = [{"fact": "basket.quantity", "op": "gte", "value": 1}] if everyone else [
+        {"fact": "member.purchases", "op": "gte", "value": 3},
+        {"fact": "basket.total", "op": "gte", "value": {"amount": f"{80 + number}.00", "currency": "USD"}},
+        {"fact": "basket.categories", "op": "contains", "value": f"category-{number}"}]
+    effects = [{"type": "bonus_points", "points": 5}] if everyone else [
+        {"type": "multiply", "multiplier": "2", "categories": [f"category-{number}", "shoes"]}]
+    return {"campaign_id": f"campaign-{number:02d}", "name": f"Weekend push {number}: double points on shoes",
+            "starts_at": "2020-01-01T00:00:00Z", "ends_at": "2099-01-01T00:00:00Z", "trigger": "purchase",
+            "conditions": conditions, "effects": effects, "budget_points": 10_000_000, "max_per_member": 5_000,
+            "audience": {"holdout_percent": 10}, "active": True}
+
+
+def run_mix(world: Any, operations: int = 1200, members: int = 150, seed: int = 13,
+            campaigns: int = 0) -> dict[str, Any]:
+    """The mix's units per shared key. `campaigns`: that many running (they ride on the program read)."""
     from tests.stream_helpers import deliver, stream_records
 
     world.reset()
@@ -135,6 +153,9 @@ def run_mix(world: Any, operations: int = 1200, members: int = 150, seed: int = 
                                        "points": 40, "stock": 100_000}, admin=True).status == 201
     onboarded = api.post("/admin/partners", {"name": "Cap", "contact_email": "cap@example.com"}, admin=True)
     partner = onboarded.body["partner_id"]
+    for number in range(campaigns):
+        written = api.post("/admin/campaigns", running_campaign(number), admin=True)
+        assert written.status == 201, written.body
     records_before = len(stream_records())
     mix = [("purchase", 52), ("redemption", 5), ("reward_redemption", 5), ("action", 12), ("return", 3),
            ("partner_earn", 3), ("enrollment", 2), ("member_read", 8), ("activity_read", 6), ("catalog_read", 4)]
@@ -191,7 +212,17 @@ def run_mix(world: Any, operations: int = 1200, members: int = 150, seed: int = 
         reads[key] += units * fill
     for key, units in stream_writes.items():
         writes[key] += units * fill
-    return _report(reads, writes, points_calls, done, len(records), batches, fill)
+    report = _report(reads, writes, points_calls, done, len(records), batches, fill)
+    if campaigns:
+        from loyalty.store.models import ProgramItem, program_replica_key
+
+        replica = ProgramItem.get(*program_replica_key(0))
+        report["running_campaigns"] = campaigns
+        report["running_list_bytes"] = len(replica.campaigns_deflated or b"")
+        families, _ = _grouped(reads, writes)
+        report["program_replica"] = next((row for row in _rows(families, points_calls, per_family=True)
+                                          if row["key"].startswith("LoyaltyTable:PROGRAM#")), None)
+    return report
 
 
 def _mix_call(api: Any, rng: random.Random, kind: str, member: str, number: int, orders: list[tuple[str, str]],

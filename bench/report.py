@@ -87,6 +87,20 @@ def _partial(results: dict[str, Any]) -> str:
             f"{', '.join(kept)} are from the full run of {partial['kept_from_full_run']} and were not re-measured.")
 
 
+def _with_campaigns(capacity: dict[str, Any] | None) -> str:
+    if not capacity:
+        return "With campaigns running: not measured."
+    program = capacity.get("program_replica") or {}
+    above = capacity["keys_above_half_a_partition_at_target"]
+    return f"""With {capacity['running_campaigns']} campaigns running (the most that may run at once; each with
+conditions, a multiplier or a bonus, a budget and a holdout; every fifth applies to every purchase), the same
+mix: the running list rides on the program read, deflated to {capacity['running_list_bytes']:,} bytes on each
+replica; a program replica then takes {program.get('read_units_per_points_call', 0):g} read units per points
+call (ceiling {program.get('ceiling_points_calls_per_second') or 'n/a'} calls/s). **Ceiling with campaigns:
+{capacity['ceiling_points_calls_per_second']} points calls/s, limited by `{capacity['limiting_key']}`**; keys
+above 50% of a partition at 25,000/s: {', '.join(f'`{key}`' for key in above) or 'none'}."""
+
+
 def _scale(results: dict[str, Any]) -> str:
     capacity = results.get("capacity")
     contention = results.get("stream_contention")
@@ -128,6 +142,8 @@ the rate one member can sustain):
 | key | read units | write units | ceiling calls/s |
 |---|---|---|---|
 {entity}
+
+{_with_campaigns(results.get("capacity_with_campaigns"))}
 
 Stream contention: concurrent shard consumers folding 100-record batches of the same day (histories over
 367 previous days) on moto, all into the same day's partials:

@@ -224,3 +224,65 @@ def test_the_running_campaigns_stay_small_enough_to_ride_on_every_program_read(a
     assert answer.status == 409 and answer.body["code"] == "too_many_campaigns"
     assert "KB of the program item" in answer.body["detail"]
     assert api.get("/admin/campaigns", admin=True).body["items"] == []
+
+
+def test_the_running_campaigns_travel_deflated_and_replicas_written_before_still_count(
+        api: Api, program: dict) -> None:
+    # Given ten running campaigns with conditions and effects
+    import json
+
+    from loyalty.store.campaigns import running_json
+    from loyalty.store.models import PROGRAM_REPLICAS, ProgramItem, program_replica_key
+
+    for number in range(10):
+        assert create(api, campaign(f"big-basket-{number}", conditions=[
+            {"fact": "basket.total", "op": "gte", "value": {"amount": f"{80 + number}.00", "currency": "USD"}}],
+            effects=[{"type": "bonus_points", "points": 10}])).status == 201
+
+    # When the program replicas are read
+    replicas = [ProgramItem.get(*program_replica_key(replica)) for replica in range(PROGRAM_REPLICAS)]
+
+    # Then every replica holds the same list, deflated to under a third of its JSON, and no plain copy
+    stored = {replica.campaigns_deflated for replica in replicas}
+    assert len(stored) == 1 and all(replica.campaigns is None for replica in replicas)
+    plain = running_json(stored.pop())
+    assert len(json.loads(plain)) == 10 and len(replicas[0].campaigns_deflated) * 3 < len(plain.encode())
+
+    # And given replicas as written before the lists were deflated (plain JSON only)
+    for replica in replicas:
+        replica.update(actions=[ProgramItem.campaigns.set(plain), ProgramItem.campaigns_deflated.remove()])
+    api.enroll("ann")
+    # When Ann buys $100, then an eleventh campaign is written
+    bought = api.purchase("ann", "o-1", "100.00")
+    assert create(api, campaign("one-more")).status == 201
+
+    # Then the ten applied, and the write deflated the whole list again (eleven, no plain copy left)
+    assert sum(row["points"] for row in bought.body["breakdown"] if row["rule"].startswith("campaign:")) == 100
+    again = ProgramItem.get(*program_replica_key(0))
+    assert again.campaigns is None and len(json.loads(running_json(again.campaigns_deflated))) == 11
+
+
+def test_a_budget_is_spread_over_shares_by_its_size_and_keeps_its_count(api: Api, program: dict) -> None:
+    # Given a big budget, a small one, and one without a budget, each applying to every purchase
+    from loyalty.store.campaigns import get_campaign
+
+    bonus = {"effects": [{"type": "bonus_points", "points": 50}]}
+    assert create(api, campaign("big", budget_points=5_000_000, **bonus)).status == 201
+    assert create(api, campaign("small", budget_points=30_000, **bonus)).status == 201
+    assert create(api, campaign("open", **bonus)).status == 201
+    # When members buy, and the budgets are changed later (the open one gets its first)
+    for number in range(6):
+        api.enroll(f"m{number}")
+        assert api.purchase(f"m{number}", f"o-{number}", "20.00").status == 201
+    assert api.put("/admin/campaigns/big", campaign("big", budget_points=100_000, **bonus), admin=True).status == 200
+    assert api.put("/admin/campaigns/open", campaign("open", budget_points=2_000_000, **bonus),
+                   admin=True).status == 200
+
+    # Then the big budget has 128 shares, the small 3 (at least 10,000 points each), and a count stays
+    # once a budget has one; the open campaign's count follows its first budget
+    counts = {name: get_campaign(name).budget_shares for name in ("big", "small", "open")}
+    assert counts == {"big": 128, "small": 3, "open": 128}
+    # And what was taken from the shares is what the reports count
+    for name, budget in (("big", 100_000), ("small", 30_000)):
+        report = api.get(f"/admin/campaigns/{name}/report", admin=True).body
+        assert report["budget_left"] == budget - 6 * 50

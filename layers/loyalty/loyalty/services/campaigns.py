@@ -25,7 +25,7 @@ from loyalty.services.program import config_of
 from loyalty.services.writes import Plan, execute
 from loyalty.store import aggregates, repository, shares
 from loyalty.store import campaigns as store
-from loyalty.store.models import IdempotencyItem, MemberItem, ProgramItem
+from loyalty.store.models import CampaignItem, IdempotencyItem, MemberItem, ProgramItem
 from loyalty.store.repository import IdempotencyRequest, Snapshot
 
 REPORT_SK = "REPORT"
@@ -33,21 +33,25 @@ REPORT_SK = "REPORT"
 # DynamoDB's 400 KB item limit): they stay within this.
 MAX_RUNNING_BYTES = 48 * 1024
 _cache_lock = threading.Lock()
-_parsed: dict[str, tuple[list[rules.Campaign], dict[str, list[rules.Condition]]]] = {}
+Running = tuple[list[rules.Campaign], dict[str, list[rules.Condition]], dict[str, int]]
+_parsed: dict[bytes | str, Running] = {}
 
 
 def report_key(campaign_id: str) -> tuple[str, str]:
     return (f"CAMPAIGN#{campaign_id}", REPORT_SK)
 
 
-def running(program: ProgramItem | None) -> tuple[list[rules.Campaign], dict[str, list[rules.Condition]]]:
-    """The running campaigns on the program item read in this request (parsed once per list)."""
-    raw = program.campaigns if program is not None else None
+def running(program: ProgramItem | None) -> Running:
+    """The running campaigns on the program item read in this request (parsed once per list): the
+    campaigns, their segments' conditions, and how many shares each one's budget has."""
+    raw = store.running_list(program)
     if not raw:
-        return [], {}
+        return [], {}, {}
     parsed = _parsed.get(raw)
     if parsed is None:
-        parsed = rules.parse_running(json.loads(raw))
+        entries = json.loads(store.running_json(raw))
+        parsed = (*rules.parse_running(entries), {
+            entry["campaign"]["campaign_id"]: int(entry.get("shares", store.FIRST_BUDGET_SHARES)) for entry in entries})
         with _cache_lock:
             if len(_parsed) > 8:
                 _parsed.clear()
@@ -108,11 +112,14 @@ def save_campaign(caller: Caller, campaign_id: str | None, request: rules.Campai
         if errors:
             raise ValidationFailed("the campaign does not fit the program", errors=errors)
         now = utc_now()
-        kept = [entry for entry in json.loads(snapshot.program.campaigns or "[]")
+        existing = None if must_be_new else store.get_campaign(campaign.campaign_id)
+        budget_shares = _budget_share_count(existing, campaign)
+        kept = [entry for entry in json.loads(store.running_json(store.running_list(snapshot.program)))
                 if entry["campaign"]["campaign_id"] != campaign.campaign_id
                 and entry["campaign"]["active"] and entry["campaign"]["ends_at"] > iso_utc(now)]
         if campaign.active and campaign.ends_at > now:
-            kept.append({"campaign": _view(campaign), "segment": segment_conditions})
+            kept.append({"campaign": _view(campaign), "segment": segment_conditions,
+                         "shares": budget_shares or store.FIRST_BUDGET_SHARES})
         if len(kept) > rules.MAX_RUNNING:
             raise Conflict(f"at most {rules.MAX_RUNNING} campaigns run at once: end or deactivate one first",
                            code="too_many_campaigns")
@@ -122,9 +129,9 @@ def save_campaign(caller: Caller, campaign_id: str | None, request: rules.Campai
                            f"item every request reads (at most {MAX_RUNNING_BYTES // 1024} KB): end one or make "
                            "them smaller", code="too_many_campaigns")
         stamp = iso_utc(now)
-        existing = None if must_be_new else store.get_campaign(campaign.campaign_id)
         item = store.new_campaign(campaign.campaign_id, definition=json.dumps(_view(campaign)),
-                                  created_at=existing.created_at if existing else stamp, updated_at=stamp)
+                                  created_at=existing.created_at if existing else stamp, updated_at=stamp,
+                                  budget_shares=budget_shares)
         audit = repository.new_audit(caller.sub, "campaign.created" if existing is None else "campaign.updated",
                                      f"campaign:{campaign.campaign_id}",
                                      {"name": campaign.name, "active": campaign.active,
@@ -142,11 +149,25 @@ def save_campaign(caller: Caller, campaign_id: str | None, request: rules.Campai
     return execute(idempotency, read, plan)
 
 
-def _stored_campaign(campaign_id: str) -> rules.Campaign:
+def _budget_share_count(existing: CampaignItem | None, campaign: rules.Campaign) -> int | None:
+    """How many shares the campaign's budget has: chosen by its size when it first has one, then fixed
+    (its shares' caps are parts of it and their `taken` counts stay); None while it has no budget."""
+    if existing is not None and existing.budget_shares is not None:
+        return int(existing.budget_shares)
+    if existing is not None and json.loads(existing.definition).get("budget_points") is not None:
+        return store.FIRST_BUDGET_SHARES  # written before share counts were kept
+    return None if campaign.budget_points is None else store.budget_shares(campaign.budget_points)
+
+
+def _stored_item(campaign_id: str) -> CampaignItem:
     item = store.get_campaign(checked_id(campaign_id, "campaign"))
     if item is None:
         raise NotFound(f"no campaign has the id {campaign_id!r}", code="campaign_not_found")
-    return rules.Campaign.model_validate_json(item.definition)
+    return item
+
+
+def _stored_campaign(campaign_id: str) -> rules.Campaign:
+    return rules.Campaign.model_validate_json(_stored_item(campaign_id).definition)
 
 
 def get_campaign(caller: Caller, campaign_id: str) -> Outcome:
@@ -162,7 +183,8 @@ def list_campaigns(caller: Caller) -> Outcome:
 def report(caller: Caller, campaign_id: str) -> Outcome:
     """What the campaign gave and what its groups bought in its window (from the stream's counters)."""
     caller.authorize_admin()
-    campaign = _stored_campaign(campaign_id)
+    item = _stored_item(campaign_id)
+    campaign = rules.Campaign.model_validate_json(item.definition)
     config = config_of(repository.read_snapshot().program)
     counters = aggregates.read_cores([report_key(campaign_id)])[report_key(campaign_id)]
 
@@ -174,7 +196,7 @@ def report(caller: Caller, campaign_id: str) -> Outcome:
     treated, holdout = group("t"), group("h")
     lift = rules.lift((treated["members"], treated.pop("_revenue")), (holdout["members"], holdout.pop("_revenue")))
     budget_left = None if campaign.budget_points is None else max(
-        0, campaign.budget_points - store.awarded(campaign_id))
+        0, campaign.budget_points - store.awarded(campaign_id, int(item.budget_shares or store.FIRST_BUDGET_SHARES)))
     return Outcome(200, {"campaign_id": campaign_id, "points_awarded": counters.get("points_awarded", 0),
                          "budget_left": budget_left, "members_reached": counters.get("members_reached", 0),
                          "treated": treated, "holdout": holdout, "lift": lift})
@@ -187,7 +209,7 @@ METRICS_CAMPAIGNS = 20
 def performance(program: ProgramItem | None, first: date, last: date, zone: Any) -> list[dict[str, Any]]:
     """The running campaigns (those on the program read) whose window touches [first, last] (local days),
     with their results so far: no read of the campaign list (GET .../report has any campaign's)."""
-    campaigns, _segments = running(program)
+    campaigns, _segments, _shares = running(program)
     touching = [campaign for campaign in campaigns if campaign.starts_at.astimezone(zone).date() <= last
                 and campaign.ends_at.astimezone(zone).date() >= first]
     shown = sorted(touching, key=lambda c: (c.starts_at, c.campaign_id), reverse=True)[:METRICS_CAMPAIGNS]
@@ -283,7 +305,7 @@ def awards(program: ProgramItem | None, member: MemberItem, config: ProgramConfi
     """What the running campaigns of `trigger` give the member: breakdown rows (`campaign:<id>`), the
     budget pools to take from, and the facts the reports count. Updates the member's campaign counts.
     `read_budgets`: a retry (a share may be spent): read every share of each budget before taking."""
-    campaigns, segments = running(program)
+    campaigns, segments, budget_shares = running(program)
     counts = {campaign_id: dict(value) for campaign_id, value in (member.campaign_counts or {}).items()
               if any(campaign.campaign_id == campaign_id for campaign in campaigns)}
     rows: list[dict[str, Any]] = []
@@ -301,7 +323,8 @@ def awards(program: ProgramItem | None, member: MemberItem, config: ProgramConfi
             if campaign.max_per_member is not None and int(seen.get("n", 0)) >= campaign.max_per_member:
                 points = 0
             if points and campaign.budget_points is not None:
-                pool = store.budget_pool(campaign.campaign_id, campaign.budget_points, shares.random_share())
+                pool = store.budget_pool(campaign.campaign_id, campaign.budget_points,
+                                         budget_shares.get(campaign.campaign_id, store.FIRST_BUDGET_SHARES))
                 if read_budgets:
                     pool.read_all()
                 if pool.take(points):

@@ -8,6 +8,7 @@ wheel): a purchase takes from one share without reading it (the condition checks
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,14 +36,30 @@ def budget_owner(campaign_id: str) -> str:
     return f"CAMPAIGN#{campaign_id}"
 
 
-def budget_pool(campaign_id: str, budget: int, first: int) -> shares.Pool:
-    """The campaign's budget as a pool with caps, nothing read yet (the first share is taken blind)."""
-    return shares.Pool(budget_owner(campaign_id), first, {}, caps=list(split(budget)))
+# A campaign that applies to every purchase takes from its budget on every purchase: at 25,000 points
+# calls/s, 32 shares would each take ~80% of a partition's writes (BENCHMARKS.md "Scale"), so a large
+# budget is spread over up to 128 shares. A small one gets fewer (a share holds at least
+# MIN_SHARE_POINTS): a purchase that needs more than its share holds reads every share and takes from
+# several, and a small budget is spent before its shares could run hot. The count is fixed when the
+# campaign is first written (its shares' caps are parts of the budget); campaigns written before have 32.
+MAX_BUDGET_SHARES = 128
+MIN_SHARE_POINTS = 10_000
+FIRST_BUDGET_SHARES = shares.SHARES
 
 
-def awarded(campaign_id: str) -> int:
+def budget_shares(budget_points: int | None) -> int:
+    return max(1, min(MAX_BUDGET_SHARES, (budget_points or 0) // MIN_SHARE_POINTS))
+
+
+def budget_pool(campaign_id: str, budget: int, count: int) -> shares.Pool:
+    """The campaign's budget as a pool with caps, nothing read yet (a random share is taken blind)."""
+    return shares.Pool(budget_owner(campaign_id), shares.random_share(count), {}, caps=list(split(budget, count)),
+                       count=count)
+
+
+def awarded(campaign_id: str, count: int) -> int:
     """Points taken from the campaign's budget so far (every share read)."""
-    found = shares.read_shares([budget_owner(campaign_id)])[budget_owner(campaign_id)]
+    found = shares.read_shares([budget_owner(campaign_id)], count)[budget_owner(campaign_id)]
     return sum(int(share.taken or 0) for share in found.values() if share is not None)
 
 
@@ -66,16 +83,35 @@ def save_campaign(item: CampaignItem, *, must_be_new: bool, program: ProgramItem
     txn = Txn()
     txn.put("campaign", item, CampaignItem.pk.does_not_exist() if must_be_new else None)
     rev = int(program.campaigns_rev or 0)
+    deflated = deflate_running(running_json)
     for replica in range(PROGRAM_REPLICAS):
         target = ProgramItem(*program_replica_key(replica))
         condition = (ProgramItem.version == program.version) & (
             ProgramItem.campaigns_rev.does_not_exist() if program.campaigns_rev is None
             else ProgramItem.campaigns_rev == rev)
-        txn.update("program", target, [ProgramItem.campaigns.set(running_json),
+        txn.update("program", target, [ProgramItem.campaigns_deflated.set(deflated), ProgramItem.campaigns.remove(),
                                        ProgramItem.campaigns_rev.set(rev + 1)], condition, versioned=False)
     _add_audit(txn, audit)
     _add_idempotency(txn, idempotency)
     _commit(txn)
+
+
+def deflate_running(running_json: str) -> bytes:
+    return zlib.compress(running_json.encode(), 9)
+
+
+def running_list(program: ProgramItem | None) -> bytes | str | None:
+    """The running campaigns as stored on a program replica: deflated JSON, or plain JSON on a replica
+    written before (see running_json)."""
+    if program is None:
+        return None
+    return program.campaigns_deflated or program.campaigns or None
+
+
+def running_json(stored: bytes | str | None) -> str:
+    if not stored:
+        return "[]"
+    return zlib.decompress(stored).decode() if isinstance(stored, bytes) else stored
 
 
 def get_segment(segment_id: str) -> SegmentItem | None:

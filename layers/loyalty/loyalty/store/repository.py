@@ -581,6 +581,7 @@ def save_program(current: ProgramItem | None, config_json: str, updated_by: str,
     for replica in range(PROGRAM_REPLICAS):
         latest = ProgramItem(*program_replica_key(replica), version=version, config=config_json, updated_at=now,
                              updated_by=updated_by, campaigns=current.campaigns if current else None,
+                             campaigns_deflated=current.campaigns_deflated if current else None,
                              campaigns_rev=current.campaigns_rev if current else None)
         # The campaigns carried over must be the ones in force: a campaign written meanwhile wins the race.
         condition = ProgramItem.pk.does_not_exist() if current is None else (

@@ -27,12 +27,12 @@ def promotion_owner(promotion_id: str) -> str:
     return f"PROMO#{promotion_id}"
 
 
-def share_keys(owner: str) -> list[Key]:
-    return [share_key(owner, index) for index in range(SHARES)]
+def share_keys(owner: str, count: int = SHARES) -> list[Key]:
+    return [share_key(owner, index) for index in range(count)]
 
 
-def random_share() -> int:
-    return random.randrange(SHARES)  # noqa: S311 - spreading load, not security
+def random_share(count: int = SHARES) -> int:
+    return random.randrange(count)  # noqa: S311 - spreading load, not security
 
 
 @dataclass
@@ -48,6 +48,8 @@ class Pool:
     complete: bool = False
     # What a planned write takes from which share (set by `take`).
     takes: dict[int, int] = field(default_factory=dict)
+    # How many shares the allowance has (a campaign budget may have more: see store.campaigns).
+    count: int = SHARES
 
     @property
     def head(self) -> ShareItem | None:
@@ -68,11 +70,11 @@ class Pool:
         if self.unlimited:
             return None
         self.read_all()
-        return sum(max(0, self.room(index)) for index in range(SHARES))
+        return sum(max(0, self.room(index)) for index in range(self.count))
 
     def read_all(self) -> None:
         if not self.complete:
-            self.shares = read_shares([self.owner])[self.owner]
+            self.shares = read_shares([self.owner], self.count)[self.owner]
             self.complete = True
 
     def take(self, need: int) -> bool:
@@ -85,7 +87,7 @@ class Pool:
             self.takes = {self.first: need} if need > 0 else {}
             return True
         self.read_all()
-        takes = draw({index: self.room(index) for index in range(SHARES)}, need, self.first)
+        takes = draw({index: self.room(index) for index in range(self.count)}, need, self.first)
         self.takes = takes or {}
         return takes is not None
 
@@ -94,11 +96,11 @@ def pool_from(owner: str, index: int, raw: dict[str, Any] | None) -> Pool:
     return Pool(owner, index, {index: load(ShareItem, raw)})
 
 
-def read_shares(owners: Iterable[str]) -> dict[str, dict[int, ShareItem | None]]:
+def read_shares(owners: Iterable[str], count: int = SHARES) -> dict[str, dict[int, ShareItem | None]]:
     """Every share of each owner (one BatchGetItem per 100 shares)."""
     owners = list(owners)
-    raw = batch_get(key for owner in owners for key in share_keys(owner))
-    return {owner: {index: load(ShareItem, raw.get(share_key(owner, index))) for index in range(SHARES)}
+    raw = batch_get(key for owner in owners for key in share_keys(owner, count))
+    return {owner: {index: load(ShareItem, raw.get(share_key(owner, index))) for index in range(count)}
             for owner in owners}
 
 

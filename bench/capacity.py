@@ -118,7 +118,7 @@ def _shared(key: tuple[str, str]) -> bool:
 
 def _family(pk: str) -> str:
     """A key's family name for the report (digits and ids folded: DAYS#nn, PROGRAM#nn, REWARD#<id>)."""
-    return re.sub(r"#\d{2}$", "#nn", pk)
+    return re.sub(r"#\d{2,3}$", "#nn", pk)
 
 
 def running_campaign(number: int) -> dict[str, Any]:
@@ -191,7 +191,13 @@ def run_mix(world: Any, operations: int = 1200, members: int = 150, seed: int = 
         shard_ids.setdefault(bucket_of(shard), shard)
         candidate += 1
     shards = list(shard_ids.values())
-    records = stream_records()[records_before:]
+    # What the stream processor's FilterCriteria let through: batches are made of those only (as on AWS).
+    from loyalty_local.filtering import passes
+    from loyalty_local.template import read_stack
+
+    filters = [pattern for source in read_stack().streams if source.function == "StreamProcessorFunction"
+               for pattern in source.filters]
+    records = [record for record in stream_records()[records_before:] if passes(filters, record)]
     by_shard: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for record in records:
         key = record["dynamodb"]["Keys"]["pk"]["S"]
@@ -264,6 +270,12 @@ def _keys_in_family(family: str) -> int:
 
     if not family.endswith("#nn"):
         return 1
+    if family.startswith("SHARE#CAMPAIGN#"):
+        # A campaign's budget has as many shares as its size gave it (store.campaigns.budget_shares).
+        from loyalty.store.campaigns import FIRST_BUDGET_SHARES, get_campaign
+
+        campaign = get_campaign(family.removeprefix("SHARE#CAMPAIGN#").removesuffix("#nn"))
+        return int(campaign.budget_shares or FIRST_BUDGET_SHARES) if campaign else FIRST_BUDGET_SHARES
     if family.startswith("SHARE#"):
         return SHARES
     return {"DUE#nn": DUE_SHARDS, "PROGRAM#nn": PROGRAM_REPLICAS}.get(family, BUCKETS)

@@ -168,7 +168,9 @@ buckets of partials per logical item (a shard writes only its bucket, with `ADD`
 conflict), the due-work index into 64 partition keys, and every allowance that claims draw on (a
 reward's stock, a promotion's budget, the prize wheel's budget) into 32 shares, each carrying a copy
 of the definition, so a claim reads and writes one share (several only near the end of the
-allowance). Keys that belong to one member take that member's own rate (a member cannot make hundreds
+allowance); a campaign's budget, which every purchase it applies to draws on, into up to 128 shares
+by its size (at least 10,000 points each), taken without a read. The running campaigns ride on the
+program read, deflated. Keys that belong to one member take that member's own rate (a member cannot make hundreds
 of purchases a second).
 
 What the purchase targets leave open: a purchase writes at least four items (the ledger entry, the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import json
 import os
@@ -14,6 +15,7 @@ import boto3
 from botocore.config import Config
 
 from loyalty_local import timetravel
+from loyalty_local.filtering import passes
 from loyalty_local.streams import lambda_record
 from tests.events import LambdaContext
 
@@ -23,6 +25,13 @@ CONFIG = Config(account_id_endpoint_mode="disabled")
 def _client(service: str) -> Any:
     return boto3.client(service, endpoint_url=os.environ["AWS_ENDPOINT_URL_DYNAMODB"], region_name="us-east-1",
                         config=CONFIG)
+
+
+@functools.cache
+def _filters(function: str) -> list[dict[str, Any]]:
+    from loyalty_local.template import read_stack
+
+    return [pattern for source in read_stack().streams if source.function == function for pattern in source.filters]
 
 
 def stream_records(table: str = "LoyaltyTable") -> list[dict[str, Any]]:
@@ -43,10 +52,13 @@ def stream_records(table: str = "LoyaltyTable") -> list[dict[str, Any]]:
 
 def deliver(records: list[dict[str, Any]], shard: str = "shardId-000001",
             function: str = "stream_processor") -> dict[str, Any]:
+    """The records to the function as its event source mapping would send them: through the template's
+    FilterCriteria for it (what it drops, the function never sees)."""
     from loyalty_local.iam import as_function
     from tests.events import FUNCTION_OF_MODULE
 
     handler = importlib.import_module(f"functions.{function}.handler")
+    records = [record for record in records if passes(_filters(FUNCTION_OF_MODULE[function]), record)]
     event = {"Records": records, "shardId": shard, "window": {"start": "x", "end": "y"}, "state": {}}
     with as_function(FUNCTION_OF_MODULE[function]):  # its DynamoDB requests are checked against its role
         result: dict[str, Any] = handler.lambda_handler(event, LambdaContext())

@@ -202,7 +202,8 @@ class LocalStack:
     def status(self) -> dict[str, Any]:
         return {"streams": [{"table": poller.source.table, "delivered": poller.delivered,
                              "invocations": poller.invocations, "failed_batches": len(poller.failed),
-                             "injected_failures": poller.injected_failures, "redeliveries": poller.redeliveries}
+                             "injected_failures": poller.injected_failures, "redeliveries": poller.redeliveries,
+                             "filtered_out": poller.filtered_out}
                             for poller in self.pollers],
                 "jobs": sorted(self.scheduler.names()) if self.scheduler else [],
                 # Where the emulated AWS answers (for the AWS CLI or boto3: --endpoint-url).

@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from loyalty_local.filtering import passes
 from loyalty_local.lambdas import Functions
 from loyalty_local.template import StreamSource
 
@@ -91,6 +92,7 @@ class StreamPoller:
         self.delivered = 0
         self.invocations = 0
         self.injected_failures = 0
+        self.filtered_out = 0  # records the source's FilterCriteria dropped
         self.redeliveries = 0
         self._stop = threading.Event()
         self._idle = threading.Event()
@@ -150,7 +152,12 @@ class StreamPoller:
                 iterators[shard_id] = response.get("NextShardIterator") or iterator
                 if not pending:
                     self._pending_since[shard_id] = time.monotonic()
-                pending.extend(lambda_record(dict(record), self.stream_arn) for record in response.get("Records", []))
+                for record in response.get("Records", []):
+                    converted = lambda_record(dict(record), self.stream_arn)
+                    if passes(list(self.source.filters), converted):
+                        pending.append(converted)
+                    else:
+                        self.filtered_out += 1
             waited = time.monotonic() - self._pending_since.get(shard_id, 0.0)
             if pending and (len(pending) >= self.source.batch_size or waited >= self.source.batching_window
                             or self._flush.is_set()):

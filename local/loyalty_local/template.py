@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from loyalty_local.filtering import parse_filters
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = PROJECT_ROOT / "infra" / "template.yaml"
 
@@ -70,6 +72,7 @@ class StreamSource:
     report_item_failures: bool
     tumbling_window: int = 0
     batching_window: float = 0.0  # MaximumBatchingWindowInSeconds
+    filters: tuple[dict[str, Any], ...] = ()  # FilterCriteria's patterns (loyalty_local.filtering)
 
 
 @dataclass(frozen=True)
@@ -204,6 +207,7 @@ def read_stack(path: Path = TEMPLATE_PATH) -> Stack:
                             event_properties.get("FunctionResponseTypes") or []),
                         tumbling_window=int(event_properties.get("TumblingWindowInSeconds", 0)),
                         batching_window=float(event_properties.get("MaximumBatchingWindowInSeconds", 0)),
+                        filters=tuple(parse_filters(event_properties.get("FilterCriteria"))),
                     ))
             elif event_kind == "SQS":
                 queue = _getatt_resource(event_properties.get("Queue"))

@@ -103,3 +103,27 @@ def test_draining_the_stream_delivers_what_waits_for_its_window(tables: MotoServ
     # Then the waiting records are delivered at once, and the poller is idle
     assert waiting == [] and drained
     assert [key for batch in functions.batches for key in batch] == ["a", "b"]
+
+
+def test_the_stream_poller_drops_what_the_filter_criteria_do_not_match(tables: MotoServer) -> None:
+    # Given a poller whose source keeps new members' items only (as FilterCriteria would say)
+    from loyalty_local.filtering import parse_filters
+
+    criteria = {"Filters": [{"Pattern": '{"eventName": ["INSERT"], "dynamodb": {"Keys": {"pk": {"S": '
+                                        '[{"prefix": "MEMBER#"}]}}}}'}]}
+    source = StreamSource(function="Recorder", table="LoyaltyTable", batch_size=100, max_retries=1, bisect=False,
+                          report_item_failures=True, filters=tuple(parse_filters(criteria)))
+    functions = _RecordingFunctions()
+    poller = StreamPoller(source, functions, tables.url, interval=0.05).start()  # type: ignore[arg-type]
+    try:
+        # When a member, a share and the member again (an update) are written
+        _put("MEMBER#ann")
+        _put("SHARE#X#00")
+        _put("MEMBER#ann")
+        drained = poller.wait_idle(timeout=10)
+    finally:
+        poller.stop()
+
+    # Then only the member's first write reached the function; the other two were dropped, and counted
+    assert drained and functions.batches == [["MEMBER#ann"]]
+    assert poller.filtered_out == 2

@@ -298,3 +298,27 @@ def test_a_window_whose_partial_needs_many_updates_is_applied_whole(tables) -> N
             if name.startswith(m.LOT_COUNTER)}
     assert len(lots) == 1500 and set(lots.values()) == {1}
     assert stats.writes > 10 and stats.replays == 0
+
+
+def test_the_stream_filter_keeps_every_record_the_metrics_count_and_drops_the_rest(
+        api: Api, program: dict) -> None:
+    # Given a few months of activity (enrollments, purchases, returns, redemptions, stocked rewards, actions)
+    # and a code claim that fails
+    from loyalty_local.filtering import passes
+    from loyalty_local.template import read_stack
+
+    run_workload(api, seed=11)
+    assert api.post("/members/me/promo-codes", {"code": "NOPE-NOPE-NOPE"}, sub="m0").status in (404, 409, 410)
+    (source,) = [source for source in read_stack().streams if source.function == "StreamProcessorFunction"]
+    records = stream_records()
+
+    # When each record is judged by the template's FilterCriteria and by what the metrics count
+    kept = [record for record in records if passes(list(source.filters), record)]
+    counted = [record for record in records if m.contributions(
+        record["eventName"], {name: next(iter(value.values())) for name, value in record["dynamodb"]["Keys"].items()},
+        {name: next(iter(value.values())) for name, value in (record["dynamodb"].get("NewImage") or {}).items()})]
+
+    # Then every counted record passes the filter, and the filter drops the records nothing counts
+    assert counted and all(passes(list(source.filters), record) for record in counted)
+    assert any(record["dynamodb"]["Keys"]["pk"]["S"].startswith("CLAIMFAIL#") for record in kept)
+    assert len(kept) < len(records) / 2, (len(kept), len(records))

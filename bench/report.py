@@ -82,7 +82,8 @@ def _partial(results: dict[str, Any]) -> str:
     remeasured = "; ".join(f"on {day}: {', '.join(sorted(sections))}" for day, sections in sorted(by_date.items()))
     kept = [name for name in ("cold_import_ratio", "handler_overhead_ratio", "local_http_rps", "local_read_growth",
                               "soak") if name not in measured_on]
-    return ("\n\n**Partly re-measured** (with `python -m bench --scale-only`, `--local-only` and `--imports-only`), "
+    return ("\n\n**Partly re-measured** (with `python -m bench --scale-only`, `--local-only`, `--imports-only` "
+            "and `--cold-only`), "
             f"{remeasured}. "
             f"{', '.join(kept)} are from the full run of {partial['kept_from_full_run']} and were not re-measured.")
 
@@ -369,7 +370,8 @@ instances (each concurrent request gets its own instance, a process, as on Lambd
 goes through one lock in moto's own process (moto is not thread-safe), so this is the emulator's
 ceiling, not AWS's; on this shared 2-CPU machine the same run varies by about a third from one minute
 to the next, hence the rounds. The stream consumers wait for their batching window (1 s in the
-template) as Lambda does, so the metrics are written once a second rather than after every purchase.
+template) as Lambda does, so the metrics are written once a second rather than after every purchase,
+and the stream processor's FilterCriteria drop, as on AWS, the records it does not count.
 
 {_read_growth(results.get("local_read_growth"))}
 

@@ -13,6 +13,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -409,24 +410,36 @@ def scale_only() -> int:
     return 0
 
 
-def local_only() -> int:
-    """`python -m bench --local-only`: re-measure the local stack (purchases over HTTP, reads as the table
-    grows) and merge them into the last results (the other sections keep their dates)."""
+def _remeasure(what: str, measure: Callable[[], dict[str, Any]]) -> int:
+    """A partial run: `measure()` gives the sections it re-measured, which are merged into the last
+    results (the other sections keep their dates) and the report is written again."""
     started = time.time()
     path = ROOT / "bench" / "results.json"
     results: dict[str, Any] = json.loads(path.read_text())
-    log("purchases over HTTP on the local stack, 8 clients")
-    results["local_http_rps"] = local_http()
-    moto = MotoServer(port=PORT).start()
-    log("reads on the local stack's moto: empty table vs 50,000 entries")
-    results["local_read_growth"] = local_read_growth(World(moto))
-    moto.stop()
-    _remeasured(results, ["local_http_rps", "local_read_growth"], results.get("full_run_date", results["date"]))
+    sections = measure()
+    results.update(sections)
+    _remeasured(results, list(sections), results.get("full_run_date", results["date"]))
     results["date"] = datetime.now(UTC).strftime("%Y-%m-%d")
     path.write_text(json.dumps(results, indent=2) + "\n")
     (ROOT / "BENCHMARKS.md").write_text(report.markdown(results))
-    log(f"done in {round(time.time() - started, 1)} s (local stack sections only)")
+    log(f"done in {round(time.time() - started, 1)} s ({what} only)")
     return 0
+
+
+def local_only() -> int:
+    """`python -m bench --local-only`: re-measure the local stack (purchases over HTTP, reads as the table
+    grows)."""
+
+    def measure() -> dict[str, Any]:
+        log("purchases over HTTP on the local stack, 8 clients")
+        rps = local_http()
+        moto = MotoServer(port=PORT).start()
+        log("reads on the local stack's moto: empty table vs 50,000 entries")
+        growth = local_read_growth(World(moto))
+        moto.stop()
+        return {"local_http_rps": rps, "local_read_growth": growth}
+
+    return _remeasure("local stack sections", measure)
 
 
 def import_sections(world: World) -> dict[str, Any]:
@@ -441,34 +454,25 @@ def import_sections(world: World) -> dict[str, Any]:
 
 
 def imports_only() -> int:
-    """`python -m bench --imports-only`: re-measure the bulk import sections and merge them."""
-    started = time.time()
-    path = ROOT / "bench" / "results.json"
-    results: dict[str, Any] = json.loads(path.read_text())
-    moto = MotoServer(port=PORT).start()
-    results["imports"] = import_sections(World(moto))
-    moto.stop()
-    _remeasured(results, ["imports"], results.get("full_run_date", results["date"]))
-    results["date"] = datetime.now(UTC).strftime("%Y-%m-%d")
-    path.write_text(json.dumps(results, indent=2) + "\n")
-    (ROOT / "BENCHMARKS.md").write_text(report.markdown(results))
-    log(f"done in {round(time.time() - started, 1)} s (bulk import sections only)")
-    return 0
+    """`python -m bench --imports-only`: re-measure the bulk import sections."""
+
+    def measure() -> dict[str, Any]:
+        moto = MotoServer(port=PORT).start()
+        sections = {"imports": import_sections(World(moto))}
+        moto.stop()
+        return sections
+
+    return _remeasure("bulk import sections", measure)
 
 
 def cold_only() -> int:
-    """`python -m bench --cold-only`: re-measure the handlers' cold import cost and merge it."""
-    started = time.time()
-    path = ROOT / "bench" / "results.json"
-    results: dict[str, Any] = json.loads(path.read_text())
-    log("cold imports (fresh interpreters, alternated with import boto3)")
-    results["cold_import_ratio"] = cold_imports()
-    _remeasured(results, ["cold_import_ratio"], results.get("full_run_date", results["date"]))
-    results["date"] = datetime.now(UTC).strftime("%Y-%m-%d")
-    path.write_text(json.dumps(results, indent=2) + "\n")
-    (ROOT / "BENCHMARKS.md").write_text(report.markdown(results))
-    log(f"done in {round(time.time() - started, 1)} s (cold imports only)")
-    return 0
+    """`python -m bench --cold-only`: re-measure the handlers' cold import cost."""
+
+    def measure() -> dict[str, Any]:
+        log("cold imports (fresh interpreters, alternated with import boto3)")
+        return {"cold_import_ratio": cold_imports()}
+
+    return _remeasure("cold imports", measure)
 
 
 def main() -> int:

@@ -173,9 +173,9 @@ def split(bucket: str, key: str) -> None:
         lines = _chained(first, lines)
     chunks = list(rows.plan_chunks(lines, settings().import_chunk_rows, has_header=header is not None))
     store.start_processing(item, rows=sum(chunk.rows for chunk in chunks), chunks=len(chunks))
-    work_queue.send([{"step": "chunk", "import_id": item.import_id, "bucket": bucket, "key": key, "chunk": chunk.index,
-            "start": chunk.start, "end": chunk.end, "first_line": chunk.first_line, "header": header}
-           for chunk in chunks])
+    work_queue.send([{"step": "chunk", "import_id": item.import_id, "bucket": bucket, "key": key,
+                      "chunk": chunk.index, "start": chunk.start, "end": chunk.end, "first_line": chunk.first_line,
+                      "header": header} for chunk in chunks])
 
 
 def _chained(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
@@ -266,7 +266,7 @@ def process_chunk(message: dict[str, Any]) -> None:
     if item.kind == "transactions" and store.mark_staged(import_id, int(message["chunk"])) >= int(item.chunks or 0):
         # Every chunk is staged: each member shard's rows can be applied in order.
         work_queue.send([{"step": "apply", "import_id": import_id, "shard": shard, "page": 0, "after": None}
-               for shard in range(store.IMPORT_SHARDS)])
+                         for shard in range(store.IMPORT_SHARDS)])
 
 
 def _validated(model: Any, fields: dict[str, Any]) -> Any:

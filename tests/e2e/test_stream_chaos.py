@@ -35,6 +35,15 @@ def test_random_stream_failures_and_redeliveries_leave_the_books_clean(chaotic_s
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(shop, members))
+    # The stream's batches wait up to a second to fill (as on AWS), so the traffic above may be only a few
+    # batches: more purchases, each drained as a batch of its own, until the chaos has struck both ways.
+    for number in range(60):
+        stream = chaotic_stack.call("GET", "/local/status").json()["streams"][0]
+        if stream["injected_failures"] > 0 and stream["redeliveries"] > 0:
+            break
+        assert chaotic_stack.purchase(members[number % len(members)], "12.00").status_code == 201
+        assert chaotic_stack.call("POST", "/local/stream/drain").status_code == 200
+    assert chaotic_stack.call("POST", "/local/stream/drain").status_code == 200
     result = chaotic_stack.call("POST", "/local/jobs/reconcile").json()
     assert result["clean"], result["discrepancies"][:5]
     assert result["members"] >= 8 and result["entries"] >= 8 * 8

@@ -7,6 +7,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 from pynamodb.connection.base import Connection
 
 from loyalty_local import moto_patches
@@ -65,12 +66,9 @@ def test_a_points_change_updates_only_the_member_attributes_it_changed(
 def test_a_table_query_reads_its_own_partition_and_answers_as_moto_does(
         tables: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given two partitions of 30 items each
-    import boto3
-    from botocore.config import Config
     from moto.dynamodb.models.table import Table
 
-    client = boto3.client("dynamodb", endpoint_url=tables.url, region_name="us-east-1",
-                          config=Config(account_id_endpoint_mode="disabled"))
+    client = _dynamodb(tables)
     for member in ("q-ann", "q-bob"):
         for number in range(30):
             client.put_item(TableName="LoyaltyTable", Item={
@@ -110,16 +108,23 @@ def test_a_table_query_reads_its_own_partition_and_answers_as_moto_does(
     assert [answer(response) for response in patched] == [answer(response) for response in unpatched]
 
 
-def test_index_queries_walk_the_table_once_per_change_and_see_every_write(
-        tables: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    import boto3
-    from botocore.config import Config
+def _dynamodb(tables: Any) -> Any:
+    return boto3.client("dynamodb", endpoint_url=tables.url, region_name="us-east-1",
+                        config=Config(account_id_endpoint_mode="disabled"))
 
-    client = boto3.client("dynamodb", endpoint_url=tables.url, region_name="us-east-1",
-                          config=Config(account_id_endpoint_mode="disabled"))
-    walks = []
+
+def _counted_walks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The tables moto's items are walked for, one name per walk, from now on."""
+    walks: list[str] = []
     all_items = moto_patches._all_items
     monkeypatch.setattr(moto_patches, "_all_items", lambda table: walks.append(table.name) or all_items(table))
+    return walks
+
+
+def test_index_queries_walk_the_table_once_per_change_and_see_every_write(
+        tables: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    client = _dynamodb(tables)
+    walks = _counted_walks(monkeypatch)
 
     def keys(value: str) -> list[str]:
         found = client.query(TableName="LoyaltyTable", IndexName="GSI3", KeyConditionExpression="gsi3pk = :k",
@@ -158,14 +163,8 @@ def test_index_queries_walk_the_table_once_per_change_and_see_every_write(
 
 def test_a_paged_scan_starts_after_its_start_key_sorts_once_and_sees_every_write(
         tables: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    import boto3
-    from botocore.config import Config
-
-    client = boto3.client("dynamodb", endpoint_url=tables.url, region_name="us-east-1",
-                          config=Config(account_id_endpoint_mode="disabled"))
-    walks = []
-    all_items = moto_patches._all_items
-    monkeypatch.setattr(moto_patches, "_all_items", lambda table: walks.append(table.name) or all_items(table))
+    client = _dynamodb(tables)
+    walks = _counted_walks(monkeypatch)
 
     def scan(limit: int) -> list[tuple[str, str]]:
         found, start = [], None

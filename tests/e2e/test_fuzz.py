@@ -100,7 +100,8 @@ def _forgiven(failure: Failure, response: Any) -> bool:
             body = response.json()
         except ValueError:
             return False
-        return (response.status_code == 503 and response.headers.get("Retry-After") is not None
+        headers = {name.lower() for name in response.headers}  # schemathesis keeps them lower-cased
+        return (response.status_code == 503 and "retry-after" in headers
                 and body.get("code") == "service_unavailable" and OUT_OF_TIME in str(body.get("detail")))
     if isinstance(failure, RejectedPositiveData):
         try:

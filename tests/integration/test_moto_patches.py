@@ -56,7 +56,7 @@ def test_a_points_change_updates_only_the_member_attributes_it_changed(
                       if "Update" in item and item["Update"]["Key"]["sk"] == {"S": "PROFILE"}]
     assert len(member_updates) == 1
     named = set(member_updates[0]["ExpressionAttributeNames"].values())
-    assert {"available", "lots", "rev"} <= named
+    assert {"available", "wallet_days", "rev"} <= named
     assert not named & {"email", "name", "preferences", "consents", "referral_code", "enrolled_at"}
     # And the member reads back whole
     profile = api.get("/members/bea", sub="bea").body

@@ -161,3 +161,54 @@ def test_a_budget_spread_over_shares_still_covers_claims_bigger_than_a_share(api
     assert answers[3].body["code"] == "promotion_exhausted"
     report = api.get(f"/partner/promotions/{promo['promotion_id']}/report", partner=partner).body
     assert (report["points_awarded"], report["budget_left"], report["codes_claimed"]) == (900, 100, 3)
+
+
+def test_lots_and_qualifying_days_are_stored_as_one_value_and_items_written_apart_still_read(
+        api: Api, program: dict) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from loyalty.store.daycounts import encode, wallet_days_of
+    from tests.stream_helpers import at
+
+    def stored() -> dict[str, Any]:
+        return next(item for item in ledger_items() if item["pk"] == "MEMBER#alice" and item["sk"] == "PROFILE")
+
+    # Given Alice buys on three days
+    start = datetime(2026, 3, 2, 15, tzinfo=UTC)
+    with at(start):
+        assert api.enroll("alice").status == 201
+    for day in range(3):
+        with at(start + timedelta(days=day)):
+            assert api.purchase("alice", f"o-{day}", f"{20 + day}.00").status == 201
+
+    # Then her item holds her lots and qualifying days as one value, and neither map apart
+    with at(start + timedelta(days=3)):
+        item = stored()
+        assert "wallet_days" in item and not {"lots", "qualifying_days"} & set(item)
+        wallet = wallet_days_of(item)
+        assert sorted(wallet.lots.values()) == [200, 210, 220] and sorted(wallet.qualifying.values()) == [200, 210, 220]
+        view = api.get("/members/alice", sub="alice").body
+
+        # And given her item as written before the two were one value (the maps apart)
+        client = connection().client
+        client.update_item(
+            TableName=item_table(), Key={"pk": {"S": "MEMBER#alice"}, "sk": {"S": "PROFILE"}},
+            UpdateExpression="SET lots = :lots, qualifying_days = :days REMOVE wallet_days",
+            ExpressionAttributeValues={":lots": {"B": encode(wallet.lots)}, ":days": {"B": encode(wallet.qualifying)}})
+
+        # When she is read, then she reads as before (points, lots, tier progress)
+        assert api.get("/members/alice", sub="alice").body == view
+
+        # When she buys again, then her next write stores one value and drops the maps apart
+        assert api.purchase("alice", "o-3", "30.00").status == 201
+        item = stored()
+        assert "wallet_days" in item and not {"lots", "qualifying_days"} & set(item)
+        again = wallet_days_of(item)
+        assert sum(again.lots.values()) == 930 and sum(again.qualifying.values()) == 930
+        assert api.get("/members/alice", sub="alice").body["points"]["available"] == 930
+
+
+def item_table() -> str:
+    from loyalty.store.models import MemberItem
+
+    return str(MemberItem.Meta.table_name)

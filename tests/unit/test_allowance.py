@@ -43,3 +43,29 @@ def test_day_counts_survive_their_compact_stored_form(days: dict[str, int]) -> N
     import json
 
     assert decode_any(json.dumps(days)) == days
+
+
+day_counts = st.dictionaries(st.dates().map(lambda day: day.isoformat()), st.integers(-10**9, 10**9), max_size=200)
+
+
+@given(day_counts, day_counts)
+def test_a_members_two_day_maps_survive_their_one_stored_value(lots: dict[str, int], days: dict[str, int]) -> None:
+    from loyalty.store.daycounts import decode_pair, encode_pair
+
+    # Given any lots and qualifying days, when they are stored as one value and read back, then both are the same
+    assert decode_pair(encode_pair(lots, days)) == (lots, days)
+
+
+def test_a_year_of_lots_that_match_their_qualifying_days_stores_in_far_fewer_bytes_together() -> None:
+    import random
+    from datetime import date, timedelta
+
+    from loyalty.store.daycounts import encode, encode_pair
+
+    # Given a year of daily earnings, every point qualifying, each day's lot expiring 365 days later
+    rng = random.Random(7)
+    earned = {(date(2026, 1, 1) + timedelta(days=day)).isoformat(): rng.randrange(30, 1500) for day in range(365)}
+    lots = {(date.fromisoformat(day) + timedelta(days=365)).isoformat(): points for day, points in earned.items()}
+
+    # When they are stored as one value, then it takes under 60% of the two maps stored apart
+    assert len(encode_pair(lots, earned)) < 0.6 * (len(encode(lots)) + len(encode(earned)))

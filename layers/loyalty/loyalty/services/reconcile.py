@@ -104,7 +104,8 @@ def _member_checks(report: Report, member: dict[str, Any], entries: list[dict[st
         if int(entry.get("qualifying") or 0) and entry.get("qualifying_day"):
             qualifying[entry["qualifying_day"]] += int(entry["qualifying"])
     debt = int(member.get("debt") or 0)
-    stored_lots = daycounts.decode_any(member.get("lots"))
+    wallet_days = daycounts.wallet_days_of(member)
+    stored_lots = wallet_days.lots
     open_holds: dict[str, Any] = _json(member.get("holds"), {})
     held_lots: Counter[str] = Counter()
     for hold in open_holds.values():
@@ -123,7 +124,7 @@ def _member_checks(report: Report, member: dict[str, Any], entries: list[dict[st
     report.expect("lifetime = points earned", subject, lifetime, int(member.get("lifetime_earned") or 0))
     report.expect("balance_after follows the ledger", subject, 0, broken_chain)
     first = window_start(today, window_days).isoformat()
-    stored_days = {day: points for day, points in daycounts.decode_any(member.get("qualifying_days")).items()
+    stored_days = {day: points for day, points in wallet_days.qualifying.items()
                    if day >= first}
     expected_days = {day: points for day, points in qualifying.items() if day >= first and points}
     report.expect("qualifying days = qualifying entries in the window", subject, expected_days,

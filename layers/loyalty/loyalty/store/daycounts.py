@@ -5,12 +5,17 @@ two maps of ~365 days each, ~15 KB, on the item every points call rewrites. Stor
 a format byte, then varints: the first day (days since 2000-01-01), then per day the gap to the
 previous day and the value (zigzag, so negative counts survive); zlib-compressed when that is shorter.
 A year of daily lots takes ~1 KB. The code still sees a plain dict.
+
+A member item stores its two maps together as one value (formats 3 and 4, see encode_pair), so one
+deflate stream finds what they have in common; items written before hold them apart (formats 1 and 2,
+or JSON), and are read as they are until their next points change rewrites them.
 """
 
 from __future__ import annotations
 
 import json
 import zlib
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -19,6 +24,7 @@ from pynamodb.constants import BINARY
 
 EPOCH = date(2000, 1, 1)
 PLAIN, DEFLATED = 1, 2
+PAIR_PLAIN, PAIR_DEFLATED = 3, 4
 
 
 def _varint(value: int, out: bytearray) -> None:
@@ -51,7 +57,7 @@ def _unzigzag(value: int) -> int:
     return value // 2 if not value & 1 else -(value + 1) // 2
 
 
-def encode(days: dict[str, int]) -> bytes:
+def _body(days: dict[str, int]) -> bytearray:
     body = bytearray()
     previous = None
     for day, count in sorted(days.items()):
@@ -60,14 +66,10 @@ def encode(days: dict[str, int]) -> bytes:
         _varint(_zigzag(number) if previous is None else number - previous, body)
         _varint(_zigzag(int(count)), body)
         previous = number
-    deflated = zlib.compress(bytes(body), 9)
-    return bytes([DEFLATED]) + deflated if len(deflated) < len(body) else bytes([PLAIN]) + bytes(body)
+    return body
 
 
-def decode(data: bytes) -> dict[str, int]:
-    if not data:
-        return {}
-    body = zlib.decompress(data[1:]) if data[0] == DEFLATED else data[1:]
+def _days(body: bytes) -> dict[str, int]:
     days: dict[str, int] = {}
     position, number = 0, None
     while position < len(body):
@@ -76,6 +78,41 @@ def decode(data: bytes) -> dict[str, int]:
         count, position = _read_varint(body, position)
         days[(EPOCH + timedelta(days=number)).isoformat()] = _unzigzag(count)
     return days
+
+
+def _framed(plain_format: int, body: bytes) -> bytes:
+    deflated = zlib.compress(body, 9)
+    return bytes([plain_format + 1]) + deflated if len(deflated) < len(body) else bytes([plain_format]) + body
+
+
+def encode(days: dict[str, int]) -> bytes:
+    return _framed(PLAIN, bytes(_body(days)))
+
+
+def decode(data: bytes) -> dict[str, int]:
+    if not data:
+        return {}
+    return _days(zlib.decompress(data[1:]) if data[0] == DEFLATED else data[1:])
+
+
+def encode_pair(lots: dict[str, int], qualifying: dict[str, int]) -> bytes:
+    """A member's lots and qualifying days as one value: one deflate stream over both. Each day's lot
+    usually holds what that day earned and its qualifying day the same amount (points that all
+    qualify, a lot expiring a fixed number of days after its day), so the stream finds the second
+    map's run in the first, and a year of daily purchases stores in about half the bytes of the two
+    maps apart (measured in `make bench`, purchase_day_365)."""
+    first, second = _body(lots), _body(qualifying)
+    length = bytearray()
+    _varint(len(first), length)
+    return _framed(PAIR_PLAIN, bytes(length + first + second))
+
+
+def decode_pair(data: bytes) -> tuple[dict[str, int], dict[str, int]]:
+    if not data:
+        return {}, {}
+    body = zlib.decompress(data[1:]) if data[0] == PAIR_DEFLATED else data[1:]
+    length, position = _read_varint(body, 0)
+    return _days(body[position:position + length]), _days(body[position + length:])
 
 
 def decode_any(value: Any) -> dict[str, int]:
@@ -105,3 +142,32 @@ class DayCountsAttribute(Attribute[dict[str, int]]):
 
     def deserialize(self, value: Any) -> dict[str, int]:
         return decode_any(value)
+
+
+@dataclass
+class WalletDays:
+    """A member's lots ({last valid day: points}) and qualifying days ({day: qualifying points})."""
+
+    lots: dict[str, int] = field(default_factory=dict)
+    qualifying: dict[str, int] = field(default_factory=dict)
+
+
+def wallet_days_of(raw: dict[str, Any]) -> WalletDays:
+    """The lots and qualifying days of a member item read raw (plain values): stored together, or apart
+    as items written before the two were stored as one value hold them."""
+    packed = raw.get("wallet_days")
+    if packed is not None:
+        return WalletDays(*decode_pair(bytes(packed)))
+    return WalletDays(decode_any(raw.get("lots")), decode_any(raw.get("qualifying_days")))
+
+
+class WalletDaysAttribute(Attribute[WalletDays]):
+    """Both maps of a WalletDays in one binary value (see encode_pair)."""
+
+    attr_type = BINARY
+
+    def serialize(self, value: WalletDays) -> bytes:
+        return encode_pair(value.lots, value.qualifying)
+
+    def deserialize(self, value: Any) -> WalletDays:
+        return WalletDays(*decode_pair(bytes(value)))

@@ -46,7 +46,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjec
 from pynamodb.models import Model
 
 from loyalty.settings import settings
-from loyalty.store.daycounts import DayCountsAttribute
+from loyalty.store.daycounts import DayCountsAttribute, WalletDays, WalletDaysAttribute
 
 
 def table_name() -> str:
@@ -115,6 +115,34 @@ class MemberItem(_Item):
         object.__setattr__(self, "_stored", dict(attribute_values if attribute_values is not None
                                                  else self.serialize(null_check=False)))
 
+    def _wallet(self) -> WalletDays:
+        if self.wallet_days is None:
+            self.wallet_days = WalletDays(dict(self.legacy_lots or {}), dict(self.legacy_qualifying_days or {}))
+        return self.wallet_days
+
+    @property
+    def lots(self) -> dict[str, int]:
+        """{last valid local day: remaining points}: see loyalty.domain.lots."""
+        return self._wallet().lots
+
+    @lots.setter
+    def lots(self, value: dict[str, int]) -> None:
+        self._wallet().lots = dict(value)
+
+    @property
+    def qualifying_days(self) -> dict[str, int]:
+        """{local day: qualifying points earned that day}, pruned to the tier window."""
+        return self._wallet().qualifying
+
+    @qualifying_days.setter
+    def qualifying_days(self, value: dict[str, int]) -> None:
+        self._wallet().qualifying = dict(value)
+
+    def stored_legacy_days(self) -> list[str]:
+        """The attributes names of the maps as stored apart (items written before wallet_days), if any."""
+        stored: dict[str, Any] = getattr(self, "_stored", None) or {}
+        return [name for name in ("lots", "qualifying_days") if name in stored]
+
     def changed(self, names: tuple[str, ...]) -> list[str]:
         """Which of `names` differ from what the table holds (all of them for an item never read)."""
         stored: dict[str, Any] | None = getattr(self, "_stored", None)
@@ -143,10 +171,11 @@ class MemberItem(_Item):
     pending = NumberAttribute(default=0)
     lifetime_earned = NumberAttribute(default=0)
     debt = NumberAttribute(default=0)
-    # {last valid local day: remaining points}: see loyalty.domain.lots (stored compactly: see daycounts)
-    lots = DayCountsAttribute(default=dict)
-    # {local day: qualifying points earned that day}, pruned to the tier window
-    qualifying_days = DayCountsAttribute(default=dict)
+    # The lots and the qualifying days, stored as one compact value (see `lots`, `qualifying_days`).
+    wallet_days = WalletDaysAttribute(null=True)
+    # The two maps as items written before wallet_days hold them: read, then removed on the next write.
+    legacy_lots = DayCountsAttribute(attr_name="lots", null=True)
+    legacy_qualifying_days = DayCountsAttribute(attr_name="qualifying_days", null=True)
     # {action: [period key, count]}: cap counters, checked under the version condition
     action_counts = JSONAttribute(default=dict)
     # {reward_id: count}: per-member reward limits

@@ -71,7 +71,7 @@ DEFLATE_ANSWERS_OVER = 600
 
 # Member attributes a points change may rewrite (under the version condition).
 MEMBER_MUTABLE = (
-    "available", "pending", "lifetime_earned", "debt", "lots", "qualifying_days", "action_counts",
+    "available", "pending", "lifetime_earned", "debt", "wallet_days", "action_counts",
     "reward_counts", "last_activity_day", "last_purchase_day", "purchases", "tier", "tier_since",
     "purchase_days", "sku_days", "gsi2pk", "gsi2sk", "pending_lots", "tier_review_day", "birthday_awarded_year",
     "referrals", "expiry_notified", "membership",
@@ -300,6 +300,9 @@ def _member_actions(member: MemberItem) -> list[Any]:
         value = getattr(member, name)
         attribute = attributes[name]
         actions.append(attribute.remove() if value is None else attribute.set(value))
+        if name == "wallet_days":
+            # An item written before the lots and qualifying days were one value: drop the two apart.
+            actions.extend(attributes[f"legacy_{legacy}"].remove() for legacy in member.stored_legacy_days())
     return actions
 
 

@@ -174,19 +174,23 @@ by its size (at least 10,000 points each), taken without a read. The running cam
 program read, deflated. Keys that belong to one member take that member's own rate (a member cannot make hundreds
 of purchases a second).
 
-What the purchase targets leave open: a purchase writes at least four items (the ledger entry, the
-member, the order guard and the idempotency record), each at least 1 KB of units and doubled in a
-transaction, so 8 write units is the floor while the order id and the idempotency key each stay
-unique on their own (merging the two would let a reused key with a different order pass as new,
-which the contract answers with `409 idempotency_key_reused`). A member's lots and qualifying days
-are stored as compact bytes (a year of varied daily purchases: ~1.5 KB for both), so the member
-item stays near 2 KB after a year; reaching 8 units after a year would need the wallet's older days
-moved to per-period items, which is not built. A 50-SKU basket's entry records its SKUs (up to 50),
-which takes it past 1 KB; its answer lists them too, and is kept deflated in the idempotency record
-(answers over 600 characters are), so that record stays at one unit and the basket at 10.
-Cost: at on-demand prices ($0.625 per million write units) those 8 transactional units are $5.00 per
-million purchases for DynamoDB alone, before Lambda and API Gateway, so "all-in at most $5 per
-million" is out of reach while every points change is one transaction."""
+What the purchase targets leave open: under the contract a purchase writes four items, each found by
+its own key: the ledger entry (the member's activity, in time order), the member (the balance), the
+order guard (one order id earns once, ever, for any member, and holds what returns may still claw
+back) and the idempotency record (keys are scoped per caller, and a trusted back end's key spans all
+its members, so a reused key must be found by the key alone to answer `409 idempotency_key_reused`).
+Each is at least one write unit, doubled in the transaction, so 8 is the floor; a purchase that lifts
+the tier writes its `tier_change` entry too (10). Merging the order guard and the idempotency record
+would let a key reused with another order pass as new. The member's lots and qualifying days are one
+deflated value (a year of varied daily purchases: ~830 bytes for both, since each day's lot holds what
+that day's qualifying points do), so the member item is ~1.5 KB after a year: 10 units. Reaching 8
+after a year needs the member under 1 KB, that is the wallet's older days moved to per-period items,
+which is not built. A 50-SKU basket's entry records its SKUs (up to 50), which takes it past 1 KB; its
+answer lists them too, and is kept deflated in the idempotency record (answers over 600 characters
+are), so that record stays at one unit and the basket at 10.
+Cost: at on-demand prices ($0.625 per million write units) the floor's 8 transactional units are $5.00
+per million purchases for DynamoDB alone, before Lambda and API Gateway ($1.00 per million requests),
+so "all-in at most $5 per million" is out of reach while every points change is one transaction."""
 
 
 def _hot_claims(hot: dict[str, Any] | None) -> str:

@@ -32,7 +32,14 @@ def upload_record(record: SQSRecord) -> None:
         bucket = s3_record["s3"]["bucket"]["name"]
         key = unquote_plus(s3_record["s3"]["object"]["key"])
         logger.info("import file uploaded", extra={"bucket": bucket, "key": key})
-        imports.split(bucket, key)
+        try:
+            imports.split(bucket, key)
+        except Exception as exc:
+            attempts = int(record.attributes.approximate_receive_count)
+            if attempts >= settings().work_max_receives:  # the last try: the import says so
+                count("ImportSplitsGivenUp")
+                imports.give_up_split(key, attempts, type(exc).__name__)
+            raise
         count("ImportFilesSplit")
 
 

@@ -160,6 +160,45 @@ def test_a_chunk_that_fails_every_try_is_reported_and_a_redrive_finishes_the_imp
     assert_reconciled()
 
 
+def test_a_split_that_fails_every_try_is_reported_and_a_redrive_splits_the_file(
+        api: Api, importer: Importer, stack, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    # Given a members file, and a split that fails every time (the function knows its queue's last try)
+    from loyalty.services import imports
+
+    uploads_queue = stack.queues["ImportUploadsQueue"]["RedrivePolicy"]["maxReceiveCount"]
+    split_function = stack.functions["ImportSplitFunction"].environment
+    assert str(split_function["WORK_MAX_RECEIVES"]) == str(uploads_queue)
+    real = imports.split
+
+    def broken(bucket: str, key: str) -> None:
+        raise RuntimeError("a bug in the split")
+
+    monkeypatch.setattr(imports, "split", broken)
+    import_id = importer.start("members", jsonl([member_row(f"s-{n}") for n in range(3)]))
+
+    # When the uploads queue gives the notification up (its last try, then the dead-letter queue)
+    importer.drain()
+
+    # Then the import still waits for its file, and says the split stopped, why, and how to finish it
+    stopped = importer.status(import_id)
+    assert (stopped["status"], stopped["imported"]) == ("awaiting_upload", 0)
+    (error,) = stopped["errors"]
+    assert (error["line"], error["code"]) == (0, "split_failed")
+    assert "failed 5 times (RuntimeError)" in error["detail"] and "dead-letter queue" in error["detail"]
+
+    # When the bug is fixed and the dead-letter queue is redriven
+    monkeypatch.setattr(imports, "split", real)
+    dead_letters = importer.sqs.receive_message(QueueUrl=importer.refs["ImportDeadLetterQueue"],
+                                                MaxNumberOfMessages=10)["Messages"]
+    assert len(dead_letters) == 1
+    importer.sqs.send_message(QueueUrl=importer.refs["ImportUploadsQueue"], MessageBody=dead_letters[0]["Body"])
+    importer.drain()
+
+    # Then the import completes with every member and no error left
+    done = importer.status(import_id)
+    assert (done["status"], done["imported"], done["failed"], done["errors"]) == ("completed", 3, 0, [])
+
+
 def test_a_transactions_file_is_applied_per_member_in_occurred_at_order_across_chunks(
         api: Api, importer: Importer) -> None:
     # Given two imported members

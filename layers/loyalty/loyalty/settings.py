@@ -38,7 +38,8 @@ class Settings(BaseModel):
     import_bucket: str | None = Field(None, alias="IMPORT_BUCKET")
     work_queue_url: str | None = Field(None, alias="WORK_QUEUE_URL")
     import_chunk_rows: int = Field(500, alias="IMPORT_CHUNK_ROWS", ge=1, le=10_000)
-    # The work queue's maxReceiveCount: a unit failing on its last receive is reported on its import.
+    # The maxReceiveCount of the queue feeding the function: a unit or split failing on its last receive
+    # is reported on its import.
     work_max_receives: int = Field(5, alias="WORK_MAX_RECEIVES", ge=1, le=1000)
     tracing: bool = Field(False, alias="TRACING")
     metrics_namespace: str = Field("Loyalty", alias="POWERTOOLS_METRICS_NAMESPACE")

@@ -122,10 +122,9 @@ def progress(item: ImportItem) -> dict[str, Any]:
     view: dict[str, Any] = {"import_id": item.import_id, "kind": item.kind, "format": item.format,
                             "status": item.status, "created_at": item.created_at, "rows": int(item.rows or 0),
                             "imported": 0, "skipped": 0, "failed": 0, "errors": []}
-    if item.status == "failed":
-        view["errors"] = [item.error] if item.error else []
-        return view
     if item.status != "processing":
+        # Failed: why. Awaiting the upload: the split's last try failed, if it did (see give_up_split).
+        view["errors"] = [item.error] if item.error else []
         return view
     errors: list[dict[str, Any]] = []
     chunks_done = 0
@@ -141,6 +140,8 @@ def progress(item: ImportItem) -> dict[str, Any]:
             chunks_done += 1
         elif result.last:
             shards_done.add(result.sk.split("#")[1])
+    if item.error:  # a split that failed on its last try after it had started (see give_up_split)
+        errors.insert(0, item.error)
     view["errors"] = rows.first_errors(errors)
     chunks = int(item.chunks or 0)
     done = chunks_done >= chunks if item.kind == "members" else (
@@ -209,6 +210,18 @@ def give_up(message: dict[str, Any], attempts: int, reason: str) -> None:
               "partly imported. Redrive the queue to finish the import: no row is imported twice.")
     logger.error("import unit given up", extra={"import_id": message["import_id"], "unit": key, "reason": reason})
     store.save_gave_up(str(message["import_id"]), key, {"line": line, "code": "unit_failed", "detail": detail})
+
+
+def give_up_split(key: str, attempts: int, reason: str) -> None:
+    """The split of an uploaded file failed on its last try (the uploads queue moves the notification to the
+    dead-letter queue next): the import says so, instead of waiting for its upload without a word."""
+    import_id = import_id_of(key)
+    if import_id is None:
+        return
+    detail = (f"splitting the uploaded file failed {attempts} times ({reason}) and its notification went to the "
+              "import dead-letter queue. Redrive that queue to split the file again: no row is imported twice.")
+    logger.error("import split given up", extra={"import_id": import_id, "key": key, "reason": reason})
+    store.note_split_failed(import_id, {"line": 0, "code": "split_failed", "detail": detail})
 
 
 # --- step 3: a chunk ------------------------------------------------------------------------------

@@ -69,9 +69,23 @@ def start_processing(item: ImportItem, *, rows: int, chunks: int) -> None:
     A file uploaded again to the same import is split again: chunks already done do nothing new."""
     try:
         item.update(actions=[ImportItem.status.set("processing"), ImportItem.rows.set(rows),
-                             ImportItem.chunks.set(chunks)],
+                             ImportItem.chunks.set(chunks), ImportItem.error.remove()],
                     condition=ImportItem.status.is_in("awaiting_upload", "processing"))
     except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
+
+
+def note_split_failed(import_id: str, error: dict[str, Any]) -> None:
+    """The split's last try failed: the error shows on the open import, whose status stays (a redrive of the
+    notification splits it again, and the split that succeeds removes the error)."""
+    item = new_import(import_id, kind="", format="", status="", created_at="", actor="")
+    try:
+        item.update(actions=[ImportItem.error.set(error)],
+                    condition=ImportItem.status.is_in("awaiting_upload", "processing"))
+    except PynamoDBException as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return  # no such import, or it ended meanwhile: nothing waits for this split
         raise_if_transient(exc)
         raise
 

@@ -542,7 +542,8 @@ class ImportItem(_Item):
     chunks = NumberAttribute(null=True)
     # Transactions: the chunks whose rows are staged (a set: a chunk processed twice counts once).
     staged = NumberSetAttribute(null=True)
-    error = JSONAttribute(null=True)  # why a file could not be read at all (status failed)
+    # Why a file could not be read at all (status failed), or why its split gave up (status unchanged)
+    error = JSONAttribute(null=True)
 
 
 class ImportResultItem(_Item):

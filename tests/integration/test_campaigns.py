@@ -3,6 +3,7 @@ concurrency, holdouts, the report, segments."""
 
 from __future__ import annotations
 
+import itertools
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -286,3 +287,50 @@ def test_a_budget_is_spread_over_shares_by_its_size_and_keeps_its_count(api: Api
     for name, budget in (("big", 100_000), ("small", 30_000)):
         report = api.get(f"/admin/campaigns/{name}/report", admin=True).body
         assert report["budget_left"] == budget - 6 * 50
+
+
+def test_a_changed_budget_is_never_exceeded_even_when_its_shares_were_spent_unevenly(
+        api: Api, program: dict, monkeypatch: Any) -> None:
+    from loyalty.store import shares
+
+    def campaign_points(answer: Any) -> int:
+        assert answer.status == 201, answer.body
+        return sum(row["points"] for row in answer.body["breakdown"] if row["rule"] == "campaign:flash")
+
+    orders = itertools.count()
+
+    def buy(times: int) -> int:
+        return sum(campaign_points(api.purchase("lo", f"o-{next(orders)}", "10.00")) for _ in range(times))
+
+    def set_budget(points: int) -> None:
+        body = campaign("flash", budget_points=points, effects=[{"type": "bonus_points", "points": 1_000}])
+        assert api.put("/admin/campaigns/flash", body, admin=True).status == 200
+
+    # Given a campaign of 1,000 points a purchase with a budget of 20,000 (two shares of 10,000)
+    assert create(api, campaign("flash", budget_points=20_000,
+                                effects=[{"type": "bonus_points", "points": 1_000}])).status == 201
+    api.enroll("lo")
+    # And ten purchases that all took from the first share
+    monkeypatch.setattr(shares, "random_share", lambda count=32: 0)
+    assert buy(10) == 10_000
+
+    # When the budget is lowered to 12,000 and purchases go on, all of them taking from the other share
+    set_budget(12_000)
+    monkeypatch.setattr(shares, "random_share", lambda count=32: 1)
+    # Then they get 2,000 more and nothing after: never past the budget (not the other share's new half, 6,000)
+    assert buy(6) == 2_000
+    deliver(stream_records())
+    report = api.get("/admin/campaigns/flash/report", admin=True).body
+    assert (report["points_awarded"], report["budget_left"]) == (12_000, 0)
+
+    # When it is raised to 15,000 (below what the shares were first split from), then 3,000 more
+    set_budget(15_000)
+    assert buy(5) == 3_000
+    # When it is raised to 30,000 (above it), then exactly 15,000 more, from both shares
+    set_budget(30_000)
+    monkeypatch.setattr(shares, "random_share", lambda count=32: 0)
+    assert buy(20) == 15_000
+    deliver(stream_records())
+    report = api.get("/admin/campaigns/flash/report", admin=True).body
+    assert (report["points_awarded"], report["budget_left"]) == (30_000, 0)
+    assert_reconciled()

@@ -18,7 +18,7 @@ from typing import Any
 from loyalty.domain import campaigns as rules
 from loyalty.domain.clock import iso_utc, local_day, utc_now
 from loyalty.domain.entries import EntryType
-from loyalty.domain.errors import Conflict, NotFound, ValidationFailed
+from loyalty.domain.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from loyalty.domain.program import ProgramConfig
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.program import config_of
@@ -33,7 +33,8 @@ REPORT_SK = "REPORT"
 # DynamoDB's 400 KB item limit): they stay within this.
 MAX_RUNNING_BYTES = 48 * 1024
 _cache_lock = threading.Lock()
-Running = tuple[list[rules.Campaign], dict[str, list[rules.Condition]], dict[str, int]]
+# The running campaigns, their segments' conditions, and per budget: (its shares, what their caps split).
+Running = tuple[list[rules.Campaign], dict[str, list[rules.Condition]], dict[str, tuple[int, int | None]]]
 _parsed: dict[bytes | str, Running] = {}
 
 
@@ -43,7 +44,7 @@ def report_key(campaign_id: str) -> tuple[str, str]:
 
 def running(program: ProgramItem | None) -> Running:
     """The running campaigns on the program item read in this request (parsed once per list): the
-    campaigns, their segments' conditions, and how many shares each one's budget has."""
+    campaigns, their segments' conditions, and each one's budget shares and what their caps split."""
     raw = store.running_list(program)
     if not raw:
         return [], {}, {}
@@ -51,7 +52,8 @@ def running(program: ProgramItem | None) -> Running:
     if parsed is None:
         entries = json.loads(store.running_json(raw))
         parsed = (*rules.parse_running(entries), {
-            entry["campaign"]["campaign_id"]: int(entry.get("shares", store.FIRST_BUDGET_SHARES)) for entry in entries})
+            entry["campaign"]["campaign_id"]: (int(entry.get("shares", store.FIRST_BUDGET_SHARES)), entry.get("basis"))
+            for entry in entries})
         with _cache_lock:
             if len(_parsed) > 8:
                 _parsed.clear()
@@ -114,12 +116,15 @@ def save_campaign(caller: Caller, campaign_id: str | None, request: rules.Campai
         now = utc_now()
         existing = None if must_be_new else store.get_campaign(campaign.campaign_id)
         budget_shares = _budget_share_count(existing, campaign)
+        budget_before = json.loads(existing.definition).get("budget_points") if existing is not None else None
+        basis_before = None if existing is None or existing.budget_basis is None else int(existing.budget_basis)
+        basis = store.budget_basis(budget_before, basis_before, campaign.budget_points)
         kept = [entry for entry in json.loads(store.running_json(store.running_list(snapshot.program)))
                 if entry["campaign"]["campaign_id"] != campaign.campaign_id
                 and entry["campaign"]["active"] and entry["campaign"]["ends_at"] > iso_utc(now)]
         if campaign.active and campaign.ends_at > now:
             kept.append({"campaign": _view(campaign), "segment": segment_conditions,
-                         "shares": budget_shares or store.FIRST_BUDGET_SHARES})
+                         "shares": budget_shares or store.FIRST_BUDGET_SHARES, "basis": basis})
         if len(kept) > rules.MAX_RUNNING:
             raise Conflict(f"at most {rules.MAX_RUNNING} campaigns run at once: end or deactivate one first",
                            code="too_many_campaigns")
@@ -131,22 +136,40 @@ def save_campaign(caller: Caller, campaign_id: str | None, request: rules.Campai
         stamp = iso_utc(now)
         item = store.new_campaign(campaign.campaign_id, definition=json.dumps(_view(campaign)),
                                   created_at=existing.created_at if existing else stamp, updated_at=stamp,
-                                  budget_shares=budget_shares)
+                                  budget_shares=budget_shares, budget_basis=basis)
         audit = repository.new_audit(caller.sub, "campaign.created" if existing is None else "campaign.updated",
                                      f"campaign:{campaign.campaign_id}",
                                      {"name": campaign.name, "active": campaign.active,
                                       "budget_points": campaign.budget_points})
         program = snapshot.program
 
+        # The budget's shares get room for the new budget less what was awarded: cut before the write when the
+        # caps stay (a lowered budget holds from the answer on), and set after it (burned room given back when
+        # the caps grew: until then the room is smaller than the budget, never past it).
+        room_to_set = None
+        if campaign.budget_points is not None and basis is not None and budget_shares is not None:
+            room_to_set = (budget_shares, basis, campaign.budget_points)
+            if basis == (basis_before if basis_before is not None else budget_before):
+                _set_room(campaign.campaign_id, *room_to_set)
+
         def commit(record: IdempotencyItem | None) -> None:
             store.save_campaign(item, must_be_new=must_be_new, program=program, running_json=running_json,
                                 audit=audit, idempotency=record)
+            if room_to_set is not None:
+                _set_room(campaign.campaign_id, *room_to_set)
 
         return Plan(201 if must_be_new else 200, _view(campaign), commit, final_conflicts={
             "campaign": Conflict(f"campaign {campaign.campaign_id} exists already: PUT it to change it",
                                  code="campaign_exists")})
 
     return execute(idempotency, read, plan)
+
+
+def _set_room(campaign_id: str, count: int, basis: int, budget: int) -> None:
+    room = max(0, budget - store.awarded(campaign_id, count))
+    if not store.set_budget_room(campaign_id, count, basis, room):
+        raise ServiceUnavailable("purchases kept taking from this campaign's budget while it was changed; retry",
+                                 retry_after=1)
 
 
 def _budget_share_count(existing: CampaignItem | None, campaign: rules.Campaign) -> int | None:
@@ -305,7 +328,7 @@ def awards(program: ProgramItem | None, member: MemberItem, config: ProgramConfi
     """What the running campaigns of `trigger` give the member: breakdown rows (`campaign:<id>`), the
     budget pools to take from, and the facts the reports count. Updates the member's campaign counts.
     `read_budgets`: a retry (a share may be spent): read every share of each budget before taking."""
-    campaigns, segments, budget_shares = running(program)
+    campaigns, segments, budgets = running(program)
     counts = {campaign_id: dict(value) for campaign_id, value in (member.campaign_counts or {}).items()
               if any(campaign.campaign_id == campaign_id for campaign in campaigns)}
     rows: list[dict[str, Any]] = []
@@ -323,8 +346,9 @@ def awards(program: ProgramItem | None, member: MemberItem, config: ProgramConfi
             if campaign.max_per_member is not None and int(seen.get("n", 0)) >= campaign.max_per_member:
                 points = 0
             if points and campaign.budget_points is not None:
-                pool = store.budget_pool(campaign.campaign_id, campaign.budget_points,
-                                         budget_shares.get(campaign.campaign_id, store.FIRST_BUDGET_SHARES))
+                count, basis = budgets.get(campaign.campaign_id, (store.FIRST_BUDGET_SHARES, None))
+                pool = store.budget_pool(campaign.campaign_id,
+                                         campaign.budget_points if basis is None else int(basis), count)
                 if read_budgets:
                     pool.read_all()
                 if pool.take(points):

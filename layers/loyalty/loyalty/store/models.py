@@ -465,6 +465,9 @@ class ShareItem(_Item):
     left = NumberAttribute(null=True)
     # What it gave, and the promotion counters of the claims it took (summed over the shares for reports).
     taken = NumberAttribute(null=True)
+    # Of `taken`, what a lowered campaign budget took out of reach (no member got it): see
+    # store.campaigns.set_budget_room.
+    burned = NumberAttribute(null=True)
     codes_claimed = NumberAttribute(null=True)
     earns = NumberAttribute(null=True)
     members_reached = NumberAttribute(null=True)
@@ -493,6 +496,9 @@ class CampaignItem(_Item):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     budget_shares = NumberAttribute(null=True)  # fixed at the first write; absent: 32 (store.budget_shares)
+    # What the budget's share caps split (store.campaigns.set_budget_room): the budget, or the highest it had
+    # once it was lowered. Absent: the definition's budget_points (written before budgets could be lowered).
+    budget_basis = NumberAttribute(null=True)
 
 
 class SegmentItem(_Item):

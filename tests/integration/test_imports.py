@@ -117,6 +117,23 @@ def test_a_worker_that_crashes_midway_finishes_on_retry_with_nothing_twice(api: 
         assert [(entry["type"], entry["points"]) for entry in ledger] == [("import", 10)]
 
 
+def given_up(status: dict[str, Any]) -> tuple[int, str]:
+    """The one error of an import whose unit or split failed its last try: (line, code), once it is checked
+    to say how many tries failed, why, and where the message went."""
+    (error,) = status["errors"]
+    assert "failed 5 times (RuntimeError)" in error["detail"] and "dead-letter queue" in error["detail"]
+    return error["line"], error["code"]
+
+
+def redrive_the_dead_letter(importer: Importer, queue: str) -> None:
+    """The import dead-letter queue's one message sent back to `queue`, and the workers run."""
+    dead_letters = importer.sqs.receive_message(QueueUrl=importer.refs["ImportDeadLetterQueue"],
+                                                MaxNumberOfMessages=10)["Messages"]
+    assert len(dead_letters) == 1
+    importer.sqs.send_message(QueueUrl=importer.refs[queue], MessageBody=dead_letters[0]["Body"])
+    importer.drain()
+
+
 def test_a_chunk_that_fails_every_try_is_reported_and_a_redrive_finishes_the_import(
         api: Api, importer: Importer, stack, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     # Given a members file of 3 chunks, and a worker that fails at the 5th row every time
@@ -142,17 +159,11 @@ def test_a_chunk_that_fails_every_try_is_reported_and_a_redrive_finishes_the_imp
     # Then the import is not completed, and says which unit stopped, why, and how to finish it
     stopped = importer.status(import_id)
     assert stopped["status"] == "processing" and stopped["imported"] == 5
-    (error,) = stopped["errors"]
-    assert (error["line"], error["code"]) == (4, "unit_failed")
-    assert "failed 5 times (RuntimeError)" in error["detail"] and "dead-letter queue" in error["detail"]
+    assert given_up(stopped) == (4, "unit_failed")
 
     # When the bug is fixed and the dead-letter queue is redriven
     monkeypatch.setattr(imports, "import_member", real)
-    dead_letters = importer.sqs.receive_message(QueueUrl=importer.refs["ImportDeadLetterQueue"],
-                                                MaxNumberOfMessages=10)["Messages"]
-    assert len(dead_letters) == 1
-    importer.sqs.send_message(QueueUrl=importer.refs["WorkQueue"], MessageBody=dead_letters[0]["Body"])
-    importer.drain()
+    redrive_the_dead_letter(importer, "WorkQueue")
 
     # Then the import completes with every member once and no error left
     done = importer.status(import_id)
@@ -182,17 +193,11 @@ def test_a_split_that_fails_every_try_is_reported_and_a_redrive_splits_the_file(
     # Then the import still waits for its file, and says the split stopped, why, and how to finish it
     stopped = importer.status(import_id)
     assert (stopped["status"], stopped["imported"]) == ("awaiting_upload", 0)
-    (error,) = stopped["errors"]
-    assert (error["line"], error["code"]) == (0, "split_failed")
-    assert "failed 5 times (RuntimeError)" in error["detail"] and "dead-letter queue" in error["detail"]
+    assert given_up(stopped) == (0, "split_failed")
 
     # When the bug is fixed and the dead-letter queue is redriven
     monkeypatch.setattr(imports, "split", real)
-    dead_letters = importer.sqs.receive_message(QueueUrl=importer.refs["ImportDeadLetterQueue"],
-                                                MaxNumberOfMessages=10)["Messages"]
-    assert len(dead_letters) == 1
-    importer.sqs.send_message(QueueUrl=importer.refs["ImportUploadsQueue"], MessageBody=dead_letters[0]["Body"])
-    importer.drain()
+    redrive_the_dead_letter(importer, "ImportUploadsQueue")
 
     # Then the import completes with every member and no error left
     done = importer.status(import_id)

@@ -362,7 +362,8 @@ class WhatIfOut(Out):
 
 class ImportErrorOut(Out):
     line: int = Field(description="the line of the file (a CSV's header is line 1); 0 when the error is not "
-                                  "one row's (unit_failed: a unit of work that went to the dead-letter queue)")
+                                  "one row's (unit_failed: a page of transactions that went to the dead-letter queue; "
+                                  "split_failed: the file's split did)")
     code: str = Field(examples=["invalid_row"])
     detail: str
 

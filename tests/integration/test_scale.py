@@ -7,6 +7,7 @@ from typing import Any
 
 from loyalty.domain.allowance import SHARES
 from loyalty.store import repository, shares
+from loyalty.store.daycounts import decode_pair, wallet_days_of
 from loyalty.store.db import connection
 from loyalty.store.models import PROGRAM_REPLICAS
 from tests.events import Api
@@ -167,7 +168,7 @@ def test_lots_and_qualifying_days_are_stored_as_one_value_and_items_written_apar
         api: Api, program: dict) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from loyalty.store.daycounts import encode, wallet_days_of
+    from loyalty.store.daycounts import encode
     from tests.stream_helpers import at
 
     def stored() -> dict[str, Any]:
@@ -212,3 +213,73 @@ def item_table() -> str:
     from loyalty.store.models import MemberItem
 
     return str(MemberItem.Meta.table_name)
+
+
+def test_a_member_who_earns_every_day_keeps_a_small_item_and_every_point_where_it_was(
+        api: Api, program: dict) -> None:
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from loyalty.services import jobs
+    from loyalty.store.models import HOT_DAYS_MAX
+    from tests.stream_helpers import assert_reconciled, at
+
+    trusted = {"sub": "pos", "scopes": ["loyalty/transactions"]}
+
+    def key() -> dict[str, str]:
+        return {"Idempotency-Key": str(uuid.uuid4())}
+
+    def stored(sort_key: str) -> dict[str, Any] | None:
+        return next((item for item in ledger_items() if item["pk"] == "MEMBER#dee" and item["sk"] == sort_key), None)
+
+    # Given a program whose points expire after 60 days, with tiers over 90 days
+    config = {**program, "expiry": {"policy": "rolling", "days": 60}, "tier_window_days": 90,
+              "tier_retention_days": 30}
+    assert api.put("/admin/program", config, admin=True).status == 200
+    start = datetime(2026, 1, 5, 15, tzinfo=UTC)
+    with at(start):
+        assert api.enroll("dee").status == 201
+    redemptions: list[str] = []
+    sizes: list[int] = []
+    # When Dee buys every day for 130 days, redeems every 9th day, returns an old order, holds and releases
+    # points, has a redemption cancelled, and the daily jobs expire her lots and review her tier
+    for day in range(130):
+        now = start + timedelta(days=day)
+        with at(now):
+            total = f"{5 + (day * 7) % 37}.{(day * 13) % 100:02d}"
+            assert api.purchase("dee", f"d-{day}", total).status == 201
+            if day % 9 == 8:
+                redeemed = api.redeem("dee", {"points": 400, "description": "voucher"})
+                assert redeemed.status == 201, redeemed.body
+                redemptions.append(redeemed.body["redemption_id"])
+            if day == 75:  # an order from day 20, long moved to the WALLET item
+                returned = api.post("/members/dee/returns", {"order_id": "d-20", "refund": {
+                    "amount": "3.00", "currency": "USD"}}, headers=key(), **trusted)
+                assert returned.status == 201, returned.body
+            if day == 100:
+                held = api.post("/members/dee/holds", {"points": 500}, sub="dee", headers=key())
+                assert held.status == 201, held.body
+                assert api.post(f"/members/dee/holds/{held.body['hold_id']}/release", {}, sub="dee",
+                                headers=key()).status == 200
+            if day == 110:  # the redemption of day 98 drew on lots the WALLET item holds
+                cancelled = api.post(f"/members/dee/redemptions/{redemptions[-2]}/cancel", {"reason": "refunded"},
+                                     headers=key(), **trusted)
+                assert cancelled.status == 200, cancelled.body
+            if day % 5 == 0:
+                jobs.run("member_maintenance", now)
+            profile = stored("PROFILE")
+            assert profile is not None
+            sizes.append(len(profile["wallet_days"]))
+        if day % 26 == 25:
+            assert_reconciled()
+
+    # Then her older days moved to her WALLET item, and the hot part on her item stayed small
+    assert stored("WALLET") is not None and int(stored("PROFILE")["cold_rev"]) >= 4  # type: ignore[index]
+    assert max(sizes[40:]) < 250, max(sizes[40:])
+    hot_lots, hot_days = decode_pair(bytes(stored("PROFILE")["wallet_days"]))  # type: ignore[index]
+    assert len(hot_lots) + len(hot_days) <= HOT_DAYS_MAX
+    # And every point is where the ledger says, her tier and qualifying points included
+    assert_reconciled()
+    with at(start + timedelta(days=130)):
+        view = api.get("/members/me", sub="dee").body
+        assert view["points"]["available"] > 0

@@ -76,7 +76,8 @@ def _held_at(holds: list[dict[str, Any]], entry_id: str) -> int:
 
 
 def _member_checks(report: Report, member: dict[str, Any], entries: list[dict[str, Any]], today: date,
-                   window_days: int, holds: list[dict[str, Any]] | None = None) -> None:
+                   window_days: int, holds: list[dict[str, Any]] | None = None,
+                   cold: dict[str, Any] | None = None) -> None:
     subject = f"member {member['member_id']}"
     entries = sorted(entries, key=lambda entry: entry["entry_id"])
     holds = holds or []
@@ -104,7 +105,12 @@ def _member_checks(report: Report, member: dict[str, Any], entries: list[dict[st
         if int(entry.get("qualifying") or 0) and entry.get("qualifying_day"):
             qualifying[entry["qualifying_day"]] += int(entry["qualifying"])
     debt = int(member.get("debt") or 0)
-    wallet_days = daycounts.wallet_days_of(member)
+    try:
+        wallet_days = daycounts.wallet_days_of(member, cold)
+    except daycounts.WalletMismatch:
+        report.expect("the WALLET item is the one the member names", subject, member.get("cold_rev"),
+                      (cold or {}).get("rev"))
+        return
     stored_lots = wallet_days.lots
     open_holds: dict[str, Any] = _json(member.get("holds"), {})
     held_lots: Counter[str] = Counter()
@@ -183,6 +189,7 @@ class Totals:
 def _member_partition(report: Report, totals: Totals, member_id: str, group: list[dict[str, Any]],
                       today: date, window_days: int) -> None:
     profile = next((item for item in group if item.get("sk") == "PROFILE"), None)
+    cold = next((item for item in group if item.get("sk") == "WALLET"), None)
     entries = [item for item in group if str(item.get("sk", "")).startswith("ENTRY#")]
     holds = [item for item in group if str(item.get("sk", "")).startswith("HOLD#")]
     if profile is None:
@@ -190,14 +197,15 @@ def _member_partition(report: Report, totals: Totals, member_id: str, group: lis
         return
     totals.members += 1
     trial = Report()
-    _member_checks(trial, profile, entries, today, window_days, holds)
+    _member_checks(trial, profile, entries, today, window_days, holds, cold)
     if trial.count:
         # The Scan read the member and its entries at different moments: read them again together.
         fresh = query_partition(table_name(), f"MEMBER#{member_id}")
         profile = next((item for item in fresh if item.get("sk") == "PROFILE"), profile)
+        cold = next((item for item in fresh if item.get("sk") == "WALLET"), None)
         entries = [item for item in fresh if str(item.get("sk", "")).startswith("ENTRY#")]
         holds = [item for item in fresh if str(item.get("sk", "")).startswith("HOLD#")]
-    _member_checks(report, profile, entries, today, window_days, holds)
+    _member_checks(report, profile, entries, today, window_days, holds, cold)
     # The aggregates: the enrollment as its record had it (the tier before any change), then each entry.
     changes = sorted((entry for entry in entries if entry.get("type") == "tier_change"),
                      key=lambda entry: entry["entry_id"])

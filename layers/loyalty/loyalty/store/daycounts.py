@@ -152,13 +152,25 @@ class WalletDays:
     qualifying: dict[str, int] = field(default_factory=dict)
 
 
-def wallet_days_of(raw: dict[str, Any]) -> WalletDays:
-    """The lots and qualifying days of a member item read raw (plain values): stored together, or apart
-    as items written before the two were stored as one value hold them."""
+class WalletMismatch(ValueError):
+    """A member item read raw with a WALLET item that is not the one it names (read at another moment)."""
+
+
+def wallet_days_of(raw: dict[str, Any], cold: dict[str, Any] | None = None) -> WalletDays:
+    """The whole lots and qualifying days of a member item read raw (plain values), with its WALLET item
+    if it has one: stored together, or apart as items written before the two were one value hold them."""
     packed = raw.get("wallet_days")
     if packed is not None:
-        return WalletDays(*decode_pair(bytes(packed)))
-    return WalletDays(decode_any(raw.get("lots")), decode_any(raw.get("qualifying_days")))
+        hot = WalletDays(*decode_pair(bytes(packed)))
+    else:
+        hot = WalletDays(decode_any(raw.get("lots")), decode_any(raw.get("qualifying_days")))
+    if raw.get("cold_rev") is None:
+        return hot
+    if cold is None or int(cold["rev"]) != int(raw["cold_rev"]):
+        raise WalletMismatch(f"{raw.get('pk')}: its WALLET item is missing or does not go with it")
+    older = WalletDays(*decode_pair(bytes(cold["days"])))
+    return WalletDays(merged_lots(older.lots, int(raw.get("cold_consumed") or 0), hot.lots),
+                      merged_qualifying(older.qualifying, raw.get("cold_floor"), hot.qualifying))
 
 
 class WalletDaysAttribute(Attribute[WalletDays]):
@@ -171,3 +183,89 @@ class WalletDaysAttribute(Attribute[WalletDays]):
 
     def deserialize(self, value: Any) -> WalletDays:
         return WalletDays(*decode_pair(bytes(value)))
+
+
+# --- a member's wallet split in a hot part (on the member item) and a cold one (its WALLET item) ----------
+#
+# A member who earns every day would carry a year of lots and qualifying days on the item every points call
+# rewrites. Instead the older days move, now and then, to a cold item that points calls read but do not
+# write: the member item keeps the recent days, plus what changed since on the cold days (signed), plus
+# how many points spends and expiries took from the cold lots' front (they always take the soonest-expiring
+# first), plus a floor below which the cold qualifying days no longer count (pruned out of the tier window).
+# The code still sees the whole maps: `merged_*` builds them, `split_*` stores a new whole map as the part
+# that differs from the cold one.
+
+
+def consumed_front(cold: dict[str, int], consumed: int) -> dict[str, int]:
+    """The cold lots with `consumed` points taken from their soonest days first."""
+    out: dict[str, int] = {}
+    left = consumed
+    for day in sorted(cold):
+        amount = cold[day]
+        take = min(left, max(amount, 0))
+        left -= take
+        if amount - take:
+            out[day] = amount - take
+    return out
+
+
+def _summed(*parts: dict[str, int]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for part in parts:
+        for day, amount in part.items():
+            total[day] = total.get(day, 0) + amount
+    return {day: amount for day, amount in total.items() if amount}
+
+
+def merged_lots(cold: dict[str, int], consumed: int, hot: dict[str, int]) -> dict[str, int]:
+    return _summed(consumed_front(cold, consumed), hot)
+
+
+def split_lots(cold: dict[str, int], consumed: int, lots: dict[str, int]) -> tuple[dict[str, int], int]:
+    """(hot, consumed) that merge with `cold` into `lots`: what was taken from the cold front counts as
+    consumed (so a spend or an expiry writes no day on the member item), any other change stays on hot."""
+    effective = consumed_front(cold, consumed)
+    difference = _summed(lots, {day: -amount for day, amount in effective.items()})
+    for day in sorted(effective):
+        have = effective[day]
+        short = -difference.get(day, 0)
+        if have <= 0 or short <= 0:
+            break
+        take = min(short, have)
+        consumed += take
+        difference[day] = difference.get(day, 0) + take
+        if take < have:
+            break
+    return {day: amount for day, amount in difference.items() if amount}, consumed
+
+
+NO_FLOOR_LEFT = "9999-12-31"
+
+
+def merged_qualifying(cold: dict[str, int], floor: str | None, hot: dict[str, int]) -> dict[str, int]:
+    return _summed({day: amount for day, amount in cold.items() if floor is None or day >= floor}, hot)
+
+
+def split_qualifying(cold: dict[str, int], floor: str | None,
+                     days: dict[str, int]) -> tuple[dict[str, int], str | None]:
+    """(hot, floor) that merge with `cold` into `days`. Every day below the earliest of `days` is zero or
+    pruned out of the window, so the floor rises to it and the cold days below it stop counting."""
+    lowest = min(days) if days else NO_FLOOR_LEFT
+    new_floor = lowest if floor is None else max(floor, lowest)
+    if not cold:
+        return {day: amount for day, amount in days.items() if amount}, None
+    visible = {day: amount for day, amount in cold.items() if day >= new_floor}
+    return _summed(days, {day: -amount for day, amount in visible.items()}), new_floor
+
+
+def compacted(lots: dict[str, int], qualifying: dict[str, int], keep: int) -> tuple[WalletDays, WalletDays]:
+    """(cold, hot): whole maps split so the hot part keeps the `keep` latest days of each."""
+    def parts(days: dict[str, int]) -> tuple[dict[str, int], dict[str, int]]:
+        ordered = sorted(day for day, amount in days.items() if amount)
+        recent = set(ordered[-keep:]) if keep else set()
+        return ({day: days[day] for day in ordered if day not in recent},
+                {day: days[day] for day in ordered if day in recent})
+
+    cold_lots, hot_lots = parts(lots)
+    cold_days, hot_days = parts(qualifying)
+    return WalletDays(cold_lots, cold_days), WalletDays(hot_lots, hot_days)

@@ -4,6 +4,7 @@ Key design (pk / sk):
   MEMBER#<id>      / PROFILE        the member: profile, balance, lots, tier, cap counters (versioned)
   MEMBER#<id>      / ENTRY#<ulid>   the ledger, newest last
   MEMBER#<id>      / HOLD#<ulid>    a hold of points at a checkout (its open ones also on the member item)
+  MEMBER#<id>      / WALLET         the older days of the member's lots and qualifying days (see daycounts)
   IDEM#<scope>#<k> / IDEM           idempotency record, written in the same transaction it protects
   ORDER#<order_id> / ORDER          one order earns once; what returns may still claw back
   EMAIL#<email>    / EMAIL          unique email -> member
@@ -46,7 +47,16 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjec
 from pynamodb.models import Model
 
 from loyalty.settings import settings
-from loyalty.store.daycounts import DayCountsAttribute, WalletDays, WalletDaysAttribute
+from loyalty.store.daycounts import (
+    DayCountsAttribute,
+    WalletDays,
+    WalletDaysAttribute,
+    compacted,
+    merged_lots,
+    merged_qualifying,
+    split_lots,
+    split_qualifying,
+)
 
 
 def table_name() -> str:
@@ -116,27 +126,62 @@ class MemberItem(_Item):
                                                  else self.serialize(null_check=False)))
 
     def _wallet(self) -> WalletDays:
+        """The hot part of the lots and qualifying days (all of them while the member has no cold item)."""
         if self.wallet_days is None:
             self.wallet_days = WalletDays(dict(self.legacy_lots or {}), dict(self.legacy_qualifying_days or {}))
         return self.wallet_days
 
+    def attach_cold(self, cold: ColdWalletItem | None) -> None:
+        """The member's WALLET item, read with it (see daycounts: the older days of its wallet)."""
+        object.__setattr__(self, "_cold", cold.days if cold is not None else None)
+
+    def cold_matches(self, cold: ColdWalletItem | None) -> bool:
+        """Whether the WALLET item read goes with this member item (a BatchGetItem is no snapshot: a
+        compaction may have committed between the two reads)."""
+        return (None if cold is None else int(cold.rev)) == (None if self.cold_rev is None else int(self.cold_rev))
+
+    def _cold_days(self) -> WalletDays:
+        if self.cold_rev is None:
+            return WalletDays()
+        cold: WalletDays | None = getattr(self, "_cold", None)
+        if cold is None:
+            raise ColdWalletNotRead(f"member {self.member_id}: its WALLET item was not read with it")
+        return cold
+
     @property
     def lots(self) -> dict[str, int]:
         """{last valid local day: remaining points}: see loyalty.domain.lots."""
-        return self._wallet().lots
+        return merged_lots(self._cold_days().lots, int(self.cold_consumed or 0), self._wallet().lots)
 
     @lots.setter
     def lots(self, value: dict[str, int]) -> None:
-        self._wallet().lots = dict(value)
+        hot, consumed = split_lots(self._cold_days().lots, int(self.cold_consumed or 0), dict(value))
+        self._wallet().lots = hot
+        self.cold_consumed = consumed or None
 
     @property
     def qualifying_days(self) -> dict[str, int]:
         """{local day: qualifying points earned that day}, pruned to the tier window."""
-        return self._wallet().qualifying
+        return merged_qualifying(self._cold_days().qualifying, self.cold_floor, self._wallet().qualifying)
 
     @qualifying_days.setter
     def qualifying_days(self, value: dict[str, int]) -> None:
-        self._wallet().qualifying = dict(value)
+        hot, floor = split_qualifying(self._cold_days().qualifying, self.cold_floor, dict(value))
+        self._wallet().qualifying = hot
+        self.cold_floor = floor
+
+    def compact_if_due(self) -> ColdWalletItem | None:
+        """When the hot part has grown past HOT_DAYS_MAX days: the new WALLET item, holding every day but
+        the latest HOT_DAYS_KEPT of each map, which stay on the member (its next write stores them)."""
+        hot = self._wallet()
+        if len(hot.lots) + len(hot.qualifying) <= HOT_DAYS_MAX:
+            return None
+        cold, kept = compacted(self.lots, self.qualifying_days, HOT_DAYS_KEPT)
+        rev = int(self.cold_rev or 0) + 1
+        item = ColdWalletItem(*cold_wallet_key(self.member_id), days=cold, rev=rev)
+        self.wallet_days, self.cold_consumed, self.cold_floor, self.cold_rev = kept, None, None, rev
+        self.attach_cold(item)
+        return item
 
     def stored_legacy_days(self) -> list[str]:
         """The attributes names of the maps as stored apart (items written before wallet_days), if any."""
@@ -171,8 +216,13 @@ class MemberItem(_Item):
     pending = NumberAttribute(default=0)
     lifetime_earned = NumberAttribute(default=0)
     debt = NumberAttribute(default=0)
-    # The lots and the qualifying days, stored as one compact value (see `lots`, `qualifying_days`).
+    # The lots and the qualifying days (their hot part once the member has a WALLET item), as one value.
     wallet_days = WalletDaysAttribute(null=True)
+    # The older days live on the member's WALLET item (ColdWalletItem) once it has one (its rev here): points
+    # taken from its lots' front, and the day below which its qualifying days no longer count.
+    cold_rev = NumberAttribute(null=True)
+    cold_consumed = NumberAttribute(null=True)
+    cold_floor = UnicodeAttribute(null=True)
     # The two maps as items written before wallet_days hold them: read, then removed on the next write.
     legacy_lots = DayCountsAttribute(attr_name="lots", null=True)
     legacy_qualifying_days = DayCountsAttribute(attr_name="qualifying_days", null=True)
@@ -216,6 +266,29 @@ class MemberItem(_Item):
     campaign_counts = JSONAttribute(null=True)
     # Optimistic lock: every points change is conditioned on the version it read.
     rev = VersionAttribute()
+
+
+class ColdWalletItem(_Item):
+    """MEMBER#<id> / WALLET: the older days of a member's lots and qualifying days (see daycounts). Read with
+    the member by every call that reads it; written only when the member item's hot part is compacted, in
+    the transaction that writes the member (so the member's version guards it too)."""
+
+    class Meta(_Meta):
+        pass
+
+    days = WalletDaysAttribute()
+    rev = NumberAttribute()
+
+
+class ColdWalletNotRead(RuntimeError):
+    """A member with a WALLET item was read without it: its lots would be wrong, so nothing uses them."""
+
+
+# The member item's hot wallet: compacted when it holds more than this many days (lots and qualifying days
+# together), keeping the latest HOT_DAYS_KEPT of each. A member who earns daily compacts every ~23 days;
+# that points call also writes the WALLET item.
+HOT_DAYS_MAX = 60
+HOT_DAYS_KEPT = 7
 
 
 class EntryItem(_Item):
@@ -699,6 +772,10 @@ def partner_order_key(partner_id: str, order_id: str) -> tuple[str, str]:
 
 def member_key(member_id: str) -> tuple[str, str]:
     return f"MEMBER#{member_id}", "PROFILE"
+
+
+def cold_wallet_key(member_id: str) -> tuple[str, str]:
+    return f"MEMBER#{member_id}", "WALLET"
 
 
 def hold_key(member_id: str, hold_id: str) -> tuple[str, str]:

@@ -363,6 +363,8 @@ def dynamodb_and_scale(world: World, results: dict[str, Any], *, mix_operations:
     for name, cost in capacity.year_member_purchase(world).items():
         results["write_units_per_op"][name] = cost["write_units"]
         results["read_units_per_op"][name] = cost["read_units"]
+        if "count" in cost:
+            results.setdefault("year_of_purchases", {})[name] = cost
     log("capacity model: a realistic mix, units per partition key")
     results["capacity"] = capacity.run_mix(world, operations=mix_operations)
     log("capacity model: the same mix with 25 campaigns running (the most that may run at once)")

@@ -19,6 +19,7 @@ import functools
 import math
 import random
 import re
+import statistics
 import threading
 import time
 import zlib
@@ -452,6 +453,7 @@ def year_member_purchase(world: Any) -> dict[str, Any]:
     world.reset()
     api = world.api
     rng = random.Random(5)
+    year: list[float] = []  # the write units of each of the year's purchases
     start = datetime(2026, 1, 1, 15, tzinfo=UTC)
     with at(start):
         assert api.enroll("yearly").status == 201
@@ -461,7 +463,10 @@ def year_member_purchase(world: Any) -> dict[str, Any]:
                       "unit_price": {"amount": "4.00", "currency": "USD"}} for _ in range(rng.randrange(1, 5))]
             # Varied totals, as real baskets are (equal daily amounts would compress unrealistically well).
             total = f"{rng.randrange(3, 120)}.{rng.randrange(100):02d}"
-            assert api.purchase("yearly", f"y{offset}", total, items=items).status == 201
+            buy = functools.partial(api.purchase, "yearly", f"y{offset}", total, items=items)
+            result, requests = world.measure(buy)
+            assert result.status == 201
+            year.append(dynamo.capacity(requests)["write_units"])
             assert api.post("/members/yearly/actions", {"action": "social_share"}, sub="yearly").status == 201
     with at(start + timedelta(days=365)):
         items = [{"sku": "sku-1", "quantity": 1, "unit_price": {"amount": "4.00", "currency": "USD"}}]
@@ -475,4 +480,10 @@ def year_member_purchase(world: Any) -> dict[str, Any]:
         result, requests = world.measure(lambda: api.purchase("basket", "b-1", "50.00", items=items))
         assert result.status == 201, result.body
         basket = dynamo.capacity(requests)
-    return {"purchase_day_365": day_365, "purchase_50_skus": basket}
+    # Over the year: the average, and the purchases that also moved the member's older days to its WALLET item.
+    ordinary = statistics.median(year)
+    average = {"write_units": round(statistics.fmean(year), 2), "read_units": day_365["read_units"]}
+    compacting = {"write_units": max(year), "read_units": day_365["read_units"],
+                  "count": sum(1 for units in year if units > ordinary)}
+    return {"purchase_day_365": day_365, "purchase_50_skus": basket, "purchase_year_average": average,
+            "purchase_year_compacting": compacting}

@@ -159,7 +159,8 @@ Purchase write units: a fresh member's first purchase {wcu['purchase']:g} (targe
 member a tier, so it writes a second ledger entry), an ordinary purchase in the same tier
 {wcu.get('purchase_same_tier', 'n/a')}, after 365 days of daily purchases
 of 1-4 SKUs and a daily action {wcu.get('purchase_day_365', 'n/a')} (target 8), a 50-SKU basket
-{wcu.get('purchase_50_skus', 'n/a')} (target 10).
+{wcu.get('purchase_50_skus', 'n/a')} (target 10). Over that year a purchase averaged
+{wcu.get('purchase_year_average', 'n/a')} write units; {_compacting(results)}.
 
 How the design goes past this on AWS: the tables are on-demand, so capacity follows traffic up to each
 partition's 1,000 WCU / 3,000 RCU; adaptive capacity moves throughput to hot partitions but never past
@@ -181,16 +182,25 @@ back) and the idempotency record (keys are scoped per caller, and a trusted back
 its members, so a reused key must be found by the key alone to answer `409 idempotency_key_reused`).
 Each is at least one write unit, doubled in the transaction, so 8 is the floor; a purchase that lifts
 the tier writes its `tier_change` entry too (10). Merging the order guard and the idempotency record
-would let a key reused with another order pass as new. The member's lots and qualifying days are one
-deflated value (a year of varied daily purchases: ~830 bytes for both, since each day's lot holds what
-that day's qualifying points do), so the member item is ~1.5 KB after a year: 10 units. Reaching 8
-after a year needs the member under 1 KB, that is the wallet's older days moved to per-period items,
-which is not built. A 50-SKU basket's entry records its SKUs (up to 50), which takes it past 1 KB; its
-answer lists them too, and is kept deflated in the idempotency record (answers over 600 characters
-are), so that record stays at one unit and the basket at 10.
+would let a key reused with another order pass as new. The member item stays under 1 KB after a year:
+its lots and qualifying days are one deflated value, and only their last ~30 days (at most 60 days of
+the two maps) stay on it; older days move to the member's `WALLET` item, which every call reads with
+the member (one more read unit) but only the compacting call writes. Spends and expiries take the
+soonest-expiring points, so on the older days they only count up what was taken from their front. A
+50-SKU basket's entry records its SKUs (up to 50), which takes it past 1 KB; its answer lists them
+too, and is kept deflated in the idempotency record (answers over 600 characters are), so that record
+stays at one unit and the basket at 10.
 Cost: at on-demand prices ($0.625 per million write units) the floor's 8 transactional units are $5.00
 per million purchases for DynamoDB alone, before Lambda and API Gateway ($1.00 per million requests),
 so "all-in at most $5 per million" is out of reach while every points change is one transaction."""
+
+
+def _compacting(results: dict[str, Any]) -> str:
+    compacting = (results.get("year_of_purchases") or {}).get("purchase_year_compacting")
+    if not compacting:
+        return "the purchases that compacted the wallet were not counted"
+    return (f"{compacting['count']} of its 365 purchases also moved the member's older wallet days to its WALLET "
+            f"item, at up to {compacting['write_units']:g} write units")
 
 
 def _hot_claims(hot: dict[str, Any] | None) -> str:

@@ -101,6 +101,36 @@ def test_the_wheel_keeps_its_limit_and_budget(api: Api, mechanics: dict) -> None
         assert api.post("/members/me/spins", sub="a").status == 400  # an Idempotency-Key is required
 
 
+def test_a_lowered_wheel_budget_is_never_given_past_however_its_shares_were_spent(
+        api: Api, mechanics: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    from loyalty.store import shares
+
+    def set_budget(points: int) -> None:
+        config = copy.deepcopy(mechanics)
+        config["spin"]["budget_points"] = points
+        assert api.put("/admin/program", config, sub="ops", admin=True).status == 200
+
+    def spin(member: str) -> int:
+        answer = api.post("/members/me/spins", sub=member, headers={"Idempotency-Key": f"spin-{member}"})
+        assert answer.status == 201, answer.body
+        return int(answer.body["points"])
+
+    # Given a wheel of 100-point prizes with a budget of 3,200 (32 shares of 100), and a spin that took one share
+    set_budget(3_200)
+    monkeypatch.setattr(shares, "random_share", lambda count=32: 0)
+    with at(T0):
+        for number in range(7):
+            api.enroll(f"w{number}")
+        assert spin("w0") == 100
+        # When the budget is lowered to 150, then the next 100-point prize would pass it: nothing
+        set_budget(150)
+        assert spin("w1") == 0
+        # When it is raised to 400, then exactly three more prizes
+        set_budget(400)
+        assert [spin(member) for member in ("w2", "w3", "w4", "w5")] == [100, 100, 100, 0]
+    assert_reconciled()
+
+
 def test_donations_spend_points_and_add_up_per_cause(api: Api, mechanics: dict) -> None:
     with at(T0):
         api.enroll("alice")

@@ -9,11 +9,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from loyalty.domain.errors import Conflict, NotFound, ValidationFailed
+from loyalty.domain.allowance import SHARES, split
+from loyalty.domain.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
 from loyalty.domain.program import ProgramConfig
 from loyalty.services.context import Caller, Outcome
 from loyalty.services.writes import Plan, execute
-from loyalty.store import repository
+from loyalty.store import repository, shares
 from loyalty.store.models import ProgramItem
 from loyalty.store.repository import IdempotencyRequest
 
@@ -83,18 +84,40 @@ def put_program(caller: Caller, body: Any, idempotency: IdempotencyRequest | Non
 
 def _new_version(caller: Caller, config_json: str, idempotency: IdempotencyRequest | None, action: str,
                  details: dict[str, Any]) -> Outcome:
+    wheel = ProgramConfig.model_validate_json(config_json).spin
+    budget = wheel.budget_points if wheel is not None else None
+
     def plan(snapshot: repository.Snapshot) -> Plan:
-        next_version = (int(snapshot.program.version) if snapshot.program else 0) + 1
+        current = snapshot.program
+        next_version = (int(current.version) if current else 0) + 1
         view = json.loads(config_json)
         view["version"] = next_version
         audit = repository.new_audit(caller.sub, action, "program", {**details, "version": next_version})
+        # The prize wheel's budget, like a campaign's: its share caps only grow (spin_basis), and a lowered
+        # budget burns the room above it, before the answer when the caps stay, after the write otherwise.
+        before_wheel = config_of(current).spin if current is not None else None
+        budget_before = before_wheel.budget_points if before_wheel is not None else None
+        basis_before = int(current.spin_basis) if current is not None and current.spin_basis is not None else None
+        basis = shares.caps_basis(budget_before, basis_before, budget)
+        if budget is not None and basis is not None and basis == (
+                basis_before if basis_before is not None else budget_before):
+            _set_wheel_room(basis, budget)
 
         def commit(record: Any) -> None:
-            repository.save_program(snapshot.program, config_json, caller.sub, record, audit)
+            repository.save_program(current, config_json, caller.sub, record, audit, spin_basis=basis)
+            if budget is not None and basis is not None:
+                _set_wheel_room(basis, budget)
 
         return Plan(200, view, commit)
 
     return execute(idempotency, lambda: repository.read_snapshot(idempotency=idempotency), plan)
+
+
+def _set_wheel_room(basis: int, budget: int) -> None:
+    room = max(0, budget - shares.awarded(shares.SPIN, SHARES))
+    if not shares.set_room(shares.SPIN, list(split(basis)), room):
+        raise ServiceUnavailable("spins kept taking from the prize wheel's budget while it was changed; retry",
+                                 retry_after=1)
 
 
 def version_view(item: ProgramItem, *, with_config: bool) -> dict[str, Any]:

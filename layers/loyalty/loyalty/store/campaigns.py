@@ -17,7 +17,7 @@ from pynamodb.exceptions import PynamoDBException
 
 from loyalty.domain.allowance import split
 from loyalty.store import shares
-from loyalty.store.db import Txn, batch_get, error_code, load, raise_if_transient
+from loyalty.store.db import Txn, batch_get, load, raise_if_transient
 from loyalty.store.models import (
     PROGRAM_REPLICAS,
     AuditItem,
@@ -25,9 +25,7 @@ from loyalty.store.models import (
     IdempotencyItem,
     ProgramItem,
     SegmentItem,
-    ShareItem,
     program_replica_key,
-    share_key,
 )
 from loyalty.store.repository import _add_audit, _add_idempotency, _commit, create_audited
 
@@ -62,74 +60,16 @@ def budget_pool(campaign_id: str, budget: int, count: int) -> shares.Pool:
 
 def awarded(campaign_id: str, count: int) -> int:
     """Points the campaign's budget gave members so far (every share read)."""
-    found = shares.read_shares([budget_owner(campaign_id)], count)[budget_owner(campaign_id)]
-    return sum(int(share.taken or 0) - int(share.burned or 0) for share in found.values() if share is not None)
+    return shares.awarded(budget_owner(campaign_id), count)
 
 
 def budget_basis(budget_before: int | None, basis_before: int | None, budget: int | None) -> int | None:
-    """What the share caps split after a write of `budget`: a budget raised above the caps becomes them;
-    a lower one keeps them, and its shares' room is cut instead (set_budget_room). A purchase takes from a
-    share blind, checking the caps of the definition it read: caps that only ever grow stay safe for a
-    purchase that read the definition before the change."""
-    if budget is None:
-        return None
-    before = basis_before if basis_before is not None else budget_before
-    return budget if before is None else max(before, budget)
-
-
-SET_ROOM_ATTEMPTS = 20
+    return shares.caps_basis(budget_before, basis_before, budget)
 
 
 def set_budget_room(campaign_id: str, count: int, basis: int, room: int) -> bool:
-    """Brings what the budget's shares can still give to `room` points (the budget less what was awarded):
-    room above it is burned (counted as taken, and as `burned`, so it is never given), burned room below it
-    is given back. Share by share, each update conditioned on what it read; purchases taking meanwhile send
-    it round again. Returns False when purchases kept moving the shares for SET_ROOM_ATTEMPTS rounds."""
-    owner = budget_owner(campaign_id)
-    caps = list(split(basis, count))
-    for _attempt in range(SET_ROOM_ATTEMPTS):
-        found = shares.read_shares([owner], count)[owner]
-        taken = {index: int(share.taken or 0) if share else 0 for index, share in found.items()}
-        burned = {index: int(share.burned or 0) if share else 0 for index, share in found.items()}
-        rooms = {index: max(0, caps[index] - taken[index]) for index in range(count)}
-        excess = sum(rooms.values()) - room
-        if excess == 0 or (excess < 0 and not any(burned.values())):
-            return True
-        try:
-            if excess > 0:
-                for index in sorted(rooms, key=lambda index: -rooms[index]):
-                    amount = min(rooms[index], excess)
-                    if amount <= 0:
-                        break
-                    _move_burned(owner, index, amount, ShareItem.taken.does_not_exist()
-                                 | (ShareItem.taken <= caps[index] - amount))
-                    excess -= amount
-            else:
-                for index in sorted(burned, key=lambda index: -burned[index]):
-                    amount = min(burned[index], -excess)
-                    if amount <= 0:
-                        break
-                    _move_burned(owner, index, -amount, ShareItem.burned >= amount)
-                    excess += amount
-        except ShareMoved:
-            continue
-    return False
-
-
-class ShareMoved(Exception):
-    """A share changed between the read and the update: read again."""
-
-
-def _move_burned(owner: str, index: int, amount: int, condition: Any) -> None:
-    share = ShareItem(*share_key(owner, index))
-    try:
-        share.update(actions=[ShareItem.taken.add(amount), ShareItem.burned.add(amount)], condition=condition,
-                     add_version_condition=False)
-    except PynamoDBException as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            raise ShareMoved from exc
-        raise_if_transient(exc)
-        raise
+    """Brings what the budget's shares can still give to `room` points (see shares.set_room)."""
+    return shares.set_room(budget_owner(campaign_id), list(split(basis, count)), room)
 
 
 def get_campaign(campaign_id: str) -> CampaignItem | None:

@@ -434,6 +434,9 @@ class ProgramItem(_Item):
     campaigns_deflated = BinaryAttribute(null=True, legacy_encoding=False)
     campaigns = UnicodeAttribute(null=True)
     campaigns_rev = NumberAttribute(null=True)
+    # What the prize wheel's share caps split: its budget, or the highest it had once lowered (see
+    # shares.caps_basis). Absent: the config's spin.budget_points (written before budgets could be lowered).
+    spin_basis = NumberAttribute(null=True)
 
 
 class RewardItem(_Item):

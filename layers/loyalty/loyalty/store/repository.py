@@ -603,7 +603,8 @@ def _typed_key(plain: dict[str, str]) -> dict[str, Any]:
 
 
 def save_program(current: ProgramItem | None, config_json: str, updated_by: str,
-                 idempotency: IdempotencyItem | None, audit: AuditItem | None = None) -> ProgramItem:
+                 idempotency: IdempotencyItem | None, audit: AuditItem | None = None, *,
+                 spin_basis: int | None = None) -> ProgramItem:
     """Writes version n+1 and moves every replica of CURRENT to it in one transaction (so any replica read
     after the answer is the new version); ConditionFailed(program) when another PUT won."""
     version = (int(current.version) if current else 0) + 1
@@ -617,7 +618,7 @@ def save_program(current: ProgramItem | None, config_json: str, updated_by: str,
         latest = ProgramItem(*program_replica_key(replica), version=version, config=config_json, updated_at=now,
                              updated_by=updated_by, campaigns=current.campaigns if current else None,
                              campaigns_deflated=current.campaigns_deflated if current else None,
-                             campaigns_rev=current.campaigns_rev if current else None)
+                             campaigns_rev=current.campaigns_rev if current else None, spin_basis=spin_basis)
         # The campaigns carried over must be the ones in force: a campaign written meanwhile wins the race.
         condition = ProgramItem.pk.does_not_exist() if current is None else (
             (ProgramItem.version == current.version) & (

@@ -12,8 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pynamodb.exceptions import PynamoDBException
+
 from loyalty.domain.allowance import SHARES, draw, split
-from loyalty.store.db import Key, Txn, batch_get, load
+from loyalty.store.db import Key, Txn, batch_get, error_code, load, raise_if_transient
 from loyalty.store.models import ShareItem, share_key
 
 SPIN = "SPIN"
@@ -154,3 +156,75 @@ def sum_counters(shares: Iterable[ShareItem | None], names: Iterable[str]) -> di
             for name in names:
                 totals[name] += int(getattr(share, name) or 0)
     return totals
+
+
+def caps_basis(budget_before: int | None, basis_before: int | None, budget: int | None) -> int | None:
+    """What an allowance's share caps split after its budget is set to `budget` (a campaign's, the prize
+    wheel's): a budget raised above the caps becomes them; a lower one keeps them, and its shares' room is
+    cut instead (set_room). A claim takes from a share blind, checking the caps of the definition it read:
+    caps that only ever grow stay safe for a claim that read the definition before the change."""
+    if budget is None:
+        return None
+    before = basis_before if basis_before is not None else budget_before
+    return budget if before is None else max(before, budget)
+
+
+SET_ROOM_ATTEMPTS = 20
+
+
+def awarded(owner: str, count: int) -> int:
+    """What an allowance with caps gave so far (every share read): taken, less the room burned."""
+    found = read_shares([owner], count)[owner]
+    return sum(int(share.taken or 0) - int(share.burned or 0) for share in found.values() if share is not None)
+
+
+def set_room(owner: str, caps: list[int], room: int) -> bool:
+    """Brings what an allowance with caps (a campaign budget, the prize wheel) can still give to `room`
+    points, when its budget changed: room above it is burned (counted as taken, and as `burned`, so it is
+    never given), burned room below it is given back. The caps stay; the change is share by share, each
+    update conditioned on what it read, and claims taking meanwhile send it round again. Returns False when
+    claims kept moving the shares for SET_ROOM_ATTEMPTS rounds."""
+    count = len(caps)
+    for _attempt in range(SET_ROOM_ATTEMPTS):
+        found = read_shares([owner], count)[owner]
+        taken = {index: int(share.taken or 0) if share else 0 for index, share in found.items()}
+        burned = {index: int(share.burned or 0) if share else 0 for index, share in found.items()}
+        rooms = {index: max(0, caps[index] - taken[index]) for index in range(count)}
+        excess = sum(rooms.values()) - room
+        if excess == 0 or (excess < 0 and not any(burned.values())):
+            return True
+        try:
+            if excess > 0:
+                for index in sorted(rooms, key=lambda index: -rooms[index]):
+                    amount = min(rooms[index], excess)
+                    if amount <= 0:
+                        break
+                    _move_burned(owner, index, amount, ShareItem.taken.does_not_exist()
+                                 | (ShareItem.taken <= caps[index] - amount))
+                    excess -= amount
+            else:
+                for index in sorted(burned, key=lambda index: -burned[index]):
+                    amount = min(burned[index], -excess)
+                    if amount <= 0:
+                        break
+                    _move_burned(owner, index, -amount, ShareItem.burned >= amount)
+                    excess += amount
+        except ShareMoved:
+            continue
+    return False
+
+
+class ShareMoved(Exception):
+    """A share changed between the read and the update: read again."""
+
+
+def _move_burned(owner: str, index: int, amount: int, condition: Any) -> None:
+    share = ShareItem(*share_key(owner, index))
+    try:
+        share.update(actions=[ShareItem.taken.add(amount), ShareItem.burned.add(amount)], condition=condition,
+                     add_version_condition=False)
+    except PynamoDBException as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            raise ShareMoved from exc
+        raise_if_transient(exc)
+        raise

@@ -306,6 +306,11 @@ def test_a_changed_budget_is_never_exceeded_even_when_its_shares_were_spent_unev
         body = campaign("flash", budget_points=points, effects=[{"type": "bonus_points", "points": 1_000}])
         assert api.put("/admin/campaigns/flash", body, admin=True).status == 200
 
+    def reported() -> tuple[int, int]:
+        deliver(stream_records())
+        report = api.get("/admin/campaigns/flash/report", admin=True).body
+        return report["points_awarded"], report["budget_left"]
+
     # Given a campaign of 1,000 points a purchase with a budget of 20,000 (two shares of 10,000)
     assert create(api, campaign("flash", budget_points=20_000,
                                 effects=[{"type": "bonus_points", "points": 1_000}])).status == 201
@@ -319,9 +324,7 @@ def test_a_changed_budget_is_never_exceeded_even_when_its_shares_were_spent_unev
     monkeypatch.setattr(shares, "random_share", lambda count=32: 1)
     # Then they get 2,000 more and nothing after: never past the budget (not the other share's new half, 6,000)
     assert buy(6) == 2_000
-    deliver(stream_records())
-    report = api.get("/admin/campaigns/flash/report", admin=True).body
-    assert (report["points_awarded"], report["budget_left"]) == (12_000, 0)
+    assert reported() == (12_000, 0)
 
     # When it is raised to 15,000 (below what the shares were first split from), then 3,000 more
     set_budget(15_000)
@@ -330,7 +333,5 @@ def test_a_changed_budget_is_never_exceeded_even_when_its_shares_were_spent_unev
     set_budget(30_000)
     monkeypatch.setattr(shares, "random_share", lambda count=32: 0)
     assert buy(20) == 15_000
-    deliver(stream_records())
-    report = api.get("/admin/campaigns/flash/report", admin=True).body
-    assert (report["points_awarded"], report["budget_left"]) == (30_000, 0)
+    assert reported() == (30_000, 0)
     assert_reconciled()

@@ -326,10 +326,11 @@ Target: every points-changing call is {TARGETS['points-changing call']}.
 |---|---|---|---|---|---|---|
 {chr(10).join(rows)}
 
-Every points-changing call is one `BatchGetItem` (member, program, idempotency record, and the order or
-reward it touches) and one `TransactWriteItems`. Write units are dominated by the transaction's 2x and
-the member item, which carries the lots, the qualifying points per day and the cap counters; an
-idempotent replay is a single read.
+Every points-changing call is one `BatchGetItem` (member and its `WALLET` item, program, idempotency
+record, and the order or reward it touches) and one `TransactWriteItems`. Write units are dominated by
+the transaction's 2x and the member item, which carries the recent lots and qualifying days (older ones
+are on its `WALLET` item, read but not written) and the cap counters; an idempotent replay is a single
+read.
 
 ## Stream processor writes for 100 ledger records (1 day, 50 members)
 

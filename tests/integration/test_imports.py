@@ -93,19 +93,9 @@ def test_importing_the_same_members_file_again_changes_nothing(api: Api, importe
 def test_a_worker_that_crashes_midway_finishes_on_retry_with_nothing_twice(api: Api, importer: Importer,
                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a members file of 3 chunks, and a worker that dies after the 2nd row of the 2nd chunk
-    from loyalty.services import imports
 
     rows = [member_row(f"c-{n}", lots=[{"points": 10}]) for n in range(8)]
-    real = imports.import_member
-    crashes = {"left": 1}
-
-    def crashing(import_id: str, line: int, *args: Any) -> str:
-        if line == 5 and crashes["left"]:
-            crashes["left"] -= 1
-            raise RuntimeError("worker killed")
-        return real(import_id, line, *args)
-
-    monkeypatch.setattr(imports, "import_member", crashing)
+    failing_at_line(monkeypatch, 5, times=1)
     import_id = importer.start("members", jsonl(rows))
     # When the workers run: the chunk fails once (row 4 already written), then is retried
     importer.drain()
@@ -115,6 +105,23 @@ def test_a_worker_that_crashes_midway_finishes_on_retry_with_nothing_twice(api: 
     for n in range(8):
         ledger = api.get(f"/members/c-{n}/activity", sub=f"c-{n}").body["items"]
         assert [(entry["type"], entry["points"]) for entry in ledger] == [("import", 10)]
+
+
+def failing_at_line(monkeypatch: pytest.MonkeyPatch, line: int, times: int | None = None) -> Any:
+    """Members rows whose import raises at `line` (`times` times, or every time); returns the real import."""
+    from loyalty.services import imports
+
+    real = imports.import_member
+    left = {"times": times}
+
+    def failing(import_id: str, at_line: int, *args: Any) -> str:
+        if at_line == line and left["times"] != 0:
+            left["times"] = None if left["times"] is None else left["times"] - 1
+            raise RuntimeError(f"the import of line {line} failed")
+        return real(import_id, at_line, *args)
+
+    monkeypatch.setattr(imports, "import_member", failing)
+    return real
 
 
 def given_up(status: dict[str, Any]) -> tuple[int, str]:
@@ -143,14 +150,7 @@ def test_a_chunk_that_fails_every_try_is_reported_and_a_redrive_finishes_the_imp
     work_function = stack.functions["WorkFunction"].environment
     assert str(work_function["WORK_MAX_RECEIVES"]) == str(work_queue)  # the function knows its last try
     rows = [member_row(f"d-{n}") for n in range(8)]
-    real = imports.import_member
-
-    def broken(import_id: str, line: int, *args: Any) -> str:
-        if line == 5:
-            raise RuntimeError("a bug in this row's path")
-        return real(import_id, line, *args)
-
-    monkeypatch.setattr(imports, "import_member", broken)
+    real = failing_at_line(monkeypatch, 5)
     import_id = importer.start("members", jsonl(rows))
 
     # When the workers run until the queue gives the chunk up (its last try, then the dead-letter queue)

@@ -18,7 +18,7 @@ from typing import Any
 from loyalty.domain import campaigns as rules
 from loyalty.domain.clock import iso_utc, local_day, utc_now
 from loyalty.domain.entries import EntryType
-from loyalty.domain.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
+from loyalty.domain.errors import Conflict, NotFound, ValidationFailed
 from loyalty.domain.program import ProgramConfig
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.program import config_of
@@ -118,7 +118,8 @@ def save_campaign(caller: Caller, campaign_id: str | None, request: rules.Campai
         budget_shares = _budget_share_count(existing, campaign)
         budget_before = json.loads(existing.definition).get("budget_points") if existing is not None else None
         basis_before = None if existing is None or existing.budget_basis is None else int(existing.budget_basis)
-        basis = store.budget_basis(budget_before, basis_before, campaign.budget_points)
+        change = shares.budget_change(budget_before, basis_before, campaign.budget_points)
+        basis = change.basis
         kept = [entry for entry in json.loads(store.running_json(store.running_list(snapshot.program)))
                 if entry["campaign"]["campaign_id"] != campaign.campaign_id
                 and entry["campaign"]["active"] and entry["campaign"]["ends_at"] > iso_utc(now)]
@@ -146,30 +147,23 @@ def save_campaign(caller: Caller, campaign_id: str | None, request: rules.Campai
         # The budget's shares get room for the new budget less what was awarded: cut before the write when the
         # caps stay (a lowered budget holds from the answer on), and set after it (burned room given back when
         # the caps grew: until then the room is smaller than the budget, never past it).
-        room_to_set = None
+        new_budget = None
         if campaign.budget_points is not None and basis is not None and budget_shares is not None:
-            room_to_set = (budget_shares, basis, campaign.budget_points)
-            if basis == (basis_before if basis_before is not None else budget_before):
-                _set_room(campaign.campaign_id, *room_to_set)
+            new_budget = (campaign.campaign_id, budget_shares, basis, campaign.budget_points)
+            if change.caps_kept:
+                store.set_budget(*new_budget)
 
         def commit(record: IdempotencyItem | None) -> None:
             store.save_campaign(item, must_be_new=must_be_new, program=program, running_json=running_json,
                                 audit=audit, idempotency=record)
-            if room_to_set is not None:
-                _set_room(campaign.campaign_id, *room_to_set)
+            if new_budget is not None:
+                store.set_budget(*new_budget)
 
         return Plan(201 if must_be_new else 200, _view(campaign), commit, final_conflicts={
             "campaign": Conflict(f"campaign {campaign.campaign_id} exists already: PUT it to change it",
                                  code="campaign_exists")})
 
     return execute(idempotency, read, plan)
-
-
-def _set_room(campaign_id: str, count: int, basis: int, budget: int) -> None:
-    room = max(0, budget - store.awarded(campaign_id, count))
-    if not store.set_budget_room(campaign_id, count, basis, room):
-        raise ServiceUnavailable("purchases kept taking from this campaign's budget while it was changed; retry",
-                                 retry_after=1)
 
 
 def _budget_share_count(existing: CampaignItem | None, campaign: rules.Campaign) -> int | None:

@@ -128,8 +128,7 @@ def spin(caller: Caller, path_id: str, idempotency: IdempotencyRequest | None) -
         budget = turn.snapshot.spin_pool
         assert budget is not None
         # The caps split the highest budget the wheel had (a lowered one burned the room above it).
-        program = turn.snapshot.program
-        basis = program.spin_basis if program is not None and program.spin_basis is not None else None
+        basis = turn.snapshot.program.spin_basis if turn.snapshot.program is not None else None
         budget.caps = split(wheel.budget_points if basis is None else int(basis))
         if points and not budget.take(points):
             points, outcome = 0, "nothing"  # the prize budget is spent: the wheel lands on nothing

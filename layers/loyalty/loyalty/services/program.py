@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from loyalty.domain.allowance import SHARES, split
-from loyalty.domain.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
+from loyalty.domain.allowance import split
+from loyalty.domain.errors import Conflict, NotFound, ValidationFailed
 from loyalty.domain.program import ProgramConfig
 from loyalty.services.context import Caller, Outcome
 from loyalty.services.writes import Plan, execute
@@ -98,26 +98,18 @@ def _new_version(caller: Caller, config_json: str, idempotency: IdempotencyReque
         before_wheel = config_of(current).spin if current is not None else None
         budget_before = before_wheel.budget_points if before_wheel is not None else None
         basis_before = int(current.spin_basis) if current is not None and current.spin_basis is not None else None
-        basis = shares.caps_basis(budget_before, basis_before, budget)
-        if budget is not None and basis is not None and basis == (
-                basis_before if basis_before is not None else budget_before):
-            _set_wheel_room(basis, budget)
+        change = shares.budget_change(budget_before, basis_before, budget)
+        if budget is not None and change.basis is not None and change.caps_kept:
+            shares.set_budget(shares.SPIN, list(split(change.basis)), budget)
 
         def commit(record: Any) -> None:
-            repository.save_program(current, config_json, caller.sub, record, audit, spin_basis=basis)
-            if budget is not None and basis is not None:
-                _set_wheel_room(basis, budget)
+            repository.save_program(current, config_json, caller.sub, record, audit, spin_basis=change.basis)
+            if budget is not None and change.basis is not None:
+                shares.set_budget(shares.SPIN, list(split(change.basis)), budget)
 
         return Plan(200, view, commit)
 
     return execute(idempotency, lambda: repository.read_snapshot(idempotency=idempotency), plan)
-
-
-def _set_wheel_room(basis: int, budget: int) -> None:
-    room = max(0, budget - shares.awarded(shares.SPIN, SHARES))
-    if not shares.set_room(shares.SPIN, list(split(basis)), room):
-        raise ServiceUnavailable("spins kept taking from the prize wheel's budget while it was changed; retry",
-                                 retry_after=1)
 
 
 def version_view(item: ProgramItem, *, with_config: bool) -> dict[str, Any]:

@@ -4,7 +4,7 @@ A campaign write is one transaction: the campaign item, every program replica's 
 next purchase after the answer sees it, whichever replica it reads), the audit record and the
 idempotency record. Budgets are shares of `CAMPAIGN#<id>` with caps from the definition (like the prize
 wheel): a purchase takes from one share without reading it (the condition checks the cap). Caps only
-grow; a lowered budget burns the room above it instead (set_budget_room).
+grow; a lowered budget burns the room above it instead (shares.set_budget).
 """
 
 from __future__ import annotations
@@ -63,13 +63,9 @@ def awarded(campaign_id: str, count: int) -> int:
     return shares.awarded(budget_owner(campaign_id), count)
 
 
-def budget_basis(budget_before: int | None, basis_before: int | None, budget: int | None) -> int | None:
-    return shares.caps_basis(budget_before, basis_before, budget)
-
-
-def set_budget_room(campaign_id: str, count: int, basis: int, room: int) -> bool:
-    """Brings what the budget's shares can still give to `room` points (see shares.set_room)."""
-    return shares.set_room(budget_owner(campaign_id), list(split(basis, count)), room)
+def set_budget(campaign_id: str, count: int, basis: int, budget: int) -> None:
+    """The budget's shares brought to the new budget (see shares.set_budget)."""
+    shares.set_budget(budget_owner(campaign_id), list(split(basis, count)), budget)
 
 
 def get_campaign(campaign_id: str) -> CampaignItem | None:

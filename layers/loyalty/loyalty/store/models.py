@@ -435,7 +435,7 @@ class ProgramItem(_Item):
     campaigns = UnicodeAttribute(null=True)
     campaigns_rev = NumberAttribute(null=True)
     # What the prize wheel's share caps split: its budget, or the highest it had once lowered (see
-    # shares.caps_basis). Absent: the config's spin.budget_points (written before budgets could be lowered).
+    # shares.budget_change). Absent: the config's spin.budget_points (written before budgets could be lowered).
     spin_basis = NumberAttribute(null=True)
 
 
@@ -542,7 +542,7 @@ class ShareItem(_Item):
     # What it gave, and the promotion counters of the claims it took (summed over the shares for reports).
     taken = NumberAttribute(null=True)
     # Of `taken`, what a lowered campaign budget took out of reach (no member got it): see
-    # store.campaigns.set_budget_room.
+    # shares.set_budget.
     burned = NumberAttribute(null=True)
     codes_claimed = NumberAttribute(null=True)
     earns = NumberAttribute(null=True)
@@ -572,7 +572,7 @@ class CampaignItem(_Item):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     budget_shares = NumberAttribute(null=True)  # fixed at the first write; absent: 32 (store.budget_shares)
-    # What the budget's share caps split (store.campaigns.set_budget_room): the budget, or the highest it had
+    # What the budget's share caps split (shares.budget_change): the budget, or the highest it had
     # once it was lowered. Absent: the definition's budget_points (written before budgets could be lowered).
     budget_basis = NumberAttribute(null=True)
 

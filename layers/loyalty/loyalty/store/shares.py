@@ -15,6 +15,7 @@ from typing import Any
 from pynamodb.exceptions import PynamoDBException
 
 from loyalty.domain.allowance import SHARES, draw, split
+from loyalty.domain.errors import ServiceUnavailable
 from loyalty.store.db import Key, Txn, batch_get, error_code, load, raise_if_transient
 from loyalty.store.models import ShareItem, share_key
 
@@ -158,41 +159,51 @@ def sum_counters(shares: Iterable[ShareItem | None], names: Iterable[str]) -> di
     return totals
 
 
-def caps_basis(budget_before: int | None, basis_before: int | None, budget: int | None) -> int | None:
-    """What an allowance's share caps split after its budget is set to `budget` (a campaign's, the prize
-    wheel's): a budget raised above the caps becomes them; a lower one keeps them, and its shares' room is
-    cut instead (set_room). A claim takes from a share blind, checking the caps of the definition it read:
-    caps that only ever grow stay safe for a claim that read the definition before the change."""
+@dataclass(frozen=True)
+class BudgetChange:
+    """A capped allowance's budget (a campaign's, the prize wheel's) set anew. A claim takes from a share
+    blind, checking the caps of the definition it read, so caps only ever grow: `basis` is what they split
+    from now on (the budget, or the highest it had), and `caps_kept` says they stay as they were, which
+    lets the room be cut before the new definition is written (see set_budget)."""
+
+    basis: int | None
+    caps_kept: bool
+
+
+def budget_change(budget_before: int | None, basis_before: int | None, budget: int | None) -> BudgetChange:
     if budget is None:
-        return None
+        return BudgetChange(None, False)
     before = basis_before if basis_before is not None else budget_before
-    return budget if before is None else max(before, budget)
+    basis = budget if before is None else max(before, budget)
+    return BudgetChange(basis, basis == before)
 
 
-SET_ROOM_ATTEMPTS = 20
+SET_BUDGET_ATTEMPTS = 20
 
 
 def awarded(owner: str, count: int) -> int:
     """What an allowance with caps gave so far (every share read): taken, less the room burned."""
-    found = read_shares([owner], count)[owner]
+    return _awarded(read_shares([owner], count)[owner])
+
+
+def _awarded(found: dict[int, ShareItem | None]) -> int:
     return sum(int(share.taken or 0) - int(share.burned or 0) for share in found.values() if share is not None)
 
 
-def set_room(owner: str, caps: list[int], room: int) -> bool:
-    """Brings what an allowance with caps (a campaign budget, the prize wheel) can still give to `room`
-    points, when its budget changed: room above it is burned (counted as taken, and as `burned`, so it is
-    never given), burned room below it is given back. The caps stay; the change is share by share, each
-    update conditioned on what it read, and claims taking meanwhile send it round again. Returns False when
-    claims kept moving the shares for SET_ROOM_ATTEMPTS rounds."""
+def set_budget(owner: str, caps: list[int], budget: int) -> None:
+    """Brings what an allowance with caps can still give to its new budget less what it gave: room above
+    that is burned (counted as taken, and as `burned`, so it is never given), burned room below it is given
+    back. The caps stay; the change is share by share, each update conditioned on what it read, and claims
+    taking meanwhile send it round again (503 when they keep doing so for SET_BUDGET_ATTEMPTS rounds)."""
     count = len(caps)
-    for _attempt in range(SET_ROOM_ATTEMPTS):
+    for _attempt in range(SET_BUDGET_ATTEMPTS):
         found = read_shares([owner], count)[owner]
         taken = {index: int(share.taken or 0) if share else 0 for index, share in found.items()}
         burned = {index: int(share.burned or 0) if share else 0 for index, share in found.items()}
         rooms = {index: max(0, caps[index] - taken[index]) for index in range(count)}
-        excess = sum(rooms.values()) - room
+        excess = sum(rooms.values()) - max(0, budget - _awarded(found))
         if excess == 0 or (excess < 0 and not any(burned.values())):
-            return True
+            return
         try:
             if excess > 0:
                 for index in sorted(rooms, key=lambda index: -rooms[index]):
@@ -211,7 +222,7 @@ def set_room(owner: str, caps: list[int], room: int) -> bool:
                     excess += amount
         except ShareMoved:
             continue
-    return False
+    raise ServiceUnavailable("claims kept taking from this budget while it was changed; retry", retry_after=1)
 
 
 class ShareMoved(Exception):

@@ -69,6 +69,8 @@ Locale = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2,3}([_-][A-Za-z0-
 PreferenceKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 PreferenceValue = Text100 | Annotated[list[Text100], Field(max_length=50)] | StrictBool
 Points = Annotated[StrictInt, Field(ge=1, le=1_000_000_000)]
+# A promotion's budget, whoever funds it (a code batch's is its points times its count).
+MAX_BUDGET_POINTS = 1_000_000_000
 AmountString = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,15}(\.[0-9]{1,4})?$")]
 CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
@@ -179,11 +181,17 @@ class ProfilePatch(Body):
         return self
 
 
+# A basket as the contract bounds it (Conventions): lines count only as shares of what was paid.
+MAX_LINE_QUANTITY = 9_999
+MAX_LINES = 500
+
+
 class LineItem(Body):
     sku: Text64
     category: Text64 | None = None
-    quantity: Annotated[StrictInt, Field(ge=1, le=100_000)]
-    unit_price: Money
+    quantity: Annotated[StrictInt, Field(ge=1, le=MAX_LINE_QUANTITY)]
+    unit_price: Money = Field(description="the line's unit price as listed; when the lines add up to more than "
+                                          "the total (an order-level discount), every line counts pro rata")
 
 
 class PurchaseRequest(Body):
@@ -194,7 +202,9 @@ class PurchaseRequest(Body):
     total: PositiveMoney
     channel: Literal["online", "store", "app"]
     occurred_at: Moment | None = None
-    items: Annotated[list[LineItem], Field(max_length=500)] | None = None
+    items: Annotated[list[LineItem], Field(max_length=MAX_LINES)] | None = Field(
+        default=None, description="what was bought at line prices; rules on lines use each line's share of "
+                                  "`total` (scaled down pro rata when the lines exceed it)")
 
 
 class RedemptionRequest(Body):
@@ -273,7 +283,7 @@ class ReturnRequest(Body):
         {"order_id": "1001", "refund": {"amount": "30.00", "currency": "USD"}, "reason": "damaged"}]})
     order_id: OrderId
     refund: PositiveMoney
-    items: Annotated[list[LineItem], Field(max_length=500)] | None = None
+    items: Annotated[list[LineItem], Field(max_length=MAX_LINES)] | None = None
     reason: Text200 | None = None
 
 
@@ -316,7 +326,7 @@ class PromotionRequest(Body):
                               "description": "more than 1, at most 10, at most 3 decimals"})] | None = None
     starts_at: Moment
     ends_at: Moment
-    budget_points: Annotated[StrictInt, Field(ge=1, le=1_000_000_000)]
+    budget_points: Annotated[StrictInt, Field(ge=1, le=MAX_BUDGET_POINTS)]
     max_per_member: Annotated[StrictInt, Field(ge=1, le=1_000_000)] | None = None
     audience: PromotionAudience | None = None
     description: Text500 | None = None
@@ -392,6 +402,8 @@ class CodeBatchRequest(Body):
     def _window(self) -> CodeBatchRequest:
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             raise ValueError("ends_at must be after starts_at")
+        if self.points * self.count > MAX_BUDGET_POINTS:
+            raise ValueError(f"points x count is the batch's budget: at most {MAX_BUDGET_POINTS:,} points")
         return self
 
 

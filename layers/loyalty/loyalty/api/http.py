@@ -17,8 +17,10 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 from botocore.exceptions import BotoCoreError
+from pydantic import ValidationError
 
 from loyalty import snapstart
+from loyalty.domain import jsontext
 from loyalty.domain.errors import (
     BadRequest,
     DomainError,
@@ -83,6 +85,17 @@ def _validation_error(exc: RequestValidationError) -> Response:
                    "the request does not match the schema; see errors", errors=errors)
 
 
+def _invalid_inside(exc: ValidationError) -> Response:
+    """A model built inside a use case from what the caller sent (a promotion of a code batch, say) that
+    does not validate: the caller's input, so a 422 naming what failed, never a 500."""
+    errors = [{"field": ".".join(str(part) for part in error.get("loc", ())) or "body", "in": "body",
+               "message": str(error.get("msg", "invalid")), "type": str(error.get("type", "invalid"))}
+              for error in exc.errors()[:20]]
+    logger.warning("validation error inside a use case", extra={"model": exc.title, "errors": errors})
+    return problem(422, "validation_error", "Request validation failed",
+                   f"the request cannot be carried out as sent ({exc.title}); see errors", errors=errors)
+
+
 def _not_found(_: NotFoundError) -> Response:
     return problem(404, "not_found", "Not found", "no such route")
 
@@ -110,23 +123,48 @@ def _body_bytes(body: str, base64_encoded: bool) -> int:
     return len(body) if len(body) > MAX_BODY_BYTES else len(body.encode("utf-8"))
 
 
+# Methods whose body is the operation's input: an object, as every request schema of the API declares.
+_BODY_METHODS = ("POST", "PUT", "PATCH")
+_CHARSET = re.compile(r"charset\s*=\s*\"?([^\s;\"]+)", re.IGNORECASE)
+
+
+def _bad_body(message: str) -> ValidationFailed:
+    return ValidationFailed(f"the body {message}", errors=[{"field": "body", "in": "body", "message": message}])
+
+
 def _refusal(event: dict[str, Any]) -> DomainError | None:
-    """Oversized bodies and non-JSON content types are refused before anything parses them."""
+    """Bodies are bounded before anything parses them: too large (413), not JSON (415), not UTF-8, nested
+    deeper than the contract allows, not JSON at all, or not the object every operation declares (422).
+    powertools would otherwise recurse into any depth, and take an array's first element for the object."""
     body = event.get("body")
     if not body:
         return None
     if _body_bytes(body, bool(event.get("isBase64Encoded"))) > MAX_BODY_BYTES:
         return PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
+    text = body
     if event.get("isBase64Encoded"):
         # API Gateway base64-encodes what is not text: a JSON body must be UTF-8.
         try:
-            base64.b64decode(body, validate=True).decode("utf-8")
+            text = base64.b64decode(body, validate=True).decode("utf-8")
         except (ValueError, UnicodeDecodeError):
-            return ValidationFailed("the body is not UTF-8 JSON",
-                                    errors=[{"field": "body", "in": "body", "message": "not UTF-8 text"}])
+            return _bad_body("is not UTF-8 text")
     headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
-    if "json" not in headers.get("content-type", "").lower():
+    content_type = headers.get("content-type", "").lower()
+    if "json" not in content_type:
         return UnsupportedMediaType("send the body as application/json")
+    charset = _CHARSET.search(content_type)
+    if charset and charset.group(1) not in ("utf-8", "utf8"):
+        return UnsupportedMediaType("send the body as application/json in UTF-8")
+    try:
+        parsed = jsontext.loads_bounded(text)
+    except jsontext.TooDeep:
+        return _bad_body(f"is nested more than {jsontext.MAX_DEPTH} levels deep")
+    except ValueError:
+        return _bad_body("is not valid JSON")
+    method = str(event.get("httpMethod") or ((event.get("requestContext") or {}).get("http") or {}).get("method", ""))
+    if method.upper() in _BODY_METHODS and not isinstance(parsed, dict):
+        kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(parsed), "a number")
+        return _bad_body(f"must be a JSON object, not {kind}")
     return None
 
 
@@ -163,6 +201,7 @@ def create_app(rest: bool = False) -> Any:
     app.exception_handler(RequestUnsupportedContentType)(_unsupported_content_type)
     app.exception_handler(DomainError)(_domain_error)
     app.exception_handler(RequestValidationError)(_validation_error)
+    app.exception_handler(ValidationError)(_invalid_inside)
     app.exception_handler(NotFoundError)(_not_found)
     app.exception_handler(BotoCoreError)(_unreachable)
     app.exception_handler(Exception)(_unexpected)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from decimal import Decimal, localcontext
+from decimal import ROUND_FLOOR, Decimal, localcontext
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -198,12 +198,34 @@ class Segment(_Model):
 # --- evaluation -----------------------------------------------------------------------------------
 
 
+# Shares of the total are cut (down) to this many decimals: their sum never exceeds the total.
+_SHARE_EXPONENT = Decimal("1e-10")
+
+
 @dataclass(frozen=True)
 class Line:
     sku: str
     category: str | None
     quantity: int
-    amount: Decimal  # in the program currency
+    amount: Decimal  # in the program currency: the line's share of what was paid (see `paid_lines`)
+
+
+def paid_lines(lines: Sequence[Line], total: Decimal) -> tuple[tuple[Line, ...], Decimal]:
+    """The lines as shares of what was paid, and the scale applied to them (1 when they fit the total).
+
+    Lines are what the shopper bought at line prices; `total` is what was paid. Point-of-sale systems
+    send lines at list price and the order's discount only in the total, so when the lines add up to
+    more than the total every line is scaled down pro rata (each share cut down, never up): no rule on
+    lines can count more money than was paid."""
+    listed = sum((line.amount for line in lines), Decimal(0))
+    if listed <= total:
+        return tuple(lines), Decimal(1)
+    with localcontext() as context:
+        context.prec = MAX_PRECISION
+        scale = total / listed
+        scaled = tuple(replace(line, amount=(line.amount * total / listed).quantize(_SHARE_EXPONENT, ROUND_FLOOR))
+                       for line in lines)
+    return scaled, scale
 
 
 @dataclass(frozen=True)
@@ -212,7 +234,8 @@ class Facts:
 
     channel: str | None = None
     total: Decimal | None = None  # the basket in the program currency (None: no basket)
-    lines: tuple[Line, ...] = ()
+    lines: tuple[Line, ...] = ()  # as shares of the total (see `paid_lines`)
+    scale: Decimal = Decimal(1)  # what `paid_lines` scaled the lines by: items count in the same proportion
     tier: str = ""
     tiers: tuple[str, ...] = ()
     preferences: Mapping[str, Any] | None = None
@@ -301,10 +324,21 @@ def effect_points(effect: BonusPoints | Multiply | PointsPerItem, facts: Facts, 
         with localcontext() as context:
             context.prec = MAX_PRECISION
             return round_points(amount * points_per_unit * (Decimal(effect.multiplier) - 1), rounding)
+    return effect.points * paid_items(effect, facts)
+
+
+def paid_items(effect: PointsPerItem, facts: Facts) -> int:
+    """The items a points-per-item effect counts: those of its SKUs or categories that were paid for, in
+    the proportion of the lines that the total paid (a free line counts none; a basket whose lines
+    add up to twice what was paid counts half its items), rounded down."""
     skus, categories = set(effect.skus or ()), set(effect.categories or ())
-    quantity = sum(line.quantity for line in facts.lines
-                   if (not skus and not categories) or line.sku in skus or line.category in categories)
-    return effect.points * quantity
+    quantity = sum(line.quantity for line in facts.lines if line.amount > 0 and (
+        (not skus and not categories) or line.sku in skus or line.category in categories))
+    if facts.scale >= 1:
+        return quantity
+    with localcontext() as context:
+        context.prec = MAX_PRECISION
+        return int((quantity * facts.scale).to_integral_value(ROUND_FLOOR))
 
 
 @dataclass(frozen=True)

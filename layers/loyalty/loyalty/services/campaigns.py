@@ -305,11 +305,12 @@ def segment_members(caller: Caller, segment_id: str, *, limit: int, cursor: str 
 
 
 def purchase_awards(program: ProgramItem | None, member: MemberItem, config: ProgramConfig, *, channel: str,
-                    total: Decimal, lines: tuple[rules.Line, ...], occurred_at: datetime, today: date,
+                    total: Decimal, basket: dict[str, Any], occurred_at: datetime, today: date,
                     points_per_unit: Decimal, read_budgets: bool) -> Awards:
-    """What the running purchase campaigns give on this purchase (see `awards`)."""
+    """What the running purchase campaigns give on this purchase (see `awards`). `basket`: the lines as
+    shares of the total and their scale (ledger.basket)."""
     return awards(program, member, config, trigger="purchase", at=occurred_at, today=today,
-                  basket={"channel": channel, "total": total, "lines": lines}, points_per_unit=points_per_unit,
+                  basket={"channel": channel, "total": total, **basket}, points_per_unit=points_per_unit,
                   read_budgets=read_budgets)
 
 

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from loyalty.domain.campaigns import Line
+from loyalty.domain.campaigns import Line, paid_lines
 from loyalty.domain.clock import local_day, utc_now
 from loyalty.domain.earning import purchase_points
 from loyalty.domain.entries import EntryType
@@ -77,7 +77,8 @@ def purchase(member_id: str, request: PurchaseRequest, occurred_at: datetime, no
         if import_tag is None:  # history is recorded as it was: no campaign of today applies to it
             campaign_rows, turn.writes.campaign_budgets, campaign_facts = campaigns.purchase_awards(
                 turn.snapshot.program, member, config, channel=request.channel,
-                total=earning.amount_in_program_currency, lines=_lines(request, config), occurred_at=occurred_at,
+                total=earning.amount_in_program_currency,
+                basket=basket(request, config, earning.amount_in_program_currency), occurred_at=occurred_at,
                 today=turn.today, points_per_unit=config.earn_rates[request.channel] * tier_multiplier,
                 read_budgets=attempts[0] > 0)
         attempts[0] += 1
@@ -121,12 +122,15 @@ def purchase(member_id: str, request: PurchaseRequest, occurred_at: datetime, no
     return decide
 
 
-def _lines(request: PurchaseRequest, config: ProgramConfig) -> tuple[Line, ...]:
-    """The basket's lines in the program currency, for the campaigns' facts and effects."""
-    return tuple(Line(item.sku, item.category, item.quantity, to_program_currency(
+def basket(request: PurchaseRequest, config: ProgramConfig, total: Decimal) -> dict[str, Any]:
+    """The basket's lines in the program currency as shares of `total` (what was paid, converted), and the
+    scale they were cut by: what the campaigns' facts and effects read."""
+    lines = tuple(Line(item.sku, item.category, item.quantity, to_program_currency(
         parse_amount(item.unit_price.amount, item.unit_price.currency, "items.unit_price.amount") * item.quantity,
         item.unit_price.currency, config.currency, config.exchange_rates, "items.unit_price.currency"))
         for item in request.items or [])
+    shares, scale = paid_lines(lines, total)
+    return {"lines": shares, "scale": scale}
 
 
 def _referral_conversion(friend: MemberItem, config: ProgramConfig,

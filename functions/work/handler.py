@@ -31,9 +31,11 @@ def upload_record(record: SQSRecord) -> None:
     for s3_record in notification.get("Records") or []:
         bucket = s3_record["s3"]["bucket"]["name"]
         key = unquote_plus(s3_record["s3"]["object"]["key"])
-        logger.info("import file uploaded", extra={"bucket": bucket, "key": key})
+        # In a bucket that keeps versions S3 names the version this notification is about.
+        version = s3_record["s3"]["object"].get("versionId")
+        logger.info("import file uploaded", extra={"bucket": bucket, "key": key, "version": version})
         try:
-            imports.split(bucket, key)
+            imports.split(bucket, key, version)
         except Exception as exc:
             attempts = int(record.attributes.approximate_receive_count)
             if attempts >= settings().work_max_receives:  # the last try: the import says so

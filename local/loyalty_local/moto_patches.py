@@ -30,6 +30,8 @@
   time under purchase traffic, whose events feed the event log's queue. Here it reads the one attribute.
   moto's SQS also asks the clock through datetime arithmetic (utcnow minus the epoch) for every message
   it looks at; here it reads `time.time()`, the same number.
+- S3 notifications: moto leaves out the object's `versionId` (AWS names it in a bucket that keeps versions)
+  and the `sequencer`; here they are added as AWS sends them, so an upload is known by its version.
 - EventBridge: moto builds a JSONPath parser (PLY tables included) for every input path of every target
   of every event (~60 ms a PutEvents); the parsed paths are cached.
 """
@@ -354,6 +356,24 @@ def _retained(self: SQSBackend, queue_name: str, message: Message) -> bool:
     return bool(retention_seconds + message.sent_timestamp / 1000 > time.time())  # type: ignore[operator]
 
 
+_sequence = [0]
+
+
+def _s3_event_as_aws_sends_it(original: Any) -> Any:
+    @functools.wraps(original)
+    def event(event_name: str, bucket: Any, key: Any, notification_id: str) -> dict[str, Any]:
+        found: dict[str, Any] = original(event_name, bucket, key, notification_id)
+        for record in found.get("Records", []):
+            described = record["s3"]["object"]
+            if getattr(bucket, "is_versioned", False) and key.version_id not in (None, "null"):
+                described["versionId"] = key.version_id
+            _sequence[0] += 1
+            described["sequencer"] = f"{int(time.time() * 1000):012X}{_sequence[0]:04X}"
+        return found
+
+    return event
+
+
 def apply() -> None:
     global _applied
     if _applied:
@@ -379,6 +399,9 @@ def apply() -> None:
     SQSBackend.is_message_valid_based_on_retention_period = _retained  # type: ignore[method-assign]
     sqs_models.unix_time = _unix_time
     sqs_models.unix_time_millis = _unix_time_millis
+    from moto.s3 import notifications as s3_notifications
+
+    s3_notifications._get_s3_event = _s3_event_as_aws_sends_it(s3_notifications._get_s3_event)
     import jsonpath_ng.ext
 
     # moto imports `parse` from jsonpath_ng.ext inside the function, at every call: this is what it gets.

@@ -59,6 +59,8 @@ def create(stack: Stack, endpoint: str) -> tuple[dict[str, str], dict[str, str]]
     for name, properties in stack.buckets.items():
         bucket = f"local-{name.lower()}"
         s3.create_bucket(Bucket=bucket)
+        if (properties.get("VersioningConfiguration") or {}).get("Status") == "Enabled":
+            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         refs[name] = bucket
         notifications = _resolve(properties.get("NotificationConfiguration") or {}, arns)
         queue_configurations = [{

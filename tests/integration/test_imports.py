@@ -181,7 +181,7 @@ def test_a_split_that_fails_every_try_is_reported_and_a_redrive_splits_the_file(
     assert str(split_function["WORK_MAX_RECEIVES"]) == str(uploads_queue)
     real = imports.split
 
-    def broken(bucket: str, key: str) -> None:
+    def broken(bucket: str, key: str, version: str | None = None) -> None:
         raise RuntimeError("a bug in the split")
 
     monkeypatch.setattr(imports, "split", broken)

@@ -141,11 +141,18 @@ class Money(Body):
     currency: CurrencyCode = Field(examples=["USD"])
 
 
+def _more_than_zero(amount: str) -> str:
+    if not amount.strip("0."):
+        raise ValueError("must be greater than zero")
+    return amount
+
+
 class PositiveMoney(Money):
     """A purchase's total or a refund: greater than zero (the schema says "not all zeros")."""
 
-    amount: AmountString = Field(description="decimal string greater than zero, no sign or exponent",
-                                 examples=["12.50"], json_schema_extra={"not": {"pattern": "^0+(\\.0+)?$"}})
+    amount: Annotated[AmountString, AfterValidator(_more_than_zero)] = Field(
+        description="decimal string greater than zero, no sign or exponent", examples=["12.50"],
+        json_schema_extra={"not": {"pattern": "^0+(\\.0+)?$"}})
 
 
 class EnrollRequest(Body):

@@ -25,7 +25,7 @@ progress is their sum.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,7 +45,7 @@ from loyalty.logs import make_logger
 from loyalty.services import work_queue
 from loyalty.services.awards import MemberChange
 from loyalty.services.context import Caller, Outcome, checked_id
-from loyalty.services.ledger import purchase
+from loyalty.services.ledger import CLOCK_SKEW, purchase
 from loyalty.services.members import REFERRAL_CODE_LENGTH, normalize_email
 from loyalty.services.pointschange import Decision, Turn, change_points
 from loyalty.services.program import config_of
@@ -122,9 +122,12 @@ def progress(item: ImportItem) -> dict[str, Any]:
     view: dict[str, Any] = {"import_id": item.import_id, "kind": item.kind, "format": item.format,
                             "status": item.status, "created_at": item.created_at, "rows": int(item.rows or 0),
                             "imported": 0, "skipped": 0, "failed": 0, "errors": []}
+    ignored = [{"line": 0, "code": "upload_ignored",
+                "detail": f"a later upload to this import's URL (version {upload}) was not imported: an import "
+                          "takes exactly one file, the first PUT"} for upload in sorted(item.ignored_uploads or ())]
     if item.status != "processing":
         # Failed: why. Awaiting the upload: the split's last try failed, if it did (see give_up_split).
-        view["errors"] = [item.error] if item.error else []
+        view["errors"] = ([item.error] if item.error else []) + ignored
         return view
     errors: list[dict[str, Any]] = []
     chunks_done = 0
@@ -142,6 +145,7 @@ def progress(item: ImportItem) -> dict[str, Any]:
             shards_done.add(result.sk.split("#")[1])
     if item.error:  # a split that failed on its last try after it had started (see give_up_split)
         errors.insert(0, item.error)
+    errors.extend(ignored)
     view["errors"] = rows.first_errors(errors)
     chunks = int(item.chunks or 0)
     done = chunks_done >= chunks if item.kind == "members" else (
@@ -154,46 +158,76 @@ def progress(item: ImportItem) -> dict[str, Any]:
 # --- step 2: split the uploaded file --------------------------------------------------------------
 
 
-def split(bucket: str, key: str) -> None:
-    """An uploaded file: count its rows, cut it into chunks, send one work message per chunk."""
+def split(bucket: str, key: str, version: str | None = None) -> None:
+    """An uploaded file: count its rows, cut it into chunks, send one work message per chunk.
+
+    An import takes exactly one file, the first PUT to its URL (which S3 lets a caller use again until it
+    expires): the split always reads the key's oldest version, records it as the import's upload, and
+    reads only that version from then on. A notification of a later version lists it as ignored."""
     import_id = import_id_of(key)
     item = store.get_import(import_id) if import_id else None
-    if item is None or item.status not in ("awaiting_upload", "processing"):
-        logger.warning("an object no open import expects", extra={"bucket": bucket, "key": key})
+    if item is None:
+        logger.warning("an object no import expects", extra={"bucket": bucket, "key": key})
         return
-    body = _s3().get_object(Bucket=bucket, Key=key)["Body"]
-    lines = _lines(body.iter_chunks(chunk_size=1 << 20))
+    first = _first_upload(bucket, key)
+    if first is None:
+        logger.warning("an import file that is gone", extra={"bucket": bucket, "key": key})
+        return
+    if version is not None and version != first:
+        store.note_ignored_upload(item.import_id, version)
+        return
+    if not store.accept_upload(item, first):
+        store.note_ignored_upload(item.import_id, first)
+        return
+    if item.status not in ("awaiting_upload", "processing"):
+        return  # split before, and done with
+    source = {"bucket": bucket, "key": key, "version": first}
+    body = _s3().get_object(**_object(source))["Body"]
+    blocks = body.iter_chunks(chunk_size=1 << 20)
+    first_block = next(blocks, b"")
+    newline = rows.newline_of(first_block)
+    lines = rows.split_lines(_chained(first_block, blocks), newline)
     header: list[str] | None = None
     if item.format == "csv":
-        first = next(lines, b"")
+        first_line = next(lines, b"")
         try:
-            header = rows.csv_header(first, item.kind)
+            header = rows.csv_header(first_line, item.kind)
         except rows.BadFile as exc:
             store.fail_import(item, {"line": 1, "code": "invalid_file", "detail": str(exc)})
             return
-        lines = _chained(first, lines)
-    chunks = list(rows.plan_chunks(lines, settings().import_chunk_rows, has_header=header is not None))
-    store.start_processing(item, rows=sum(chunk.rows for chunk in chunks), chunks=len(chunks))
-    work_queue.send([{"step": "chunk", "import_id": item.import_id, "bucket": bucket, "key": key,
+        lines = _chained(first_line, lines)
+    chunks: list[rows.Chunk] = []
+    bad: list[rows.BadLine] = []
+    for part in rows.plan_chunks(lines, settings().import_chunk_rows, has_header=header is not None):
+        (chunks if isinstance(part, rows.Chunk) else bad).append(part)  # type: ignore[arg-type]
+    # Lines too long to read are the split's own bad rows, in a result of their own.
+    store.save_result(item.import_id, store.SPLIT_RESULT, imported=0, skipped=0, failed=len(bad),
+                      errors=rows.first_errors({"line": b.line, "code": b.code, "detail": b.detail} for b in bad))
+    store.start_processing(item, rows=sum(chunk.rows for chunk in chunks) + len(bad), chunks=len(chunks))
+    work_queue.send([{"step": "chunk", "import_id": item.import_id, **source, "newline": newline.decode(),
                       "chunk": chunk.index, "start": chunk.start, "end": chunk.end, "first_line": chunk.first_line,
                       "header": header} for chunk in chunks])
 
 
-def _chained(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+def _first_upload(bucket: str, key: str) -> str | None:
+    """The key's oldest version (S3 lists a key's versions newest first): the import's one file."""
+    listed = _s3().list_object_versions(Bucket=bucket, Prefix=key, MaxKeys=1000)
+    versions = [found for found in listed.get("Versions", []) if found["Key"] == key]
+    if not versions:
+        return None
+    return str(versions[-1].get("VersionId") or "null")
+
+
+def _object(source: dict[str, Any]) -> dict[str, Any]:
+    """get_object's arguments for the accepted upload (a bucket that keeps no versions has only "null")."""
+    version = source.get("version")
+    return {"Bucket": source["bucket"], "Key": source["key"],
+            **({"VersionId": version} if version and version != "null" else {})}
+
+
+def _chained(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
     yield first
     yield from rest
-
-
-def _lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """Lines with their newline (so their byte lengths add up to offsets), from a stream of blocks."""
-    pending = b""
-    for block in chunks:
-        pending += block
-        *complete, pending = pending.split(b"\n")
-        for line in complete:
-            yield line + b"\n"
-    if pending:
-        yield pending
 
 
 def give_up(message: dict[str, Any], attempts: int, reason: str) -> None:
@@ -240,24 +274,28 @@ def process_chunk(message: dict[str, Any]) -> None:
     item = store.get_import(import_id)
     if item is None or item.status != "processing":
         return
-    data = _s3().get_object(Bucket=message["bucket"], Key=message["key"],
+    data = _s3().get_object(**_object(message),
                             Range=f"bytes={message['start']}-{int(message['end']) - 1}")["Body"].read()
     header = message.get("header")
+    newline = str(message.get("newline") or "\n").encode()
     tally: Tally = {"imported": 0, "skipped": 0, "failed": 0, "errors": []}
     now = utc_now()
     config = config_of(repository.read_snapshot().program)
     staged: list[tuple[str, str, str, int, dict[str, Any]]] = []
     members: list[tuple[int, ImportMemberRow]] = []
-    for offset, line in enumerate(data.split(b"\n")):
+    for offset, line in enumerate(data.split(newline)):
         number = int(message["first_line"]) + offset
         if not line.strip():
             continue
         try:
             fields = rows.row_fields(item.kind, line, header)
             if item.kind == "members":
-                members.append((number, _validated(ImportMemberRow, fields)))
+                member_row = _validated(ImportMemberRow, fields)
+                _not_after(now, enrolled_at=member_row.enrolled_at, tier_since=member_row.tier_since)
+                members.append((number, member_row))
             else:
                 row = _validated(ImportTransactionRow, fields)
+                _not_after(now, occurred_at=row.occurred_at)
                 staged.append((row.member_id, iso_utc(row.occurred_at), row.order_id, number,
                                row.model_dump(mode="json")))
         except rows.BadRow as exc:
@@ -280,6 +318,13 @@ def process_chunk(message: dict[str, Any]) -> None:
         # Every chunk is staged: each member shard's rows can be applied in order.
         work_queue.send([{"step": "apply", "import_id": import_id, "shard": shard, "page": 0, "after": None}
                          for shard in range(store.IMPORT_SHARDS)])
+
+
+def _not_after(now: datetime, **moments: datetime | None) -> None:
+    """History is in the past: a row dated in the future (beyond the clock skew a purchase is allowed)."""
+    for name, moment in moments.items():
+        if moment is not None and moment > now + CLOCK_SKEW:
+            raise rows.BadRow("invalid_row", f"{name}: must not be in the future")
 
 
 def _validated(model: Any, fields: dict[str, Any]) -> Any:

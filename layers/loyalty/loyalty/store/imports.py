@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from pynamodb.exceptions import PynamoDBException
+from pynamodb.expressions.condition import size
 
 from loyalty.store.db import batch_get, error_code, load, raise_if_transient
 from loyalty.store.models import (
@@ -42,6 +43,10 @@ def import_shard(member_id: str) -> int:
     return zlib.crc32(member_id.encode()) % IMPORT_SHARDS
 
 
+# The result of the split itself: the lines it found too long to read.
+SPLIT_RESULT = "SPLIT"
+
+
 def chunk_result_key(chunk: int) -> str:
     return f"CHUNK#{chunk:06d}"
 
@@ -62,6 +67,38 @@ def create_import(item: ImportItem, audit: AuditItem, idempotency: IdempotencyIt
 def get_import(import_id: str) -> ImportItem | None:
     key = import_key(import_id)
     return load(ImportItem, batch_get([key]).get(key))
+
+
+# Later uploads to an import's URL listed on it (more are ignored without a word: the URL lasts an hour).
+MAX_IGNORED_UPLOADS = 20
+
+
+def accept_upload(item: ImportItem, upload: str) -> bool:
+    """Records `upload` (a version of the file) as the one this import takes: True if it is (now, or
+    already, as a redelivered notification finds it), False if another upload was taken first."""
+    try:
+        item.update(actions=[ImportItem.upload.set(upload)],
+                    condition=ImportItem.upload.does_not_exist() | (ImportItem.upload == upload))
+        return True
+    except PynamoDBException as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return False
+        raise_if_transient(exc)
+        raise
+
+
+def note_ignored_upload(import_id: str, upload: str) -> None:
+    """A later upload to the import's URL: listed on the import (once however often S3 tells of it)."""
+    item = new_import(import_id, kind="", format="", status="", created_at="", actor="")
+    try:
+        item.update(actions=[ImportItem.ignored_uploads.add({upload})],
+                    condition=ImportItem.pk.exists() & (ImportItem.ignored_uploads.does_not_exist()
+                                                        | (size(ImportItem.ignored_uploads) < MAX_IGNORED_UPLOADS)))
+    except PynamoDBException as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return
+        raise_if_transient(exc)
+        raise
 
 
 def start_processing(item: ImportItem, *, rows: int, chunks: int) -> None:
@@ -136,7 +173,7 @@ def save_gave_up(import_id: str, sort_key: str, error: dict[str, Any]) -> None:
 def results(import_id: str) -> Iterator[ImportResultItem]:
     """Every unit's result, page by page (the import item itself is left out)."""
     try:
-        for prefix in ("APPLY#", "CHUNK#"):
+        for prefix in ("APPLY#", "CHUNK#", SPLIT_RESULT):
             yield from ImportResultItem.query(f"IMPORT#{import_id}", ImportResultItem.sk.startswith(prefix))
     except PynamoDBException as exc:
         raise_if_transient(exc)

@@ -41,6 +41,7 @@ from pynamodb.attributes import (
     NumberSetAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     VersionAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
@@ -626,6 +627,10 @@ class ImportItem(_Item):
     staged = NumberSetAttribute(null=True)
     # Why a file could not be read at all (status failed), or why its split gave up (status unchanged)
     error = JSONAttribute(null=True)
+    # The one upload this import takes (its S3 version, or its ETag where the bucket keeps no versions).
+    upload = UnicodeAttribute(null=True)
+    # Later uploads to the same URL, by version: imported not at all, listed as upload_ignored errors.
+    ignored_uploads = UnicodeSetAttribute(null=True)
 
 
 class ImportResultItem(_Item):

@@ -1,11 +1,14 @@
-"""Each function's DynamoDB permissions, as the SAM-transformed template grants them, enforced on the
-local stack and in the tests the way IAM would on AWS.
+"""Each function's permissions, as the SAM-transformed template grants them, enforced on the local stack and
+in the tests the way IAM would on AWS.
 
 moto does not check IAM, so a function whose role lacks an action it uses works locally and fails on
-AWS. Here every DynamoDB request a function sends (while it runs: see `as_function`) is checked against
-the statements of that function's role after the SAM transform (policy templates expanded by
-samtranslator itself); a request it is not allowed is refused with AccessDeniedException, as on AWS.
-Only DynamoDB is checked; other services' calls pass.
+AWS. Here every request any AWS client sends while a function runs (see `as_function`) is checked against
+the statements of that function's role after the SAM transform (policy templates expanded by samtranslator
+itself): DynamoDB, S3, SQS, EventBridge, API Gateway, Cognito, KMS, whatever client the code makes. The
+check sits on botocore's event hooks (`before-parameter-build` on every client any session creates:
+boto3's and pynamodb's alike). A request the role does not allow is refused with AccessDenied, as on AWS;
+a request to a service this module cannot map to IAM actions fails loudly, so a new kind of call cannot
+slip past the check.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
@@ -29,18 +33,26 @@ _running: ContextVar[str | None] = ContextVar("loyalty_local_function", default=
 # What each DynamoDB operation needs, per item or table it touches.
 _TRANSACT_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
                      "ConditionCheck": "ConditionCheckItem"}
+ACCOUNT, REGION = "123456789012", "us-east-1"
 
 
 @dataclass(frozen=True)
 class Grant:
-    actions: frozenset[str]  # "dynamodb:Query", "dynamodb:*"
-    resources: tuple[str, ...]  # "table/LoyaltyTable", "table/LoyaltyTable/index/*", "*"
+    actions: frozenset[str]  # "dynamodb:Query", "dynamodb:*", "s3:GetObject"
+    # "table/LoyaltyTable", "table/LoyaltyTable/index/*" (DynamoDB), "<service>:<ARN resource>" for the others
+    # ("sqs:WorkQueue", "s3:importbucket/imports/*", "apigateway:/usageplans/*/keys"), "*"
+    resources: tuple[str, ...]
     # ForAllValues:StringLike dynamodb:LeadingKeys: every partition key touched must match one of these.
     leading_keys: tuple[str, ...] | None = None
+    # StringLike s3:prefix: the listing's prefix must match one of these.
+    prefixes: tuple[str, ...] | None = None
 
-    def allows(self, action: str, resource: str, keys: list[str]) -> bool:
+    def allows(self, action: str, resource: str, keys: list[str], prefix: str | None = None) -> bool:
         if not (any(fnmatch.fnmatchcase(action, pattern) for pattern in self.actions)
                 and any(fnmatch.fnmatchcase(resource, pattern) for pattern in self.resources)):
+            return False
+        if self.prefixes is not None and (prefix is None or not any(
+                fnmatch.fnmatchcase(prefix, pattern) for pattern in self.prefixes)):
             return False
         return self.leading_keys is None or all(
             any(fnmatch.fnmatchcase(key, pattern) for pattern in self.leading_keys) for key in keys)
@@ -68,33 +80,88 @@ def transformed_template(template: dict[str, Any] | None = None) -> dict[str, An
     return dict(transform(source, parameters, NoManagedPolicies()))
 
 
-def _resource(value: Any) -> list[str]:
-    """A statement's resource as `table/<logical id>[/index/<name>]` patterns (locally a table's name is
-    its logical id)."""
-    if isinstance(value, list):
-        return [pattern for item in value for pattern in _resource(item)]
-    if value == "*":
-        return ["*"]
-    if isinstance(value, dict) and "Fn::GetAtt" in value:
+# The ARN of a template resource by its type (locally a resource's name is its logical id; a bucket's is
+# `local-<logical id lower-cased>`, see queues.create, and S3 names are compared lower-cased).
+_ARN_OF_TYPE = {
+    "AWS::DynamoDB::Table": "arn:aws:dynamodb:{region}:{account}:table/{name}",
+    "AWS::SQS::Queue": "arn:aws:sqs:{region}:{account}:{name}",
+    "AWS::S3::Bucket": "arn:aws:s3:::{lower}",
+    "AWS::Events::EventBus": "arn:aws:events:{region}:{account}:event-bus/{name}",
+    "AWS::KMS::Key": "arn:aws:kms:{region}:{account}:key/{name}",
+    "AWS::Cognito::UserPool": "arn:aws:cognito-idp:{region}:{account}:userpool/{name}",
+    "AWS::Lambda::Function": "arn:aws:lambda:{region}:{account}:function:{name}",
+}
+
+
+def _arn_of(types: dict[str, str], name: str, attribute: str) -> str:
+    if attribute == "StreamArn":
+        return f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}/stream/*"
+    if attribute != "Arn":  # QueueName, Name: what the name is locally
+        return name
+    template = _ARN_OF_TYPE.get(types.get(name, ""))
+    if template is None:
+        raise ValueError(f"no local ARN for {name} ({types.get(name)}): add its type to iam._ARN_OF_TYPE")
+    return template.format(region=REGION, account=ACCOUNT, name=name, lower=name.lower())
+
+
+def _text(value: Any, types: dict[str, str]) -> str:
+    """A policy resource as the ARN text it stands for locally (intrinsics resolved)."""
+    pseudo = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::URLSuffix":
+              "amazonaws.com"}
+    if isinstance(value, str):
+        return value
+    if "Fn::GetAtt" in value:
         target, attribute = value["Fn::GetAtt"]
-        return [f"table/{target}"] if attribute == "Arn" else [f"table/{target}/stream/*"]
-    if isinstance(value, dict) and "Fn::Sub" in value:
+        return _arn_of(types, target, attribute)
+    if "Ref" in value:
+        return pseudo.get(value["Ref"], value["Ref"])
+    if "Fn::Sub" in value:
         text, variables = (value["Fn::Sub"], {}) if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"]
-        for name, variable in variables.items():
-            resolved = variable.get("Ref") if isinstance(variable, dict) else variable
-            text = text.replace("${" + name + "}", str(resolved))
-        if "${" in text and ".Arn}" in text:  # "${LoyaltyTable.Arn}/index/*"
-            head, tail = text.split(".Arn}", 1)
-            text = f"table/{head.rsplit('${', 1)[1]}{tail}"
-        return [text[text.index("table/"):]] if "table/" in text else []
-    if isinstance(value, str) and ":table/" in value:
-        return [value[value.index("table/"):]]
-    return []
+        resolved = {name: _text(variable, types) for name, variable in variables.items()}
+
+        def substitute(found: re.Match[str]) -> str:
+            name = found.group(1)
+            if name in resolved:
+                return resolved[name]
+            if name in pseudo:
+                return pseudo[name]
+            target, _, attribute = name.partition(".")
+            return _arn_of(types, target, attribute or "Ref") if attribute else target
+
+        return re.sub(r"\$\{([^}]+)\}", substitute, text)
+    raise ValueError(f"a policy resource the local IAM check cannot read: {value}")
+
+
+def canonical(arn: str) -> str:
+    """An ARN as the check compares it: `table/...` for DynamoDB, `<service>:<resource>` for the others."""
+    if arn == "*":
+        return "*"
+    parts = arn.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn":
+        raise ValueError(f"not an ARN: {arn}")
+    service, resource = parts[2], parts[5]
+    if service == "dynamodb":
+        return resource
+    if service == "s3":
+        bucket, slash, key = resource.partition("/")
+        return f"s3:{bucket.lower()}{slash}{key}"
+    return f"{service}:{resource}"
+
+
+def _resource(value: Any, types: dict[str, str] | None = None) -> list[str]:
+    """A statement's resource as patterns in the check's form (see `canonical`)."""
+    if isinstance(value, list):
+        return [pattern for item in value for pattern in _resource(item, types)]
+    return [canonical(_text(value, types or {}))]
+
+
+_CONDITIONS = {("ForAllValues:StringLike", "dynamodb:LeadingKeys"), ("StringLike", "s3:prefix")}
 
 
 def function_grants(transformed: dict[str, Any]) -> dict[str, list[Grant]]:
-    """The DynamoDB statements of each function's role, by the function's logical id."""
+    """Every Allow statement of each function's role, by the function's logical id."""
     resources = transformed["Resources"]
+    types = {logical_id: str(resource["Type"]) for logical_id, resource in resources.items()}
     grants: dict[str, list[Grant]] = {}
     for logical_id, resource in resources.items():
         if resource["Type"] != "AWS::Lambda::Function":
@@ -107,15 +174,16 @@ def function_grants(transformed: dict[str, Any]) -> dict[str, list[Grant]]:
                 if statement.get("Effect") != "Allow":
                     continue
                 actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-                dynamo = frozenset(str(action) for action in actions if str(action).startswith("dynamodb:"))
-                if dynamo:
-                    condition = statement.get("Condition") or {}
-                    unknown = set(condition) - {"ForAllValues:StringLike"}
-                    if unknown:
-                        raise ValueError(f"{logical_id}: condition operators not checked locally: {unknown}")
-                    leading = (condition.get("ForAllValues:StringLike") or {}).get("dynamodb:LeadingKeys")
-                    found.append(Grant(dynamo, tuple(_resource(statement.get("Resource"))),
-                                       tuple(leading) if leading is not None else None))
+                condition = statement.get("Condition") or {}
+                unknown = {(operator, key) for operator, keys in condition.items() for key in keys} - _CONDITIONS
+                if unknown:
+                    raise ValueError(f"{logical_id}: conditions not checked locally: {sorted(unknown)}")
+                leading = (condition.get("ForAllValues:StringLike") or {}).get("dynamodb:LeadingKeys")
+                prefix = (condition.get("StringLike") or {}).get("s3:prefix")
+                found.append(Grant(frozenset(str(action) for action in actions),
+                                   tuple(_resource(statement.get("Resource"), types)),
+                                   tuple(leading) if leading is not None else None,
+                                   (tuple(prefix) if isinstance(prefix, list) else (prefix,)) if prefix else None))
         grants[logical_id] = found
     return grants
 
@@ -166,40 +234,127 @@ def required(operation: str, params: dict[str, Any]) -> list[tuple[str, str, lis
     return []
 
 
+@dataclass(frozen=True)
+class Need:
+    """One permission a request needs: an action on a resource (in the check's form), and what the
+    policy's conditions look at."""
+
+    action: str
+    resource: str
+    keys: list[str] = field(default_factory=list)  # dynamodb:LeadingKeys
+    prefix: str | None = None  # s3:prefix
+
+
+def _queue(url: str) -> str:
+    return f"sqs:{url.rstrip('/').rsplit('/', 1)[-1]}"
+
+
+def _bucket(name: str) -> str:
+    return f"s3:{name.removeprefix('local-').lower()}"
+
+
+# S3 operations and the actions they need (GetObject of a version needs GetObjectVersion as well).
+_S3_ACTIONS = {"GetObject": "s3:GetObject", "HeadObject": "s3:GetObject", "PutObject": "s3:PutObject",
+               "DeleteObject": "s3:DeleteObject", "CopyObject": "s3:PutObject"}
+_S3_BUCKET_ACTIONS = {"ListObjectVersions": "s3:ListBucketVersions", "ListObjectsV2": "s3:ListBucket",
+                      "ListObjects": "s3:ListBucket"}
+
+
+# The services `needs` maps to IAM (a test checks that every service the code calls is one of them).
+MAPPED_SERVICES = frozenset({"dynamodb", "s3", "sqs", "events", "apigateway", "cognito-idp", "kms", "scheduler"})
+
+
+def needs(service: str, operation: str, params: dict[str, Any], model: Any = None) -> list[Need]:
+    """What a request to any service needs, in IAM's terms. A service not mapped here raises: a call the
+    check cannot judge must not pass unchecked."""
+    if service == "dynamodb":
+        return [Need(action, resource, keys) for action, resource, keys in required(operation, params)]
+    if service == "s3":
+        bucket = _bucket(str(params.get("Bucket", "")))
+        if operation in _S3_BUCKET_ACTIONS:
+            return [Need(_S3_BUCKET_ACTIONS[operation], bucket, prefix=str(params.get("Prefix", "")))]
+        if operation in _S3_ACTIONS:
+            resource = f"{bucket}/{params.get('Key', '')}"
+            found = [Need(_S3_ACTIONS[operation], resource)]
+            if params.get("VersionId") and operation in ("GetObject", "HeadObject"):
+                found.append(Need("s3:GetObjectVersion", resource))
+            return found
+    if service == "sqs" and "QueueUrl" in params:
+        return [Need(f"sqs:{operation.removesuffix('Batch')}", _queue(str(params["QueueUrl"])))]
+    if service == "events" and operation == "PutEvents":
+        buses = {str(entry.get("EventBusName") or "default") for entry in params.get("Entries", [])}
+        return [Need("events:PutEvents", f"events:event-bus/{bus.rsplit('/', 1)[-1]}") for bus in sorted(buses)]
+    if service == "apigateway" and model is not None:
+        # API Gateway's IAM actions are HTTP methods on its resource paths: GET /usageplans/{id}/keys.
+        path = str(model.http["requestUri"]).split("?", 1)[0]
+        path = re.sub(r"\{(\w+)\+?\}", lambda found: quote(str(params.get(found.group(1), "*")), safe=""), path)
+        return [Need(f"apigateway:{model.http['method']}", f"apigateway:{path}")]
+    if service == "cognito-idp" and "UserPoolId" in params:
+        return [Need(f"cognito-idp:{operation}", f"cognito-idp:userpool/{params['UserPoolId']}")]
+    if service == "kms" and "KeyId" in params:
+        key = str(params["KeyId"]).rsplit("/", 1)[-1]
+        return [Need(f"kms:{operation}", f"kms:key/{key}")]
+    if service == "scheduler" and "Name" in params:
+        group = params.get("GroupName") or "default"
+        return [Need(f"scheduler:{operation}", f"scheduler:schedule/{group}/{params['Name']}")]
+    raise NotImplementedError(f"the local IAM check cannot map {service}:{operation}: add it to iam.needs")
+
+
+def _denied(function: str, service: str, operation: str, need: Need) -> ClientError:
+    code = "AccessDeniedException" if service in ("dynamodb", "kms", "cognito-idp", "events") else "AccessDenied"
+    return ClientError({"Error": {
+        "Code": code,
+        "Message": f"User: arn:aws:sts::{ACCOUNT}:assumed-role/{function}Role/{function} is not authorized to "
+                   f"perform: {need.action} on resource: {need.resource} because no identity-based policy "
+                   f"allows the {need.action} action"}}, operation)
+
+
 @dataclass
 class Enforcer:
     grants: dict[str, list[Grant]]
     # What each function was seen to use: (function, action, resource).
     used: set[tuple[str, str, str]] = field(default_factory=set)
 
-    def check(self, operation: str, params: dict[str, Any]) -> None:
+    def check(self, operation: str, params: dict[str, Any], service: str = "dynamodb", model: Any = None) -> None:
         function = _running.get()
         if function is None or function not in self.grants:
             return
-        for action, resource, keys in required(operation, params):
-            self.used.add((function, action, resource))
-            if not any(grant.allows(action, resource, keys) for grant in self.grants[function]):
-                raise ClientError({"Error": {
-                    "Code": "AccessDeniedException",
-                    "Message": f"User: arn:aws:sts::123456789012:assumed-role/{function}Role/{function} is not "
-                               f"authorized to perform: {action} on resource: arn:aws:dynamodb:us-east-1:"
-                               f"123456789012:{resource} because no identity-based policy allows the "
-                               f"{action} action"}}, operation)
+        for need in needs(service, operation, params, model):
+            self.used.add((function, need.action, need.resource))
+            if not any(grant.allows(need.action, need.resource, need.keys, need.prefix)
+                       for grant in self.grants[function]):
+                raise _denied(function, service, operation, need)
 
     def install(self) -> None:
-        """Check every DynamoDB request the functions send through pynamodb (every model's connection:
-        pynamodb keeps a botocore session per connection and thread, so the check sits where they meet)."""
-        from pynamodb.connection.base import Connection
+        """Check every request of every AWS client, on botocore's event hooks: each client any session
+        creates (boto3's default session, pynamodb's per-connection sessions) from now on registers
+        `before-parameter-build`, which sees the service, the operation and its parameters."""
+        import botocore.session
 
-        original = getattr(Connection._make_api_call, "__wrapped__", Connection._make_api_call)
-        check = self.check
+        global _enforcing
+        _enforcing = self
+        current = botocore.session.Session.create_client
+        if getattr(current, "_loyalty_iam", False):
+            return  # installed already: the hook asks whichever enforcer was installed last
+        original = current
 
         @functools.wraps(original)
-        def checked(connection: Any, operation_name: str, operation_kwargs: dict[str, Any]) -> Any:
-            check(operation_name, operation_kwargs)
-            return original(connection, operation_name, operation_kwargs)
+        def create_client(session: Any, *args: Any, **kwargs: Any) -> Any:
+            client = original(session, *args, **kwargs)
+            client.meta.events.register_first("before-parameter-build", _before_parameter_build,
+                                              unique_id="loyalty-local-iam")
+            return client
 
-        Connection._make_api_call = checked  # type: ignore[method-assign,assignment]
+        create_client._loyalty_iam = True  # type: ignore[attr-defined]
+        botocore.session.Session.create_client = create_client  # type: ignore[method-assign]
+
+
+_enforcing: Enforcer | None = None
+
+
+def _before_parameter_build(params: dict[str, Any], model: Any, **_: Any) -> None:
+    if _enforcing is not None:
+        _enforcing.check(model.name, params, model.service_model.service_name, model)
 
 
 @contextlib.contextmanager

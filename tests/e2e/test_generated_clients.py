@@ -186,3 +186,41 @@ def test_a_whole_flow_through_the_generated_clients(clients: tuple[ModuleType, M
     removed = call(f"{p}.api.partner.remove_webhook", webhook_id=webhook.parsed.webhook_id, client=partner)
     # Then every call answered as its document says (the client raised on nothing), the removal included
     assert removed.status_code == 200 and removed.parsed.status == "deleted"
+
+
+def test_every_error_a_call_can_answer_parses_in_the_generated_client(
+        clients: tuple[ModuleType, ModuleType, str, str], stack: Http) -> None:
+    member_client, partner_client, _, _ = clients
+    m, p = MEMBER_CLIENT, PARTNER_CLIENT
+    models = importlib.import_module(f"{m}.models")
+
+    def as_user(sub: str, **roles: bool) -> Any:
+        return member_client.AuthenticatedClient(base_url=stack.url, token=stack.token(sub, **roles),
+                                                 raise_on_unexpected_status=True)
+
+    bea_id, cal_id = f"bea-{uuid.uuid4().hex[:8]}", f"cal-{uuid.uuid4().hex[:8]}"
+    bea, cal = as_user(bea_id), as_user(cal_id)
+    for who, member_id in ((bea, bea_id), (cal, cal_id)):
+        assert call(f"{m}.api.members.enroll_member", client=who, body=models.EnrollRequest.from_dict(
+            {"email": f"{member_id}@example.com", "name": member_id.title()})).status_code == 201
+    # When a member reads another member (the function's 403), goes past an action's cap (its 429), and calls
+    # with a forged token (the gateway's own 401)
+    forbidden = call(f"{m}.api.members.get_member", member_id=cal_id, client=bea)
+    first = call(f"{m}.api.engagement.record_action", member_id="me", client=bea,
+                 body=models.ActionRequest.from_dict({"action": "social_share"}))
+    capped = call(f"{m}.api.engagement.record_action", member_id="me", client=bea,
+                  body=models.ActionRequest.from_dict({"action": "social_share"}))
+    forged = call(f"{m}.api.members.get_member", member_id="me", client=member_client.AuthenticatedClient(
+        base_url=stack.url, token="not.a.token", raise_on_unexpected_status=True))
+    from loyalty.domain.secrets import new_api_key
+
+    unknown_key = new_api_key()[1]  # well-formed, never issued: the authorizer denies it
+    partner = partner_client.Client(base_url=stack.url, headers={"x-api-key": unknown_key},
+                                    raise_on_unexpected_status=True)
+    denied = call(f"{p}.api.partner.list_promotions", client=partner)
+    # Then the client parses each into the documented model: the problem's code, or the gateway's message
+    assert (forbidden.status_code, forbidden.parsed.code) == (403, "forbidden")
+    assert first.status_code == 201
+    assert (capped.status_code, capped.parsed.code) == (429, "action_limit_reached")
+    assert forged.status_code == 401 and forged.parsed.message
+    assert denied.status_code == 403 and denied.parsed.message

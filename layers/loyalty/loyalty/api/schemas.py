@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from loyalty.domain.campaigns import Campaign
 from loyalty.domain.entries import EntryType
@@ -640,6 +640,15 @@ class GatewayMessage(Out):
     message: str | None = Field(examples=["Unauthorized"])
 
 
+# Generated clients parse one content type per status (the first in key order: application/json), so the
+# schema under application/json reads both bodies: a problem first (it has type, title, status), else the
+# gateway's message.
+class ProblemOrGatewayMessage(RootModel[Problem | GatewayMessage]):
+    """An error: a problem (RFC 9457) from the function, or API Gateway's own {"message": ...}."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
 # Statuses API Gateway may answer itself, before or instead of the function: {"message": ...} as
 # application/json (a function that failed or timed out: 500 or 503).
 GATEWAY_STATUSES = (401, 403, 429, 500, 503)
@@ -653,7 +662,7 @@ def responses(status: int, model: type[BaseModel], description: str = "Success")
     for error in ERROR_STATUSES:
         content: dict[str, Any] = {"application/problem+json": {"model": Problem}}
         if error in GATEWAY_STATUSES:
-            content["application/json"] = {"model": GatewayMessage}
+            content["application/json"] = {"model": ProblemOrGatewayMessage}
         documented[error] = {"description": "A problem (RFC 9457) from the function, or the gateway's own "
                                             "{\"message\": ...}" if error in GATEWAY_STATUSES
                              else "A problem (RFC 9457)", "content": content}

@@ -30,6 +30,8 @@ from loyalty.inputs import (
     PartnerRequest,
     PromotionRequest,
 )
+from loyalty.logs import make_logger
+from loyalty.observability import count
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.pointschange import Decision, Turn, change_points
 from loyalty.services.program import config_of
@@ -61,6 +63,8 @@ from loyalty.store.repository import (
     Snapshot,
     idempotency_record,
 )
+
+logger = make_logger()
 
 # Brute force: this many failed claims in an hour and the member must wait.
 CLAIM_FAILURES_PER_HOUR = 10
@@ -105,12 +109,19 @@ def _drop_usage_plan(usage: dict[str, str]) -> None:
         return
 
     client = boto3.client("apigateway")
-    with contextlib.suppress(Exception):
-        client.delete_usage_plan_key(usagePlanId=usage["usage_plan_id"], keyId=usage["usage_key_id"])
-    with contextlib.suppress(Exception):
-        client.delete_api_key(apiKey=usage["usage_key_id"])
-    with contextlib.suppress(Exception):
-        client.delete_usage_plan(usagePlanId=usage["usage_plan_id"])
+    steps = (("usage plan key", lambda: client.delete_usage_plan_key(usagePlanId=usage["usage_plan_id"],
+                                                                      keyId=usage["usage_key_id"])),
+             ("api key", lambda: client.delete_api_key(apiKey=usage["usage_key_id"])),
+             ("usage plan", lambda: client.delete_usage_plan(usagePlanId=usage["usage_plan_id"])))
+    for what, step in steps:
+        try:
+            step()
+        except Exception as exc:  # the onboarding's own error is the answer; this one must not hide it
+            # An orphan left behind is named in the log (and counted) so that it can be removed by hand.
+            count("PartnerUsagePlanCleanupFailures")
+            logger.error("a failed onboarding's usage plan could not be removed", extra={
+                "what": what, "usage_plan_id": usage["usage_plan_id"], "usage_key_id": usage["usage_key_id"],
+                "error": f"{type(exc).__name__}: {exc}"[:300]})
 
 
 def partner_view(partner: PartnerItem) -> dict[str, Any]:

@@ -346,7 +346,7 @@ class Enforcer:
             return client
 
         create_client._loyalty_iam = True  # type: ignore[attr-defined]
-        botocore.session.Session.create_client = create_client  # type: ignore[method-assign]
+        botocore.session.Session.create_client = create_client  # type: ignore[method-assign,assignment]
 
 
 _enforcing: Enforcer | None = None

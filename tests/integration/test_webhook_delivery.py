@@ -89,6 +89,7 @@ def test_a_hanging_receiver_cannot_take_the_batch_past_the_function_timeout(
         api: Api, program: dict, receivers: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     # Given one partner whose webhook never answers and another whose webhook works
     monkeypatch.setattr(webhooks, "_check_url", webhooks._check_url)  # undone after the test
+    monkeypatch.setattr(webhooks, "_reachable", webhooks._reachable)
     allow_local_http()
     working, hanging = receivers
     stuck = _partner_with_webhook(api, "Stuck", hanging)
@@ -122,6 +123,7 @@ def test_a_redirect_is_a_failed_delivery_and_is_not_followed(
         api: Api, program: dict, receivers: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a partner whose webhook answers with a redirect
     monkeypatch.setattr(webhooks, "_check_url", webhooks._check_url)  # undone after the test
+    monkeypatch.setattr(webhooks, "_reachable", webhooks._reachable)
     allow_local_http()
     working, _ = receivers
     partner = _partner_with_webhook(api, "Moved", f"{working}/moved")
@@ -137,3 +139,40 @@ def test_a_redirect_is_a_failed_delivery_and_is_not_followed(
     assert Received.paths == ["/moved"]
     log = api.get("/partner/webhooks/deliveries", partner=partner).body["items"]
     assert [(item["status"], item["http_status"]) for item in log] == [("failed", 302)]
+
+
+@pytest.mark.parametrize("url", [
+    "https://127.0.0.1:9001/x", "https://169.254.169.254/latest/meta-data/", "https://10.0.0.8/hook",
+    "https://192.168.1.20/hook", "https://localhost/hook", "https://2130706433/hook", "https://0.0.0.0/hook",
+    "https://100.64.0.1/hook", "https://172.16.0.1:8443/hook",
+])
+def test_a_webhook_to_a_private_address_is_refused_at_registration(api: Api, program: dict, url: str) -> None:
+    # Given a partner
+    partner = api.post("/admin/partners", {"name": "Probe", "contact_email": "ops@example.com"},
+                       admin=True).body["partner_id"]
+    # When it registers a URL whose host is (or resolves to) a loopback, private, link-local or metadata address
+    refused = api.post("/partner/webhooks", {"url": url}, partner=partner)
+    # Then it is a 422 naming the url, and nothing was registered
+    assert refused.status == 422 and refused.body["errors"][0]["field"] == "url", refused.body
+    assert api.get("/partner/webhooks", partner=partner).body["items"] == []
+
+
+def test_a_name_that_resolves_to_a_private_address_at_delivery_is_not_called(
+        api: Api, program: dict, receivers: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a partner whose webhook's name resolved to a public address when it was registered
+    import ipaddress
+
+    public = [ipaddress.ip_address("93.184.216.34")]
+    monkeypatch.setattr(webhooks, "_addresses", lambda host, port: public)
+    partner = _partner_with_webhook(api, "Rebinder", "https://hooks.rebind.example/x")
+    # When its DNS answer changes to this machine before the event is delivered
+    monkeypatch.setattr(webhooks, "_addresses", lambda host, port: [ipaddress.ip_address("127.0.0.1")])
+    handler = importlib.import_module("functions.webhook_delivery.handler")
+    monkeypatch.setattr(handler, "_visible_again", lambda record, delay: None)
+    Received.paths.clear()
+    with as_function("WebhookDeliveryFunction"):
+        response = handler.lambda_handler({"Records": [_sqs_record(7, partner)]}, ShortContext(30))
+    # Then nothing was called, the delivery failed, and the log says why
+    assert response["batchItemFailures"] and Received.paths == []
+    log = api.get("/partner/webhooks/deliveries", partner=partner).body["items"]
+    assert log[0]["status"] == "failed" and "not public" in log[0]["error"]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import http.client
+import ipaddress
 import json
 import secrets
+import socket
+import ssl
 import time
-import urllib.error
-import urllib.request
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import urlsplit
 
 from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.errors import NotFound, ValidationFailed
@@ -28,11 +30,54 @@ TIMEOUT_SECONDS = 3.0
 MIN_ATTEMPT_SECONDS = 0.5
 
 
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class Unreachable(ValueError):
+    """A URL that must not be called: its host is, or resolves to, an address that is not public."""
+
+
+def _reachable(scheme: str, address: Address) -> bool:
+    """Only the public internet: never loopback, private, link-local (cloud metadata at 169.254.169.254),
+    shared, reserved or multicast addresses, whatever name leads there."""
+    return address.is_global and not address.is_multicast
+
+
+def _addresses(host: str, port: int) -> list[Address]:
+    """Every address `host` resolves to now (a literal address, in any form getaddrinfo reads, resolves to
+    itself; socket.gaierror when the name does not resolve)."""
+    found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in found]
+
+
+def _public_address(url: str) -> tuple[str, int, Address]:
+    """(host, port, the address to connect to) of a URL whose host resolves only to public addresses."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        addresses = _addresses(host, port)
+    except (OSError, ValueError) as exc:
+        raise Unreachable(f"{host} does not resolve: {exc}") from exc
+    refused = [str(address) for address in addresses if not _reachable(parts.scheme, address)]
+    if refused or not addresses:
+        raise Unreachable(f"{host} resolves to an address that is not public ({', '.join(refused)})")
+    return host, port, addresses[0]
+
+
 def _check_url(url: str) -> str:
-    parsed = urlparse(url)
-    if parsed.scheme == "https" and parsed.hostname:
-        return url
-    raise ValidationFailed("webhook URLs must be https", errors=[{"field": "url", "message": "use an https URL"}])
+    """A webhook URL: https, to a host that is not (and does not now resolve to) a private address. A name
+    that does not resolve yet is taken: every delivery resolves it again and checks the address first."""
+    parsed = urlsplit(url)
+    if parsed.scheme != "https" or not parsed.hostname:
+        raise ValidationFailed("webhook URLs must be https",
+                               errors=[{"field": "url", "message": "use an https URL"}])
+    try:
+        _public_address(url)
+    except Unreachable as exc:
+        if "does not resolve" not in str(exc):
+            raise ValidationFailed("the webhook URL points at a private address", errors=[
+                {"field": "url", "message": f"must reach a public address: {exc}"}]) from exc
+    return url
 
 
 def webhook_view(hook: WebhookItem) -> dict[str, Any]:
@@ -79,23 +124,42 @@ def deliveries(caller: Caller, *, limit: int, cursor: str | None) -> Outcome:
                                     "at": item.at} for item in items], "next_cursor": next_cursor})
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A receiver's redirect is its answer (a failed delivery), never followed to a URL nobody checked."""
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to the address that was checked, not to whatever the name resolves to a moment later."""
 
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+    def __init__(self, host: str, port: int, address: Address, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self.address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((str(self.address), self.port), self.timeout)
 
 
-_OPENER = urllib.request.build_opener(_NoRedirects)
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, host: str, port: int, address: Address, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self.address = address
+
+    def connect(self) -> None:
+        raw = socket.create_connection((str(self.address), self.port), self.timeout)
+        self.sock = self._context.wrap_socket(raw, server_hostname=self.host)  # type: ignore[attr-defined]
 
 
 def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - checked URL
+    """POST to the URL's host, resolved and checked now (DNS may have changed since registration), at the
+    checked address. A redirect is the receiver's answer (a failed delivery), never followed."""
+    host, port, address = _public_address(url)
+    parts = urlsplit(url)
+    kind = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
+    connection = kind(host, port, address, timeout)
     try:
-        with _OPENER.open(request, timeout=timeout) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        return int(error.code)
+        connection.request("POST", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), body=body,
+                           headers=headers)
+        response = connection.getresponse()
+        response.read(64 * 1024)  # the receiver's answer is not kept: read a little so the connection closes
+        return int(response.status)
+    finally:
+        connection.close()
 
 
 class OutOfTime(Exception):
@@ -124,7 +188,7 @@ def deliver(event: dict[str, Any], attempt: int, deadline: float | None = None) 
         status, error = None, None
         try:
             status = _post(hook.url, body, headers, timeout=min(TIMEOUT_SECONDS, left))
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, http.client.HTTPException) as exc:
             error = f"{type(exc).__name__}: {exc}"[:300]
         ok = status is not None and 200 <= status < 300
         store.log_attempt(str(partner_id), hook.webhook_id, event["id"], event["type"], attempt, ok=ok,

@@ -137,3 +137,44 @@ def test_a_validation_error_raised_inside_any_use_case_is_a_422(api: Api) -> Non
     body = json.loads(response["body"])
     assert response["statusCode"] == 422 and body["code"] == "validation_error"
     assert body["errors"][0]["field"] == "budget_points"
+
+
+def test_reconcile_and_the_liability_flag_points_that_the_money_could_not_earn(
+        api: Api, program: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given "x2 on shoes" and a purchase recorded by code that trusts lines over the total (the old bug:
+    # a $10.00 order whose lines say 3 x $500 shoes earns 15,100 points, and the ledger agrees with itself)
+    from decimal import Decimal
+
+    from loyalty.services import jobs, ledger
+    from tests.stream_helpers import deliver, stream_records
+
+    assert api.post("/admin/campaigns", {"campaign_id": "shoes-x2", "name": "Shoes x2", **WINDOW,
+                                         "trigger": "purchase", "effects": [
+                                             {"type": "multiply", "multiplier": "2", "categories": ["shoes"]}]},
+                    admin=True).status == 201
+    api.enroll("otto")
+    api.enroll("pia")
+    trusting = ledger.basket
+
+    def lines_over_the_total(request: Any, config: Any, total: Decimal) -> dict[str, Any]:
+        return trusting(request, config, Decimal(10**9))  # lines never scaled to what was paid
+
+    monkeypatch.setattr(ledger, "basket", lines_over_the_total)
+    minted = api.purchase("otto", "o-minted", "10.00", items=[_shoe(3, "500.00")])
+    assert minted.body["points"] == 15_100
+    monkeypatch.undo()
+    honest = api.purchase("pia", "o-honest", "10.00", items=[_shoe(3, "500.00")])
+    assert honest.body["points"] == 200
+    deliver(stream_records())
+    # When the daily reconciliation runs
+    report = jobs.run("reconcile")
+    # Then it reports that entry (and only it) with the most its $10.00 could have earned
+    assert report["flagged"]["count"] == 1
+    (flagged,) = report["flagged"]["entries"]
+    assert (flagged["member_id"], flagged["order_id"], flagged["points"]) == ("otto", "o-minted", 15_100)
+    assert flagged["ceiling"] < 1_000
+    assert any(item["check"] == "purchase points within what its money can earn" for item in report["discrepancies"])
+    # And the liability shows it to the program team
+    liability = api.get("/admin/liability", admin=True).body
+    assert liability["flagged_entries"]["count"] == 1
+    assert liability["flagged_entries"]["entries"][0]["entry_id"] == minted.body["entry_id"]

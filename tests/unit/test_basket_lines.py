@@ -91,3 +91,58 @@ def test_an_order_discount_scales_every_line_pro_rata() -> None:
     assert [line.amount for line in facts.lines] == [Decimal("40.00"), Decimal("10.00")]
     per_item = rules.PointsPerItem(type="points_per_item", points=100)
     assert rules.effect_points(per_item, facts, points_per_unit=Decimal(10), rounding="floor") == 100
+
+
+# --- the check that would have caught it --------------------------------------------------------------
+
+from datetime import UTC, datetime  # noqa: E402
+
+from loyalty.domain import ceilings  # noqa: E402
+from loyalty.domain.earning import purchase_points  # noqa: E402
+from loyalty.domain.program import ProgramConfig  # noqa: E402
+from loyalty_local.demo import DEMO_PROGRAM  # noqa: E402
+
+CONFIG = ProgramConfig.model_validate({**DEMO_PROGRAM, "bonus_events": []})
+AT = datetime(2026, 6, 1, 12, tzinfo=UTC)
+SHOES_X2 = rules.Campaign.model_validate({
+    "campaign_id": "shoes-x2", "name": "Shoes x2", "starts_at": "2020-01-01T00:00:00Z",
+    "ends_at": "2099-01-01T00:00:00Z", "trigger": "purchase",
+    "effects": [{"type": "multiply", "multiplier": "2", "categories": ["shoes"]},
+                {"type": "points_per_item", "points": 5}]})
+RULES = ceilings.rules_of([CONFIG], [SHOES_X2])
+
+
+# Lines as the ledger builds them from a basket: unit price (at least a cent) times quantity.
+priced_lines = st.builds(
+    lambda sku, category, quantity, unit: rules.Line(sku, category, quantity, unit * quantity),
+    st.sampled_from(SKUS), st.one_of(st.none(), st.sampled_from(CATEGORIES)), st.integers(1, 9_999),
+    st.decimals(min_value=Decimal("0.01"), max_value=Decimal("99999.99"), places=2))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(priced_lines, min_size=1, max_size=20),
+       st.decimals(min_value=Decimal("0.01"), max_value=Decimal("99999.99"), places=2),
+       st.sampled_from([tier.name for tier in CONFIG.tiers]), st.sampled_from(["online", "store", "app"]))
+def test_a_purchase_as_recorded_is_never_flagged(lines: list[rules.Line], total: Decimal, tier: str,
+                                                 channel: str) -> None:
+    # Given a purchase earned as the ledger computes it, with the campaign on its lines
+    earning = purchase_points(config=CONFIG, amount=total, currency="USD", channel=channel,
+                              tier_multiplier=CONFIG.tier_named(tier).multiplier, occurred_at=AT)
+    shares, scale = rules.paid_lines(lines, total)
+    per_unit = CONFIG.earn_rates[channel] * CONFIG.tier_named(tier).multiplier
+    facts = rules.Facts(channel=channel, total=total, lines=shares, scale=scale, tier=tier)
+    (outcome,) = rules.evaluate([SHOES_X2], {}, trigger="purchase", member_id="m", at=AT, facts=facts,
+                                currency="USD", points_per_unit=per_unit, rounding="floor")
+    rows = [row.as_dict() for row in earning.breakdown] + [{"rule": "campaign:shoes-x2", "points": outcome.points}]
+    # Then the check finds its points within what its money could earn
+    assert ceilings.over_money(earning.points + outcome.points, rows, total, AT, RULES) is None
+
+
+def test_the_points_minted_from_list_prices_are_flagged() -> None:
+    # Given the entry the old code wrote: $10.00 paid, 15,100 points (lines said 3 x $500 shoes, doubled)
+    rows = [{"rule": "base_rate", "points": 100}, {"rule": "campaign:shoes-x2", "points": 15_000}]
+    # Then the check flags it, with the most that $10.00 could have earned
+    excess = ceilings.over_money(15_100, rows, Decimal("10.00"), AT, RULES)
+    assert excess is not None and excess.points == 15_100 and excess.ceiling < 15_100
+    # And a row naming a campaign that does not exist is flagged whatever its points
+    assert ceilings.over_money(1, [{"rule": "campaign:ghost", "points": 1}], Decimal("10.00"), AT, RULES)

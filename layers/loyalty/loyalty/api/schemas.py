@@ -529,6 +529,22 @@ class CampaignSummaryOut(Out):
     lift: str | None = None
 
 
+class FlaggedEntryOut(Out):
+    member_id: str
+    entry_id: str
+    order_id: str | None = None
+    points: int
+    ceiling: int = Field(description="the most the order's money could have earned")
+    reason: str
+
+
+class FlaggedEntriesOut(Out):
+    count: int
+    excess_points: int = Field(description="points beyond the ceilings, summed")
+    entries: list[FlaggedEntryOut] = Field(description="the first 50 found")
+    checked_at: str
+
+
 class LiabilityOut(Out):
     outstanding_points: int
     outstanding_value: MoneyOut
@@ -538,6 +554,9 @@ class LiabilityOut(Out):
     issued_points: int
     expired_points: int
     as_of: str = Field(description="the day (program's time zone) the totals are read on")
+    flagged_entries: FlaggedEntriesOut | None = Field(default=None, description=(
+        "purchases whose points exceed what their order's money could earn under any version of the program "
+        "and its campaigns, as the latest daily reconciliation found them (null before its first run)"))
 
 
 class PartnerOut(Out):

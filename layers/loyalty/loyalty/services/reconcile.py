@@ -24,14 +24,18 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from loyalty.domain import ceilings
 from loyalty.domain import metrics as m
+from loyalty.domain.campaigns import Campaign
 from loyalty.domain.clock import iso_utc, local_day, utc_now
 from loyalty.domain.entries import LOT_CREDITING_TYPES
 from loyalty.domain.ids import ulid_time_ms
+from loyalty.domain.program import ProgramConfig
 from loyalty.domain.tiers import window_start
 from loyalty.services.program import config_of
 from loyalty.settings import settings
 from loyalty.store import aggregates, daycounts, repository
+from loyalty.store import campaigns as campaign_store
 from loyalty.store.aggregates import metrics_table_name
 from loyalty.store.db import query_partition, scan
 from loyalty.store.models import table_name
@@ -66,6 +70,56 @@ class Report:
     def as_dict(self) -> dict[str, Any]:
         return {"clean": not self.count, "discrepancies": self.discrepancies, "discrepancy_count": self.count,
                 "checked": dict(self.checked)}
+
+
+# Entries over their money listed in the report (and on /admin/liability): the rest are only counted.
+MAX_FLAGGED_LISTED = 50
+
+
+class Flagged:
+    """Purchases whose points exceed what their money could earn (see domain.ceilings)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.excess_points = 0
+        self.entries: list[dict[str, Any]] = []
+
+    def add(self, member_id: str, entry: dict[str, Any], excess: ceilings.Excess) -> None:
+        self.count += 1
+        self.excess_points += max(0, excess.points - excess.ceiling)
+        if len(self.entries) < MAX_FLAGGED_LISTED:
+            self.entries.append({"member_id": member_id, "entry_id": str(entry["entry_id"]),
+                                 "order_id": _json(entry.get("source"), {}).get("order_id"),
+                                 "points": excess.points, "ceiling": excess.ceiling, "reason": excess.reason})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"count": self.count, "excess_points": self.excess_points, "entries": self.entries}
+
+
+def earning_rules(config: ProgramConfig) -> ceilings.Rules:
+    """The rules any purchase was earned under: every version of the program, every campaign ever written."""
+    configs = [ProgramConfig.model_validate_json(item.config) for item in repository.all_program_versions()]
+    campaigns = [Campaign.model_validate_json(item.definition) for item in campaign_store.list_campaigns()]
+    return ceilings.rules_of(configs or [config], campaigns)
+
+
+def check_money(report: Report, flagged: Flagged, member_id: str, entries: Iterable[dict[str, Any]],
+                rules: ceilings.Rules) -> None:
+    """Every purchase's points within what its order's money could earn (the ledger agrees with itself
+    whatever it holds: this is the check against the outside)."""
+    for entry in entries:
+        source = _json(entry.get("source"), {})
+        if entry.get("type") != "earn" or not source.get("order_id") or not entry.get("amount"):
+            continue
+        report.checked["purchase points within what its money can earn"] += 1
+        excess = ceilings.over_money(int(entry["points"]), _json(entry.get("breakdown"), []),
+                                     Decimal(str(entry["amount"])),
+                                     datetime.fromisoformat(str(entry["occurred_at"]).replace("Z", "+00:00")), rules)
+        if excess is not None:
+            flagged.add(member_id, entry, excess)
+            report.expect("purchase points within what its money can earn", f"member {member_id}",
+                          {"entry_id": entry["entry_id"], "at_most": excess.ceiling},
+                          {"entry_id": entry["entry_id"], "points": excess.points, "reason": excess.reason})
 
 
 def _held_at(holds: list[dict[str, Any]], entry_id: str) -> int:
@@ -154,7 +208,9 @@ def _partitions(items: Iterable[dict[str, Any]]) -> Iterator[tuple[str, list[dic
 class Totals:
     """What the whole ledger adds up to, kept while the Scan goes by: per aggregate, promotion, order."""
 
-    def __init__(self, cutoff: datetime) -> None:
+    def __init__(self, cutoff: datetime, rules: ceilings.Rules) -> None:
+        self.rules = rules
+        self.flagged = Flagged()
         self.cutoff = iso_utc(cutoff)
         self.cutoff_ms = int(cutoff.timestamp() * 1000)
         self.expected: dict[m.ItemKey, Counter[str]] = {}
@@ -206,6 +262,7 @@ def _member_partition(report: Report, totals: Totals, member_id: str, group: lis
         entries = [item for item in fresh if str(item.get("sk", "")).startswith("ENTRY#")]
         holds = [item for item in fresh if str(item.get("sk", "")).startswith("HOLD#")]
     _member_checks(report, profile, entries, today, window_days, holds, cold)
+    check_money(report, totals.flagged, member_id, entries, totals.rules)
     # The aggregates: the enrollment as its record had it (the tier before any change), then each entry.
     changes = sorted((entry for entry in entries if entry.get("type") == "tier_change"),
                      key=lambda entry: entry["entry_id"])
@@ -288,7 +345,7 @@ def reconcile(now: datetime | None = None) -> dict[str, Any]:
     moment = now or utc_now()
     today = local_day(moment, config.zone)
     report = Report()
-    totals = Totals(moment - stream_lag())
+    totals = Totals(moment - stream_lag(), earning_rules(config))
     entries = 0
     for pk, group in _partitions(scan(table_name(), page_size=PAGE_SIZE)):
         if pk.startswith("MEMBER#"):
@@ -307,4 +364,6 @@ def reconcile(now: datetime | None = None) -> dict[str, Any]:
                       totals.members - recent_new <= new_members <= totals.members)
     _aggregate_checks(report, totals, stored)
     _promotion_checks(report, totals)
-    return {"members": totals.members, "entries": entries, **report.as_dict()}
+    flagged = totals.flagged.as_dict()
+    aggregates.save_flagged_entries({**flagged, "checked_at": iso_utc(moment)})
+    return {"members": totals.members, "entries": entries, **report.as_dict(), "flagged": flagged}

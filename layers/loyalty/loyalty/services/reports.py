@@ -180,4 +180,7 @@ def get_liability(caller: Caller) -> Outcome:
         "issued_points": issued,
         "expired_points": totals.get("expired_total", 0),
         "as_of": today.isoformat(),
+        # Purchases whose points exceed what their order's money could earn, as the latest reconciliation
+        # found them (None before its first run): points the books hold that nothing paid for.
+        "flagged_entries": aggregates.flagged_entries(),
     })

@@ -44,7 +44,7 @@ from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.errors import ServiceUnavailable
 from loyalty.domain.metrics import DAYS_PK, ItemKey
 from loyalty.settings import settings
-from loyalty.store.db import batch_get, connection, error_code, raise_if_transient
+from loyalty.store.db import batch_get, connection, error_code, load, raise_if_transient
 
 # A closed shard's records are all delivered within the stream's 24 h retention: older marks can go.
 WATERMARK_RETENTION_SECONDS = 2 * 24 * 3600
@@ -71,6 +71,31 @@ class SnapshotItem(Model):
     sk = UnicodeAttribute(range_key=True)
     counters = JSONAttribute(default=dict)
     updated_at = UnicodeAttribute(null=True)
+
+
+class FindingsItem(Model):
+    """RECONCILE / FLAGGED: what the latest reconciliation found the ledger cannot account for by money."""
+
+    class Meta(_MetricsMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    findings = JSONAttribute(default=dict)
+
+
+FINDINGS_KEY = ("RECONCILE", "FLAGGED")
+
+
+def save_flagged_entries(findings: dict[str, Any]) -> None:
+    """The purchases the latest reconciliation found over their money (replaced whole by each run)."""
+    FindingsItem(*FINDINGS_KEY, findings=findings).save()
+
+
+def flagged_entries() -> dict[str, Any] | None:
+    """What the latest reconciliation flagged (None before the first run)."""
+    found = batch_get([FINDINGS_KEY], table=metrics_table_name()).get(FINDINGS_KEY)
+    return load(FindingsItem, found).findings if found is not None else None
 
 
 class PoisonItem(Model):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -646,6 +646,15 @@ def program_versions(*, limit: int, cursor: str | None) -> tuple[list[ProgramIte
     if start is not None and start["pk"] != "PROGRAM":
         raise BadRequest("the cursor belongs to another list", code="invalid_cursor")
     return _page(ProgramItem, "PROGRAM", ProgramItem.sk.startswith("VERSION#"), limit, start, forward=False)
+
+
+def all_program_versions() -> Iterator[ProgramItem]:
+    """Every version the program ever had, oldest first, page by page (reconciliation's rules in force)."""
+    try:
+        yield from ProgramItem.query("PROGRAM", ProgramItem.sk.startswith("VERSION#"))
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
 
 
 def program_version(version: int) -> ProgramItem | None:

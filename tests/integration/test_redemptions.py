@@ -104,3 +104,23 @@ def test_soonest_expiring_points_are_spent_first(api: Api, alice: str) -> None:
     entries = api.get("/members/me/activity", sub=alice, query={"type": "redeem"}).body["items"]
     assert entries[0]["points"] == -60
     assert old.body["expires_at"].startswith("2027-01-16")
+
+
+def test_a_till_redeems_and_captures_for_a_member_and_the_entries_name_it(api: Api, alice: str) -> None:
+    # Given a trusted back end (a till) acting for Alice
+    till = {"sub": "till-7", "scopes": ["loyalty/transactions"]}
+    # When it redeems points for her, and captures a hold it placed
+    redeemed = api.post(f"/members/{alice}/redemptions", {"points": 100, "description": "Paid at the till"},
+                        headers={"Idempotency-Key": "till-r1"}, **till)
+    held = api.post(f"/members/{alice}/holds", {"points": 200}, headers={"Idempotency-Key": "till-h1"}, **till)
+    captured = api.post(f"/members/{alice}/holds/{held.body['hold_id']}/capture", {},
+                        headers={"Idempotency-Key": "till-c1"}, **till)
+    assert (redeemed.status, held.status, captured.status) == (201, 201, 200), (redeemed.body, captured.body)
+    # Then both redeem entries record the back end's id
+    entries = api.get("/members/me/activity", sub=alice, query={"type": "redeem"}).body["items"]
+    assert [entry["source"].get("back_end") for entry in entries] == ["till-7", "till-7"]
+    # And Alice redeeming for herself records none
+    own = api.redeem(alice, {"points": 10, "description": "Mine"})
+    assert own.status == 201
+    mine = api.get("/members/me/activity", sub=alice, query={"type": "redeem"}).body["items"][0]
+    assert mine["source"].get("back_end") is None

@@ -118,6 +118,8 @@ class SourceOut(Out):
     prize_id: str | None = Field(default=None, description="spin: the prize drawn")
     store_id: str | None = Field(default=None, description="visit: the store")
     hold_id: str | None = Field(default=None, description="redeem: the hold a checkout captured")
+    back_end: str | None = Field(default=None, description=(
+        "redeem: the trusted back end (its token's sub) that redeemed or captured at a till for the member"))
     redemption_id: str | None = Field(default=None, description="redeem_reversal: the cancelled redemption")
     transfer_id: str | None = Field(default=None, description="transfer_out, transfer_in: the transfer")
     to_member_id: str | None = Field(default=None, description="transfer_out: the receiver")

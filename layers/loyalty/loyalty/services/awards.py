@@ -187,8 +187,8 @@ class MemberChange:
         self.member.holds = holds
         return lots
 
-    def capture(self, hold_id: str, points: int, *, redemption: dict[str, Any],
-                description: str | None) -> tuple[EntryItem, HoldItem]:
+    def capture(self, hold_id: str, points: int, *, redemption: dict[str, Any], description: str | None,
+                source: dict[str, Any] | None = None) -> tuple[EntryItem, HoldItem]:
         """Spend `points` of an open hold (one redeem entry, soonest-expiring held lots first); the rest goes
         back into its lots."""
         holds = self.open_holds()
@@ -196,7 +196,8 @@ class MemberChange:
         taken, rest = split_lots({day: int(amount) for day, amount in hold["lots"].items()}, points)
         self.wallet.restore(rest)
         self.member.holds = holds
-        entry = self._entry(EntryType.REDEEM, -points, self.now, source={"hold_id": hold_id}, lots=taken,
+        entry = self._entry(EntryType.REDEEM, -points, self.now, source={"hold_id": hold_id, **(source or {})},
+                            lots=taken,
                             description=description, redemption=redemption)
         closed = self._closed_hold(hold_id, "captured", closed_id=entry.entry_id)
         closed.captured_points = points

@@ -98,7 +98,8 @@ def capture_hold(caller: Caller, path_id: str, hold_id: str, request: CaptureReq
                 {"field": "points", "message": f"at most the {int(hold.points)} points held"}])
         redemption = {"reward_id": None, "code": random_code(REDEMPTION_CODE_LENGTH), "status": "issued",
                       "hold_id": hold_id, "order_id": hold.order_id}
-        entry, closed = turn.change.capture(hold_id, points, redemption=redemption, description=hold.description)
+        entry, closed = turn.change.capture(hold_id, points, redemption=redemption, description=hold.description,
+                                            source=caller.on_behalf(member_id))
         turn.writes.closed_holds.append(closed)
         captured = _closed_view(hold, closed)
         return Decision(200, lambda: {**hold_view(captured, now), "balance_after": turn.change.wallet.available,

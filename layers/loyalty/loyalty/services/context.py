@@ -48,6 +48,10 @@ class Caller:
             raise Forbidden("a member may only access its own data")
         return member_id
 
+    def on_behalf(self, member_id: str) -> dict[str, str]:
+        """What an entry records of a trusted back end acting for a member at a till (its id), else nothing."""
+        return {"back_end": self.sub} if self.is_trusted and not self.is_admin and member_id != self.sub else {}
+
     def authorize_self(self, path_id: str) -> str:
         """Like authorize_member, but a trusted back end is not enough: the member itself or an admin."""
         member_id = self.sub if path_id == "me" else checked_id(path_id, "member")

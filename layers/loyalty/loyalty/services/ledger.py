@@ -222,7 +222,8 @@ def redeem(caller: Caller, path_id: str, request: RedemptionRequest,
             stock = {}
         code = random_code(REDEMPTION_CODE_LENGTH)
         redemption = {"reward_id": request.reward_id, "code": code, "status": "issued", **stock}
-        entry = turn.change.spend(EntryType.REDEEM, points, source={"reward_id": request.reward_id},
+        entry = turn.change.spend(EntryType.REDEEM, points, source={"reward_id": request.reward_id,
+                                                                    **caller.on_behalf(member_id)},
                                   description=description, redemption=redemption)
         turn.writes.spend = points
         return Decision(201, lambda: redemption_view(entry, int(entry.balance_after)))

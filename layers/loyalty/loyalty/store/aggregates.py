@@ -94,8 +94,8 @@ def save_flagged_entries(findings: dict[str, Any]) -> None:
 
 def flagged_entries() -> dict[str, Any] | None:
     """What the latest reconciliation flagged (None before the first run)."""
-    found = batch_get([FINDINGS_KEY], table=metrics_table_name()).get(FINDINGS_KEY)
-    return load(FindingsItem, found).findings if found is not None else None
+    item = load(FindingsItem, batch_get([FINDINGS_KEY], table=metrics_table_name()).get(FINDINGS_KEY))
+    return None if item is None else dict(item.findings)
 
 
 class PoisonItem(Model):

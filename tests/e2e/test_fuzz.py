@@ -8,8 +8,12 @@ it is one of these."""
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
+import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.core.failures import AcceptedNegativeData, Failure, FailureGroup, ServerError
@@ -140,3 +144,54 @@ def test_member_and_admin_api(case: schemathesis.Case, fuzz_stack: Http) -> None
 @FUZZ
 def test_partner_api(case: schemathesis.Case, fuzz_stack: Http, fuzz_partner_key: str) -> None:
     call_and_validate(case, fuzz_stack.url, {"x-api-key": fuzz_partner_key})
+
+
+# Bodies no schema-driven fuzzer sends: far deeper, larger or stranger than any document allows.
+HOSTILE_BODIES: dict[str, tuple[bytes, str]] = {
+    "nested 10,000 deep (arrays)": (b"[" * 10_000 + b"]" * 10_000, "application/json"),
+    "nested 10,000 deep (objects)": (b'{"a":' * 10_000 + b"1" + b"}" * 10_000, "application/json"),
+    "nested 40 deep inside a field": (b'{"name":' + b"[" * 40 + b"]" * 40 + b"}", "application/json"),
+    "an array of objects": (b'[{"name": "x"}, {"name": "y"}]', "application/json"),
+    "a bare string": (b'"x"', "application/json"),
+    "a 1 MB string": (b'{"name": "' + b"x" * (1 << 20) + b'"}', "application/json"),
+    "a 60 KB string": (b'{"name": "' + b"x" * 60_000 + b'"}', "application/json"),
+    "latin-1 bytes": ('{"name": "Zoë"}'.encode("latin-1"), "application/json"),
+    "UTF-16": ('{"name": "x"}'.encode("utf-16"), "application/json; charset=utf-16"),
+    "a lone surrogate escaped": (b'{"name": "\\ud800"}', "application/json"),
+    "not JSON": (b"{'a': 1", "application/json"),
+}
+
+
+def _operations(document: Path) -> list[tuple[str, str]]:
+    spec = json.loads(document.read_text())
+    return [(method.upper(), path) for path, operations in spec["paths"].items() for method, operation in
+            operations.items() if method in ("post", "put", "patch") and "requestBody" in operation]
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"\{(\w+)\}", lambda found: "me" if found.group(1) == "member_id" else f"fuzz-{found.group(1)}",
+                  path)
+
+
+@pytest.mark.timeout(900)
+def test_hostile_bodies_get_a_4xx_problem_on_every_operation_of_both_documents(fuzz_stack: Http,
+                                                                                 fuzz_partner_key: str) -> None:
+    # Given every operation of both documents that takes a body, called with valid credentials
+    admin = tokens.issue("fuzz-admin", admin=True, scopes=["loyalty/transactions"])
+    targets = [(method, path, {"Authorization": f"Bearer {admin}"})
+               for method, path in _operations(openapi.MEMBER_DOCUMENT)]
+    targets += [(method, path, {"x-api-key": fuzz_partner_key})
+                for method, path in _operations(openapi.PARTNER_DOCUMENT)]
+    server_errors = []
+    # When each gets every hostile body
+    for method, path, credentials in targets:
+        for name, (body, content_type) in HOSTILE_BODIES.items():
+            response = requests.request(method, fuzz_stack.url + _concrete(path), data=body, timeout=60, headers={
+                **credentials, "Content-Type": content_type, "Idempotency-Key": f"hostile-{abs(hash(name))}"})
+            if response.status_code >= 500:
+                server_errors.append((method, path, name, response.status_code, response.text[:200]))
+            elif response.status_code >= 400 and response.status_code not in (401, 403, 404):
+                # Then whatever the function refuses, it refuses as a problem
+                assert response.headers["content-type"].startswith("application/problem+json"), (method, path, name)
+    # Then no answer is a 5xx
+    assert server_errors == []

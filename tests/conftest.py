@@ -36,6 +36,9 @@ os.environ.update({
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     "POWERTOOLS_SERVICE_NAME": "loyalty",
     "DYNAMODB_MAX_RETRIES": "1",  # injected faults reach the handler fast
+    # Campaign budgets taken award by award (exact reports to assert on); store.escrow's own tests take
+    # chunks as deployed functions do.
+    "CAMPAIGN_BUDGET_HOLD_SECONDS": "0",
     "POWERTOOLS_METRICS_NAMESPACE": "Loyalty",
 })
 

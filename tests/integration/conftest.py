@@ -36,7 +36,10 @@ def stack():  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def tables(moto_server: MotoServer, stack) -> MotoServer:  # type: ignore[no-untyped-def]
-    """Fresh, empty tables for each test."""
+    """Fresh, empty tables for each test (and no budget chunk held from another test's tables)."""
+    from loyalty.store import escrow
+
+    escrow.forget_all()
     requests.post(f"{moto_server.url}/moto-api/reset", timeout=10)
     create_tables(stack, moto_server.url)
     return moto_server

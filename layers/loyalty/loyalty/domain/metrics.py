@@ -289,11 +289,13 @@ def _campaign_reports(campaigns: dict[str, Any], revenue_e4: int, *, purchase: b
     and the members reached (a: the member's first award)."""
     reports: dict[str, Counter[str]] = {}
     for campaign_id, fact in campaigns.items():
-        group = "t" if _int(fact.get("g", 1), "g") else "h"
+        # [g, m, p, a] as entries record it; {"g":..} as entries written before did.
+        g, m, p, a = (fact if isinstance(fact, list) else [fact.get(name, default) for name, default in (
+            ("g", 1), ("m", 0), ("p", 0), ("a", 0))])[:4]
+        group = "t" if _int(g, "g") else "h"
         reports[str(campaign_id)] = Counter({
             f"{group}_purchases": 1 if purchase else 0, f"{group}_revenue_e4": revenue_e4,
-            f"{group}_members": _int(fact.get("m", 0), "m"), "points_awarded": _int(fact.get("p", 0), "p"),
-            "members_reached": _int(fact.get("a", 0), "a")})
+            f"{group}_members": _int(m, "m"), "points_awarded": _int(p, "p"), "members_reached": _int(a, "a")})
     return reports
 
 

@@ -23,7 +23,7 @@ from loyalty.domain.program import ProgramConfig
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.program import config_of
 from loyalty.services.writes import Plan, execute
-from loyalty.store import aggregates, repository, shares
+from loyalty.store import aggregates, escrow, repository, shares
 from loyalty.store import campaigns as store
 from loyalty.store.models import CampaignItem, IdempotencyItem, MemberItem, ProgramItem
 from loyalty.store.repository import IdempotencyRequest, Snapshot
@@ -306,29 +306,28 @@ def segment_members(caller: Caller, segment_id: str, *, limit: int, cursor: str 
 
 def purchase_awards(program: ProgramItem | None, member: MemberItem, config: ProgramConfig, *, channel: str,
                     total: Decimal, basket: dict[str, Any], occurred_at: datetime, today: date,
-                    points_per_unit: Decimal, read_budgets: bool) -> Awards:
+                    points_per_unit: Decimal) -> Awards:
     """What the running purchase campaigns give on this purchase (see `awards`). `basket`: the lines as
     shares of the total and their scale (ledger.basket)."""
     return awards(program, member, config, trigger="purchase", at=occurred_at, today=today,
-                  basket={"channel": channel, "total": total, **basket}, points_per_unit=points_per_unit,
-                  read_budgets=read_budgets)
+                  basket={"channel": channel, "total": total, **basket}, points_per_unit=points_per_unit)
 
 
-Awards = tuple[list[dict[str, Any]], list[shares.Pool], dict[str, dict[str, int]]]
+Awards = tuple[list[dict[str, Any]], list[escrow.Draw], dict[str, list[int]]]
 
 
 def awards(program: ProgramItem | None, member: MemberItem, config: ProgramConfig, *, trigger: str, at: datetime,
-           today: date, basket: dict[str, Any] | None = None, points_per_unit: Decimal = Decimal(0),
-           read_budgets: bool = False) -> Awards:
+           today: date, basket: dict[str, Any] | None = None, points_per_unit: Decimal = Decimal(0)) -> Awards:
     """What the running campaigns of `trigger` give the member: breakdown rows (`campaign:<id>`), the
-    budget pools to take from, and the facts the reports count. Updates the member's campaign counts.
-    `read_budgets`: a retry (a share may be spent): read every share of each budget before taking."""
+    points drawn from their budgets (this instance's chunks: see store.escrow; cancel them if the award is
+    not recorded), and the facts the reports count ([group, member new in it, points, first award], per
+    campaign). Updates the member's campaign counts."""
     campaigns, segments, budgets = running(program)
     counts = {campaign_id: dict(value) for campaign_id, value in (member.campaign_counts or {}).items()
               if any(campaign.campaign_id == campaign_id for campaign in campaigns)}
     rows: list[dict[str, Any]] = []
-    pools: list[shares.Pool] = []
-    facts: dict[str, dict[str, int]] = {}
+    draws: list[escrow.Draw] = []
+    facts: dict[str, list[int]] = {}
     if any(campaign.trigger == trigger for campaign in campaigns):
         event_facts = dataclasses.replace(member_facts(member, config, today), **(basket or {}))
         for outcome in rules.evaluate(campaigns, segments, trigger=trigger, member_id=member.member_id, at=at,
@@ -342,22 +341,20 @@ def awards(program: ProgramItem | None, member: MemberItem, config: ProgramConfi
                 points = 0
             if points and campaign.budget_points is not None:
                 count, basis = budgets.get(campaign.campaign_id, (store.FIRST_BUDGET_SHARES, None))
-                pool = store.budget_pool(campaign.campaign_id,
-                                         campaign.budget_points if basis is None else int(basis), count)
-                if read_budgets:
-                    pool.read_all()
-                if pool.take(points):
-                    pools.append(pool)
-                else:
+                drawn = escrow.draw(store.budget(campaign.campaign_id, campaign.budget_points, basis, count), points)
+                if drawn is None:
                     points = 0  # the budget cannot cover it: never past the budget
-            facts[campaign.campaign_id] = {"g": 1 if group == "t" else 0, "m": 0 if seen.get(group) else 1,
-                                           "p": points, "a": 1 if points and not seen.get("n") else 0}
+                else:
+                    draws.append(drawn)
+            facts[campaign.campaign_id] = [1 if group == "t" else 0, 0 if seen.get(group) else 1, points,
+                                           1 if points and not seen.get("n") else 0]
             seen[group] = 1
             if points:
                 seen["n"] = int(seen.get("n", 0)) + 1
-                rows.append({"rule": f"campaign:{campaign.campaign_id}", "points": points, "detail": campaign.name})
+                # The row names the campaign; its name is on the campaign (entries stay small).
+                rows.append({"rule": f"campaign:{campaign.campaign_id}", "points": points})
     member.campaign_counts = counts or None
-    return rows, pools, facts
+    return rows, draws, facts
 
 
 def bonus_entry(change: Any, trigger: str, at: datetime, found: Awards) -> Any:

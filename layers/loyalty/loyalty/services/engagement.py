@@ -24,16 +24,13 @@ def record_action(caller: Caller, path_id: str, request: ActionRequest,
         raise ValidationFailed(f"{request.action} is awarded automatically",
                                errors=[{"field": "action", "message": "awarded by the program, not claimable"}])
 
-    attempts = [0]  # a retry re-plans: campaign budgets are then read before they are taken from
-
     def decide(turn: Turn) -> Decision:
         source = {"reference": request.reference} if request.reference else {}
         entry = turn.change.action(request.action, occurred_at=now, source=source, details=request.details)
         trigger = f"action:{request.action}"
         found = campaigns.awards(turn.snapshot.program, turn.member, turn.config, trigger=trigger, at=now,
-                                 today=turn.today, read_budgets=attempts[0] > 0)
-        attempts[0] += 1
-        turn.writes.campaign_budgets = found[1]
+                                 today=turn.today)
+        turn.writes.campaign_budgets.extend(found[1])
         campaigns.bonus_entry(turn.change, trigger, now, found)
         return Decision(201, lambda: entry_view(entry))
 

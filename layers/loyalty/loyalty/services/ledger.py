@@ -59,8 +59,6 @@ def purchase(member_id: str, request: PurchaseRequest, occurred_at: datetime, no
     the same way; `import_tag` (the import and line) marks its order, and no referral converts."""
     currency = request.total.currency
     amount = parse_amount(request.total.amount, currency, "total.amount")
-    attempts = [0]  # a retry re-plans: campaign budgets are then read before they are taken from
-
     def decide(turn: Turn) -> Decision:
         member, config = turn.member, turn.config
         if turn.snapshot.order is not None:
@@ -73,15 +71,14 @@ def purchase(member_id: str, request: PurchaseRequest, occurred_at: datetime, no
             extra_multipliers=membership_multiplier(member.membership, config, local_day(occurred_at, config.zone)),
         )
         campaign_rows: list[dict[str, Any]] = []
-        campaign_facts: dict[str, dict[str, int]] = {}
+        campaign_facts: dict[str, list[int]] = {}
         if import_tag is None:  # history is recorded as it was: no campaign of today applies to it
-            campaign_rows, turn.writes.campaign_budgets, campaign_facts = campaigns.purchase_awards(
+            campaign_rows, drawn, campaign_facts = campaigns.purchase_awards(
                 turn.snapshot.program, member, config, channel=request.channel,
                 total=earning.amount_in_program_currency,
                 basket=basket(request, config, earning.amount_in_program_currency), occurred_at=occurred_at,
-                today=turn.today, points_per_unit=config.earn_rates[request.channel] * tier_multiplier,
-                read_budgets=attempts[0] > 0)
-        attempts[0] += 1
+                today=turn.today, points_per_unit=config.earn_rates[request.channel] * tier_multiplier)
+            turn.writes.campaign_budgets.extend(drawn)
         points = earning.points + sum(int(row["points"]) for row in campaign_rows)
         day = local_day(occurred_at, config.zone).isoformat()
         skus = sorted({item.sku for item in request.items or []})

@@ -18,7 +18,7 @@ from loyalty.services.context import Caller, Outcome
 from loyalty.services.program import config_of
 from loyalty.services.views import entry_view, member_view
 from loyalty.services.writes import MAX_ATTEMPTS, Plan, enrolled_member, execute
-from loyalty.store import repository
+from loyalty.store import escrow, repository
 from loyalty.store.db import ConditionFailed
 from loyalty.store.models import EntryItem, IdempotencyItem, MemberItem
 from loyalty.store.repository import IdempotencyRequest, Snapshot
@@ -58,7 +58,6 @@ def enroll(caller: Caller, request: EnrollRequest, idempotency: IdempotencyReque
     # Staff enrolling someone else is an admin write: audited with the enrollment.
     audit = repository.new_audit(caller.sub, "member.enrolled", f"member:{member_id}") if (
         member_id != caller.sub) else None
-    attempts = [0]  # a retry re-plans: campaign budgets are then read before they are taken from
 
     def plan(snapshot: Snapshot) -> Plan:
         if snapshot.member is not None:
@@ -76,21 +75,26 @@ def enroll(caller: Caller, request: EnrollRequest, idempotency: IdempotencyReque
             enrolled_day=now.astimezone(config.zone).date().isoformat(),
             last_activity_day=now.astimezone(config.zone).date().isoformat(),
         )
-        change = MemberChange(member, config, now)
-        found = campaigns.awards(snapshot.program, member, config, trigger="enrollment", at=now,
-                                 today=change.today, read_budgets=attempts[0] > 0)
-        attempts[0] += 1
-        campaigns.bonus_entry(change, "enrollment", now, found)
-        entries: list[EntryItem] = change.finish()  # and the member's first due day (a birthday)
-        referrer = None
         if referral_code is not None:
             if snapshot.referral is None:
                 raise ValidationFailed("unknown referral code",
                                        errors=[{"field": "referral_code", "message": "no member has this code"}])
-            referrer_id = snapshot.referral.member_id
-            if referrer_id == member_id:
+            if snapshot.referral.member_id == member_id:
                 raise ValidationFailed("a member cannot refer itself",
                                        errors=[{"field": "referral_code", "message": "self-referral"}])
+        change = MemberChange(member, config, now)
+        found = campaigns.awards(snapshot.program, member, config, trigger="enrollment", at=now,
+                                 today=change.today)
+        with escrow.given_back_unless_recorded(found[1]):
+            return _enrollment_plan(snapshot, member, config, change, found)
+
+    def _enrollment_plan(snapshot: Snapshot, member: MemberItem, config: Any, change: MemberChange,
+                         found: campaigns.Awards) -> Plan:
+        campaigns.bonus_entry(change, "enrollment", now, found)
+        entries: list[EntryItem] = change.finish()  # and the member's first due day (a birthday)
+        referrer = None
+        if referral_code is not None and snapshot.referral is not None:
+            referrer_id = snapshot.referral.member_id
             member.referred_by = referrer_id
             referrer = repository.read_snapshot(member_id=referrer_id, with_program=False).member
             if referrer is not None:
@@ -106,7 +110,8 @@ def enroll(caller: Caller, request: EnrollRequest, idempotency: IdempotencyReque
         body = member_view(member, config, now)
 
         def commit(record: IdempotencyItem | None) -> None:
-            repository.create_member(member, record, entries, referrer, audit, campaign_budgets=found[1])
+            with escrow.given_back_unless_recorded(found[1]):
+                repository.create_member(member, record, entries, referrer, audit)
 
         return Plan(201, body, commit, final_conflicts={
             "member": Conflict(f"member {member_id} is already enrolled", code="member_exists"),

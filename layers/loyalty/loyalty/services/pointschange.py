@@ -21,7 +21,7 @@ from loyalty.services.awards import MemberChange
 from loyalty.services.context import Outcome
 from loyalty.services.program import config_of
 from loyalty.services.writes import Plan, Replayer, enrolled_member, execute
-from loyalty.store import repository
+from loyalty.store import escrow, repository
 from loyalty.store.models import AuditItem, IdempotencyItem, MemberItem
 from loyalty.store.repository import IdempotencyRequest, PointsChange, Snapshot
 
@@ -76,16 +76,19 @@ def change_points(idempotency: IdempotencyRequest | None, member_id: str, now: d
         came_back = change.wallet.available - stored_available
         turn = Turn(snapshot, member, config, change,
                     PointsChange(member, [], closed_holds=expired_holds, audit=audit))
-        decision = decide(turn)
-        if turn.writes.spend is not None:
-            # The spend's condition is checked on the balance as stored, before the expired holds came back.
-            turn.writes.spend -= came_back
-        turn.writes.entries = turn.change.finish() + turn.writes.entries
-        body = decision.answer()
+        # Campaign points drawn while planning go back to their chunks unless the change is recorded.
+        with escrow.given_back_unless_recorded(turn.writes.campaign_budgets):
+            decision = decide(turn)
+            if turn.writes.spend is not None:
+                # The spend's condition is checked on the balance as stored, before the expired holds came back.
+                turn.writes.spend -= came_back
+            turn.writes.entries = turn.change.finish() + turn.writes.entries
+            body = decision.answer()
 
         def commit(record: IdempotencyItem | None) -> None:
             turn.writes.idempotency = record
-            repository.commit_points_change(turn.writes)
+            with escrow.given_back_unless_recorded(turn.writes.campaign_budgets):
+                repository.commit_points_change(turn.writes)
 
         return Plan(decision.status, body, commit, final_conflicts=decision.final_conflicts)
 

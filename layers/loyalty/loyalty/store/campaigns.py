@@ -16,7 +16,7 @@ from typing import Any
 from pynamodb.exceptions import PynamoDBException
 
 from loyalty.domain.allowance import split
-from loyalty.store import shares
+from loyalty.store import escrow, shares
 from loyalty.store.db import Txn, batch_get, load, raise_if_transient
 from loyalty.store.models import (
     PROGRAM_REPLICAS,
@@ -52,10 +52,11 @@ def budget_shares(budget_points: int | None) -> int:
     return max(1, min(MAX_BUDGET_SHARES, (budget_points or 0) // MIN_SHARE_POINTS))
 
 
-def budget_pool(campaign_id: str, budget: int, count: int) -> shares.Pool:
-    """The campaign's budget as a pool with caps, nothing read yet (a random share is taken blind)."""
-    return shares.Pool(budget_owner(campaign_id), shares.random_share(count), {}, caps=list(split(budget, count)),
-                       count=count)
+def budget(campaign_id: str, budget_points: int, basis: int | None, count: int) -> escrow.Budget:
+    """The campaign's budget as its running definition has it: its shares' caps split `basis` (the highest
+    budget it had; the budget itself when never lowered), the budget itself. See store.escrow."""
+    return escrow.Budget(budget_owner(campaign_id), tuple(split(budget_points if basis is None else int(basis),
+                                                                 count)), budget_points)
 
 
 def awarded(campaign_id: str, count: int) -> int:

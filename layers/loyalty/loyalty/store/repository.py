@@ -20,7 +20,7 @@ from pynamodb.models import Model
 from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.errors import BadRequest, ServiceUnavailable
 from loyalty.domain.ids import new_ulid
-from loyalty.store import shares
+from loyalty.store import escrow, shares
 from loyalty.store.db import (
     ConditionFailed,
     Key,
@@ -401,8 +401,9 @@ class PointsChange:
     audit: AuditItem | None = None
     cancelled_redemption: EntryItem | None = None
     stock_given_back: tuple[str, int, str | None] | None = None  # (owner, share index, when the stock was set)
-    # Campaign budgets a purchase takes from, as planned on their pools (blind: caps from the definitions).
-    campaign_budgets: list[shares.Pool] = field(default_factory=list)
+    # Campaign points drawn from this instance's chunks of their budgets (store.escrow): nothing of the
+    # budget is written here; a failed commit gives them back (services.pointschange).
+    campaign_budgets: list[escrow.Draw] = field(default_factory=list)
 
 
 def commit_points_change(change: PointsChange) -> None:
@@ -457,8 +458,6 @@ def commit_points_change(change: PointsChange) -> None:
         shares.give_back_actions(txn, *change.stock_given_back)
     if change.reward_taken is not None:
         shares.take_actions(txn, change.reward_taken)
-    for pool in change.campaign_budgets:
-        shares.take_actions(txn, pool)
     _add_audit(txn, change.audit)
     _add_idempotency(txn, change.idempotency)
     _commit(txn)
@@ -482,7 +481,7 @@ def new_member(member_id: str, **attributes: Any) -> MemberItem:
 
 def create_member(member: MemberItem, idempotency: IdempotencyItem | None,
                   entries: Iterable[EntryItem] = (), referrer: MemberItem | None = None,
-                  audit: AuditItem | None = None, campaign_budgets: Iterable[shares.Pool] = ()) -> None:
+                  audit: AuditItem | None = None) -> None:
     """Raises ConditionFailed: member (id taken), email (taken), referral_code (collision),
     referrer (moved meanwhile), idempotency."""
     txn = Txn()
@@ -498,8 +497,6 @@ def create_member(member: MemberItem, idempotency: IdempotencyItem | None,
         txn.put(f"entry{index}", entry, EntryItem.pk.does_not_exist())
     if referrer is not None:
         txn.update("referrer", referrer, _member_actions(referrer), MemberItem.pk.exists())
-    for pool in campaign_budgets:
-        shares.take_actions(txn, pool)
     _add_audit(txn, audit)
     _add_idempotency(txn, idempotency)
     _commit(txn)

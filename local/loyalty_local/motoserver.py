@@ -5,6 +5,7 @@ work does not share one interpreter lock with the gateway and the stream pollers
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -16,7 +17,11 @@ from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer
 
 from loyalty_local import moto_patches
+from loyalty_local.faults import Chaos, Rule, dynamodb_request
 from loyalty_local.http_server import threaded_server
+
+# Where the local stack sends the rules of an emulator as unkind as AWS (see faults.py).
+FAULTS_PATH = "/_loyalty/faults"
 
 
 class SerializedApp:
@@ -27,12 +32,27 @@ class SerializedApp:
         self.lock = threading.Lock()
         # Fault injection for tests: a callable(operation_target) -> None or (status, body).
         self.fault: Callable[[str], tuple[int, str] | None] | None = None
+        # DynamoDB as unkind as AWS, on chosen keys or at a rate (faults.py): off until rules are set.
+        self.chaos = Chaos()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == FAULTS_PATH and environ.get("REQUEST_METHOD") == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            rules = json.loads(environ["wsgi.input"].read(length) or b"[]")
+            self.chaos.set([Rule.parse(rule) for rule in rules])
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [json.dumps({"rules": len(rules)}).encode()]
         if self.fault is not None:
             injected = self.fault(environ.get("HTTP_X_AMZ_TARGET", ""))
             if injected is not None:
                 status, body = injected
+                start_response(f"{status} Injected", [("Content-Type", "application/x-amz-json-1.0")])
+                return [body.encode()]
+        if self.chaos.rules:
+            request = dynamodb_request(environ)
+            answered = self.chaos.answer(*request) if request is not None else None
+            if answered is not None:
+                status, body = answered
                 start_response(f"{status} Injected", [("Content-Type", "application/x-amz-json-1.0")])
                 return [body.encode()]
         with self.lock:

@@ -18,7 +18,7 @@ from loyalty_local.demo import DEMO_PROGRAM, DEMO_REWARDS
 from loyalty_local.gateway import Gateway
 from loyalty_local.http_server import threaded_server
 from loyalty_local.lambdas import Functions
-from loyalty_local.motoserver import MotoProcess
+from loyalty_local.motoserver import FAULTS_PATH, MotoProcess
 from loyalty_local.scheduler import Scheduler
 from loyalty_local.streams import Chaos, StreamPoller
 from loyalty_local.template import PROJECT_ROOT, Function, Stack, local_value, read_stack
@@ -243,6 +243,14 @@ class LocalStack:
             drained = all(poller.wait_idle(timeout=30) for poller in self.pollers)
             return Response(json.dumps({"drained": drained, **self.status()}), status=200 if drained else 504,
                             content_type="application/json")
+        if request.path == "/local/faults" and request.method == "POST":
+            # DynamoDB as unkind as AWS (conflicts, throttling, slow answers) on chosen keys or at a rate:
+            # a JSON list of rules (loyalty_local.faults.Rule); [] clears them.
+            import requests as http
+
+            assert self.moto is not None
+            answered = http.post(f"{self.moto.url}{FAULTS_PATH}", data=request.get_data(), timeout=10)
+            return Response(answered.content, status=answered.status_code, content_type="application/json")
         if request.path.startswith("/local/jobs/") and request.method == "POST":
             name = request.path.rsplit("/", 1)[1]
             assert self.scheduler is not None

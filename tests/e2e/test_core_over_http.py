@@ -148,3 +148,24 @@ def test_twenty_members_enrolling_and_reading_at_once_each_get_their_own_record(
 
     # Then each enrolled under its own id with its own email, and reads only that
     assert answers == [(201, member, f"{member}@example.com", 200) for member in members]
+
+
+def test_the_local_stack_can_be_as_unkind_as_aws(local_stack: Http) -> None:
+    # Given a member, and the emulator told to cancel every transaction on it three times, then throttle
+    member = local_stack.enroll()
+    faults = local_stack.session.post(f"{local_stack.url}/local/faults", json=[
+        {"error": "conflict", "operations": ["TransactWriteItems"], "keys": [f"MEMBER#{member}"], "times": 3}],
+        timeout=10)
+    assert faults.status_code == 200
+    try:
+        # When a purchase meets the conflicts, then it re-reads and goes through (one entry)
+        assert local_stack.purchase(member, "10.00").status_code == 201
+        # When every write is throttled, then the answer is a 503 with Retry-After, not a 500
+        local_stack.session.post(f"{local_stack.url}/local/faults", json=[
+            {"error": "throttle", "operations": ["TransactWriteItems"], "keys": [f"MEMBER#{member}"]}], timeout=10)
+        throttled = local_stack.purchase(member, "10.00")
+        assert throttled.status_code == 503 and throttled.headers["Retry-After"]
+    finally:
+        local_stack.session.post(f"{local_stack.url}/local/faults", json=[], timeout=10)
+    entries = local_stack.call("GET", "/members/me/activity", sub=member).json()["items"]
+    assert [entry["type"] for entry in entries] == ["earn"]

@@ -32,6 +32,8 @@ Key = tuple[str, str]
 
 # Error codes DynamoDB (and botocore, after its own retries) raises for load or transient faults.
 TRANSIENT_CODES = {
+    # A plain write to an item a transaction holds: DynamoDB refuses it; a retry goes through.
+    "TransactionConflictException",
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
     "RequestLimitExceeded",

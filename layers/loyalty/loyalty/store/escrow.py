@@ -204,7 +204,8 @@ def _take(budget: Budget, index: int, chunk: int) -> bool:
                      add_version_condition=False)
         return True
     except PynamoDBException as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
+        # Another take got there first, or a transaction held the share a moment: read and try again.
+        if error_code(exc) in ("ConditionalCheckFailedException", "TransactionConflictException"):
             return False
         raise_if_transient(exc)
         raise

@@ -13,6 +13,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -22,8 +23,10 @@ from bench.env import ROOT, prepare
 PORT = prepare()
 
 # Imported after prepare(): pynamodb reads the endpoint and table names when models load.
-from bench import dynamo, report  # noqa: E402
-from loyalty.store.db import connection  # noqa: E402
+from bench import dynamo, model, report  # noqa: E402
+
+# Installed before any client exists: every client made from now on reports every request to the model.
+RECORDER = model.Recorder().install()
 from loyalty_local.demo import DEMO_PROGRAM, DEMO_REWARDS  # noqa: E402
 from loyalty_local.motoserver import MotoServer  # noqa: E402
 from loyalty_local.stack import create_tables  # noqa: E402
@@ -50,25 +53,48 @@ class World:
         names = ["members", "purchases", "redemptions", "catalog", "admin", "engagement", "reports", "partner"]
         self.handlers = {name: importlib.import_module(f"functions.{name}.handler") for name in names}
         self.api = Api(self.stack, self.handlers)
-        self.counter = dynamo.Counter()
-        self.counter.attach(connection().client)
+        self.recorder = RECORDER
+        self.served = model.Served()
+        moto.app.tap = self.served.tap
+        self.indexes = model.indexes_of(self.stack.tables["LoyaltyTable"].properties)
+        # Every measured request the model counted, and every one the emulator served meanwhile.
+        self.counted: Counter[str] = Counter()
+        self.served_total: Counter[str] = Counter()
 
     def reset(self) -> None:
         import requests
 
+        from loyalty.store import escrow
+
+        escrow.forget_all()  # a fresh instance: no budget chunk held from the tables before
         requests.post(f"{self.moto.url}/moto-api/reset", timeout=30)
         create_tables(self.stack, self.moto.url)
         assert self.api.put("/admin/program", DEMO_PROGRAM, admin=True).status == 200
         for reward in DEMO_REWARDS:
             self.api.post("/admin/rewards", reward, admin=True)
 
-    def measure(self, call: Any) -> tuple[Any, list[dynamo.Request]]:
-        self.counter.start()
+    def measure(self, call: Any) -> tuple[Any, list[model.Call]]:
+        self.served.start()
+        self.recorder.start()
         try:
             result = call()
         finally:
-            requests = self.counter.stop()
-        return result, requests
+            calls = self.recorder.stop()
+            served = self.served.stop()
+        self.counted.update(call.service for call in calls)
+        self.served_total.update(served)
+        return result, calls
+
+    def summary(self, calls: list[model.Call]) -> dict[str, Any]:
+        return model.summary(calls, self.indexes)
+
+    def coverage(self) -> dict[str, Any]:
+        """Requests the model counted against requests the emulator served, over every measurement."""
+        counted, served = sum(self.counted.values()), sum(self.served_total.values())
+        return {"requests_counted": counted, "requests_served": served,
+                "ratio": round(counted / served, 4) if served else None,
+                "by_service": {name: {"counted": self.counted[name], "served": self.served_total[name]}
+                               for name in sorted(set(self.counted) | set(self.served_total))}}
 
 
 def dynamodb_per_op(world: World) -> dict[str, Any]:
@@ -81,7 +107,7 @@ def dynamodb_per_op(world: World) -> dict[str, Any]:
     def record(name: str, call: Any, expect: int) -> None:
         result, requests = world.measure(call)
         assert result.status == expect, (name, result.status, result.body)
-        operations[name] = dynamo.capacity(requests)
+        operations[name] = world.summary(requests)
 
     record("enrollment", lambda: api.enroll("alice"), 201)
     # A first purchase that also lifts the member a tier (two ledger entries), then an ordinary one.
@@ -157,7 +183,7 @@ def handler_overhead(world: World, purchases: int = 150, rounds: int = 3) -> dic
         members = [f"m{number}" for number in range(10)]
         for member in members:
             world.api.enroll(member)
-        world.counter.start()
+        world.recorder.start()
         started = time.perf_counter()
         for number in range(purchases):
             begun = time.perf_counter()
@@ -165,7 +191,7 @@ def handler_overhead(world: World, purchases: int = 150, rounds: int = 3) -> dic
             durations.append(time.perf_counter() - begun)
             assert result.status == 201
         handler_rates.append(purchases / (time.perf_counter() - started))
-        captured = [r.params for r in world.counter.stop() if r.operation == "TransactWriteItems"]
+        captured = [r.params for r in world.recorder.stop() if r.operation == "TransactWriteItems"]
         # Same starting state, then the same transactions, raw.
         world.reset()
         for member in members:
@@ -210,7 +236,7 @@ def stream_writes(world: World) -> dict[str, Any]:
                if record["eventName"] == "INSERT" and record["dynamodb"]["Keys"]["sk"]["S"].startswith("ENTRY#")]
     assert len(entries) == 100
     _, requests = world.measure(lambda: deliver(entries))
-    cost = dynamo.capacity(requests)
+    cost = world.summary(requests)
     # Each partial the batch touches is one UpdateItem (ADD); a shard's first write to an item also reads
     # it once to forget the watermarks of shards long gone.
     items = sum(1 for r in requests if r.operation == "UpdateItem" and "ADD" in r.params.get("UpdateExpression", ""))

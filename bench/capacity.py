@@ -1,16 +1,23 @@
-"""Capacity model (counts, not wall time): which partition key limits the program, and at what rate.
+"""Capacity model (counts, not wall time): which partition key limits the program, at what rate, how often
+transactions cancel each other, and whether the stream's consumers keep up.
 
-A realistic mix of calls runs in-process on moto; every DynamoDB request it sends is captured, and the
-read and write units it costs are attributed to the partition key they land on (table keys, and the
-GSI keys that a written item carries). The ledger stream produced by the mix is then folded by the
-stream processor in full batches over 16 shards, and its writes are attributed the same way. For each
-key shared between members (the program, rewards, promotions, index keys, metrics partials), units per
-points-changing call give the calls per second at which that key reaches DynamoDB's per-partition
-limits (3,000 RCU/s, 1,000 WCU/s). Keys that belong to one member, order or idempotency record are
-reported apart: their rate is one member's rate, not the program's.
+A realistic mix of calls runs in-process on moto. The request model (bench.model) sees every request any
+client sends (coverage against what moto served must be 1.0) and prices it by AWS's rules; the units land
+on the partition keys they touch (table keys and index keys). The ledger stream the mix produced is then
+folded by the stream processor in full batches over 16 shards, and its writes are attributed the same way.
+For each key shared between members (the program, rewards, budgets, index keys, metrics partials), units per
+points call, spread over the keys of its family (counts from the code's own constants), give the calls per
+second at which that key reaches DynamoDB's per-partition limits (3,000 RCU/s, 1,000 WCU/s). Keys of one
+member, order or idempotency record are reported apart: their rate is one member's.
 
-Also: a stream contention run (concurrent shard consumers folding batches of the same day) and the
-write units of a purchase by a member after a year of daily use and of a 50-SKU basket.
+Conflicts: every item a transaction writes is written λ times a second at the target (its family's
+transactions per points call × the target ÷ the keys of the family; a member's own items at one
+overlapping source per PER_ENTITY_OVERLAP_SECONDS); a transaction of duration d overlaps another on it with
+chance 1 − exp(−λ·2d). A points call is cancelled when any of its items is hit.
+
+Stream headroom: records per points call × the target, against what the consumers fold: shards (one per
+table partition the write units need) × parallelization factor, capped by their reserved concurrency,
+× batch size ÷ measured in-process seconds per batch.
 """
 
 from __future__ import annotations
@@ -29,161 +36,179 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench import dynamo
+from bench import model
 
 READ_LIMIT = 3000
 WRITE_LIMIT = 1000
 TARGET_CALLS_PER_SECOND = 25_000
 STREAM_SHARDS = 16
 BATCH_SIZE = 100
+# A transaction's duration on DynamoDB (the window in which another on the same item cancels it).
+TRANSACTION_SECONDS = 0.025
+# A member's own calls rarely overlap (an app waits for its answer): a second, independent source for the
+# same member (a till and the app at once) is assumed at most once per this many seconds of its activity.
+PER_ENTITY_OVERLAP_SECONDS = 1000
 # Partition keys that belong to one entity: their load is that entity's own rate.
 PER_ENTITY = ("MEMBER#", "ORDER#", "IDEM#", "EMAIL#", "REFCODE#", "PARTNERORDER#", "CODE#", "VOUCHER#",
-              "CLAIMFAIL#", "PARTNERKEY#", "PROMOCLAIMS#")
-POINTS_CALLS = {"purchase", "redemption", "reward_redemption", "action", "return", "partner_earn"}
-_HASH_CONDITION = re.compile(r"(#\w+|\w+)\s*=\s*(:\w+)")
+              "CLAIMFAIL#", "PARTNERKEY#", "PROMOCLAIMS#", "PHONE#", "HOLD#", "IMPORTROWS#")
+POINTS_CALLS = {"purchase", "redemption", "reward_redemption", "stocked_redemption", "action", "return",
+                "partner_earn"}
+STOCKED_REWARDS = 10
+# The mix, per 100 calls: the soak's kinds, apps browsing the catalog, claims on stocked rewards.
+MIX = [("purchase", 45), ("redemption", 4), ("reward_redemption", 3), ("stocked_redemption", 1), ("action", 12),
+       ("return", 3), ("partner_earn", 3), ("enrollment", 2), ("member_read", 8), ("activity_read", 6),
+       ("catalog_read", 13)]
+# Campaigns running: 25, of which APPLYING apply to (almost) every purchase, each with this budget.
+RUNNING_CAMPAIGNS = 25
+APPLYING_CAMPAIGNS = 5
+APPLYING_BUDGET = 100_000
 
 
-def _units(size: int, per: int) -> int:
-    return max(1, math.ceil(size / per))
-
-
-def _gsi_writes(item: dict[str, Any] | None, load: Counter[tuple[str, str]], names: set[str] | None = None) -> None:
-    """A written item that carries index keys writes the index too (GSI1 projects all, GSI2 and GSI3 keys
-    only). GSI1 and GSI2 are counted on every write of such an item, even when the index entry did not
-    change: an upper bound. GSI3 (the roster) only when the write sets its key (`names`: the attributes an
-    update names; None for a put), which is when DynamoDB writes a keys-only index."""
-    if not item:
-        return
-    if "gsi1pk" in item:
-        load[("GSI1", item["gsi1pk"]["S"])] += _units(dynamo.item_size(item), 1024)
-    if "gsi2pk" in item:
-        load[("GSI2", item["gsi2pk"]["S"])] += 1
-    if "gsi3pk" in item and (names is None or "gsi3pk" in names):
-        load[("GSI3", item["gsi3pk"]["S"])] += 1
-
-
-def units_by_key(requests: list[dynamo.Request]) -> tuple[Counter[tuple[str, str]], Counter[tuple[str, str]]]:
-    """(read units, write units) per (table or index, partition key) of the captured requests."""
-    client = dynamo.raw_client()
-    reads: Counter[tuple[str, str]] = Counter()
-    writes: Counter[tuple[str, str]] = Counter()
-
-    def current(table: str, key: dict[str, Any]) -> dict[str, Any] | None:
-        return dynamo._current(client, table, dynamo._key_of(key))
-
-    for request in requests:
-        params = request.params
-        if request.operation == "TransactWriteItems":
-            for action in params["TransactItems"]:
-                (kind, body), = action.items()
-                table = body["TableName"]
-                item = body["Item"] if kind == "Put" else current(table, body["Key"])
-                pk = (item or body.get("Key") or body["Item"])["pk"]["S"]
-                size = 1024 if kind == "Delete" else dynamo.item_size(item)
-                writes[(table, pk)] += 2 * _units(size, 1024)
-                if kind != "ConditionCheck":
-                    named = None if kind == "Put" else set(body.get("ExpressionAttributeNames", {}).values())
-                    _gsi_writes(item, writes, named)
-        elif request.operation in ("PutItem", "UpdateItem", "DeleteItem"):
-            table = params["TableName"]
-            item = params["Item"] if request.operation == "PutItem" else current(table, params["Key"])
-            pk = (item or params.get("Key") or {})["pk"]["S"]
-            writes[(table, pk)] += _units(dynamo.item_size(item), 1024)
-            named = None if request.operation == "PutItem" else set(params.get("ExpressionAttributeNames", {}).values())
-            _gsi_writes(item, writes, named)
-        elif request.operation == "BatchWriteItem":
-            for table, entries in params["RequestItems"].items():
-                for entry in entries:
-                    item = entry.get("PutRequest", {}).get("Item") or entry.get("DeleteRequest", {}).get("Key")
-                    writes[(table, item["pk"]["S"])] += _units(dynamo.item_size(item), 1024)
-        elif request.operation == "BatchGetItem":
-            for table, spec in params["RequestItems"].items():
-                factor = 1.0 if spec.get("ConsistentRead") else 0.5
-                for key in spec["Keys"]:
-                    reads[(table, key["pk"]["S"])] += _units(dynamo.item_size(current(table, key)), 4096) * factor
-        elif request.operation == "Query":
-            values = params.get("ExpressionAttributeValues", {})
-            names = params.get("ExpressionAttributeNames", {})
-            for name, value in _HASH_CONDITION.findall(params.get("KeyConditionExpression", "")):
-                attribute = names.get(name, name)
-                if attribute in ("pk", "gsi1pk", "gsi2pk", "gsi3pk"):
-                    space = {"pk": params["TableName"], "gsi1pk": "GSI1", "gsi2pk": "GSI2", "gsi3pk": "GSI3"}[attribute]
-                    reads[(space, values[value]["S"])] += 1 if params.get("ConsistentRead") else 0.5
-                    break
-    return reads, writes
+def _family(pk: str) -> str:
+    """A key's family name for the report (shard numbers and ids folded: DAYS#nn, PROGRAM#nn, REWARD#<id>)."""
+    return re.sub(r"#\d{2,3}$", "#nn", pk)
 
 
 def _shared(key: tuple[str, str]) -> bool:
     return not key[1].startswith(PER_ENTITY)
 
 
-def _family(pk: str) -> str:
-    """A key's family name for the report (digits and ids folded: DAYS#nn, PROGRAM#nn, REWARD#<id>)."""
-    return re.sub(r"#\d{2,3}$", "#nn", pk)
-
-
 def running_campaign(number: int) -> dict[str, Any]:
-    """A campaign as marketers write them: conditions on the member and the basket, a multiplier or a bonus,
-    a budget, a per-member maximum and a holdout. Every fifth one applies to every purchase."""
-    everyone = number % 5 == 0
-    conditions = [{"fact": "basket.quantity", "op": "gte", "value": 1}] if everyone else [
+    """A campaign as marketers write them. The first APPLYING_CAMPAIGNS apply to every purchase with a
+    basket (a bonus, or double points), with budgets of APPLYING_BUDGET; the others need a category the
+    mix's baskets never have."""
+    applying = number < APPLYING_CAMPAIGNS
+    conditions = [{"fact": "basket.quantity", "op": "gte", "value": 1}] if applying else [
         {"fact": "member.purchases", "op": "gte", "value": 3},
         {"fact": "basket.total", "op": "gte", "value": {"amount": f"{80 + number}.00", "currency": "USD"}},
         {"fact": "basket.categories", "op": "contains", "value": f"category-{number}"}]
-    effects = [{"type": "bonus_points", "points": 5}] if everyone else [
+    effects = ([{"type": "bonus_points", "points": 5}] if number % 2 else
+               [{"type": "multiply", "multiplier": "1.5"}]) if applying else [
         {"type": "multiply", "multiplier": "2", "categories": [f"category-{number}", "shoes"]}]
     return {"campaign_id": f"campaign-{number:02d}", "name": f"Weekend push {number}: double points on shoes",
             "starts_at": "2020-01-01T00:00:00Z", "ends_at": "2099-01-01T00:00:00Z", "trigger": "purchase",
-            "conditions": conditions, "effects": effects, "budget_points": 10_000_000, "max_per_member": 5_000,
-            "audience": {"holdout_percent": 10}, "active": True}
+            "conditions": conditions, "effects": effects,
+            "budget_points": APPLYING_BUDGET if applying else 10_000_000, "max_per_member": 5_000,
+            "audience": {"holdout_percent": 0 if applying else 10}, "active": True}
 
 
-def run_mix(world: Any, operations: int = 1200, members: int = 150, seed: int = 13,
-            campaigns: int = 0) -> dict[str, Any]:
-    """The mix's units per shared key. `campaigns`: that many running (they ride on the program read)."""
-    from tests.stream_helpers import deliver, stream_records
+@dataclass
+class MixRun:
+    """What one run of the mix measured."""
 
-    world.reset()
+    done: Counter[str] = field(default_factory=Counter)
+    reads: Counter[tuple[str, str]] = field(default_factory=Counter)
+    writes: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # Per points call: the items each of its transactions wrote.
+    call_transactions: list[list[list[tuple[str, str, str]]]] = field(default_factory=list)
+    campaign_rows: list[int] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    seconds: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+
+    @property
+    def points_calls(self) -> int:
+        return sum(count for kind, count in self.done.items() if kind in POINTS_CALLS)
+
+
+def _setup(world: Any, members: int, campaigns: int) -> str:
     api = world.api
-    rng = random.Random(seed)
     for number in range(members):
         assert api.enroll(f"c{number}").status == 201
         assert api.purchase(f"c{number}", f"seed-{number}", "60.00").status == 201
-    # A reward with a stock: every redemption of it takes one unit from one of its 32 stock shares.
-    assert api.post("/admin/rewards", {"reward_id": "stocked", "name": "Stocked", "description": "Limited",
-                                       "points": 40, "stock": 100_000}, admin=True).status == 201
-    onboarded = api.post("/admin/partners", {"name": "Cap", "contact_email": "cap@example.com"}, admin=True)
-    partner = onboarded.body["partner_id"]
+    # Stocked rewards: every redemption of one takes a unit from one of its 32 stock shares.
+    for number in range(STOCKED_REWARDS):
+        assert api.post("/admin/rewards", {"reward_id": f"stocked-{number}", "name": f"Limited {number}",
+                                           "description": "Limited", "points": 40, "stock": 100_000},
+                        admin=True).status == 201
+    partner = api.post("/admin/partners", {"name": "Cap", "contact_email": "cap@example.com"}, admin=True)
     for number in range(campaigns):
         written = api.post("/admin/campaigns", running_campaign(number), admin=True)
         assert written.status == 201, written.body
-    records_before = len(stream_records())
-    mix = [("purchase", 52), ("redemption", 5), ("reward_redemption", 5), ("action", 12), ("return", 3),
-           ("partner_earn", 3), ("enrollment", 2), ("member_read", 8), ("activity_read", 6), ("catalog_read", 4)]
-    kinds = [kind for kind, weight in mix for _ in range(weight)]
-    orders: list[tuple[str, str]] = []
-    captured: list[dynamo.Request] = []
-    done: Counter[str] = Counter()
+    return str(partner.body["partner_id"])
+
+
+def _run_calls(world: Any, run: MixRun, kinds: list[str], operations: int, members: int, rng: random.Random,
+               partner: str, orders: list[tuple[str, str]], prefix: str) -> None:
     for number in range(operations):
         kind = rng.choice(kinds)
         member = f"c{rng.randrange(members)}"
         if kind == "return" and not orders:
             kind = "purchase"
-        call = functools.partial(_mix_call, api, rng, kind, member, number, orders, partner)
-        result, requests = world.measure(call)
+        call = functools.partial(_mix_call, world.api, rng, kind, member, f"{prefix}{number}", orders, partner)
+        began = time.perf_counter()
+        result, calls = world.measure(call)
+        run.seconds[kind].append(time.perf_counter() - began)
         if result.status >= 500:
             raise AssertionError((kind, result.status, result.body))
-        if result.status in (200, 201):
-            done[kind] += 1
-            captured.extend(requests)
-            if kind == "purchase":
-                orders.append((member, f"m{number}"))
-    points_calls = sum(count for kind, count in done.items() if kind in POINTS_CALLS)
-    reads, writes = units_by_key(captured)
+        if result.status not in (200, 201):
+            continue
+        run.done[kind] += 1
+        priced = model.price(calls, world.indexes)
+        run.reads.update(priced.reads)
+        run.writes.update(priced.writes)
+        if kind in POINTS_CALLS:
+            run.call_transactions.append(priced.transactions)
+        if kind == "purchase":
+            orders.append((member, f"m{prefix}{number}"))
+            run.campaign_rows.append(sum(1 for row in result.body.get("breakdown", [])
+                                         if str(row["rule"]).startswith("campaign:")))
 
-    # The stream: the mix's records, by partition key to one of 16 shards (one per metrics bucket), in
-    # full batches as a loaded stream delivers them.
+
+def run_mix(world: Any, operations: int = 1200, members: int = 150, seed: int = 13,
+            campaigns: int = RUNNING_CAMPAIGNS, burst_operations: int = 200) -> dict[str, Any]:
+    """The mix's units per shared key, its conflict rate, its stream headroom; then a burst of tier changes
+    (the thresholds lowered: members move up on their next call), whose keys are checked the same way."""
+    from tests.stream_helpers import stream_records
+
+    world.reset()
+    api = world.api
+    rng = random.Random(seed)
+    partner = _setup(world, members, campaigns)
+    records_before = len(stream_records())
+    kinds = [kind for kind, weight in MIX for _ in range(weight)]
+    orders: list[tuple[str, str]] = []
+    run = MixRun()
+    _run_calls(world, run, kinds, operations, members, rng, partner, orders, "m")
+    run.records = stream_records()[records_before:]
+    stream = _fold_stream(world, run)
+    report = _report(run.reads, run.writes, run.points_calls, run.done)
+    report["campaigns_running"] = campaigns
+    report["campaigns_applying"] = round(statistics.fmean(run.campaign_rows), 2) if run.campaign_rows else 0
+    report["stream_records_per_points_call"] = stream["records_per_points_call"]
+    report["transaction_conflicts"] = conflicts(run)
+    report["transaction_conflict_rate_at_target"] = report["transaction_conflicts"]["rate"]
+    report["in_process_ms"] = {kind: round(statistics.median(values) * 1000, 2)
+                               for kind, values in sorted(run.seconds.items())}
+    # A burst of tier changes: the thresholds lowered, every member moves up on its next purchase.
+    from loyalty_local.demo import DEMO_PROGRAM
+
+    lowered = {**DEMO_PROGRAM, "tiers": [{**tier, "threshold": max(0, tier["threshold"] // 20)}
+                                         for tier in DEMO_PROGRAM["tiers"]]}
+    assert api.put("/admin/program", lowered, admin=True).status == 200
+    burst = MixRun()
+    _run_calls(world, burst, ["purchase"], burst_operations, members, rng, partner, orders, "b")
+    burst_report = _report(burst.reads, burst.writes, burst.points_calls, burst.done)
+    tier_changes = sum(1 for record in stream_records()[records_before:] if record["eventName"] == "INSERT"
+                       and '"tier_change"' in str(record["dynamodb"].get("NewImage", {}).get("type", "")))
+    report["tier_change_burst"] = {
+        "purchases": burst.points_calls, "tier_changes": tier_changes,
+        "keys_above_half_a_partition_at_target": burst_report["keys_above_half_a_partition_at_target"],
+        "roster": [row for row in burst_report["keys"] if "ROSTER#" in row["key"]][:3]}
+    report["keys_above_half_a_partition_at_target"] = sorted(
+        set(report["keys_above_half_a_partition_at_target"]) | set(
+            key for key in burst_report["keys_above_half_a_partition_at_target"] if "ROSTER#" in key))
+    report["stream"] = stream
+    return report
+
+
+def _fold_stream(world: Any, run: MixRun) -> dict[str, Any]:
+    """The mix's records folded by the stream processor (and published by the events publisher) in full
+    batches, as a loaded stream delivers them: their units join the mix's, and their times give the
+    consumers' capacity."""
     from loyalty.store.aggregates import BUCKETS, bucket_of
+    from loyalty_local.filtering import passes
+    from loyalty_local.template import read_stack
+    from tests.stream_helpers import deliver
 
     shard_ids: dict[int, str] = {}
     candidate = 0
@@ -192,82 +217,50 @@ def run_mix(world: Any, operations: int = 1200, members: int = 150, seed: int = 
         shard_ids.setdefault(bucket_of(shard), shard)
         candidate += 1
     shards = list(shard_ids.values())
-    # What the stream processor's FilterCriteria let through: batches are made of those only (as on AWS).
-    from loyalty_local.filtering import passes
-    from loyalty_local.template import read_stack
-
-    filters = [pattern for source in read_stack().streams if source.function == "StreamProcessorFunction"
-               for pattern in source.filters]
-    records = [record for record in stream_records()[records_before:] if passes(filters, record)]
-    by_shard: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for record in records:
-        key = record["dynamodb"]["Keys"]["pk"]["S"]
-        by_shard[shards[zlib.crc32(key.encode()) % len(shards)]].append(record)
-    stream_requests: list[dynamo.Request] = []
-    batches = 0
-    for shard, shard_records in by_shard.items():
-        for start in range(0, len(shard_records), BATCH_SIZE):
-            batch = shard_records[start:start + BATCH_SIZE]
-            _, requests = world.measure(functools.partial(deliver, batch, shard=shard))
-            stream_requests.extend(requests)
-            batches += 1
-    stream_reads, stream_writes = units_by_key(stream_requests)
-    # A loaded stream delivers full batches: what a batch costs is spread over 100 records, not over
-    # the fewer this sample's batches held.
-    fill = len(records) / (batches * BATCH_SIZE) if batches else 1.0
-    for key, units in stream_reads.items():
-        reads[key] += units * fill
-    for key, units in stream_writes.items():
-        writes[key] += units * fill
-    report = _report(reads, writes, points_calls, done, len(records), batches, fill)
-    if campaigns:
-        from loyalty.store.models import ProgramItem, program_replica_key
-
-        replica = ProgramItem.get(*program_replica_key(0))
-        report["running_campaigns"] = campaigns
-        report["running_list_bytes"] = len(replica.campaigns_deflated or b"")
-        families, _ = _grouped(reads, writes)
-        report["program_replica"] = next((row for row in _rows(families, points_calls, per_family=True)
-                                          if row["key"].startswith("LoyaltyTable:PROGRAM#")), None)
-    return report
-
-
-def _mix_call(api: Any, rng: random.Random, kind: str, member: str, number: int, orders: list[tuple[str, str]],
-              partner: str) -> Any:
-    if kind == "purchase":
-        skus = [{"sku": f"sku-{rng.randrange(40)}", "quantity": 1, "unit_price": {"amount": "5.00", "currency": "USD"}}
-                for _ in range(rng.randrange(1, 5))]
-        return api.purchase(member, f"m{number}", f"{rng.randrange(5, 90)}.00", items=skus)
-    if kind == "redemption":
-        return api.redeem(member, {"points": 20, "description": "part payment"})
-    if kind == "reward_redemption":
-        return api.redeem(member, {"reward_id": rng.choice(["free-coffee", "free-tea", "stocked"])})
-    if kind == "action":
-        return api.post(f"/members/{member}/actions", {"action": "review"}, sub=member)
-    if kind == "return":
-        buyer, order = orders[-1]
-        refund = {"order_id": order, "refund": {"amount": "1.00", "currency": "USD"}}
-        return api.post(f"/members/{buyer}/returns", refund, sub="pos", scopes=["loyalty/transactions"],
-                        headers={"Idempotency-Key": f"r{number}"})
-    if kind == "partner_earn":
-        return api.post("/partner/earn", {
-            "member_id": member, "order_id": f"p{number}", "total": {"amount": "20.00", "currency": "USD"}},
-            partner=partner, headers={"Idempotency-Key": f"p{number}"})
-    if kind == "enrollment":
-        return api.enroll(f"new{number}")
-    if kind == "member_read":
-        return api.get("/members/me", sub=member)
-    if kind == "activity_read":
-        return api.get(f"/members/{member}/activity", sub=member)
-    return api.get("/rewards", sub=member)
+    sources = {source.function: source for source in read_stack().streams}
+    found: dict[str, Any] = {}
+    for function, module in (("StreamProcessorFunction", "stream_processor"),
+                             ("EventsPublisherFunction", "events_publisher")):
+        filters = sources[function].filters
+        records = [record for record in run.records if passes(filters, record)]
+        by_shard: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for record in records:
+            key = record["dynamodb"]["Keys"]["pk"]["S"]
+            by_shard[shards[zlib.crc32(key.encode()) % len(shards)]].append(record)
+        batches, seconds = 0, []
+        reads: Counter[tuple[str, str]] = Counter()
+        writes: Counter[tuple[str, str]] = Counter()
+        for shard, shard_records in by_shard.items():
+            for start in range(0, len(shard_records), BATCH_SIZE):
+                batch = shard_records[start:start + BATCH_SIZE]
+                began = time.perf_counter()
+                _, calls = world.measure(functools.partial(deliver, batch, shard=shard, function=module))
+                seconds.append((time.perf_counter() - began) * BATCH_SIZE / len(batch))
+                priced = model.price(calls, world.indexes)
+                reads.update(priced.reads)
+                writes.update(priced.writes)
+                batches += 1
+        # A loaded stream delivers full batches: what a batch costs is spread over 100 records.
+        fill = len(records) / (batches * BATCH_SIZE) if batches else 1.0
+        for key, units in reads.items():
+            run.reads[key] += units * fill
+        for key, units in writes.items():
+            run.writes[key] += units * fill
+        found[function] = {"records": len(records), "batches": batches, "fill_scaling": round(fill, 3),
+                           "seconds_per_full_batch": round(statistics.median(seconds), 4) if seconds else None}
+    points_calls = max(1, run.points_calls)
+    found["records_per_points_call"] = {function: round(found[function]["records"] / points_calls, 3)
+                                        for function in ("StreamProcessorFunction", "EventsPublisherFunction")}
+    return found
 
 
 def _keys_in_family(family: str) -> int:
-    """How many partition keys a sharded family spreads over (1 for a key that is not sharded)."""
+    """How many partition keys a sharded family spreads over, from the code's own constants (1 for a key
+    that is not sharded); a sharded family this does not know fails the bench."""
     from loyalty.domain.allowance import SHARES
     from loyalty.store.aggregates import BUCKETS
     from loyalty.store.models import PROGRAM_REPLICAS
-    from loyalty.store.repository import DUE_SHARDS
+    from loyalty.store.repository import CATALOG_REPLICAS, DUE_SHARDS, ROSTER_SHARDS
 
     if not family.endswith("#nn"):
         return 1
@@ -279,28 +272,36 @@ def _keys_in_family(family: str) -> int:
         return int(campaign.budget_shares or FIRST_BUDGET_SHARES) if campaign else FIRST_BUDGET_SHARES
     if family.startswith("SHARE#"):
         return SHARES
-    return {"DUE#nn": DUE_SHARDS, "PROGRAM#nn": PROGRAM_REPLICAS}.get(family, BUCKETS)
+    if family.startswith("ROSTER#"):
+        return ROSTER_SHARDS
+    known = {"DUE#nn": DUE_SHARDS, "PROGRAM#nn": PROGRAM_REPLICAS, "CATALOG#nn": CATALOG_REPLICAS}
+    if family in known:
+        return known[family]
+    if family.startswith(("DAYS#", "GLOBAL#", "CAMPAIGN#", "PARTNER#")):
+        return BUCKETS
+    raise AssertionError(f"the capacity model does not know how many keys {family} spreads over")
 
 
 def _report(reads: Counter[tuple[str, str]], writes: Counter[tuple[str, str]], points_calls: int,
-            done: Counter[str], records: int, batches: int, fill: float) -> dict[str, Any]:
+            done: Counter[str]) -> dict[str, Any]:
     """Per shared key family: units per points call on one of its keys, with a large population's
     uniform hashing (the family's total over its key count), and the rate that key can take."""
     families, entity = _grouped(reads, writes)
     shared = _rows(families, points_calls, per_family=True)
     limiting = shared[0] if shared else None
     return {
-        "mix": dict(sorted(done.items())), "points_calls": points_calls, "stream_records": records,
-        "stream_batches": batches, "stream_fill_scaling": round(fill, 3),
+        "mix": dict(sorted(done.items())), "points_calls": points_calls,
         "target_points_calls_per_second": TARGET_CALLS_PER_SECOND,
         "ceiling_points_calls_per_second": limiting["ceiling_points_calls_per_second"] if limiting else None,
         "limiting_key": limiting["key"] if limiting else None,
         "keys_above_half_a_partition_at_target": [row["key"] for row in shared
                                                   if row["share_of_partition_limit_at_target"] > 0.5],
-        "keys": shared[:10],
+        "keys": shared[:12],
         # Keys of one member, order or idempotency record: units per points call on that entity's own key,
         # so the ceiling here is the rate one member can sustain, not the program's.
         "per_entity_heaviest": _rows(entity, points_calls, per_family=False)[:3],
+        "units_per_points_call": {"read": round(sum(reads.values()) / max(1, points_calls), 3),
+                                  "write": round(sum(writes.values()) / max(1, points_calls), 3)},
     }
 
 
@@ -323,8 +324,8 @@ def _rows(groups: Groups, calls: int, per_family: bool, target: int = TARGET_CAL
     out = []
     for (space, family), (read, write) in groups.items():
         spread = _keys_in_family(family) if per_family else 1
-        read_per_call = read / calls / spread
-        write_per_call = write / calls / spread
+        read_per_call = read / max(1, calls) / spread
+        write_per_call = write / max(1, calls) / spread
         ceiling = min(READ_LIMIT / read_per_call if read_per_call else math.inf,
                       WRITE_LIMIT / write_per_call if write_per_call else math.inf)
         out.append({
@@ -335,6 +336,108 @@ def _rows(groups: Groups, calls: int, per_family: bool, target: int = TARGET_CAL
             "share_of_partition_limit_at_target": round(target / ceiling, 3),
         })
     return sorted(out, key=lambda row: row["share_of_partition_limit_at_target"], reverse=True)
+
+
+def conflicts(run: MixRun, target: int = TARGET_CALLS_PER_SECOND) -> dict[str, Any]:
+    """The chance a points call's transaction is cancelled at the target rate (see the module's doc)."""
+    calls = max(1, run.points_calls)
+    family_tx: Counter[tuple[str, str]] = Counter()
+    for transactions in run.call_transactions:
+        for items in transactions:
+            for table, pk, _sk in set(items):
+                if _shared((table, pk)):
+                    family_tx[(table, _family(pk))] += 1
+
+    def rate_of(table: str, pk: str) -> float:
+        if not _shared((table, pk)):
+            return 1 / PER_ENTITY_OVERLAP_SECONDS
+        family = _family(pk)
+        return family_tx[(table, family)] / calls * target / _keys_in_family(family)
+
+    chances = []
+    worst: dict[str, float] = {}
+    for transactions in run.call_transactions:
+        survive = 1.0
+        for items in transactions:
+            for table, pk, _sk in set(items):
+                rate = rate_of(table, pk)
+                hit = 1 - math.exp(-rate * 2 * TRANSACTION_SECONDS)
+                survive *= 1 - hit
+                name = f"{table}:{_family(pk) if _shared((table, pk)) else pk.split('#')[0] + '#<id>'}"
+                worst[name] = max(worst.get(name, 0.0), hit)
+        chances.append(1 - survive)
+    return {"rate": round(statistics.fmean(chances), 6) if chances else 0.0,
+            "transaction_seconds": TRANSACTION_SECONDS, "per_entity_overlap_seconds": PER_ENTITY_OVERLAP_SECONDS,
+            "items": [{"item": name, "chance": round(chance, 6)}
+                      for name, chance in sorted(worst.items(), key=lambda pair: -pair[1])[:6]]}
+
+
+def stream_headroom(report: dict[str, Any], template: dict[str, Any],
+                    target: int = TARGET_CALLS_PER_SECOND) -> dict[str, Any]:
+    """Whether the stream's consumers keep up at the target: records per second needed against what they
+    fold (see the module's doc), for each consumer; `ratio` is the lower of the two."""
+    resources = template["Resources"]
+    parameters = template.get("Parameters", {})
+    total_writes = report["units_per_points_call"]["write"] * target
+    shards = max(1, math.ceil(total_writes / WRITE_LIMIT))
+    found: dict[str, Any] = {"shards": shards}
+    ratios = []
+    for function, name in (("StreamProcessorFunction", "stream_processor"),
+                           ("EventsPublisherFunction", "events_publisher")):
+        properties = resources[function]["Properties"]
+        reserved = properties.get("ReservedConcurrentExecutions")
+        if isinstance(reserved, dict):
+            reserved = parameters[reserved["Ref"]]["Default"]
+        source = next(event["Properties"] for event in properties["Events"].values() if event["Type"] == "DynamoDB")
+        factor = int(source.get("ParallelizationFactor", 1))
+        batch = int(source.get("BatchSize", 100))
+        seconds = report["stream"][function]["seconds_per_full_batch"] or 1.0
+        concurrency = min(shards * factor, int(reserved)) if reserved is not None else shards * factor
+        need = report["stream"]["records_per_points_call"][function] * target
+        capacity = concurrency * batch / seconds
+        ratios.append(capacity / need if need else math.inf)
+        found[name] = {"need_per_second": round(need), "capacity_per_second": round(capacity),
+                       "ratio": round(capacity / need, 2) if need else None, "concurrency": concurrency,
+                       "reserved_concurrency": reserved, "parallelization_factor": factor, "batch_size": batch,
+                       "seconds_per_batch": seconds}
+    found["need_per_second"] = found["stream_processor"]["need_per_second"] + found["events_publisher"][
+        "need_per_second"]
+    found["capacity_per_second"] = found["stream_processor"]["capacity_per_second"] + found["events_publisher"][
+        "capacity_per_second"]
+    found["ratio"] = round(min(ratios), 2)
+    return found
+
+
+def _mix_call(api: Any, rng: random.Random, kind: str, member: str, number: str, orders: list[tuple[str, str]],
+              partner: str) -> Any:
+    if kind == "purchase":
+        skus = [{"sku": f"sku-{rng.randrange(40)}", "quantity": 1, "unit_price": {"amount": "5.00", "currency": "USD"}}
+                for _ in range(rng.randrange(1, 5))]
+        return api.purchase(member, f"m{number}", f"{rng.randrange(5, 90)}.00", items=skus)
+    if kind == "redemption":
+        return api.redeem(member, {"points": 20, "description": "part payment"})
+    if kind == "reward_redemption":
+        return api.redeem(member, {"reward_id": rng.choice(["free-coffee", "free-tea"])})
+    if kind == "stocked_redemption":
+        return api.redeem(member, {"reward_id": f"stocked-{rng.randrange(STOCKED_REWARDS)}"})
+    if kind == "action":
+        return api.post(f"/members/{member}/actions", {"action": "review"}, sub=member)
+    if kind == "return":
+        buyer, order = orders[-1]
+        refund = {"order_id": order, "refund": {"amount": "1.00", "currency": "USD"}}
+        return api.post(f"/members/{buyer}/returns", refund, sub="pos", scopes=["loyalty/transactions"],
+                        headers={"Idempotency-Key": f"r{number}"})
+    if kind == "partner_earn":
+        return api.post("/partner/earn", {
+            "member_id": member, "order_id": f"p{number}", "total": {"amount": "20.00", "currency": "USD"}},
+            partner=partner, headers={"Idempotency-Key": f"p{number}"})
+    if kind == "enrollment":
+        return api.enroll(f"new{number}")
+    if kind == "member_read":
+        return api.get("/members/me", sub=member)
+    if kind == "activity_read":
+        return api.get(f"/members/{member}/activity", sub=member)
+    return api.get("/rewards", sub=member)
 
 
 HOT_CLAIMS_TARGET = 5_000
@@ -361,12 +464,15 @@ def hot_claims(world: Any, claims: int = 256, members: int = 32) -> dict[str, An
                           {"count": min(1000, claims - len(codes))}, partner=partner).body["codes"]
 
     def measured(call: Any) -> dict[str, Any]:
-        captured: list[dynamo.Request] = []
+        reads: Counter[tuple[str, str]] = Counter()
+        writes: Counter[tuple[str, str]] = Counter()
         for number in range(claims):
             result, requests = world.measure(functools.partial(call, number))
             assert result.status == 201, result.body
-            captured.extend(requests)
-        families, _ = _grouped(*units_by_key(captured))
+            priced = model.price(requests, world.indexes)
+            reads.update(priced.reads)
+            writes.update(priced.writes)
+        families, _ = _grouped(reads, writes)
         rows = _rows(families, claims, per_family=True, target=HOT_CLAIMS_TARGET)
         worst = rows[0]
         return {"claims": claims, "ceiling_claims_per_second": worst["ceiling_points_calls_per_second"],
@@ -466,20 +572,20 @@ def year_member_purchase(world: Any) -> dict[str, Any]:
             buy = functools.partial(api.purchase, "yearly", f"y{offset}", total, items=items)
             result, requests = world.measure(buy)
             assert result.status == 201
-            year.append(dynamo.capacity(requests)["write_units"])
+            year.append(world.summary(requests)["write_units"])
             assert api.post("/members/yearly/actions", {"action": "social_share"}, sub="yearly").status == 201
     with at(start + timedelta(days=365)):
         items = [{"sku": "sku-1", "quantity": 1, "unit_price": {"amount": "4.00", "currency": "USD"}}]
         result, requests = world.measure(lambda: api.purchase("yearly", "y-final", "4.00", items=items))
         assert result.status == 201, result.body
-        day_365 = dynamo.capacity(requests)
+        day_365 = world.summary(requests)
     with at(start):
         assert api.enroll("basket").status == 201
         items = [{"sku": f"basket-{number}", "quantity": 1, "unit_price": {"amount": "1.00", "currency": "USD"}}
                  for number in range(50)]
         result, requests = world.measure(lambda: api.purchase("basket", "b-1", "50.00", items=items))
         assert result.status == 201, result.body
-        basket = dynamo.capacity(requests)
+        basket = world.summary(requests)
     # Over the year: the average, and the purchases that also moved the member's older days to its WALLET item.
     ordinary = statistics.median(year)
     average = {"write_units": round(statistics.fmean(year), 2), "read_units": day_365["read_units"]}

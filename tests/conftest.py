@@ -39,6 +39,8 @@ os.environ.update({
     # Campaign budgets taken award by award (exact reports to assert on); store.escrow's own tests take
     # chunks as deployed functions do.
     "CAMPAIGN_BUDGET_HOLD_SECONDS": "0",
+    # Catalog pages read live stock every time (exact to assert on); a test of its own reads it as deployed.
+    "CATALOG_STOCK_SECONDS": "0",
     "POWERTOOLS_METRICS_NAMESPACE": "Loyalty",
 })
 

@@ -34,6 +34,8 @@ class SerializedApp:
         self.fault: Callable[[str], tuple[int, str] | None] | None = None
         # DynamoDB as unkind as AWS, on chosen keys or at a rate (faults.py): off until rules are set.
         self.chaos = Chaos()
+        # `make bench` counts what was served (to check its model saw every request): a callable(environ).
+        self.tap: Callable[[dict[str, Any]], None] | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == FAULTS_PATH and environ.get("REQUEST_METHOD") == "POST":
@@ -42,6 +44,8 @@ class SerializedApp:
             self.chaos.set([Rule.parse(rule) for rule in rules])
             start_response("200 OK", [("Content-Type", "application/json")])
             return [json.dumps({"rules": len(rules)}).encode()]
+        if self.tap is not None:
+            self.tap(environ)
         if self.fault is not None:
             injected = self.fault(environ.get("HTTP_X_AMZ_TARGET", ""))
             if injected is not None:

@@ -44,6 +44,9 @@ class Settings(BaseModel):
     # Campaign budgets taken in chunks (store.escrow): a chunk is what this instance gave in this many
     # seconds (0: exactly each award, one request each).
     campaign_budget_hold_seconds: float = Field(10, alias="CAMPAIGN_BUDGET_HOLD_SECONDS", ge=0, le=300)
+    # A catalog page shows a stocked reward's stock as this instance read it at most this long ago (a
+    # reward's own page and every claim read it exactly).
+    catalog_stock_seconds: float = Field(5, alias="CATALOG_STOCK_SECONDS", ge=0, le=300)
     tracing: bool = Field(False, alias="TRACING")
     metrics_namespace: str = Field("Loyalty", alias="POWERTOOLS_METRICS_NAMESPACE")
     service_name: str = Field("loyalty", alias="POWERTOOLS_SERVICE_NAME")
@@ -54,7 +57,7 @@ _NAMES = ("TABLE_NAME", "METRICS_TABLE_NAME", "AWS_REGION", "AWS_DEFAULT_REGION"
           "EVENT_BUS_NAME", "PARTNER_API_ID", "PARTNER_API_STAGE", "PARTNER_RATE_LIMIT", "PARTNER_BURST_LIMIT",
           "PARTNER_DAILY_QUOTA", "RECONCILE_STREAM_LAG_MINUTES", "WEBHOOK_QUEUE_URL", "WEBHOOK_BACKOFF_SECONDS",
           "IMPORT_BUCKET", "WORK_QUEUE_URL", "IMPORT_CHUNK_ROWS", "WORK_MAX_RECEIVES", "TRACING",
-          "CAMPAIGN_BUDGET_HOLD_SECONDS",
+          "CAMPAIGN_BUDGET_HOLD_SECONDS", "CATALOG_STOCK_SECONDS",
           "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_SERVICE_NAME")
 
 

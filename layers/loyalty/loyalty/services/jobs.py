@@ -107,8 +107,15 @@ def backfill_search_keys(now: datetime | None = None) -> dict[str, Any]:
     return counts
 
 
+def backfill_catalog(now: datetime | None = None) -> dict[str, Any]:
+    """Once, after an upgrade: rewards saved before the catalog had its own partitions get their catalog
+    entries (pages read those only). Idempotent; not scheduled (the scheduler function with
+    {"job": "backfill_catalog"})."""
+    return {"rewards": repository.backfill_catalog(repository.rewards_on_the_old_index())}
+
+
 JOBS = {"daily_snapshot": daily_snapshot, "member_maintenance": member_maintenance, "reconcile": reconcile,
-        "backfill_search_keys": backfill_search_keys}
+        "backfill_search_keys": backfill_search_keys, "backfill_catalog": backfill_catalog}
 
 
 def run(name: str, now: datetime | None = None) -> dict[str, Any]:

@@ -472,6 +472,20 @@ class PromotionsIndex(GlobalSecondaryIndex["PromotionItem"]):
     gsi1sk = UnicodeAttribute(range_key=True)
 
 
+class CatalogItem(_Item):
+    """CATALOG#<nn> / REWARD#<id>: a reward as the catalog lists it, on each of CATALOG_REPLICAS partitions
+    (a page reads one at random: no single key takes every app's browsing)."""
+
+    class Meta(_Meta):
+        pass
+
+    reward_id = UnicodeAttribute()
+    data = JSONAttribute()
+    stock = NumberAttribute(null=True)  # the stock the reward was given (its shares hold what is left)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
 class PartnerItem(_Item):
     class Meta(_Meta):
         pass

@@ -7,7 +7,9 @@ its version, and for spends by `available >= points`), the idempotency record
 
 from __future__ import annotations
 
+import math
 import random
+import time
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ from pynamodb.models import Model
 from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.errors import BadRequest, ServiceUnavailable
 from loyalty.domain.ids import new_ulid
+from loyalty.settings import settings
 from loyalty.store import escrow, shares
 from loyalty.store.db import (
     ConditionFailed,
@@ -35,6 +38,7 @@ from loyalty.store.models import (
     AUDIT_PK,
     PROGRAM_REPLICAS,
     AuditItem,
+    CatalogItem,
     CodeItem,
     ColdWalletItem,
     EntryItem,
@@ -82,9 +86,10 @@ MEMBER_MUTABLE = (
     "status", "referred_by", "holds", "transfers_sent", "gsi3pk", "gsi3sk", "campaign_counts",
 )
 # The roster index (GSI3) is split over this many partition keys per tier and status: its keys change only
-# on enrollment, a tier change or a block, so 4 keys take 4,000 enrollments/s into one tier; a list walks
-# them all (8 queries for a tier, 4 per tier for a status).
-ROSTER_SHARDS = 4
+# on enrollment, a tier change or a block. After a change of the tier thresholds most calls for a while
+# move their member to another tier (a delete on the old key, a put on the new): 64 keys keep that burst
+# under a third of a partition at 25,000 calls/s (BENCHMARKS.md, "Capacity"). A list walks them all.
+ROSTER_SHARDS = 64
 
 
 @dataclass(frozen=True)
@@ -727,19 +732,58 @@ def new_reward(reward_id: str, **attributes: Any) -> RewardItem:
     return RewardItem(pk, sk, reward_id=reward_id, gsi1pk="CATALOG", gsi1sk=f"REWARD#{reward_id}", **attributes)
 
 
+# The catalog is listed from this many partitions, each holding every reward: a page reads one at random.
+CATALOG_REPLICAS = 16
+
+
+def catalog_key(replica: int) -> str:
+    return f"CATALOG#{replica:02d}"
+
+
+def _catalog_entries(reward: RewardItem) -> list[CatalogItem]:
+    return [CatalogItem(catalog_key(replica), f"REWARD#{reward.reward_id}", reward_id=reward.reward_id,
+                        data=reward.data, stock=reward.stock, created_at=reward.created_at,
+                        updated_at=reward.updated_at) for replica in range(CATALOG_REPLICAS)]
+
+
 def save_reward(reward: RewardItem, idempotency: IdempotencyItem | None, *, must_be_new: bool,
                 audit: AuditItem | None = None) -> None:
-    """The catalog entry and its shares (the definition copied, the stock split) in one transaction: a
-    PUT sets the stock to what it says, as claims after it see it."""
+    """The reward, its catalog entries and its shares (the definition copied, the stock split) in one
+    transaction: a PUT sets the stock to what it says, as claims after it see it."""
     txn = Txn()
     txn.put("reward", reward, RewardItem.pk.does_not_exist() if must_be_new else None)
     total = None if reward.stock is None else int(reward.stock)
     for share in shares.new_shares(shares.reward_owner(reward.reward_id), total=total, data=reward.data,
                                    created_at=reward.created_at, updated_at=reward.updated_at):
         txn.put("share", share)
+    for entry in _catalog_entries(reward):
+        txn.put("catalog", entry)
     _add_audit(txn, audit)
     _add_idempotency(txn, idempotency)
     _commit(txn)
+
+
+def backfill_catalog(rewards: Iterable[RewardItem]) -> int:
+    """Catalog entries for rewards saved before the catalog had its own partitions (idempotent)."""
+    written = 0
+    for reward in rewards:
+        for entry in _catalog_entries(reward):
+            try:
+                entry.save()
+            except PynamoDBException as exc:
+                raise_if_transient(exc)
+                raise
+        written += 1
+    return written
+
+
+def rewards_on_the_old_index() -> Iterator[RewardItem]:
+    """Every reward, from the catalog index rewards were once listed by (GSI1: CATALOG)."""
+    try:
+        yield from RewardItem.catalog.query("CATALOG")
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
 
 
 def get_reward(reward_id: str) -> RewardItem | None:
@@ -759,29 +803,48 @@ def claimable_reward(reward_id: str) -> tuple[RewardItem | None, shares.Pool]:
     return _claimed_reward(reward_id, pool), pool
 
 
-def with_live_stock(rewards: list[RewardItem]) -> list[RewardItem]:
-    """Sets each stocked reward's `stock` to what its shares hold now (one read of all their shares)."""
+# A stocked reward's live stock as a catalog page shows it: read from its shares at most this often by an
+# instance (a reward's own page, and every claim, read them exactly).
+_stock_seen: dict[str, tuple[float, int]] = {}
+
+
+def with_live_stock(rewards: list[RewardItem], max_age: float = 0.0) -> list[RewardItem]:
+    """Sets each stocked reward's `stock` to what its shares hold (one read of all their shares), or to what
+    this instance read less than `max_age` seconds ago."""
+    now = time.monotonic()
     stocked = [reward for reward in rewards if reward.stock is not None]
-    if stocked:
-        found = shares.read_shares(shares.reward_owner(reward.reward_id) for reward in stocked)
-        for reward in stocked:
+    stale = [reward for reward in stocked if now - _stock_seen.get(reward.reward_id, (-math.inf, 0))[0] >= max_age]
+    if stale:
+        found = shares.read_shares(shares.reward_owner(reward.reward_id) for reward in stale)
+        if len(_stock_seen) > 10_000:
+            _stock_seen.clear()
+        for reward in stale:
             owner = shares.reward_owner(reward.reward_id)
-            reward.stock = shares.Pool(owner, 0, found[owner], complete=True).total() or 0
+            _stock_seen[reward.reward_id] = (now, shares.Pool(owner, 0, found[owner], complete=True).total() or 0)
+    for reward in stocked:
+        reward.stock = _stock_seen[reward.reward_id][1]
     return rewards
 
 
 def list_rewards(*, limit: int, cursor: str | None) -> tuple[list[RewardItem], str | None]:
-    start = decode_cursor(cursor, ("pk", "sk", "gsi1pk", "gsi1sk"))
+    """A page of the catalog, from one of its partitions (a cursor stays on its partition); stock as this
+    instance read it at most `catalog_stock_seconds` ago."""
+    start = decode_cursor(cursor, ("pk", "sk"))
+    replica = start["pk"] if start else catalog_key(random.randrange(CATALOG_REPLICAS))  # noqa: S311 - spreading load
+    if not replica.startswith("CATALOG#"):
+        raise BadRequest("the cursor belongs to another list", code="invalid_cursor")
     try:
-        query = RewardItem.catalog.query(
-            "CATALOG", limit=limit, page_size=limit,
-            last_evaluated_key=_typed_key(start) if start else None,
-        )
-        items = list(query)
+        query = CatalogItem.query(replica, limit=limit, page_size=limit, consistent_read=False,
+                                  last_evaluated_key=_typed_key(start) if start else None)
+        entries = list(query)
     except PynamoDBException as exc:
         raise_if_transient(exc)
         raise
-    return with_live_stock(items), encode_cursor(query.last_evaluated_key)
+    items = [new_reward(entry.reward_id, data=entry.data, stock=entry.stock, created_at=entry.created_at,
+                        updated_at=entry.updated_at) for entry in entries]
+    more = len(entries) >= limit and query.last_evaluated_key
+    return (with_live_stock(items, settings().catalog_stock_seconds),
+            encode_cursor(query.last_evaluated_key) if more else None)
 
 
 # --- scheduled reviews ------------------------------------------------------------------------------

@@ -10,14 +10,14 @@ points call, spread over the keys of its family (counts from the code's own cons
 second at which that key reaches DynamoDB's per-partition limits (3,000 RCU/s, 1,000 WCU/s). Keys of one
 member, order or idempotency record are reported apart: their rate is one member's.
 
-Conflicts: every item a transaction writes is written λ times a second at the target (its family's
-transactions per points call × the target ÷ the keys of the family; a member's own items at one
+Conflicts: every item a transaction writes is written L times a second at the target (its family's
+transactions per points call x the target / the keys of the family; a member's own items at one
 overlapping source per PER_ENTITY_OVERLAP_SECONDS); a transaction of duration d overlaps another on it with
-chance 1 − exp(−λ·2d). A points call is cancelled when any of its items is hit.
+chance 1 - exp(-L*2d). A points call is cancelled when any of its items is hit.
 
-Stream headroom: records per points call × the target, against what the consumers fold: shards (one per
-table partition the write units need) × parallelization factor, capped by their reserved concurrency,
-× batch size ÷ measured in-process seconds per batch.
+Stream headroom: records per points call x the target, against what the consumers fold: shards (one per
+table partition the write units need) x parallelization factor, capped by their reserved concurrency,
+x batch size / measured in-process seconds per batch.
 """
 
 from __future__ import annotations
@@ -195,8 +195,8 @@ def run_mix(world: Any, operations: int = 1200, members: int = 150, seed: int = 
         "keys_above_half_a_partition_at_target": burst_report["keys_above_half_a_partition_at_target"],
         "roster": [row for row in burst_report["keys"] if "ROSTER#" in row["key"]][:3]}
     report["keys_above_half_a_partition_at_target"] = sorted(
-        set(report["keys_above_half_a_partition_at_target"]) | set(
-            key for key in burst_report["keys_above_half_a_partition_at_target"] if "ROSTER#" in key))
+        set(report["keys_above_half_a_partition_at_target"]) | {
+            key for key in burst_report["keys_above_half_a_partition_at_target"] if "ROSTER#" in key})
     report["stream"] = stream
     return report
 

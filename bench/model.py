@@ -187,9 +187,10 @@ class Served:
     def tap(self, environ: dict[str, Any]) -> None:
         if not self.active or environ.get("HTTP_" + MEASUREMENT_HEADER.upper().replace("-", "_")):
             return
-        target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
-        service = ("dynamodbstreams" if target.startswith("DynamoDBStreams") else "dynamodb"
-                   if target.startswith("DynamoDB_") else target.split(".")[0].lower() or "rest")
+        target = str(environ.get("HTTP_X_AMZ_TARGET", "")).split(".")[0].lower()
+        # The JSON protocols name their service in X-Amz-Target; the REST ones (S3, API Gateway) do not.
+        service = {"dynamodb_20120810": "dynamodb", "dynamodbstreams_20120810": "dynamodbstreams",
+                   "awsevents": "events", "amazonsqs": "sqs"}.get(target, target or "rest")
         with self.lock:
             self.counts[service] += 1
 

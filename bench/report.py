@@ -24,8 +24,10 @@ TARGETS = {
 
 def cost_per_million(results: dict[str, Any]) -> dict[str, Any]:
     costs: dict[str, Any] = {"prices": PRICES, "memory_gb": MEMORY_GB, "architecture": "arm64"}
-    for operation in ("purchase", "redemption"):
-        milliseconds = results["handler_duration_ms"][operation]
+    for operation in ("purchase", "redemption", "purchase_5_campaigns"):
+        if results["write_units_per_op"].get(operation) is None:
+            continue
+        milliseconds = results["handler_duration_ms"][operation.split("_5_")[0]]
         write_units = results["write_units_per_op"][operation]
         read_units = results["read_units_per_op"][operation]
         lambda_cost = PRICES["lambda_request"] + MEMORY_GB * milliseconds / 1000 * PRICES["lambda_gb_second_arm64"]
@@ -88,25 +90,11 @@ def _partial(results: dict[str, Any]) -> str:
             f"{', '.join(kept)} are from the full run of {partial['kept_from_full_run']} and were not re-measured.")
 
 
-def _with_campaigns(capacity: dict[str, Any] | None) -> str:
-    if not capacity:
-        return "With campaigns running: not measured."
-    program = capacity.get("program_replica") or {}
-    above = capacity["keys_above_half_a_partition_at_target"]
-    return f"""With {capacity['running_campaigns']} campaigns running (the most that may run at once; each with
-conditions, a multiplier or a bonus, a budget and a holdout; every fifth applies to every purchase), the same
-mix: the running list rides on the program read, deflated to {capacity['running_list_bytes']:,} bytes on each
-replica; a program replica then takes {program.get('read_units_per_points_call', 0):g} read units per points
-call (ceiling {program.get('ceiling_points_calls_per_second') or 'n/a'} calls/s). **Ceiling with campaigns:
-{capacity['ceiling_points_calls_per_second']} points calls/s, limited by `{capacity['limiting_key']}`**; keys
-above 50% of a partition at 25,000/s: {', '.join(f'`{key}`' for key in above) or 'none'}."""
-
-
 def _scale(results: dict[str, Any]) -> str:
     capacity = results.get("capacity")
     contention = results.get("stream_contention")
-    if not capacity or not contention:
-        return "## Scale\n\nNot run."
+    if not capacity or not contention or "coverage" not in capacity:
+        return "## Capacity\n\nNot run."
     rows = "\n".join(
         f"| `{row['key']}` | {row['keys_in_family']} | {row['read_units_per_points_call']:g} | "
         f"{row['write_units_per_points_call']:g} | {row['ceiling_points_calls_per_second'] or 'n/a'} | "
@@ -115,39 +103,99 @@ def _scale(results: dict[str, Any]) -> str:
         f"| `{row['key']}` | {row['read_units_per_points_call']:g} | {row['write_units_per_points_call']:g} | "
         f"{row['ceiling_points_calls_per_second'] or 'n/a'} |" for row in capacity["per_entity_heaviest"])
     runs = "\n".join(f"| {consumers} | {run['batches']} | {run['failed_batches']} | {run['attempts_per_batch']} |"
-                      for consumers, run in contention.items())
+                     for consumers, run in contention.items())
     wcu = results["write_units_per_op"]
-    ceiling = capacity["ceiling_points_calls_per_second"]
+    ceiling = capacity["ceiling_points_calls_per_second"] or 0
     above = capacity["keys_above_half_a_partition_at_target"]
-    return f"""## Scale: capacity per partition key
+    coverage = capacity["coverage"]
+    conflicts = capacity["transaction_conflicts"]
+    conflict_rows = "\n".join(f"| `{item['item']}` | {item['chance']:.4%} |" for item in conflicts["items"])
+    headroom = results.get("stream_headroom") or {}
+    escrow = capacity["escrow"]
+    cache = capacity["catalog_stock_cache"]
+    burst = capacity["tier_change_burst"]
+    five = results.get("purchase_5_campaigns") or {}
+    five_units = wcu.get("purchase_5_campaigns")
+    headroom_rows = "\n".join(
+        f"| {name} | {found['need_per_second']:,} | {found['concurrency']} ({found['reserved_concurrency']} "
+        f"reserved, parallelization {found['parallelization_factor']}) | {found['seconds_per_batch']:g} | "
+        f"{found['capacity_per_second']:,} | {found['ratio']:g} |"
+        for name, found in headroom.items() if isinstance(found, dict))
+    return f"""## Capacity at 25,000 points calls/s
 
-A realistic mix ({capacity['points_calls']} points calls among {sum(capacity['mix'].values())} calls:
-{capacity['mix']}) runs in-process; every request's read and write units are attributed to the
-partition key it lands on, table and index alike (an item carrying `gsi1pk`/`gsi2pk` is counted as an
-index write every time it is written: an upper bound). The mix's {capacity['stream_records']} stream
-records are then folded in full batches over 16 shards (units scaled to 100-record batches). A sharded
-family (`#nn`) is reported per key, assuming a large population hashes evenly over its keys. Ceiling:
-the points calls per second at which that key reaches 3,000 RCU/s or 1,000 WCU/s.
+**How it is counted.** The bench's request model (`bench/model.py`) hooks every AWS client botocore
+creates, for every service, and prices each request by AWS's rules: a write costs
+`max(size before, size after)` in 1 KB units, doubled in a transaction (condition checks included);
+index writes follow each index's keys before and after the write (none when they do not change for a
+keys-only index; a delete and a put when they change); reads cost 4 KB units of what they read (a query
+per request, by the bytes it read), halved when eventually consistent. **Coverage: the model counted
+{coverage['requests_counted']:,} requests, the emulator served {coverage['requests_served']:,}: ratio
+{coverage['ratio']}** (the bench stops below 1.0). Shard counts come from the code's constants.
 
-**Ceiling: {ceiling} points calls/s, limited by `{capacity['limiting_key']}`** (target 25,000 with no key
-above 50% of a partition: {_status(bool(ceiling) and ceiling >= 25_000 * 2 and not above)}; keys above
-50% at 25,000/s: {', '.join(f'`{key}`' for key in above) or 'none'}).
+**The mix** ({capacity['points_calls']} points calls among {sum(capacity['mix'].values())} calls:
+{capacity['mix']}): the soak's kinds, apps browsing the catalog (13 pages per 100 calls), claims on
+10 stocked rewards (1 per 100), {capacity['campaigns_running']} campaigns running of which 5 apply to every
+purchase with budgets of 100,000 points (**{capacity['campaigns_applying']:g} campaigns applied per
+purchase**), then a burst of tier changes: the thresholds cut to a twentieth and {burst['purchases']}
+purchases ({burst['tier_changes']} tier changes), whose roster keys are checked too. The mix's stream
+records are folded in full batches over 16 shards by both consumers. A sharded family (`#nn`) is
+reported per key, a large population hashing evenly over its keys. Ceiling: the points calls per
+second at which that key reaches 3,000 RCU/s or 1,000 WCU/s.
+
+**Ceiling: {ceiling:,} points calls/s, limited by `{capacity['limiting_key']}`** (target: at least 25,000
+with no key above half a partition: {_status(ceiling >= 25_000 and not above)}; keys above 50% at
+25,000/s: {', '.join(f'`{key}`' for key in above) or 'none'}).
 
 | shared key | keys | read units / call | write units / call | ceiling calls/s | share at 25,000/s |
 |---|---|---|---|---|---|
 {rows}
 
-One entity's own keys (units per points call on that member's, order's or record's key; the ceiling is
-the rate one member can sustain):
+One entity's own keys (the ceiling is the rate one member can sustain):
 
 | key | read units | write units | ceiling calls/s |
 |---|---|---|---|
 {entity}
 
-{_with_campaigns(results.get("capacity_with_campaigns"))}
+**Transaction conflicts: {conflicts['rate']:.4%} of points calls cancelled at 25,000/s** (target at most
+0.1%: {_status(conflicts['rate'] <= 0.001)}). Every item a transaction writes is written L times a second
+at the target (its family's transactions per points call x 25,000 / its keys; a member's own items by an
+assumed second source once per {conflicts['per_entity_overlap_seconds']} s); a transaction of
+{conflicts['transaction_seconds'] * 1000:g} ms overlaps another with chance 1 - exp(-2Ld). Highest chances:
 
-Stream contention: concurrent shard consumers folding 100-record batches of the same day (histories over
-367 previous days) on moto, all into the same day's partials:
+| item | chance a transaction on it is cancelled |
+|---|---|
+{conflict_rows}
+
+Campaign budgets are off the purchase's transaction (`store.escrow`): an instance takes a chunk of a
+budget with one plain conditional update and gives its awards from it; a chunk is what it gave in the
+last {escrow['hold_seconds']:g} s. At 25,000/s: {escrow['purchases_per_second']:,} purchases/s on
+{escrow['purchase_instances']} instances, {escrow['awards_per_chunk']:g} awards a chunk,
+{escrow['chunk_takes_per_second_per_campaign']:g} chunk takes/s per campaign over its
+{escrow['budget_shares']} shares ({escrow['writes_per_second_per_share']:g} writes/s a share,
+{escrow['share_of_partition_limit_at_target']:.1%} of a partition); no transaction writes a budget (a budget
+of 100,000 points lasts about {escrow['budget_lasts_seconds_at_target']:g} s at that rate). A purchase with 5
+campaigns applying: **{five_units if five_units is not None else 'n/a'} write units** on average over
+{five.get('purchases', 'n/a')} purchases by one instance (target at most 12:
+{_status(five_units is not None and five_units <= 12)}), {(five.get('first') or {}).get('write_units', 'n/a')}
+for the first (every budget's first chunk taken).
+
+Catalog pages show stock as the instance read it at most {cache['stock_seconds']:g} s ago: at 25,000/s,
+{cache['pages_per_second']:,} pages/s on {cache['catalog_instances']} instances read each stock share
+{cache['reads_per_second_per_share']:g} times a second ({cache['share_of_partition_limit_at_target']:.1%} of a
+partition). The catalog itself is listed from 16 partitions of its own (`CATALOG#nn`).
+
+**Stream headroom: ratio {headroom.get('ratio', 'n/a')}** (target at least 2:
+{_status((headroom.get('ratio') or 0) >= 2)}). At 25,000/s the table needs about {headroom.get('shards', 'n/a')}
+partitions (write units / 1,000), so as many stream shards; each consumer folds
+`min(shards x parallelization, reserved concurrency) x batch / seconds per batch` records a second
+(seconds per full batch measured in-process here, on moto):
+
+| consumer | records/s needed | concurrency | s per batch | records/s it folds | ratio |
+|---|---|---|---|---|---|
+{headroom_rows}
+
+Stream contention: concurrent shard consumers folding 100-record batches of the same day on moto, all
+into the same day's partials:
 
 | consumers | batches | failed batches | attempts per batch |
 |---|---|---|---|
@@ -155,44 +203,18 @@ Stream contention: concurrent shard consumers folding 100-record batches of the 
 
 {_hot_claims(results.get("hot_claims"))}
 
-Purchase write units: a fresh member's first purchase {wcu['purchase']:g} (target 6; it also lifts the
-member a tier, so it writes a second ledger entry), an ordinary purchase in the same tier
-{wcu.get('purchase_same_tier', 'n/a')}, after 365 days of daily purchases
-of 1-4 SKUs and a daily action {wcu.get('purchase_day_365', 'n/a')} (target 8), a 50-SKU basket
-{wcu.get('purchase_50_skus', 'n/a')} (target 10). Over that year a purchase averaged
-{wcu.get('purchase_year_average', 'n/a')} write units; {_compacting(results)}.
+Purchase write units: a fresh member's first purchase {wcu['purchase']:g} (it also lifts the member a
+tier: a second ledger entry), an ordinary purchase in the same tier {wcu.get('purchase_same_tier', 'n/a')},
+after 365 days of daily purchases {wcu.get('purchase_day_365', 'n/a')}, a 50-SKU basket
+{wcu.get('purchase_50_skus', 'n/a')}. Over that year a purchase averaged
+{wcu.get('purchase_year_average', 'n/a')} write units; {_compacting(results)}. Under the contract a
+purchase writes four items (the entry, the member, the order guard, the idempotency record), each at
+least one unit, doubled in the transaction: 8 is the floor.
 
-How the design goes past this on AWS: the tables are on-demand, so capacity follows traffic up to each
-partition's 1,000 WCU / 3,000 RCU; adaptive capacity moves throughput to hot partitions but never past
-those per-partition limits, so every key that all members share is split: the program config into
-32 replicas written by one transaction (a request reads any one, consistently), the metrics into 16
-buckets of partials per logical item (a shard writes only its bucket, with `ADD`, so shards never
-conflict), the due-work index into 64 partition keys, and every allowance that claims draw on (a
-reward's stock, a promotion's budget, the prize wheel's budget) into 32 shares, each carrying a copy
-of the definition, so a claim reads and writes one share (several only near the end of the
-allowance); a campaign's budget, which every purchase it applies to draws on, into up to 128 shares
-by its size (at least 10,000 points each), taken without a read. The running campaigns ride on the
-program read, deflated. Keys that belong to one member take that member's own rate (a member cannot make hundreds
-of purchases a second).
-
-What the purchase targets leave open: under the contract a purchase writes four items, each found by
-its own key: the ledger entry (the member's activity, in time order), the member (the balance), the
-order guard (one order id earns once, ever, for any member, and holds what returns may still claw
-back) and the idempotency record (keys are scoped per caller, and a trusted back end's key spans all
-its members, so a reused key must be found by the key alone to answer `409 idempotency_key_reused`).
-Each is at least one write unit, doubled in the transaction, so 8 is the floor; a purchase that lifts
-the tier writes its `tier_change` entry too (10). Merging the order guard and the idempotency record
-would let a key reused with another order pass as new. The member item stays under 1 KB after a year:
-its lots and qualifying days are one deflated value, and only their last ~30 days (at most 60 days of
-the two maps) stay on it; older days move to the member's `WALLET` item, which every call reads with
-the member (one more read unit) but only the compacting call writes. Spends and expiries take the
-soonest-expiring points, so on the older days they only count up what was taken from their front. A
-50-SKU basket's entry records its SKUs (up to 50), which takes it past 1 KB; its answer lists them
-too, and is kept deflated in the idempotency record (answers over 600 characters are), so that record
-stays at one unit and the basket at 10.
-Cost: at on-demand prices ($0.625 per million write units) the floor's 8 transactional units are $5.00
-per million purchases for DynamoDB alone, before Lambda and API Gateway ($1.00 per million requests),
-so "all-in at most $5 per million" is out of reach while every points change is one transaction."""
+**Estimates in these figures**: the transaction duration (25 ms), the rate at which one member's own
+calls overlap, the mix's proportions (catalog browsing, stocked claims, campaigns), the in-process
+durations (moto in this process is slower than DynamoDB, so instance counts and seconds per batch are
+on the high side), and the table's partition count (from write units alone)."""
 
 
 def _compacting(results: dict[str, Any]) -> str:
@@ -317,9 +339,10 @@ the same run). Reproduce with `make bench` (about {results['elapsed_seconds']:.0
 
 ## DynamoDB requests and capacity units per operation
 
-Requests counted with a botocore `before-parameter-build` hook on the client the handlers use; write units from
-the sizes of the items written (Put: as sent; Update: as stored after the call), 1 per started KB,
-doubled inside a transaction; read units: 1 per started 4 KB per item of a consistent read.
+Requests counted by the request model (`bench/model.py`: every client of every service, checked against
+what the emulator served); write units from the sizes of the items written (the larger of before and
+after), 1 per started KB, doubled inside a transaction, plus index writes; read units: 4 KB units of
+what was read, halved when eventually consistent.
 Target: every points-changing call is {TARGETS['points-changing call']}.
 
 | operation | requests | writes | reads | write units | read units | target |
@@ -410,4 +433,8 @@ read request units.
 |---|---|---|---|---|---|---|---|
 {_cost_row('purchase', cost)}
 {_cost_row('redemption', cost)}
+{_cost_row('purchase_5_campaigns', cost) if 'purchase_5_campaigns' in cost else ''}
+
+A purchase with 5 campaigns is priced at an ordinary purchase's duration (its campaigns are evaluated in
+memory) and the average units of 60 purchases by one instance (see "Capacity").
 """

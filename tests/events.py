@@ -11,7 +11,9 @@ from typing import Any
 
 from loyalty_local.iam import as_function
 from loyalty_local.template import Stack
-from tests import contract
+from tests import contract, invocations
+
+invocations.install()  # concurrent in-process invocations each see their own event, as on Lambda
 
 # The functions tests invoke directly (not through a route), by handler package.
 FUNCTION_OF_MODULE = {"stream_processor": "StreamProcessorFunction", "events_publisher": "EventsPublisherFunction",

@@ -85,6 +85,8 @@ RULES_NO_SCHEMA_CAN_STATE = {
     "the running campaigns would take": "campaigns",
     "exists already": "id",
     "must be the campaign of the path": "path",
+    # A webhook must reach a public address: what its host resolves to is known only when it is resolved.
+    "must reach a public address": "webhook",
     # A what-if proposal is checked whole, as PUT /admin/program checks a config; its period is ordered.
     "the proposed config is invalid": "program config",
     "to is on or after from": "period",

@@ -71,21 +71,28 @@ def test_scheduled_work_is_indexed_under_many_partition_keys(api: Api, program: 
 
 
 def _share_writes(api: Api, calls: Any) -> Counter[str]:
-    """Which share items the transactions of `calls()` update."""
+    """Which share items `calls()` update (in transactions, or alone: a reward's stock is taken outside its
+    redemption's transaction)."""
     seen: Counter[str] = Counter()
 
     def hook(params: dict[str, Any], **_: Any) -> None:
-        for action in params.get("TransactItems", []):
+        for action in params.get("TransactItems", [{"Update": params}]):
             key = action.get("Update", {}).get("Key", {})
             if key.get("pk", {}).get("S", "").startswith("SHARE#"):
                 seen[key["pk"]["S"]] += 1
 
-    events = connection().client.meta.events
-    events.register("before-parameter-build.dynamodb.TransactWriteItems", hook)
+    from loyalty.store.models import ShareItem
+
+    clients = [connection().client, ShareItem._get_connection().connection.client]
+    for client in clients:
+        for operation in ("TransactWriteItems", "UpdateItem"):
+            client.meta.events.register(f"before-parameter-build.dynamodb.{operation}", hook)
     try:
         calls()
     finally:
-        events.unregister("before-parameter-build.dynamodb.TransactWriteItems", hook)
+        for client in clients:
+            for operation in ("TransactWriteItems", "UpdateItem"):
+                client.meta.events.unregister(f"before-parameter-build.dynamodb.{operation}", hook)
     return seen
 
 

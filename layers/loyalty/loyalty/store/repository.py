@@ -461,11 +461,19 @@ def commit_points_change(change: PointsChange) -> None:
                    EntryItem.pk.exists() & EntryItem.reversal_id.does_not_exist(), versioned=False)
     if change.stock_given_back is not None:
         shares.give_back_actions(txn, *change.stock_given_back)
-    if change.reward_taken is not None:
-        shares.take_actions(txn, change.reward_taken)
     _add_audit(txn, change.audit)
     _add_idempotency(txn, change.idempotency)
-    _commit(txn)
+    # A reward's stock is taken before the transaction, outside it (shares.take_now), and given back if the
+    # transaction does not go through.
+    stock = change.reward_taken
+    if stock is not None:
+        shares.take_now(stock)
+    try:
+        _commit(txn)
+    except BaseException:
+        if stock is not None:
+            shares.give_back_now(stock.owner, stock.takes.items())
+        raise
 
 
 def _commit(txn: Txn) -> None:

@@ -7,7 +7,9 @@ so a share counts what it gave, `taken`, against its part of the configured budg
 
 from __future__ import annotations
 
+import logging
 import random
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +18,7 @@ from pynamodb.exceptions import PynamoDBException
 
 from loyalty.domain.allowance import SHARES, draw, split
 from loyalty.domain.errors import ServiceUnavailable
-from loyalty.store.db import Key, Txn, batch_get, error_code, load, raise_if_transient
+from loyalty.store.db import ConditionFailed, Key, Txn, batch_get, error_code, load, raise_if_transient
 from loyalty.store.models import ShareItem, share_key
 
 SPIN = "SPIN"
@@ -136,6 +138,48 @@ def take_actions(txn: Txn, pool: Pool, counters: dict[str, int] | None = None) -
         if position == 0:
             actions.extend(getattr(ShareItem, name).add(value) for name, value in (counters or {}).items() if value)
         txn.update(f"share{index}", share, actions, condition, versioned=False)
+
+
+def take_now(pool: Pool) -> None:
+    """A planned take of a reward's stock written at once, each share by a plain conditional update, never
+    inside a transaction: a share that many redemptions take from would otherwise be written by overlapping
+    transactions, which DynamoDB cancels (TransactionConflict) long before a partition's write limit.
+    ConditionFailed(share<nn>) when a share gave meanwhile (re-read and plan again); what was taken before
+    that is given back."""
+    done: list[tuple[int, int]] = []
+    for index, amount in sorted(pool.takes.items()):
+        share = ShareItem(*share_key(pool.owner, index))
+        try:
+            share.update(actions=[ShareItem.taken.add(amount), ShareItem.left.add(-amount)],
+                         condition=ShareItem.left >= amount, add_version_condition=False)
+        except PynamoDBException as exc:
+            give_back_now(pool.owner, done)
+            if error_code(exc) in ("ConditionalCheckFailedException", "TransactionConflictException"):
+                raise ConditionFailed([f"share{index}"]) from exc
+            raise_if_transient(exc)
+            raise
+        done.append((index, amount))
+
+
+GIVE_BACK_ATTEMPTS = 10
+
+
+def give_back_now(owner: str, takes: Iterable[tuple[int, int]]) -> None:
+    """Units taken by `take_now` for a change that was not recorded, back into their shares. Best effort: a
+    unit that cannot be given back (the function stops, the table refuses) is lost, never sold twice."""
+    for index, amount in takes:
+        share = ShareItem(*share_key(owner, index))
+        for attempt in range(GIVE_BACK_ATTEMPTS):
+            try:
+                share.update(actions=[ShareItem.taken.add(-amount), ShareItem.left.add(amount)],
+                             condition=ShareItem.left.exists(), add_version_condition=False)
+                break
+            except PynamoDBException as exc:
+                if error_code(exc) == "ConditionalCheckFailedException" or attempt == GIVE_BACK_ATTEMPTS - 1:
+                    logging.getLogger("loyalty").warning("a stock unit could not be given back", extra={
+                        "owner": owner, "share": index, "units": amount, "error": error_code(exc)})
+                    break
+                time.sleep(0.005 * (attempt + 1))  # a transaction held the share, or a throttle: again
 
 
 def give_back_actions(txn: Txn, owner: str, index: int, set_at: str | None, units: int = 1) -> None:

@@ -109,6 +109,7 @@ class MixRun:
     # Per points call: the items each of its transactions wrote.
     call_transactions: list[list[list[tuple[str, str, str]]]] = field(default_factory=list)
     campaign_rows: list[int] = field(default_factory=list)
+    campaign_points: list[int] = field(default_factory=list)  # per campaign row
     records: list[dict[str, Any]] = field(default_factory=list)
     seconds: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
 
@@ -158,8 +159,9 @@ def _run_calls(world: Any, run: MixRun, kinds: list[str], operations: int, membe
             run.call_transactions.append(priced.transactions)
         if kind == "purchase":
             orders.append((member, f"m{prefix}{number}"))
-            run.campaign_rows.append(sum(1 for row in result.body.get("breakdown", [])
-                                         if str(row["rule"]).startswith("campaign:")))
+            rows = [row for row in result.body.get("breakdown", []) if str(row["rule"]).startswith("campaign:")]
+            run.campaign_rows.append(len(rows))
+            run.campaign_points.extend(int(row["points"]) for row in rows)
 
 
 def run_mix(world: Any, operations: int = 1200, members: int = 150, seed: int = 13,
@@ -182,6 +184,8 @@ def run_mix(world: Any, operations: int = 1200, members: int = 150, seed: int = 
     report = _report(run.reads, run.writes, run.points_calls, run.done)
     report["campaigns_running"] = campaigns
     report["campaigns_applying"] = round(statistics.fmean(run.campaign_rows), 2) if run.campaign_rows else 0
+    report["campaign_points_per_award"] = round(statistics.fmean(run.campaign_points), 1) if (
+        run.campaign_points) else 0
     report["stream_records_per_points_call"] = stream["records_per_points_call"]
     report["transaction_conflicts"] = conflicts(run)
     report["transaction_conflict_rate_at_target"] = report["transaction_conflicts"]["rate"]
@@ -239,25 +243,34 @@ def _fold_stream(world: Any, run: MixRun) -> dict[str, Any]:
         for record in records:
             key = record["dynamodb"]["Keys"]["pk"]["S"]
             by_shard[shards[zlib.crc32(key.encode()) % len(shards)]].append(record)
-        batches, seconds, cpu, requests = 0, [], [], []
+        batches = 0
         reads: Counter[tuple[str, str]] = Counter()
         writes: Counter[tuple[str, str]] = Counter()
         for shard, shard_records in by_shard.items():
             for start in range(0, len(shard_records), BATCH_SIZE):
                 batch = shard_records[start:start + BATCH_SIZE]
-                # The function's own CPU (moto serves in another thread of this process), plus AWS's time for
-                # each request it sent: what a batch takes on Lambda, scaled to a full batch.
-                began = time.thread_time()
                 _, calls = world.measure(functools.partial(deliver, batch, shard=shard, function=module))
-                used = time.thread_time() - began
-                scale = BATCH_SIZE / len(batch)
-                cpu.append(used * scale)
-                requests.append(len(calls) * scale)
-                seconds.append((used + len(calls) * AWS_REQUEST_SECONDS) * scale)
                 priced = model.price(calls, world.indexes)
                 reads.update(priced.reads)
                 writes.update(priced.writes)
                 batches += 1
+        # Time: the same records again in full batches of 100 on one shard of their own (a loaded stream's
+        # shard delivers full batches; its first batch also reads old watermarks, so it is left out). Each
+        # batch's time on Lambda: the function's own CPU (moto serves in another thread of this process),
+        # plus AWS's time for each request it sends.
+        cpu, requests, seconds = [], [], []
+        for start in range(0, len(records), BATCH_SIZE):
+            batch = records[start:start + BATCH_SIZE]
+            began = time.thread_time()
+            _, calls = world.measure(functools.partial(deliver, batch, shard=f"shardId-timing-{module}",
+                                                       function=module))
+            used = time.thread_time() - began
+            if start == 0 and len(records) > BATCH_SIZE:
+                continue
+            scale = BATCH_SIZE / len(batch)
+            cpu.append(used * scale)
+            requests.append(len(calls))
+            seconds.append(used * scale + len(calls) * AWS_REQUEST_SECONDS)
         # A loaded stream delivers full batches: what a batch costs is spread over 100 records.
         fill = len(records) / (batches * BATCH_SIZE) if batches else 1.0
         for key, units in reads.items():
@@ -440,22 +453,28 @@ def escrow_at_target(report: dict[str, Any], target: int = TARGET_CALLS_PER_SECO
     """Campaign budgets at the target (store.escrow), from the design and the mix's measured in-process
     time: each purchase instance holds HOLD_SECONDS of its awards, so a budget's shares are written once
     per chunk, not once per purchase; what that puts on a share, and how long a budget of the mix lasts."""
+    from loyalty.domain.allowance import split
     from loyalty.settings import settings
     from loyalty.store.campaigns import budget_shares
+    from loyalty.store.escrow import MAX_CHUNK_PART
 
     hold = settings().campaign_budget_hold_seconds
     purchases = report["mix"].get("purchase", 0) / max(1, report["points_calls"]) * target
     seconds = report["in_process_ms"].get("purchase", 50) / 1000
     instances = _instances(purchases, seconds)
-    awards_per_chunk = max(1.0, purchases / instances * hold)
+    # A chunk is an instance's awards of the last `hold` seconds, at most a part of a share's cap.
+    award = max(1.0, report.get("campaign_points_per_award") or 1.0)
+    largest = split(APPLYING_BUDGET, budget_shares(APPLYING_BUDGET))[0] // MAX_CHUNK_PART
+    awards_per_chunk = max(1.0, min(purchases / instances * hold, largest / award))
     takes = purchases / awards_per_chunk  # per campaign applying to every purchase
     shares = budget_shares(APPLYING_BUDGET)
     per_share = takes / shares
     return {"hold_seconds": hold, "purchases_per_second": round(purchases), "purchase_instances": instances,
+            "points_per_award": award, "largest_chunk_points": largest,
             "awards_per_chunk": round(awards_per_chunk, 1), "chunk_takes_per_second_per_campaign": round(takes, 1),
             "budget_shares": shares, "writes_per_second_per_share": round(per_share, 2),
             "share_of_partition_limit_at_target": round(per_share / WRITE_LIMIT, 4),
-            "budget_lasts_seconds_at_target": round(APPLYING_BUDGET / (purchases * 10), 2),
+            "budget_lasts_seconds_at_target": round(APPLYING_BUDGET / (purchases * award), 2),
             "transactions_writing_a_budget": 0}
 
 

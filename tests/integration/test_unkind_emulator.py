@@ -137,3 +137,39 @@ def test_stream_batches_retried_under_throttling_count_once(api: Api, program: d
     assert failures > 0
     deliver(records)  # and once more for good measure: a replay changes nothing
     assert_reconciled()
+
+
+def test_a_lowered_budget_holds_for_an_instance_that_holds_a_chunk_of_the_old_one(
+        api: Api, program: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a campaign of 100 points a purchase with a budget of 20,000, taken in chunks as deployed
+    from loyalty.store import escrow
+
+    monkeypatch.setenv("CAMPAIGN_BUDGET_HOLD_SECONDS", "10")
+    body = {"campaign_id": "flash", "name": "Flash", **WINDOW, "trigger": "purchase",
+            "effects": [{"type": "bonus_points", "points": 100}], "budget_points": 20_000}
+    assert api.post("/admin/campaigns", body, admin=True).status == 201
+    api.enroll("lo")
+
+    def given(times: int, start: int) -> int:
+        return sum(campaign_points([api.purchase("lo", f"o-{start + n}", "10.00").body], "flash")
+                   for n in range(times))
+
+    # And purchases until this instance holds a chunk bigger than one award (its recent awards)
+    from loyalty.store.campaigns import budget
+
+    bought = 0
+    while not escrow.held(budget("flash", 20_000, None, 2)):
+        assert given(1, bought) == 100
+        bought += 1
+    assert bought < 10
+    # When the budget is lowered to two awards more than were given, and purchases go on
+    assert api.put("/admin/campaigns/flash", {**body, "budget_points": (bought + 2) * 100},
+                   admin=True).status == 200
+    # Then at most 200 more are given, never past the new budget: the chunk held of the old budget is not
+    # used (what it held counts as taken, so the new budget may end a little short of itself, never over)
+    more = given(6, bought)
+    assert 0 <= more <= 200
+    deliver(stream_records())
+    report = api.get("/admin/campaigns/flash/report", admin=True).body
+    assert report["points_awarded"] == bought * 100 + more <= (bought + 2) * 100
+    assert report["budget_left"] == 0

@@ -1,5 +1,5 @@
-"""Background work, fed by two SQS queues: bulk imports (loyalty.services.imports) and what-if replays
-(loyalty.services.whatif).
+"""Background work, fed by SQS queues: bulk imports (loyalty.services.imports), what-if replays
+(loyalty.services.whatif) and the pages of jobs that fan out (loyalty.services.jobs, `on_job`).
 
 `on_upload`: S3 notifies the uploads queue of a file; the file is split into chunks sent to the work
 queue. `on_work`: a chunk of a file, a page of a shard's staged transactions, or a step of a what-if.
@@ -10,6 +10,7 @@ step fails its job (`failed`, with why).
 """
 
 import json
+import time
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -18,7 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.logs import make_logger
 from loyalty.observability import count, metrics
-from loyalty.services import imports, whatif
+from loyalty.services import imports, jobs, whatif, work_queue
 from loyalty.settings import settings
 
 logger = make_logger()
@@ -77,3 +78,24 @@ def on_upload(event: dict, context: LambdaContext) -> dict:
 def on_work(event: dict, context: LambdaContext) -> dict:
     return process_partial_response(event=event, record_handler=work_record, processor=processor,
                                     context=context)
+
+
+def job_record(record: SQSRecord) -> None:
+    """A page of a job that fans out; its next page is sent on before the message is let go."""
+    message = json.loads(record.body)
+    next_page = jobs.work_page(message, _until)
+    if next_page is not None:
+        work_queue.send([next_page], settings().job_queue_url)
+    count("JobPagesDone")
+
+
+# A page stops after its share of the invocation's time: the rest goes to its next page's message.
+_until = 0.0
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def on_job(event: dict, context: LambdaContext) -> dict:
+    global _until
+    _until = time.monotonic() + min(jobs.PAGE_SECONDS, context.get_remaining_time_in_millis() / 1000 / 3)
+    return process_partial_response(event=event, record_handler=job_record, processor=processor, context=context)

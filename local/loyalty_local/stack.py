@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import threading
+import time
 from typing import Any
 
 import boto3
@@ -22,6 +23,10 @@ from loyalty_local.motoserver import FAULTS_PATH, MotoProcess
 from loyalty_local.scheduler import Scheduler
 from loyalty_local.streams import Chaos, StreamPoller
 from loyalty_local.template import PROJECT_ROOT, Function, Stack, local_value, read_stack
+
+# Pollers per SQS event source on the local stack (at most its MaximumConcurrency): jobs that fan out get
+# several workers at once, as on Lambda.
+LOCAL_QUEUE_WORKERS = 4
 
 log = logging.getLogger("loyalty_local")
 REGION = "us-east-1"
@@ -160,9 +165,11 @@ class LocalStack:
                                              chaos=self.chaos).start())
         self.event_log = queues.EventLog(self.stack, self.moto.url).start()
         for queue_source in self.stack.queue_sources:
-            self.queue_pollers.append(queues.QueuePoller(queue_source, refs[queue_source.queue],
-                                                         arns[queue_source.queue], self.functions,
-                                                         self.moto.url).start())
+            # As Lambda scales an SQS event source (up to its MaximumConcurrency), a few pollers at once here.
+            for _ in range(min(queue_source.max_concurrency or 1, LOCAL_QUEUE_WORKERS)):
+                self.queue_pollers.append(queues.QueuePoller(queue_source, refs[queue_source.queue],
+                                                             arns[queue_source.queue], self.functions,
+                                                             self.moto.url).start())
         self.scheduler.start()
         self.server = threaded_server(self.host, self.port, self.gateway)
         return self
@@ -257,9 +264,25 @@ class LocalStack:
             if name not in self.scheduler.names():
                 return Response(json.dumps({"error": f"unknown job {name}"}), status=404,
                                 content_type="application/json")
-            # As on AWS, a job does not wait for the stream (POST /local/stream/drain does, when wanted).
-            return Response(json.dumps(self.scheduler.run(name), default=str), content_type="application/json")
+            # As on AWS, a job does not wait for the stream (POST /local/stream/drain does, when wanted). A job
+            # that fans out answers once its run is complete (its pages go through the job queue meanwhile).
+            result = self.scheduler.run(name)
+            if isinstance(result, dict) and result.get("status") == "running" and result.get("run_id"):
+                result = self.wait_for_run(str(result.get("job", name)), str(result["run_id"]))
+            return Response(json.dumps(result, default=str), content_type="application/json")
         return Response(json.dumps({"error": "unknown local route"}), status=404, content_type="application/json")
+
+    def wait_for_run(self, job: str, run_id: str, timeout: float = 600.0) -> dict[str, Any]:
+        """A fanned-out run's report once it is complete (its pages run on the job queue's pollers)."""
+        from loyalty.store import jobs as job_store
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            run = job_store.get_run(job, run_id)
+            if run is not None and run.status == "complete":
+                return {"job": job, "run_id": run_id, **(run.report or {})}
+            time.sleep(0.1)
+        return {"job": job, "run_id": run_id, "status": "running", "error": "not complete in time"}
 
     def admin_events(self, request: Request) -> Response:
         """GET /local/events?after=<cursor>: what was published on the bus (the local stack only)."""

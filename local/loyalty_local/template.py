@@ -113,6 +113,8 @@ class QueueSource:
     queue: str
     batch_size: int
     report_item_failures: bool
+    # The event source's ScalingConfig MaximumConcurrency (None: Lambda's own scaling).
+    max_concurrency: int | None = None
 
 
 @dataclass
@@ -212,10 +214,14 @@ def read_stack(path: Path = TEMPLATE_PATH) -> Stack:
             elif event_kind == "SQS":
                 queue = _getatt_resource(event_properties.get("Queue"))
                 if queue:
+                    scaling = (event_properties.get("ScalingConfig") or {}).get("MaximumConcurrency")
+                    if isinstance(scaling, dict) and "Ref" in scaling:
+                        scaling = (template.get("Parameters") or {}).get(scaling["Ref"], {}).get("Default")
                     stack.queue_sources.append(QueueSource(
                         function=logical_id, queue=queue, batch_size=int(event_properties.get("BatchSize", 10)),
                         report_item_failures="ReportBatchItemFailures" in (
                             event_properties.get("FunctionResponseTypes") or []),
+                        max_concurrency=int(str(scaling)) if scaling is not None else None,
                     ))
             elif event_kind in ("Schedule", "ScheduleV2"):
                 stack.schedules.append(Schedule(

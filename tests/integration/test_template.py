@@ -136,7 +136,8 @@ ALLOWED: dict[str, dict[str, set[str]]] = {
     # A retried code batch reads its chunks; the back office lists the audit log, versions, rosters.
     "AdminFunction": {L: POINTS | {"Query"}, GSI1: {"Query"}, GSI3: {"Query"}},
     "ReportsFunction": {L: {"BatchGetItem"}, M: {"BatchGetItem", "Query"}, GSI1: {"Query"}},
-    "SchedulerFunction": {L: POINTS | {"Query", "Scan"}, GSI2: POINTS | {"Query", "Scan"}, GSI1: {"Query"},
+    "SchedulerFunction": {L: POINTS | {"Query", "Scan", "DescribeTable"},
+                          GSI2: POINTS | {"Query", "Scan", "DescribeTable"}, GSI1: {"Query"},
                           M: {"BatchGetItem", "PutItem", "UpdateItem", "BatchWriteItem", "Query", "Scan"}},
     "PartnerAuthorizerFunction": {L: {"BatchGetItem"}},
     "PartnerFunction": {L: POINTS | {"DeleteItem", "Query"}, GSI1: {"Query"}, M: {"BatchGetItem"}},
@@ -148,6 +149,9 @@ ALLOWED: dict[str, dict[str, set[str]]] = {
     # what-if steps scan the ledger.
     "ImportSplitFunction": {L: {"BatchGetItem", "UpdateItem", "PutItem"}},
     "WorkFunction": {L: POINTS | {"Query", "BatchWriteItem", "Scan"}},
+    # Pages of the jobs that fan out (member maintenance, reconcile and its merge); a page's older result.
+    "JobWorkerFunction": {L: POINTS | {"Query", "Scan", "DeleteItem"}, GSI2: POINTS | {"Query", "Scan"},
+                          M: {"BatchGetItem", "PutItem", "Scan"}},
 }
 # Functions that reach only some partition keys (the internet-facing authorizer; the function that
 # calls partner-controlled URLs must not be able to write balances).
@@ -155,7 +159,8 @@ LEADING_KEYS = {"PartnerAuthorizerFunction": ("PARTNERKEY#*", "PARTNER#*"),
                 "WebhookDeliveryFunction": ("WEBHOOK#*", "WEBHOOKLOG#*", "DELIVERED#*"),
                 "ImportSplitFunction": ("IMPORT#*",)}
 # Single actions granted on some partition keys only, by function and action.
-LEADING_KEYS_OF_ACTION = {("AdminFunction", "dynamodb:Query", "table/LoyaltyTable"): (
+LEADING_KEYS_OF_ACTION = {("JobWorkerFunction", "dynamodb:DeleteItem", "table/LoyaltyTable"): ("JOBRUN#*",),
+                          ("AdminFunction", "dynamodb:Query", "table/LoyaltyTable"): (
     "CODEBATCH#*", "AUDIT", "PROGRAM", "PHONE#*", "IMPORT#*", "CAMPAIGNS"),
     ("CatalogFunction", "dynamodb:Query", "table/LoyaltyTable"): ("CATALOG#*",)}
 

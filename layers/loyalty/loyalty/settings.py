@@ -36,6 +36,9 @@ class Settings(BaseModel):
     # Bulk imports: the bucket files are uploaded to, the queue their chunks and pages go through, and
     # how many rows one chunk holds (one worker invocation's share of a file).
     import_bucket: str | None = Field(None, alias="IMPORT_BUCKET")
+    # Jobs that fan out (member maintenance, reconcile): the queue their pages go through (none: a job runs
+    # its units in the process that started it, as the tests and `loyalty-local` do).
+    job_queue_url: str | None = Field(None, alias="JOB_QUEUE_URL")
     work_queue_url: str | None = Field(None, alias="WORK_QUEUE_URL")
     import_chunk_rows: int = Field(500, alias="IMPORT_CHUNK_ROWS", ge=1, le=10_000)
     # The maxReceiveCount of the queue feeding the function: a unit or split failing on its last receive
@@ -56,7 +59,7 @@ class Settings(BaseModel):
 _NAMES = ("TABLE_NAME", "METRICS_TABLE_NAME", "AWS_REGION", "AWS_DEFAULT_REGION", "DYNAMODB_MAX_RETRIES",
           "EVENT_BUS_NAME", "PARTNER_API_ID", "PARTNER_API_STAGE", "PARTNER_RATE_LIMIT", "PARTNER_BURST_LIMIT",
           "PARTNER_DAILY_QUOTA", "RECONCILE_STREAM_LAG_MINUTES", "WEBHOOK_QUEUE_URL", "WEBHOOK_BACKOFF_SECONDS",
-          "IMPORT_BUCKET", "WORK_QUEUE_URL", "IMPORT_CHUNK_ROWS", "WORK_MAX_RECEIVES", "TRACING",
+          "IMPORT_BUCKET", "WORK_QUEUE_URL", "JOB_QUEUE_URL", "IMPORT_CHUNK_ROWS", "WORK_MAX_RECEIVES", "TRACING",
           "CAMPAIGN_BUDGET_HOLD_SECONDS", "CATALOG_STOCK_SECONDS",
           "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_SERVICE_NAME")
 

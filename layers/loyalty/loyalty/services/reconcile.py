@@ -18,6 +18,7 @@ checks fail is read again, consistently, before it is reported (it may have chan
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
@@ -37,7 +38,7 @@ from loyalty.settings import settings
 from loyalty.store import aggregates, daycounts, repository
 from loyalty.store import campaigns as campaign_store
 from loyalty.store.aggregates import metrics_table_name
-from loyalty.store.db import query_partition, scan
+from loyalty.store.db import query_partition, scan, scan_segment
 from loyalty.store.models import table_name
 
 PAGE_SIZE = 200  # items a Scan page holds: what the job keeps in memory besides one member
@@ -339,20 +340,36 @@ def _promotion_checks(report: Report, totals: Totals) -> None:
                       item["members_reached"])
 
 
-def reconcile(now: datetime | None = None) -> dict[str, Any]:
-    program = repository.read_snapshot().program
-    config = config_of(program)
+def _start(now: datetime | None) -> tuple[Any, datetime, date, Report, Totals]:
+    config = config_of(repository.read_snapshot().program)
     moment = now or utc_now()
-    today = local_day(moment, config.zone)
-    report = Report()
     totals = Totals(moment - stream_lag(), earning_rules(config))
+    return config, moment, local_day(moment, config.zone), Report(), totals
+
+
+def _fold(report: Report, totals: Totals, pk: str, group: list[dict[str, Any]], today: date,
+          window_days: int) -> int:
+    """One partition's items folded into the report and the totals; the ledger entries it held."""
+    if pk.startswith("MEMBER#"):
+        _member_partition(report, totals, pk.removeprefix("MEMBER#"), group, today, window_days)
+        return sum(1 for item in group if str(item.get("sk", "")).startswith("ENTRY#"))
+    _other_partition(report, totals, pk, group)
+    return 0
+
+
+def reconcile(now: datetime | None = None) -> dict[str, Any]:
+    """Reconciliation in one pass over the table (a small program, the tests). A large one fans out: see
+    `reconcile_page` and `merge` (services/jobs.py runs them through the job queue)."""
+    config, moment, today, report, totals = _start(now)
     entries = 0
     for pk, group in _partitions(scan(table_name(), page_size=PAGE_SIZE)):
-        if pk.startswith("MEMBER#"):
-            entries += sum(1 for item in group if str(item.get("sk", "")).startswith("ENTRY#"))
-            _member_partition(report, totals, pk.removeprefix("MEMBER#"), group, today, config.tier_window_days)
-        else:
-            _other_partition(report, totals, pk, group)
+        entries += _fold(report, totals, pk, group, today, config.tier_window_days)
+    return _finish(report, totals, entries, moment)
+
+
+def _finish(report: Report, totals: Totals, entries: int, moment: datetime) -> dict[str, Any]:
+    """The checks across the whole ledger, once every partition is folded: the aggregates, the member count,
+    the promotions; the flagged purchases saved for /admin/liability."""
     stored = aggregates.combine(scan(metrics_table_name(), page_size=PAGE_SIZE))
     new_members = sum(counters.get("new_members", 0) for key, counters in stored.items() if key[0] == m.DAYS_PK)
     recent_new = sum(counters.get("new_members", 0) for key, counters in totals.recent_up.items()
@@ -367,3 +384,107 @@ def reconcile(now: datetime | None = None) -> dict[str, Any]:
     flagged = totals.flagged.as_dict()
     aggregates.save_flagged_entries({**flagged, "checked_at": iso_utc(moment)})
     return {"members": totals.members, "entries": entries, **report.as_dict(), "flagged": flagged}
+
+
+# --- fanned out: one page of one Scan segment at a time, then the merge --------------------------------
+
+# A page reads at most about this many items (more only to finish the partition it is in), and stops sooner
+# at its time budget: every page writes its unit's running totals, so pages are long.
+PAGE_ITEMS = 500_000
+
+
+def reconcile_page(segment: int, total_segments: int, cursor: dict[str, str] | None, *, now: datetime,
+                   until: float) -> tuple[dict[str, int], dict[str, str] | None, dict[str, Any]]:
+    """One page of one segment: whole partitions from just after `cursor`, until PAGE_ITEMS items or the
+    monotonic time `until`, folded into partial totals. Returns (counts, where the next page starts (None:
+    the segment is done), the partial result for `merge`). A page done again folds the same partitions."""
+    config, _moment, today, report, totals = _start(now)
+    entries = items = 0
+    group: list[dict[str, Any]] = []
+    last: dict[str, str] | None = None
+    for item in scan_segment(table_name(), segment, total_segments, cursor, page_size=PAGE_SIZE):
+        if group and item["pk"] != group[0]["pk"]:
+            entries += _fold(report, totals, str(group[0]["pk"]), group, today, config.tier_window_days)
+            items += len(group)
+            last = {"pk": str(group[-1]["pk"]), "sk": str(group[-1]["sk"])}
+            group = []
+            if items >= PAGE_ITEMS or time.monotonic() >= until:
+                return _partial(report, totals, entries, items, last)
+        group.append(item)
+    if group:
+        entries += _fold(report, totals, str(group[0]["pk"]), group, today, config.tier_window_days)
+        items += len(group)
+    counts, _, partial = _partial(report, totals, entries, items, None)
+    return counts, None, partial
+
+
+def _partial(report: Report, totals: Totals, entries: int, items: int,
+             next_cursor: dict[str, str] | None) -> tuple[dict[str, int], dict[str, str] | None, dict[str, Any]]:
+    def keyed(found: dict[m.ItemKey, Counter[str]]) -> list[list[Any]]:
+        return [[key[0], key[1], dict(counters)] for key, counters in found.items() if counters]
+
+    partial = {
+        "expected": keyed(totals.expected), "recent_up": keyed(totals.recent_up),
+        "recent_down": keyed(totals.recent_down), "members": totals.members, "entries": entries,
+        "budgets": totals.budgets, "shares": {name: dict(found) for name, found in totals.shares.items()},
+        "awarded": dict(totals.awarded), "claims": dict(totals.claims), "reached": dict(totals.reached),
+        "claimed_codes": dict(totals.claimed_codes), "discrepancies": report.discrepancies,
+        "discrepancy_count": report.count, "checked": dict(report.checked), "flagged": totals.flagged.as_dict(),
+    }
+    return {"items": items, "entries": entries, "members": totals.members}, next_cursor, partial
+
+
+def combine(first: dict[str, Any] | None, second: dict[str, Any]) -> dict[str, Any]:
+    """Two partial results as one (pages of a segment carry their running sum forward in this form)."""
+    if first is None:
+        return second
+    found: dict[str, Any] = {}
+    for name in ("expected", "recent_up", "recent_down"):
+        keyed: dict[tuple[str, str], Counter[str]] = {}
+        for pk, sk, counters in (*first[name], *second[name]):
+            keyed.setdefault((pk, sk), Counter()).update(counters)
+        found[name] = [[pk, sk, dict(counters)] for (pk, sk), counters in keyed.items() if counters]
+    for name in ("members", "entries", "discrepancy_count"):
+        found[name] = int(first[name]) + int(second[name])
+    found["budgets"] = {**first["budgets"], **second["budgets"]}
+    shares: dict[str, Counter[str]] = defaultdict(Counter)
+    for source in (first["shares"], second["shares"]):
+        for name, counters in source.items():
+            shares[name].update(counters)
+    found["shares"] = {name: dict(counters) for name, counters in shares.items()}
+    for name in ("awarded", "claims", "reached", "claimed_codes", "checked"):
+        found[name] = dict(Counter(first[name]) + Counter(second[name]))
+    found["discrepancies"] = (first["discrepancies"] + second["discrepancies"])[:200]
+    found["flagged"] = {"count": int(first["flagged"]["count"]) + int(second["flagged"]["count"]),
+                        "excess_points": int(first["flagged"]["excess_points"])
+                        + int(second["flagged"]["excess_points"]),
+                        "entries": (first["flagged"]["entries"] + second["flagged"]["entries"])[:MAX_FLAGGED_LISTED]}
+    return found
+
+
+def merge(partials: Iterable[dict[str, Any]], now: datetime) -> dict[str, Any]:
+    """Every segment's partial result added up, then the checks across the whole ledger: the same report as
+    one pass over the same data."""
+    _config, moment, _today, report, totals = _start(now)
+    whole: dict[str, Any] | None = None
+    for partial in partials:
+        whole = combine(whole, partial)
+    if whole is None:
+        return _finish(report, totals, 0, moment)
+    for name, target in (("expected", totals.expected), ("recent_up", totals.recent_up),
+                         ("recent_down", totals.recent_down)):
+        for pk, sk, counters in whole[name]:
+            target[(pk, sk)] = Counter(counters)
+    totals.members = int(whole["members"])
+    totals.budgets.update(whole["budgets"])
+    for name, found in whole["shares"].items():
+        totals.shares[name].update(found)
+    for name in ("awarded", "claims", "reached", "claimed_codes"):
+        getattr(totals, name).update(whole[name])
+    report.count = int(whole["discrepancy_count"])
+    report.checked.update(whole["checked"])
+    report.discrepancies.extend(whole["discrepancies"])
+    totals.flagged.count = int(whole["flagged"]["count"])
+    totals.flagged.excess_points = int(whole["flagged"]["excess_points"])
+    totals.flagged.entries.extend(whole["flagged"]["entries"])
+    return _finish(report, totals, int(whole["entries"]), moment)

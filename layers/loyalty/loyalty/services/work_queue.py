@@ -19,9 +19,10 @@ def _sqs() -> Any:
     return boto3.client("sqs")
 
 
-def send(messages: list[dict[str, Any]]) -> None:
-    """Each message as JSON, 10 to a request; a message SQS refuses raises (the caller's unit is retried)."""
-    url = settings().work_queue_url
+def send(messages: list[dict[str, Any]], queue_url: str | None = None) -> None:
+    """Each message as JSON, 10 to a request; a message SQS refuses raises (the caller's unit is retried).
+    To the work queue, or to `queue_url` (the job queue)."""
+    url = queue_url or settings().work_queue_url
     if not url:
         raise RuntimeError("WORK_QUEUE_URL is not set")
     for start in range(0, len(messages), SEND_BATCH):

@@ -238,7 +238,7 @@ def _plain(value: dict[str, Any]) -> Any:
 
 def _pages(operation: str, request: dict[str, Any]) -> Iterable[dict[str, Any]]:
     """The items of a paged Scan or Query, as plain Python values (numbers as Decimal)."""
-    start: dict[str, Any] | None = None
+    start: dict[str, Any] | None = request.pop("ExclusiveStartKey", None)
     while True:
         page = {**request, "ExclusiveStartKey": start} if start else request
         try:
@@ -261,6 +261,27 @@ def plain_item(raw: dict[str, Any]) -> dict[str, Any]:
 def scan(table: str, page_size: int | None = None) -> Iterable[dict[str, Any]]:
     """Every item of a table, page by page (at most `page_size` items held at once). For jobs, never requests."""
     return _pages("Scan", {"TableName": table, **({"Limit": page_size} if page_size else {})})
+
+
+def scan_segment(table: str, segment: int, total_segments: int, start: dict[str, str] | None,
+                 page_size: int = 200) -> Iterable[dict[str, Any]]:
+    """The items of one segment of a parallel Scan, from just after the item keyed `start` (plain pk and
+    sk), page by page. For jobs that fan out over the table."""
+    request: dict[str, Any] = {"TableName": table, "Segment": segment, "TotalSegments": total_segments,
+                               "Limit": page_size}
+    if start is not None:
+        request["ExclusiveStartKey"] = {"pk": {"S": start["pk"]}, "sk": {"S": start["sk"]}}
+    return _pages("Scan", request)
+
+
+def item_count(table: str) -> int:
+    """How many items the table holds, as DynamoDB last counted them (about every six hours)."""
+    try:
+        response = connection().dispatch("DescribeTable", {"TableName": table})
+    except (PynamoDBException, ClientError, BotoCoreError) as exc:
+        raise_if_transient(exc)
+        raise
+    return int(response["Table"].get("ItemCount") or 0)
 
 
 def query_partition(table: str, pk: str) -> list[dict[str, Any]]:

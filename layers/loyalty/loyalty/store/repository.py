@@ -875,6 +875,37 @@ def schedule_member(member: MemberItem, day: str | None) -> None:
         member.gsi2pk, member.gsi2sk = due_shard(member.member_id), f"{day}#{member.member_id}"
 
 
+def due_shard_key(shard: int) -> str:
+    return f"{DUE}#{shard:02d}"
+
+
+def due_page(shard_key: str, *, through_day: str, after: str | None, limit: int) -> list[tuple[str, str]]:
+    """(index key, member id) of up to `limit` members of one due-index shard due on or before `through_day`,
+    soonest first, after the index key `after` (eventually consistent: a member just visited may still show
+    as due; its own read of itself says not)."""
+    low = f"{after}\u0001" if after else ""
+    condition = MemberItem.gsi2sk.between(low, f"{through_day}#\uffff") if low else (
+        MemberItem.gsi2sk <= f"{through_day}#\uffff")
+    try:
+        keys = MemberItem.schedule.query(shard_key, condition, limit=limit, page_size=limit)
+        return [(str(item.gsi2sk), str(item.pk).removeprefix("MEMBER#")) for item in keys]
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
+
+
+def members_in_segment(segment: int, total: int, after: dict[str, str] | None,
+                       page_size: int = 200) -> Iterator[MemberItem]:
+    """The members of one segment of a parallel Scan, from just after the item `after`. A job."""
+    start = {"pk": after["pk"], "sk": after["sk"]} if after else None
+    try:
+        yield from MemberItem.scan(MemberItem.sk == "PROFILE", segment=segment, total_segments=total,
+                                   page_size=page_size, last_evaluated_key=_typed_key(start) if start else None)
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
+
+
 def members_due(through_day: str) -> list[str]:
     """Member ids with scheduled work on or before `through_day` (eventually consistent index)."""
     due: list[tuple[str, str]] = []

@@ -24,7 +24,7 @@ from pynamodb.attributes import BinaryAttribute, JSONAttribute, NumberAttribute,
 from pynamodb.exceptions import PynamoDBException
 
 from loyalty.store.db import batch_get, error_code, load, raise_if_transient
-from loyalty.store.models import _Item, _Meta
+from loyalty.store.models import MemberItem, _Item, _Meta
 
 
 def run_key(job: str, run_id: str) -> str:
@@ -215,8 +215,6 @@ def results(job: str, run_id: str) -> Iterator[Any]:
 
 def overdue_runs(now: str) -> list[JobRunItem]:
     """Runs still running past their deadline (a sparse index of running runs, by deadline)."""
-    from loyalty.store.models import MemberItem
-
     try:
         keys = list(MemberItem.schedule.query(RUNNING_INDEX_KEY, MemberItem.gsi2sk < now))
     except PynamoDBException as exc:

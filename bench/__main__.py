@@ -443,6 +443,12 @@ def dynamodb_and_scale(world: World, results: dict[str, Any], *, mix_operations:
     results["stream_contention"] = capacity.stream_contention(world, batches_per_consumer=contention_batches)
     log("hot claims: every claim on one reward, then on one promotion")
     results["hot_claims"] = capacity.hot_claims(world)
+    log("scheduled jobs: member maintenance and reconcile pages measured, modelled for 1, 10 and 30 million members")
+    from bench import jobs as job_bench
+
+    measured = job_bench.measure(world)
+    results["jobs"] = {**measured, **job_bench.model_at_scale(measured["measured"], load_template(),
+                                                              results["capacity"], results["stream_headroom"])}
     results["capacity"]["coverage"] = world.coverage()
     coverage = results["capacity"]["coverage"]
     if coverage["ratio"] is None or coverage["ratio"] < 1.0:
@@ -478,8 +484,8 @@ def scale_only() -> int:
     results["full_run_date"] = kept_from
     results["date"] = datetime.now(UTC).strftime("%Y-%m-%d")
     _remeasured(results, ["dynamodb_requests_per_op", "write_units_per_op", "read_units_per_op", "capacity",
-                          "capacity_with_campaigns", "stream_contention", "hot_claims", "handler_duration_ms",
-                          "stream_writes_per_100_records", "cost_per_million"], kept_from)
+                          "purchase_5_campaigns", "stream_headroom", "jobs", "stream_contention", "hot_claims",
+                          "handler_duration_ms", "stream_writes_per_100_records", "cost_per_million"], kept_from)
     path.write_text(json.dumps(results, indent=2) + "\n")
     (ROOT / "BENCHMARKS.md").write_text(report.markdown(results))
     log(f"done in {round(time.time() - started, 1)} s (scale sections only)")

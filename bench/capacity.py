@@ -58,6 +58,28 @@ STOCKED_REWARDS = 10
 # digit milliseconds for DynamoDB in the same region); a stream batch's time is its own CPU time plus this
 # for each request it sends.
 AWS_REQUEST_SECONDS = 0.008
+# Lambda gives CPU in proportion to memory: 1,769 MB is one vCPU (this machine's core is taken as one).
+ONE_VCPU_MB = 1769
+
+
+def cpu_factor(memory_mb: int) -> float:
+    """How much longer CPU work takes on a function of `memory_mb` than on one vCPU."""
+    return max(1.0, ONE_VCPU_MB / memory_mb)
+
+
+def _api_cpu_factor() -> float:
+    from loyalty_local.template import load_template
+
+    memory = load_template().get("Globals", {}).get("Function", {}).get("MemorySize", 128)
+    return cpu_factor(int(memory))
+
+
+API_CPU_FACTOR = _api_cpu_factor()
+
+
+def memory_of(template: dict[str, Any], function: str) -> int:
+    properties = template["Resources"][function]["Properties"]
+    return int(properties.get("MemorySize") or template.get("Globals", {}).get("Function", {}).get("MemorySize", 128))
 # Families whose writes the single instance of this bench cannot load as AWS would: budget chunks are taken
 # per instance (store.escrow), so their load depends on the instance count at the target (see escrow_at_target).
 MODELLED_APART = ("SHARE#CAMPAIGN#",)
@@ -145,8 +167,9 @@ def _run_calls(world: Any, run: MixRun, kinds: list[str], operations: int, membe
         call = functools.partial(_mix_call, world.api, rng, kind, member, f"{prefix}{number}", orders, partner)
         began = time.thread_time()
         result, calls = world.measure(call)
-        # What the call takes on Lambda: its own CPU (moto serves in another thread) and AWS's time per request.
-        run.seconds[kind].append(time.thread_time() - began + len(calls) * AWS_REQUEST_SECONDS)
+        # What the call takes on Lambda: its own CPU (moto serves in another thread) on an API function's share
+        # of a vCPU, and AWS's time per request.
+        run.seconds[kind].append((time.thread_time() - began) * API_CPU_FACTOR + len(calls) * AWS_REQUEST_SECONDS)
         if result.status >= 500:
             raise AssertionError((kind, result.status, result.body))
         if result.status not in (200, 201):
@@ -427,7 +450,10 @@ def stream_headroom(report: dict[str, Any], template: dict[str, Any],
         source = next(event["Properties"] for event in properties["Events"].values() if event["Type"] == "DynamoDB")
         factor = int(source.get("ParallelizationFactor", 1))
         batch = int(source.get("BatchSize", 100))
-        seconds = report["stream"][function]["seconds_per_full_batch"] or 1.0
+        measured = report["stream"][function]
+        # Its CPU on the function's share of a vCPU, and AWS's time for each request.
+        seconds = (measured["cpu_seconds_per_full_batch"] * cpu_factor(memory_of(template, function))
+                   + measured["requests_per_full_batch"] * AWS_REQUEST_SECONDS)
         concurrency = min(shards * factor, int(reserved)) if reserved is not None else shards * factor
         need = report["stream"]["records_per_points_call"][function] * target
         capacity = concurrency * batch / seconds
@@ -435,7 +461,7 @@ def stream_headroom(report: dict[str, Any], template: dict[str, Any],
         found[name] = {"need_per_second": round(need), "capacity_per_second": round(capacity),
                        "ratio": round(capacity / need, 2) if need else None, "concurrency": concurrency,
                        "reserved_concurrency": reserved, "parallelization_factor": factor, "batch_size": batch,
-                       "seconds_per_batch": seconds}
+                       "memory_mb": memory_of(template, function), "seconds_per_batch": round(seconds, 4)}
     found["need_per_second"] = found["stream_processor"]["need_per_second"] + found["events_publisher"][
         "need_per_second"]
     found["capacity_per_second"] = found["stream_processor"]["capacity_per_second"] + found["events_publisher"][

@@ -4,6 +4,7 @@ responses: what failed stays on the queue and comes back once its visibility tim
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -53,7 +54,9 @@ def create(stack: Stack, endpoint: str) -> tuple[dict[str, str], dict[str, str]]
         refs[name] = url
         arns[name] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     for name in stack.buses:
-        events.create_event_bus(Name=name)
+        # (created already by an earlier call on the same emulator)
+        with contextlib.suppress(events.exceptions.ResourceAlreadyExistsException):
+            events.create_event_bus(Name=name)
         refs[name] = name
     s3 = boto3.client("s3", endpoint_url=endpoint, region_name=REGION)
     for name, properties in stack.buckets.items():

@@ -16,6 +16,7 @@ import pytest
 
 from loyalty.services import jobs
 from loyalty.services import reconcile as checks
+from loyalty.store.repository import DUE_SHARDS
 from loyalty_local import queues
 from loyalty_local.iam import as_function
 from loyalty_local.motoserver import MotoServer
@@ -119,7 +120,7 @@ def test_member_maintenance_fans_out_over_the_due_shards_and_a_killed_workers_pa
     with at(due_day):
         # When the hourly schedule starts a run (its first pages go to the job queue) and 4 workers take them
         started = jobs.run("member_maintenance", due_day)
-        assert started["status"] == "running" and started["units"] == 64
+        assert started["status"] == "running" and started["units"] == DUE_SHARDS
         job_queue.drain(workers=4)
     # Then the killed page came back and was finished, and every member's points expired exactly once
     assert died

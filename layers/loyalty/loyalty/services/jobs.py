@@ -3,8 +3,10 @@ it twice for the same day changes nothing."""
 
 from __future__ import annotations
 
+import contextvars
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -110,15 +112,29 @@ def _maintenance_page(unit: str, cursor: Any, now: datetime, until: float) -> tu
     due = repository.due_page(unit, through_day=today, after=after, limit=MAINTENANCE_PAGE)
     counts: dict[str, int] = {"visited": 0}
     last = after
-    for index_key, member_id in due:
-        for kind in maintain_member(member_id, now):
-            counts[kind] = counts.get(kind, 0) + 1
-        counts["visited"] += 1
-        last = index_key
+    # Members are independent (each its own read and transaction): a few at once, while most of a visit is
+    # waiting on DynamoDB. In order, so the page ends after a prefix of its members, never with a gap.
+    for start in range(0, len(due), MAINTENANCE_AT_ONCE):
+        batch = due[start:start + MAINTENANCE_AT_ONCE]
+        for written in _at_once(lambda member_id: maintain_member(member_id, now), [m for _, m in batch]):
+            for kind in written:
+                counts[kind] = counts.get(kind, 0) + 1
+        counts["visited"] += len(batch)
+        last = batch[-1][0]
         if time.monotonic() >= until:
             break
     more = len(due) == MAINTENANCE_PAGE or counts["visited"] < len(due)
     return counts, ({"after": last} if more else None), None
+
+
+def _at_once(call: Callable[[str], list[str]], member_ids: list[str]) -> list[list[str]]:
+    """`call` on each member id, on threads of this invocation (each in a copy of this context, so that what
+    the caller's context carries, e.g. its identity for a check, carries over)."""
+    if len(member_ids) <= 1:
+        return [call(member_id) for member_id in member_ids]
+    with ThreadPoolExecutor(max_workers=len(member_ids)) as pool:
+        futures = [pool.submit(contextvars.copy_context().run, call, member_id) for member_id in member_ids]
+        return [future.result() for future in futures]
 
 
 def backfill_search_keys(now: datetime | None = None) -> dict[str, Any]:
@@ -177,15 +193,20 @@ def run(name: str, now: datetime | None = None) -> dict[str, Any]:
 # lease is over; a schedule delivered twice finds its run and starts nothing new. Without a job queue
 # (the tests, `loyalty-local`), the same pages run one after the other in the calling process.
 
-# Members a page of member maintenance visits (about 20 ms each on AWS: a page is seconds).
+# Members a page of member maintenance visits (tens of milliseconds each on AWS: a page is seconds), and how
+# many of them it visits at once.
 MAINTENANCE_PAGE = 200
+MAINTENANCE_AT_ONCE = 4
 # A page stops early past this much of its worker's time (the rest is left for the next page's message).
 PAGE_SECONDS = 60.0
 LEASE_SECONDS = 180.0
-# Items per Scan segment (a segment's pages are read one after the other); at least this many segments.
-ITEMS_PER_SEGMENT = 2_000_000
+# Items per Scan segment (a segment's pages are read one after the other, carrying its running totals): a
+# segment is about 45 minutes of one worker (BENCHMARKS.md, "Jobs"), and segments run side by side, so a
+# run takes that long whatever the table's size while the workers suffice; at least MIN_SEGMENTS, at most
+# MAX_SEGMENTS (the merge reads one result per segment).
+ITEMS_PER_SEGMENT = 12_000_000
 MIN_SEGMENTS = 4
-MAX_SEGMENTS = 1_000_000
+MAX_SEGMENTS = 1_000
 
 
 @dataclass(frozen=True)

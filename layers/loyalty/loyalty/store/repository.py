@@ -859,12 +859,13 @@ def list_rewards(*, limit: int, cursor: str | None) -> tuple[list[RewardItem], s
 
 DUE = "DUE"
 # The index of scheduled work is split over this many partition keys (DUE#<nn>, by member), so that
-# no one index partition takes every member's writes; the daily job queries each of them.
+# no one index partition takes every member's writes; member maintenance fans out over them (a worker a key
+# at a time, several members at once: BENCHMARKS.md, "Jobs").
 DUE_SHARDS = 64
 
 
 def due_shard(member_id: str) -> str:
-    return f"{DUE}#{zlib.crc32(member_id.encode()) % DUE_SHARDS:02d}"
+    return due_shard_key(zlib.crc32(member_id.encode()) % DUE_SHARDS)
 
 
 def schedule_member(member: MemberItem, day: str | None) -> None:

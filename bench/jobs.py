@@ -45,7 +45,7 @@ QUOTAS = {
     "eventbridge_put_events_requests_per_second": 10_000,
     "dynamodb_table_write_units_per_second": 40_000,  # on-demand: maximum throughput per table
     "dynamodb_table_read_units_per_second": 40_000,
-    "sqs_standard_messages_per_second": None,  # nearly unlimited for standard queues
+    "sqs_standard_messages_per_second": None,  # standard queues: nearly unlimited API calls per second
 }
 
 
@@ -192,7 +192,9 @@ def model_at_scale(measured: dict[str, Any], template: dict[str, Any], capacity:
         items = count * ITEMS_PER_MEMBER
         segments = max(jobs.MIN_SEGMENTS, min(jobs.MAX_SEGMENTS, math.ceil(items / jobs.ITEMS_PER_SEGMENT)))
         scan = items * reconcile["seconds_per_item"]
-        workers = min(concurrency, segments)
+        # Both jobs take their pages from one queue: reconcile gets the workers maintenance leaves when both
+        # run at once (maintenance's first run of the day is the heavy one).
+        workers = min(concurrency - found["member_maintenance"][label]["workers"], segments)
         pages = math.ceil(scan / jobs.PAGE_SECONDS)
         merge = segments * reconcile["merge_cpu_seconds_per_result"]
         wall = max(scan / workers, scan / segments) + merge
@@ -207,6 +209,12 @@ def model_at_scale(measured: dict[str, Any], template: dict[str, Any], capacity:
             "wall_hours": round(wall / 3600, 2), "cost_usd_per_day": round(cost, 2),
             "peak_read_units_per_second": round(items * reconcile["read_units_per_item"] / (wall - merge)),
             "peak_write_units_per_second": round(result_units / (wall - merge))}
+        # Job queue messages: each page is sent, received and deleted once (a retried page once more).
+        maintenance_row = found["member_maintenance"][label]
+        maintenance_pages = maintenance_row["members_due"] / jobs.MAINTENANCE_PAGE
+        messages = 3 * (maintenance_pages / max(1.0, maintenance_row["wall_hours"] * 3600)
+                        + pages / max(1.0, wall - merge))
+        found["job_queue_messages_per_second"] = max(found.get("job_queue_messages_per_second", 0), round(messages))
         peak_writes = max(peak_writes, found["member_maintenance"][label]["peak_write_units_per_second"])
         peak_reads = max(peak_reads, found["reconcile"][label]["peak_read_units_per_second"])
     # Keys with the jobs beside 25,000 points calls/s: the due index's keys take the maintenance's writes on
@@ -222,12 +230,13 @@ def model_at_scale(measured: dict[str, Any], template: dict[str, Any], capacity:
     found["keys_above_half_a_partition"] = [key for key, row in found["keys"].items()
                                             if row.get("share_of_partition_limit", 0) > 0.5
                                             or row.get("write_units_per_second", 0) > 500]
-    found["account_quotas"] = account_quotas(capacity, headroom, peak_reads, peak_writes, concurrency)
+    found["account_quotas"] = account_quotas(capacity, headroom, peak_reads, peak_writes, concurrency,
+                                             found["job_queue_messages_per_second"])
     return found
 
 
 def account_quotas(capacity: dict[str, Any], headroom: dict[str, Any], job_reads: float, job_writes: float,
-                   job_workers: int, target: int = 25_000) -> dict[str, Any]:
+                   job_workers: int, job_messages: float, target: int = 25_000) -> dict[str, Any]:
     """What the design asks of one AWS account at 25,000 points calls/s beside the jobs, against AWS's default
     quotas (the ones to raise are listed in the README's deployment notes)."""
     mix = capacity["mix"]
@@ -246,7 +255,8 @@ def account_quotas(capacity: dict[str, Any], headroom: dict[str, Any], job_reads
             "eventbridge_put_events_requests_per_second": round(events_per_second / 10),
             "dynamodb_table_write_units_per_second": round(writes),
             "dynamodb_table_read_units_per_second": round(reads),
-            "sqs_standard_messages_per_second": None}
+            # The job queue's messages and the imports' (a file's chunks, a few a minute: not counted).
+            "sqs_standard_messages_per_second": round(job_messages)}
     return {name: {"needed": need[name], "default_quota": QUOTAS[name],
                    "raise": need[name] is not None and QUOTAS[name] is not None and need[name] > QUOTAS[name]}
             for name in QUOTAS} | {"lambda_concurrency_by_call": functions}

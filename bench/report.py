@@ -305,6 +305,78 @@ The same two files imported again: members {reimport['members']['imported']} imp
     return text
 
 
+def _jobs(jobs: dict[str, Any] | None) -> str:
+    if not jobs or "member_maintenance" not in jobs:
+        return "## Scheduled jobs at scale\n\nNot run."
+    measured = jobs["measured"]
+    visit, scan = measured["member_maintenance"], measured["reconcile"]
+    rows = []
+    for job in ("member_maintenance", "reconcile"):
+        for label, row in jobs[job].items():
+            size = label.removeprefix("members_")
+            rows.append(f"| {job} | {size} | {row['units']} | {row['workers_needed_for_an_hour']} | "
+                        f"{row['workers']} | {row['wall_hours']:g} | ${row['cost_usd_per_day']:,.2f} | "
+                        f"{row.get('peak_read_units_per_second', 0):,} | "
+                        f"{row.get('peak_write_units_per_second', 0):,} |")
+    worst = max(row["wall_hours"] for job in ("member_maintenance", "reconcile") for row in jobs[job].values())
+    above = jobs["keys_above_half_a_partition"]
+    keys = "\n".join(f"| `{key}` | {row['write_units_per_second']:g} | "
+                     f"{row['share_of_partition_limit']:.1%} |" if "share_of_partition_limit" in row else
+                     f"| `{key}` | {row['write_units_per_second']:g} | n/a |" for key, row in jobs["keys"].items())
+    quotas = "\n".join(
+        f"| {name} | {_number(row['needed'], 'n/a')} | {_number(row['default_quota'], 'no fixed quota')} | "
+        f"{'**raise**' if row['raise'] else 'fits'} |"
+        for name, row in jobs["account_quotas"].items() if name != "lambda_concurrency_by_call")
+    by_call = ", ".join(f"{name} {count}"
+                        for name, count in jobs["account_quotas"]["lambda_concurrency_by_call"].items())
+    return f"""## Scheduled jobs at scale
+
+Member maintenance (hourly; each due member's lots expire, pending points release, birthday, tier review)
+and reconcile (daily; every item of the table) fan out through the job queue (`services/jobs.py`):
+maintenance over the due index's shards, reconcile over the segments of a parallel Scan sized to the
+table, pages of each unit done by the job workers one after the other. **Measured here, in-process on
+moto** ({visit['visited']} due members of {visit['members']} after 400 days of purchases; {scan['items']:,}
+items scanned): a member's visit is {visit['cpu_seconds_per_visit'] * 1000:g} ms of CPU and
+{visit['requests_per_visit']:g} requests ({visit['write_units_per_visit']:g} write units,
+{visit['read_units_per_visit']:g} read units), a page visits {visit['at_once']} members at once, so
+{visit['seconds_per_visit'] * 1000:g} ms a member with each AWS request taken as 8 ms; reconcile reads an
+item in {scan['seconds_per_item'] * 1000:g} ms ({scan['cpu_seconds_per_item'] * 1000:g} ms of CPU),
+{scan['read_units_per_item']:g} read units, and a segment's running totals are {scan['result_bytes']:,}
+bytes compressed (merging one takes {scan['merge_cpu_seconds_per_result'] * 1000:g} ms). **Modelled**:
+{jobs['due_share_per_day']:.1%} of members due a day (the simulator's program: a member buys on a day with
+chance 0.05 to 0.3, and each day's lots expire a year later; plus birthdays), {jobs['items_per_member']}
+items a member, {jobs['worker_concurrency']} job workers (the template's `JobWorkerConcurrency`), shared by
+both jobs when they run at once (reconcile gets what maintenance leaves).
+
+**Longest daily job at 30 million members: {worst:g} h** (target at most 1 h for every daily job:
+{_status(worst <= 1)}).
+
+| job | members | units | workers for 1 h | workers | wall hours | cost / day | peak read units/s | peak write units/s |
+|---|---|---|---|---|---|---|---|---|
+{chr(10).join(rows)}
+
+Keys the jobs write beside 25,000 points calls/s (keys above half a partition:
+{', '.join(f'`{key}`' for key in above) or 'none'}; a parallel Scan spreads its reads over every partition):
+
+| key | write units/s | share of a partition |
+|---|---|---|
+{keys}
+
+**What the design asks of one AWS account** at 25,000 points calls/s with the jobs running, against AWS's
+default quotas (us-east-1; the ones to raise are listed in the README's deployment notes):
+
+| quota | needed | default | |
+|---|---|---|---|
+{quotas}
+
+Lambda concurrency per API call (from in-process durations on moto, so on the high side): {by_call}; plus
+the stream consumers' and the job workers' maximum concurrency."""
+
+
+def _number(value: float | None, otherwise: str) -> str:
+    return otherwise if value is None else f"{value:,}"
+
+
 def _status(met: bool) -> str:
     return "met" if met else "**not met**"
 
@@ -365,6 +437,8 @@ parts (previous purchase days, upsell days, activity), the liability's core and 
 the once-per-shard-and-item look at old watermarks (a fresh shard here, so every item).
 
 {_scale(results)}
+
+{_jobs(results.get("jobs"))}
 
 ## Cold import cost per function
 

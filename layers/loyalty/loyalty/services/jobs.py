@@ -201,10 +201,10 @@ MAINTENANCE_AT_ONCE = 4
 PAGE_SECONDS = 60.0
 LEASE_SECONDS = 180.0
 # Items per Scan segment (a segment's pages are read one after the other, carrying its running totals): a
-# segment is about 45 minutes of one worker (BENCHMARKS.md, "Jobs"), and segments run side by side, so a
-# run takes that long whatever the table's size while the workers suffice; at least MIN_SEGMENTS, at most
-# MAX_SEGMENTS (the merge reads one result per segment).
-ITEMS_PER_SEGMENT = 12_000_000
+# segment is about 20 minutes of one worker (0.3 ms an item, BENCHMARKS.md, "Jobs"), and segments run side
+# by side, so a run takes that long whatever the table's size while the workers suffice; at least
+# MIN_SEGMENTS, at most MAX_SEGMENTS (the merge reads one result per segment).
+ITEMS_PER_SEGMENT = 4_000_000
 MIN_SEGMENTS = 4
 MAX_SEGMENTS = 1_000
 

@@ -10,7 +10,8 @@ one page at once, a page done is never done again, and a killed worker's page is
 its message once the lease is over. A unit's pages follow each other (each records where the next starts),
 so a unit is resumable from its last page. A run is complete when every unit has finished its last page.
 One run's items share a partition key; a run writes a few of them a second (a page is hundreds of members
-or thousands of items), far below a partition's limit.
+or thousands of items), far below a partition's limit. Every item of a run lapses `KEPT` (30 days) after it was written
+(DynamoDB's TTL): a 30-million-member program's runs write about 40,000 pages a day.
 """
 
 from __future__ import annotations
@@ -18,9 +19,17 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
-from pynamodb.attributes import BinaryAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
+from pynamodb.attributes import (
+    BinaryAttribute,
+    JSONAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
 from pynamodb.exceptions import PynamoDBException
 
 from loyalty.store.db import batch_get, error_code, load, raise_if_transient
@@ -54,6 +63,7 @@ class JobRunItem(_Item):
     report = JSONAttribute(null=True)  # the merged result
     gsi2pk = UnicodeAttribute(null=True)  # JOBRUNS while running: the watchdog finds runs past their deadline
     gsi2sk = UnicodeAttribute(null=True)
+    expires = TTLAttribute(null=True)
 
 
 class JobPageItem(_Item):
@@ -65,6 +75,7 @@ class JobPageItem(_Item):
     cursor = JSONAttribute(null=True)  # where the page starts
     next_cursor = JSONAttribute(null=True)  # where the next page starts (null: the unit's last page)
     counts = JSONAttribute(null=True)
+    expires = TTLAttribute(null=True)
 
 
 class JobResultItem(_Item):
@@ -73,17 +84,21 @@ class JobResultItem(_Item):
 
     data = BinaryAttribute(legacy_encoding=False)
     parts = NumberAttribute(null=True)
+    expires = TTLAttribute(null=True)
 
 
 RUNNING_INDEX_KEY = "JOBRUNS"
 # A result item stays well under DynamoDB's 400 KB item limit.
 MAX_RESULT_BYTES = 350_000
+# How long a run's items are kept (its report is read from its RUN item until then).
+KEPT = timedelta(days=30)
 
 
 def start_run(job: str, run_id: str, *, units: list[str], started_at: str, deadline: str) -> JobRunItem:
     """The run (created once: a second delivery of the schedule finds it)."""
     item = JobRunItem(run_key(job, run_id), "RUN", job=job, run_id=run_id, started_at=started_at, deadline=deadline,
-                      units=units, status="running", gsi2pk=RUNNING_INDEX_KEY, gsi2sk=f"{deadline}#{job}#{run_id}")
+                      units=units, status="running", gsi2pk=RUNNING_INDEX_KEY, gsi2sk=f"{deadline}#{job}#{run_id}",
+                      expires=KEPT)
     try:
         item.save(condition=JobRunItem.pk.does_not_exist())
         return item
@@ -106,7 +121,7 @@ def claim_page(job: str, run_id: str, unit: str, page: int, cursor: Any, *, now:
     """("claimed", page) for this worker; ("done", page) when it was done before; ("busy", None) while another
     worker's lease on it lasts."""
     item = JobPageItem(run_key(job, run_id), page_key(unit, page), status="running", lease_until=now + lease_seconds,
-                       cursor=cursor)
+                       cursor=cursor, expires=KEPT)
     try:
         item.save(condition=JobPageItem.pk.does_not_exist() | ((JobPageItem.status == "running")
                                                                & (JobPageItem.lease_until < now)))
@@ -130,7 +145,8 @@ def finish_page(job: str, run_id: str, unit: str, page: int, *, counts: dict[str
     key = run_key(job, run_id)
     if result is not None:
         _save_result(key, unit, page, result)
-    _save(JobPageItem(key, page_key(unit, page), status="done", counts=counts, next_cursor=next_cursor))
+    _save(JobPageItem(key, page_key(unit, page), status="done", counts=counts, next_cursor=next_cursor,
+                      expires=KEPT))
     if result is not None and page > 0:
         _drop_result(key, unit, page - 1)
     if next_cursor is not None:
@@ -154,7 +170,8 @@ def _save_result(key: str, unit: str, page: int, result: Any) -> None:
     data = zlib.compress(json.dumps(result, separators=(",", ":")).encode(), 6)
     parts = [data[start:start + MAX_RESULT_BYTES] for start in range(0, len(data), MAX_RESULT_BYTES)] or [b""]
     for index, part in enumerate(parts):
-        _save(JobResultItem(key, f"{result_key(unit, page)}#{index:03d}", data=part, parts=len(parts)))
+        _save(JobResultItem(key, f"{result_key(unit, page)}#{index:03d}", data=part, parts=len(parts),
+                            expires=KEPT))
 
 
 def _drop_result(key: str, unit: str, page: int) -> None:

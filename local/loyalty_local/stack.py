@@ -280,7 +280,9 @@ class LocalStack:
         while time.monotonic() < deadline:
             run = job_store.get_run(job, run_id)
             if run is not None and run.status == "complete":
-                return {"job": job, "run_id": run_id, **(run.report or {})}
+                # How the run was cut and worked, for a developer to see the fan-out (not part of its report).
+                done = {"units": len(run.units), "pages": sum(1 for _ in job_store.pages(job, run_id))}
+                return {"job": job, "run_id": run_id, "fan_out": done, **(run.report or {})}
             time.sleep(0.1)
         return {"job": job, "run_id": run_id, "status": "running", "error": "not complete in time"}
 

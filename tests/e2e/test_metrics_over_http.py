@@ -44,4 +44,5 @@ def test_local_jobs_and_status(local_stack: Http) -> None:
     assert ran.status_code == 200 and "visited" in ran.json()
     # A job that fans out went through the job queue's workers: the local route answers with its run, complete
     assert ran.json()["run_id"] and ran.json()["job"] == "member_maintenance"
+    assert ran.json()["fan_out"]["units"] == 64 and ran.json()["fan_out"]["pages"] >= 64
     assert local_stack.call("POST", "/local/jobs/nope").status_code == 404

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from loyalty.store import repository
 from tests.events import Api, Result
 from tests.stream_helpers import assert_reconciled, ledger_items
 
@@ -61,6 +62,19 @@ def test_an_erased_member_is_not_found_and_its_phone_is_forgotten(api: Api, alic
     assert not [item for item in ledger_items() if str(item["pk"]).startswith("PHONE#")]
 
 
+def walk_members(api: Api, query: dict[str, str]) -> list[str]:
+    """The member ids of a list, every page of it (a page may be short, even empty, and have a cursor)."""
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = api.get("/admin/members", admin=True, query={**query, **({"cursor": cursor} if cursor else {})}).body
+        assert len(page["items"]) <= int(query.get("limit", 25))
+        seen.extend(member["member_id"] for member in page["items"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return seen
+
+
 def test_members_are_listed_by_tier_and_by_status_page_by_page(api: Api, program: dict) -> None:
     # Given 30 Bronze members and 5 Silver ones, two of the Bronze blocked
     for number in range(30):
@@ -72,16 +86,7 @@ def test_members_are_listed_by_tier_and_by_status_page_by_page(api: Api, program
         admin_post(api, f"/admin/members/{name}/block", {"reason": "test"})
 
     def walk(query: dict[str, str]) -> list[str]:
-        seen: list[str] = []
-        cursor = None
-        while True:
-            page = api.get("/admin/members", admin=True, query={**query, "limit": "7",
-                                                                 **({"cursor": cursor} if cursor else {})}).body
-            assert len(page["items"]) <= 7
-            seen.extend(member["member_id"] for member in page["items"])
-            cursor = page["next_cursor"]
-            if cursor is None:
-                return seen
+        return walk_members(api, {**query, "limit": "7"})
 
     # Then each list holds exactly its members, once, across pages
     silver = walk({"tier": "Silver"})
@@ -91,7 +96,25 @@ def test_members_are_listed_by_tier_and_by_status_page_by_page(api: Api, program
     assert sorted(walk({"status": "blocked"})) == ["b03", "b17"]
     assert sorted(walk({"tier": "Bronze", "status": "active"})) == sorted(
         f"b{number:02d}" for number in range(30) if number not in (3, 17))
-    assert api.get("/admin/members", admin=True, query={"tier": "Gold"}).body == {"items": [], "next_cursor": None}
+    assert walk({"tier": "Gold"}) == []
+    bad_tier = api.get("/admin/members", admin=True, query={"tier": "Platinum-ish"})
+    assert (bad_tier.status, bad_tier.body["errors"][0]["field"]) == (422, "tier")
+
+
+def test_a_page_of_members_makes_a_bounded_number_of_queries(api: Api, program: dict) -> None:
+    # Given a program with no Gold member: its list is 2 statuses x 64 roster keys, all empty
+    keys = 2 * repository.ROSTER_SHARDS
+    # When the list is walked page by page
+    pages, cursor = 0, None
+    while True:
+        page = api.get("/admin/members", admin=True, query={"tier": "Gold", **({"cursor": cursor} if cursor else {})})
+        assert page.status == 200 and page.body["items"] == []
+        pages += 1
+        cursor = page.body["next_cursor"]
+        if cursor is None:
+            break
+    # Then no page queried more than its share of the keys: one call never walks them all
+    assert pages == keys // repository.ROSTER_QUERIES_PER_PAGE
     bad = api.get("/admin/members", admin=True, query={"tier": "Silver", "cursor": "bm9wZQ"})
     assert (bad.status, bad.body["code"]) == (400, "invalid_cursor")
 
@@ -248,12 +271,11 @@ def test_members_from_before_the_search_keys_are_backfilled_once(api: Api, progr
         MemberItem(*member_key(member_id)).update(actions=[MemberItem.gsi3pk.remove(), MemberItem.gsi3sk.remove()],
                                                   add_version_condition=False)
     UniqueItem(*phone_key("+1 555 0101", "old-1")).delete()
-    assert api.get("/admin/members", query={"tier": "Bronze"}, admin=True).body["items"] == []
+    assert walk_members(api, {"tier": "Bronze"}) == []
     # When the backfill job runs, twice
     first, second = jobs.run("backfill_search_keys"), jobs.run("backfill_search_keys")
     # Then both are listed and found by phone again, and the second run had nothing to do
     assert (first["backfilled"], second["backfilled"]) == (2, 0)
-    listed = api.get("/admin/members", query={"tier": "Bronze"}, admin=True).body["items"]
-    assert sorted(member["member_id"] for member in listed) == ["old-1", "old-2"]
+    assert sorted(walk_members(api, {"tier": "Bronze"})) == ["old-1", "old-2"]
     found = api.get("/admin/members", query={"phone": "+15550101"}, admin=True).body["items"]
     assert [member["member_id"] for member in found] == ["old-1"]

@@ -41,6 +41,9 @@ def search_members(caller: Caller, criteria: dict[str, str | None], *, limit: in
     next_cursor = None
     if listing:
         tiers = [listing["tier"]] if listing.get("tier") else [tier.name for tier in config.tiers]
+        if not set(tiers) <= {tier.name for tier in config.tiers}:
+            raise ValidationFailed("the tier is not a tier of the program", errors=[
+                {"field": "tier", "in": "query", "message": "not a tier of the program"}])
         statuses = [listing["status"]] if listing.get("status") else list(STATUSES)
         keys = [repository.roster_key(tier, status, shard) for tier in tiers for status in statuses
                 for shard in range(repository.ROSTER_SHARDS)]

@@ -90,6 +90,8 @@ MEMBER_MUTABLE = (
 # move their member to another tier (a delete on the old key, a put on the new): 64 keys keep that burst
 # under a third of a partition at 25,000 calls/s (BENCHMARKS.md, "Capacity"). A list walks them all.
 ROSTER_SHARDS = 64
+# Roster queries one page of a member list may make (see roster_page).
+ROSTER_QUERIES_PER_PAGE = 16
 
 
 @dataclass(frozen=True)
@@ -690,7 +692,11 @@ def member_ids_by_phone(phone: str, limit: int) -> list[str]:
 
 
 def roster_page(keys: list[str], *, limit: int, cursor: str | None) -> tuple[list[str], str | None]:
-    """Member ids of the roster keys given, walked one key after the other (each in member id order)."""
+    """Member ids of the roster keys given, walked one key after the other (each in member id order).
+
+    At most ROSTER_QUERIES_PER_PAGE queries per call: a list over every tier, status and shard is hundreds
+    of keys, mostly empty in a small program, and one call must not walk them all (the function's time). A
+    page may so hold fewer than `limit` ids, even none, and still have a `next_cursor`."""
     fields = ("key", "pk", "sk", "gsi3pk", "gsi3sk")
     start = decode_cursor(cursor, fields)
     position = 0
@@ -701,8 +707,10 @@ def roster_page(keys: list[str], *, limit: int, cursor: str | None) -> tuple[lis
         position = keys.index(start["key"])
         last = _typed_key({name: start[name] for name in fields[1:]}) if start["pk"] else None
     found: list[str] = []
+    queries = 0
     try:
-        while position < len(keys) and len(found) < limit:
+        while position < len(keys) and len(found) < limit and queries < ROSTER_QUERIES_PER_PAGE:
+            queries += 1
             query = MemberItem.roster.query(keys[position], limit=limit - len(found), page_size=limit - len(found),
                                             last_evaluated_key=last)
             found.extend(str(item.pk).removeprefix("MEMBER#") for item in query)

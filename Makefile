@@ -35,7 +35,7 @@ test: $(STAMP) browser
 	$(BIN)/lint-imports
 	$(BIN)/cfn-lint infra/template.yaml
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=20
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit

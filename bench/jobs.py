@@ -238,7 +238,7 @@ def model_at_scale(measured: dict[str, Any], template: dict[str, Any], capacity:
 def account_quotas(capacity: dict[str, Any], headroom: dict[str, Any], job_reads: float, job_writes: float,
                    job_workers: int, job_messages: float, target: int = 25_000) -> dict[str, Any]:
     """What the design asks of one AWS account at 25,000 points calls/s beside the jobs, against AWS's default
-    quotas (the ones to raise are listed in the README's deployment notes)."""
+    quotas (the ones to raise are listed in docs/operations.md, "Quotas")."""
     mix = capacity["mix"]
     points = max(1, capacity["points_calls"])
     requests_per_second = sum(mix.values()) / points * target

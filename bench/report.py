@@ -363,7 +363,7 @@ Keys the jobs write beside 25,000 points calls/s (keys above half a partition:
 {keys}
 
 **What the design asks of one AWS account** at 25,000 points calls/s with the jobs running, against AWS's
-default quotas (us-east-1; the ones to raise are listed in the README's deployment notes):
+default quotas (us-east-1; the ones to raise are listed in docs/operations.md, "Quotas"):
 
 | quota | needed | default | |
 |---|---|---|---|

@@ -67,3 +67,15 @@ def test_reports_are_for_admins_and_check_the_period(api: Api, program: dict) ->
     too_long = api.get("/admin/metrics", sub="ops", admin=True, query={"from": "2024-01-01", "to": "2026-02-01"})
     not_a_date = api.get("/admin/metrics", sub="ops", admin=True, query={"from": "yesterday"})
     assert (backwards.status, too_long.status, not_a_date.status) == (422, 422, 422)
+
+
+def test_metrics_for_a_period_far_from_the_programs_days(api: Api, program: dict) -> None:
+    # Given the scripted month's two members
+    scenario(api)
+    with at(datetime(2026, 3, 1, 12, tzinfo=UTC)):
+        # When a period long before the program and one centuries after it are asked for
+        before = api.get("/admin/metrics", sub="ops", admin=True, query={"to": "2000-01-01"})
+        after = api.get("/admin/metrics", sub="ops", admin=True, query={"from": "2999-01-01", "to": "2999-12-31"})
+    # Then both answer, counting the members enrolled by then (only the days that have counters are read)
+    assert (before.status, before.body["members"]["total"]) == (200, 0)
+    assert (after.status, after.body["members"]["total"]) == (200, 2)

@@ -37,21 +37,28 @@ def _period(first: date | None, last: date | None, today: date) -> m.Period:
     return m.Period(first, last)
 
 
-def cumulative_at(day: date, days: dict[str, dict[str, int]]) -> dict[str, int]:
-    """Members and tier counts at the end of `day`: the latest snapshot plus the days after it."""
+def cumulative_at(day: date, days: dict[str, dict[str, int]], days_from: date | None = None) -> dict[str, int]:
+    """Members and tier counts at the end of `day`: the latest snapshot plus the days after it. `days`: the
+    day counters already read, every day from `days_from` on (None: none read). Only days that have
+    counters are visited: a period far from the program's days costs no more than one near them."""
     snapshot = aggregates.latest_snapshot(day.isoformat())
     totals: dict[str, int] = dict(snapshot[1]) if snapshot else {}
     start = date.fromisoformat(snapshot[0]) + timedelta(days=1) if snapshot else None
     if start is None:
         first = aggregates.first_day()
         start = date.fromisoformat(first) if first else day + timedelta(days=1)
-    missing = [d for d in _dates(start, day) if d.isoformat() not in days]
-    extra = aggregates.read_days(missing[0].isoformat(), missing[-1].isoformat()) if missing else {}
-    for current in _dates(start, day):
-        counters = days.get(current.isoformat()) or extra.get(current.isoformat()) or {}
-        for name, value in counters.items():
-            if name == "new_members" or name.startswith("tier:"):
-                totals[name] = totals.get(name, 0) + value
+    if start > day:
+        return totals
+    known = dict(days) if days_from is not None else {}
+    read_until = min(day, days_from - timedelta(days=1)) if days_from is not None else day
+    if start <= read_until:
+        known.update(aggregates.read_days(start.isoformat(), read_until.isoformat()))
+    first_key, last_key = start.isoformat(), day.isoformat()
+    for key, counters in known.items():
+        if first_key <= key <= last_key:
+            for name, value in counters.items():
+                if name == "new_members" or name.startswith("tier:"):
+                    totals[name] = totals.get(name, 0) + value
     return totals
 
 
@@ -134,7 +141,7 @@ def get_metrics(caller: Caller, first: date | None, last: date | None) -> Outcom
     period = _period(first, last, local_day(utc_now(), config.zone))
     window_start = period.first - timedelta(days=m.ACTIVITY_WINDOW_DAYS - 1)
     days = aggregates.read_days(window_start.isoformat(), period.last.isoformat())
-    summary = summarize(config, days, period, cumulative_at(period.last, days))
+    summary = summarize(config, days, period, cumulative_at(period.last, days, window_start))
     summary["partners"] = partner_performance(period)
     summary["campaigns"] = campaigns.performance(snapshot.program, period.first, period.last, config.zone)
     return Outcome(200, summary)

@@ -89,7 +89,11 @@ def running_stack(home: Path, *extra: str) -> Iterator[Http]:
     # As on a user's machine: no AWS settings at all (the stack brings its own for moto).
     environment = {name: value for name, value in os.environ.items()
                    if not name.startswith(("AWS_", "TABLE_NAME", "METRICS_TABLE_NAME", "POWERTOOLS_"))}
-    environment.update({"LOYALTY_LOCAL_HOME": str(home), "PORT": str(port)})
+    environment.update({"LOYALTY_LOCAL_HOME": str(home), "PORT": str(port),
+                        # Jobs run when a test asks (POST /local/jobs/<job>): every daily job once a minute,
+                        # over all the data a session's tests leave, took the CPU of a 2-CPU machine from
+                        # the tests' own calls until functions timed out.
+                        "LOYALTY_LOCAL_SCHEDULE_SECONDS": "0"})
     os.environ["LOYALTY_LOCAL_HOME"] = str(home)  # the tests' tokens use the server's key
     log = (home / f"server-{port}.log").open("w")
     process = subprocess.Popen([sys.executable, "-m", "loyalty_local.cli", "serve", *extra], env=environment,

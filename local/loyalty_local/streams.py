@@ -95,8 +95,13 @@ class StreamPoller:
         self.filtered_out = 0  # records the source's FilterCriteria dropped
         self.redeliveries = 0
         self._stop = threading.Event()
-        self._idle = threading.Event()
+        # Idle means: a poll that began after the waiter asked found nothing (one that began before may
+        # have missed the waiter's last writes). Polls are numbered; the number of the latest idle one is kept.
+        self._idle = threading.Condition()
+        self._polls_begun = 0
+        self._idle_poll = 0
         self._flush = threading.Event()
+        self._flush_until = 0  # a waiter's flush holds until a poll after this one is idle
         # Records read but not yet delivered, per shard, and when the first of them was read: as the event
         # source mapping, a batch goes when it is full or its batching window has passed.
         self._pending: dict[str, list[dict[str, Any]]] = {}
@@ -116,13 +121,18 @@ class StreamPoller:
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until the poller has caught up with the stream (for tests and the simulator); records
         waiting for their batching window go at once."""
-        self._idle.clear()
-        self._flush.set()
-        return self._idle.wait(timeout)
+        with self._idle:
+            asked_after = self._polls_begun
+            self._flush_until = max(self._flush_until, asked_after)
+            self._flush.set()
+            return self._idle.wait_for(lambda: self._idle_poll > asked_after, timeout)
 
     def _run(self) -> None:
         iterators: dict[str, str] = {}
         while not self._stop.is_set():
+            with self._idle:
+                self._polls_begun += 1
+                this_poll = self._polls_begun
             try:
                 busy = self._poll(iterators)
             except Exception:
@@ -131,8 +141,11 @@ class StreamPoller:
                 time.sleep(0.5)
             if not busy:
                 if not any(self._pending.values()):
-                    self._flush.clear()
-                    self._idle.set()
+                    with self._idle:
+                        if this_poll > self._flush_until:
+                            self._flush.clear()
+                        self._idle_poll = this_poll
+                        self._idle.notify_all()
                 time.sleep(self.interval)
 
     def _poll(self, iterators: dict[str, str]) -> bool:

@@ -28,8 +28,8 @@ from pydantic import (
     model_validator,
 )
 
+from loyalty.domain.fields import Body, Moment, Text64, Text200
 from loyalty.domain.money import MAX_PRECISION, round_points
-from loyalty.inputs import Body, Moment, Text64, Text200
 
 CampaignId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 Name = Text200

@@ -2,40 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
-DEMO_PROGRAM: dict[str, Any] = {
-    "name": "Demo Rewards",
-    "currency": "USD",
-    "timezone": "America/New_York",
-    "earn_rates": {"online": 10, "store": 5, "app": 10, "partner": 5},
-    "exchange_rates": {"EUR": "1.08"},
-    "point_value": {"amount": "0.01", "currency": "USD"},
-    "rounding": "floor",
-    "pending_days": 0,
-    "expiry": {"policy": "rolling", "days": 365},
-    "tiers": [
-        {"name": "Bronze", "threshold": 0, "multiplier": "1.0", "benefits": ["birthday_gift"]},
-        {"name": "Silver", "threshold": 1000, "multiplier": "1.25", "benefits": ["free_shipping"]},
-        {"name": "Gold", "threshold": 5000, "multiplier": "1.5", "benefits": ["early_access"]},
-        {"name": "Platinum", "threshold": 15000, "multiplier": "2.0", "benefits": ["events"]},
-    ],
-    "tier_window_days": 365,
-    "tier_retention_days": 365,
-    "actions": {
-        "social_share": {"points": 50, "limit": {"count": 1, "per": "day"}},
-        "review": {"points": 100, "limit": {"count": 5, "per": "month"}},
-        "profile_completed": {"points": 200, "limit": {"count": 1, "per": "lifetime"}},
-        "survey": {"points": 100, "limit": {"count": 1, "per": "quarter"}},
-        "referral_signup": {"points": 500, "limit": {"count": 20, "per": "year"}},
-        "birthday": {"points": 500, "limit": {"count": 1, "per": "year"}},
-    },
-    "bonus_events": [
-        {"name": "Double points weekend", "starts_at": "2026-11-27T05:00:00Z", "ends_at": "2026-11-30T05:00:00Z",
-         "multiplier": "2.0", "channels": ["online"]},
-    ],
-    "return_policy": "allow_negative",
-}
+# The program as a JSON document (demo_program.json): the unit tests read the same file without importing
+# the local stack.
+DEMO_PROGRAM: dict[str, Any] = json.loads((Path(__file__).parent / "demo_program.json").read_text())
 
 DEMO_REWARDS: list[dict[str, Any]] = [
     {"reward_id": "free-coffee", "name": "Free coffee", "description": "Any size", "points": 40,

@@ -100,7 +100,7 @@ from datetime import UTC, datetime  # noqa: E402
 from loyalty.domain import ceilings  # noqa: E402
 from loyalty.domain.earning import purchase_points  # noqa: E402
 from loyalty.domain.program import ProgramConfig  # noqa: E402
-from loyalty_local.demo import DEMO_PROGRAM  # noqa: E402
+from tests.unit.programs import DEMO_PROGRAM  # noqa: E402
 
 CONFIG = ProgramConfig.model_validate({**DEMO_PROGRAM, "bonus_events": []})
 AT = datetime(2026, 6, 1, 12, tzinfo=UTC)

@@ -15,7 +15,7 @@ from loyalty.domain import campaigns as rules
 from loyalty.domain.earning import purchase_points
 from loyalty.domain.program import ProgramConfig
 from loyalty.domain.whatif import replay_member
-from loyalty_local.demo import DEMO_PROGRAM
+from tests.unit.programs import DEMO_PROGRAM
 
 CONFIG = ProgramConfig.model_validate({**DEMO_PROGRAM, "bonus_events": []})
 TIERS = tuple(tier.name for tier in CONFIG.tiers)

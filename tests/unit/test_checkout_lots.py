@@ -15,7 +15,7 @@ from loyalty.domain.metrics import contributions
 from loyalty.domain.program import ProgramConfig
 from loyalty.services.awards import MAX_OPEN_HOLDS, MemberChange
 from loyalty.store.repository import new_member
-from loyalty_local.demo import DEMO_PROGRAM
+from tests.unit.programs import DEMO_PROGRAM
 
 NOW = datetime(2026, 6, 1, 17, tzinfo=UTC)
 TODAY = date(2026, 6, 1)

@@ -10,7 +10,7 @@ import pytest
 from loyalty.domain.earning import explain, purchase_points
 from loyalty.domain.errors import ValidationFailed
 from loyalty.domain.program import ProgramConfig
-from loyalty_local.demo import DEMO_PROGRAM
+from tests.unit.programs import DEMO_PROGRAM
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 

@@ -13,7 +13,7 @@ from loyalty.domain.lots import NEVER, Wallet, lot_expiry
 from loyalty.domain.periods import period_key
 from loyalty.domain.program import ActionRule, Expiry, ProgramConfig
 from loyalty.domain.tiers import downgrade, next_tier, prune_buckets, qualifying_points, upgrade
-from loyalty_local.demo import DEMO_PROGRAM
+from tests.unit.programs import DEMO_PROGRAM
 
 CONFIG = ProgramConfig.model_validate(DEMO_PROGRAM)
 

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from loyalty.domain.errors import ValidationFailed
 from loyalty.domain.money import format_amount, minor_units, parse_amount
 from loyalty.domain.program import ProgramConfig
-from loyalty_local.demo import DEMO_PROGRAM
+from tests.unit.programs import DEMO_PROGRAM
 
 
 @pytest.mark.parametrize("good", ["1", "1.5", "1.50", "0.01", "999999999999999.99"])

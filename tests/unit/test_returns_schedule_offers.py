@@ -14,7 +14,7 @@ from loyalty.domain.program import ActionRule, ProgramConfig
 from loyalty.domain.returns import claw_back
 from loyalty.domain.schedule import birthday_due, birthday_in, next_birthday, next_due
 from loyalty.services.offers import matches_preferences
-from loyalty_local.demo import DEMO_PROGRAM
+from tests.unit.programs import DEMO_PROGRAM
 
 CONFIG = ProgramConfig.model_validate(DEMO_PROGRAM)
 

@@ -1,0 +1,1 @@
+"""The store's pure parts (stored forms of a member's wallet), without AWS."""

@@ -41,6 +41,11 @@ PROMOTION_COUNTER = "promotion:"
 ItemKey = tuple[str, str]
 
 
+def settlement_key(partner_id: str, month: str) -> ItemKey:
+    """The logical item of what a partner funds in a month (YYYY-MM of the program's time zone)."""
+    return f"PARTNER#{partner_id}", f"MONTH#{month}"
+
+
 class PoisonRecord(ValueError):
     """A stream record the processor cannot understand: reported, never retried into the aggregates."""
 
@@ -272,7 +277,7 @@ def _entry(entry: dict[str, Any]) -> dict[ItemKey, Counter[str]]:
         funded: Counter[str] = Counter({"points_funded": points, "entries": 1})
         if source.get("promotion_id"):
             funded[f"{PROMOTION_COUNTER}{source['promotion_id']}"] += points
-        result[(f"PARTNER#{partner_id}", f"MONTH#{day[:7]}")] = funded
+        result[settlement_key(partner_id, day[:7])] = funded
     return {key: value for key, value in result.items() if value}
 
 

@@ -40,8 +40,9 @@ def search_members(caller: Caller, criteria: dict[str, str | None], *, limit: in
     config, now = config_of(snapshot.program), utc_now()
     next_cursor = None
     if listing:
-        tiers = [listing["tier"]] if listing.get("tier") else [tier.name for tier in config.tiers]
-        if not set(tiers) <= {tier.name for tier in config.tiers}:
+        program_tiers = [tier.name for tier in config.tiers]
+        tiers = [listing["tier"]] if listing.get("tier") else program_tiers
+        if not set(tiers) <= set(program_tiers):
             raise ValidationFailed("the tier is not a tier of the program", errors=[
                 {"field": "tier", "in": "query", "message": "not a tier of the program"}])
         statuses = [listing["status"]] if listing.get("status") else list(STATUSES)

@@ -17,7 +17,7 @@ from loyalty.domain.earning import purchase_points
 from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import Conflict, Gone, LimitReached, NotFound, ServiceUnavailable, ValidationFailed
 from loyalty.domain.ids import new_ulid
-from loyalty.domain.metrics import PROMOTION_COUNTER
+from loyalty.domain.metrics import PROMOTION_COUNTER, settlement_key
 from loyalty.domain.money import format_amount, parse_amount
 from loyalty.domain.program import ProgramConfig
 from loyalty.domain.promotions import is_eligible, is_running
@@ -344,7 +344,7 @@ def settlement(caller: Caller, month: str) -> Outcome:
         raise ValidationFailed("month is YYYY-MM", errors=[{"field": "month", "in": "query",
                                                              "message": "expected YYYY-MM"}])
     config = config_of(repository.read_snapshot().program)
-    counters = aggregates.read_item((f"PARTNER#{caller.partner_id}", f"MONTH#{month}"))
+    counters = aggregates.read_item(settlement_key(str(caller.partner_id), month))
     funded = counters.get("points_funded", 0)
     by_promotion = sorted(
         ({"promotion_id": name.removeprefix(PROMOTION_COUNTER), "points": value,

@@ -152,15 +152,14 @@ def partner_performance(period: m.Period, limit: int = 100) -> list[dict[str, An
     listed, _ = partner_store.list_partners(limit=limit, cursor=None)
     months = sorted({d.isoformat()[:7] for d in _dates(period.first, period.last)})
     # Settlement counters are plain counters (the core part only): every partner's months in one read.
-    keys = {(partner.partner_id, month): (f"PARTNER#{partner.partner_id}", f"MONTH#{month}")
-            for partner in listed for month in months}
-    counters_of = aggregates.read_cores(list(keys.values()))
+    counters_of = aggregates.read_cores([m.settlement_key(partner.partner_id, month)
+                                         for partner in listed for month in months])
     found = []
     for partner in listed:
         funded = 0
         promotions: dict[str, int] = {}
         for month in months:
-            counters = counters_of[keys[(partner.partner_id, month)]]
+            counters = counters_of[m.settlement_key(partner.partner_id, month)]
             funded += counters.get("points_funded", 0)
             for name, value in counters.items():
                 if name.startswith(m.PROMOTION_COUNTER):

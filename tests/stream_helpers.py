@@ -86,18 +86,24 @@ def metrics_contents() -> dict[tuple[str, str], dict[str, int]]:
     return {**combine(items), **snapshots}
 
 
-def ledger_items() -> list[dict[str, Any]]:
+def _plain(value: dict[str, Any]) -> Any:
     from boto3.dynamodb.types import Binary, TypeDeserializer
 
-    deserializer = TypeDeserializer()
+    found = TypeDeserializer().deserialize(value)
+    return found.value if isinstance(found, Binary) else found  # bytes, as the code reads them
+
+
+def ledger_items() -> list[dict[str, Any]]:
     paginator = _client("dynamodb").get_paginator("scan")
-
-    def plain(value: dict[str, Any]) -> Any:
-        found = deserializer.deserialize(value)
-        return found.value if isinstance(found, Binary) else found  # bytes, as the code reads them
-
-    return [{name: plain(value) for name, value in item.items()}
+    return [{name: _plain(value) for name, value in item.items()}
             for page in paginator.paginate(TableName="LoyaltyTable") for item in page["Items"]]
+
+
+def stored_item(pk: str, sk: str) -> dict[str, Any] | None:
+    """One item as stored (a read by key: a test that looks every day does not scan a growing table)."""
+    found = _client("dynamodb").get_item(TableName="LoyaltyTable", Key={"pk": {"S": pk}, "sk": {"S": sk}},
+                                         ConsistentRead=True).get("Item")
+    return None if found is None else {name: _plain(value) for name, value in found.items()}
 
 
 @contextlib.contextmanager

@@ -1,4 +1,5 @@
-"""Purchases and returns recorded by trusted back ends (POS, e-commerce): points earned and clawed back."""
+"""Purchases and returns recorded by trusted back ends (POS, e-commerce): points earned and clawed back; quotes
+of what a purchase would earn."""
 
 from typing import Annotated
 
@@ -7,7 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.api.http import caller, create_app, idempotency, logger, respond
-from loyalty.api.schemas import LedgerEntryOut, responses
+from loyalty.api.schemas import LedgerEntryOut, QuoteOut, responses
 from loyalty.inputs import PurchaseRequest, ReturnRequest
 from loyalty.observability import metrics, tracer
 from loyalty.services import ledger
@@ -20,6 +21,12 @@ app = create_app()
 def record_purchase(member_id: str, request: Annotated[PurchaseRequest, Body()]):
     who = caller(app)
     return respond(ledger.record_purchase(who, member_id, request, idempotency(app, who)))
+
+
+@app.post("/members/<member_id>/quotes", operation_id="quotePurchase", responses=responses(200, QuoteOut),
+          tags=["points"], summary="What a purchase would earn now (nothing recorded)")
+def quote_purchase(member_id: str, request: Annotated[PurchaseRequest, Body()]):
+    return respond(ledger.quote_purchase(caller(app), member_id, request))
 
 
 @app.post("/members/<member_id>/returns", operation_id="recordReturn", responses=responses(201, LedgerEntryOut),

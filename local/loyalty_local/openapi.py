@@ -70,6 +70,8 @@ SERVERS = {
 }
 LOCAL_SERVER = {"url": "http://127.0.0.1:3000", "description": "the local stack (make run)"}
 WRITES = ("post", "put", "patch")
+# Posts that write nothing: no Idempotency-Key to take, nothing to replay.
+NOTHING_WRITTEN = frozenset({"quotePurchase"})
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "pattern": "^[\\x20-\\x7e]{1,128}$"},
     "description": "1-128 printable ASCII characters, scoped to the caller. The same key with the same body "
@@ -96,7 +98,8 @@ WHO = {
     "recordAction": ANY_MEMBER_READER + "; actions the program awards itself only by an admin",
     "listActivity": ANY_MEMBER_READER, "donatePoints": MEMBER, "exportMember": MEMBER,
     "recordFeedback": MEMBER, "recordMembership": TRUSTED, "listOffers": ANY_MEMBER_READER,
-    "claimCode": MEMBER, "recordPurchase": TRUSTED, "redeem": ANY_MEMBER_READER, "getReferral": MEMBER,
+    "claimCode": MEMBER, "recordPurchase": TRUSTED, "quotePurchase": ANY_MEMBER_READER,
+    "redeem": ANY_MEMBER_READER, "getReferral": MEMBER,
     "recordInvites": MEMBER, "recordReturn": TRUSTED, "spin": MEMBER, "recordVisit": ANY_MEMBER_READER,
     "useVoucher": TRUSTED, "getProgram": "any signed-in caller", "listRewards": "any signed-in caller",
     "getReward": "any signed-in caller",
@@ -148,7 +151,7 @@ def publish(document: dict[str, Any], kind: str) -> dict[str, Any]:
     document["servers"] = [*SERVERS[kind], LOCAL_SERVER]
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
-            takes_key = method in WRITES
+            takes_key = method in WRITES and operation["operationId"] not in NOTHING_WRITTEN
             required = operation["operationId"] in IDEMPOTENCY_KEY_REQUIRED
             if takes_key:
                 operation.setdefault("parameters", []).append({**IDEMPOTENCY_KEY, "required": required})

@@ -11,7 +11,7 @@ from loyalty.store.daycounts import decode_pair, wallet_days_of
 from loyalty.store.db import connection
 from loyalty.store.models import PROGRAM_REPLICAS
 from tests.events import Api
-from tests.stream_helpers import ledger_items
+from tests.stream_helpers import ledger_items, stored_item
 
 
 def _program_keys_read(api: Api, calls: int) -> Counter[str]:
@@ -179,7 +179,9 @@ def test_lots_and_qualifying_days_are_stored_as_one_value_and_items_written_apar
     from tests.stream_helpers import at
 
     def stored() -> dict[str, Any]:
-        return next(item for item in ledger_items() if item["pk"] == "MEMBER#alice" and item["sk"] == "PROFILE")
+        found = stored_item("MEMBER#alice", "PROFILE")
+        assert found is not None
+        return found
 
     # Given Alice buys on three days
     start = datetime(2026, 3, 2, 15, tzinfo=UTC)
@@ -237,7 +239,7 @@ def test_a_member_who_earns_every_day_keeps_a_small_item_and_every_point_where_i
         return {"Idempotency-Key": str(uuid.uuid4())}
 
     def stored(sort_key: str) -> dict[str, Any] | None:
-        return next((item for item in ledger_items() if item["pk"] == "MEMBER#dee" and item["sk"] == sort_key), None)
+        return stored_item("MEMBER#dee", sort_key)
 
     # Given a program whose points expire after 60 days, with tiers over 90 days
     config = {**program, "expiry": {"policy": "rolling", "days": 60}, "tier_window_days": 90,

@@ -135,6 +135,28 @@ class BreakdownRow(Out):
     detail: str | None = None
 
 
+class QuoteTierOut(Out):
+    current: str = Field(description="the member's tier now")
+    after: str = Field(description="its tier once this purchase is recorded (an upgrade shows here)")
+
+
+class QuoteChallengeOut(Out):
+    challenge_id: str
+    progress_after: int
+    completes: bool
+
+
+class QuoteOut(Out):
+    """What recording the purchase now would earn: computed exactly as the purchase is, nothing written."""
+
+    points: int
+    status: Literal["available", "pending"]
+    breakdown: list[BreakdownRow]
+    tier: QuoteTierOut
+    campaigns: list[str] = Field(description="the campaigns that would give points (with budget left)")
+    challenges: list[QuoteChallengeOut] = Field(description="challenges the purchase would advance")
+
+
 class LedgerEntryOut(Out):
     entry_id: str
     member_id: str

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -306,18 +307,20 @@ def segment_members(caller: Caller, segment_id: str, *, limit: int, cursor: str 
 
 def purchase_awards(program: ProgramItem | None, member: MemberItem, config: ProgramConfig, *, channel: str,
                     total: Decimal, basket: dict[str, Any], occurred_at: datetime, today: date,
-                    points_per_unit: Decimal) -> Awards:
+                    points_per_unit: Decimal, quoting: bool = False) -> Awards:
     """What the running purchase campaigns give on this purchase (see `awards`). `basket`: the lines as
-    shares of the total and their scale (ledger.basket)."""
+    shares of the total and their scale (ledger.basket). `quoting`: budgets are looked at, not drawn from."""
     return awards(program, member, config, trigger="purchase", at=occurred_at, today=today,
-                  basket={"channel": channel, "total": total, **basket}, points_per_unit=points_per_unit)
+                  basket={"channel": channel, "total": total, **basket}, points_per_unit=points_per_unit,
+                  draw=escrow.peek if quoting else escrow.draw)
 
 
 Awards = tuple[list[dict[str, Any]], list[escrow.Draw], dict[str, list[int]]]
 
 
 def awards(program: ProgramItem | None, member: MemberItem, config: ProgramConfig, *, trigger: str, at: datetime,
-           today: date, basket: dict[str, Any] | None = None, points_per_unit: Decimal = Decimal(0)) -> Awards:
+           today: date, basket: dict[str, Any] | None = None, points_per_unit: Decimal = Decimal(0),
+           draw: Callable[[escrow.Budget, int], escrow.Draw | None] = escrow.draw) -> Awards:
     """What the running campaigns of `trigger` give the member: breakdown rows (`campaign:<id>`), the
     points drawn from their budgets (this instance's chunks: see store.escrow; cancel them if the award is
     not recorded), and the facts the reports count ([group, member new in it, points, first award], per
@@ -341,7 +344,7 @@ def awards(program: ProgramItem | None, member: MemberItem, config: ProgramConfi
                 points = 0
             if points and campaign.budget_points is not None:
                 count, basis = budgets.get(campaign.campaign_id, (store.FIRST_BUDGET_SHARES, None))
-                drawn = escrow.draw(store.budget(campaign.campaign_id, campaign.budget_points, basis, count), points)
+                drawn = draw(store.budget(campaign.campaign_id, campaign.budget_points, basis, count), points)
                 if drawn is None:
                     points = 0  # the budget cannot cover it: never past the budget
                 else:

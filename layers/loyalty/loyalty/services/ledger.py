@@ -24,7 +24,7 @@ from loyalty.services import campaigns
 from loyalty.services.awards import award_action, pending_release_day
 from loyalty.services.catalog import reward_unavailable_reason
 from loyalty.services.context import Caller, Outcome, checked_id
-from loyalty.services.pointschange import Decision, Turn, change_points
+from loyalty.services.pointschange import Decision, Turn, change_points, quote_points
 from loyalty.services.views import entry_view
 from loyalty.services.writes import key_required
 from loyalty.store import repository
@@ -45,12 +45,35 @@ def record_purchase(caller: Caller, path_id: str, request: PurchaseRequest,
     member_id = caller.authorize_member(path_id)
     idempotency = key_required(idempotency)
     now = utc_now()
+    occurred_at = _checked_moment(request, now)
+    decide = purchase(member_id, request, occurred_at, now)
+    return change_points(idempotency, member_id, now, decide, order_id=request.order_id)
+
+
+def quote_purchase(caller: Caller, path_id: str, request: PurchaseRequest) -> Outcome:
+    """What recording `request` now would earn, planned on the purchase's own path (pointschange.quote_points)
+    and written nowhere. The member itself, a trusted back end or an admin may ask."""
+    member_id = caller.authorize_member(path_id)
+    now = utc_now()
+    occurred_at = _checked_moment(request, now)
+    quoted = quote_points(member_id, now, purchase(member_id, request, occurred_at, now), order_id=request.order_id)
+    entry = quoted.answer
+    return Outcome(200, {
+        "points": entry["points"], "status": entry["status"], "breakdown": entry["breakdown"],
+        "tier": {"current": quoted.tier_before, "after": quoted.tier_after},
+        "campaigns": [row["rule"].removeprefix("campaign:") for row in entry["breakdown"]
+                      if str(row["rule"]).startswith("campaign:")],
+        # Challenges are not built yet (issue 32): no purchase advances one.
+        "challenges": [],
+    })
+
+
+def _checked_moment(request: PurchaseRequest, now: datetime) -> datetime:
     occurred_at = request.occurred_at or now
     if occurred_at > now + CLOCK_SKEW:
         raise ValidationFailed("occurred_at is in the future",
                                errors=[{"field": "occurred_at", "message": "must not be in the future"}])
-    decide = purchase(member_id, request, occurred_at, now)
-    return change_points(idempotency, member_id, now, decide, order_id=request.order_id)
+    return occurred_at
 
 
 def purchase(member_id: str, request: PurchaseRequest, occurred_at: datetime, now: datetime, *,
@@ -77,7 +100,8 @@ def purchase(member_id: str, request: PurchaseRequest, occurred_at: datetime, no
                 turn.snapshot.program, member, config, channel=request.channel,
                 total=earning.amount_in_program_currency,
                 basket=basket(request, config, earning.amount_in_program_currency), occurred_at=occurred_at,
-                today=turn.today, points_per_unit=config.earn_rates[request.channel] * tier_multiplier)
+                today=turn.today, points_per_unit=config.earn_rates[request.channel] * tier_multiplier,
+                quoting=turn.quoting)
             turn.writes.campaign_budgets.extend(drawn)
         points = earning.points + sum(int(row["points"]) for row in campaign_rows)
         day = local_day(occurred_at, config.zone).isoformat()

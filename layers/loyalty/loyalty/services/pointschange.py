@@ -37,6 +37,8 @@ class Turn:
     # What the transaction writes besides the member and the change's entries: a use case sets the order,
     # the spend condition, the stock or budget it takes, another member (and appends that member's entries).
     writes: PointsChange
+    # A quote: the same plan, never committed; what it would take from shared budgets is looked at only.
+    quoting: bool = False
 
     @property
     def today(self) -> date:
@@ -65,25 +67,7 @@ def change_points(idempotency: IdempotencyRequest | None, member_id: str, now: d
         return repository.read_snapshot(member_id=member_id, idempotency=idempotency, **reading)
 
     def plan(snapshot: Snapshot) -> Plan:
-        member = enrolled_member(snapshot, member_id)
-        if member.status == "blocked" and not while_blocked:
-            raise Conflict(f"member {member_id} is blocked", code="member_blocked")
-        config = config_of(snapshot.program)
-        change = MemberChange(member, config, now)
-        # Expired holds come back first, so that the change plans on what the member really has.
-        stored_available = change.wallet.available
-        expired_holds = change.fold_expired_holds()
-        came_back = change.wallet.available - stored_available
-        turn = Turn(snapshot, member, config, change,
-                    PointsChange(member, [], closed_holds=expired_holds, audit=audit))
-        # Campaign points drawn while planning go back to their chunks unless the change is recorded.
-        with escrow.given_back_unless_recorded(turn.writes.campaign_budgets):
-            decision = decide(turn)
-            if turn.writes.spend is not None:
-                # The spend's condition is checked on the balance as stored, before the expired holds came back.
-                turn.writes.spend -= came_back
-            turn.writes.entries = turn.change.finish() + turn.writes.entries
-            body = decision.answer()
+        turn, decision, body = _planned(snapshot, member_id, now, decide, while_blocked=while_blocked, audit=audit)
 
         def commit(record: IdempotencyItem | None) -> None:
             turn.writes.idempotency = record
@@ -93,3 +77,47 @@ def change_points(idempotency: IdempotencyRequest | None, member_id: str, now: d
         return Plan(decision.status, body, commit, final_conflicts=decision.final_conflicts)
 
     return execute(idempotency, read, plan, replayer)
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What a change would do to the member now, planned exactly as change_points plans it, not committed."""
+
+    answer: Any
+    tier_before: str
+    tier_after: str
+
+
+def quote_points(member_id: str, now: datetime, decide: Callable[[Turn], Decision], **reading: Any) -> Quote:
+    """Plan `decide` on the member as change_points would (same reads, same checks, same errors) and
+    commit nothing: no entry, no idempotency record, no order guard, no budget drawn."""
+    snapshot = repository.read_snapshot(member_id=member_id, **reading)
+    tier_before = str(enrolled_member(snapshot, member_id).tier)
+    turn, _decision, body = _planned(snapshot, member_id, now, decide, quoting=True)
+    return Quote(body, tier_before, str(turn.member.tier))
+
+
+def _planned(snapshot: Snapshot, member_id: str, now: datetime, decide: Callable[[Turn], Decision], *,
+             while_blocked: bool = False, audit: AuditItem | None = None,
+             quoting: bool = False) -> tuple[Turn, Decision, Any]:
+    """One attempt's plan on what was read: the turn (with every write it takes), the decision, the answer."""
+    member = enrolled_member(snapshot, member_id)
+    if member.status == "blocked" and not while_blocked:
+        raise Conflict(f"member {member_id} is blocked", code="member_blocked")
+    config = config_of(snapshot.program)
+    change = MemberChange(member, config, now)
+    # Expired holds come back first, so that the change plans on what the member really has.
+    stored_available = change.wallet.available
+    expired_holds = change.fold_expired_holds()
+    came_back = change.wallet.available - stored_available
+    turn = Turn(snapshot, member, config, change,
+                PointsChange(member, [], closed_holds=expired_holds, audit=audit), quoting=quoting)
+    # Campaign points drawn while planning go back to their chunks unless the change is recorded.
+    with escrow.given_back_unless_recorded(turn.writes.campaign_budgets):
+        decision = decide(turn)
+        if turn.writes.spend is not None:
+            # The spend's condition is checked on the balance as stored, before the expired holds came back.
+            turn.writes.spend -= came_back
+        turn.writes.entries = turn.change.finish() + turn.writes.entries
+        body = decision.answer()
+    return turn, decision, body

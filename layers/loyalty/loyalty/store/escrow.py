@@ -158,6 +158,23 @@ def draw(budget: Budget, points: int, hold: float | None = None) -> Draw | None:
     return None
 
 
+def peek(budget: Budget, points: int, hold: float | None = None) -> Draw | None:
+    """What `draw` would answer for `points` now, changing nothing (a quote): this instance's chunk and the
+    room left in the shares (one read when the chunk is short; no chunk taken). The Draw it gives is already
+    given back, so it cannot be given twice."""
+    del hold  # the signature of draw, so that a caller picks either
+    if points <= 0:
+        return Draw(budget, 0, cancelled=True)
+    with _lock:
+        held_now = _held.get(budget)
+        left, spent = (held_now.left, held_now.spent) if held_now is not None else (0, False)
+    if spent:
+        return None
+    if left >= points or left + sum(_rooms(budget)) >= points:
+        return Draw(budget, points, cancelled=True)
+    return None
+
+
 def _take_chunk(budget: Budget, need: int, want: int) -> Taken:
     """Units taken for this instance (`want` when they can be had, at least `need`; 0 when a race took the
     room it saw: try again); SHORT when the budget cannot cover `need`, SPENT when it has nothing left."""

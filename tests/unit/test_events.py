@@ -35,6 +35,12 @@ def test_each_ledger_fact_announces_its_events_with_ids_from_the_entry() -> None
         "points.earned", "promotion.code_claimed"]
     assert kinds(entry("expiry_notice", 0, details=json.dumps({"points": 30, "lot": "2026-12-01"}))) == [
         "points.expiring"]
+    reminder = entry("tier_reminder", 0, entry_id="E2", details=json.dumps(
+        {"tier": "Gold", "review_at": "2027-01-10T05:00:00.000Z", "points_to_keep": 700, "days_left": 7}))
+    (at_risk,) = events_of("INSERT", {"pk": "MEMBER#alice", "sk": "ENTRY#E2"}, reminder)
+    assert at_risk["type"] == "tier.at_risk" and at_risk["data"] == {
+        "entry_id": "E2", "tier": "Gold", "review_at": "2027-01-10T05:00:00.000Z", "points_to_keep": 700,
+        "days_left": 7}
     assert kinds(entry("earn", 120, status="pending")) == []  # announced when released
     assert kinds({"member_id": "alice", "enrolled_at": "x", "tier": "Bronze"}, sk="PROFILE") == ["member.enrolled"]
     assert events_of("MODIFY", {"pk": "MEMBER#alice", "sk": "PROFILE"}, {"tier": "Gold"}) == []

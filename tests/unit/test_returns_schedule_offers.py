@@ -12,7 +12,16 @@ from loyalty.domain.clock import local_day
 from loyalty.domain.errors import BusinessRuleViolation, LimitReached
 from loyalty.domain.program import ActionRule, ProgramConfig
 from loyalty.domain.returns import claw_back
-from loyalty.domain.schedule import birthday_due, birthday_in, next_birthday, next_due
+from loyalty.domain.schedule import (
+    birthday_due,
+    birthday_in,
+    expiry_reminder_anchor,
+    next_birthday,
+    next_due,
+    next_reminder,
+    reminders_due,
+)
+from loyalty.domain.tiers import points_to_keep
 from loyalty.services.offers import matches_preferences
 from tests.unit.programs import DEMO_PROGRAM
 
@@ -59,6 +68,43 @@ def test_the_next_due_day_is_the_earliest_piece_of_work() -> None:
     announced = next_due(CONFIG, date(2026, 3, 1), lots={"2026-04-10": 5}, pending_lots=[], tier_review_day=None,
                          birthday=None, birthday_awarded_year=None, last_activity_day=None, notified=["2026-04-10"])
     assert announced == date(2026, 4, 11)  # then the day after the lot's last valid day
+
+
+def test_reminder_days_come_once_each_and_a_late_visit_gives_one() -> None:
+    # Given reminders 30 and 7 days before a lot that expires on 2026-04-11 (last valid day the 10th)
+    config = ProgramConfig.model_validate({**DEMO_PROGRAM, "reminders": {"expiry_days": [7, 30],
+                                                                         "tier_review_days": [14]}})
+    anchor, expires_on = expiry_reminder_anchor("2026-04-10")
+    assert config.expiry_reminder_days == (30, 7) and expires_on == date(2026, 4, 11)
+    # Then the first is due on 2026-03-12, and the next, once it is given, on 2026-04-04
+    assert reminders_due(anchor, expires_on, config.expiry_reminder_days, date(2026, 3, 11), set()) == []
+    assert reminders_due(anchor, expires_on, config.expiry_reminder_days, date(2026, 3, 12), set()) == [
+        "2026-04-10/30"]
+    assert next_reminder(anchor, expires_on, config.expiry_reminder_days, {"2026-04-10/30"}) == date(2026, 4, 4)
+    assert next_reminder(anchor, expires_on, config.expiry_reminder_days,
+                         {"2026-04-10/30", "2026-04-10/7"}) is None
+    # And a visit after both days finds both due (the caller sends one and marks both)
+    assert reminders_due(anchor, expires_on, config.expiry_reminder_days, date(2026, 4, 6), set()) == [
+        "2026-04-10/30", "2026-04-10/7"]
+    # And the member's next due day is the next reminder not given, of a lot or of its tier review
+    due = next_due(config, date(2026, 3, 1), lots={"2026-04-10": 5}, pending_lots=[], tier_review_day="2026-05-01",
+                   birthday=None, birthday_awarded_year=None, last_activity_day=None, notified=["2026-04-10/30"],
+                   tier_reminded=[])
+    assert due == date(2026, 4, 4)
+    assert next_due(config, date(2026, 3, 1), lots={}, pending_lots=[], tier_review_day="2026-05-01",
+                    birthday=None, birthday_awarded_year=None, last_activity_day=None,
+                    tier_reminded=["2026-05-01/14"]) == date(2026, 5, 1)
+    assert next_due(config, date(2026, 3, 1), lots={}, pending_lots=[], tier_review_day="2026-05-01",
+                    birthday=None, birthday_awarded_year=None, last_activity_day=None) == date(2026, 4, 17)
+
+
+def test_the_points_to_keep_a_tier_count_what_is_still_in_the_window_on_the_review_day() -> None:
+    # Given Silver (1,000) over a 365-day window, with 600 points earned on 2026-01-10 and 300 on 2026-06-01
+    buckets = {"2026-01-10": 600, "2026-06-01": 300}
+    # Then a review on 2026-12-01 counts both (100 to go), one on 2027-01-10 only the later (700 to go)
+    assert points_to_keep(CONFIG, "Silver", date(2026, 12, 1), buckets) == 100
+    assert points_to_keep(CONFIG, "Silver", date(2027, 1, 10), buckets) == 700
+    assert points_to_keep(CONFIG, "Bronze", date(2027, 1, 10), buckets) == 0
 
 
 def test_offers_match_preferences_case_blind() -> None:

@@ -79,6 +79,13 @@ class MembershipViewOut(Out):
     earn_multiplier: float
 
 
+class TierReviewOut(Out):
+    """When the member's tier is next reviewed, and what it needs by then to keep it."""
+
+    at: str = Field(description="the start of the review day (program time zone), UTC")
+    points_to_keep: int = Field(description="more qualifying points needed by then to keep the tier (0: kept)")
+
+
 class MemberOut(Out):
     member_id: str
     email: str
@@ -97,6 +104,7 @@ class MemberOut(Out):
     referral_code: str
     referred_by: str | None = None
     membership: MembershipViewOut | None = None
+    tier_review: TierReviewOut | None = Field(default=None, description="null when the member cannot fall a tier")
 
 
 class SourceOut(Out):

@@ -25,6 +25,7 @@ class EntryType(StrEnum):
     RELEASE = "release"  # pending points becoming available
     REFERRAL_INVITE = "referral_invite"
     EXPIRY_NOTICE = "expiry_notice"
+    TIER_REMINDER = "tier_reminder"  # 0 points: the tier is reviewed soon and needs more points (tier.at_risk)
     SPIN = "spin"
     DONATION = "donation"
     VISIT = "visit"

@@ -130,7 +130,13 @@ def events_of(event_name: str, keys: dict[str, Any], new: dict[str, Any] | None)
     if kind == "expiry_notice":
         found.append(event("points.expiring", entry_id, occurred, member_id, {
             "entry_id": entry_id, "points": _number(details.get("points", 0)),
-            "expires_at": details.get("expires_at"), "lot": details.get("lot")}))
+            "expires_at": details.get("expires_at"), "lot": details.get("lot"),
+            **({"days_left": _number(details["days_left"])} if "days_left" in details else {})}))
+    if kind == "tier_reminder":
+        found.append(event("tier.at_risk", entry_id, occurred, member_id, {
+            "entry_id": entry_id, "tier": details.get("tier"), "review_at": details.get("review_at"),
+            "points_to_keep": _number(details.get("points_to_keep", 0)),
+            "days_left": _number(details.get("days_left", 0))}))
     if kind == "tier_change":
         found.append(event("tier.changed", entry_id, occurred, member_id, {
             "entry_id": entry_id, "from": details.get("from"), "to": details.get("to"),

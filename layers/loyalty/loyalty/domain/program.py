@@ -173,6 +173,24 @@ class Transfers(Strict):
     min_tier: Name | None = None
 
 
+ReminderDays = Annotated[list[Annotated[int, Field(ge=1, le=365)]], Field(max_length=10)]
+
+
+class Reminders(Strict):
+    """Days before a lot expires (`points.expiring`) and before a tier review (`tier.at_risk`) on which the
+    member is reminded, once each. Absent from the config: one expiry notice, `expiry.notice_days` before."""
+
+    expiry_days: ReminderDays = Field(default_factory=list)
+    tier_review_days: ReminderDays = Field(default_factory=list)
+
+    @field_validator("expiry_days", "tier_review_days")
+    @classmethod
+    def _distinct(cls, days: list[int]) -> list[int]:
+        if len(set(days)) != len(days):
+            raise ValueError("each reminder day may be listed once")
+        return days
+
+
 class ProgramConfig(Strict):
     name: Name
     currency: CurrencyCode
@@ -196,6 +214,7 @@ class ProgramConfig(Strict):
     causes: dict[Slug, Cause] = Field(default_factory=dict)
     visit_rewards: VisitRewards | None = None
     transfers: Transfers | None = None
+    reminders: Reminders | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -228,6 +247,18 @@ class ProgramConfig(Strict):
             if plan.price.currency != self.currency:
                 raise ValueError(f"membership {plan_id} must be priced in the program currency")
         return self
+
+    @cached_property
+    def expiry_reminder_days(self) -> tuple[int, ...]:
+        """Days before a lot's expiry on which its points.expiring goes out, furthest first."""
+        days = self.reminders.expiry_days if self.reminders is not None else (
+            [self.expiry.notice_days] if self.expiry.notice_days else [])
+        return tuple(sorted(days, reverse=True))
+
+    @cached_property
+    def tier_reminder_days(self) -> tuple[int, ...]:
+        """Days before a tier review on which tier.at_risk goes out, furthest first."""
+        return tuple(sorted(self.reminders.tier_review_days, reverse=True)) if self.reminders is not None else ()
 
     @cached_property
     def zone(self) -> ZoneInfo:

@@ -40,15 +40,34 @@ def inactivity_lapse(config: ProgramConfig, last_activity_day: str | None) -> da
     return date.fromisoformat(last_activity_day) + timedelta(days=config.expiry.days + 1)
 
 
-def notice_day(config: ProgramConfig, lot: str) -> date:
-    """The day a points.expiring notice goes out for a lot whose last valid day is `lot`."""
-    return date.fromisoformat(lot) + timedelta(days=1) - timedelta(days=config.expiry.notice_days)
+def reminder_key(anchor: str, days: int) -> str:
+    """What a member keeps of a reminder given: the day it is about (a lot, a review) and how long before."""
+    return f"{anchor}/{days}"
+
+
+def reminders_due(anchor: str, when: date, days: tuple[int, ...], today: date, given: set[str]) -> list[str]:
+    """The reminders of `anchor` (an event on day `when`) due by `today` and not given yet. A member visited
+    late gets one reminder (the caller sends one and marks them all), never a burst of stale ones."""
+    return [reminder_key(anchor, before) for before in days
+            if when - timedelta(days=before) <= today and reminder_key(anchor, before) not in given]
+
+
+def next_reminder(anchor: str, when: date, days: tuple[int, ...], given: set[str]) -> date | None:
+    """The day of the next reminder of `anchor` not given yet (None: none left)."""
+    left = [when - timedelta(days=before) for before in days if reminder_key(anchor, before) not in given]
+    return min(left) if left else None
+
+
+def expiry_reminder_anchor(lot: str) -> tuple[str, date]:
+    """A lot's reminders are about the day it expires: the day after its last valid day."""
+    return lot, date.fromisoformat(lot) + timedelta(days=1)
 
 
 def next_due(config: ProgramConfig, today: date, *, lots: dict[str, int], pending_lots: list[dict],
              tier_review_day: str | None, birthday: str | None, birthday_awarded_year: int | None,
              last_activity_day: str | None, notified: list[str] | None = None,
-             membership_end: str | None = None, hold_expiries: list[date] | None = None) -> date | None:
+             membership_end: str | None = None, hold_expiries: list[date] | None = None,
+             tier_reminded: list[str] | None = None) -> date | None:
     candidates: list[date] = []
     # A hold that expires gives its points back (and announces it) on the first visit after its moment.
     candidates.extend(hold_expiries or [])
@@ -57,10 +76,13 @@ def next_due(config: ProgramConfig, today: date, *, lots: dict[str, int], pendin
     dated = [day for day, amount in lots.items() if day != NEVER and amount > 0]
     if dated:
         candidates.append(date.fromisoformat(min(dated)) + timedelta(days=1))
-        if config.expiry.notice_days:
-            unannounced = [day for day in dated if day not in (notified or [])]
-            if unannounced:
-                candidates.append(notice_day(config, min(unannounced)))
+        given = set(notified or [])
+        for lot in dated:
+            if lot in given:  # told before reminders were kept per day: nothing more for this lot
+                continue
+            reminder = next_reminder(*expiry_reminder_anchor(lot), config.expiry_reminder_days, given)
+            if reminder is not None:
+                candidates.append(reminder)
     if any(amount > 0 for amount in lots.values()):
         lapse = inactivity_lapse(config, last_activity_day)
         if lapse is not None:
@@ -68,6 +90,10 @@ def next_due(config: ProgramConfig, today: date, *, lots: dict[str, int], pendin
     candidates.extend(date.fromisoformat(lot["release"]) for lot in pending_lots)
     if tier_review_day:
         candidates.append(date.fromisoformat(tier_review_day))
+        reminder = next_reminder(tier_review_day, date.fromisoformat(tier_review_day), config.tier_reminder_days,
+                                 set(tier_reminded or []))
+        if reminder is not None:
+            candidates.append(reminder)
     if birthday and "birthday" in config.actions:
         candidates.append(next_birthday(date.fromisoformat(birthday), today, birthday_awarded_year))
     return min(candidates) if candidates else None

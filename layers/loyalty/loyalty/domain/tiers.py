@@ -84,3 +84,10 @@ def review_day(config: ProgramConfig, current: str, since: date, today: date, bu
         if qualifying_points(buckets, day, config.tier_window_days) < threshold:
             return day
     return today + timedelta(days=config.tier_window_days)
+
+
+def points_to_keep(config: ProgramConfig, current: str, review: date, buckets: dict[str, int]) -> int:
+    """More qualifying points the member needs by its `review` day to keep `current` (0: it keeps it as is).
+    Points earned from now on are inside the window on that day, so each one counts."""
+    threshold = config.tier_named(current).threshold
+    return max(0, threshold - qualifying_points(buckets, review, config.tier_window_days))

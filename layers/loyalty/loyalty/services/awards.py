@@ -12,13 +12,19 @@ from typing import Any
 
 from loyalty.domain import tiers
 from loyalty.domain.actions import count_action
-from loyalty.domain.clock import iso_utc, local_day
+from loyalty.domain.clock import iso_utc, local_day, start_of_local_day
 from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import Conflict, LimitReached, ValidationFailed
 from loyalty.domain.ids import new_ulid
 from loyalty.domain.lots import NEVER, Wallet, lot_expiry, split_lots
 from loyalty.domain.program import ProgramConfig
-from loyalty.domain.schedule import birthday_due, inactivity_lapse, next_due, notice_day
+from loyalty.domain.schedule import (
+    birthday_due,
+    expiry_reminder_anchor,
+    inactivity_lapse,
+    next_due,
+    reminders_due,
+)
 from loyalty.services.views import expires_at
 from loyalty.store.models import EntryItem, HoldItem, MemberItem, hold_key
 from loyalty.store.repository import new_entry, schedule_member
@@ -284,20 +290,48 @@ class MemberChange:
                            details={"reason": reason})
 
     def notify_expiring(self) -> list[EntryItem]:
-        """A 0-point expiry_notice entry (published as points.expiring) once per lot, notice_days before."""
-        if not self.config.expiry.notice_days:
-            return []
-        notified = set(self.member.expiry_notified or [])
+        """A 0-point expiry_notice entry (published as points.expiring) per lot and reminder day
+        (`reminders.expiry_days`, else `expiry.notice_days` before it expires), each once: what was given is
+        kept on the member. A member visited after several of a lot's reminder days gets one notice."""
+        given = set(self.member.expiry_notified or [])
         notices = []
         for lot, amount in sorted(self.wallet.lots.items()):
-            if lot == NEVER or amount <= 0 or lot in notified or notice_day(self.config, lot) > self.today:
+            if lot == NEVER or amount <= 0:
                 continue
-            notified.add(lot)
+            anchor, expires_on = expiry_reminder_anchor(lot)
+            due = reminders_due(anchor, expires_on, self.config.expiry_reminder_days, self.today, given)
+            if not due:
+                continue
+            given.update(due)
+            if lot in given:  # told before reminders were kept per day (the bare lot): not again
+                continue
             notices.append(self.note(EntryType.EXPIRY_NOTICE, details={
-                "lot": lot, "points": amount, "expires_at": expires_at(self.config, lot)}))
+                "lot": lot, "points": amount, "expires_at": expires_at(self.config, lot),
+                "days_left": (expires_on - self.today).days}))
         # Forget lots that are gone, so the list stays as small as the lots.
-        self.member.expiry_notified = sorted(lot for lot in notified if lot in self.wallet.lots)
+        self.member.expiry_notified = sorted(key for key in given if key.split("/")[0] in self.wallet.lots)
         return notices
+
+    def remind_tier_review(self) -> EntryItem | None:
+        """A 0-point tier_reminder entry (published as tier.at_risk) on each of `reminders.tier_review_days`
+        before the tier's review while the member needs more points by then to keep it; once per review and
+        reminder day (what was given is kept on the member, for the review it is about)."""
+        review = self.member.tier_review_day
+        if not review or not self.config.tier_reminder_days:
+            self.member.tier_reminded = None
+            return None
+        given = {key for key in self.member.tier_reminded or [] if key.startswith(f"{review}/")}
+        review_on = date.fromisoformat(review)
+        due = reminders_due(review, review_on, self.config.tier_reminder_days, self.today, given)
+        self.member.tier_reminded = sorted(given | set(due)) or None
+        if not due or review_on <= self.today:
+            return None
+        keep = tiers.points_to_keep(self.config, self.member.tier, review_on, self.member.qualifying_days or {})
+        if keep <= 0:
+            return None
+        return self.note(EntryType.TIER_REMINDER, details={
+            "tier": self.member.tier, "review_at": iso_utc(start_of_local_day(review_on, self.config.zone)),
+            "points_to_keep": keep, "days_left": (review_on - self.today).days})
 
     def birthday(self) -> EntryItem | None:
         birthday = date.fromisoformat(self.member.birthday) if self.member.birthday else None
@@ -368,6 +402,7 @@ class MemberChange:
             if (self.member.membership or {}).get("status") == "active" else None,
             hold_expiries=[local_day(datetime.fromisoformat(hold["expires_at"]), self.config.zone)
                            for hold in (self.member.holds or {}).values()],
+            tier_reminded=list(self.member.tier_reminded or []),
         )
         schedule_member(self.member, due.isoformat() if due else None)
         return self.entries

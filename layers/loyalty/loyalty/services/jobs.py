@@ -86,6 +86,7 @@ def maintain_member(member_id: str, now: datetime) -> list[str]:
         change.expire_membership()
         change.birthday()
         change.review_tier()
+        change.remind_tier_review()
         entries = change.finish()
 
         def commit(_: IdempotencyItem | None) -> None:

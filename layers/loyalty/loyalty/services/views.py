@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from loyalty.domain.clock import end_of_local_day, iso_utc
+from loyalty.domain.clock import end_of_local_day, iso_utc, start_of_local_day
 from loyalty.domain.lots import NEVER, Wallet
 from loyalty.domain.memberships import membership_view
 from loyalty.domain.program import ProgramConfig
-from loyalty.domain.tiers import next_tier, qualifying_points
+from loyalty.domain.tiers import next_tier, points_to_keep, qualifying_points
 from loyalty.store.models import EntryItem, HoldItem, MemberItem, RewardItem
 
 EXPIRING_WINDOW_DAYS = 30
@@ -85,7 +85,18 @@ def member_view(member: MemberItem, config: ProgramConfig, now: datetime) -> dic
         "referral_code": member.referral_code,
         "referred_by": member.referred_by,
         "membership": _membership(member, config, today),
+        "tier_review": _tier_review(member, config),
     }
+
+
+def _tier_review(member: MemberItem, config: ProgramConfig) -> dict[str, Any] | None:
+    """When the member's tier is next reviewed and how many more qualifying points it needs by then to keep
+    it; None when it cannot fall (the lowest tier)."""
+    if not member.tier_review_day or config.tier_rank(member.tier) == 0:
+        return None
+    review = date.fromisoformat(member.tier_review_day)
+    return {"at": iso_utc(start_of_local_day(review, config.zone)),
+            "points_to_keep": points_to_keep(config, member.tier, review, member.qualifying_days or {})}
 
 
 def _membership(member: MemberItem, config: ProgramConfig, today: date) -> dict[str, Any] | None:

@@ -244,6 +244,8 @@ class MemberItem(_Item):
     tier_review_day = UnicodeAttribute(null=True)
     # Lots (by last valid day) whose points.expiring notice went out.
     expiry_notified = JSONAttribute(default=list)
+    # Tier reminders given for the coming review ("<review day>/<days before>").
+    tier_reminded = JSONAttribute(null=True)
     birthday_awarded_year = NumberAttribute(null=True)
     # {invited, signed_up, converted, points_earned}: the member's referral funnel
     referrals = JSONAttribute(default=dict)

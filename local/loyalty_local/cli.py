@@ -14,7 +14,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     chaos = Chaos(failure_rate=args.stream_chaos, redelivery_rate=args.stream_chaos) if args.stream_chaos else None
     stack = LocalStack(host=args.host, port=args.port, seed_demo=not args.no_demo, chaos=chaos,
-                       schedule_interval=args.schedule_seconds).start()
+                       schedule_interval=args.schedule_seconds, connectors_url=args.connectors_url).start()
     print(f"Loyalty API (member, admin and partner) at {stack.url}", flush=True)
     print("Get a token:  .venv/bin/loyalty-local token --sub alice            (a member)", flush=True)
     print("              .venv/bin/loyalty-local token --sub pos --scope loyalty/transactions   (a back end)",
@@ -126,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--no-demo", action="store_true", help="do not seed the demo program")
     serve.add_argument("--stream-chaos", type=float, default=float(os.environ.get("STREAM_CHAOS", "0")),
                        help="probability of a random stream batch failure or redelivery (testing)")
+    serve.add_argument("--connectors-url", default=os.environ.get("LOYALTY_LOCAL_CONNECTORS_URL"),
+                       help="post every event as Segment, Braze and Klaviyo would get it to <url>/segment, "
+                            "<url>/braze and <url>/klaviyo (the template's transformers)")
     serve.add_argument("--schedule-seconds", type=float,
                        default=float(os.environ.get("LOYALTY_LOCAL_SCHEDULE_SECONDS", "60")),
                        help="run every scheduled job this often (0: only on POST /local/jobs/<job>)")

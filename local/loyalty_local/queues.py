@@ -9,6 +9,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import boto3
@@ -85,9 +86,12 @@ def create(stack: Stack, endpoint: str) -> tuple[dict[str, str], dict[str, str]]
 class EventLog:
     """Every event published on the bus, kept in order: GET /admin/events serves it locally."""
 
-    def __init__(self, stack: Stack, endpoint: str) -> None:
+    def __init__(self, stack: Stack, endpoint: str,
+                 listeners: Sequence[Callable[[dict[str, Any]], None]] = ()) -> None:
         self.sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=REGION)
         events = boto3.client("events", endpoint_url=endpoint, region_name=REGION)
+        # Called with each event as the bus holds it (the connectors' local copy).
+        self.listeners = list(listeners)
         self.url = self.sqs.create_queue(QueueName=LOCAL_LOG_QUEUE)["QueueUrl"]
         arn = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         for bus in stack.buses:
@@ -119,10 +123,16 @@ class EventLog:
             messages = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10).get("Messages", [])
             if not messages:
                 return
+            envelopes = [json.loads(message["Body"]) for message in messages]
             with self.lock:
-                for message in messages:
-                    envelope = json.loads(message["Body"])
+                for envelope in envelopes:
                     self.events.append(envelope.get("detail", envelope))
+            for envelope in envelopes:
+                for listener in self.listeners:
+                    try:
+                        listener(envelope)
+                    except Exception:  # a listener's failure never costs the log an event
+                        log.exception("event listener failed")
             handles = [{"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
                        for index, message in enumerate(messages)]
             self.sqs.delete_message_batch(QueueUrl=self.url, Entries=handles)

@@ -15,6 +15,7 @@ from werkzeug.test import Client
 from werkzeug.wrappers import Request, Response
 
 from loyalty_local import iam, openapi, queues, timetravel, tokens
+from loyalty_local.connectors import ConnectorSender
 from loyalty_local.demo import DEMO_PROGRAM, DEMO_REWARDS
 from loyalty_local.gateway import Gateway
 from loyalty_local.http_server import threaded_server
@@ -113,13 +114,15 @@ def function_environment(function: Function, refs: dict[str, str], local: dict[s
 class LocalStack:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 3000, seed_demo: bool = True,
                  chaos: Chaos | None = None, stream_interval: float = 0.25,
-                 schedule_interval: float = 60.0) -> None:
+                 schedule_interval: float = 60.0, connectors_url: str | None = None) -> None:
         self.host = host
         self.port = port
         self.seed_demo = seed_demo
         self.chaos = chaos
         self.stream_interval = stream_interval
         self.schedule_interval = schedule_interval
+        # Where the connectors' bodies go (<url>/segment, /braze, /klaviyo); None: nowhere.
+        self.connectors_url = connectors_url
         self.scheduler: Scheduler | None = None
         self.stack = read_stack()
         self.moto: MotoProcess | None = None
@@ -163,7 +166,8 @@ class LocalStack:
         for source in self.stack.streams:
             self.pollers.append(StreamPoller(source, self.functions, self.moto.url, interval=self.stream_interval,
                                              chaos=self.chaos).start())
-        self.event_log = queues.EventLog(self.stack, self.moto.url).start()
+        listeners = [ConnectorSender(self.stack, self.connectors_url)] if self.connectors_url else []
+        self.event_log = queues.EventLog(self.stack, self.moto.url, listeners).start()
         for queue_source in self.stack.queue_sources:
             # As Lambda scales an SQS event source (up to its MaximumConcurrency), a few pollers at once here.
             for _ in range(min(queue_source.max_concurrency or 1, LOCAL_QUEUE_WORKERS)):

@@ -129,6 +129,8 @@ class Stack:
     buckets: dict[str, dict[str, Any]] = field(default_factory=dict)
     buses: list[str] = field(default_factory=list)
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Rules whose targets are API destinations (the connectors): applied by loyalty_local.connectors.
+    connector_rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     queue_sources: list[QueueSource] = field(default_factory=list)
     default_authorizers: dict[str, str | None] = field(default_factory=dict)
     # REST API Lambda authorizers: (api, name) -> (function, identity headers)
@@ -164,7 +166,12 @@ def read_stack(path: Path = TEMPLATE_PATH) -> Stack:
         elif kind == "AWS::Events::EventBus":
             stack.buses.append(logical_id)
         elif kind == "AWS::Events::Rule":
-            stack.rules[logical_id] = properties
+            targets = [_getatt_resource(target.get("Arn")) for target in properties.get("Targets") or []]
+            if any(target and resources.get(target, {}).get("Type") == "AWS::Events::ApiDestination"
+                   for target in targets):
+                stack.connector_rules[logical_id] = properties
+            else:
+                stack.rules[logical_id] = properties
         elif kind in ("AWS::Serverless::HttpApi", "AWS::Serverless::Api"):
             auth = properties.get("Auth") or {}
             stack.default_authorizers[logical_id] = auth.get("DefaultAuthorizer")

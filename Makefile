@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 3000
+# make test: one pytest worker per CPU (each has its own moto server and local stacks); 0 runs in one process.
+TEST_WORKERS ?= auto
 
 .PHONY: run test lint typecheck unit integration e2e bench docs layer clean browser
 
@@ -35,7 +37,7 @@ test: $(STAMP) browser
 	$(BIN)/lint-imports
 	$(BIN)/cfn-lint infra/template.yaml
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
-	$(BIN)/python -m pytest -q --durations=20
+	$(BIN)/python -m pytest -q --durations=20 -n $(TEST_WORKERS) --dist worksteal
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit

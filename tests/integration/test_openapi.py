@@ -62,7 +62,10 @@ def _key_requiring_operations() -> set[str]:
     root = Path(__file__).resolve().parents[2]
     services = root / "layers" / "loyalty" / "loyalty" / "services"
     requiring: set[str] = set()
-    for handler in sorted((root / "functions").glob("*/handler.py")):
+    # The handlers, and the Routers a handler includes (the admin API's, one per subject).
+    route_files = [*sorted((root / "functions").glob("*/handler.py")),
+                   *sorted((root / "layers" / "loyalty" / "loyalty" / "api" / "admin").glob("*.py"))]
+    for handler in route_files:
         tree = ast.parse(handler.read_text())
         modules = {alias.asname or alias.name for node in tree.body if isinstance(node, ast.ImportFrom)
                    and node.module == "loyalty.services" for alias in node.names}

@@ -82,9 +82,11 @@ def authorization_calls(source: str) -> list[str]:
 
 
 def test_handlers_leave_authorization_to_the_use_cases() -> None:
-    # Given every Lambda handler module
-    functions = Path(__file__).resolve().parents[2] / "functions"
-    asked = {path.parent.name: calls for path in sorted(functions.glob("*/handler.py"))
+    # Given every Lambda handler module, and the admin API's Routers
+    root = Path(__file__).resolve().parents[2]
+    modules = [*sorted((root / "functions").glob("*/handler.py")),
+               *sorted((root / "layers" / "loyalty" / "loyalty" / "api" / "admin").glob("*.py"))]
+    asked = {f"{path.parent.name}/{path.name}": calls for path in modules
              if (calls := authorization_calls(path.read_text()))}
     # Then none authorizes: the use case does, once, whoever calls it (HTTP, a job, a test)
     assert asked == {}

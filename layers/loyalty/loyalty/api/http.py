@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
@@ -209,7 +210,7 @@ def create_app(rest: bool = False) -> Any:
     return app
 
 
-def _claims(app: APIGatewayHttpResolver) -> tuple[dict[str, Any], list[str]]:
+def _claims(app: BaseRouter) -> tuple[dict[str, Any], list[str]]:
     authorizer = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
     jwt = authorizer.get("jwt") or {}
     return jwt.get("claims") or {}, jwt.get("scopes") or []
@@ -227,7 +228,7 @@ def _listish(value: Any) -> list[str]:
     return [part for part in re.split(r"[\s,]+", text) if part]
 
 
-def caller(app: APIGatewayHttpResolver) -> Caller:
+def caller(app: BaseRouter) -> Caller:
     """The identity the JWT authorizer verified, exactly as API Gateway passes it in the event."""
     claims, scopes = _claims(app)
     sub = claims.get("sub")
@@ -250,7 +251,7 @@ def partner(app: Any) -> Caller:
     return Caller(sub=f"partner:{partner_id}", partner_id=str(partner_id))
 
 
-def request_hash(app: APIGatewayHttpResolver) -> str:
+def request_hash(app: BaseRouter) -> str:
     event = app.current_event
     # The body as the client sent it, not its transport encoding: the gateway base64-encodes some bodies
     # (by content type), and a retry must hash the same however it travelled.
@@ -266,7 +267,7 @@ def request_hash(app: APIGatewayHttpResolver) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def idempotency(app: APIGatewayHttpResolver, who: Caller) -> IdempotencyRequest | None:
+def idempotency(app: BaseRouter, who: Caller) -> IdempotencyRequest | None:
     """The request's Idempotency-Key, checked for form only: whether a use case needs one is the use case's
     to say (after it has authorized the caller), see services.writes.key_required."""
     headers = {name.lower(): value for name, value in (app.current_event.headers or {}).items()}
@@ -278,7 +279,7 @@ def idempotency(app: APIGatewayHttpResolver, who: Caller) -> IdempotencyRequest 
     return IdempotencyRequest(scope=who.partner_id or who.sub, key=key, request_hash=request_hash(app))
 
 
-def deadline(app: APIGatewayHttpResolver | APIGatewayRestResolver, reserve_seconds: float = 2.0) -> float:
+def deadline(app: BaseRouter, reserve_seconds: float = 2.0) -> float:
     """When a long use case must stop (time.monotonic()): the invocation's remaining time less a reserve for
     one more step and the answer, so that it answers 503 and a retry continues, rather than the function
     being cut off and the gateway answering 500."""

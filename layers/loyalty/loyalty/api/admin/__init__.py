@@ -1,0 +1,5 @@
+"""The admin API's routes, one powertools Router per subject; functions/admin/handler.py includes them all."""
+
+from loyalty.api.admin import campaigns, catalog, imports, members, partners, program
+
+ROUTERS = (program.router, catalog.router, members.router, partners.router, imports.router, campaigns.router)

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.api.http import caller, create_app, idempotency, logger, respond
 from loyalty.api.schemas import LedgerEntryOut, QuoteOut, responses
-from loyalty.inputs import PurchaseRequest, ReturnRequest
+from loyalty.inputs import PurchaseRequest, QuoteRequest, ReturnRequest
 from loyalty.observability import metrics, tracer
 from loyalty.services import ledger
 
@@ -25,7 +25,7 @@ def record_purchase(member_id: str, request: Annotated[PurchaseRequest, Body()])
 
 @app.post("/members/<member_id>/quotes", operation_id="quotePurchase", responses=responses(200, QuoteOut),
           tags=["points"], summary="What a purchase would earn now (nothing recorded)")
-def quote_purchase(member_id: str, request: Annotated[PurchaseRequest, Body()]):
+def quote_purchase(member_id: str, request: Annotated[QuoteRequest, Body()]):
     return respond(ledger.quote_purchase(caller(app), member_id, request))
 
 

@@ -179,3 +179,7 @@ def test_a_quote_answers_the_purchases_refusals_and_only_to_whom_may_ask(api: Ap
     assert quote(api, "qc", body("qc-5", "10.00"), sub="qc").status == 200
     assert quote(api, "me", body("qc-5", "10.00"), sub="qc").body["points"] == 100
     assert quote(api, "qc", body("qc-5", "10.00"), admin=True).status == 200
+    # And a basket not paid yet may be quoted without an order id
+    unpaid = quote(api, "qc", {"total": {"amount": "10.00", "currency": "USD"}, "channel": "online"}, sub="qc")
+    assert unpaid.status == 200 and unpaid.body["points"] == 100, unpaid.body
+    assert ledger_items() == before

@@ -126,6 +126,15 @@ class PurchaseRequest(Body):
                                   "`total` (scaled down pro rata when the lines exceed it)")
 
 
+class QuoteRequest(PurchaseRequest):
+    """A purchase body, quoted before it is paid: `order_id` may not be known yet (then no order is checked)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"total": {"amount": "120.00", "currency": "USD"}, "channel": "online",
+         "items": [{"sku": "latte", "quantity": 2, "unit_price": {"amount": "4.50", "currency": "USD"}}]}]})
+    order_id: OrderId | None = None  # type: ignore[assignment]
+
+
 class RedemptionRequest(Body):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"reward_id": "free-coffee"}, {"points": 100, "description": "Paid with points at the till"}],

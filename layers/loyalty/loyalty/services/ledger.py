@@ -52,7 +52,8 @@ def record_purchase(caller: Caller, path_id: str, request: PurchaseRequest,
 
 def quote_purchase(caller: Caller, path_id: str, request: PurchaseRequest) -> Outcome:
     """What recording `request` now would earn, planned on the purchase's own path (pointschange.quote_points)
-    and written nowhere. The member itself, a trusted back end or an admin may ask."""
+    and written nowhere. The member itself, a trusted back end or an admin may ask. Without an order id
+    (a basket not yet paid) no order is read: the plan's order item is never written anyway."""
     member_id = caller.authorize_member(path_id)
     now = utc_now()
     occurred_at = _checked_moment(request, now)

@@ -344,7 +344,9 @@ def settlement(caller: Caller, month: str) -> Outcome:
         raise ValidationFailed("month is YYYY-MM", errors=[{"field": "month", "in": "query",
                                                              "message": "expected YYYY-MM"}])
     config = config_of(repository.read_snapshot().program)
-    counters = aggregates.read_item(settlement_key(str(caller.partner_id), month))
+    # A settlement keeps plain counters (the core part): 16 keys in one request, not every part's 128.
+    key = settlement_key(str(caller.partner_id), month)
+    counters = aggregates.read_cores([key])[key]
     funded = counters.get("points_funded", 0)
     by_promotion = sorted(
         ({"promotion_id": name.removeprefix(PROMOTION_COUNTER), "points": value,

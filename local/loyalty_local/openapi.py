@@ -108,7 +108,7 @@ WHO = {
     **dict.fromkeys(("listProgramVersions", "getProgramVersion", "rollbackProgram", "searchMembers", "blockMember",
                      "unblockMember", "listAudit", "createImport", "getImport", "createCampaign", "listCampaigns",
                      "getCampaign", "putCampaign", "getCampaignReport", "createSegment", "listSegmentMembers",
-                     "startWhatIf", "getWhatIf"), ADMIN),
+                     "startWhatIf", "getWhatIf", "listReferrals", "approveReferral", "rejectReferral"), ADMIN),
     **dict.fromkeys(("recordPartnerEarn", "listPromotions", "createPromotion", "getPromotion", "issueCodes",
                      "getPromotionReport", "getSettlement", "listWebhooks", "registerWebhook", "listDeliveries",
                      "removeWebhook"), PARTNER),

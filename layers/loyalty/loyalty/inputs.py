@@ -29,6 +29,7 @@ from loyalty.domain.fields import (  # noqa: F401 (the value types; other module
     CurrencyCode,
     Day,
     Email,
+    Fingerprint,
     Identifier,
     Locale,
     Moment,
@@ -79,6 +80,8 @@ class EnrollRequest(Body):
     consents: Annotated[dict[PreferenceKey, StrictBool], Field(max_length=50)] | None = None
     referral_code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{4,16}$")] | None = None
     member_id: Identifier | None = Field(default=None, description="admins only: enroll someone else")
+    device_id: Fingerprint | None = Field(default=None, description=(
+        "the app's device id (kept hashed): a referral from a device its referrer used earns nothing"))
 
 
 class ProfilePatch(Body):
@@ -124,6 +127,9 @@ class PurchaseRequest(Body):
     items: Annotated[list[LineItem], Field(max_length=MAX_LINES)] | None = Field(
         default=None, description="what was bought at line prices; rules on lines use each line's share of "
                                   "`total` (scaled down pro rata when the lines exceed it)")
+    payment_fingerprint: Fingerprint | None = Field(default=None, description=(
+        "the payment provider's card or account fingerprint (kept hashed): referral safeguards"))
+    device_id: Fingerprint | None = Field(default=None, description="the device the order came from (kept hashed)")
 
 
 class QuoteRequest(PurchaseRequest):
@@ -370,6 +376,11 @@ class TransferRequest(Body):
 
 class BlockRequest(Body):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "chargeback fraud"}]})
+    reason: Text500
+
+
+class ReferralDecisionRequest(Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "checked: a flatmate"}]})
     reason: Text500
 
 

@@ -606,6 +606,26 @@ class PartnerCreatedOut(PartnerOut):
     key_id: str
 
 
+class ReferralRecordOut(Out):
+    """A referred sign-up and what the safeguards made of it."""
+
+    referral_id: str = Field(description="the referee's member id (a member is referred once)")
+    referrer_id: str
+    referee_id: str
+    status: Literal["flagged", "pending", "rewarded", "rejected"]
+    reasons: list[Literal["email", "phone", "device_id", "payment_fingerprint", "max_per_week"]] = Field(
+        description="why it was flagged: what the referee shares with its referrer, or the weekly cap")
+    withheld: list[str] = Field(default_factory=list, description="referral actions not given while flagged")
+    created_at: str
+    updated_at: str | None = None
+    decision_reason: str | None = None
+
+
+class ReferralPage(Out):
+    items: list[ReferralRecordOut]
+    next_cursor: str | None = None
+
+
 class PartnerPage(Out):
     items: list[PartnerOut]
     next_cursor: str | None = None

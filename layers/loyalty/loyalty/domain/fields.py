@@ -133,3 +133,5 @@ class Body(BaseModel):
     @classmethod
     def _integers_as_json_counts_them(cls, data: Any) -> Any:
         return _whole_numbers(data)
+# A device id or a payment fingerprint a back end or an app sends (kept hashed only).
+Fingerprint = Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{8,200}$")]

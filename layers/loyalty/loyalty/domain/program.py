@@ -191,6 +191,27 @@ class Reminders(Strict):
         return days
 
 
+ReferralCheck = Literal["email", "phone", "device_id", "payment_fingerprint"]
+ALL_REFERRAL_CHECKS: tuple[ReferralCheck, ...] = ("email", "phone", "device_id", "payment_fingerprint")
+
+
+class Referrals(Strict):
+    """Referral safeguards (see loyalty.domain.referrals). Absent from the config: every check, no weekly cap."""
+
+    # Referral rewards held pending for this many days: only 0 (given at once) is supported so far.
+    hold_days: Annotated[int, Field(ge=0, le=0, description="only 0 is supported so far")] = 0
+    max_per_week: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    block_same: Annotated[list[ReferralCheck], Field(max_length=4)] = Field(
+        default_factory=lambda: list(ALL_REFERRAL_CHECKS))
+
+    @field_validator("block_same")
+    @classmethod
+    def _distinct(cls, checks: list[str]) -> list[str]:
+        if len(set(checks)) != len(checks):
+            raise ValueError("each check may be listed once")
+        return checks
+
+
 class ProgramConfig(Strict):
     name: Name
     currency: CurrencyCode
@@ -215,6 +236,7 @@ class ProgramConfig(Strict):
     visit_rewards: VisitRewards | None = None
     transfers: Transfers | None = None
     reminders: Reminders | None = None
+    referrals: Referrals | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -259,6 +281,10 @@ class ProgramConfig(Strict):
     def tier_reminder_days(self) -> tuple[int, ...]:
         """Days before a tier review on which tier.at_risk goes out, furthest first."""
         return tuple(sorted(self.reminders.tier_review_days, reverse=True)) if self.reminders is not None else ()
+
+    @property
+    def referral_rules(self) -> Referrals:
+        return self.referrals if self.referrals is not None else Referrals()
 
     @cached_property
     def zone(self) -> ZoneInfo:

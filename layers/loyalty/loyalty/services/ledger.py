@@ -7,8 +7,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from loyalty.domain import referrals as referral_rules
 from loyalty.domain.campaigns import Line, paid_lines
-from loyalty.domain.clock import local_day, utc_now
+from loyalty.domain.clock import iso_utc, local_day, utc_now
 from loyalty.domain.earning import purchase_points
 from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import Conflict, NotFound, ValidationFailed
@@ -24,11 +25,14 @@ from loyalty.services import campaigns
 from loyalty.services.awards import award_action, pending_release_day
 from loyalty.services.catalog import reward_unavailable_reason
 from loyalty.services.context import Caller, Outcome, checked_id
+from loyalty.services.members import identity
 from loyalty.services.pointschange import Decision, Turn, change_points, quote_points
 from loyalty.services.views import entry_view
 from loyalty.services.writes import key_required
+from loyalty.store import referrals as referrals_store
 from loyalty.store import repository
 from loyalty.store.models import EntryItem, MemberItem, OrderItem, order_key
+from loyalty.store.referrals import ReferralItem
 from loyalty.store.repository import IdempotencyRequest
 
 # Back ends may send a purchase a little ahead of our clock; more than this is a mistake.
@@ -110,6 +114,10 @@ def purchase(member_id: str, request: PurchaseRequest, occurred_at: datetime, no
         facts, member.purchase_days, member.sku_days = purchase_facts(
             list(member.purchase_days or []), dict(member.sku_days or {}), day, skus,
         )
+        if request.payment_fingerprint is not None:
+            member.payment_hashes = referral_rules.remember(member.payment_hashes, request.payment_fingerprint)
+        if request.device_id is not None:
+            member.device_hashes = referral_rules.remember(member.device_hashes, request.device_id)
         referrer = _referral_conversion(member, config, now) if (
             first_purchase and member.referred_by and import_tag is None) else None
         pending_until = pending_release_day(config, occurred_at)
@@ -137,6 +145,7 @@ def purchase(member_id: str, request: PurchaseRequest, occurred_at: datetime, no
         if referrer is not None:
             turn.writes.other_members.append(referrer[0])
             turn.writes.entries.extend(referrer[1])
+            turn.writes.referral = referrer[2]
         return Decision(201, lambda: entry_view(entry), final_conflicts={
             "order": Conflict(f"order {request.order_id} was already recorded", code="order_already_recorded"),
         })
@@ -155,22 +164,42 @@ def basket(request: PurchaseRequest, config: ProgramConfig, total: Decimal) -> d
     return {"lines": shares, "scale": scale}
 
 
-def _referral_conversion(friend: MemberItem, config: ProgramConfig,
-                         now: datetime) -> tuple[MemberItem, list[EntryItem]] | None:
+def _referral_conversion(friend: MemberItem, config: ProgramConfig, now: datetime) -> tuple[
+        MemberItem, list[EntryItem], tuple[ReferralItem, str] | None] | None:
     """A referred member's first purchase converts the referral: the referrer's funnel counts it and
-    earns the `referral_conversion` action when the program has one (within its caps)."""
+    earns the `referral_conversion` action when the program has one (within its caps). Not while the
+    referral is flagged or rejected; and a first purchase paid with the referrer's card, or from its device,
+    flags it now (the referral's change is the third part: written with the purchase)."""
     referrer = repository.read_snapshot(member_id=str(friend.referred_by), with_program=False).member
     if referrer is None or referrer.status != "active":
         return None
+    # Referrals recorded before the safeguards have no record (and no status on the member).
+    referral = referrals_store.read_referral(friend.member_id) if friend.referral_status else None
+    change: tuple[ReferralItem, str] | None = None
+    if referral is not None and referral.status in ("pending", "rewarded"):
+        checks = tuple(check for check in config.referral_rules.block_same
+                       if check in ("device_id", "payment_fingerprint"))
+        reasons = referral_rules.shared(identity(friend), identity(referrer), checks)
+        if reasons:
+            change = (referral, referral.status)
+            referrals_store.move_to(referral, "flagged")
+            referral.reasons = sorted({*referral.reasons, *reasons})
+            referral.updated_at = iso_utc(now)
     entries: list[EntryItem] = []
-    if "referral_conversion" in config.actions:
+    funnel = dict(referrer.referrals or {})
+    if referral is not None and referral.status in ("flagged", "rejected"):
+        friend.referral_status = referral.status
+        if referral.status == "flagged" and "referral_conversion" in config.actions and (
+                "referral_conversion" not in referral.withheld):
+            change = change or (referral, referral.status)
+            referral.withheld = [*referral.withheld, "referral_conversion"]
+    elif "referral_conversion" in config.actions:
         entries = award_action(referrer, config, "referral_conversion", now,
                                source={"referred_member_id": friend.member_id}, silent_when_capped=True)
-    funnel = dict(referrer.referrals or {})
     funnel["converted"] = int(funnel.get("converted", 0)) + 1
     funnel["points_earned"] = int(funnel.get("points_earned", 0)) + sum(int(e.points) for e in entries)
     referrer.referrals = funnel
-    return referrer, entries
+    return referrer, entries, change
 
 
 def record_return(caller: Caller, path_id: str, request: ReturnRequest,

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import json
+from datetime import datetime
 from typing import Any
 
+from loyalty.domain import referrals as referral_rules
 from loyalty.domain.actions import profile_is_complete
-from loyalty.domain.clock import iso_utc, utc_now
+from loyalty.domain.clock import iso_utc, local_day, utc_now
 from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import Conflict, Forbidden, LimitReached, ServiceUnavailable, ValidationFailed
 from loyalty.domain.ids import random_code
+from loyalty.domain.program import ProgramConfig
 from loyalty.inputs import EnrollRequest, InviteRequest, ProfilePatch
 from loyalty.services import campaigns
 from loyalty.services.awards import MemberChange, award_action
@@ -19,8 +22,10 @@ from loyalty.services.program import config_of
 from loyalty.services.views import entry_view, member_view
 from loyalty.services.writes import MAX_ATTEMPTS, Plan, enrolled_member, execute
 from loyalty.store import escrow, repository
+from loyalty.store import referrals as referrals_store
 from loyalty.store.db import ConditionFailed
 from loyalty.store.models import EntryItem, IdempotencyItem, MemberItem
+from loyalty.store.referrals import ReferralItem
 from loyalty.store.repository import IdempotencyRequest, Snapshot
 
 ENTRY_TYPES = frozenset(kind.value for kind in EntryType)
@@ -75,6 +80,8 @@ def enroll(caller: Caller, request: EnrollRequest, idempotency: IdempotencyReque
             enrolled_day=now.astimezone(config.zone).date().isoformat(),
             last_activity_day=now.astimezone(config.zone).date().isoformat(),
         )
+        if request.device_id is not None:
+            member.device_hashes = referral_rules.remember(None, request.device_id)
         if referral_code is not None:
             if snapshot.referral is None:
                 raise ValidationFailed("unknown referral code",
@@ -92,26 +99,18 @@ def enroll(caller: Caller, request: EnrollRequest, idempotency: IdempotencyReque
                          found: campaigns.Awards) -> Plan:
         campaigns.bonus_entry(change, "enrollment", now, found)
         entries: list[EntryItem] = change.finish()  # and the member's first due day (a birthday)
-        referrer = None
+        referrer = referral = None
         if referral_code is not None and snapshot.referral is not None:
             referrer_id = snapshot.referral.member_id
             member.referred_by = referrer_id
             referrer = repository.read_snapshot(member_id=referrer_id, with_program=False).member
             if referrer is not None:
-                awarded: list[EntryItem] = []
-                if "referral_signup" in config.actions and referrer.status == "active":
-                    awarded = award_action(referrer, config, "referral_signup", now,
-                                           source={"referred_member_id": member_id}, silent_when_capped=True)
-                entries.extend(awarded)
-                funnel = dict(referrer.referrals or {})
-                funnel["signed_up"] = int(funnel.get("signed_up", 0)) + 1
-                funnel["points_earned"] = int(funnel.get("points_earned", 0)) + sum(int(e.points) for e in awarded)
-                referrer.referrals = funnel
+                referral = _referred_sign_up(member, referrer, config, now, entries)
         body = member_view(member, config, now)
 
         def commit(record: IdempotencyItem | None) -> None:
             with escrow.given_back_unless_recorded(found[1]):
-                repository.create_member(member, record, entries, referrer, audit)
+                repository.create_member(member, record, entries, referrer, audit, referral)
 
         return Plan(201, body, commit, final_conflicts={
             "member": Conflict(f"member {member_id} is already enrolled", code="member_exists"),
@@ -119,6 +118,45 @@ def enroll(caller: Caller, request: EnrollRequest, idempotency: IdempotencyReque
         }, replay_body={MEMBER_VIEW: member_id})
 
     return execute(idempotency, read, plan, replay_member_view)
+
+
+def _referred_sign_up(member: MemberItem, referrer: MemberItem, config: ProgramConfig, now: datetime,
+                      entries: list[EntryItem]) -> ReferralItem:
+    """A referred member's sign-up: the referrer's funnel counts it and earns `referral_signup` (within its
+    caps), unless the safeguards flag it (the referee is the referrer under another name, or the referrer
+    is past its weekly cap): then it earns nothing until an admin approves. The referral's record."""
+    rules = config.referral_rules
+    funnel = dict(referrer.referrals or {})
+    week = referral_rules.week_of(local_day(now, config.zone))
+    reasons = referral_rules.shared(identity(member), identity(referrer), tuple(rules.block_same))
+    if referral_rules.past_weekly_limit(rules.max_per_week, week, funnel.get("week"),
+                                        int(funnel.get("week_signups", 0))):
+        reasons.append("max_per_week")
+    awarded: list[EntryItem] = []
+    withheld: list[str] = []
+    if reasons:
+        withheld = ["referral_signup"] if "referral_signup" in config.actions else []
+        funnel["flagged"] = int(funnel.get("flagged", 0)) + 1
+    elif "referral_signup" in config.actions and referrer.status == "active":
+        awarded = award_action(referrer, config, "referral_signup", now,
+                               source={"referred_member_id": member.member_id}, silent_when_capped=True)
+    entries.extend(awarded)
+    funnel["signed_up"] = int(funnel.get("signed_up", 0)) + 1
+    funnel["points_earned"] = int(funnel.get("points_earned", 0)) + sum(int(e.points) for e in awarded)
+    funnel["week_signups"] = (int(funnel.get("week_signups", 0)) if funnel.get("week") == week else 0) + 1
+    funnel["week"] = week
+    referrer.referrals = funnel
+    status = "flagged" if reasons else "rewarded"
+    member.referral_status = status
+    return referrals_store.new_referral(str(referrer.member_id), str(member.member_id), status=status,
+                                        reasons=reasons, withheld=withheld, created_at=str(member.enrolled_at))
+
+
+def identity(member: MemberItem) -> referral_rules.Identity:
+    """What the referral safeguards compare of a member."""
+    return referral_rules.Identity(email=member.email, phone=member.phone,
+                                   devices=frozenset(member.device_hashes or []),
+                                   payments=frozenset(member.payment_hashes or []))
 
 
 def current_view(member_id: str) -> dict[str, Any]:
@@ -162,6 +200,7 @@ def erase(caller: Caller, path_id: str) -> Outcome:
         for name in PERSONAL_FIELDS:
             setattr(member, name, None)
         member.email, member.name = f"erased+{member_id}", "erased"
+        member.device_hashes = member.payment_hashes = None  # the referral safeguards' fingerprints too
         member.status = "erased"
         repository.schedule_member(member, None)
         try:

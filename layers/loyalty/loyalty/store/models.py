@@ -246,6 +246,11 @@ class MemberItem(_Item):
     expiry_notified = JSONAttribute(default=list)
     # Tier reminders given for the coming review ("<review day>/<days before>").
     tier_reminded = JSONAttribute(null=True)
+    # Referral safeguards: the member's most recent device and payment fingerprints, hashed
+    # (loyalty.domain.referrals), and, for a referred member, its referral's status.
+    device_hashes = JSONAttribute(null=True)
+    payment_hashes = JSONAttribute(null=True)
+    referral_status = UnicodeAttribute(null=True)
     birthday_awarded_year = NumberAttribute(null=True)
     # {invited, signed_up, converted, points_earned}: the member's referral funnel
     referrals = JSONAttribute(default=dict)

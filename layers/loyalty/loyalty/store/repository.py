@@ -23,7 +23,7 @@ from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.errors import BadRequest, ServiceUnavailable
 from loyalty.domain.ids import new_ulid
 from loyalty.settings import settings
-from loyalty.store import escrow, shares
+from loyalty.store import escrow, referrals, shares
 from loyalty.store.db import (
     ConditionFailed,
     Key,
@@ -69,6 +69,7 @@ from loyalty.store.models import (
     referral_code_key,
     reward_key,
 )
+from loyalty.store.referrals import ReferralItem
 
 IDEMPOTENCY_TTL = timedelta(days=7)
 # Answers longer than this are stored deflated in their idempotency record (a few hundred bytes fit any
@@ -81,7 +82,8 @@ MEMBER_MUTABLE = (
     "action_counts",
     "reward_counts", "last_activity_day", "last_purchase_day", "purchases", "tier", "tier_since",
     "purchase_days", "sku_days", "gsi2pk", "gsi2sk", "pending_lots", "tier_review_day", "birthday_awarded_year",
-    "referrals", "expiry_notified", "tier_reminded", "membership",
+    "referrals", "expiry_notified", "tier_reminded", "membership", "device_hashes", "payment_hashes",
+    "referral_status",
     "profile_completed_at", "name", "email", "birthday", "phone", "locale", "preferences", "consents",
     "status", "referred_by", "holds", "transfers_sent", "gsi3pk", "gsi3sk", "campaign_counts",
 )
@@ -411,6 +413,9 @@ class PointsChange:
     # Campaign points drawn from this instance's chunks of their budgets (store.escrow): nothing of the
     # budget is written here; a failed commit gives them back (services.pointschange).
     campaign_budgets: list[escrow.Draw] = field(default_factory=list)
+    # A referral whose status changes (flagged by a first purchase, approved, rejected), and the status it
+    # must still have.
+    referral: tuple[ReferralItem, str] | None = None
 
 
 def commit_points_change(change: PointsChange) -> None:
@@ -463,6 +468,9 @@ def commit_points_change(change: PointsChange) -> None:
                    EntryItem.pk.exists() & EntryItem.reversal_id.does_not_exist(), versioned=False)
     if change.stock_given_back is not None:
         shares.give_back_actions(txn, *change.stock_given_back)
+    if change.referral is not None:
+        referral, was = change.referral
+        txn.update("referral", referral, referrals.update_actions(referral), referrals.still(was), versioned=False)
     _add_audit(txn, change.audit)
     _add_idempotency(txn, change.idempotency)
     # A reward's stock is taken before the transaction, outside it (shares.take_now), and given back if the
@@ -496,7 +504,7 @@ def new_member(member_id: str, **attributes: Any) -> MemberItem:
 
 def create_member(member: MemberItem, idempotency: IdempotencyItem | None,
                   entries: Iterable[EntryItem] = (), referrer: MemberItem | None = None,
-                  audit: AuditItem | None = None) -> None:
+                  audit: AuditItem | None = None, referral: ReferralItem | None = None) -> None:
     """Raises ConditionFailed: member (id taken), email (taken), referral_code (collision),
     referrer (moved meanwhile), idempotency."""
     txn = Txn()
@@ -512,6 +520,8 @@ def create_member(member: MemberItem, idempotency: IdempotencyItem | None,
         txn.put(f"entry{index}", entry, EntryItem.pk.does_not_exist())
     if referrer is not None:
         txn.update("referrer", referrer, _member_actions(referrer), MemberItem.pk.exists())
+    if referral is not None:
+        txn.put("referral", referral, ReferralItem.pk.does_not_exist())
     _add_audit(txn, audit)
     _add_idempotency(txn, idempotency)
     _commit(txn)

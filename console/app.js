@@ -1,6 +1,7 @@
 // The back office: signs in with an admin token, finds members (GET /admin/members), shows one
 // (profile, balance, tier, ledger, holds) and acts on it through the public API only: adjust points,
-// cancel a redemption, block and unblock. It also lists the campaigns with their reports. Every write carries its own Idempotency-Key. No build step.
+// cancel a redemption, block and unblock. It also lists the campaigns with their reports, and the referrals the
+// safeguards flagged, to approve or reject. Every write carries its own Idempotency-Key. No build step.
 (function () {
   "use strict";
   const api = window.LOYALTY_API || "";
@@ -196,6 +197,42 @@
   }
 
   $("#campaigns-button").addEventListener("click", () => campaigns().catch((error) => say(error.message, true)));
+
+  // Referrals the safeguards flagged (GET /admin/referrals), each approved or rejected with a reason.
+  async function referrals() {
+    const listed = await call("GET", "/admin/referrals?status=flagged&limit=100");
+    const body = $("#referrals tbody");
+    body.replaceChildren();
+    for (const referral of listed.items) {
+      const row = document.createElement("tr");
+      row.dataset.referral = referral.referral_id;
+      cell(row, referral.referee_id);
+      cell(row, referral.referrer_id);
+      cell(row, referral.reasons.join(", ")).dataset.field = "reasons";
+      cell(row, referral.withheld.join(", "));
+      cell(row, referral.created_at.slice(0, 10));
+      const actions = cell(row, "");
+      for (const [label, verb] of [["Approve", "approve"], ["Reject", "reject"]]) {
+        const button = document.createElement("button");
+        button.type = "button";
+        button.textContent = label;
+        button.dataset.action = verb;
+        button.addEventListener("click", () => {
+          const reason = window.prompt(label + " the referral of " + referral.referee_id + ": why?");
+          if (!reason) return;
+          call("POST", "/admin/referrals/" + encodeURIComponent(referral.referral_id) + "/" + verb, { reason })
+            .then((decided) => { say("Referral of " + decided.referee_id + ": " + decided.status); return referrals(); })
+            .catch((error) => say(error.message, true));
+        });
+        actions.appendChild(button);
+      }
+      body.appendChild(row);
+    }
+    $("#referrals table").hidden = false;
+    if (!listed.items.length) say("No flagged referrals");
+  }
+
+  $("#referrals-button").addEventListener("click", () => referrals().catch((error) => say(error.message, true)));
   $("#search").addEventListener("submit", (event) => {
     event.preventDefault();
     search(event.target.q.value).catch((error) => say(error.message, true));

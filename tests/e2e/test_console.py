@@ -120,3 +120,31 @@ def test_the_console_lists_campaigns_with_their_results(local_stack: Http, brows
     # And it is deactivated later, everywhere at once: the campaign is off for the next purchase
     local_stack.call("PUT", f"/admin/campaigns/{campaign_id}", {**created.json(), "active": False}, sub="ops",
                      admin=True)
+
+
+def test_an_admin_approves_a_flagged_referral_in_the_console(local_stack: Http, browser: Any) -> None:
+    # Given a referral the safeguards flagged (the referee's mailbox is its referrer's, spelled otherwise)
+    import uuid
+
+    name = uuid.uuid4().hex[:8]
+    referrer = f"ref-{name}"
+    code = local_stack.call("POST", "/members", {"email": f"ref.{name}@gmail.com", "name": "Ref"},
+                            sub=referrer).json()["referral_code"]
+    referee = f"twin-{name}"
+    assert local_stack.call("POST", "/members", {"email": f"ref{name}+2@gmail.com", "name": "Twin",
+                                                 "referral_code": code}, sub=referee).status_code == 201
+    # When an admin lists the flagged referrals and approves it, giving a reason
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.on("dialog", lambda dialog: dialog.accept("checked by phone"))
+    page.goto(f"{local_stack.url}/console/#token={tokens.issue('ops', admin=True)}")
+    page.click("#referrals-button")
+    row = f'#referrals tr[data-referral="{referee}"]'
+    page.wait_for_selector(row)
+    assert page.text_content(f'{row} [data-field="reasons"]') == "email"
+    page.click(f'{row} button[data-action="approve"]')
+    # Then it is approved, and leaves the flagged list
+    page.wait_for_function("document.querySelector('#notice').textContent.includes('rewarded')")
+    page.wait_for_selector(row, state="detached")
+    decided = local_stack.call("GET", "/admin/referrals?status=rewarded&limit=100", sub="ops", admin=True).json()
+    assert any(item["referral_id"] == referee and item["decision_reason"] == "checked by phone"
+               for item in decided["items"])

@@ -45,3 +45,4 @@ os.environ.update({
 })
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
+

@@ -82,6 +82,9 @@ def _check_against_the_documents(method: str, path: str, response: requests.Resp
 _ROUTES = read_stack().routes
 
 
+STACK_START_SECONDS = 180
+
+
 @contextlib.contextmanager
 def running_stack(home: Path, *extra: str) -> Iterator[Http]:
     """`loyalty-local serve` in a subprocess, as a user starts it, until the block ends."""
@@ -99,7 +102,8 @@ def running_stack(home: Path, *extra: str) -> Iterator[Http]:
     process = subprocess.Popen([sys.executable, "-m", "loyalty_local.cli", "serve", *extra], env=environment,
                                stdout=log, stderr=subprocess.STDOUT)
     http = Http(f"http://127.0.0.1:{port}")
-    deadline = time.monotonic() + 60
+    # A busy machine (the other pytest worker, the session's other stacks) can take a stack well past a minute.
+    deadline = time.monotonic() + STACK_START_SECONDS
     while True:
         try:
             if http.call("GET", "/program", sub="probe").status_code == 200:

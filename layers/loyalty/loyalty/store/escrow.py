@@ -158,11 +158,10 @@ def draw(budget: Budget, points: int, hold: float | None = None) -> Draw | None:
     return None
 
 
-def peek(budget: Budget, points: int, hold: float | None = None) -> Draw | None:
+def peek(budget: Budget, points: int) -> Draw | None:
     """What `draw` would answer for `points` now, changing nothing (a quote): this instance's chunk and the
     room left in the shares (one read when the chunk is short; no chunk taken). The Draw it gives is already
     given back, so it cannot be given twice."""
-    del hold  # the signature of draw, so that a caller picks either
     if points <= 0:
         return Draw(budget, 0, cancelled=True)
     with _lock:

@@ -612,9 +612,13 @@ class ReferralRecordOut(Out):
     referral_id: str = Field(description="the referee's member id (a member is referred once)")
     referrer_id: str
     referee_id: str
-    status: Literal["flagged", "pending", "rewarded", "rejected"]
-    reasons: list[Literal["email", "phone", "device_id", "payment_fingerprint", "max_per_week"]] = Field(
-        description="why it was flagged: what the referee shares with its referrer, or the weekly cap")
+    status: Literal["flagged", "pending", "rewarded", "rejected"] = Field(
+        description="flagged: waiting for an admin; pending: its rewards are held (referrals.hold_days); rewarded: "
+                    "given (or nothing to give); rejected: by an admin, or its first order fully returned while held")
+    reasons: list[Literal["email", "phone", "device_id", "payment_fingerprint", "max_per_week",
+                          "first_order_returned"]] = Field(
+        description="why it was flagged (what the referee shares with its referrer, or the weekly cap), or why "
+                    "its held rewards were cancelled (first_order_returned)")
     withheld: list[str] = Field(default_factory=list, description="referral actions not given while flagged")
     created_at: str
     updated_at: str | None = None

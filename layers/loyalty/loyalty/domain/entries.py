@@ -34,6 +34,9 @@ class EntryType(StrEnum):
     TRANSFER_OUT = "transfer_out"  # points given to another member (negative)
     TRANSFER_IN = "transfer_in"  # points received from another member: a lot, neither earned nor qualifying
     IMPORT = "import"  # a migrated member's opening balance (its lots); lifetime_earned in its details
+    # Held referral rewards cancelled (negative, pending): the referee's first order was fully returned.
+    # Neither a return of the referrer's nor its activity.
+    REFERRAL_REVERSAL = "referral_reversal"
 
     @property
     def issues_points(self) -> bool:

@@ -198,8 +198,9 @@ ALL_REFERRAL_CHECKS: tuple[ReferralCheck, ...] = ("email", "phone", "device_id",
 class Referrals(Strict):
     """Referral safeguards (see loyalty.domain.referrals). Absent from the config: every check, no weekly cap."""
 
-    # Referral rewards held pending for this many days: only 0 (given at once) is supported so far.
-    hold_days: Annotated[int, Field(ge=0, le=0, description="only 0 is supported so far")] = 0
+    # Referral rewards held pending for this many days (0: available at once); a referee's first order fully
+    # returned meanwhile cancels what is still held.
+    hold_days: Annotated[int, Field(ge=0, le=365)] = 0
     max_per_week: Annotated[int, Field(ge=1, le=10_000)] | None = None
     block_same: Annotated[list[ReferralCheck], Field(max_length=4)] = Field(
         default_factory=lambda: list(ALL_REFERRAL_CHECKS))

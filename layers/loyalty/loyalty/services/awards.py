@@ -31,6 +31,9 @@ from loyalty.store.repository import new_entry, schedule_member
 
 # Open holds a member may have at once: they live on the member item, which must stay small.
 MAX_OPEN_HOLDS = 20
+# Referees whose held rewards one maintenance visit releases: each adds its referral's record (and a release
+# entry or two) to the visit's transaction, which takes at most 100 items.
+MAX_REFERRALS_RELEASED = 25
 
 
 class MemberChange:
@@ -42,6 +45,7 @@ class MemberChange:
         self.wallet = Wallet(dict(member.lots or {}), int(member.debt or 0))
         self.entries: list[EntryItem] = []
         self.previous_activity_day = member.last_activity_day
+        self.released_referrals: list[str] = []
 
     # --- entries ----------------------------------------------------------------------------------
 
@@ -75,12 +79,14 @@ class MemberChange:
              source: dict[str, Any], breakdown: list[dict[str, Any]] | None = None,
              pending_until: date | None = None, earned_on: date | None = None, **attributes: Any) -> EntryItem:
         """Credit points now, or (with `pending_until`) hold them as pending until that day. The lot's
-        expiry and the qualifying day follow `earned_on` (default: the day of `occurred_at`)."""
+        expiry and the qualifying day follow `earned_on` (default: the day of `occurred_at`). A held
+        referral reward's pending lot names its referee (`source.referred_member_id`)."""
         earned_on = earned_on or local_day(occurred_at, self.config.zone)
         if pending_until is not None:
             lots = list(self.member.pending_lots or [])
             lots.append({"release": pending_until.isoformat(), "order_id": source.get("order_id"), "points": points,
-                         "qualifying": qualifying, "earned": earned_on.isoformat()})
+                         "qualifying": qualifying, "earned": earned_on.isoformat(),
+                         **({"referral": source["referred_member_id"]} if source.get("referred_member_id") else {})})
             self.member.pending_lots = lots
             self.member.pending = int(self.member.pending or 0) + points
             return self._entry(entry_type, points, occurred_at, source=source, breakdown=breakdown or [],
@@ -142,8 +148,22 @@ class MemberChange:
         return self._entry(EntryType.RETURN, -(points - remaining), self.now, source=source, status="pending", lots={},
                            **attributes)
 
+    def cancel_referral(self, referee_id: str, *, source: dict[str, Any]) -> EntryItem | None:
+        """The referral rewards still held for `referee_id` cancelled (its first order was fully returned):
+        one pending referral_reversal entry, or None when nothing is held any more."""
+        cancelled = sum(int(lot["points"]) for lot in self.member.pending_lots or []
+                        if lot.get("referral") == referee_id)
+        kept = [lot for lot in self.member.pending_lots or [] if lot.get("referral") != referee_id]
+        if len(kept) == len(self.member.pending_lots or []):
+            return None
+        self.member.pending_lots = kept
+        self.member.pending = int(self.member.pending or 0) - cancelled
+        return self._entry(EntryType.REFERRAL_REVERSAL, -cancelled, self.now, source=source, status="pending",
+                           lots={}, details={"reason": "first_order_returned"})
+
     def action(self, action: str, *, occurred_at: datetime, source: dict[str, Any],
-               details: dict[str, Any] | None = None, entry_type: EntryType = EntryType.ACTION) -> EntryItem:
+               details: dict[str, Any] | None = None, entry_type: EntryType = EntryType.ACTION,
+               pending_until: date | None = None) -> EntryItem:
         rule = self.config.actions.get(action)
         if rule is None:
             raise ValidationFailed(f"unknown action {action}",
@@ -154,7 +174,7 @@ class MemberChange:
             entry_type, rule.points, qualifying=rule.points if rule.qualifying else 0, occurred_at=occurred_at,
             source={"action": action, **source},
             breakdown=[{"rule": f"action:{action}", "points": rule.points, "detail": action}],
-            details=details,
+            details=details, pending_until=pending_until,
         )
 
     def note(self, entry_type: EntryType, *, details: dict[str, Any],
@@ -255,21 +275,34 @@ class MemberChange:
     # --- scheduled work -------------------------------------------------------------------------------
 
     def release_due(self) -> list[EntryItem]:
-        """Pending points whose day has come become available (and qualifying)."""
+        """Pending points whose day has come become available (and qualifying). Held referral rewards of at
+        most MAX_REFERRALS_RELEASED referees a visit (each referral's record changes in the same transaction);
+        the others wait for the next visit, which is due at once. `released_referrals` names the referees
+        whose rewards are now all released."""
         released, waiting = [], []
+        referees: set[str] = set()
         for pending in self.member.pending_lots or []:
-            if pending["release"] <= self.today.isoformat():
+            referee = pending.get("referral")
+            due = pending["release"] <= self.today.isoformat()
+            if due and referee and referee not in referees and len(referees) >= MAX_REFERRALS_RELEASED:
+                due = False
+            if due:
                 released.append(pending)
+                referees.update([referee] if referee else [])
             else:
                 waiting.append(pending)
         self.member.pending_lots = waiting
+        still_held = {pending.get("referral") for pending in waiting}
+        self.released_referrals = sorted(referees - still_held)
         entries = []
         for pending in released:
             points = int(pending["points"])
             self.member.pending = int(self.member.pending or 0) - points
+            source = ({"referred_member_id": pending["referral"]} if pending.get("referral")
+                      else {"order_id": pending["order_id"]})
             entries.append(self.earn(
                 EntryType.RELEASE, points, qualifying=int(pending["qualifying"]), occurred_at=self.now,
-                earned_on=date.fromisoformat(pending["earned"]), source={"order_id": pending["order_id"]},
+                earned_on=date.fromisoformat(pending["earned"]), source=source,
                 details={"earned_on": pending["earned"]},
             ))
         return entries
@@ -409,11 +442,12 @@ class MemberChange:
 
 
 def award_action(member: MemberItem, config: ProgramConfig, action: str, now: datetime, *,
-                 source: dict[str, Any], silent_when_capped: bool = False) -> list[EntryItem]:
+                 source: dict[str, Any], silent_when_capped: bool = False,
+                 pending_until: date | None = None) -> list[EntryItem]:
     """Award `action` to `member` (mutated in place); [] when capped and `silent_when_capped`."""
     change = MemberChange(member, config, now)
     try:
-        change.action(action, occurred_at=now, source=source)
+        change.action(action, occurred_at=now, source=source, pending_until=pending_until)
     except LimitReached:
         if silent_when_capped:
             return []
@@ -425,3 +459,9 @@ def pending_release_day(config: ProgramConfig, occurred_at: datetime) -> date | 
     if config.pending_days <= 0:
         return None
     return local_day(occurred_at, config.zone) + timedelta(days=config.pending_days)
+
+
+def referral_release_day(config: ProgramConfig, now: datetime) -> date | None:
+    """When a referral reward given now becomes available: None (at once) unless `referrals.hold_days`."""
+    hold = config.referral_rules.hold_days
+    return local_day(now, config.zone) + timedelta(days=hold) if hold > 0 else None

@@ -23,8 +23,10 @@ from loyalty.services.writes import Plan, execute
 from loyalty.settings import settings
 from loyalty.store import aggregates, repository
 from loyalty.store import jobs as job_store
+from loyalty.store import referrals as referrals_store
 from loyalty.store.db import item_count
 from loyalty.store.models import IdempotencyItem, table_name
+from loyalty.store.referrals import ReferralItem
 from loyalty.store.repository import PointsChange, Snapshot
 
 logger = make_logger()
@@ -88,15 +90,29 @@ def maintain_member(member_id: str, now: datetime) -> list[str]:
         change.review_tier()
         change.remind_tier_review()
         entries = change.finish()
+        released = _released_referrals(change.released_referrals, now)
 
         def commit(_: IdempotencyItem | None) -> None:
-            repository.commit_points_change(PointsChange(member, entries, closed_holds=closed_holds))
+            repository.commit_points_change(PointsChange(member, entries, closed_holds=closed_holds,
+                                                         referrals=released))
             written[:] = [str(entry.type) for entry in entries]
 
         return Plan(200, {}, commit)
 
     execute(None, read, plan)
     return written
+
+
+def _released_referrals(referee_ids: list[str], now: datetime) -> list[tuple[ReferralItem, str]]:
+    """Referrals whose held rewards are all released: rewarded, under the condition they are still pending
+    (a return cancelling them meanwhile makes the visit re-read)."""
+    changes = []
+    for referral in referrals_store.read_referrals(referee_ids):
+        if referral.status == "pending":
+            referrals_store.move_to(referral, "rewarded")
+            referral.updated_at = iso_utc(now)
+            changes.append((referral, "pending"))
+    return changes
 
 
 def member_maintenance(now: datetime | None = None) -> dict[str, Any]:

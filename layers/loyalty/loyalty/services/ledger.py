@@ -22,7 +22,7 @@ from loyalty.domain.program import ProgramConfig
 from loyalty.domain.returns import claw_back
 from loyalty.inputs import AdjustmentRequest, PurchaseRequest, RedemptionRequest, ReturnRequest
 from loyalty.services import campaigns
-from loyalty.services.awards import award_action, pending_release_day
+from loyalty.services.awards import MemberChange, award_action, pending_release_day, referral_release_day
 from loyalty.services.catalog import reward_unavailable_reason
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.members import identity
@@ -141,11 +141,14 @@ def purchase(member_id: str, request: PurchaseRequest, occurred_at: datetime, no
             entry_id=entry.entry_id, total=request.total.amount, currency=currency, points=points,
             qualifying=points, earned_day=day, lot=lot_expiry(config.expiry, date.fromisoformat(day)),
             channel=request.channel, pending=1 if pending_until else 0, import_id=import_tag,
+            # The referee's first order while referral rewards may be held: its full return cancels them.
+            referral_of=member.referred_by if referrer is not None and member.referral_status and (
+                config.referral_rules.hold_days > 0) else None,
         )
         if referrer is not None:
             turn.writes.other_members.append(referrer[0])
             turn.writes.entries.extend(referrer[1])
-            turn.writes.referral = referrer[2]
+            turn.writes.referrals.extend([referrer[2]] if referrer[2] else [])
         return Decision(201, lambda: entry_view(entry), final_conflicts={
             "order": Conflict(f"order {request.order_id} was already recorded", code="order_already_recorded"),
         })
@@ -195,11 +198,46 @@ def _referral_conversion(friend: MemberItem, config: ProgramConfig, now: datetim
             referral.withheld = [*referral.withheld, "referral_conversion"]
     elif "referral_conversion" in config.actions:
         entries = award_action(referrer, config, "referral_conversion", now,
-                               source={"referred_member_id": friend.member_id}, silent_when_capped=True)
+                               source={"referred_member_id": friend.member_id}, silent_when_capped=True,
+                               pending_until=referral_release_day(config, now))
+        if referral is not None and referral.status == "rewarded" and any(e.status == "pending" for e in entries):
+            # A held conversion reward: the referral is pending again until it is released.
+            change = (referral, "rewarded")
+            referrals_store.move_to(referral, "pending")
+            referral.updated_at = iso_utc(now)
+            friend.referral_status = "pending"
     funnel["converted"] = int(funnel.get("converted", 0)) + 1
     funnel["points_earned"] = int(funnel.get("points_earned", 0)) + sum(int(e.points) for e in entries)
     referrer.referrals = funnel
     return referrer, entries, change
+
+
+def _cancel_held_referral(turn: Turn, order_id: str, now: datetime) -> None:
+    """The referee's first order fully returned while its referral's rewards are held: the referrer's held
+    rewards for it are cancelled and the referral rejected, in the return's transaction (the referral must
+    still be pending, the referrer unchanged). Rewards already released stay given."""
+    friend = turn.member
+    referral = referrals_store.read_referral(friend.member_id)
+    if referral is None or referral.status != "pending":
+        return
+    referrer = repository.read_snapshot(member_id=referral.referrer_id, with_program=False).member
+    if referrer is None:
+        return
+    change = MemberChange(referrer, turn.config, now)
+    cancelled = change.cancel_referral(friend.member_id, source={"referred_member_id": friend.member_id,
+                                                                  "order_id": order_id})
+    if cancelled is not None:
+        funnel = dict(referrer.referrals or {})
+        funnel["points_earned"] = int(funnel.get("points_earned", 0)) + int(cancelled.points)
+        funnel["cancelled"] = int(funnel.get("cancelled", 0)) + 1
+        referrer.referrals = funnel
+        turn.writes.other_members.append(referrer)
+        turn.writes.entries.extend(change.finish())
+    referrals_store.move_to(referral, "rejected")
+    referral.reasons = sorted({*referral.reasons, "first_order_returned"})
+    referral.updated_at = iso_utc(now)
+    turn.writes.referrals.append((referral, "pending"))
+    friend.referral_status = "rejected"
 
 
 def record_return(caller: Caller, path_id: str, request: ReturnRequest,
@@ -235,6 +273,8 @@ def record_return(caller: Caller, path_id: str, request: ReturnRequest,
         order.points_returned = int(order.points_returned) + back.points
         order.qualifying_returned = int(order.qualifying_returned) + back.qualifying
         turn.writes.updated_order = order
+        if order.referral_of and back.refunded_total >= Decimal(order.total):
+            _cancel_held_referral(turn, order.order_id, now)
         return Decision(201, lambda: entry_view(entry))
 
     # A return takes back what a refund undoes, blocked member or not.

@@ -16,7 +16,7 @@ from loyalty.domain.ids import random_code
 from loyalty.domain.program import ProgramConfig
 from loyalty.inputs import EnrollRequest, InviteRequest, ProfilePatch
 from loyalty.services import campaigns
-from loyalty.services.awards import MemberChange, award_action
+from loyalty.services.awards import MemberChange, award_action, referral_release_day
 from loyalty.services.context import Caller, Outcome
 from loyalty.services.program import config_of
 from loyalty.services.views import entry_view, member_view
@@ -139,14 +139,16 @@ def _referred_sign_up(member: MemberItem, referrer: MemberItem, config: ProgramC
         funnel["flagged"] = int(funnel.get("flagged", 0)) + 1
     elif "referral_signup" in config.actions and referrer.status == "active":
         awarded = award_action(referrer, config, "referral_signup", now,
-                               source={"referred_member_id": member.member_id}, silent_when_capped=True)
+                               source={"referred_member_id": member.member_id}, silent_when_capped=True,
+                               pending_until=referral_release_day(config, now))
     entries.extend(awarded)
     funnel["signed_up"] = int(funnel.get("signed_up", 0)) + 1
     funnel["points_earned"] = int(funnel.get("points_earned", 0)) + sum(int(e.points) for e in awarded)
     funnel["week_signups"] = (int(funnel.get("week_signups", 0)) if funnel.get("week") == week else 0) + 1
     funnel["week"] = week
     referrer.referrals = funnel
-    status = "flagged" if reasons else "rewarded"
+    # Pending while its reward is held (referrals.hold_days), rewarded once nothing is held.
+    status = "flagged" if reasons else "pending" if any(e.status == "pending" for e in awarded) else "rewarded"
     member.referral_status = status
     return referrals_store.new_referral(str(referrer.member_id), str(member.member_id), status=status,
                                         reasons=reasons, withheld=withheld, created_at=str(member.enrolled_at))

@@ -10,6 +10,7 @@ from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.errors import Conflict, DomainError, LimitReached, NotFound, ValidationFailed
 from loyalty.domain.referrals import STATUSES
 from loyalty.inputs import ReferralDecisionRequest
+from loyalty.services.awards import referral_release_day
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.pointschange import Decision, Turn, change_points
 from loyalty.store import referrals as store
@@ -61,16 +62,18 @@ def approve(caller: Caller, path_id: str, request: ReferralDecisionRequest,
     def decide(turn: Turn) -> Decision:
         referral = _flagged(referral_id)  # as it is now, on every attempt
         given = 0
+        held = referral_release_day(turn.config, now)
         for action in referral.withheld or []:
             if action in turn.config.actions:
                 # The referrer's cap reached meanwhile: approved, with nothing more to give.
                 with contextlib.suppress(LimitReached):
-                    given += int(turn.change.action(action, occurred_at=now,
+                    given += int(turn.change.action(action, occurred_at=now, pending_until=held,
                                                     source={"referred_member_id": referral.referee_id}).points)
         funnel = dict(turn.member.referrals or {})
         funnel["points_earned"] = int(funnel.get("points_earned", 0)) + given
         turn.member.referrals = funnel
-        _decide(turn, referral, "rewarded", request.reason, now)
+        # With referrals.hold_days the reward is held: pending until the maintenance job releases it.
+        _decide(turn, referral, "pending" if held is not None and given else "rewarded", request.reason, now)
         return Decision(200, lambda: referral_view(referral), final_conflicts={"referral": _decided_meanwhile()})
 
     return change_points(idempotency, referrer_id, now, decide, audit=audit)
@@ -101,7 +104,7 @@ def _decide(turn: Turn, referral: ReferralItem, status: str, reason: str, now: A
     referral.withheld = []
     referral.updated_at = iso_utc(now)
     referral.decision_reason = reason
-    turn.writes.referral = (referral, "flagged")
+    turn.writes.referrals.append((referral, "flagged"))
     if turn.member.member_id == referral.referee_id:
         turn.member.referral_status = status
         return

@@ -397,6 +397,8 @@ class OrderItem(_Item):
     lot = UnicodeAttribute()
     refunded = UnicodeAttribute(default="0")
     pending = NumberAttribute(default=0)  # 1 while the order's points wait for pending_days
+    # A referee's first order while referral rewards may be held: the referrer (its full return cancels them).
+    referral_of = UnicodeAttribute(null=True)
     points_returned = NumberAttribute(default=0)
     qualifying_returned = NumberAttribute(default=0)
     channel = UnicodeAttribute()

@@ -87,6 +87,15 @@ def read_referral(referral_id: str) -> ReferralItem | None:
     return load(ReferralItem, batch_get([key]).get(key))
 
 
+def read_referrals(referral_ids: list[str]) -> list[ReferralItem]:
+    """The referrals that exist among `referral_ids` (one batch read)."""
+    if not referral_ids:
+        return []
+    found = batch_get([referral_key(referral_id) for referral_id in referral_ids])
+    return [item for key in map(referral_key, referral_ids)
+            if (item := load(ReferralItem, found.get(key))) is not None]
+
+
 def list_referrals(status: str, *, limit: int, cursor: str | None) -> tuple[list[ReferralItem], str | None]:
     start = decode_cursor(cursor, ("pk", "sk", "gsi1pk", "gsi1sk"))
     try:

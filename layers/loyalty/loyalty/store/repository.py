@@ -413,9 +413,9 @@ class PointsChange:
     # Campaign points drawn from this instance's chunks of their budgets (store.escrow): nothing of the
     # budget is written here; a failed commit gives them back (services.pointschange).
     campaign_budgets: list[escrow.Draw] = field(default_factory=list)
-    # A referral whose status changes (flagged by a first purchase, approved, rejected), and the status it
-    # must still have.
-    referral: tuple[ReferralItem, str] | None = None
+    # Referrals whose status changes (flagged or held again by a first purchase, approved, rejected, released,
+    # cancelled by a return), each with the status it must still have. Labels: referral, referral1, ...
+    referrals: list[tuple[ReferralItem, str]] = field(default_factory=list)
 
 
 def commit_points_change(change: PointsChange) -> None:
@@ -468,9 +468,9 @@ def commit_points_change(change: PointsChange) -> None:
                    EntryItem.pk.exists() & EntryItem.reversal_id.does_not_exist(), versioned=False)
     if change.stock_given_back is not None:
         shares.give_back_actions(txn, *change.stock_given_back)
-    if change.referral is not None:
-        referral, was = change.referral
-        txn.update("referral", referral, referrals.update_actions(referral), referrals.still(was), versioned=False)
+    for number, (referral, was) in enumerate(change.referrals):
+        txn.update(f"referral{number or ''}", referral, referrals.update_actions(referral), referrals.still(was),
+                   versioned=False)
     _add_audit(txn, change.audit)
     _add_idempotency(txn, change.idempotency)
     # A reward's stock is taken before the transaction, outside it (shares.take_now), and given back if the

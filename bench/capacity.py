@@ -316,8 +316,9 @@ def _keys_in_family(family: str) -> int:
     that is not sharded); a sharded family this does not know fails the bench."""
     from loyalty.domain.allowance import SHARES
     from loyalty.store.aggregates import BUCKETS
-    from loyalty.store.models import PROGRAM_REPLICAS
-    from loyalty.store.repository import CATALOG_REPLICAS, DUE_SHARDS, ROSTER_SHARDS
+    from loyalty.store.catalog import CATALOG_REPLICAS
+    from loyalty.store.members import DUE_SHARDS, ROSTER_SHARDS
+    from loyalty.store.program import PROGRAM_REPLICAS
 
     if not family.endswith("#nn"):
         return 1
@@ -506,7 +507,7 @@ def escrow_at_target(report: dict[str, Any], target: int = TARGET_CALLS_PER_SECO
 
 def catalog_stock_cache_at_target(report: dict[str, Any], target: int = TARGET_CALLS_PER_SECOND) -> dict[str, Any]:
     """Stock on catalog pages at the target: each catalog instance reads every share of the stocked rewards it
-    lists once per CATALOG_STOCK_SECONDS (store.repository.with_live_stock), whatever the page rate."""
+    lists once per CATALOG_STOCK_SECONDS (store.catalog.with_live_stock), whatever the page rate."""
     from loyalty.settings import settings
 
     age = settings().catalog_stock_seconds

@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench import model
+from loyalty.store import members as members_store
 
 MEMBERS = (1_000_000, 10_000_000, 30_000_000)
 # The simulator's program (local/loyalty_local/simulate.py): a member around buys on a day with chance
@@ -74,7 +75,7 @@ def measure(world: Any, members: int = 60, days: int = 400) -> dict[str, Any]:
     cost of merging results; then the model for 1, 10 and 30 million members."""
     from loyalty.services import jobs
     from loyalty.services import reconcile as checks
-    from loyalty.store.repository import DUE_SHARDS, due_shard_key
+    from loyalty.store.members import DUE_SHARDS, due_shard_key
 
     world.reset()
     due_day = _population(world, members, days)
@@ -83,14 +84,14 @@ def measure(world: Any, members: int = 60, days: int = 400) -> dict[str, Any]:
     deliver(stream_records())
     # Member maintenance: each due member's visit, one at a time (a page visits MAINTENANCE_AT_ONCE at once),
     # and a page's own requests (its query of the due index, its claim and its end).
-    from loyalty.store import repository
+    pass
 
     cpu = requests = visited = 0.0
     priced = model.Priced()
     with at(due_day):
         today = due_day.date().isoformat()
         due = [member for shard in range(DUE_SHARDS)
-               for _, member in repository.due_page(due_shard_key(shard), through_day=today, after=None, limit=1000)]
+               for _, member in members_store.due_page(due_shard_key(shard), through_day=today, after=None, limit=1000)]
         for member_id in due:
             began = time.thread_time()
             _, calls = world.measure(lambda m=member_id: jobs.maintain_member(m, due_day))
@@ -159,7 +160,7 @@ def model_at_scale(measured: dict[str, Any], template: dict[str, Any], capacity:
                    headroom: dict[str, Any]) -> dict[str, Any]:
     """The daily jobs for 1, 10 and 30 million members, and what the design asks of an account."""
     from loyalty.services import jobs
-    from loyalty.store.repository import DUE_SHARDS
+    from loyalty.store.members import DUE_SHARDS
 
     parameters = template.get("Parameters", {})
     concurrency = int(parameters["JobWorkerConcurrency"]["Default"])

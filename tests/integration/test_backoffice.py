@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from loyalty.store import repository
+from loyalty.store import members
 from tests.events import Api, Result
 from tests.stream_helpers import assert_reconciled, ledger_items
 
@@ -103,7 +103,7 @@ def test_members_are_listed_by_tier_and_by_status_page_by_page(api: Api, program
 
 def test_a_page_of_members_makes_a_bounded_number_of_queries(api: Api, program: dict) -> None:
     # Given a program with no Gold member: its list is 2 statuses x 64 roster keys, all empty
-    keys = 2 * repository.ROSTER_SHARDS
+    keys = 2 * members.ROSTER_SHARDS
     # When the list is walked page by page
     pages, cursor = 0, None
     while True:
@@ -114,7 +114,7 @@ def test_a_page_of_members_makes_a_bounded_number_of_queries(api: Api, program: 
         if cursor is None:
             break
     # Then no page queried more than its share of the keys: one call never walks them all
-    assert pages == keys // repository.ROSTER_QUERIES_PER_PAGE
+    assert pages == keys // members.ROSTER_QUERIES_PER_PAGE
     bad = api.get("/admin/members", admin=True, query={"tier": "Silver", "cursor": "bm9wZQ"})
     assert (bad.status, bad.body["code"]) == (400, "invalid_cursor")
 
@@ -264,7 +264,7 @@ def test_a_key_rotation_and_a_code_batch_are_audited(api: Api, program: dict) ->
 def test_members_from_before_the_search_keys_are_backfilled_once(api: Api, program: dict) -> None:
     # Given two members written as they were before the back office (no roster key, no phone item)
     from loyalty.services import jobs
-    from loyalty.store.models import MemberItem, UniqueItem, member_key, phone_key
+    from loyalty.store.members import MemberItem, UniqueItem, member_key, phone_key
 
     for member_id, phone in (("old-1", "+1 555 0101"), ("old-2", None)):
         assert api.enroll(member_id, **({"phone": phone} if phone else {})).status == 201

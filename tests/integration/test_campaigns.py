@@ -233,7 +233,7 @@ def test_the_running_campaigns_travel_deflated_and_replicas_written_before_still
     import json
 
     from loyalty.store.campaigns import running_json
-    from loyalty.store.models import PROGRAM_REPLICAS, ProgramItem, program_replica_key
+    from loyalty.store.program import PROGRAM_REPLICAS, ProgramItem, program_replica_key
 
     for number in range(10):
         assert create(api, campaign(f"big-basket-{number}", conditions=[

@@ -16,7 +16,7 @@ import pytest
 
 from loyalty.services import jobs
 from loyalty.services import reconcile as checks
-from loyalty.store.repository import DUE_SHARDS
+from loyalty.store.members import DUE_SHARDS
 from loyalty_local import queues
 from loyalty_local.iam import as_function
 from loyalty_local.motoserver import MotoServer
@@ -155,7 +155,7 @@ def test_reconcile_fanned_out_equals_one_pass_over_the_same_data(api: Api, progr
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     # Given members with purchases, returns and redemptions, some records not folded, and a member's balance
     # changed behind the ledger's back
-    from loyalty.store.models import MemberItem, member_key
+    from loyalty.store.members import MemberItem, member_key
 
     monkeypatch.setenv("RECONCILE_STREAM_LAG_MINUTES", "0")
     rng = random.Random(4)

@@ -9,6 +9,7 @@ import threading
 
 import pytest
 
+from loyalty.store import db, members
 from tests.events import Api
 from tests.stream_helpers import assert_reconciled, ledger_items
 
@@ -83,7 +84,6 @@ def test_idempotency_records_keep_no_personal_data(api: Api, ada: str) -> None:
 def test_logs_of_a_full_request_hold_no_email_or_name(api: Api, program: dict, handlers: dict,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     from loyalty.api.http import logger
-    from loyalty.store import repository
 
     # What the function writes to its log stream (CloudWatch on AWS): the powertools handler's output.
     handler = logging.getLogger("loyalty").powertools_handler  # type: ignore[attr-defined]
@@ -97,7 +97,7 @@ def test_logs_of_a_full_request_hold_no_email_or_name(api: Api, program: dict, h
     def failing(*_: object, **__: object) -> None:
         raise RuntimeError(f"could not write the member {EMAIL}")
 
-    monkeypatch.setattr(repository, "update_member", failing)
+    monkeypatch.setattr(members, "update_member", failing)
     crashed = api.patch("/members/me", {"phone": "+1 555 0100"}, sub="ada")
     assert crashed.status == 500
     logs = written.getvalue()
@@ -110,9 +110,8 @@ def test_an_erasure_that_fails_midway_is_finished_by_the_retry(api: Api, ada: st
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     # Given Ada's erasure fails (the database is busy) at its second write
     from loyalty.domain.errors import ServiceUnavailable
-    from loyalty.store import repository
 
-    real_commit = repository._commit
+    real_commit = db.commit
     writes: list[int] = []
     this_request = threading.get_ident()
 
@@ -124,7 +123,7 @@ def test_an_erasure_that_fails_midway_is_finished_by_the_retry(api: Api, ada: st
                 raise ServiceUnavailable("the database is busy; retry")
         real_commit(txn)
 
-    monkeypatch.setattr(repository, "_commit", busy_on_the_second_write)
+    monkeypatch.setattr(db, "commit", busy_on_the_second_write)
     first = api.request("DELETE", "/members/me", sub=ada)
     assert first.status == 503
 

@@ -6,6 +6,7 @@ import copy
 
 import pytest
 
+from loyalty.store import catalog
 from loyalty_local.demo import DEMO_PROGRAM
 from tests.events import Api
 
@@ -64,16 +65,14 @@ def test_rewards_catalog_create_replace_list(api: Api, program: dict) -> None:
 def test_catalog_pages_come_from_its_partitions_and_show_stock_as_recently_read(
         api: Api, program: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given three rewards, one stocked, listed as deployed functions list them (stock read at most every 5 s)
-    from loyalty.store import repository
-
     monkeypatch.setenv("CATALOG_STOCK_SECONDS", "5")
     for reward_id, stock in (("a", None), ("b", 3), ("c", None)):
         assert api.post("/admin/rewards", {"reward_id": reward_id, "name": reward_id.upper(), "points": 1,
                                            **({"stock": stock} if stock else {})}, admin=True).status == 201
     # When the catalog is read page by page from any of its partitions
     seen = set()
-    for replica in range(repository.CATALOG_REPLICAS):
-        monkeypatch.setattr(repository.random, "randrange", lambda _count, replica=replica: replica)
+    for replica in range(catalog.CATALOG_REPLICAS):
+        monkeypatch.setattr(catalog.random, "randrange", lambda _count, replica=replica: replica)
         first = api.get("/rewards", sub="x", query={"limit": "2"}).body
         second = api.get("/rewards", sub="x", query={"limit": "2", "cursor": first["next_cursor"]}).body
         seen.add(tuple(item["reward_id"] for item in first["items"] + second["items"]))
@@ -90,7 +89,7 @@ def test_catalog_pages_come_from_its_partitions_and_show_stock_as_recently_read(
     import time
 
     now = time.monotonic()
-    monkeypatch.setattr(repository.time, "monotonic", lambda: now + 6)
+    monkeypatch.setattr(catalog.time, "monotonic", lambda: now + 6)
     listed = {item["reward_id"]: item for item in api.get("/rewards", sub="x").body["items"]}
     assert listed["b"]["stock"] == 2
 
@@ -98,12 +97,11 @@ def test_catalog_pages_come_from_its_partitions_and_show_stock_as_recently_read(
 def test_rewards_saved_before_the_catalog_partitions_are_backfilled(api: Api, program: dict) -> None:
     # Given a reward as an older version saved it (no catalog entries)
     from loyalty.services import jobs
-    from loyalty.store import repository
-    from loyalty.store.models import CatalogItem
+    from loyalty.store.catalog import CatalogItem
 
     assert api.post("/admin/rewards", {"reward_id": "old", "name": "Old", "points": 5}, admin=True).status == 201
-    for replica in range(repository.CATALOG_REPLICAS):
-        CatalogItem(repository.catalog_key(replica), "REWARD#old").delete()
+    for replica in range(catalog.CATALOG_REPLICAS):
+        CatalogItem(catalog.catalog_key(replica), "REWARD#old").delete()
     assert api.get("/rewards", sub="x").body["items"] == []
     # When the backfill job runs (twice: it is idempotent)
     assert jobs.run("backfill_catalog") == {"rewards": 1}

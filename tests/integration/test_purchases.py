@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from loyalty.store.repository import IdempotencyRequest, idempotency_record
+from loyalty.store.idempotency import IdempotencyRequest, idempotency_record
 from tests.events import Api
 
 TRUSTED = {"sub": "pos", "scopes": ["loyalty/transactions"]}

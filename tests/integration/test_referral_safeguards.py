@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from loyalty.services import jobs
-from loyalty.store import repository
+from loyalty.store import changes
 from tests.events import Api
 from tests.stream_helpers import assert_reconciled, at, ledger_items, metrics_contents
 
@@ -282,17 +282,17 @@ def test_a_release_racing_a_full_return_gives_or_cancels_the_rewards_never_both(
         api: Api, program: dict, monkeypatch: Any) -> None:
     # Given Alice's signup reward (7-day hold) is due while Bo returns his whole first order
     held_referral(api, program, hold_days=7)
-    real_commit = repository.commit_points_change
+    real_commit = changes.commit_points_change
     raced: list[int] = []
 
-    def return_first(change: repository.PointsChange) -> None:
+    def return_first(change: changes.PointsChange) -> None:
         # When the return commits between the job's read of Alice and the job's commit
         if change.member.member_id == "alice" and not raced:
-            monkeypatch.setattr(repository, "commit_points_change", real_commit)
+            monkeypatch.setattr(changes, "commit_points_change", real_commit)
             raced.append(give_back(api, "bo", "b-1", "40.00", "ret-race"))
         real_commit(change)
 
-    monkeypatch.setattr(repository, "commit_points_change", return_first)
+    monkeypatch.setattr(changes, "commit_points_change", return_first)
     day7 = DAY0 + timedelta(days=7, hours=1)
     with at(day7):
         jobs.run("member_maintenance", day7)
@@ -306,18 +306,18 @@ def test_a_full_return_racing_the_release_finds_the_rewards_released(
         api: Api, program: dict, monkeypatch: Any) -> None:
     # Given the signup reward is due and the conversion reward (a day later) still held
     held_referral(api, program, hold_days=7)
-    real_commit = repository.commit_points_change
+    real_commit = changes.commit_points_change
     raced: list[dict[str, Any]] = []
     day7 = DAY0 + timedelta(days=7, hours=1)
 
-    def release_first(change: repository.PointsChange) -> None:
+    def release_first(change: changes.PointsChange) -> None:
         # When the job's visit of Alice commits between the return's reads and its commit
         if change.member.member_id == "bo" and not raced:
-            monkeypatch.setattr(repository, "commit_points_change", real_commit)
+            monkeypatch.setattr(changes, "commit_points_change", real_commit)
             raced.append(jobs.run("member_maintenance", day7))
         real_commit(change)
 
-    monkeypatch.setattr(repository, "commit_points_change", release_first)
+    monkeypatch.setattr(changes, "commit_points_change", release_first)
     with at(day7):
         give_back(api, "bo", "b-1", "40.00", "ret-race")
         # Then the return re-read: the released 500 stay Alice's, the still-held 300 are cancelled

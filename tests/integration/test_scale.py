@@ -6,10 +6,10 @@ from collections import Counter
 from typing import Any
 
 from loyalty.domain.allowance import SHARES
-from loyalty.store import repository, shares
+from loyalty.store import changes, shares
 from loyalty.store.daycounts import decode_pair, wallet_days_of
 from loyalty.store.db import connection
-from loyalty.store.models import PROGRAM_REPLICAS
+from loyalty.store.program import PROGRAM_REPLICAS
 from tests.events import Api
 from tests.stream_helpers import ledger_items, stored_item
 
@@ -81,7 +81,7 @@ def _share_writes(api: Api, calls: Any) -> Counter[str]:
             if key.get("pk", {}).get("S", "").startswith("SHARE#"):
                 seen[key["pk"]["S"]] += 1
 
-    from loyalty.store.models import ShareItem
+    from loyalty.store.shares import ShareItem
 
     clients = [connection().client, ShareItem._get_connection().connection.client]
     for client in clients:
@@ -127,17 +127,17 @@ def test_the_last_unit_goes_to_one_claim_when_two_race_for_it(api: Api, program:
         assert api.purchase(member, f"seed-{member}", "20.00").status == 201
     _reward(api, "last", 1)
     monkeypatch.setattr(shares, "random_share", lambda: 0)
-    real_commit = repository.commit_points_change
+    real_commit = changes.commit_points_change
     raced: list[int] = []
 
-    def bob_first(change: repository.PointsChange) -> None:
+    def bob_first(change: changes.PointsChange) -> None:
         # When bob's redemption commits between alice's read and alice's commit
         if change.member.member_id == "alice" and not raced:
-            monkeypatch.setattr(repository, "commit_points_change", real_commit)
+            monkeypatch.setattr(changes, "commit_points_change", real_commit)
             raced.append(api.redeem("bob", {"reward_id": "last"}).status)
         real_commit(change)
 
-    monkeypatch.setattr(repository, "commit_points_change", bob_first)
+    monkeypatch.setattr(changes, "commit_points_change", bob_first)
     alice = api.redeem("alice", {"reward_id": "last"})
 
     # Then bob has it, alice's condition on the share fails, and her re-read finds the reward sold out
@@ -219,7 +219,7 @@ def test_lots_and_qualifying_days_are_stored_as_one_value_and_items_written_apar
 
 
 def item_table() -> str:
-    from loyalty.store.models import MemberItem
+    from loyalty.store.members import MemberItem
 
     return str(MemberItem.Meta.table_name)
 
@@ -230,7 +230,7 @@ def test_a_member_who_earns_every_day_keeps_a_small_item_and_every_point_where_i
     from datetime import UTC, datetime, timedelta
 
     from loyalty.services import jobs
-    from loyalty.store.models import HOT_DAYS_MAX
+    from loyalty.store.members import HOT_DAYS_MAX
     from tests.stream_helpers import assert_reconciled, at
 
     trusted = {"sub": "pos", "scopes": ["loyalty/transactions"]}

@@ -14,7 +14,7 @@ from loyalty.domain.lots import Wallet, split_lots
 from loyalty.domain.metrics import contributions
 from loyalty.domain.program import ProgramConfig
 from loyalty.services.awards import MAX_OPEN_HOLDS, MemberChange
-from loyalty.store.repository import new_member
+from loyalty.store.members import new_member
 from tests.unit.programs import DEMO_PROGRAM
 
 NOW = datetime(2026, 6, 1, 17, tzinfo=UTC)

@@ -13,7 +13,7 @@ from loyalty.domain.lots import NEVER
 from loyalty.domain.program import ProgramConfig
 from loyalty.domain.returns import claw_back
 from loyalty.services.awards import MemberChange
-from loyalty.store.repository import new_member
+from loyalty.store.members import new_member
 from tests.unit.programs import DEMO_PROGRAM
 
 START = datetime(2026, 1, 1, 17, tzinfo=UTC)

@@ -7,8 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from loyalty.domain.program import ProgramConfig
 from loyalty.services.awards import MAX_REFERRALS_RELEASED, MemberChange
-from loyalty.store.models import MemberItem
-from loyalty.store.repository import new_member
+from loyalty.store.members import MemberItem, new_member
 from tests.unit.programs import DEMO_PROGRAM
 
 NOW = datetime(2026, 6, 1, 17, tzinfo=UTC)

@@ -35,7 +35,7 @@ from loyalty.logs import make_logger
 from loyalty.observability import count, record_outcome, record_problem
 from loyalty.services.context import Caller, Outcome
 from loyalty.store.db import raise_if_transient
-from loyalty.store.repository import IdempotencyRequest
+from loyalty.store.idempotency import IdempotencyRequest
 
 PROBLEM_JSON = "application/problem+json"
 # Bodies above this are refused with 413 before parsing (the contract's documented limit).

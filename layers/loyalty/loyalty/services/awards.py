@@ -26,8 +26,8 @@ from loyalty.domain.schedule import (
     reminders_due,
 )
 from loyalty.services.views import expires_at
-from loyalty.store.models import EntryItem, HoldItem, MemberItem, hold_key
-from loyalty.store.repository import new_entry, schedule_member
+from loyalty.store.ledger import EntryItem, HoldItem, hold_key, new_entry
+from loyalty.store.members import MemberItem, schedule_member
 
 # Open holds a member may have at once: they live on the member item, which must stay small.
 MAX_OPEN_HOLDS = 20

@@ -1,6 +1,6 @@
 """The back office: find a member, block and unblock, read the audit log and the program's versions.
 
-Every admin write is audited in its own transaction (see repository.new_audit); these use cases add the
+Every admin write is audited in its own transaction (see store.audit.new_audit); these use cases add the
 reads program staff need and the blocks. Search goes through keys and indexes, never a Scan.
 """
 
@@ -16,9 +16,12 @@ from loyalty.services.members import normalize_email
 from loyalty.services.program import config_of
 from loyalty.services.views import member_view
 from loyalty.services.writes import Plan, enrolled_member, execute
-from loyalty.store import repository
-from loyalty.store.models import AuditItem, IdempotencyItem
-from loyalty.store.repository import IdempotencyRequest, Snapshot
+from loyalty.store import audit as audit_store
+from loyalty.store import members as members_store
+from loyalty.store import snapshot as snapshot_store
+from loyalty.store.audit import AuditItem
+from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest
+from loyalty.store.snapshot import Snapshot
 
 SEARCH_KEYS = ("email", "phone", "referral_code")
 STATUSES = ("active", "blocked")
@@ -36,7 +39,7 @@ def search_members(caller: Caller, criteria: dict[str, str | None], *, limit: in
             {"field": name, "in": "query",
              "message": "give one of email, phone, referral_code, or tier and/or status"}
             for name in (given or dict.fromkeys(SEARCH_KEYS))])
-    snapshot = repository.read_snapshot()
+    snapshot = snapshot_store.read_snapshot()
     config, now = config_of(snapshot.program), utc_now()
     next_cursor = None
     if listing:
@@ -46,17 +49,17 @@ def search_members(caller: Caller, criteria: dict[str, str | None], *, limit: in
             raise ValidationFailed("the tier is not a tier of the program", errors=[
                 {"field": "tier", "in": "query", "message": "not a tier of the program"}])
         statuses = [listing["status"]] if listing.get("status") else list(STATUSES)
-        keys = [repository.roster_key(tier, status, shard) for tier in tiers for status in statuses
-                for shard in range(repository.ROSTER_SHARDS)]
-        member_ids, next_cursor = repository.roster_page(keys, limit=limit, cursor=cursor)
+        keys = [members_store.roster_key(tier, status, shard) for tier in tiers for status in statuses
+                for shard in range(members_store.ROSTER_SHARDS)]
+        member_ids, next_cursor = members_store.roster_page(keys, limit=limit, cursor=cursor)
     else:
         (kind, value), = lookups.items()
         if kind == "phone":
-            member_ids = repository.member_ids_by_phone(value, limit)
+            member_ids = members_store.member_ids_by_phone(value, limit)
         else:
-            found = repository.member_id_by(kind, normalize_email(value) if kind == "email" else value.strip())
+            found = members_store.member_id_by(kind, normalize_email(value) if kind == "email" else value.strip())
             member_ids = [found] if found else []
-    members = [member for member in repository.members(member_ids) if member.status != "erased"]
+    members = [member for member in members_store.members(member_ids) if member.status != "erased"]
     return Outcome(200, {"items": [member_view(member, config, now) for member in members],
                          "next_cursor": next_cursor})
 
@@ -74,15 +77,16 @@ def set_blocked(caller: Caller, member_id: str, request: BlockRequest | UnblockR
         config = config_of(snapshot.program)
         member.status = "blocked" if blocking else "active"
         details: dict[str, Any] = {"reason": request.reason} if isinstance(request, BlockRequest) else {}
-        audit: AuditItem = repository.new_audit(caller.sub, "member.blocked" if blocking else "member.unblocked",
+        audit: AuditItem = audit_store.new_audit(caller.sub, "member.blocked" if blocking else "member.unblocked",
                                                 f"member:{member_id}", details)
 
         def commit(record: IdempotencyItem | None) -> None:
-            repository.update_member(member, record, audit=audit)
+            members_store.update_member(member, record, audit=audit)
 
         return Plan(200, member_view(member, config, now), commit)
 
-    return execute(idempotency, lambda: repository.read_snapshot(member_id=member_id, idempotency=idempotency), plan)
+    return execute(idempotency,
+                   lambda: snapshot_store.read_snapshot(member_id=member_id, idempotency=idempotency), plan)
 
 
 def audit_view(item: AuditItem) -> dict[str, Any]:
@@ -92,5 +96,5 @@ def audit_view(item: AuditItem) -> dict[str, Any]:
 
 def list_audit(caller: Caller, *, limit: int, cursor: str | None) -> Outcome:
     caller.authorize_admin()
-    items, next_cursor = repository.list_audit(limit=limit, cursor=cursor)
+    items, next_cursor = audit_store.list_audit(limit=limit, cursor=cursor)
     return Outcome(200, {"items": [audit_view(item) for item in items], "next_cursor": next_cursor})

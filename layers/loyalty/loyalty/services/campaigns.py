@@ -24,10 +24,15 @@ from loyalty.domain.program import ProgramConfig
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.program import config_of
 from loyalty.services.writes import Plan, execute
-from loyalty.store import aggregates, escrow, repository, shares
+from loyalty.store import aggregates, escrow, members, shares
+from loyalty.store import audit as audit_store
 from loyalty.store import campaigns as store
-from loyalty.store.models import CampaignItem, IdempotencyItem, MemberItem, ProgramItem
-from loyalty.store.repository import IdempotencyRequest, Snapshot
+from loyalty.store import snapshot as snapshot_store
+from loyalty.store.campaigns import CampaignItem
+from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest
+from loyalty.store.members import MemberItem
+from loyalty.store.program import ProgramItem
+from loyalty.store.snapshot import Snapshot
 
 REPORT_SK = "REPORT"
 # The running campaigns ride on the program item every request reads (one read unit per 4 KB, and
@@ -99,7 +104,7 @@ def save_campaign(caller: Caller, campaign_id: str | None, request: rules.Campai
     must_be_new = campaign_id is None
 
     def read() -> Snapshot:
-        return repository.read_snapshot(idempotency=idempotency)
+        return snapshot_store.read_snapshot(idempotency=idempotency)
 
     def plan(snapshot: Snapshot) -> Plan:
         config = config_of(snapshot.program)
@@ -139,7 +144,7 @@ def save_campaign(caller: Caller, campaign_id: str | None, request: rules.Campai
         item = store.new_campaign(campaign.campaign_id, definition=json.dumps(_view(campaign)),
                                   created_at=existing.created_at if existing else stamp, updated_at=stamp,
                                   budget_shares=budget_shares, budget_basis=basis)
-        audit = repository.new_audit(caller.sub, "campaign.created" if existing is None else "campaign.updated",
+        audit = audit_store.new_audit(caller.sub, "campaign.created" if existing is None else "campaign.updated",
                                      f"campaign:{campaign.campaign_id}",
                                      {"name": campaign.name, "active": campaign.active,
                                       "budget_points": campaign.budget_points})
@@ -203,7 +208,7 @@ def report(caller: Caller, campaign_id: str) -> Outcome:
     caller.authorize_admin()
     item = _stored_item(campaign_id)
     campaign = rules.Campaign.model_validate_json(item.definition)
-    config = config_of(repository.read_snapshot().program)
+    config = config_of(snapshot_store.read_snapshot().program)
     counters = aggregates.read_cores([report_key(campaign_id)])[report_key(campaign_id)]
 
     def group(prefix: str) -> dict[str, Any]:
@@ -261,7 +266,7 @@ def create_segment(caller: Caller, segment: rules.Segment, idempotency: Idempote
                     {"field": f"conditions.{index}.value", "message": "not one of the program's tiers"}])
         view = segment.model_dump(mode="json")
         item = store.new_segment(segment.segment_id, definition=json.dumps(view), created_at=iso_utc(utc_now()))
-        audit = repository.new_audit(caller.sub, "segment.created", f"segment:{segment.segment_id}",
+        audit = audit_store.new_audit(caller.sub, "segment.created", f"segment:{segment.segment_id}",
                                      {"name": segment.name})
 
         def commit(record: IdempotencyItem | None) -> None:
@@ -270,7 +275,7 @@ def create_segment(caller: Caller, segment: rules.Segment, idempotency: Idempote
         return Plan(201, view, commit, final_conflicts={
             "segment": Conflict(f"segment {segment.segment_id} exists already", code="segment_exists")})
 
-    return execute(idempotency, lambda: repository.read_snapshot(idempotency=idempotency), plan)
+    return execute(idempotency, lambda: snapshot_store.read_snapshot(idempotency=idempotency), plan)
 
 
 def member_facts(member: MemberItem, config: ProgramConfig, today: date) -> rules.Facts:
@@ -292,12 +297,12 @@ def segment_members(caller: Caller, segment_id: str, *, limit: int, cursor: str 
     if item is None:
         raise NotFound(f"no segment has the id {segment_id!r}", code="segment_not_found")
     segment = rules.Segment.model_validate_json(item.definition)
-    config = config_of(repository.read_snapshot().program)
+    config = config_of(snapshot_store.read_snapshot().program)
     today = local_day(utc_now(), config.zone)
-    keys = [repository.roster_key(tier.name, "active", shard) for tier in config.tiers
-            for shard in range(repository.ROSTER_SHARDS)]
-    member_ids, next_cursor = repository.roster_page(keys, limit=limit, cursor=cursor)
-    found = [member.member_id for member in repository.members(member_ids)
+    keys = [members.roster_key(tier.name, "active", shard) for tier in config.tiers
+            for shard in range(members.ROSTER_SHARDS)]
+    member_ids, next_cursor = members.roster_page(keys, limit=limit, cursor=cursor)
+    found = [member.member_id for member in members.members(member_ids)
              if rules.all_hold(segment.conditions, member_facts(member, config, today), config.currency)]
     return Outcome(200, {"segment_id": segment_id, "items": sorted(found), "next_cursor": next_cursor})
 

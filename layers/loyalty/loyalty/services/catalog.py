@@ -15,9 +15,13 @@ from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.program import config_of
 from loyalty.services.views import reward_view
 from loyalty.services.writes import Plan, execute
-from loyalty.store import repository
-from loyalty.store.models import IdempotencyItem, MemberItem, RewardItem
-from loyalty.store.repository import IdempotencyRequest, Snapshot
+from loyalty.store import audit as audit_store
+from loyalty.store import catalog
+from loyalty.store import snapshot as snapshot_store
+from loyalty.store.catalog import RewardItem
+from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest
+from loyalty.store.members import MemberItem
+from loyalty.store.snapshot import Snapshot
 
 
 def reward_closed_reason(reward: RewardItem, now: datetime) -> str | None:
@@ -75,7 +79,7 @@ def save_reward(caller: Caller, reward_id: str | None, request: RewardRequest,
     now = iso_utc(utc_now())
 
     def read() -> Snapshot:
-        return repository.read_snapshot(reward_definition=reward_id, idempotency=idempotency)
+        return snapshot_store.read_snapshot(reward_definition=reward_id, idempotency=idempotency)
 
     def plan(snapshot: Snapshot) -> Plan:
         config = config_of(snapshot.program)
@@ -85,14 +89,14 @@ def save_reward(caller: Caller, reward_id: str | None, request: RewardRequest,
         if creating and snapshot.reward is not None:
             raise Conflict(f"reward {reward_id} already exists", code="reward_exists")
         created_at = snapshot.reward.created_at if snapshot.reward is not None else now
-        reward = repository.new_reward(reward_id, data=_reward_data(request), stock=request.stock,
+        reward = catalog.new_reward(reward_id, data=_reward_data(request), stock=request.stock,
                                        created_at=created_at, updated_at=now)
 
-        audit = repository.new_audit(caller.sub, "reward.created" if creating else "reward.updated",
+        audit = audit_store.new_audit(caller.sub, "reward.created" if creating else "reward.updated",
                                      f"reward:{reward_id}", {"points": request.points, "stock": request.stock})
 
         def commit(record: IdempotencyItem | None) -> None:
-            repository.save_reward(reward, record, must_be_new=creating, audit=audit)
+            catalog.save_reward(reward, record, must_be_new=creating, audit=audit)
 
         return Plan(201 if creating else 200, reward_view(reward), commit, final_conflicts={
             "reward": Conflict(f"reward {reward_id} already exists", code="reward_exists"),
@@ -102,12 +106,12 @@ def save_reward(caller: Caller, reward_id: str | None, request: RewardRequest,
 
 
 def list_rewards(*, limit: int, cursor: str | None) -> Outcome:
-    items, next_cursor = repository.list_rewards(limit=limit, cursor=cursor)
+    items, next_cursor = catalog.list_rewards(limit=limit, cursor=cursor)
     return Outcome(200, {"items": [reward_view(item) for item in items], "next_cursor": next_cursor})
 
 
 def get_reward(reward_id: str) -> Outcome:
-    reward = repository.get_reward(checked_id(reward_id, "reward"))
+    reward = catalog.get_reward(checked_id(reward_id, "reward"))
     if reward is None:
         raise NotFound(f"reward {reward_id} does not exist", code="reward_not_found")
     return Outcome(200, reward_view(reward))

@@ -21,9 +21,12 @@ from loyalty.services.ledger import REDEMPTION_CODE_LENGTH, redemption_view
 from loyalty.services.pointschange import Decision, Turn, change_points
 from loyalty.services.views import entry_view, hold_view
 from loyalty.services.writes import enrolled_member, key_required
-from loyalty.store import repository, shares
-from loyalty.store.models import AuditItem, HoldItem, hold_key
-from loyalty.store.repository import IdempotencyRequest
+from loyalty.store import audit as audit_store
+from loyalty.store import ledger, shares
+from loyalty.store import snapshot as snapshot_store
+from loyalty.store.audit import AuditItem
+from loyalty.store.idempotency import IdempotencyRequest
+from loyalty.store.ledger import HoldItem, hold_key
 
 
 def _hold_not_found(hold_id: str) -> NotFound:
@@ -53,7 +56,7 @@ def place_hold(caller: Caller, path_id: str, request: HoldRequest,
 def get_hold(caller: Caller, path_id: str, hold_id: str) -> Outcome:
     member_id = caller.authorize_member(path_id)
     checked_id(hold_id, "hold")
-    snapshot = repository.read_snapshot(member_id=member_id, hold_id=hold_id, with_program=False)
+    snapshot = snapshot_store.read_snapshot(member_id=member_id, hold_id=hold_id, with_program=False)
     enrolled_member(snapshot, member_id)
     if snapshot.hold is None:
         raise _hold_not_found(hold_id)
@@ -62,9 +65,9 @@ def get_hold(caller: Caller, path_id: str, hold_id: str) -> Outcome:
 
 def list_holds(caller: Caller, path_id: str, *, limit: int, cursor: str | None) -> Outcome:
     member_id = caller.authorize_member(path_id)
-    holds, next_cursor = repository.list_holds(member_id, limit=limit, cursor=cursor)
+    holds, next_cursor = ledger.list_holds(member_id, limit=limit, cursor=cursor)
     if not holds and cursor is None:
-        enrolled_member(repository.read_snapshot(member_id=member_id, with_program=False), member_id)
+        enrolled_member(snapshot_store.read_snapshot(member_id=member_id, with_program=False), member_id)
     now = utc_now()
     return Outcome(200, {"items": [hold_view(hold, now) for hold in holds], "next_cursor": next_cursor})
 
@@ -147,7 +150,7 @@ def cancel_redemption(caller: Caller, path_id: str, redemption_id: str, request:
     now = utc_now()
     audit = None
     if caller.is_admin:  # staff's cancellations are audited; a shop's refunds are in the ledger
-        audit = repository.new_audit(caller.sub, "redemption.cancelled", f"member:{member_id}",
+        audit = audit_store.new_audit(caller.sub, "redemption.cancelled", f"member:{member_id}",
                                      {"redemption_id": redemption_id, "reason": request.reason})
     try:
         return _cancel(member_id, redemption_id, request, idempotency, now, audit, give_stock_back=True)

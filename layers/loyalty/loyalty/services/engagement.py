@@ -10,7 +10,7 @@ from loyalty.services import campaigns
 from loyalty.services.context import Caller, Outcome
 from loyalty.services.pointschange import Decision, Turn, change_points
 from loyalty.services.views import entry_view
-from loyalty.store.repository import IdempotencyRequest
+from loyalty.store.idempotency import IdempotencyRequest
 
 # Awarded by the system when the thing happens, never claimed through POST /actions.
 SYSTEM_ACTIONS = {"profile_completed", "referral_signup", "referral_conversion", "birthday", "survey"}

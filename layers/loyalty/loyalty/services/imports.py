@@ -51,11 +51,14 @@ from loyalty.services.pointschange import Decision, Turn, change_points
 from loyalty.services.program import config_of
 from loyalty.services.writes import Plan, execute
 from loyalty.settings import settings
+from loyalty.store import audit as audit_store
 from loyalty.store import imports as store
-from loyalty.store import repository
+from loyalty.store import members as members_store
+from loyalty.store import snapshot
 from loyalty.store.db import ConditionFailed
-from loyalty.store.models import IdempotencyItem, ImportItem
-from loyalty.store.repository import IdempotencyRequest, Snapshot
+from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest
+from loyalty.store.imports import ImportItem
+from loyalty.store.snapshot import Snapshot
 
 logger = make_logger()
 # Members a page of the apply phase takes: a page is one worker invocation, well inside its timeout.
@@ -90,7 +93,7 @@ def create_import(caller: Caller, request: ImportRequest, idempotency: Idempoten
     import_id = new_ulid()
 
     def read() -> Snapshot:
-        return repository.read_snapshot(idempotency=idempotency, with_program=False)
+        return snapshot.read_snapshot(idempotency=idempotency, with_program=False)
 
     def plan(_snapshot: Snapshot) -> Plan:
         item = store.new_import(import_id, kind=request.kind, format=request.format, status="awaiting_upload",
@@ -98,7 +101,7 @@ def create_import(caller: Caller, request: ImportRequest, idempotency: Idempoten
         upload_url = _s3().generate_presigned_url(
             "put_object", Params={"Bucket": _bucket(), "Key": object_key(import_id, request.format)},
             ExpiresIn=UPLOAD_URL_SECONDS)
-        audit = repository.new_audit(caller.sub, "import.created", f"import:{import_id}",
+        audit = audit_store.new_audit(caller.sub, "import.created", f"import:{import_id}",
                                      {"kind": request.kind, "format": request.format})
 
         def commit(record: IdempotencyItem | None) -> None:
@@ -280,7 +283,7 @@ def process_chunk(message: dict[str, Any]) -> None:
     newline = str(message.get("newline") or "\n").encode()
     tally: Tally = {"imported": 0, "skipped": 0, "failed": 0, "errors": []}
     now = utc_now()
-    config = config_of(repository.read_snapshot().program)
+    config = config_of(snapshot.read_snapshot().program)
     staged: list[tuple[str, str, str, int, dict[str, Any]]] = []
     members: list[tuple[int, ImportMemberRow]] = []
     for offset, line in enumerate(data.split(newline)):
@@ -357,7 +360,7 @@ def import_member(import_id: str, line: int, row: ImportMemberRow, config: Progr
         lots[last_day] = lots.get(last_day, 0) + lot.points
     tier_since = row.tier_since or row.enrolled_at
     for _ in range(REFERRAL_CODE_DRAWS):
-        member = repository.new_member(
+        member = members_store.new_member(
             row.member_id, email=normalize_email(row.email), name=row.name,
             birthday=row.birthday.isoformat() if row.birthday else None, phone=row.phone, locale=row.locale,
             preferences=row.preferences or {}, consents=row.consents or {},
@@ -373,7 +376,7 @@ def import_member(import_id: str, line: int, row: ImportMemberRow, config: Progr
         member.tier_review_day = review.isoformat() if review else None
         change.finish()
         try:
-            repository.create_member(member, None, [entry])
+            members_store.create_member(member, None, [entry])
             return "imported"
         except ConditionFailed as exc:
             if "member" in exc.labels:

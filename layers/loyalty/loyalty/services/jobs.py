@@ -21,13 +21,17 @@ from loyalty.services.awards import MemberChange
 from loyalty.services.program import config_of
 from loyalty.services.writes import Plan, execute
 from loyalty.settings import settings
-from loyalty.store import aggregates, repository
+from loyalty.store import aggregates, catalog, members
+from loyalty.store import changes as changes_store
 from loyalty.store import jobs as job_store
 from loyalty.store import referrals as referrals_store
+from loyalty.store import snapshot as snapshot_store
+from loyalty.store.base import table_name
+from loyalty.store.changes import PointsChange
 from loyalty.store.db import item_count
-from loyalty.store.models import IdempotencyItem, table_name
+from loyalty.store.idempotency import IdempotencyItem
 from loyalty.store.referrals import ReferralItem
-from loyalty.store.repository import PointsChange, Snapshot
+from loyalty.store.snapshot import Snapshot
 
 logger = make_logger()
 
@@ -35,7 +39,7 @@ logger = make_logger()
 def daily_snapshot(now: datetime | None = None) -> dict[str, Any]:
     """Cumulative member and tier counts for every finished day that has no snapshot yet."""
     now = now or utc_now()
-    config = config_of(repository.read_snapshot().program)
+    config = config_of(snapshot_store.read_snapshot().program)
     yesterday = local_day(now, config.zone) - timedelta(days=1)
     latest = aggregates.latest_snapshot(yesterday.isoformat())
     first = date.fromisoformat(latest[0]) + timedelta(days=1) if latest else None
@@ -66,7 +70,7 @@ def maintain_member(member_id: str, now: datetime) -> list[str]:
     written: list[str] = []
 
     def read() -> Snapshot:
-        return repository.read_snapshot(member_id=member_id)
+        return snapshot_store.read_snapshot(member_id=member_id)
 
     def plan(snapshot: Snapshot) -> Plan:
         member = snapshot.member
@@ -93,7 +97,7 @@ def maintain_member(member_id: str, now: datetime) -> list[str]:
         released = _released_referrals(change.released_referrals, now)
 
         def commit(_: IdempotencyItem | None) -> None:
-            repository.commit_points_change(PointsChange(member, entries, closed_holds=closed_holds,
+            changes_store.commit_points_change(PointsChange(member, entries, closed_holds=closed_holds,
                                                          referrals=released))
             written[:] = [str(entry.type) for entry in entries]
 
@@ -123,10 +127,10 @@ def member_maintenance(now: datetime | None = None) -> dict[str, Any]:
 def _maintenance_page(unit: str, cursor: Any, now: datetime, until: float) -> tuple[dict[str, int], Any, None]:
     """One page of one due-index shard: the members due through today after `cursor` (their index key),
     each maintained in its own transaction, until MAINTENANCE_PAGE members or the time `until`."""
-    config = config_of(repository.read_snapshot().program)
+    config = config_of(snapshot_store.read_snapshot().program)
     today = local_day(now, config.zone).isoformat()
     after = (cursor or {}).get("after")
-    due = repository.due_page(unit, through_day=today, after=after, limit=MAINTENANCE_PAGE)
+    due = members.due_page(unit, through_day=today, after=after, limit=MAINTENANCE_PAGE)
     counts: dict[str, int] = {"visited": 0}
     last = after
     # Members are independent (each its own read and transaction): a few at once, while most of a visit is
@@ -166,9 +170,9 @@ def _backfill_page(unit: str, cursor: Any, now: datetime, until: float) -> tuple
     segment, total = (int(part) for part in unit.split("/"))
     counts = {"members": 0, "backfilled": 0}
     last = None
-    for member in repository.members_in_segment(segment, total, cursor):
+    for member in members.members_in_segment(segment, total, cursor):
         counts["members"] += 1
-        counts["backfilled"] += int(repository.add_search_keys(member))
+        counts["backfilled"] += int(members.add_search_keys(member))
         last = {"pk": str(member.pk), "sk": str(member.sk)}
         if counts["members"] >= MAINTENANCE_PAGE or time.monotonic() >= until:
             return counts, last, None
@@ -179,7 +183,7 @@ def backfill_catalog(now: datetime | None = None) -> dict[str, Any]:
     """Once, after an upgrade: rewards saved before the catalog had its own partitions get their catalog
     entries (pages read those only). Idempotent; not scheduled (the scheduler function with
     {"job": "backfill_catalog"})."""
-    return {"rewards": repository.backfill_catalog(repository.rewards_on_the_old_index())}
+    return {"rewards": catalog.backfill_catalog(catalog.rewards_on_the_old_index())}
 
 
 def reconcile(now: datetime | None = None) -> dict[str, Any]:
@@ -243,7 +247,7 @@ class FannedJob:
 
 
 def _due_shards() -> list[str]:
-    return [repository.due_shard_key(shard) for shard in range(repository.DUE_SHARDS)]
+    return [members.due_shard_key(shard) for shard in range(members.DUE_SHARDS)]
 
 
 def _segments() -> list[str]:
@@ -280,7 +284,7 @@ def fan_out(name: str, now: datetime | None = None) -> dict[str, Any]:
     name is returned at once (its report is on the run once merged). Without: every page runs here, and the
     merged report is returned."""
     job, now = FANNED[name], now or utc_now()
-    config = config_of(repository.read_snapshot().program)
+    config = config_of(snapshot_store.read_snapshot().program)
     # A run per slot (the hour, the day): a second delivery of the same schedule while its run goes on joins
     # it (its pages are claimed once); asked again once that run is complete, it is a new run of the slot.
     slot = job.run_id(now, config)

@@ -29,11 +29,13 @@ from loyalty.services.members import identity
 from loyalty.services.pointschange import Decision, Turn, change_points, quote_points
 from loyalty.services.views import entry_view
 from loyalty.services.writes import key_required
+from loyalty.store import audit as audit_store
 from loyalty.store import referrals as referrals_store
-from loyalty.store import repository
-from loyalty.store.models import EntryItem, MemberItem, OrderItem, order_key
+from loyalty.store import snapshot as snapshot_store
+from loyalty.store.idempotency import IdempotencyRequest
+from loyalty.store.ledger import EntryItem, OrderItem, order_key
+from loyalty.store.members import MemberItem
 from loyalty.store.referrals import ReferralItem
-from loyalty.store.repository import IdempotencyRequest
 
 # Back ends may send a purchase a little ahead of our clock; more than this is a mistake.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -173,7 +175,7 @@ def _referral_conversion(friend: MemberItem, config: ProgramConfig, now: datetim
     earns the `referral_conversion` action when the program has one (within its caps). Not while the
     referral is flagged or rejected; and a first purchase paid with the referrer's card, or from its device,
     flags it now (the referral's change is the third part: written with the purchase)."""
-    referrer = repository.read_snapshot(member_id=str(friend.referred_by), with_program=False).member
+    referrer = snapshot_store.read_snapshot(member_id=str(friend.referred_by), with_program=False).member
     if referrer is None or referrer.status != "active":
         return None
     # Referrals recorded before the safeguards have no record (and no status on the member).
@@ -220,7 +222,7 @@ def _cancel_held_referral(turn: Turn, order_id: str, now: datetime) -> None:
     referral = referrals_store.read_referral(friend.member_id)
     if referral is None or referral.status != "pending":
         return
-    referrer = repository.read_snapshot(member_id=referral.referrer_id, with_program=False).member
+    referrer = snapshot_store.read_snapshot(member_id=referral.referrer_id, with_program=False).member
     if referrer is None:
         return
     change = MemberChange(referrer, turn.config, now)
@@ -355,6 +357,6 @@ def adjust(caller: Caller, member_id: str, request: AdjustmentRequest,
             turn.writes.spend = -request.points
         return Decision(201, lambda: entry_view(entry))
 
-    audit = repository.new_audit(caller.sub, "points.adjusted", f"member:{member_id}",
+    audit = audit_store.new_audit(caller.sub, "points.adjusted", f"member:{member_id}",
                                  {"points": request.points, "reason": request.reason})
     return change_points(idempotency, member_id, now, decide, while_blocked=True, audit=audit)

@@ -33,9 +33,12 @@ from loyalty.services.offers import preference_values
 from loyalty.services.pointschange import Decision, Turn, change_points
 from loyalty.services.views import entry_view
 from loyalty.services.writes import Plan, execute, key_required, step
-from loyalty.store import repository
-from loyalty.store.models import IdempotencyItem, RewardItem, VoucherItem
-from loyalty.store.repository import IdempotencyRequest, Snapshot
+from loyalty.store import audit, catalog, vouchers
+from loyalty.store import snapshot as snapshot_store
+from loyalty.store.catalog import RewardItem
+from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest
+from loyalty.store.snapshot import Snapshot
+from loyalty.store.vouchers import VoucherItem
 
 # Server-side, cryptographic randomness for prizes and vouchers (tests draw with a seeded generator).
 RNG = secrets.SystemRandom()
@@ -135,7 +138,7 @@ def spin(caller: Caller, path_id: str, idempotency: IdempotencyRequest | None) -
         prize_stock = None
         if outcome == "reward":
             # Read only on this rarer branch; a reward prize takes one from the reward's stock like a redemption.
-            prize_reward, prize_stock = repository.claimable_reward(str(prize.reward_id))
+            prize_reward, prize_stock = catalog.claimable_reward(str(prize.reward_id))
             if not reward_can_be_a_prize(prize_reward, now) or not prize_stock.take(1):
                 outcome, prize_stock = "nothing", None
         details: dict[str, Any] = {"prize_id": prize.prize_id, "kind": outcome, "label": prize.label}
@@ -203,7 +206,7 @@ def visit(caller: Caller, path_id: str, request: VisitRequest, idempotency: Idem
             "voucher_id": voucher.voucher_id, "name": voucher.name, "code": code, "valid_until": valid_until})
         # The voucher item outlives its validity a while, so a late scan answers "expired", not "unknown".
         turn.writes.new_voucher = VoucherItem(
-            *repository.voucher_key(code), code=code, member_id=member_id, voucher_id=voucher.voucher_id,
+            *vouchers.voucher_key(code), code=code, member_id=member_id, voucher_id=voucher.voucher_id,
             name=voucher.name, valid_until=valid_until,
             expires=datetime.fromisoformat(valid_until.replace("Z", "+00:00")) + VOUCHER_KEPT_AFTER_VALIDITY)
         return Decision(201, lambda: {"visit_id": entry.entry_id, "voucher": {
@@ -231,13 +234,13 @@ def use_voucher(caller: Caller, path_id: str, code: str, idempotency: Idempotenc
             raise Gone("the voucher has run out", code="voucher_expired")
 
         def commit(record: IdempotencyItem | None) -> None:
-            repository.use_voucher(voucher, iso_utc(now), record)
+            vouchers.use_voucher(voucher, iso_utc(now), record)
 
         return Plan(200, {"code": code, "voucher_id": voucher.voucher_id, "name": voucher.name, "status": "used",
                           "used_at": iso_utc(now)}, commit,
                     final_conflicts={"voucher": Conflict("the voucher was already used", code="voucher_used")})
 
-    return execute(idempotency, lambda: repository.read_snapshot(
+    return execute(idempotency, lambda: snapshot_store.read_snapshot(
         idempotency=idempotency, voucher_code=code, with_program=False), plan)
 
 
@@ -262,7 +265,7 @@ def code_batch(caller: Caller, request: CodeBatchRequest, idempotency: Idempoten
         name=request.name, kind="bonus_points", points=request.points, starts_at=starts, ends_at=ends,
         budget_points=request.points * request.count, max_per_member=request.max_per_member,
         description="proof-of-purchase codes"), step(idempotency, "promotion"),
-        audit=repository.new_audit(caller.sub, "code_batch.issued", "program",
+        audit=audit.new_audit(caller.sub, "code_batch.issued", "program",
                                    {"name": request.name, "count": request.count, "points": request.points})).body
     issued = partners.issue_codes(as_program, promotion["promotion_id"],
                                   CodesRequest(count=request.count, prefix=request.prefix),

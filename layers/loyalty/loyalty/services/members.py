@@ -21,12 +21,16 @@ from loyalty.services.context import Caller, Outcome
 from loyalty.services.program import config_of
 from loyalty.services.views import entry_view, member_view
 from loyalty.services.writes import MAX_ATTEMPTS, Plan, enrolled_member, execute
-from loyalty.store import escrow, repository
+from loyalty.store import audit as audit_store
+from loyalty.store import escrow, ledger, members
 from loyalty.store import referrals as referrals_store
+from loyalty.store import snapshot as snapshot_store
 from loyalty.store.db import ConditionFailed
-from loyalty.store.models import EntryItem, IdempotencyItem, MemberItem
+from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest
+from loyalty.store.ledger import EntryItem
+from loyalty.store.members import MemberItem
 from loyalty.store.referrals import ReferralItem
-from loyalty.store.repository import IdempotencyRequest, Snapshot
+from loyalty.store.snapshot import Snapshot
 
 ENTRY_TYPES = frozenset(kind.value for kind in EntryType)
 # Characters of a member's referral code (ids.random_code's unambiguous alphabet: 31^8 codes).
@@ -57,11 +61,11 @@ def enroll(caller: Caller, request: EnrollRequest, idempotency: IdempotencyReque
     now = utc_now()
 
     def read() -> Snapshot:
-        return repository.read_snapshot(member_id=member_id, idempotency=idempotency, email=email,
+        return snapshot_store.read_snapshot(member_id=member_id, idempotency=idempotency, email=email,
                                         referral_code=referral_code)
 
     # Staff enrolling someone else is an admin write: audited with the enrollment.
-    audit = repository.new_audit(caller.sub, "member.enrolled", f"member:{member_id}") if (
+    audit = audit_store.new_audit(caller.sub, "member.enrolled", f"member:{member_id}") if (
         member_id != caller.sub) else None
 
     def plan(snapshot: Snapshot) -> Plan:
@@ -71,7 +75,7 @@ def enroll(caller: Caller, request: EnrollRequest, idempotency: IdempotencyReque
             raise Conflict("a member with this email is already enrolled", code="member_exists")
         config = config_of(snapshot.program)
         stamp = iso_utc(now)
-        member = repository.new_member(
+        member = members.new_member(
             member_id, email=email, name=request.name,
             birthday=request.birthday.isoformat() if request.birthday else None,
             phone=request.phone, locale=request.locale, preferences=request.preferences or {},
@@ -103,14 +107,14 @@ def enroll(caller: Caller, request: EnrollRequest, idempotency: IdempotencyReque
         if referral_code is not None and snapshot.referral is not None:
             referrer_id = snapshot.referral.member_id
             member.referred_by = referrer_id
-            referrer = repository.read_snapshot(member_id=referrer_id, with_program=False).member
+            referrer = snapshot_store.read_snapshot(member_id=referrer_id, with_program=False).member
             if referrer is not None:
                 referral = _referred_sign_up(member, referrer, config, now, entries)
         body = member_view(member, config, now)
 
         def commit(record: IdempotencyItem | None) -> None:
             with escrow.given_back_unless_recorded(found[1]):
-                repository.create_member(member, record, entries, referrer, audit, referral)
+                members.create_member(member, record, entries, referrer, audit, referral)
 
         return Plan(201, body, commit, final_conflicts={
             "member": Conflict(f"member {member_id} is already enrolled", code="member_exists"),
@@ -162,7 +166,7 @@ def identity(member: MemberItem) -> referral_rules.Identity:
 
 
 def current_view(member_id: str) -> dict[str, Any]:
-    snapshot = repository.read_snapshot(member_id=member_id)
+    snapshot = snapshot_store.read_snapshot(member_id=member_id)
     return member_view(enrolled_member(snapshot, member_id), config_of(snapshot.program), utc_now())
 
 
@@ -172,10 +176,10 @@ PERSONAL_FIELDS = ("email", "name", "phone", "birthday", "locale", "preferences"
 def export(caller: Caller, path_id: str) -> Outcome:
     """Everything held about the member, as JSON (data portability)."""
     member_id = caller.authorize_self(path_id)
-    snapshot = repository.read_snapshot(member_id=member_id)
+    snapshot = snapshot_store.read_snapshot(member_id=member_id)
     member = enrolled_member(snapshot, member_id)
     config = config_of(snapshot.program)
-    entries = repository.all_entries(member_id)
+    entries = ledger.all_entries(member_id)
     profile = {name: getattr(member, name) for name in (
         "member_id", *PERSONAL_FIELDS, "referral_code", "referred_by", "status", "enrolled_at", "tier", "tier_since",
         "available", "pending", "lifetime_earned", "debt", "lots", "qualifying_days", "action_counts",
@@ -190,23 +194,23 @@ def erase(caller: Caller, path_id: str) -> Outcome:
     sub), so balances, totals and metrics stay right. The email is free to enroll again."""
     member_id = caller.authorize_self(path_id)
     for _attempt in range(MAX_ATTEMPTS):
-        snapshot = repository.read_snapshot(member_id=member_id)
+        snapshot = snapshot_store.read_snapshot(member_id=member_id)
         member = enrolled_member(snapshot, member_id)
         email, code, phone = member.email, member.referral_code, member.phone
         # Comments first, the member last: a failure in between leaves the member as it was, so the
         # client's retry of DELETE does it all again (scrubbing is idempotent). The member's write is
         # conditioned on the version read before the comments were found, so a comment written
         # meanwhile (a feedback moves the version) sends the erasure round again.
-        repository.scrub_feedback([entry for entry in repository.all_entries(member_id, types={EntryType.FEEDBACK})
+        ledger.scrub_feedback([entry for entry in ledger.all_entries(member_id, types={EntryType.FEEDBACK})
                                    if (entry.details or {}).get("comment")])
         for name in PERSONAL_FIELDS:
             setattr(member, name, None)
         member.email, member.name = f"erased+{member_id}", "erased"
         member.device_hashes = member.payment_hashes = None  # the referral safeguards' fingerprints too
         member.status = "erased"
-        repository.schedule_member(member, None)
+        members.schedule_member(member, None)
         try:
-            repository.erase_member(member, email, code, phone, audit=repository.new_audit(
+            members.erase_member(member, email, code, phone, audit=audit_store.new_audit(
                 caller.sub, "member.erased", f"member:{member_id}") if member_id != caller.sub else None)
             break
         except ConditionFailed:
@@ -214,12 +218,12 @@ def erase(caller: Caller, path_id: str) -> Outcome:
     else:
         raise ServiceUnavailable("the member kept changing during the erasure; retry", retry_after=1)
     return Outcome(200, {"member_id": member_id, "status": "erased", "erased_at": iso_utc(utc_now()),
-                         "ledger_entries_kept": len(repository.all_entries(member_id))})
+                         "ledger_entries_kept": len(ledger.all_entries(member_id))})
 
 
 def get_member(caller: Caller, path_id: str) -> Outcome:
     member_id = caller.authorize_member(path_id)
-    snapshot = repository.read_snapshot(member_id=member_id)
+    snapshot = snapshot_store.read_snapshot(member_id=member_id)
     member = enrolled_member(snapshot, member_id)
     return Outcome(200, member_view(member, config_of(snapshot.program), utc_now()))
 
@@ -235,7 +239,7 @@ def update_profile(caller: Caller, path_id: str, patch: ProfilePatch,
     now = utc_now()
 
     def read() -> Snapshot:
-        return repository.read_snapshot(member_id=member_id, idempotency=idempotency)
+        return snapshot_store.read_snapshot(member_id=member_id, idempotency=idempotency)
 
     def plan(snapshot: Snapshot) -> Plan:
         member = enrolled_member(snapshot, member_id)
@@ -255,7 +259,7 @@ def update_profile(caller: Caller, path_id: str, patch: ProfilePatch,
         body = member_view(member, config, now)
 
         def commit(record: IdempotencyItem | None) -> None:
-            repository.update_member(member, record, old_email=old_email, old_phone=old_phone, entries=entries)
+            members.update_member(member, record, old_email=old_email, old_phone=old_phone, entries=entries)
 
         return Plan(200, body, commit, final_conflicts={
             "email": Conflict("a member with this email is already enrolled", code="member_exists"),
@@ -278,16 +282,16 @@ def list_activity(caller: Caller, path_id: str, *, limit: int, cursor: str | Non
             raise ValidationFailed("unknown entry type", errors=[
                 {"field": "type", "in": "query", "message": f"unknown types: {', '.join(sorted(unknown))}"}
             ])
-    entries, next_cursor = repository.list_entries(member_id, limit=limit, cursor=cursor, types=wanted)
+    entries, next_cursor = ledger.list_entries(member_id, limit=limit, cursor=cursor, types=wanted)
     if not entries and cursor is None:
-        snapshot = repository.read_snapshot(member_id=member_id, with_program=False)
+        snapshot = snapshot_store.read_snapshot(member_id=member_id, with_program=False)
         enrolled_member(snapshot, member_id)
     return Outcome(200, {"items": [entry_view(entry) for entry in entries], "next_cursor": next_cursor})
 
 
 def referral(caller: Caller, path_id: str) -> Outcome:
     member_id = caller.authorize_self(path_id)
-    snapshot = repository.read_snapshot(member_id=member_id, with_program=False)
+    snapshot = snapshot_store.read_snapshot(member_id=member_id, with_program=False)
     member = enrolled_member(snapshot, member_id)
     funnel = member.referrals or {}
     return Outcome(200, {"referral_code": member.referral_code,
@@ -302,7 +306,7 @@ def record_invites(caller: Caller, path_id: str, request: InviteRequest,
     now = utc_now()
 
     def read() -> Snapshot:
-        return repository.read_snapshot(member_id=member_id, idempotency=idempotency)
+        return snapshot_store.read_snapshot(member_id=member_id, idempotency=idempotency)
 
     def plan(snapshot: Snapshot) -> Plan:
         member = enrolled_member(snapshot, member_id)
@@ -317,7 +321,7 @@ def record_invites(caller: Caller, path_id: str, request: InviteRequest,
                 **{name: int(funnel.get(name, 0)) for name in ("invited", "signed_up", "converted", "points_earned")}}
 
         def commit(record: IdempotencyItem | None) -> None:
-            repository.update_member(member, record, entries=entries)
+            members.update_member(member, record, entries=entries)
 
         return Plan(201, body, commit)
 

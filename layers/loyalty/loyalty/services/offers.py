@@ -11,9 +11,12 @@ from loyalty.services.context import Caller, Outcome
 from loyalty.services.program import config_of
 from loyalty.services.views import available_points, reward_view
 from loyalty.services.writes import enrolled_member
+from loyalty.store import catalog
 from loyalty.store import partners as partner_store
-from loyalty.store import repository
-from loyalty.store.models import MemberItem, PartnerItem, PromotionItem, RewardItem
+from loyalty.store import snapshot as snapshot_store
+from loyalty.store.catalog import RewardItem
+from loyalty.store.members import MemberItem
+from loyalty.store.partners import PartnerItem, PromotionItem
 
 CATALOG_PAGE = 100
 CATALOG_LIMIT = 1000
@@ -88,13 +91,13 @@ def promotion_offers(member: MemberItem, config: Any, now: Any) -> list[dict[str
 
 def offers(caller: Caller, path_id: str) -> Outcome:
     member_id = caller.authorize_member(path_id)
-    snapshot = repository.read_snapshot(member_id=member_id)
+    snapshot = snapshot_store.read_snapshot(member_id=member_id)
     member = enrolled_member(snapshot, member_id)
     config = config_of(snapshot.program)
     rewards: list[RewardItem] = []
     cursor = None
     while len(rewards) < CATALOG_LIMIT:
-        page, cursor = repository.list_rewards(limit=CATALOG_PAGE, cursor=cursor)
+        page, cursor = catalog.list_rewards(limit=CATALOG_PAGE, cursor=cursor)
         rewards.extend(page)
         if cursor is None:
             break

@@ -45,24 +45,18 @@ from loyalty.services.writes import (
     recorded_outcome,
 )
 from loyalty.settings import settings
-from loyalty.store import aggregates, repository
+from loyalty.store import aggregates
+from loyalty.store import audit as audit_store
+from loyalty.store import idempotency as idempotency_store
 from loyalty.store import partners as store
+from loyalty.store import snapshot as snapshot_store
+from loyalty.store.audit import AuditItem
+from loyalty.store.changes import PromotionCharge
 from loyalty.store.db import ConditionFailed
-from loyalty.store.models import (
-    AuditItem,
-    IdempotencyItem,
-    OrderItem,
-    PartnerItem,
-    PromotionCountersItem,
-    PromotionItem,
-    partner_order_key,
-)
-from loyalty.store.repository import (
-    IdempotencyRequest,
-    PromotionCharge,
-    Snapshot,
-    idempotency_record,
-)
+from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest, idempotency_record
+from loyalty.store.ledger import OrderItem
+from loyalty.store.partners import PartnerItem, PromotionCountersItem, PromotionItem, partner_order_key
+from loyalty.store.snapshot import Snapshot
 
 logger = make_logger()
 
@@ -147,7 +141,7 @@ def onboard(caller: Caller, request: PartnerRequest, idempotency: IdempotencyReq
     key = store.new_key(key_id, partner_id, secret_hash)
     view = partner_view(partner)
 
-    audit = repository.new_audit(caller.sub, "partner.onboarded", f"partner:{partner_id}",
+    audit = audit_store.new_audit(caller.sub, "partner.onboarded", f"partner:{partner_id}",
                                  {"name": request.name, "key_id": key_id})
 
     def plan(_: Snapshot) -> Plan:
@@ -159,7 +153,7 @@ def onboard(caller: Caller, request: PartnerRequest, idempotency: IdempotencyReq
                     replay_body={**view, "api_key": None, "key_id": key_id})
 
     try:
-        outcome = execute(idempotency, lambda: repository.read_snapshot(idempotency=idempotency,
+        outcome = execute(idempotency, lambda: snapshot_store.read_snapshot(idempotency=idempotency,
                                                                         with_program=False), plan)
     except Exception:
         if idempotency is None:
@@ -193,7 +187,7 @@ def rotate_key(caller: Caller, partner_id: str, request: KeyRequest, idempotency
         old = [k for k in store.get_keys(list(partner.key_ids or [])) if k.status == "active"]
     partner.key_ids = [*(partner.key_ids or []), key_id]
 
-    audit = repository.new_audit(caller.sub, "partner.key_added", f"partner:{partner.partner_id}",
+    audit = audit_store.new_audit(caller.sub, "partner.key_added", f"partner:{partner.partner_id}",
                                  {"key_id": key_id, "revoked": [k.key_id for k in old]})
 
     def plan(_: Snapshot) -> Plan:
@@ -203,7 +197,7 @@ def rotate_key(caller: Caller, partner_id: str, request: KeyRequest, idempotency
         body = {"partner_id": partner.partner_id, "key_id": key_id, "revoked": [k.key_id for k in old]}
         return Plan(201, {**body, "api_key": api_key}, commit, replay_body={**body, "api_key": None})
 
-    return execute(idempotency, lambda: repository.read_snapshot(idempotency=idempotency, with_program=False), plan)
+    return execute(idempotency, lambda: snapshot_store.read_snapshot(idempotency=idempotency, with_program=False), plan)
 
 
 def revoke_key(caller: Caller, partner_id: str, key_id: str) -> Outcome:
@@ -212,7 +206,7 @@ def revoke_key(caller: Caller, partner_id: str, key_id: str) -> Outcome:
     key = store.get_key(checked_id(key_id, "key"))
     if key is None or key.partner_id != partner.partner_id:
         raise NotFound(f"partner {partner_id} has no key {key_id}", code="key_not_found")
-    store.revoke_key(key, repository.new_audit(caller.sub, "partner.key_revoked", f"partner:{partner.partner_id}",
+    store.revoke_key(key, audit_store.new_audit(caller.sub, "partner.key_revoked", f"partner:{partner.partner_id}",
                                                {"key_id": key_id}))
     return Outcome(200, {"partner_id": partner.partner_id, "key_id": key_id, "status": "revoked"})
 
@@ -254,7 +248,7 @@ def create_promotion(caller: Caller, request: PromotionRequest, idempotency: Ide
 
         return Plan(201, promotion_view(promotion, request.budget_points, now), commit)
 
-    return execute(idempotency, lambda: repository.read_snapshot(idempotency=idempotency), plan)
+    return execute(idempotency, lambda: snapshot_store.read_snapshot(idempotency=idempotency), plan)
 
 
 def _own_promotion(caller: Caller, promotion_id: str) -> tuple[PromotionItem, store.PromotionUsage]:
@@ -313,7 +307,7 @@ def issue_codes(caller: Caller, promotion_id: str, request: CodesRequest,
     body = {"promotion_id": promotion.promotion_id, "count": len(codes), "codes": codes}
     if idempotency is not None:
         with contextlib.suppress(ConditionFailed):  # a concurrent retry recorded the same batch
-            repository.save_idempotent_result(idempotency_record(idempotency, 201, dumps(body)))
+            idempotency_store.save_idempotent_result(idempotency_record(idempotency, 201, dumps(body)))
     return Outcome(201, body)
 
 
@@ -343,7 +337,7 @@ def settlement(caller: Caller, month: str) -> Outcome:
     if not MONTH.match(month):
         raise ValidationFailed("month is YYYY-MM", errors=[{"field": "month", "in": "query",
                                                              "message": "expected YYYY-MM"}])
-    config = config_of(repository.read_snapshot().program)
+    config = config_of(snapshot_store.read_snapshot().program)
     # A settlement keeps plain counters (the core part): 16 keys in one request, not every part's 128.
     key = settlement_key(str(caller.partner_id), month)
     counters = aggregates.read_cores([key])[key]
@@ -456,7 +450,7 @@ def partner_earn(caller: Caller, request: PartnerEarnRequest, idempotency: Idemp
 
 def _zone() -> Any:
     """The program's time zone for a failed claim's metrics day (None before any program exists)."""
-    program = repository.read_snapshot().program
+    program = snapshot_store.read_snapshot().program
     return config_of(program).zone if program is not None else None
 
 

@@ -21,9 +21,13 @@ from loyalty.services.awards import MemberChange
 from loyalty.services.context import Outcome
 from loyalty.services.program import config_of
 from loyalty.services.writes import Plan, Replayer, enrolled_member, execute
-from loyalty.store import escrow, repository
-from loyalty.store.models import AuditItem, IdempotencyItem, MemberItem
-from loyalty.store.repository import IdempotencyRequest, PointsChange, Snapshot
+from loyalty.store import changes, escrow
+from loyalty.store import snapshot as snapshot_store
+from loyalty.store.audit import AuditItem
+from loyalty.store.changes import PointsChange
+from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest
+from loyalty.store.members import MemberItem
+from loyalty.store.snapshot import Snapshot
 
 
 @dataclass
@@ -57,14 +61,14 @@ def change_points(idempotency: IdempotencyRequest | None, member_id: str, now: d
                   decide: Callable[[Turn], Decision], *, replayer: Replayer | None = None,
                   while_blocked: bool = False, audit: AuditItem | None = None, **reading: Any) -> Outcome:
     """Run `decide` on the member `member_id` (404 if never enrolled, 410 once erased) as it reads now,
-    with `reading` (keyword arguments of repository.read_snapshot) read in the same request.
+    with `reading` (keyword arguments of store.snapshot.read_snapshot) read in the same request.
 
     A blocked member earns, spends, transfers and claims nothing (409 member_blocked): only the changes
     that take points back or give back what was the member's (`while_blocked`: returns, adjustments,
     releases, cancellations) go on. `audit`: an admin's change, recorded in the same transaction."""
 
     def read() -> Snapshot:
-        return repository.read_snapshot(member_id=member_id, idempotency=idempotency, **reading)
+        return snapshot_store.read_snapshot(member_id=member_id, idempotency=idempotency, **reading)
 
     def plan(snapshot: Snapshot) -> Plan:
         turn, decision, body = _planned(snapshot, member_id, now, decide, while_blocked=while_blocked, audit=audit)
@@ -72,7 +76,7 @@ def change_points(idempotency: IdempotencyRequest | None, member_id: str, now: d
         def commit(record: IdempotencyItem | None) -> None:
             turn.writes.idempotency = record
             with escrow.given_back_unless_recorded(turn.writes.campaign_budgets):
-                repository.commit_points_change(turn.writes)
+                changes.commit_points_change(turn.writes)
 
         return Plan(decision.status, body, commit, final_conflicts=decision.final_conflicts)
 
@@ -91,7 +95,7 @@ class Quote:
 def quote_points(member_id: str, now: datetime, decide: Callable[[Turn], Decision], **reading: Any) -> Quote:
     """Plan `decide` on the member as change_points would (same reads, same checks, same errors) and
     commit nothing: no entry, no idempotency record, no order guard, no budget drawn."""
-    snapshot = repository.read_snapshot(member_id=member_id, **reading)
+    snapshot = snapshot_store.read_snapshot(member_id=member_id, **reading)
     tier_before = str(enrolled_member(snapshot, member_id).tier)
     turn, _decision, body = _planned(snapshot, member_id, now, decide, quoting=True)
     return Quote(body, tier_before, str(turn.member.tier))

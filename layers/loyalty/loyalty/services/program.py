@@ -14,9 +14,11 @@ from loyalty.domain.errors import Conflict, NotFound, ValidationFailed
 from loyalty.domain.program import ProgramConfig
 from loyalty.services.context import Caller, Outcome
 from loyalty.services.writes import Plan, execute
-from loyalty.store import repository, shares
-from loyalty.store.models import ProgramItem
-from loyalty.store.repository import IdempotencyRequest
+from loyalty.store import audit as audit_store
+from loyalty.store import program, shares
+from loyalty.store import snapshot as snapshot_store
+from loyalty.store.idempotency import IdempotencyRequest
+from loyalty.store.program import ProgramItem
 
 # Fields a GET /program adds to the config; ignored when sent back.
 SERVER_COMPUTED = ("version", "spin_odds")
@@ -66,7 +68,7 @@ def parse_config(body: Any) -> ProgramConfig:
 
 
 def get_program() -> Outcome:
-    snapshot = repository.read_snapshot()
+    snapshot = snapshot_store.read_snapshot()
     if snapshot.program is None:
         raise Conflict("no program is configured yet", code="program_not_configured")
     return Outcome(200, program_view(snapshot.program))
@@ -87,12 +89,12 @@ def _new_version(caller: Caller, config_json: str, idempotency: IdempotencyReque
     wheel = ProgramConfig.model_validate_json(config_json).spin
     budget = wheel.budget_points if wheel is not None else None
 
-    def plan(snapshot: repository.Snapshot) -> Plan:
+    def plan(snapshot: snapshot_store.Snapshot) -> Plan:
         current = snapshot.program
         next_version = (int(current.version) if current else 0) + 1
         view = json.loads(config_json)
         view["version"] = next_version
-        audit = repository.new_audit(caller.sub, action, "program", {**details, "version": next_version})
+        audit = audit_store.new_audit(caller.sub, action, "program", {**details, "version": next_version})
         # The prize wheel's budget, like a campaign's: its share caps only grow (spin_basis), and a lowered
         # budget burns the room above it, before the answer when the caps stay, after the write otherwise.
         before_wheel = config_of(current).spin if current is not None else None
@@ -103,13 +105,13 @@ def _new_version(caller: Caller, config_json: str, idempotency: IdempotencyReque
             shares.set_budget(shares.SPIN, list(split(change.basis)), budget)
 
         def commit(record: Any) -> None:
-            repository.save_program(current, config_json, caller.sub, record, audit, spin_basis=change.basis)
+            program.save_program(current, config_json, caller.sub, record, audit, spin_basis=change.basis)
             if budget is not None and change.basis is not None:
                 shares.set_budget(shares.SPIN, list(split(change.basis)), budget)
 
         return Plan(200, view, commit)
 
-    return execute(idempotency, lambda: repository.read_snapshot(idempotency=idempotency), plan)
+    return execute(idempotency, lambda: snapshot_store.read_snapshot(idempotency=idempotency), plan)
 
 
 def version_view(item: ProgramItem, *, with_config: bool) -> dict[str, Any]:
@@ -128,7 +130,7 @@ def version_number(text: str) -> int:
 
 def list_versions(caller: Caller, *, limit: int, cursor: str | None) -> Outcome:
     caller.authorize_admin()
-    items, next_cursor = repository.program_versions(limit=limit, cursor=cursor)
+    items, next_cursor = program.program_versions(limit=limit, cursor=cursor)
     return Outcome(200, {"items": [version_view(item, with_config=False) for item in items],
                          "next_cursor": next_cursor})
 
@@ -136,7 +138,7 @@ def list_versions(caller: Caller, *, limit: int, cursor: str | None) -> Outcome:
 def get_version(caller: Caller, version_text: str) -> Outcome:
     caller.authorize_admin()
     version = version_number(version_text)
-    item = repository.program_version(version)
+    item = program.program_version(version)
     if item is None:
         raise NotFound(f"the program has no version {version}", code="version_not_found")
     return Outcome(200, version_view(item, with_config=True))
@@ -145,7 +147,7 @@ def get_version(caller: Caller, version_text: str) -> Outcome:
 def rollback(caller: Caller, version: int, idempotency: IdempotencyRequest | None) -> Outcome:
     """A new version whose config equals an old one (the history is never rewritten)."""
     caller.authorize_admin()
-    item = repository.program_version(version)
+    item = program.program_version(version)
     if item is None:
         raise NotFound(f"the program has no version {version}", code="version_not_found")
     return _new_version(caller, item.config, idempotency, "program.rolled_back", {"to_version": version})

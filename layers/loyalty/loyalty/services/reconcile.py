@@ -35,11 +35,11 @@ from loyalty.domain.program import ProgramConfig
 from loyalty.domain.tiers import window_start
 from loyalty.services.program import config_of
 from loyalty.settings import settings
-from loyalty.store import aggregates, daycounts, repository
+from loyalty.store import aggregates, daycounts, program, snapshot
 from loyalty.store import campaigns as campaign_store
 from loyalty.store.aggregates import metrics_table_name
+from loyalty.store.base import table_name
 from loyalty.store.db import query_partition, scan, scan_segment
-from loyalty.store.models import table_name
 
 PAGE_SIZE = 200  # items a Scan page holds: what the job keeps in memory besides one member
 
@@ -99,7 +99,7 @@ class Flagged:
 
 def earning_rules(config: ProgramConfig) -> ceilings.Rules:
     """The rules any purchase was earned under: every version of the program, every campaign ever written."""
-    configs = [ProgramConfig.model_validate_json(item.config) for item in repository.all_program_versions()]
+    configs = [ProgramConfig.model_validate_json(item.config) for item in program.all_program_versions()]
     campaigns = [Campaign.model_validate_json(item.definition) for item in campaign_store.list_campaigns()]
     return ceilings.rules_of(configs or [config], campaigns)
 
@@ -341,7 +341,7 @@ def _promotion_checks(report: Report, totals: Totals) -> None:
 
 
 def _start(now: datetime | None) -> tuple[Any, datetime, date, Report, Totals]:
-    config = config_of(repository.read_snapshot().program)
+    config = config_of(snapshot.read_snapshot().program)
     moment = now or utc_now()
     totals = Totals(moment - stream_lag(), earning_rules(config))
     return config, moment, local_day(moment, config.zone), Report(), totals

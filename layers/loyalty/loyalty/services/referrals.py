@@ -13,10 +13,11 @@ from loyalty.inputs import ReferralDecisionRequest
 from loyalty.services.awards import referral_release_day
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.pointschange import Decision, Turn, change_points
+from loyalty.store import audit as audit_store
 from loyalty.store import referrals as store
-from loyalty.store import repository
+from loyalty.store import snapshot
+from loyalty.store.idempotency import IdempotencyRequest
 from loyalty.store.referrals import ReferralItem
-from loyalty.store.repository import IdempotencyRequest
 
 
 def referral_view(referral: ReferralItem) -> dict[str, Any]:
@@ -56,7 +57,7 @@ def approve(caller: Caller, path_id: str, request: ReferralDecisionRequest,
     referral_id = checked_id(path_id, "referral")
     referrer_id = _flagged(referral_id).referrer_id
     now = utc_now()
-    audit = repository.new_audit(caller.sub, "referral.approved", f"referral:{referral_id}",
+    audit = audit_store.new_audit(caller.sub, "referral.approved", f"referral:{referral_id}",
                                  {"reason": request.reason})
 
     def decide(turn: Turn) -> Decision:
@@ -86,7 +87,7 @@ def reject(caller: Caller, path_id: str, request: ReferralDecisionRequest,
     referral_id = checked_id(path_id, "referral")
     referee_id = _flagged(referral_id).referee_id
     now = utc_now()
-    audit = repository.new_audit(caller.sub, "referral.rejected", f"referral:{referral_id}",
+    audit = audit_store.new_audit(caller.sub, "referral.rejected", f"referral:{referral_id}",
                                  {"reason": request.reason})
 
     def decide(turn: Turn) -> Decision:
@@ -108,7 +109,7 @@ def _decide(turn: Turn, referral: ReferralItem, status: str, reason: str, now: A
     if turn.member.member_id == referral.referee_id:
         turn.member.referral_status = status
         return
-    referee = repository.read_snapshot(member_id=referral.referee_id, with_program=False).member
+    referee = snapshot.read_snapshot(member_id=referral.referee_id, with_program=False).member
     if referee is not None and referee.status != "erased":
         referee.referral_status = status
         turn.writes.other_members.append(referee)

@@ -14,8 +14,9 @@ from loyalty.domain.program import ProgramConfig
 from loyalty.services import campaigns
 from loyalty.services.context import Caller, Outcome
 from loyalty.services.program import config_of
-from loyalty.store import aggregates, repository
+from loyalty.store import aggregates
 from loyalty.store import partners as partner_store
+from loyalty.store import snapshot as snapshot_store
 
 # The liability report's `expiring_next_30_days` looks this far ahead.
 EXPIRING_WITHIN_DAYS = 30
@@ -136,7 +137,7 @@ def summarize(config: ProgramConfig, days: dict[str, dict[str, int]], period: m.
 
 def get_metrics(caller: Caller, first: date | None, last: date | None) -> Outcome:
     caller.authorize_admin()
-    snapshot = repository.read_snapshot()
+    snapshot = snapshot_store.read_snapshot()
     config = config_of(snapshot.program)
     period = _period(first, last, local_day(utc_now(), config.zone))
     window_start = period.first - timedelta(days=m.ACTIVITY_WINDOW_DAYS - 1)
@@ -172,7 +173,7 @@ def partner_performance(period: m.Period, limit: int = 100) -> list[dict[str, An
 
 def get_liability(caller: Caller) -> Outcome:
     caller.authorize_admin()
-    snapshot = repository.read_snapshot()
+    snapshot = snapshot_store.read_snapshot()
     config = config_of(snapshot.program)
     today = local_day(utc_now(), config.zone)
     totals = aggregates.read_item(m.LIABILITY_KEY)

@@ -10,7 +10,9 @@ from loyalty.domain.lots import NEVER, Wallet
 from loyalty.domain.memberships import membership_view
 from loyalty.domain.program import ProgramConfig
 from loyalty.domain.tiers import next_tier, points_to_keep, qualifying_points
-from loyalty.store.models import EntryItem, HoldItem, MemberItem, RewardItem
+from loyalty.store.catalog import RewardItem
+from loyalty.store.ledger import EntryItem, HoldItem
+from loyalty.store.members import MemberItem
 
 EXPIRING_WINDOW_DAYS = 30
 

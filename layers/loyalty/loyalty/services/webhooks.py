@@ -18,10 +18,11 @@ from loyalty.domain.events import signature
 from loyalty.domain.ids import new_ulid
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.writes import Plan, execute
-from loyalty.store import repository
+from loyalty.store import snapshot
 from loyalty.store import webhooks as store
-from loyalty.store.models import IdempotencyItem, WebhookItem
-from loyalty.store.repository import IdempotencyRequest, Snapshot
+from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest
+from loyalty.store.snapshot import Snapshot
+from loyalty.store.webhooks import WebhookItem
 
 # A receiver gets this long to connect and then between bytes of its answer; a delivery never waits
 # past the time the caller has left (see `deliver`).
@@ -103,7 +104,7 @@ def register(caller: Caller, url: str, description: str | None,
         return Plan(201, {**webhook_view(hook), "secret": hook.secret}, commit,
                     replay_body={**webhook_view(hook), "secret": None})
 
-    return execute(idempotency, lambda: repository.read_snapshot(idempotency=idempotency, with_program=False), plan)
+    return execute(idempotency, lambda: snapshot.read_snapshot(idempotency=idempotency, with_program=False), plan)
 
 
 def list_webhooks(caller: Caller) -> Outcome:

@@ -25,11 +25,13 @@ from loyalty.services import work_queue
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.program import config_of, parse_config
 from loyalty.services.writes import Plan, execute
-from loyalty.store import repository
+from loyalty.store import audit as audit_store
+from loyalty.store import snapshot as snapshot_store
 from loyalty.store import whatif as store
 from loyalty.store.db import plain_item
-from loyalty.store.models import IdempotencyItem, WhatIfItem
-from loyalty.store.repository import IdempotencyRequest, Snapshot
+from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest
+from loyalty.store.snapshot import Snapshot
+from loyalty.store.whatif import WhatIfItem
 
 MEMBERS_PER_STEP = 500
 
@@ -48,7 +50,7 @@ def start(caller: Caller, request: WhatIfRequest, idempotency: IdempotencyReques
         job = WhatIfItem(*store.job_key(job_id), job_id=job_id, status="running", config=json.dumps(request.config),
                          from_day=request.from_day.isoformat(), to_day=request.to_day.isoformat(),
                          created_at=iso_utc(utc_now()), actor=caller.sub, step=0, totals={}, expires=store.JOB_TTL)
-        audit = repository.new_audit(caller.sub, "what_if.started", f"what_if:{job_id}",
+        audit = audit_store.new_audit(caller.sub, "what_if.started", f"what_if:{job_id}",
                                      {"from": job.from_day, "to": job.to_day})
 
         def commit(record: IdempotencyItem | None) -> None:
@@ -57,7 +59,7 @@ def start(caller: Caller, request: WhatIfRequest, idempotency: IdempotencyReques
 
         return Plan(202, {"job_id": job_id, "status": "running"}, commit)
 
-    return execute(idempotency, lambda: repository.read_snapshot(idempotency=idempotency), plan)
+    return execute(idempotency, lambda: snapshot_store.read_snapshot(idempotency=idempotency), plan)
 
 
 def get(caller: Caller, job_id: str) -> Outcome:
@@ -100,7 +102,7 @@ def run_step(job_id: str, step: int) -> None:
     else:
         if current_pk is not None:
             totals.add(_member_totals(items, proposed, first, last))
-    report = _report(totals, proposed, config_of(repository.read_snapshot().program)) if finished else None
+    report = _report(totals, proposed, config_of(snapshot_store.read_snapshot().program)) if finished else None
     # Unfinished: the next step starts after the last item of the last member done here.
     cursor = None if finished else resume_at
     if store.advance(job, step=step, cursor=cursor, totals=totals.as_dict(), report=report) and not finished:

@@ -18,8 +18,9 @@ from typing import Any
 from loyalty.domain.errors import BadRequest, Conflict, DomainError, Gone, NotFound, ServiceUnavailable
 from loyalty.services.context import Outcome
 from loyalty.store.db import ConditionFailed
-from loyalty.store.models import IdempotencyItem, MemberItem
-from loyalty.store.repository import IdempotencyRequest, Snapshot, idempotency_record, read_idempotency
+from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest, idempotency_record, read_idempotency
+from loyalty.store.members import MemberItem
+from loyalty.store.snapshot import Snapshot
 
 MAX_ATTEMPTS = 10
 # What a use case makes of a recorded body when it replays it (e.g. a stand-in for personal data that

@@ -13,21 +13,43 @@ import zlib
 from collections.abc import Iterator
 from typing import Any
 
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PynamoDBException
 
 from loyalty.domain.allowance import split
-from loyalty.store import escrow, shares
+from loyalty.store import db, escrow, shares
+from loyalty.store.audit import AuditItem, add_audit, create_audited
+from loyalty.store.base import Item, TableMeta
 from loyalty.store.db import Txn, batch_get, load, raise_if_transient
-from loyalty.store.models import (
-    PROGRAM_REPLICAS,
-    AuditItem,
-    CampaignItem,
-    IdempotencyItem,
-    ProgramItem,
-    SegmentItem,
-    program_replica_key,
-)
-from loyalty.store.repository import _add_audit, _add_idempotency, _commit, create_audited
+from loyalty.store.idempotency import IdempotencyItem, add_idempotency
+from loyalty.store.program import PROGRAM_REPLICAS, ProgramItem, program_replica_key
+
+
+class CampaignItem(Item):
+    """CAMPAIGNS / <id>: a campaign as written (staff writes only: one partition)."""
+
+    class Meta(TableMeta):
+        pass
+
+    definition = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    budget_shares = NumberAttribute(null=True)  # fixed at the first write; absent: 32 (store.budget_shares)
+    # What the budget's share caps split (shares.budget_change): the budget, or the highest it had
+    # once it was lowered. Absent: the definition's budget_points (written before budgets could be lowered).
+    budget_basis = NumberAttribute(null=True)
+
+
+class SegmentItem(Item):
+    """SEGMENTS / <id>: a segment (its conditions over member facts)."""
+
+    class Meta(TableMeta):
+        pass
+
+    definition = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
 
 CAMPAIGNS_PK = "CAMPAIGNS"
 SEGMENTS_PK = "SEGMENTS"
@@ -97,9 +119,9 @@ def save_campaign(item: CampaignItem, *, must_be_new: bool, program: ProgramItem
             else ProgramItem.campaigns_rev == rev)
         txn.update("program", target, [ProgramItem.campaigns_deflated.set(deflated), ProgramItem.campaigns.remove(),
                                        ProgramItem.campaigns_rev.set(rev + 1)], condition, versioned=False)
-    _add_audit(txn, audit)
-    _add_idempotency(txn, idempotency)
-    _commit(txn)
+    add_audit(txn, audit)
+    add_idempotency(txn, idempotency)
+    db.commit(txn)
 
 
 def deflate_running(running_json: str) -> bytes:

@@ -25,7 +25,34 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from loyalty.domain.errors import BadRequest, ServiceUnavailable
-from loyalty.store.models import MemberItem, table_name
+from loyalty.store.base import _Connected, table_name
+
+
+def query_page(model: Any, pk: str, range_condition: Any, limit: int, start: dict[str, str] | None,
+          forward: bool) -> tuple[list[Any], str | None]:
+    try:
+        query = model.query(pk, range_condition, scan_index_forward=forward, limit=limit, page_size=limit,
+                            last_evaluated_key=typed_key(start) if start else None)
+        items = list(query)
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
+    more = len(items) >= limit and query.last_evaluated_key
+    return items, encode_cursor(query.last_evaluated_key) if more else None
+
+
+def commit(txn: Txn) -> None:
+    try:
+        txn.commit()
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
+
+
+def typed_key(plain: dict[str, str]) -> dict[str, Any]:
+    return {name: {"S": value} for name, value in plain.items()}
+
+
 
 M = TypeVar("M", bound=Model)
 Key = tuple[str, str]
@@ -52,7 +79,7 @@ def connection() -> Connection:
     if _connection is None:
         with _connection_lock:
             if _connection is None:
-                _connection = MemberItem._get_connection().connection
+                _connection = _Connected._get_connection().connection
     return _connection
 
 

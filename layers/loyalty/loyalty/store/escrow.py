@@ -36,7 +36,7 @@ from pynamodb.exceptions import PynamoDBException
 from loyalty.settings import settings
 from loyalty.store import shares
 from loyalty.store.db import error_code, raise_if_transient
-from loyalty.store.models import ShareItem, share_key
+from loyalty.store.shares import ShareItem, share_key
 
 # A chunk is at most this part of a share's cap.
 MAX_CHUNK_PART = 16

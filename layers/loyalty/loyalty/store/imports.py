@@ -14,24 +14,90 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+from pynamodb.attributes import (
+    JSONAttribute,
+    NumberAttribute,
+    NumberSetAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
 from pynamodb.exceptions import PynamoDBException
 from pynamodb.expressions.condition import size
 
+from loyalty.store.audit import AuditItem, create_audited
+from loyalty.store.base import Item, TableMeta
 from loyalty.store.db import batch_get, error_code, load, raise_if_transient
-from loyalty.store.models import (
-    AuditItem,
-    IdempotencyItem,
-    ImportItem,
-    ImportResultItem,
-    ImportShardItem,
-    MemberItem,
-    OrderItem,
-    StagedRowItem,
-    import_key,
-    member_key,
-    order_key,
-)
-from loyalty.store.repository import create_audited
+from loyalty.store.idempotency import IdempotencyItem
+from loyalty.store.ledger import OrderItem, order_key
+from loyalty.store.members import MemberItem, member_key
+
+
+class ImportItem(Item):
+    """IMPORT#<id> / IMPORT: one bulk import."""
+
+    class Meta(TableMeta):
+        pass
+
+    import_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    format = UnicodeAttribute()
+    status = UnicodeAttribute()  # awaiting_upload, processing, failed (completed is read from the results)
+    created_at = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    rows = NumberAttribute(null=True)
+    chunks = NumberAttribute(null=True)
+    # Transactions: the chunks whose rows are staged (a set: a chunk processed twice counts once).
+    staged = NumberSetAttribute(null=True)
+    # Why a file could not be read at all (status failed), or why its split gave up (status unchanged)
+    error = JSONAttribute(null=True)
+    # The one upload this import takes (its S3 version, or its ETag where the bucket keeps no versions).
+    upload = UnicodeAttribute(null=True)
+    # Later uploads to the same URL, by version: imported not at all, listed as upload_ignored errors.
+    ignored_uploads = UnicodeSetAttribute(null=True)
+
+
+class ImportResultItem(Item):
+    """IMPORT#<id> / CHUNK#<n> or APPLY#<shard>#<page>: what one unit of work did, written whole when it
+    ends (a unit done again writes the same counts: rows it recorded before count as its own)."""
+
+    class Meta(TableMeta):
+        pass
+
+    imported = NumberAttribute(default=0)
+    skipped = NumberAttribute(default=0)
+    failed = NumberAttribute(default=0)
+    errors = JSONAttribute(default=list)  # [{line, code, detail}], at most MAX_ERRORS
+    last = NumberAttribute(null=True)  # APPLY: 1 on a shard's last page
+    # 1: the unit failed on its last try and went to the dead-letter queue (not done; its error says so).
+    # Done again after a redrive, it writes its result over this one.
+    gave_up = NumberAttribute(null=True)
+
+
+class StagedRowItem(Item):
+    """IMPORTROWS#<import>#<member> / <occurred_at>#<order_id>: a transaction row waiting for its turn."""
+
+    class Meta(TableMeta):
+        pass
+
+    line = NumberAttribute()
+    row = JSONAttribute()
+    expires = TTLAttribute(null=True)
+
+
+class ImportShardItem(Item):
+    """IMPORTSHARD#<import>#<ss> / <member>: a member with staged rows."""
+
+    class Meta(TableMeta):
+        pass
+
+    expires = TTLAttribute(null=True)
+
+
+def import_key(import_id: str) -> tuple[str, str]:
+    return f"IMPORT#{import_id}", "IMPORT"
+
+
 
 # Members with staged rows are listed under this many keys per import: the apply phase runs one worker
 # per key at a time, so this is also how many members are applied in parallel.

@@ -32,8 +32,9 @@ from pynamodb.attributes import (
 )
 from pynamodb.exceptions import PynamoDBException
 
+from loyalty.store.base import Item, TableMeta
 from loyalty.store.db import batch_get, error_code, load, raise_if_transient
-from loyalty.store.models import MemberItem, _Item, _Meta
+from loyalty.store.members import MemberItem
 
 
 def run_key(job: str, run_id: str) -> str:
@@ -48,8 +49,8 @@ def result_key(unit: str, page: int) -> str:
     return f"RESULT#{unit}#{page:06d}"
 
 
-class JobRunItem(_Item):
-    class Meta(_Meta):
+class JobRunItem(Item):
+    class Meta(TableMeta):
         pass
 
     job = UnicodeAttribute()
@@ -66,8 +67,8 @@ class JobRunItem(_Item):
     expires = TTLAttribute(null=True)
 
 
-class JobPageItem(_Item):
-    class Meta(_Meta):
+class JobPageItem(Item):
+    class Meta(TableMeta):
         pass
 
     status = UnicodeAttribute()  # running, done
@@ -78,8 +79,8 @@ class JobPageItem(_Item):
     expires = TTLAttribute(null=True)
 
 
-class JobResultItem(_Item):
-    class Meta(_Meta):
+class JobResultItem(Item):
+    class Meta(TableMeta):
         pass
 
     data = BinaryAttribute(legacy_encoding=False)

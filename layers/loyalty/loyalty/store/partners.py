@@ -6,32 +6,178 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from pynamodb.attributes import JSONAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.exceptions import PynamoDBException
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.ids import new_ulid, ulid_floor
-from loyalty.store import shares
-from loyalty.store.db import ConditionFailed, Txn, batch_get, decode_cursor, encode_cursor, load, raise_if_transient
-from loyalty.store.models import (
-    AuditItem,
-    ClaimFailureItem,
-    CodeBatchItem,
-    CodeItem,
-    IdempotencyItem,
-    PartnerItem,
-    PartnerKeyItem,
-    PromotionCountersItem,
-    PromotionItem,
-    PromotionMemberItem,
-    ShareItem,
-    code_key,
-    partner_api_key,
-    partner_key,
-    promotion_counters_key,
-    promotion_key,
-    promotion_member_key,
+from loyalty.store import db, shares
+from loyalty.store.audit import AuditItem, add_audit
+from loyalty.store.base import Item, TableMeta
+from loyalty.store.db import (
+    ConditionFailed,
+    Txn,
+    batch_get,
+    decode_cursor,
+    encode_cursor,
+    load,
+    raise_if_transient,
 )
-from loyalty.store.repository import _add_audit, _add_idempotency, _commit
+from loyalty.store.idempotency import IdempotencyItem, add_idempotency
+from loyalty.store.shares import ShareItem
+
+
+class PartnersIndex(GlobalSecondaryIndex["PartnerItem"]):
+    class Meta:
+        index_name = "GSI1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class PromotionsIndex(GlobalSecondaryIndex["PromotionItem"]):
+    class Meta:
+        index_name = "GSI1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class PartnerItem(Item):
+    class Meta(TableMeta):
+        pass
+
+    listing = PartnersIndex()
+    partner_id = UnicodeAttribute()
+    key_ids = JSONAttribute(default=list)
+    name = UnicodeAttribute()
+    contact_email = UnicodeAttribute()
+    status = UnicodeAttribute(default="active")
+    created_at = UnicodeAttribute()
+    # API Gateway usage plan and the key value the authorizer returns as usageIdentifierKey.
+    usage_plan_id = UnicodeAttribute(null=True)
+    usage_key_id = UnicodeAttribute(null=True)
+    usage_key = UnicodeAttribute(null=True)
+    gsi1pk = UnicodeAttribute(default="PARTNERS")
+    gsi1sk = UnicodeAttribute()
+
+
+class PartnerKeyItem(Item):
+    class Meta(TableMeta):
+        pass
+
+    key_id = UnicodeAttribute()
+    partner_id = UnicodeAttribute()
+    secret_hash = UnicodeAttribute()
+    status = UnicodeAttribute(default="active")
+    created_at = UnicodeAttribute()
+    revoked_at = UnicodeAttribute(null=True)
+
+
+class PromotionItem(Item):
+    class Meta(TableMeta):
+        pass
+
+    listing = PromotionsIndex()
+    promotion_id = UnicodeAttribute()
+    partner_id = UnicodeAttribute()
+    data = JSONAttribute()
+    created_at = UnicodeAttribute()
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+
+
+class PromotionCountersItem(Item):
+    """The codes a promotion issued (a partner's batch call, not a claim): claims count in the shares."""
+
+    class Meta(TableMeta):
+        pass
+
+    budget_points = NumberAttribute()
+    codes_issued = NumberAttribute(default=0)
+
+
+class CodeBatchItem(Item):
+    """CODEBATCH#<batch> / CHUNK#<nnnnn>: the codes one transaction of a batch issued, so a retried batch
+    continues where it stopped instead of issuing its codes again."""
+
+    class Meta(TableMeta):
+        pass
+
+    promotion_id = UnicodeAttribute()
+    codes = JSONAttribute(default=list)
+    expires = TTLAttribute(null=True)
+
+
+class PromotionMemberItem(Item):
+    class Meta(TableMeta):
+        pass
+
+    claims = NumberAttribute(default=0)
+
+
+class CodeItem(Item):
+    class Meta(TableMeta):
+        pass
+
+    code = UnicodeAttribute()
+    promotion_id = UnicodeAttribute()
+    partner_id = UnicodeAttribute()
+    status = UnicodeAttribute(default="issued")
+    claimed_by = UnicodeAttribute(null=True)
+    claimed_at = UnicodeAttribute(null=True)
+
+
+class ClaimFailureItem(Item):
+    class Meta(TableMeta):
+        pass
+
+    reason = UnicodeAttribute()
+    day = UnicodeAttribute(null=True)  # program-timezone day, for the metrics
+    expires = TTLAttribute(null=True)
+
+
+def partner_key(partner_id: str) -> tuple[str, str]:
+    return f"PARTNER#{partner_id}", "PARTNER"
+
+
+def partner_api_key(key_id: str) -> tuple[str, str]:
+    return f"PARTNERKEY#{key_id}", "KEY"
+
+
+def promotion_key(promotion_id: str) -> tuple[str, str]:
+    return f"PROMO#{promotion_id}", "PROMO"
+
+
+def promotion_counters_key(promotion_id: str) -> tuple[str, str]:
+    return f"PROMO#{promotion_id}", "COUNTERS"
+
+
+def promotion_member_key(promotion_id: str, member_id: str) -> tuple[str, str]:
+    # Its own partition key: every member's claims under PROMO#<id> would share one partition.
+    return f"PROMOCLAIMS#{promotion_id}#{member_id}", "CLAIMS"
+
+
+def code_key(code: str) -> tuple[str, str]:
+    return f"CODE#{code}", "CODE"
+
+
+def partner_order_key(partner_id: str, order_id: str) -> tuple[str, str]:
+    return f"PARTNERORDER#{partner_id}#{order_id}", "ORDER"
+
+
+def claimed_promotion(promotion_id: str, pool: shares.Pool | None) -> PromotionItem | None:
+    head = pool.head if pool is not None else None
+    if pool is None or head is None or head.data is None:
+        return None
+    return PromotionItem(*promotion_key(promotion_id), promotion_id=promotion_id, partner_id=head.partner_id or "",
+                         data=dict(head.data), created_at=head.created_at or "",
+                         gsi1pk=f"PARTNER#{head.partner_id}#PROMOS", gsi1sk=promotion_id)
+
+
 
 CODES_PER_TRANSACTION = 98  # plus the chunk record and the counters update: DynamoDB's limit is 100 actions
 CODE_BATCH_TTL = timedelta(days=7)  # as long as an idempotency record: a retry comes within it
@@ -53,9 +199,9 @@ def create_partner(partner: PartnerItem, key: PartnerKeyItem, idempotency: Idemp
     txn = Txn()
     txn.put("partner", partner, PartnerItem.pk.does_not_exist())
     txn.put("key", key, PartnerKeyItem.pk.does_not_exist())
-    _add_audit(txn, audit)
-    _add_idempotency(txn, idempotency)
-    _commit(txn)
+    add_audit(txn, audit)
+    add_idempotency(txn, idempotency)
+    db.commit(txn)
 
 
 def add_key(partner: PartnerItem, key: PartnerKeyItem, revoke: list[PartnerKeyItem],
@@ -68,17 +214,17 @@ def add_key(partner: PartnerItem, key: PartnerKeyItem, revoke: list[PartnerKeyIt
         txn.update(f"revoke{index}", old, [PartnerKeyItem.status.set("revoked"),
                                             PartnerKeyItem.revoked_at.set(iso_utc(utc_now()))],
                    PartnerKeyItem.partner_id == key.partner_id, versioned=False)
-    _add_audit(txn, audit)
-    _add_idempotency(txn, idempotency)
-    _commit(txn)
+    add_audit(txn, audit)
+    add_idempotency(txn, idempotency)
+    db.commit(txn)
 
 
 def revoke_key(key: PartnerKeyItem, audit: AuditItem | None = None) -> None:
     txn = Txn()
     txn.update("key", key, [PartnerKeyItem.status.set("revoked"), PartnerKeyItem.revoked_at.set(iso_utc(utc_now()))],
                PartnerKeyItem.partner_id == key.partner_id, versioned=False)
-    _add_audit(txn, audit)
-    _commit(txn)
+    add_audit(txn, audit)
+    db.commit(txn)
 
 
 def get_partner(partner_id: str) -> PartnerItem | None:
@@ -121,9 +267,9 @@ def create_promotion(promotion: PromotionItem, counters: PromotionCountersItem,
                                    data=promotion.data, partner_id=promotion.partner_id,
                                    created_at=promotion.created_at):
         txn.put("share", share)
-    _add_audit(txn, audit)
-    _add_idempotency(txn, idempotency)
-    _commit(txn)
+    add_audit(txn, audit)
+    add_idempotency(txn, idempotency)
+    db.commit(txn)
 
 
 CLAIM_COUNTERS = ("taken", "left", "codes_claimed", "earns", "members_reached", "new_members")
@@ -213,7 +359,7 @@ def issue_code_chunk(promotion_id: str, partner_id: str, batch_id: str, index: i
     txn.update("counters", counters, [PromotionCountersItem.codes_issued.add(len(codes))],
                PromotionCountersItem.pk.exists(), versioned=False)
     try:
-        _commit(txn)
+        db.commit(txn)
     except ConditionFailed as failed:
         if "chunk" in failed.labels:
             raise

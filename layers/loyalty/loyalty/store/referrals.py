@@ -16,8 +16,8 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
+from loyalty.store.base import Item, TableMeta
 from loyalty.store.db import batch_get, decode_cursor, encode_cursor, load, raise_if_transient
-from loyalty.store.models import _Item, _Meta
 
 PK_PREFIX, SK = "REFERRAL#", "REFERRAL"
 LIST_PREFIX = "REFERRALS#"
@@ -32,8 +32,8 @@ class ReferralsIndex(GlobalSecondaryIndex["ReferralItem"]):
     gsi1sk = UnicodeAttribute(range_key=True)
 
 
-class ReferralItem(_Item):
-    class Meta(_Meta):
+class ReferralItem(Item):
+    class Meta(TableMeta):
         pass
 
     listing = ReferralsIndex()

@@ -14,12 +14,44 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PynamoDBException
 
 from loyalty.domain.allowance import SHARES, draw, split
 from loyalty.domain.errors import ServiceUnavailable
+from loyalty.store.base import Item, TableMeta
 from loyalty.store.db import ConditionFailed, Key, Txn, batch_get, error_code, load, raise_if_transient
-from loyalty.store.models import ShareItem, share_key
+
+
+class ShareItem(Item):
+    """One share of an allowance (see loyalty.domain.allowance). A claim reads one share at random,
+    which carries a copy of the definition, and takes from it under a condition on what it has left."""
+
+    class Meta(TableMeta):
+        pass
+
+    owner = UnicodeAttribute(null=True)
+    data = JSONAttribute(null=True)  # the reward's or promotion's definition, as the main item has it
+    partner_id = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+    # What this share may still give (stock units, budget points); null: unlimited.
+    left = NumberAttribute(null=True)
+    # What it gave, and the promotion counters of the claims it took (summed over the shares for reports).
+    taken = NumberAttribute(null=True)
+    # Of `taken`, what a lowered campaign budget took out of reach (no member got it): see
+    # shares.set_budget.
+    burned = NumberAttribute(null=True)
+    codes_claimed = NumberAttribute(null=True)
+    earns = NumberAttribute(null=True)
+    members_reached = NumberAttribute(null=True)
+    new_members = NumberAttribute(null=True)
+
+
+def share_key(owner: str, index: int) -> tuple[str, str]:
+    return f"SHARE#{owner}#{index:02d}", "SHARE"
+
+
 
 SPIN = "SPIN"
 

@@ -4,13 +4,48 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.exceptions import PynamoDBException
 
 from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.ids import new_ulid
+from loyalty.store import db
+from loyalty.store.base import Item, TableMeta
 from loyalty.store.db import Txn, batch_get, decode_cursor, encode_cursor, load, raise_if_transient
-from loyalty.store.models import DeliveryItem, IdempotencyItem, WebhookItem
-from loyalty.store.repository import _add_idempotency, _commit
+from loyalty.store.idempotency import IdempotencyItem, add_idempotency
+
+
+class WebhookItem(Item):
+    class Meta(TableMeta):
+        pass
+
+    webhook_id = UnicodeAttribute()
+    partner_id = UnicodeAttribute()
+    url = UnicodeAttribute()
+    # The HMAC key must be usable to sign, so it is kept (encrypted at rest by the table's SSE).
+    secret = UnicodeAttribute()
+    description = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(default="active")
+    created_at = UnicodeAttribute()
+
+
+class DeliveryItem(Item):
+    """WEBHOOKLOG#<partner> / <ulid>: one delivery attempt; DELIVERED#<webhook>#<event> / DELIVERED marks success."""
+
+    class Meta(TableMeta):
+        pass
+
+    webhook_id = UnicodeAttribute(null=True)
+    event_id = UnicodeAttribute(null=True)
+    event_type = UnicodeAttribute(null=True)
+    attempt = NumberAttribute(null=True)
+    status = UnicodeAttribute(null=True)
+    http_status = NumberAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    at = UnicodeAttribute(null=True)
+    expires = TTLAttribute(null=True)
+
+
 
 LOG_TTL = timedelta(days=30)
 
@@ -19,8 +54,8 @@ def save_webhook(webhook: WebhookItem, idempotency: IdempotencyItem | None) -> N
     """The webhook and the idempotency record of its registration, in one transaction."""
     txn = Txn()
     txn.put("webhook", webhook, WebhookItem.pk.does_not_exist())
-    _add_idempotency(txn, idempotency)
-    _commit(txn)
+    add_idempotency(txn, idempotency)
+    db.commit(txn)
 
 
 def webhooks(partner_id: str) -> list[WebhookItem]:

@@ -6,11 +6,36 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+from pynamodb.attributes import JSONAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.exceptions import PynamoDBException
 
+from loyalty.store.audit import AuditItem, create_audited
+from loyalty.store.base import Item, TableMeta, table_name
 from loyalty.store.db import Key, batch_get, connection, load, raise_if_transient
-from loyalty.store.models import AuditItem, IdempotencyItem, WhatIfItem, table_name
-from loyalty.store.repository import create_audited
+from loyalty.store.idempotency import IdempotencyItem
+
+
+class WhatIfItem(Item):
+    """WHATIF#<id> / JOB: a what-if replay: the proposed config, the period, and where the job has got to
+    (the scan's next key and the totals so far, moved on by one step at a time)."""
+
+    class Meta(TableMeta):
+        pass
+
+    job_id = UnicodeAttribute()
+    status = UnicodeAttribute()  # running, completed, failed
+    config = UnicodeAttribute()
+    from_day = UnicodeAttribute()
+    to_day = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    step = NumberAttribute(default=0)
+    cursor = JSONAttribute(null=True)
+    totals = JSONAttribute(null=True)
+    report = JSONAttribute(null=True)
+    expires = TTLAttribute(null=True)
+
+
 
 JOB_TTL = timedelta(days=30)
 SCAN_PAGE = 200  # items a scan page holds: with one member's ledger, what a step keeps in memory

@@ -1,0 +1,157 @@
+"""A points change: everything one points-changing request writes, as one TransactWriteItems: the
+ledger entries, the member (guarded by its version, and for spends by `available >= points`),
+the idempotency record (`attribute_not_exists`), and whatever else the change touches (the
+order, the reward's stock, a promotion's budget, a referral's status).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from loyalty.domain.clock import iso_utc, utc_now
+from loyalty.store import db, escrow, referrals, shares
+from loyalty.store.audit import AuditItem, add_audit
+from loyalty.store.db import Txn
+from loyalty.store.idempotency import IdempotencyItem, add_idempotency
+from loyalty.store.ledger import EntryItem, HoldItem, OrderItem
+from loyalty.store.members import MemberItem, member_update_actions
+from loyalty.store.partners import CodeItem, PromotionMemberItem, code_key, promotion_member_key
+from loyalty.store.referrals import ReferralItem
+from loyalty.store.vouchers import VoucherItem
+
+
+@dataclass
+class PromotionCharge:
+    """What a claim or a boosted partner earn takes from a promotion, checked in the same transaction."""
+
+    promotion_id: str
+    member_id: str
+    points: int
+    pool: shares.Pool  # what `points` takes from which budget share (planned by Pool.take)
+    max_per_member: int | None
+    member_claims: int | None  # what the read found (None: the member never claimed this promotion)
+    new_member: bool
+    code: str | None = None
+    by_code: bool = True
+
+
+def charge_actions(txn: Txn, charge: PromotionCharge) -> None:
+    first = charge.member_claims is None
+    counters = {"codes_claimed" if charge.by_code else "earns": 1,
+                "members_reached": int(first), "new_members": int(first and charge.new_member)}
+    shares.take_actions(txn, charge.pool, counters)
+    per_member = PromotionMemberItem(*promotion_member_key(charge.promotion_id, charge.member_id))
+    condition = (PromotionMemberItem.pk.does_not_exist() if first
+                 else PromotionMemberItem.claims == int(charge.member_claims or 0))
+    txn.update("per_member", per_member, [PromotionMemberItem.claims.add(1)], condition, versioned=False)
+    if charge.code is not None:
+        code = CodeItem(*code_key(charge.code), code=charge.code, promotion_id=charge.promotion_id, partner_id="")
+        txn.update("code", code, [CodeItem.status.set("claimed"), CodeItem.claimed_by.set(charge.member_id),
+                                  CodeItem.claimed_at.set(iso_utc(utc_now()))],
+                   CodeItem.status == "issued", versioned=False)
+
+
+@dataclass
+class PointsChange:
+    """Everything one points-changing request writes, committed as one transaction."""
+
+    member: MemberItem
+    entries: list[EntryItem]
+    idempotency: IdempotencyItem | None = None
+    # Spends: the member must still hold at least this many available points.
+    spend: int | None = None
+    new_order: OrderItem | None = None
+    # A bulk import's purchases of one member, recorded together: one order each (labels order0, order1...).
+    new_orders: list[OrderItem] = field(default_factory=list)
+    updated_order: OrderItem | None = None
+    # A reward handed out: one unit of its stock, as planned on its pool (nothing when unlimited).
+    reward_taken: shares.Pool | None = None
+    # Other members touched in the same transaction (a referrer's bonus), each under its own version.
+    other_members: list[MemberItem] = field(default_factory=list)
+    # A promotion's budget, per-member limit and code, charged in the same transaction.
+    promotion: PromotionCharge | None = None
+    # The prize wheel's budget, as planned on its pool, checked in the same transaction.
+    spin_budget: shares.Pool | None = None
+    new_voucher: VoucherItem | None = None
+    # A hold placed; holds closed (captured, released, or found expired), each still open when read.
+    new_hold: HoldItem | None = None
+    closed_holds: list[HoldItem] = field(default_factory=list)
+    # A redemption cancelled: its entry marked (once), and one unit of its reward's stock given back.
+    # An admin's change: its audit record, in the same transaction.
+    audit: AuditItem | None = None
+    cancelled_redemption: EntryItem | None = None
+    stock_given_back: tuple[str, int, str | None] | None = None  # (owner, share index, when the stock was set)
+    # Campaign points drawn from this instance's chunks of their budgets (store.escrow): nothing of the
+    # budget is written here; a failed commit gives them back (services.pointschange).
+    campaign_budgets: list[escrow.Draw] = field(default_factory=list)
+    # Referrals whose status changes (flagged or held again by a first purchase, approved, rejected, released,
+    # cancelled by a return), each with the status it must still have. Labels: referral, referral1, ...
+    referrals: list[tuple[ReferralItem, str]] = field(default_factory=list)
+
+
+def commit_points_change(change: PointsChange) -> None:
+    """Raises db.ConditionFailed with labels: member (version or balance moved), order (already
+    recorded / changed), share<nn> (a stock or budget share gave meanwhile: re-read), idempotency
+    (the key was used meanwhile)."""
+    txn = Txn()
+    cold = change.member.compact_if_due()
+    if cold is not None:
+        txn.put("cold_wallet", cold)  # guarded by the member's version, like every write of its wallet
+    for index, entry in enumerate(change.entries):
+        txn.put(f"entry{index}", entry, EntryItem.pk.does_not_exist())
+    condition = MemberItem.pk.exists()
+    if change.spend is not None:
+        condition &= MemberItem.available >= change.spend
+    txn.update("member", change.member, member_update_actions(change.member), condition)
+    for index, other in enumerate(change.other_members):
+        txn.update(f"other_member{index}", other, member_update_actions(other), MemberItem.pk.exists())
+    if change.new_order is not None:
+        txn.put("order", change.new_order, OrderItem.pk.does_not_exist())
+    for index, order in enumerate(change.new_orders):
+        txn.put(f"order{index}", order, OrderItem.pk.does_not_exist())
+    if change.updated_order is not None:
+        order = change.updated_order
+        txn.update("order", order, [
+            OrderItem.refunded.set(order.refunded),
+            OrderItem.points_returned.set(order.points_returned),
+            OrderItem.qualifying_returned.set(order.qualifying_returned),
+            OrderItem.pending.set(order.pending),
+        ])
+    if change.promotion is not None:
+        charge_actions(txn, change.promotion)
+    if change.spin_budget is not None:
+        shares.take_actions(txn, change.spin_budget)
+    if change.new_voucher is not None:
+        txn.put("voucher", change.new_voucher, VoucherItem.pk.does_not_exist())
+    if change.new_hold is not None:
+        txn.put("hold", change.new_hold, HoldItem.pk.does_not_exist())
+    for index, hold in enumerate(change.closed_holds):
+        txn.update(f"closed_hold{index}", hold, [
+            HoldItem.status.set(hold.status), HoldItem.captured_points.set(hold.captured_points),
+            HoldItem.closed_id.set(hold.closed_id), HoldItem.closed_at.set(hold.closed_at),
+            HoldItem.balance_after.set(hold.balance_after),
+            HoldItem.redemption_id.set(hold.redemption_id) if hold.redemption_id else HoldItem.redemption_id.remove(),
+        ], HoldItem.status == "held", versioned=False)
+    if change.cancelled_redemption is not None:
+        entry = change.cancelled_redemption
+        txn.update("redemption", entry, [EntryItem.redemption.set(entry.redemption),
+                                         EntryItem.reversal_id.set(entry.reversal_id)],
+                   EntryItem.pk.exists() & EntryItem.reversal_id.does_not_exist(), versioned=False)
+    if change.stock_given_back is not None:
+        shares.give_back_actions(txn, *change.stock_given_back)
+    for number, (referral, was) in enumerate(change.referrals):
+        txn.update(f"referral{number or ''}", referral, referrals.update_actions(referral), referrals.still(was),
+                   versioned=False)
+    add_audit(txn, change.audit)
+    add_idempotency(txn, change.idempotency)
+    # A reward's stock is taken before the transaction, outside it (shares.take_now), and given back if the
+    # transaction does not go through.
+    stock = change.reward_taken
+    if stock is not None:
+        shares.take_now(stock)
+    try:
+        db.commit(txn)
+    except BaseException:
+        if stock is not None:
+            shares.give_back_now(stock.owner, stock.takes.items())
+        raise

@@ -1,0 +1,180 @@
+"""The ledger: a member's entries, its holds, and the orders that earned.
+
+  MEMBER#<id>      / ENTRY#<ulid>   the ledger, newest last
+  MEMBER#<id>      / HOLD#<ulid>    a hold of points (its open ones also on the member item)
+  ORDER#<order_id> / ORDER          one order earns once; what returns may still claw back
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
+from pynamodb.exceptions import PynamoDBException
+
+from loyalty.domain.errors import BadRequest
+from loyalty.store import db
+from loyalty.store.base import Item, TableMeta
+from loyalty.store.db import Txn, decode_cursor, encode_cursor, query_page, raise_if_transient, typed_key
+
+
+class EntryItem(Item):
+    class Meta(TableMeta):
+        pass
+
+    entry_id = UnicodeAttribute()
+    member_id = UnicodeAttribute()
+    type = UnicodeAttribute()
+    points = NumberAttribute()
+    occurred_at = UnicodeAttribute()
+    recorded_at = UnicodeAttribute()
+    # The member's local day of the event (program time zone): the metrics day; and of its recording.
+    day = UnicodeAttribute()
+    recorded_day = UnicodeAttribute(null=True)
+    source = JSONAttribute(default=dict)
+    breakdown = JSONAttribute(default=list)
+    balance_after = NumberAttribute()
+    status = UnicodeAttribute(default="available")
+    expires_at = UnicodeAttribute(null=True)
+    qualifying = NumberAttribute(default=0)
+    # The day whose qualifying bucket `qualifying` changed (the earn day, also for releases and returns).
+    qualifying_day = UnicodeAttribute(null=True)
+    # Which lots (by last valid day) a spend or claw-back drew on, or which lot an earn went to.
+    lots = JSONAttribute(null=True)
+    # Money in the program currency (decimal string) for revenue metrics.
+    amount = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    description = UnicodeAttribute(null=True)
+    redemption = JSONAttribute(null=True)
+    # A redemption's cancellation: the redeem_reversal entry that gave its points back (set once).
+    reversal_id = UnicodeAttribute(null=True)
+    # For the stream processor: the member's previous activity day, and the member version.
+    previous_activity_day = UnicodeAttribute(null=True)
+    member_rev = NumberAttribute(null=True)
+    details = JSONAttribute(null=True)
+    # Facts for the period metrics (previous purchase days, upsell days, referral conversion).
+    facts = JSONAttribute(null=True)
+
+
+class HoldItem(Item):
+    """A hold at a checkout, as its GET reads it. `closed_id` is the ULID of the moment its points came
+    back or were spent (the capture's redeem entry): reconciliation places it in the ledger's order."""
+
+    class Meta(TableMeta):
+        pass
+
+    hold_id = UnicodeAttribute()
+    member_id = UnicodeAttribute()
+    points = NumberAttribute()
+    captured_points = NumberAttribute(default=0)
+    status = UnicodeAttribute(default="held")  # held, captured, released, expired
+    order_id = UnicodeAttribute(null=True)
+    description = UnicodeAttribute(null=True)
+    expires_at = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    balance_after = NumberAttribute()
+    lots = JSONAttribute(default=dict)
+    closed_id = UnicodeAttribute(null=True)
+    closed_at = UnicodeAttribute(null=True)
+    redemption_id = UnicodeAttribute(null=True)
+
+
+class OrderItem(Item):
+    class Meta(TableMeta):
+        pass
+
+    # The bulk import that recorded the order (a re-run of that import counts it as its own).
+    import_id = UnicodeAttribute(null=True)
+
+    order_id = UnicodeAttribute()
+    member_id = UnicodeAttribute()
+    entry_id = UnicodeAttribute()
+    total = UnicodeAttribute()
+    currency = UnicodeAttribute()
+    points = NumberAttribute()
+    qualifying = NumberAttribute()
+    earned_day = UnicodeAttribute()
+    lot = UnicodeAttribute()
+    refunded = UnicodeAttribute(default="0")
+    pending = NumberAttribute(default=0)  # 1 while the order's points wait for pending_days
+    # A referee's first order while referral rewards may be held: the referrer (its full return cancels them).
+    referral_of = UnicodeAttribute(null=True)
+    points_returned = NumberAttribute(default=0)
+    qualifying_returned = NumberAttribute(default=0)
+    channel = UnicodeAttribute()
+    rev = VersionAttribute()
+
+
+def member_partition(member_id: str) -> str:
+    """The partition a member's items share: the member, its wallet, its entries and holds."""
+    return f"MEMBER#{member_id}"
+
+
+def hold_key(member_id: str, hold_id: str) -> tuple[str, str]:
+    return member_partition(member_id), f"HOLD#{hold_id}"
+
+
+def entry_key(member_id: str, entry_id: str) -> tuple[str, str]:
+    return member_partition(member_id), f"ENTRY#{entry_id}"
+
+
+def order_key(order_id: str) -> tuple[str, str]:
+    return f"ORDER#{order_id}", "ORDER"
+
+
+def new_entry(member_id: str, entry_id: str, **attributes: Any) -> EntryItem:
+    pk, sk = entry_key(member_id, entry_id)
+    return EntryItem(pk, sk, entry_id=entry_id, member_id=member_id, **attributes)
+
+
+def list_entries(member_id: str, *, limit: int, cursor: str | None, types: set[str] | None) -> tuple[
+    list[EntryItem], str | None
+]:
+    """A page of the member's ledger, newest first, optionally filtered by entry type."""
+    pk = member_partition(member_id)
+    start = decode_cursor(cursor, ("pk", "sk"))
+    if start is not None and start["pk"] != pk:
+        raise BadRequest("the cursor belongs to another list", code="invalid_cursor")
+    try:
+        query = EntryItem.query(
+            pk, EntryItem.sk.startswith("ENTRY#"), scan_index_forward=False,
+            filter_condition=EntryItem.type.is_in(*types) if types else None,
+            last_evaluated_key=typed_key(start) if start else None,
+            # pynamodb stops at `limit` matching items; with a filter it reads bigger pages.
+            limit=limit, page_size=100 if types else limit,
+        )
+        items = list(query)
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
+    more = len(items) >= limit and query.last_evaluated_key
+    return items, encode_cursor(query.last_evaluated_key) if more else None
+
+
+def all_entries(member_id: str, types: set[str] | None = None, limit: int = 10_000) -> list[EntryItem]:
+    """The member's whole ledger, oldest first (exports, erasure; not a request-path read)."""
+    pk = member_partition(member_id)
+    try:
+        return list(EntryItem.query(pk, EntryItem.sk.startswith("ENTRY#"), limit=limit,
+                                    filter_condition=EntryItem.type.is_in(*types) if types else None))
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
+
+
+def scrub_feedback(feedback: list[EntryItem]) -> None:
+    """Feedback comments are free text (they may name someone): removed from the entries, one by one."""
+    for entry in feedback:
+        details = {name: value for name, value in (entry.details or {}).items() if name != "comment"}
+        txn = Txn()
+        txn.update("entry", entry, [EntryItem.details.set(details)], EntryItem.pk.exists(), versioned=False)
+        db.commit(txn)
+
+
+def list_holds(member_id: str, *, limit: int, cursor: str | None) -> tuple[list[HoldItem], str | None]:
+    """A page of the member's holds, newest first (open and closed)."""
+    pk = member_partition(member_id)
+    start = decode_cursor(cursor, ("pk", "sk"))
+    if start is not None and start["pk"] != pk:
+        raise BadRequest("the cursor belongs to another list", code="invalid_cursor")
+    return query_page(HoldItem, pk, HoldItem.sk.startswith("HOLD#"), limit, start, forward=False)

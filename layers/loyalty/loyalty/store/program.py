@@ -1,0 +1,102 @@
+"""The program config: PROGRAM#<nn> / CURRENT, one of PROGRAM_REPLICAS identical copies (reads spread
+over them), and PROGRAM / VERSION#<n>, its history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pynamodb.attributes import BinaryAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import PynamoDBException
+
+from loyalty.domain.clock import iso_utc, utc_now
+from loyalty.domain.errors import BadRequest
+from loyalty.store import db
+from loyalty.store.audit import AuditItem, add_audit
+from loyalty.store.base import Item, TableMeta
+from loyalty.store.db import Txn, batch_get, decode_cursor, load, query_page, raise_if_transient
+from loyalty.store.idempotency import IdempotencyItem, add_idempotency
+
+
+class ProgramItem(Item):
+    class Meta(TableMeta):
+        pass
+
+    version = NumberAttribute()
+    config = UnicodeAttribute()  # the JSON body as PUT, so GET returns the same field types
+    updated_at = UnicodeAttribute()
+    updated_by = UnicodeAttribute(null=True)
+    # The running campaigns (JSON: each with its segment's conditions), deflated, on every replica: they
+    # arrive with the program read, which every request pays for per started 4 KB (campaign JSON deflates
+    # to about a fifth). `campaigns` is the plain JSON that replicas written before held; a campaign write
+    # replaces it. campaigns_rev orders campaign writes; a program PUT carries them over.
+    campaigns_deflated = BinaryAttribute(null=True, legacy_encoding=False)
+    campaigns = UnicodeAttribute(null=True)
+    campaigns_rev = NumberAttribute(null=True)
+    # What the prize wheel's share caps split: its budget, or the highest it had once lowered (see
+    # shares.budget_change). Absent: the config's spin.budget_points (written before budgets could be lowered).
+    spin_basis = NumberAttribute(null=True)
+
+
+# The program config is read by every request: it is kept in this many identical replicas, all written
+# by the PUT's one transaction, and a request reads any one of them consistently (no single hot item).
+PROGRAM_REPLICAS = 32
+
+
+def program_replica_key(replica: int) -> tuple[str, str]:
+    return f"PROGRAM#{replica:02d}", "CURRENT"
+
+
+def program_version_key(version: int) -> tuple[str, str]:
+    return "PROGRAM", f"VERSION#{version:08d}"
+
+
+def save_program(current: ProgramItem | None, config_json: str, updated_by: str,
+                 idempotency: IdempotencyItem | None, audit: AuditItem | None = None, *,
+                 spin_basis: int | None = None) -> ProgramItem:
+    """Writes version n+1 and moves every replica of CURRENT to it in one transaction (so any replica read
+    after the answer is the new version); ConditionFailed(program) when another PUT won."""
+    version = (int(current.version) if current else 0) + 1
+    now = iso_utc(utc_now())
+    history = ProgramItem(*program_version_key(version), version=version, config=config_json,
+                          updated_at=now, updated_by=updated_by)
+    txn = Txn()
+    txn.put("history", history, ProgramItem.pk.does_not_exist())
+    latest = history
+    for replica in range(PROGRAM_REPLICAS):
+        latest = ProgramItem(*program_replica_key(replica), version=version, config=config_json, updated_at=now,
+                             updated_by=updated_by, campaigns=current.campaigns if current else None,
+                             campaigns_deflated=current.campaigns_deflated if current else None,
+                             campaigns_rev=current.campaigns_rev if current else None, spin_basis=spin_basis)
+        # The campaigns carried over must be the ones in force: a campaign written meanwhile wins the race.
+        condition = ProgramItem.pk.does_not_exist() if current is None else (
+            (ProgramItem.version == current.version) & (
+                ProgramItem.campaigns_rev.does_not_exist() if current.campaigns_rev is None
+                else ProgramItem.campaigns_rev == current.campaigns_rev))
+        txn.put("program", latest, condition)
+    add_audit(txn, audit)
+    add_idempotency(txn, idempotency)
+    db.commit(txn)
+    return latest
+
+
+def program_versions(*, limit: int, cursor: str | None) -> tuple[list[ProgramItem], str | None]:
+    """The program's history, newest first."""
+    start = decode_cursor(cursor, ("pk", "sk"))
+    if start is not None and start["pk"] != "PROGRAM":
+        raise BadRequest("the cursor belongs to another list", code="invalid_cursor")
+    return query_page(ProgramItem, "PROGRAM", ProgramItem.sk.startswith("VERSION#"), limit, start, forward=False)
+
+
+def all_program_versions() -> Iterator[ProgramItem]:
+    """Every version the program ever had, oldest first, page by page (reconciliation's rules in force)."""
+    try:
+        yield from ProgramItem.query("PROGRAM", ProgramItem.sk.startswith("VERSION#"))
+    except PynamoDBException as exc:
+        raise_if_transient(exc)
+        raise
+
+
+def program_version(version: int) -> ProgramItem | None:
+    raw = batch_get([program_version_key(version)])
+    return load(ProgramItem, next(iter(raw.values()), None))

@@ -1,0 +1,149 @@
+"""A request's consistent read: everything a points change needs (member and its cold wallet, the
+program, the idempotency record, the order, reward, promotion, hold or entry it touches) in one
+BatchGetItem.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from loyalty.domain.errors import ServiceUnavailable
+from loyalty.store import shares
+from loyalty.store.catalog import RewardItem, claimed_reward, reward_key
+from loyalty.store.db import Key, batch_get, load
+from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest, idempotency_key
+from loyalty.store.ledger import EntryItem, HoldItem, OrderItem, entry_key, hold_key, order_key
+from loyalty.store.members import (
+    TORN_READ_ATTEMPTS,
+    ColdWalletItem,
+    MemberItem,
+    UniqueItem,
+    cold_wallet_key,
+    email_key,
+    member_key,
+    referral_code_key,
+    with_cold_wallets,
+)
+from loyalty.store.partners import (
+    CodeItem,
+    PromotionItem,
+    PromotionMemberItem,
+    claimed_promotion,
+    code_key,
+    promotion_member_key,
+)
+from loyalty.store.program import PROGRAM_REPLICAS, ProgramItem, program_replica_key
+from loyalty.store.vouchers import VoucherItem, voucher_key
+
+
+@dataclass
+class Snapshot:
+    """What one consistent BatchGetItem returned for a request."""
+
+    member: MemberItem | None = None
+    program: ProgramItem | None = None
+    idempotency: IdempotencyItem | None = None
+    order: OrderItem | None = None
+    # A reward or promotion as a claim sees it: the definition from the share the request picked, whose
+    # pool the claim takes from (reward.stock: what that share holds, or all of them once it held none).
+    reward: RewardItem | None = None
+    reward_pool: shares.Pool | None = None
+    email: UniqueItem | None = None
+    referral: UniqueItem | None = None
+    promotion: PromotionItem | None = None
+    promotion_pool: shares.Pool | None = None
+    promotion_member: PromotionMemberItem | None = None
+    spin_pool: shares.Pool | None = None
+    code: CodeItem | None = None
+    voucher: VoucherItem | None = None
+    hold: HoldItem | None = None
+    # A ledger entry of the member (the redemption a cancel names).
+    entry: EntryItem | None = None
+    # The other member of a transfer.
+    other_member: MemberItem | None = None
+
+
+def read_snapshot(
+    *,
+    member_id: str | None = None,
+    idempotency: IdempotencyRequest | None = None,
+    order_id: str | None = None,
+    reward_id: str | None = None,
+    email: str | None = None,
+    referral_code: str | None = None,
+    with_program: bool = True,
+    order_key_override: Key | None = None,
+    promotion_id: str | None = None,
+    code: str | None = None,
+    spin: bool = False,
+    reward_definition: str | None = None,
+    voucher_code: str | None = None,
+    hold_id: str | None = None,
+    entry_id: str | None = None,
+    other_member_id: str | None = None,
+) -> Snapshot:
+    wanted: dict[str, tuple[type, Key]] = {}
+    if member_id is not None:
+        wanted["member"] = (MemberItem, member_key(member_id))
+        wanted["member_cold"] = (ColdWalletItem, cold_wallet_key(member_id))
+        if hold_id is not None:
+            wanted["hold"] = (HoldItem, hold_key(member_id, hold_id))
+        if entry_id is not None:
+            wanted["entry"] = (EntryItem, entry_key(member_id, entry_id))
+    if other_member_id is not None:
+        wanted["other_member"] = (MemberItem, member_key(other_member_id))
+        wanted["other_member_cold"] = (ColdWalletItem, cold_wallet_key(other_member_id))
+    if with_program:
+        # Any replica will do: the PUT wrote them all in one transaction before it answered.
+        replica = random.randrange(PROGRAM_REPLICAS)  # noqa: S311 - spreading load, not security
+        wanted["program"] = (ProgramItem, program_replica_key(replica))
+    if idempotency is not None:
+        wanted["idempotency"] = (IdempotencyItem, idempotency_key(idempotency.scope, idempotency.key))
+    if order_key_override is not None:
+        wanted["order"] = (OrderItem, order_key_override)
+    elif order_id is not None:
+        wanted["order"] = (OrderItem, order_key(order_id))
+    pools: dict[str, tuple[str, int]] = {}
+    if promotion_id is not None:
+        pools["promotion_pool"] = (shares.promotion_owner(promotion_id), shares.random_share())
+        if member_id is not None:
+            wanted["promotion_member"] = (PromotionMemberItem, promotion_member_key(promotion_id, member_id))
+    if code is not None:
+        wanted["code"] = (CodeItem, code_key(code))
+    if reward_definition is not None:
+        wanted["reward"] = (RewardItem, reward_key(reward_definition))
+    if reward_id is not None:
+        pools["reward_pool"] = (shares.reward_owner(reward_id), shares.random_share())
+    if spin:
+        pools["spin_pool"] = (shares.SPIN, shares.random_share())
+    if email is not None:
+        wanted["email"] = (UniqueItem, email_key(email))
+    if referral_code is not None:
+        wanted["referral"] = (UniqueItem, referral_code_key(referral_code))
+    if voucher_code is not None:
+        wanted["voucher"] = (VoucherItem, voucher_key(voucher_code))
+    share_keys = {name: shares.share_key(owner, index) for name, (owner, index) in pools.items()}
+    keys = [key for _, key in wanted.values()] + list(share_keys.values())
+    for _attempt in range(TORN_READ_ATTEMPTS):
+        raw = batch_get(keys) if keys else {}
+        snapshot = Snapshot()
+        loaded = {name: load(cls, raw.get(key)) for name, (cls, key) in wanted.items()}
+        for name, value in loaded.items():
+            if not name.endswith("_cold"):
+                setattr(snapshot, name, value)
+        if with_cold_wallets(loaded):
+            break
+    else:
+        raise ServiceUnavailable("a member's wallet kept changing while it was read; retry", retry_after=1)
+    for name, (owner, index) in pools.items():
+        setattr(snapshot, name, shares.pool_from(owner, index, raw.get(share_keys[name])))
+    if reward_id is not None:
+        snapshot.reward = claimed_reward(reward_id, snapshot.reward_pool)
+    if promotion_id is not None:
+        snapshot.promotion = claimed_promotion(promotion_id, snapshot.promotion_pool)
+    return snapshot
+
+
+
+

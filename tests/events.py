@@ -12,6 +12,7 @@ from typing import Any
 from loyalty_local.iam import as_function
 from loyalty_local.template import Stack
 from tests import contract, invocations
+from tests.lambda_context import LambdaContext
 
 invocations.install()  # concurrent in-process invocations each see their own event, as on Lambda
 
@@ -103,17 +104,6 @@ def rest_event(method: str, path: str, route_path: str, body: Any = None, *, par
                            "authorizer": {"partner_id": partner, "principalId": partner} if partner else {}},
         "body": json.dumps(body) if body is not None else None, "isBase64Encoded": False,
     }
-
-
-class LambdaContext:
-    function_name = "test"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
-    aws_request_id = "test"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 10_000
 
 
 class Api:

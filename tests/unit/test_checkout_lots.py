@@ -11,10 +11,9 @@ from hypothesis import strategies as st
 from loyalty.domain.errors import Conflict, InsufficientPoints
 from loyalty.domain.events import events_of
 from loyalty.domain.lots import Wallet, split_lots
+from loyalty.domain.member import MAX_OPEN_HOLDS, Member, MemberChange
 from loyalty.domain.metrics import contributions
 from loyalty.domain.program import ProgramConfig
-from loyalty.services.awards import MAX_OPEN_HOLDS, MemberChange
-from loyalty.store.members import new_member
 from tests.unit.programs import DEMO_PROGRAM
 
 NOW = datetime(2026, 6, 1, 17, tzinfo=UTC)
@@ -88,8 +87,7 @@ def config(**fields: object) -> ProgramConfig:
 
 
 def member_with(points: int, day: str = "2027-06-01"):  # type: ignore[no-untyped-def]
-    member = new_member("m", email="m@example.com", name="M", referral_code="CODE", enrolled_at="x",
-                        tier="Bronze", tier_since="2026-01-01T00:00:00.000Z")
+    member = Member("m", tier="Bronze", tier_since="2026-01-01T00:00:00.000Z")
     member.lots, member.available = {day: points}, points
     return member
 

@@ -93,3 +93,27 @@ def test_handlers_leave_authorization_to_the_use_cases() -> None:
     # And the check itself sees an authorization where there is one
     assert sorted(authorization_calls("who.authorize_admin()\nif who.is_trusted: pass\n")) == [
         "authorize_admin", "is_trusted"]
+
+
+def imported_modules(source: str) -> set[str]:
+    """Every module a source imports (at any depth of the module)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_the_unit_tests_need_no_emulator_and_no_store() -> None:
+    # Given every unit test module
+    unit = Path(__file__).resolve().parent
+    emulated = ("moto", "boto3", "botocore", "pynamodb", "loyalty.store", "loyalty_local", "tests.events",
+                "tests.stream_helpers")
+    found = {path.name: sorted(module for module in imported_modules(path.read_text())
+                               if module.startswith(emulated))
+             for path in sorted(unit.glob("*.py"))}
+    # Then none imports the emulator, the store or the local stack: the rules are tested as plain code
+    assert {name: modules for name, modules in found.items() if modules} == {}

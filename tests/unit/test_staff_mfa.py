@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.events import LambdaContext
+from tests.lambda_context import LambdaContext
 
 handler = importlib.import_module("functions.staff_mfa.handler")
 

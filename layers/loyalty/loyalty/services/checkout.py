@@ -14,8 +14,8 @@ from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import Conflict, LimitReached, NotFound, ValidationFailed
 from loyalty.domain.ids import new_ulid, random_code
+from loyalty.domain.member import ClosedHold, MemberChange
 from loyalty.inputs import CancelRedemptionRequest, CaptureRequest, HoldRequest, ReleaseRequest, TransferRequest
-from loyalty.services.awards import MemberChange
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.ledger import REDEMPTION_CODE_LENGTH, redemption_view
 from loyalty.services.pointschange import Decision, Turn, change_points
@@ -77,7 +77,7 @@ def _open_hold(turn: Turn, hold_id: str) -> HoldItem:
     hold = turn.snapshot.hold
     if hold is None:
         raise _hold_not_found(hold_id)
-    closed_now = next((closed for closed in turn.writes.closed_holds if closed.sk == hold.sk), None)
+    closed_now = next((closed for closed in turn.writes.closed_holds if closed.hold_id == hold_id), None)
     if closed_now is not None or hold.status == "expired":
         raise Conflict(f"hold {hold_id} expired at {hold.expires_at}; its points are back", code="hold_expired")
     if hold.status != "held" or hold_id not in turn.change.open_holds():
@@ -129,7 +129,7 @@ def release_hold(caller: Caller, path_id: str, hold_id: str, request: ReleaseReq
     return change_points(idempotency, member_id, now, decide, while_blocked=True, hold_id=hold_id)
 
 
-def _closed_view(hold: HoldItem, closed: HoldItem) -> HoldItem:
+def _closed_view(hold: HoldItem, closed: ClosedHold) -> HoldItem:
     """The hold as it reads once `closed` is written."""
     return HoldItem(hold.pk, hold.sk, **{**hold.attribute_values, "status": closed.status,
                                          "captured_points": closed.captured_points, "closed_id": closed.closed_id,

@@ -39,11 +39,11 @@ from loyalty.domain.clock import iso_utc, local_day, utc_now
 from loyalty.domain.errors import Conflict, DomainError, NotFound, ValidationFailed
 from loyalty.domain.ids import new_ulid, random_code
 from loyalty.domain.lots import NEVER
+from loyalty.domain.member import MemberChange
 from loyalty.domain.program import ProgramConfig
 from loyalty.inputs import ImportMemberRow, ImportRequest, ImportTransactionRow, PurchaseRequest
 from loyalty.logs import make_logger
 from loyalty.services import work_queue
-from loyalty.services.awards import MemberChange
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.ledger import CLOCK_SKEW, purchase
 from loyalty.services.members import REFERRAL_CODE_LENGTH, normalize_email

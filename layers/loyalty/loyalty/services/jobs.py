@@ -12,12 +12,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from loyalty.domain.clock import iso_utc, local_day, parse_utc, utc_now
+from loyalty.domain.member import MemberChange
 from loyalty.domain.program import ProgramConfig
 from loyalty.logs import make_logger
 from loyalty.observability import count
 from loyalty.services import reconcile as checks
 from loyalty.services import work_queue
-from loyalty.services.awards import MemberChange
 from loyalty.services.program import config_of
 from loyalty.services.writes import Plan, execute
 from loyalty.settings import settings

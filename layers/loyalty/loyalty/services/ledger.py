@@ -15,6 +15,7 @@ from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import Conflict, NotFound, ValidationFailed
 from loyalty.domain.ids import random_code
 from loyalty.domain.lots import lot_expiry
+from loyalty.domain.member import Entry, MemberChange, award_action, pending_release_day, referral_release_day
 from loyalty.domain.memberships import membership_multiplier
 from loyalty.domain.metrics import purchase_facts
 from loyalty.domain.money import format_amount, parse_amount, to_program_currency
@@ -22,7 +23,6 @@ from loyalty.domain.program import ProgramConfig
 from loyalty.domain.returns import claw_back
 from loyalty.inputs import AdjustmentRequest, PurchaseRequest, RedemptionRequest, ReturnRequest
 from loyalty.services import campaigns
-from loyalty.services.awards import MemberChange, award_action, pending_release_day, referral_release_day
 from loyalty.services.catalog import reward_unavailable_reason
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.members import identity
@@ -170,7 +170,7 @@ def basket(request: PurchaseRequest, config: ProgramConfig, total: Decimal) -> d
 
 
 def _referral_conversion(friend: MemberItem, config: ProgramConfig, now: datetime) -> tuple[
-        MemberItem, list[EntryItem], tuple[ReferralItem, str] | None] | None:
+        MemberItem, list[Entry], tuple[ReferralItem, str] | None] | None:
     """A referred member's first purchase converts the referral: the referrer's funnel counts it and
     earns the `referral_conversion` action when the program has one (within its caps). Not while the
     referral is flagged or rejected; and a first purchase paid with the referrer's card, or from its device,
@@ -190,7 +190,7 @@ def _referral_conversion(friend: MemberItem, config: ProgramConfig, now: datetim
             referrals_store.move_to(referral, "flagged")
             referral.reasons = sorted({*referral.reasons, *reasons})
             referral.updated_at = iso_utc(now)
-    entries: list[EntryItem] = []
+    entries: list[Entry] = []
     funnel = dict(referrer.referrals or {})
     if referral is not None and referral.status in ("flagged", "rejected"):
         friend.referral_status = referral.status
@@ -324,7 +324,7 @@ def redeem(caller: Caller, path_id: str, request: RedemptionRequest,
     return change_points(idempotency, member_id, now, decide, reward_id=request.reward_id)
 
 
-def redemption_view(entry: EntryItem, balance_after: int) -> dict[str, Any]:
+def redemption_view(entry: Entry | EntryItem, balance_after: int) -> dict[str, Any]:
     """The Redemption shape, from its redeem entry (as issued, or cancelled since)."""
     redemption = entry.redemption or {}
     view = {

@@ -13,10 +13,10 @@ from loyalty.domain.clock import iso_utc, local_day, utc_now
 from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import Conflict, Forbidden, LimitReached, ServiceUnavailable, ValidationFailed
 from loyalty.domain.ids import random_code
+from loyalty.domain.member import Entry, MemberChange, award_action, referral_release_day
 from loyalty.domain.program import ProgramConfig
 from loyalty.inputs import EnrollRequest, InviteRequest, ProfilePatch
 from loyalty.services import campaigns
-from loyalty.services.awards import MemberChange, award_action, referral_release_day
 from loyalty.services.context import Caller, Outcome
 from loyalty.services.program import config_of
 from loyalty.services.views import entry_view, member_view
@@ -27,7 +27,6 @@ from loyalty.store import referrals as referrals_store
 from loyalty.store import snapshot as snapshot_store
 from loyalty.store.db import ConditionFailed
 from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest
-from loyalty.store.ledger import EntryItem
 from loyalty.store.members import MemberItem
 from loyalty.store.referrals import ReferralItem
 from loyalty.store.snapshot import Snapshot
@@ -102,7 +101,7 @@ def enroll(caller: Caller, request: EnrollRequest, idempotency: IdempotencyReque
     def _enrollment_plan(snapshot: Snapshot, member: MemberItem, config: Any, change: MemberChange,
                          found: campaigns.Awards) -> Plan:
         campaigns.bonus_entry(change, "enrollment", now, found)
-        entries: list[EntryItem] = change.finish()  # and the member's first due day (a birthday)
+        entries: list[Entry] = change.finish()  # and the member's first due day (a birthday)
         referrer = referral = None
         if referral_code is not None and snapshot.referral is not None:
             referrer_id = snapshot.referral.member_id
@@ -125,7 +124,7 @@ def enroll(caller: Caller, request: EnrollRequest, idempotency: IdempotencyReque
 
 
 def _referred_sign_up(member: MemberItem, referrer: MemberItem, config: ProgramConfig, now: datetime,
-                      entries: list[EntryItem]) -> ReferralItem:
+                      entries: list[Entry]) -> ReferralItem:
     """A referred member's sign-up: the referrer's funnel counts it and earns `referral_signup` (within its
     caps), unless the safeguards flag it (the referee is the referrer under another name, or the referrer
     is past its weekly cap): then it earns nothing until an admin approves. The referral's record."""
@@ -136,7 +135,7 @@ def _referred_sign_up(member: MemberItem, referrer: MemberItem, config: ProgramC
     if referral_rules.past_weekly_limit(rules.max_per_week, week, funnel.get("week"),
                                         int(funnel.get("week_signups", 0))):
         reasons.append("max_per_week")
-    awarded: list[EntryItem] = []
+    awarded: list[Entry] = []
     withheld: list[str] = []
     if reasons:
         withheld = ["referral_signup"] if "referral_signup" in config.actions else []

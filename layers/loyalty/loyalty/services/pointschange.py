@@ -16,8 +16,8 @@ from datetime import date, datetime
 from typing import Any
 
 from loyalty.domain.errors import Conflict, DomainError
+from loyalty.domain.member import MemberChange
 from loyalty.domain.program import ProgramConfig
-from loyalty.services.awards import MemberChange
 from loyalty.services.context import Outcome
 from loyalty.services.program import config_of
 from loyalty.services.writes import Plan, Replayer, enrolled_member, execute

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from loyalty.domain.clock import end_of_local_day, iso_utc, start_of_local_day
-from loyalty.domain.lots import NEVER, Wallet
+from loyalty.domain.clock import iso_utc, start_of_local_day
+from loyalty.domain.lots import Wallet
+from loyalty.domain.member import Entry
 from loyalty.domain.memberships import membership_view
 from loyalty.domain.program import ProgramConfig
 from loyalty.domain.tiers import next_tier, points_to_keep, qualifying_points
@@ -16,11 +17,6 @@ from loyalty.store.members import MemberItem
 
 EXPIRING_WINDOW_DAYS = 30
 
-
-def expires_at(config: ProgramConfig, last_valid_day: str | None) -> str | None:
-    if not last_valid_day or last_valid_day == NEVER:
-        return None
-    return iso_utc(end_of_local_day(date.fromisoformat(last_valid_day), config.zone))
 
 
 def lapsed_holds(member: MemberItem, now: datetime) -> dict[str, dict[str, Any]]:
@@ -105,7 +101,7 @@ def _membership(member: MemberItem, config: ProgramConfig, today: date) -> dict[
     return membership_view(member.membership, config, today)
 
 
-def entry_view(entry: EntryItem) -> dict[str, Any]:
+def entry_view(entry: Entry | EntryItem) -> dict[str, Any]:
     source = {"channel": None, "order_id": None, "partner_id": None, "action": None}
     source.update(entry.source or {})
     view: dict[str, Any] = {

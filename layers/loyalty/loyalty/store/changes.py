@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from loyalty.domain.clock import iso_utc, utc_now
+from loyalty.domain.member import ClosedHold, Entry
 from loyalty.store import db, escrow, referrals, shares
 from loyalty.store.audit import AuditItem, add_audit
 from loyalty.store.db import Txn
 from loyalty.store.idempotency import IdempotencyItem, add_idempotency
-from loyalty.store.ledger import EntryItem, HoldItem, OrderItem
+from loyalty.store.ledger import EntryItem, HoldItem, OrderItem, closed_hold_actions, entry_item, hold_key
 from loyalty.store.members import MemberItem, member_update_actions
 from loyalty.store.partners import CodeItem, PromotionMemberItem, code_key, promotion_member_key
 from loyalty.store.referrals import ReferralItem
@@ -56,7 +57,7 @@ class PointsChange:
     """Everything one points-changing request writes, committed as one transaction."""
 
     member: MemberItem
-    entries: list[EntryItem]
+    entries: list[Entry]
     idempotency: IdempotencyItem | None = None
     # Spends: the member must still hold at least this many available points.
     spend: int | None = None
@@ -75,7 +76,7 @@ class PointsChange:
     new_voucher: VoucherItem | None = None
     # A hold placed; holds closed (captured, released, or found expired), each still open when read.
     new_hold: HoldItem | None = None
-    closed_holds: list[HoldItem] = field(default_factory=list)
+    closed_holds: list[ClosedHold] = field(default_factory=list)
     # A redemption cancelled: its entry marked (once), and one unit of its reward's stock given back.
     # An admin's change: its audit record, in the same transaction.
     audit: AuditItem | None = None
@@ -98,7 +99,7 @@ def commit_points_change(change: PointsChange) -> None:
     if cold is not None:
         txn.put("cold_wallet", cold)  # guarded by the member's version, like every write of its wallet
     for index, entry in enumerate(change.entries):
-        txn.put(f"entry{index}", entry, EntryItem.pk.does_not_exist())
+        txn.put(f"entry{index}", entry_item(entry), EntryItem.pk.does_not_exist())
     condition = MemberItem.pk.exists()
     if change.spend is not None:
         condition &= MemberItem.available >= change.spend
@@ -126,16 +127,12 @@ def commit_points_change(change: PointsChange) -> None:
     if change.new_hold is not None:
         txn.put("hold", change.new_hold, HoldItem.pk.does_not_exist())
     for index, hold in enumerate(change.closed_holds):
-        txn.update(f"closed_hold{index}", hold, [
-            HoldItem.status.set(hold.status), HoldItem.captured_points.set(hold.captured_points),
-            HoldItem.closed_id.set(hold.closed_id), HoldItem.closed_at.set(hold.closed_at),
-            HoldItem.balance_after.set(hold.balance_after),
-            HoldItem.redemption_id.set(hold.redemption_id) if hold.redemption_id else HoldItem.redemption_id.remove(),
-        ], HoldItem.status == "held", versioned=False)
+        txn.update(f"closed_hold{index}", HoldItem(*hold_key(hold.member_id, hold.hold_id)),
+                   closed_hold_actions(hold), HoldItem.status == "held", versioned=False)
     if change.cancelled_redemption is not None:
-        entry = change.cancelled_redemption
-        txn.update("redemption", entry, [EntryItem.redemption.set(entry.redemption),
-                                         EntryItem.reversal_id.set(entry.reversal_id)],
+        redemption = change.cancelled_redemption
+        txn.update("redemption", redemption, [EntryItem.redemption.set(redemption.redemption),
+                                              EntryItem.reversal_id.set(redemption.reversal_id)],
                    EntryItem.pk.exists() & EntryItem.reversal_id.does_not_exist(), versioned=False)
     if change.stock_given_back is not None:
         shares.give_back_actions(txn, *change.stock_given_back)

@@ -7,12 +7,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
 from pynamodb.exceptions import PynamoDBException
+from pynamodb.expressions.update import Action
 
 from loyalty.domain.errors import BadRequest
+from loyalty.domain.member import ClosedHold, Entry
 from loyalty.store import db
 from loyalty.store.base import Item, TableMeta
 from loyalty.store.db import Txn, decode_cursor, encode_cursor, query_page, raise_if_transient, typed_key
@@ -122,9 +124,17 @@ def order_key(order_id: str) -> tuple[str, str]:
     return f"ORDER#{order_id}", "ORDER"
 
 
-def new_entry(member_id: str, entry_id: str, **attributes: Any) -> EntryItem:
-    pk, sk = entry_key(member_id, entry_id)
-    return EntryItem(pk, sk, entry_id=entry_id, member_id=member_id, **attributes)
+def entry_item(entry: Entry) -> EntryItem:
+    """The item a ledger entry is stored as."""
+    return EntryItem(*entry_key(entry.member_id, entry.entry_id), **dataclasses.asdict(entry))
+
+
+def closed_hold_actions(hold: ClosedHold) -> list[Action]:
+    """What closing a hold writes on its item."""
+    return [HoldItem.status.set(hold.status), HoldItem.captured_points.set(hold.captured_points),
+            HoldItem.closed_id.set(hold.closed_id), HoldItem.closed_at.set(hold.closed_at),
+            HoldItem.balance_after.set(hold.balance_after),
+            HoldItem.redemption_id.set(hold.redemption_id) if hold.redemption_id else HoldItem.redemption_id.remove()]
 
 
 def list_entries(member_id: str, *, limit: int, cursor: str | None, types: set[str] | None) -> tuple[

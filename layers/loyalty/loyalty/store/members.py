@@ -22,6 +22,7 @@ from pynamodb.exceptions import PynamoDBException
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 
 from loyalty.domain.errors import BadRequest, ServiceUnavailable
+from loyalty.domain.member import Entry
 from loyalty.store import db
 from loyalty.store.audit import AuditItem, add_audit
 from loyalty.store.base import Item, TableMeta
@@ -47,7 +48,7 @@ from loyalty.store.db import (
     typed_key,
 )
 from loyalty.store.idempotency import IdempotencyItem, add_idempotency
-from loyalty.store.ledger import EntryItem, member_partition
+from loyalty.store.ledger import EntryItem, entry_item, member_partition
 from loyalty.store.referrals import ReferralItem
 
 
@@ -129,6 +130,10 @@ class MemberItem(Item):
         hot, floor = split_qualifying(self._cold_days().qualifying, self.cold_floor, dict(value))
         self._wallet().qualifying = hot
         self.cold_floor = floor
+
+    def set_next_due(self, day: str | None) -> None:
+        """The member's next day with scheduled work, on the due index (domain.member.PointsHolder)."""
+        schedule_member(self, day)
 
     def compact_if_due(self) -> ColdWalletItem | None:
         """When the hot part has grown past HOT_DAYS_MAX days: the new WALLET item, holding every day but
@@ -353,7 +358,7 @@ def new_member(member_id: str, **attributes: Any) -> MemberItem:
 
 
 def create_member(member: MemberItem, idempotency: IdempotencyItem | None,
-                  entries: Iterable[EntryItem] = (), referrer: MemberItem | None = None,
+                  entries: Iterable[Entry] = (), referrer: MemberItem | None = None,
                   audit: AuditItem | None = None, referral: ReferralItem | None = None) -> None:
     """Raises ConditionFailed: member (id taken), email (taken), referral_code (collision),
     referrer (moved meanwhile), idempotency."""
@@ -367,7 +372,7 @@ def create_member(member: MemberItem, idempotency: IdempotencyItem | None,
     if member.phone:
         txn.put("phone", UniqueItem(*phone_key(member.phone, member.member_id), member_id=member.member_id))
     for index, entry in enumerate(entries):
-        txn.put(f"entry{index}", entry, EntryItem.pk.does_not_exist())
+        txn.put(f"entry{index}", entry_item(entry), EntryItem.pk.does_not_exist())
     if referrer is not None:
         txn.update("referrer", referrer, member_update_actions(referrer), MemberItem.pk.exists())
     if referral is not None:
@@ -378,7 +383,7 @@ def create_member(member: MemberItem, idempotency: IdempotencyItem | None,
 
 
 def update_member(member: MemberItem, idempotency: IdempotencyItem | None, *, old_email: str | None = None,
-                  old_phone: str | None = None, entries: Iterable[EntryItem] = (),
+                  old_phone: str | None = None, entries: Iterable[Entry] = (),
                   audit: AuditItem | None = None) -> None:
     """A profile change (and the entries it awards), guarded by the member's version. A changed email
     moves its uniqueness guard in the same transaction, a changed phone its search item.
@@ -397,7 +402,7 @@ def update_member(member: MemberItem, idempotency: IdempotencyItem | None, *, ol
             txn.put("phone", UniqueItem(*phone_key(member.phone, member.member_id), member_id=member.member_id))
     add_audit(txn, audit)
     for index, entry in enumerate(entries):
-        txn.put(f"entry{index}", entry, EntryItem.pk.does_not_exist())
+        txn.put(f"entry{index}", entry_item(entry), EntryItem.pk.does_not_exist())
     add_idempotency(txn, idempotency)
     db.commit(txn)
 

@@ -1,18 +1,23 @@
-"""Applying points to a member: lots, debt, pending points, qualifying days, lifetime, activity, tiers.
+"""A holder of points and the rules that change it: the domain's member.
 
-A `MemberChange` accumulates the ledger entries one request (or one scheduled visit) writes for one
-member; the store then commits them with the member in one transaction. `finish` writes the wallet
-back, upgrades the tier when a threshold is reached, and schedules the member's next due day.
+`Member` is a plain holder of points (balances, a wallet of lots with their expiry, pending lots, open holds,
+qualifying days, tier, caps and reminders); `PointsHolder` is the shape every holder has, so the store's
+member item (store.members.MemberItem) and a plain `Member` (the unit tests', and later a household's pool)
+are changed by the same rules. A `MemberChange` accumulates the ledger entries (`Entry`) one request (or one
+scheduled visit) writes for one holder; the store then commits them with the holder in one transaction.
+`finish` writes the wallet back, upgrades the tier when a threshold is reached, and schedules the holder's
+next due day. Nothing here reads or writes storage.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from loyalty.domain import tiers
 from loyalty.domain.actions import count_action
-from loyalty.domain.clock import iso_utc, local_day, start_of_local_day
+from loyalty.domain.clock import end_of_local_day, iso_utc, local_day, start_of_local_day
 from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import Conflict, LimitReached, ValidationFailed
 from loyalty.domain.ids import new_ulid
@@ -25,9 +30,135 @@ from loyalty.domain.schedule import (
     next_due,
     reminders_due,
 )
-from loyalty.services.views import expires_at
-from loyalty.store.ledger import EntryItem, HoldItem, hold_key, new_entry
-from loyalty.store.members import MemberItem, schedule_member
+
+
+class PointsHolder(Protocol):
+    """What the rules read and change on a holder of points (the store's member item has these too)."""
+
+    member_id: Any
+    status: Any
+    tier: Any
+    tier_since: Any
+    tier_review_day: Any
+    available: Any
+    debt: Any
+    pending: Any
+    pending_lots: Any
+    lifetime_earned: Any
+    action_counts: Any
+    last_activity_day: Any
+    holds: Any
+    expiry_notified: Any
+    tier_reminded: Any
+    birthday: Any
+    birthday_awarded_year: Any
+    membership: Any
+
+    @property
+    def lots(self) -> dict[str, int]: ...
+
+    @lots.setter
+    def lots(self, value: dict[str, int]) -> None: ...
+
+    @property
+    def qualifying_days(self) -> dict[str, int]: ...
+
+    @qualifying_days.setter
+    def qualifying_days(self, value: dict[str, int]) -> None: ...
+
+    def set_next_due(self, day: str | None) -> None:
+        """The holder's next day with scheduled work (None: none)."""
+
+
+@dataclass
+class Member:
+    """A plain holder of points."""
+
+    member_id: str
+    tier: str
+    tier_since: str
+    status: str = "active"
+    tier_review_day: str | None = None
+    lots: dict[str, int] = field(default_factory=dict)
+    qualifying_days: dict[str, int] = field(default_factory=dict)
+    available: int = 0
+    debt: int = 0
+    pending: int = 0
+    pending_lots: list[dict[str, Any]] = field(default_factory=list)
+    lifetime_earned: int = 0
+    action_counts: dict[str, Any] = field(default_factory=dict)
+    last_activity_day: str | None = None
+    holds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    expiry_notified: list[str] | None = None
+    tier_reminded: list[str] | None = None
+    birthday: str | None = None
+    birthday_awarded_year: int | None = None
+    membership: dict[str, Any] | None = None
+    due_day: str | None = None
+
+    def set_next_due(self, day: str | None) -> None:
+        self.due_day = day
+
+
+@dataclass
+class Entry:
+    """One ledger entry, as the rules make it (the store keeps it as an item of the member's partition)."""
+
+    entry_id: str
+    member_id: str
+    type: str
+    points: int
+    occurred_at: str
+    recorded_at: str
+    day: str
+    balance_after: int
+    recorded_day: str | None = None
+    source: dict[str, Any] = field(default_factory=dict)
+    breakdown: list[dict[str, Any]] = field(default_factory=list)
+    status: str = "available"
+    expires_at: str | None = None
+    qualifying: int = 0
+    qualifying_day: str | None = None
+    lots: dict[str, int] | None = None
+    amount: str | None = None
+    reason: str | None = None
+    description: str | None = None
+    redemption: dict[str, Any] | None = None
+    reversal_id: str | None = None
+    previous_activity_day: str | None = None
+    details: dict[str, Any] | None = None
+    facts: dict[str, Any] | None = None
+
+
+class SpentEntry(Protocol):
+    """A spend as the ledger has it (an `Entry`, or the store's item of one): what a cancellation gives back."""
+
+    entry_id: Any
+    points: Any
+    lots: Any
+    redemption: Any
+
+
+@dataclass
+class ClosedHold:
+    """A hold closed by a change: captured, released or found expired (its points spent or back)."""
+
+    hold_id: str
+    member_id: str
+    status: str
+    closed_id: str
+    closed_at: str
+    balance_after: int
+    captured_points: int = 0
+    redemption_id: str | None = None
+
+
+def expires_at(config: ProgramConfig, last_valid_day: str | None) -> str | None:
+    """The moment a lot expires: the end of its last valid day in the program's time zone (None: never)."""
+    if not last_valid_day or last_valid_day == NEVER:
+        return None
+    return iso_utc(end_of_local_day(date.fromisoformat(last_valid_day), config.zone))
+
 
 # Open holds a member may have at once: they live on the member item, which must stay small.
 MAX_OPEN_HOLDS = 20
@@ -37,23 +168,23 @@ MAX_REFERRALS_RELEASED = 25
 
 
 class MemberChange:
-    def __init__(self, member: MemberItem, config: ProgramConfig, now: datetime) -> None:
+    def __init__(self, member: PointsHolder, config: ProgramConfig, now: datetime) -> None:
         self.member = member
         self.config = config
         self.now = now
         self.today = local_day(now, config.zone)
         self.wallet = Wallet(dict(member.lots or {}), int(member.debt or 0))
-        self.entries: list[EntryItem] = []
+        self.entries: list[Entry] = []
         self.previous_activity_day = member.last_activity_day
         self.released_referrals: list[str] = []
 
     # --- entries ----------------------------------------------------------------------------------
 
-    def _entry(self, entry_type: EntryType, points: int, occurred_at: datetime, **attributes: Any) -> EntryItem:
+    def _entry(self, entry_type: EntryType, points: int, occurred_at: datetime, **attributes: Any) -> Entry:
         entry_id = new_ulid()
         day = local_day(occurred_at, self.config.zone)
-        entry = new_entry(
-            self.member.member_id, entry_id, type=entry_type, points=points,
+        entry = Entry(
+            entry_id=entry_id, member_id=self.member.member_id, type=entry_type, points=points,
             occurred_at=iso_utc(occurred_at), recorded_at=iso_utc(self.now), day=day.isoformat(),
             recorded_day=self.today.isoformat(),
             balance_after=self.wallet.available, previous_activity_day=self.previous_activity_day,
@@ -77,7 +208,7 @@ class MemberChange:
 
     def earn(self, entry_type: EntryType, points: int, *, qualifying: int, occurred_at: datetime,
              source: dict[str, Any], breakdown: list[dict[str, Any]] | None = None,
-             pending_until: date | None = None, earned_on: date | None = None, **attributes: Any) -> EntryItem:
+             pending_until: date | None = None, earned_on: date | None = None, **attributes: Any) -> Entry:
         """Credit points now, or (with `pending_until`) hold them as pending until that day. The lot's
         expiry and the qualifying day follow `earned_on` (default: the day of `occurred_at`). A held
         referral reward's pending lot names its referee (`source.referred_member_id`)."""
@@ -103,7 +234,7 @@ class MemberChange:
             lots={lot: credited} if credited else {}, expires_at=expires_at(self.config, lot), **attributes,
         )
 
-    def open_balance(self, lots: dict[str, int], *, lifetime_earned: int, source: dict[str, Any]) -> EntryItem:
+    def open_balance(self, lots: dict[str, int], *, lifetime_earned: int, source: dict[str, Any]) -> Entry:
         """A migrated member's opening balance: its lots as they were (their own expiry days), and what it
         earned before (neither issued by this program nor qualifying here)."""
         for lot, points in lots.items():
@@ -112,12 +243,12 @@ class MemberChange:
         return self._entry(EntryType.IMPORT, sum(lots.values()), self.now, source=source, lots=dict(lots),
                            details={"lifetime_earned": lifetime_earned})
 
-    def spend(self, entry_type: EntryType, points: int, *, source: dict[str, Any], **attributes: Any) -> EntryItem:
+    def spend(self, entry_type: EntryType, points: int, *, source: dict[str, Any], **attributes: Any) -> Entry:
         drawn = self.wallet.draw(points)
         return self._entry(entry_type, -points, self.now, source=source, lots=dict(drawn), **attributes)
 
     def claw_back(self, points: int, *, qualifying: int, earned_on: date, lot: str | None, source: dict[str, Any],
-                  **attributes: Any) -> EntryItem:
+                  **attributes: Any) -> Entry:
         """A return: points back from the order's lot first (debt or uncollected per return_policy)."""
         drawn, uncollected = self.wallet.claw_back(points, lot, self.config.return_policy == "allow_negative")
         if qualifying:
@@ -131,7 +262,7 @@ class MemberChange:
                            qualifying=-qualifying, qualifying_day=earned_on.isoformat() if qualifying else None,
                            details=details, **attributes)
 
-    def cancel_pending(self, order_id: str, points: int, *, source: dict[str, Any], **attributes: Any) -> EntryItem:
+    def cancel_pending(self, order_id: str, points: int, *, source: dict[str, Any], **attributes: Any) -> Entry:
         """A return inside the pending window: the order's pending points shrink (none were spendable)."""
         remaining = points
         kept = []
@@ -148,7 +279,7 @@ class MemberChange:
         return self._entry(EntryType.RETURN, -(points - remaining), self.now, source=source, status="pending", lots={},
                            **attributes)
 
-    def cancel_referral(self, referee_id: str, *, source: dict[str, Any]) -> EntryItem | None:
+    def cancel_referral(self, referee_id: str, *, source: dict[str, Any]) -> Entry | None:
         """The referral rewards still held for `referee_id` cancelled (its first order was fully returned):
         one pending referral_reversal entry, or None when nothing is held any more."""
         cancelled = sum(int(lot["points"]) for lot in self.member.pending_lots or []
@@ -163,7 +294,7 @@ class MemberChange:
 
     def action(self, action: str, *, occurred_at: datetime, source: dict[str, Any],
                details: dict[str, Any] | None = None, entry_type: EntryType = EntryType.ACTION,
-               pending_until: date | None = None) -> EntryItem:
+               pending_until: date | None = None) -> Entry:
         rule = self.config.actions.get(action)
         if rule is None:
             raise ValidationFailed(f"unknown action {action}",
@@ -178,7 +309,7 @@ class MemberChange:
         )
 
     def note(self, entry_type: EntryType, *, details: dict[str, Any],
-             source: dict[str, Any] | None = None) -> EntryItem:
+             source: dict[str, Any] | None = None) -> Entry:
         """A 0-point ledger fact (feedback, a visit, a membership change) that metrics and events count."""
         return self._entry(entry_type, 0, self.now, source=source or {}, details=details)
 
@@ -187,7 +318,7 @@ class MemberChange:
     def open_holds(self) -> dict[str, dict[str, Any]]:
         return dict(self.member.holds or {})
 
-    def fold_expired_holds(self) -> list[HoldItem]:
+    def fold_expired_holds(self) -> list[ClosedHold]:
         """Holds past their `expires_at` give their points back into their lots, before anything else the
         change does. Returns the hold items to close (status expired), for the same transaction."""
         moment = iso_utc(self.now)
@@ -214,7 +345,7 @@ class MemberChange:
         return lots
 
     def capture(self, hold_id: str, points: int, *, redemption: dict[str, Any], description: str | None,
-                source: dict[str, Any] | None = None) -> tuple[EntryItem, HoldItem]:
+                source: dict[str, Any] | None = None) -> tuple[Entry, ClosedHold]:
         """Spend `points` of an open hold (one redeem entry, soonest-expiring held lots first); the rest goes
         back into its lots."""
         holds = self.open_holds()
@@ -230,19 +361,19 @@ class MemberChange:
         closed.redemption_id = entry.entry_id
         return entry, closed
 
-    def release(self, hold_id: str) -> HoldItem:
+    def release(self, hold_id: str) -> ClosedHold:
         holds = self.open_holds()
         hold = holds.pop(hold_id)
         self.wallet.restore(hold["lots"])
         self.member.holds = holds
         return self._closed_hold(hold_id, "released")
 
-    def _closed_hold(self, hold_id: str, status: str, closed_id: str | None = None) -> HoldItem:
-        return HoldItem(*hold_key(self.member.member_id, hold_id), status=status, captured_points=0,
-                        closed_id=closed_id or new_ulid(), closed_at=iso_utc(self.now),
-                        balance_after=self.wallet.available)
+    def _closed_hold(self, hold_id: str, status: str, closed_id: str | None = None) -> ClosedHold:
+        return ClosedHold(hold_id=hold_id, member_id=self.member.member_id, status=status, captured_points=0,
+                          closed_id=closed_id or new_ulid(), closed_at=iso_utc(self.now),
+                          balance_after=self.wallet.available)
 
-    def give_back(self, redemption: EntryItem, *, reason: str) -> EntryItem:
+    def give_back(self, redemption: SpentEntry, *, reason: str) -> Entry:
         """A cancelled redemption: its points back into the lots they came from, except lots already past
         their last valid day (those points stay expired; the entry says how many)."""
         lots = {day: int(amount) for day, amount in (redemption.lots or {}).items()}
@@ -255,14 +386,14 @@ class MemberChange:
                            details={"points_not_returned": not_returned, "redeemed_points": -int(redemption.points)})
 
     def transfer_out(self, points: int, *, to_member_id: str, transfer_id: str,
-                     message: str | None) -> EntryItem:
+                     message: str | None) -> Entry:
         drawn = self.wallet.draw(points)
         return self._entry(EntryType.TRANSFER_OUT, -points, self.now,
                            source={"to_member_id": to_member_id, "transfer_id": transfer_id}, lots=dict(drawn),
                            description=message)
 
     def transfer_in(self, points: int, *, from_member_id: str, transfer_id: str,
-                    message: str | None) -> EntryItem:
+                    message: str | None) -> Entry:
         """Received points: a lot expiring by the program's policy counted from today; neither earned
         (lifetime) nor qualifying."""
         lot = lot_expiry(self.config.expiry, self.today)
@@ -274,7 +405,7 @@ class MemberChange:
 
     # --- scheduled work -------------------------------------------------------------------------------
 
-    def release_due(self) -> list[EntryItem]:
+    def release_due(self) -> list[Entry]:
         """Pending points whose day has come become available (and qualifying). Held referral rewards of at
         most MAX_REFERRALS_RELEASED referees a visit (each referral's record changes in the same transaction);
         the others wait for the next visit, which is due at once. `released_referrals` names the referees
@@ -307,7 +438,7 @@ class MemberChange:
             ))
         return entries
 
-    def expire_due(self) -> EntryItem | None:
+    def expire_due(self) -> Entry | None:
         """Lots past their last valid day expire; with the inactivity policy, everything after a quiet spell."""
         lapse = inactivity_lapse(self.config, self.member.last_activity_day)
         if lapse is not None and lapse <= self.today:
@@ -322,7 +453,7 @@ class MemberChange:
         return self._entry(EntryType.EXPIRE, -total, self.now, source={}, lots=dict(expired),
                            details={"reason": reason})
 
-    def notify_expiring(self) -> list[EntryItem]:
+    def notify_expiring(self) -> list[Entry]:
         """A 0-point expiry_notice entry (published as points.expiring) per lot and reminder day
         (`reminders.expiry_days`, else `expiry.notice_days` before it expires), each once: what was given is
         kept on the member. A member visited after several of a lot's reminder days gets one notice."""
@@ -345,7 +476,7 @@ class MemberChange:
         self.member.expiry_notified = sorted(key for key in given if key.split("/")[0] in self.wallet.lots)
         return notices
 
-    def remind_tier_review(self) -> EntryItem | None:
+    def remind_tier_review(self) -> Entry | None:
         """A 0-point tier_reminder entry (published as tier.at_risk) on each of `reminders.tier_review_days`
         before the tier's review while the member needs more points by then to keep it; once per review and
         reminder day (what was given is kept on the member, for the review it is about)."""
@@ -366,7 +497,7 @@ class MemberChange:
             "tier": self.member.tier, "review_at": iso_utc(start_of_local_day(review_on, self.config.zone)),
             "points_to_keep": keep, "days_left": (review_on - self.today).days})
 
-    def birthday(self) -> EntryItem | None:
+    def birthday(self) -> Entry | None:
         birthday = date.fromisoformat(self.member.birthday) if self.member.birthday else None
         awarded = int(self.member.birthday_awarded_year) if self.member.birthday_awarded_year else None
         if "birthday" not in self.config.actions or not birthday_due(birthday, self.today, awarded):
@@ -380,7 +511,7 @@ class MemberChange:
         except LimitReached:
             return None
 
-    def expire_membership(self) -> EntryItem | None:
+    def expire_membership(self) -> Entry | None:
         """A paid plan whose period ended without a renewal lapses."""
         membership = dict(self.member.membership or {})
         if membership.get("status") != "active" or membership.get("current_period_end", "") >= self.today.isoformat():
@@ -390,7 +521,7 @@ class MemberChange:
         return self.note(EntryType.MEMBERSHIP, details={"action": "expired", "plan_id": membership.get("plan_id"),
                                                 "current_period_end": membership.get("current_period_end")})
 
-    def review_tier(self) -> EntryItem | None:
+    def review_tier(self) -> Entry | None:
         """Downgrade once retention has passed and the window no longer qualifies; else review later."""
         if not self.member.tier_review_day or self.member.tier_review_day > self.today.isoformat():
             return None
@@ -404,7 +535,7 @@ class MemberChange:
         self.member.tier_review_day = review.isoformat() if review else None
         return None
 
-    def change_tier(self, tier: str, qualifying: int, reason: str) -> EntryItem:
+    def change_tier(self, tier: str, qualifying: int, reason: str) -> Entry:
         previous = self.member.tier
         self.member.tier = tier
         self.member.tier_since = iso_utc(self.now)
@@ -416,7 +547,7 @@ class MemberChange:
 
     # --- the end ------------------------------------------------------------------------------------
 
-    def finish(self) -> list[EntryItem]:
+    def finish(self) -> list[Entry]:
         """Write the wallet back, upgrade the tier when a threshold is reached, schedule the next visit."""
         self.member.lots = dict(self.wallet.lots)
         self.member.debt = self.wallet.debt
@@ -437,13 +568,13 @@ class MemberChange:
                            for hold in (self.member.holds or {}).values()],
             tier_reminded=list(self.member.tier_reminded or []),
         )
-        schedule_member(self.member, due.isoformat() if due else None)
+        self.member.set_next_due(due.isoformat() if due else None)
         return self.entries
 
 
-def award_action(member: MemberItem, config: ProgramConfig, action: str, now: datetime, *,
+def award_action(member: PointsHolder, config: ProgramConfig, action: str, now: datetime, *,
                  source: dict[str, Any], silent_when_capped: bool = False,
-                 pending_until: date | None = None) -> list[EntryItem]:
+                 pending_until: date | None = None) -> list[Entry]:
     """Award `action` to `member` (mutated in place); [] when capped and `silent_when_capped`."""
     change = MemberChange(member, config, now)
     try:

@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.api.http import caller, create_app, idempotency, logger, respond
 from loyalty.api.schemas import FeedbackOut, LedgerEntryOut, responses
-from loyalty.inputs import ActionRequest, FeedbackRequest
+from loyalty.inputs.engagement import ActionRequest, FeedbackRequest
 from loyalty.observability import metrics, tracer
 from loyalty.services import engagement
 

@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.api.http import caller, create_app, idempotency, logger, respond
 from loyalty.api.schemas import LedgerEntryOut, MembershipOut, SpinOut, VisitOut, VoucherOut, responses
-from loyalty.inputs import DonationRequest, MembershipRequest, VisitRequest
+from loyalty.inputs.engagement import DonationRequest, MembershipRequest, VisitRequest
 from loyalty.observability import metrics, tracer
 from loyalty.services import mechanics
 

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from loyalty.api.http import caller, create_app, idempotency, logger, respond
 from loyalty.api.schemas import EntryPage, ErasureOut, ExportOut, MemberOut, ReferralOut, responses
 from loyalty.domain.entries import EntryType
-from loyalty.inputs import EnrollRequest, InviteRequest, ProfilePatch
+from loyalty.inputs.members import EnrollRequest, InviteRequest, ProfilePatch
 from loyalty.observability import metrics, tracer
 from loyalty.services import members
 

@@ -20,7 +20,8 @@ from loyalty.api.schemas import (
     WebhookRemovedOut,
     responses,
 )
-from loyalty.inputs import CodesRequest, Month, PartnerEarnRequest, PromotionRequest, WebhookRequest
+from loyalty.domain.fields import Month
+from loyalty.inputs.partners import CodesRequest, PartnerEarnRequest, PromotionRequest, WebhookRequest
 from loyalty.observability import metrics, tracer
 from loyalty.services import partners, webhooks
 

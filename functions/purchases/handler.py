@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.api.http import caller, create_app, idempotency, logger, respond
 from loyalty.api.schemas import LedgerEntryOut, QuoteOut, responses
-from loyalty.inputs import PurchaseRequest, QuoteRequest, ReturnRequest
+from loyalty.inputs.purchases import PurchaseRequest, QuoteRequest, ReturnRequest
 from loyalty.observability import metrics, tracer
 from loyalty.services import ledger
 

@@ -18,10 +18,10 @@ from loyalty.api.schemas import (
     TransferOut,
     responses,
 )
-from loyalty.inputs import (
+from loyalty.inputs.partners import ClaimRequest
+from loyalty.inputs.redemptions import (
     CancelRedemptionRequest,
     CaptureRequest,
-    ClaimRequest,
     HoldRequest,
     RedemptionRequest,
     ReleaseRequest,

@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.api.http import caller, create_app, logger, respond
 from loyalty.api.schemas import CampaignReportOut, LiabilityOut, MetricsOut, responses
-from loyalty.inputs import Day
+from loyalty.domain.fields import Day
 from loyalty.observability import metrics, tracer
 from loyalty.services import campaigns, reports
 

@@ -18,11 +18,12 @@ there (a function without SnapStart elsewhere, the tests, the local stack) nothi
 from __future__ import annotations
 
 import random
+import sys
 from collections.abc import Callable
 from typing import Any
 
-from loyalty import inputs as models
 from loyalty.domain import ids
+from loyalty.domain.fields import Body
 from loyalty.store.db import connection
 
 try:  # the Lambda runtime's module, present only where SnapStart runs
@@ -40,9 +41,12 @@ def prime(app: Any) -> None:
     """Build what the first request would otherwise build: the DynamoDB client, the request models
     (deferred at import to keep cold starts short; here they cost nothing to a restored instance)."""
     connection()
-    for value in vars(models).values():
-        if isinstance(value, type) and issubclass(value, models.Body) and value is not models.Body:
-            value.model_rebuild(force=True)
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("loyalty.inputs."):
+            continue  # the request bodies of the function's own features are what it imported
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, Body) and value is not Body:
+                value.model_rebuild(force=True)
 
 
 def renew_after_restore() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from loyalty.domain.clock import utc_now
 from loyalty.domain.errors import ValidationFailed
-from loyalty.inputs import BlockRequest, UnblockRequest
+from loyalty.inputs.members import BlockRequest, UnblockRequest
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.members import normalize_email
 from loyalty.services.program import config_of

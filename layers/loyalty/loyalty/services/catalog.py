@@ -10,7 +10,7 @@ from loyalty.domain.ids import new_ulid
 from loyalty.domain.memberships import active_plan
 from loyalty.domain.program import ProgramConfig
 from loyalty.domain.tiers import rank
-from loyalty.inputs import RewardRequest
+from loyalty.inputs.catalog import RewardRequest
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.program import config_of
 from loyalty.services.views import reward_view

@@ -15,7 +15,13 @@ from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import Conflict, LimitReached, NotFound, ValidationFailed
 from loyalty.domain.ids import new_ulid, random_code
 from loyalty.domain.member import ClosedHold, MemberChange
-from loyalty.inputs import CancelRedemptionRequest, CaptureRequest, HoldRequest, ReleaseRequest, TransferRequest
+from loyalty.inputs.redemptions import (
+    CancelRedemptionRequest,
+    CaptureRequest,
+    HoldRequest,
+    ReleaseRequest,
+    TransferRequest,
+)
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.ledger import REDEMPTION_CODE_LENGTH, redemption_view
 from loyalty.services.pointschange import Decision, Turn, change_points

@@ -5,7 +5,7 @@ from __future__ import annotations
 from loyalty.domain.clock import utc_now
 from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import LimitReached, ValidationFailed
-from loyalty.inputs import ActionRequest, FeedbackRequest
+from loyalty.inputs.engagement import ActionRequest, FeedbackRequest
 from loyalty.services import campaigns
 from loyalty.services.context import Caller, Outcome
 from loyalty.services.pointschange import Decision, Turn, change_points

@@ -41,7 +41,8 @@ from loyalty.domain.ids import new_ulid, random_code
 from loyalty.domain.lots import NEVER
 from loyalty.domain.member import MemberChange
 from loyalty.domain.program import ProgramConfig
-from loyalty.inputs import ImportMemberRow, ImportRequest, ImportTransactionRow, PurchaseRequest
+from loyalty.inputs.imports import ImportMemberRow, ImportRequest, ImportTransactionRow
+from loyalty.inputs.purchases import PurchaseRequest
 from loyalty.logs import make_logger
 from loyalty.services import work_queue
 from loyalty.services.context import Caller, Outcome, checked_id

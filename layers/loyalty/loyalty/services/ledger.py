@@ -21,7 +21,8 @@ from loyalty.domain.metrics import purchase_facts
 from loyalty.domain.money import format_amount, parse_amount, to_program_currency
 from loyalty.domain.program import ProgramConfig
 from loyalty.domain.returns import claw_back
-from loyalty.inputs import AdjustmentRequest, PurchaseRequest, RedemptionRequest, ReturnRequest
+from loyalty.inputs.purchases import AdjustmentRequest, PurchaseRequest, ReturnRequest
+from loyalty.inputs.redemptions import RedemptionRequest
 from loyalty.services import campaigns
 from loyalty.services.catalog import reward_unavailable_reason
 from loyalty.services.context import Caller, Outcome, checked_id

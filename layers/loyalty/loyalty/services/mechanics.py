@@ -18,14 +18,9 @@ from loyalty.domain.mechanics import add_period, choose_voucher, draw
 from loyalty.domain.memberships import active_plan, membership_view
 from loyalty.domain.money import format_amount
 from loyalty.domain.program import ActionRule
-from loyalty.inputs import (
-    CodeBatchRequest,
-    CodesRequest,
-    DonationRequest,
-    MembershipRequest,
-    PromotionRequest,
-    VisitRequest,
-)
+from loyalty.inputs.catalog import CodeBatchRequest
+from loyalty.inputs.engagement import DonationRequest, MembershipRequest, VisitRequest
+from loyalty.inputs.partners import CodesRequest, PromotionRequest
 from loyalty.services import partners
 from loyalty.services.catalog import reward_closed_reason
 from loyalty.services.context import Caller, Outcome, checked_id

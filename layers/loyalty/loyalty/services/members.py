@@ -15,7 +15,7 @@ from loyalty.domain.errors import Conflict, Forbidden, LimitReached, ServiceUnav
 from loyalty.domain.ids import random_code
 from loyalty.domain.member import Entry, MemberChange, award_action, referral_release_day
 from loyalty.domain.program import ProgramConfig
-from loyalty.inputs import EnrollRequest, InviteRequest, ProfilePatch
+from loyalty.inputs.members import EnrollRequest, InviteRequest, ProfilePatch
 from loyalty.services import campaigns
 from loyalty.services.context import Caller, Outcome
 from loyalty.services.program import config_of

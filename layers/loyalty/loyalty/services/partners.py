@@ -22,7 +22,7 @@ from loyalty.domain.money import format_amount, parse_amount
 from loyalty.domain.program import ProgramConfig
 from loyalty.domain.promotions import is_eligible, is_running
 from loyalty.domain.secrets import new_api_key, new_code, normalize_code
-from loyalty.inputs import (
+from loyalty.inputs.partners import (
     ClaimRequest,
     CodesRequest,
     KeyRequest,

@@ -10,7 +10,7 @@ from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.errors import Conflict, DomainError, LimitReached, NotFound, ValidationFailed
 from loyalty.domain.member import referral_release_day
 from loyalty.domain.referrals import STATUSES
-from loyalty.inputs import ReferralDecisionRequest
+from loyalty.inputs.members import ReferralDecisionRequest
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.pointschange import Decision, Turn, change_points
 from loyalty.store import audit as audit_store

@@ -20,7 +20,7 @@ from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.errors import NotFound, ValidationFailed
 from loyalty.domain.ids import new_ulid
 from loyalty.domain.money import format_amount
-from loyalty.inputs import WhatIfRequest
+from loyalty.inputs.program import WhatIfRequest
 from loyalty.services import work_queue
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.program import config_of, parse_config

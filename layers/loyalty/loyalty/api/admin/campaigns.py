@@ -14,9 +14,7 @@ from loyalty.api.schemas import (
     responses,
 )
 from loyalty.domain.campaigns import Campaign, Segment
-from loyalty.inputs import (
-    WhatIfRequest,
-)
+from loyalty.inputs.program import WhatIfRequest
 from loyalty.services import campaigns, whatif
 
 router = Router()

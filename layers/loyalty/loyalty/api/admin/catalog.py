@@ -11,10 +11,7 @@ from loyalty.api.schemas import (
     RewardOut,
     responses,
 )
-from loyalty.inputs import (
-    CodeBatchRequest,
-    RewardRequest,
-)
+from loyalty.inputs.catalog import CodeBatchRequest, RewardRequest
 from loyalty.services import catalog, mechanics
 
 router = Router()

@@ -10,9 +10,7 @@ from loyalty.api.schemas import (
     ImportOut,
     responses,
 )
-from loyalty.inputs import (
-    ImportRequest,
-)
+from loyalty.inputs.imports import ImportRequest
 from loyalty.services import imports
 
 router = Router()

@@ -13,11 +13,8 @@ from loyalty.api.schemas import (
     MemberPage,
     responses,
 )
-from loyalty.inputs import (
-    AdjustmentRequest,
-    BlockRequest,
-    UnblockRequest,
-)
+from loyalty.inputs.members import BlockRequest, UnblockRequest
+from loyalty.inputs.purchases import AdjustmentRequest
 from loyalty.services import backoffice, ledger
 
 router = Router()

@@ -12,10 +12,7 @@ from loyalty.api.schemas import (
     PartnerPage,
     responses,
 )
-from loyalty.inputs import (
-    KeyRequest,
-    PartnerRequest,
-)
+from loyalty.inputs.partners import KeyRequest, PartnerRequest
 from loyalty.services import partners
 
 router = Router()

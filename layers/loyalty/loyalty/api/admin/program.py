@@ -12,9 +12,7 @@ from loyalty.api.schemas import (
     ProgramVersionPage,
     responses,
 )
-from loyalty.inputs import (
-    RollbackRequest,
-)
+from loyalty.inputs.program import RollbackRequest
 from loyalty.services import program
 
 router = Router()

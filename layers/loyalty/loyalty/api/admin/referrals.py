@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
 from loyalty.api.http import caller, idempotency, respond
 from loyalty.api.schemas import ReferralPage, ReferralRecordOut, responses
-from loyalty.inputs import ReferralDecisionRequest
+from loyalty.inputs.members import ReferralDecisionRequest
 from loyalty.services import referrals
 
 router = Router()

@@ -138,7 +138,19 @@ def dynamodb_per_op(world: World) -> dict[str, Any]:
         "member_id": "alice", "order_id": "pe-1", "total": {"amount": "20.00", "currency": "USD"}},
         partner=partner, headers={"Idempotency-Key": "pe-1"}), 201)
     checkout_operations(world, record)
+    lifecycle_operations(world, record)
     return operations
+
+
+def lifecycle_operations(world: World, record: Any) -> None:
+    """A quote (reads only), and a referred member's sign-up and first purchase (the referral's record and the
+    referrer are read and written with them)."""
+    api = world.api
+    record("quote", lambda: api.post("/members/alice/quotes", {
+        "total": {"amount": "40.00", "currency": "USD"}, "channel": "online"}, sub="alice"), 200)
+    code = api.get("/members/alice", sub="alice").body["referral_code"]
+    record("referred_enrollment", lambda: api.enroll("carl", "carl@example.com", referral_code=code), 201)
+    record("referred_first_purchase", lambda: api.purchase("carl", "carl-1", "30.00"), 201)
 
 
 def checkout_operations(world: World, record: Any) -> None:

@@ -176,11 +176,13 @@ def _referral_conversion(friend: MemberItem, config: ProgramConfig, now: datetim
     earns the `referral_conversion` action when the program has one (within its caps). Not while the
     referral is flagged or rejected; and a first purchase paid with the referrer's card, or from its device,
     flags it now (the referral's change is the third part: written with the purchase)."""
-    referrer = snapshot_store.read_snapshot(member_id=str(friend.referred_by), with_program=False).member
+    # The referrer and the referral's record in one read. Referrals recorded before the safeguards have no
+    # record (and no status on the member).
+    found = snapshot_store.read_snapshot(member_id=str(friend.referred_by), with_program=False,
+                                         referral_of=friend.member_id if friend.referral_status else None)
+    referrer, referral = found.member, found.referral_record
     if referrer is None or referrer.status != "active":
         return None
-    # Referrals recorded before the safeguards have no record (and no status on the member).
-    referral = referrals_store.read_referral(friend.member_id) if friend.referral_status else None
     change: tuple[ReferralItem, str] | None = None
     if referral is not None and referral.status in ("pending", "rewarded"):
         checks = tuple(check for check in config.referral_rules.block_same
@@ -215,16 +217,14 @@ def _referral_conversion(friend: MemberItem, config: ProgramConfig, now: datetim
     return referrer, entries, change
 
 
-def _cancel_held_referral(turn: Turn, order_id: str, now: datetime) -> None:
+def _cancel_held_referral(turn: Turn, order_id: str, referrer_id: str, now: datetime) -> None:
     """The referee's first order fully returned while its referral's rewards are held: the referrer's held
     rewards for it are cancelled and the referral rejected, in the return's transaction (the referral must
     still be pending, the referrer unchanged). Rewards already released stay given."""
     friend = turn.member
-    referral = referrals_store.read_referral(friend.member_id)
-    if referral is None or referral.status != "pending":
-        return
-    referrer = snapshot_store.read_snapshot(member_id=referral.referrer_id, with_program=False).member
-    if referrer is None:
+    found = snapshot_store.read_snapshot(member_id=referrer_id, with_program=False, referral_of=friend.member_id)
+    referral, referrer = found.referral_record, found.member
+    if referral is None or referral.status != "pending" or referrer is None:
         return
     change = MemberChange(referrer, turn.config, now)
     cancelled = change.cancel_referral(friend.member_id, source={"referred_member_id": friend.member_id,
@@ -277,7 +277,7 @@ def record_return(caller: Caller, path_id: str, request: ReturnRequest,
         order.qualifying_returned = int(order.qualifying_returned) + back.qualifying
         turn.writes.updated_order = order
         if order.referral_of and back.refunded_total >= Decimal(order.total):
-            _cancel_held_referral(turn, order.order_id, now)
+            _cancel_held_referral(turn, order.order_id, order.referral_of, now)
         return Decision(201, lambda: entry_view(entry))
 
     # A return takes back what a refund undoes, blocked member or not.

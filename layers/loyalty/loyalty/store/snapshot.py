@@ -9,7 +9,7 @@ import random
 from dataclasses import dataclass
 
 from loyalty.domain.errors import ServiceUnavailable
-from loyalty.store import shares
+from loyalty.store import referrals, shares
 from loyalty.store.catalog import RewardItem, claimed_reward, reward_key
 from loyalty.store.db import Key, batch_get, load
 from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest, idempotency_key
@@ -34,6 +34,7 @@ from loyalty.store.partners import (
     promotion_member_key,
 )
 from loyalty.store.program import PROGRAM_REPLICAS, ProgramItem, program_replica_key
+from loyalty.store.referrals import ReferralItem
 from loyalty.store.vouchers import VoucherItem, voucher_key
 
 
@@ -62,6 +63,8 @@ class Snapshot:
     entry: EntryItem | None = None
     # The other member of a transfer.
     other_member: MemberItem | None = None
+    # A referred member's referral record (read with its referrer, at its first purchase or a return).
+    referral_record: ReferralItem | None = None
 
 
 def read_snapshot(
@@ -82,6 +85,7 @@ def read_snapshot(
     hold_id: str | None = None,
     entry_id: str | None = None,
     other_member_id: str | None = None,
+    referral_of: str | None = None,
 ) -> Snapshot:
     wanted: dict[str, tuple[type, Key]] = {}
     if member_id is not None:
@@ -123,6 +127,8 @@ def read_snapshot(
         wanted["referral"] = (UniqueItem, referral_code_key(referral_code))
     if voucher_code is not None:
         wanted["voucher"] = (VoucherItem, voucher_key(voucher_code))
+    if referral_of is not None:
+        wanted["referral_record"] = (ReferralItem, referrals.referral_key(referral_of))
     share_keys = {name: shares.share_key(owner, index) for name, (owner, index) in pools.items()}
     keys = [key for _, key in wanted.values()] + list(share_keys.values())
     for _attempt in range(TORN_READ_ATTEMPTS):

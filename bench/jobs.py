@@ -84,8 +84,6 @@ def measure(world: Any, members: int = 60, days: int = 400) -> dict[str, Any]:
     deliver(stream_records())
     # Member maintenance: each due member's visit, one at a time (a page visits MAINTENANCE_AT_ONCE at once),
     # and a page's own requests (its query of the due index, its claim and its end).
-    pass
-
     cpu = requests = visited = 0.0
     priced = model.Priced()
     with at(due_day):

@@ -427,7 +427,7 @@ the transaction's 2x and the member item, which carries the recent lots and qual
 are on its `WALLET` item, read but not written) and the cap counters; an idempotent replay is a single
 read. A quote reads what the purchase would (and the campaigns' budget shares it would draw on) and writes
 nothing. A referred member's first purchase is the exception to the target, once per referred member: after
-the first read finds who referred it, it reads the referrer and the referral's record (two more requests)
+the first read finds who referred it, it reads the referrer and the referral's record (one more request)
 and writes the referrer and the record in the purchase's transaction.
 
 ## Stream processor writes for 100 ledger records (1 day, 50 members)

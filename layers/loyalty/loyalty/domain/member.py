@@ -282,12 +282,12 @@ class MemberChange:
     def cancel_referral(self, referee_id: str, *, source: dict[str, Any]) -> Entry | None:
         """The referral rewards still held for `referee_id` cancelled (its first order was fully returned):
         one pending referral_reversal entry, or None when nothing is held any more."""
-        cancelled = sum(int(lot["points"]) for lot in self.member.pending_lots or []
-                        if lot.get("referral") == referee_id)
-        kept = [lot for lot in self.member.pending_lots or [] if lot.get("referral") != referee_id]
-        if len(kept) == len(self.member.pending_lots or []):
+        lots = list(self.member.pending_lots or [])
+        held = [lot for lot in lots if lot.get("referral") == referee_id]
+        if not held:
             return None
-        self.member.pending_lots = kept
+        cancelled = sum(int(lot["points"]) for lot in held)
+        self.member.pending_lots = [lot for lot in lots if lot.get("referral") != referee_id]
         self.member.pending = int(self.member.pending or 0) - cancelled
         return self._entry(EntryType.REFERRAL_REVERSAL, -cancelled, self.now, source=source, status="pending",
                            lots={}, details={"reason": "first_order_returned"})

@@ -113,8 +113,7 @@ def _released_referrals(referee_ids: list[str], now: datetime) -> list[tuple[Ref
     changes = []
     for referral in referrals_store.read_referrals(referee_ids):
         if referral.status == "pending":
-            referrals_store.move_to(referral, "rewarded")
-            referral.updated_at = iso_utc(now)
+            referrals_store.move_to(referral, "rewarded", iso_utc(now))
             changes.append((referral, "pending"))
     return changes
 

@@ -151,7 +151,8 @@ def purchase(member_id: str, request: PurchaseRequest, occurred_at: datetime, no
         if referrer is not None:
             turn.writes.other_members.append(referrer[0])
             turn.writes.entries.extend(referrer[1])
-            turn.writes.referrals.extend([referrer[2]] if referrer[2] else [])
+            if referrer[2] is not None:
+                turn.writes.referrals.append(referrer[2])
         return Decision(201, lambda: entry_view(entry), final_conflicts={
             "order": Conflict(f"order {request.order_id} was already recorded", code="order_already_recorded"),
         })
@@ -179,7 +180,7 @@ def _referral_conversion(friend: MemberItem, config: ProgramConfig, now: datetim
     # The referrer and the referral's record in one read. Referrals recorded before the safeguards have no
     # record (and no status on the member).
     found = snapshot_store.read_snapshot(member_id=str(friend.referred_by), with_program=False,
-                                         referral_of=friend.member_id if friend.referral_status else None)
+                                         referral_record_of=friend.member_id if friend.referral_status else None)
     referrer, referral = found.member, found.referral_record
     if referrer is None or referrer.status != "active":
         return None
@@ -190,9 +191,8 @@ def _referral_conversion(friend: MemberItem, config: ProgramConfig, now: datetim
         reasons = referral_rules.shared(identity(friend), identity(referrer), checks)
         if reasons:
             change = (referral, referral.status)
-            referrals_store.move_to(referral, "flagged")
+            referrals_store.move_to(referral, "flagged", iso_utc(now))
             referral.reasons = sorted({*referral.reasons, *reasons})
-            referral.updated_at = iso_utc(now)
     entries: list[Entry] = []
     funnel = dict(referrer.referrals or {})
     if referral is not None and referral.status in ("flagged", "rejected"):
@@ -208,8 +208,7 @@ def _referral_conversion(friend: MemberItem, config: ProgramConfig, now: datetim
         if referral is not None and referral.status == "rewarded" and any(e.status == "pending" for e in entries):
             # A held conversion reward: the referral is pending again until it is released.
             change = (referral, "rewarded")
-            referrals_store.move_to(referral, "pending")
-            referral.updated_at = iso_utc(now)
+            referrals_store.move_to(referral, "pending", iso_utc(now))
             friend.referral_status = "pending"
     funnel["converted"] = int(funnel.get("converted", 0)) + 1
     funnel["points_earned"] = int(funnel.get("points_earned", 0)) + sum(int(e.points) for e in entries)
@@ -222,7 +221,8 @@ def _cancel_held_referral(turn: Turn, order_id: str, referrer_id: str, now: date
     rewards for it are cancelled and the referral rejected, in the return's transaction (the referral must
     still be pending, the referrer unchanged). Rewards already released stay given."""
     friend = turn.member
-    found = snapshot_store.read_snapshot(member_id=referrer_id, with_program=False, referral_of=friend.member_id)
+    found = snapshot_store.read_snapshot(member_id=referrer_id, with_program=False,
+                                         referral_record_of=friend.member_id)
     referral, referrer = found.referral_record, found.member
     if referral is None or referral.status != "pending" or referrer is None:
         return
@@ -236,9 +236,8 @@ def _cancel_held_referral(turn: Turn, order_id: str, referrer_id: str, now: date
         referrer.referrals = funnel
         turn.writes.other_members.append(referrer)
         turn.writes.entries.extend(change.finish())
-    referrals_store.move_to(referral, "rejected")
+    referrals_store.move_to(referral, "rejected", iso_utc(now))
     referral.reasons = sorted({*referral.reasons, "first_order_returned"})
-    referral.updated_at = iso_utc(now)
     turn.writes.referrals.append((referral, "pending"))
     friend.referral_status = "rejected"
 

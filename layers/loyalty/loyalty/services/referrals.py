@@ -101,9 +101,8 @@ def reject(caller: Caller, path_id: str, request: ReferralDecisionRequest,
 def _decide(turn: Turn, referral: ReferralItem, status: str, reason: str, now: Any) -> None:
     """The referral's new status, written with the turn under the condition that it is still flagged; the
     referee's own copy of the status follows (the referee is the turn's member, or another member)."""
-    store.move_to(referral, status)
+    store.move_to(referral, status, iso_utc(now))
     referral.withheld = []
-    referral.updated_at = iso_utc(now)
     referral.decision_reason = reason
     turn.writes.referrals.append((referral, "flagged"))
     if turn.member.member_id == referral.referee_id:

@@ -29,7 +29,7 @@ from loyalty.store.base import _Connected, table_name
 
 
 def query_page(model: Any, pk: str, range_condition: Any, limit: int, start: dict[str, str] | None,
-          forward: bool) -> tuple[list[Any], str | None]:
+               forward: bool) -> tuple[list[Any], str | None]:
     try:
         query = model.query(pk, range_condition, scan_index_forward=forward, limit=limit, page_size=limit,
                             last_evaluated_key=typed_key(start) if start else None)

@@ -62,10 +62,11 @@ def new_referral(referrer_id: str, referee_id: str, *, status: str, reasons: lis
                         created_at=created_at, gsi1pk=f"{LIST_PREFIX}{status}", gsi1sk=f"{created_at}#{referee_id}")
 
 
-def move_to(referral: ReferralItem, status: str) -> None:
-    """A new status, and the list it is found in."""
+def move_to(referral: ReferralItem, status: str, at: str) -> None:
+    """A new status at `at`, and the list it is found in."""
     referral.status = status
     referral.gsi1pk = f"{LIST_PREFIX}{status}"
+    referral.updated_at = at
 
 
 def update_actions(referral: ReferralItem) -> list[Action]:

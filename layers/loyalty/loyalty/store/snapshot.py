@@ -85,7 +85,7 @@ def read_snapshot(
     hold_id: str | None = None,
     entry_id: str | None = None,
     other_member_id: str | None = None,
-    referral_of: str | None = None,
+    referral_record_of: str | None = None,
 ) -> Snapshot:
     wanted: dict[str, tuple[type, Key]] = {}
     if member_id is not None:
@@ -127,8 +127,8 @@ def read_snapshot(
         wanted["referral"] = (UniqueItem, referral_code_key(referral_code))
     if voucher_code is not None:
         wanted["voucher"] = (VoucherItem, voucher_key(voucher_code))
-    if referral_of is not None:
-        wanted["referral_record"] = (ReferralItem, referrals.referral_key(referral_of))
+    if referral_record_of is not None:  # a referee: its referral's record
+        wanted["referral_record"] = (ReferralItem, referrals.referral_key(referral_record_of))
     share_keys = {name: shares.share_key(owner, index) for name, (owner, index) in pools.items()}
     keys = [key for _, key in wanted.values()] + list(share_keys.values())
     for _attempt in range(TORN_READ_ATTEMPTS):

@@ -1,4 +1,4 @@
-"""Members: enroll, read and update the profile, list activity."""
+"""Members: enroll, read and update the profile, list activity; households (create, invite, join, leave)."""
 
 from typing import Annotated
 
@@ -7,11 +7,21 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.api.http import caller, create_app, idempotency, logger, respond
-from loyalty.api.schemas import EntryPage, ErasureOut, ExportOut, MemberOut, ReferralOut, responses
+from loyalty.api.schemas import (
+    EntryPage,
+    ErasureOut,
+    ExportOut,
+    HouseholdOut,
+    InvitationOut,
+    MemberOut,
+    ReferralOut,
+    responses,
+)
 from loyalty.domain.entries import EntryType
+from loyalty.inputs.households import HouseholdRequest, InvitationRequest, JoinRequest
 from loyalty.inputs.members import EnrollRequest, InviteRequest, ProfilePatch
 from loyalty.observability import metrics, tracer
-from loyalty.services import members
+from loyalty.services import households, members
 
 app = create_app()
 _ENTRY_TYPE = "|".join(kind.value for kind in EntryType)
@@ -73,6 +83,53 @@ def export(member_id: str):
             tags=["members"], summary="Erase the member's personal data")
 def erase(member_id: str):
     return respond(members.erase(caller(app), member_id))
+
+
+@app.post("/households", operation_id="createHousehold", responses=responses(201, HouseholdOut),
+          tags=["households"], summary="Create a household; the caller (a member) becomes its owner")
+def create_household(request: Annotated[HouseholdRequest, Body()]):
+    who = caller(app)
+    return respond(households.create(who, request, idempotency(app, who)))
+
+
+@app.get("/households/<household_id>", operation_id="getHousehold", responses=responses(200, HouseholdOut),
+         tags=["households"], summary="Read a household (its members and admins)")
+def get_household(household_id: str):
+    return respond(households.get(caller(app), household_id))
+
+
+@app.post("/households/<household_id>/invitations", operation_id="inviteToHousehold",
+          responses=responses(201, InvitationOut), tags=["households"],
+          summary="A single-use invitation code that works for 7 days (the owner)")
+def invite_to_household(household_id: str, request: Annotated[InvitationRequest, Body()]):
+    return respond(households.invite(caller(app), household_id, request))
+
+
+@app.post("/households/<household_id>/members", operation_id="joinHousehold", responses=responses(200, HouseholdOut),
+          tags=["households"], summary="Join a household with an invitation's code")
+def join_household(household_id: str, request: Annotated[JoinRequest, Body()]):
+    who = caller(app)
+    return respond(households.join(who, household_id, request, idempotency(app, who)))
+
+
+@app.delete("/households/<household_id>/members/<member_id>", operation_id="leaveHousehold",
+            responses=responses(200, HouseholdOut), tags=["households"],
+            summary="Leave a household, or (the owner) remove a member")
+def leave_household(household_id: str, member_id: str):
+    who = caller(app)
+    return respond(households.remove(who, household_id, member_id, idempotency(app, who)))
+
+
+@app.get("/households/<household_id>/activity", operation_id="listHouseholdActivity",
+         responses=responses(200, EntryPage), tags=["households"], summary="The pool's ledger, newest first")
+def household_activity(
+    household_id: str,
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    cursor: Annotated[str | None, Query(max_length=1024)] = None,
+    entry_types: Annotated[str | None, Query(alias="type", max_length=200, pattern=ENTRY_TYPE_LIST, description=(
+        "only entries of these types, comma-separated (household_in,redeem)"))] = None,
+):
+    return respond(households.activity(caller(app), household_id, limit=limit, cursor=cursor, types=entry_types))
 
 
 @metrics.log_metrics

@@ -28,7 +28,7 @@ from loyalty.inputs.redemptions import (
     TransferRequest,
 )
 from loyalty.observability import metrics, tracer
-from loyalty.services import checkout, ledger, partners
+from loyalty.services import checkout, households, ledger, partners
 
 app = create_app()
 
@@ -38,6 +38,21 @@ app = create_app()
 def redeem(member_id: str, request: Annotated[RedemptionRequest, Body()]):
     who = caller(app)
     return respond(ledger.redeem(who, member_id, request, idempotency(app, who)))
+
+
+@app.post("/households/<household_id>/redemptions", operation_id="redeemFromHousehold",
+          responses=responses(201, RedemptionOut), tags=["households"],
+          summary="Redeem a reward or points from the household's pool")
+def redeem_from_household(household_id: str, request: Annotated[RedemptionRequest, Body()]):
+    who = caller(app)
+    return respond(households.redeem(who, household_id, request, idempotency(app, who)))
+
+
+@app.post("/households/<household_id>/holds", operation_id="placeHouseholdHold", responses=responses(201, HoldOut),
+          tags=["households"], summary="Hold points of the household's pool for a checkout")
+def place_household_hold(household_id: str, request: Annotated[HoldRequest, Body()]):
+    who = caller(app)
+    return respond(households.place_hold(who, household_id, request, idempotency(app, who)))
 
 
 @app.post("/members/<member_id>/redemptions/<redemption_id>/cancel", operation_id="cancelRedemption",

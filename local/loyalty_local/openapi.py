@@ -70,8 +70,9 @@ SERVERS = {
 }
 LOCAL_SERVER = {"url": "http://127.0.0.1:3000", "description": "the local stack (make run)"}
 WRITES = ("post", "put", "patch")
-# Posts that write nothing: no Idempotency-Key to take, nothing to replay.
-NOTHING_WRITTEN = frozenset({"quotePurchase"})
+# Posts that take no Idempotency-Key: they write nothing (nothing to replay), or answer a secret shown once
+# (an invitation's code, kept only as its hash: a retry draws a new code).
+NOTHING_WRITTEN = frozenset({"quotePurchase", "inviteToHousehold"})
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "pattern": "^[\\x20-\\x7e]{1,128}$"},
     "description": "1-128 printable ASCII characters, scoped to the caller. The same key with the same body "
@@ -88,6 +89,7 @@ RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before retrying",
 MEMBER, ADMIN = "the member itself (`me`) or an admin", "an admin (group loyalty-admin)"
 ANY_MEMBER_READER = "the member itself (`me`), a trusted back end (scope loyalty/transactions) or an admin"
 TRUSTED = "a trusted back end (scope loyalty/transactions) or an admin"
+HOUSEHOLD = "the household's members or an admin (others: 403)"
 PARTNER = "the partner whose API key is sent (x-api-key); only its own promotions and webhooks"
 WHO = {
     "issueCodeBatch": ADMIN, "getLiability": ADMIN, "adjustPoints": ADMIN, "getMetrics": ADMIN,
@@ -105,6 +107,12 @@ WHO = {
     "getReward": "any signed-in caller",
     **dict.fromkeys(("placeHold", "getHold", "listHolds", "releaseHold"), ANY_MEMBER_READER),
     "captureHold": TRUSTED, "cancelRedemption": TRUSTED, "transferPoints": MEMBER,
+    "createHousehold": "a member (it becomes the owner)", "joinHousehold": "a member with an invitation's code",
+    **dict.fromkeys(("getHousehold", "listHouseholdActivity"), HOUSEHOLD),
+    "inviteToHousehold": "the household's owner or an admin",
+    "leaveHousehold": "the member itself, the household's owner, or an admin",
+    **dict.fromkeys(("redeemFromHousehold", "placeHouseholdHold"),
+                    "the household's owner, its members when members_may_spend, or an admin"),
     **dict.fromkeys(("listProgramVersions", "getProgramVersion", "rollbackProgram", "searchMembers", "blockMember",
                      "unblockMember", "listAudit", "createImport", "getImport", "createCampaign", "listCampaigns",
                      "getCampaign", "putCampaign", "getCampaignReport", "createSegment", "listSegmentMembers",
@@ -136,8 +144,8 @@ def _error_statuses(method: str, path: str, operation: dict[str, Any]) -> set[in
         statuses.add(404)
     statuses.add(409)  # every call but a few needs the program configured; every write can conflict
     if "{member_id}" in path or "{promotion_id}" in path or operation["operationId"] in {
-            "adjustPoints", "recordPartnerEarn", "useVoucher"}:
-        statuses.add(410)  # an erased member, an ended promotion, a voucher that ran out
+            "adjustPoints", "recordPartnerEarn", "useVoucher", "joinHousehold"}:
+        statuses.add(410)  # an erased member, an ended promotion, a voucher that ran out, a used invitation
     if "requestBody" in operation:
         statuses |= {413, 415, 422}
     if query or "path" in parameters:

@@ -129,7 +129,8 @@ POINTS = {"BatchGetItem", "PutItem", "UpdateItem"}
 ALLOWED: dict[str, dict[str, set[str]]] = {
     "MembersFunction": {L: POINTS | {"DeleteItem", "Query"}},
     "PurchasesFunction": {L: POINTS},
-    "RedemptionsFunction": {L: POINTS | {"Query"}},  # code claims count recent failures
+    # Code claims count recent failures; a household pool's spend checks the household in its transaction.
+    "RedemptionsFunction": {L: POINTS | {"Query", "ConditionCheckItem"}},
     "EngagementFunction": {L: POINTS},
     "MechanicsFunction": {L: POINTS},
     "CatalogFunction": {L: {"BatchGetItem", "Query"}, GSI1: {"Query"}},  # catalog pages: its own partitions

@@ -86,6 +86,11 @@ class TierReviewOut(Out):
     points_to_keep: int = Field(description="more qualifying points needed by then to keep the tier (0: kept)")
 
 
+class MemberHouseholdOut(Out):
+    household_id: str
+    role: Literal["owner", "member"]
+
+
 class MemberOut(Out):
     member_id: str
     email: str
@@ -105,6 +110,7 @@ class MemberOut(Out):
     referred_by: str | None = None
     membership: MembershipViewOut | None = None
     tier_review: TierReviewOut | None = Field(default=None, description="null when the member cannot fall a tier")
+    household: MemberHouseholdOut | None = Field(default=None, description="the household it belongs to")
 
 
 class SourceOut(Out):
@@ -126,6 +132,12 @@ class SourceOut(Out):
     prize_id: str | None = Field(default=None, description="spin: the prize drawn")
     store_id: str | None = Field(default=None, description="visit: the store")
     hold_id: str | None = Field(default=None, description="redeem: the hold a checkout captured")
+    household_id: str | None = Field(default=None, description=(
+        "earns of a household's member (their points went to the pool), household entries"))
+    member_id: str | None = Field(default=None, description=(
+        "a household pool's entries: the member who earned (household_in), joined or left, or spent"))
+    entry_id: str | None = Field(default=None, description="household_out, household_in: the earn moved")
+    entry_type: str | None = Field(default=None, description="household_in: the type of the earn moved")
     back_end: str | None = Field(default=None, description=(
         "redeem: the trusted back end (its token's sub) that redeemed or captured at a till for the member"))
     redemption_id: str | None = Field(default=None, description="redeem_reversal: the cancelled redemption")
@@ -704,6 +716,7 @@ class SettlementOut(Out):
 IDEMPOTENCY_KEY_REQUIRED = frozenset({
     "recordPurchase", "recordReturn", "redeem", "adjustPoints", "recordMembership", "spin", "donatePoints",
     "recordPartnerEarn", "placeHold", "captureHold", "releaseHold", "cancelRedemption", "transferPoints",
+    "redeemFromHousehold", "placeHouseholdHold",
 })
 
 ERROR_STATUSES = (400, 401, 403, 404, 409, 410, 413, 415, 422, 429, 500, 503)
@@ -742,6 +755,35 @@ def responses(status: int, model: type[BaseModel], description: str = "Success")
                                             "{\"message\": ...}" if error in GATEWAY_STATUSES
                              else "A problem (RFC 9457)", "content": content}
     return documented
+
+
+class HouseholdSeatOut(Out):
+    member_id: str
+    role: Literal["owner", "member"]
+    joined_at: str
+    contributed: int = Field(description="points its earns moved to the pool since it joined")
+
+
+class HouseholdPointsOut(Out):
+    available: int
+    held: int
+    qualifying: int
+
+
+class HouseholdOut(Out):
+    household_id: str
+    name: str
+    owner_id: str
+    status: Literal["open", "closed"] = Field(description="closed once its owner left, alone")
+    members: list[HouseholdSeatOut]
+    points: HouseholdPointsOut = Field(description="the pool's")
+    tier: TierOut | None = Field(default=None, description="the pool's tier, with tier_basis household")
+
+
+class InvitationOut(Out):
+    household_id: str
+    code: str = Field(description="single use; shown once (stored only as its hash)")
+    expires_at: str
 
 
 class WebhookOut(Out):

@@ -37,6 +37,13 @@ class EntryType(StrEnum):
     # Held referral rewards cancelled (negative, pending): the referee's first order was fully returned.
     # Neither a return of the referrer's nor its activity.
     REFERRAL_REVERSAL = "referral_reversal"
+    # A household member's earned points moved on to the household's pool in the earn's transaction: the
+    # member's entry (negative) and the pool's (the same lots with their expiry, and the earn's qualifying
+    # points). Neither issues points nor is activity: the earn entry before them did both.
+    HOUSEHOLD_OUT = "household_out"
+    HOUSEHOLD_IN = "household_in"
+    # 0 points, on the pool's ledger: a member joined or left (household.member_joined / member_left).
+    HOUSEHOLD = "household"
 
     @property
     def issues_points(self) -> bool:
@@ -53,6 +60,15 @@ class EntryType(StrEnum):
         """Its positive points were earned: lifetime_earned counts them (reconciliation adds them up). A
         redemption given back or points received by transfer become lots too, but are not earned."""
         return self in _ISSUING or self is EntryType.ADJUST
+
+
+# A household's pool is a holder of points kept under this member id prefix (loyalty.domain.households): never a
+# member of the program's numbers (no enrollment, no activity), though its entries move points like any.
+POOL_PREFIX = "household#"
+
+
+def is_pool(member_id: str) -> bool:
+    return member_id.startswith(POOL_PREFIX)
 
 
 _ISSUING = frozenset({EntryType.EARN, EntryType.ACTION, EntryType.PARTNER_EARN, EntryType.PROMO, EntryType.BONUS,

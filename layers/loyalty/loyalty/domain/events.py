@@ -12,7 +12,7 @@ import hmac
 import json
 from typing import Any
 
-from loyalty.domain.entries import ISSUING_TYPES
+from loyalty.domain.entries import ISSUING_TYPES, is_pool
 from loyalty.domain.metrics import PoisonRecord
 
 SOURCE = "loyalty"
@@ -76,6 +76,8 @@ def events_of(event_name: str, keys: dict[str, Any], new: dict[str, Any] | None)
     if event_name != "INSERT":
         return []
     if sk == "PROFILE":
+        if is_pool(pk[7:]):
+            return []  # a household's pool enrolls nobody
         member_id = str(new.get("member_id") or pk[7:])
         return [event("member.enrolled", member_id, str(new.get("enrolled_at", "")), member_id, {
             "tier": new.get("tier"), "referred_by": new.get("referred_by")})]
@@ -141,6 +143,12 @@ def events_of(event_name: str, keys: dict[str, Any], new: dict[str, Any] | None)
         found.append(event("tier.changed", entry_id, occurred, member_id, {
             "entry_id": entry_id, "from": details.get("from"), "to": details.get("to"),
             "reason": details.get("reason"), "qualifying_points": details.get("qualifying_points")}))
+    if kind == "household" and details.get("action") in ("joined", "left"):
+        # On the pool's ledger; the event is the member's.
+        found.append(event(f"household.member_{details['action']}", entry_id, occurred,
+                           str(details.get("member_id", "")), {
+                               "entry_id": entry_id, "household_id": source.get("household_id"),
+                               "role": details.get("role")}))
     if kind == "birthday":
         found.append(event("birthday.reward_granted", entry_id, occurred, member_id, {**base}))
     if kind == "promo" and source.get("code"):

@@ -59,6 +59,18 @@ class Wallet:
             if int(amount) > 0:
                 self.lots[day] = self.lots.get(day, 0) + int(amount)
 
+    def remove(self, lots: dict[str, int]) -> None:
+        """Exactly these points out of exactly these lots (what an earn just credited, moved on to a
+        household's pool with their expiry)."""
+        for day, amount in lots.items():
+            left = self.lots.get(day, 0) - int(amount)
+            if left < 0:
+                raise ValueError(f"lot {day} holds {self.lots.get(day, 0)} points, not {amount}")
+            if left:
+                self.lots[day] = left
+            else:
+                self.lots.pop(day, None)
+
     def give_back(self, lots: dict[str, int], today: date) -> tuple[dict[str, int], int]:
         """Spent points coming back (a cancelled redemption): into the lots they came from, except lots
         whose last valid day is already past, which stay expired. Returns what went into which lot (after

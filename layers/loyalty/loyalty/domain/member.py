@@ -403,6 +403,32 @@ class MemberChange:
                            lots={lot: credited} if credited else {}, expires_at=expires_at(self.config, lot),
                            description=message)
 
+    # --- households -----------------------------------------------------------------------------------
+
+    def household_out(self, earned: Entry, *, household_id: str) -> Entry:
+        """What `earned` just credited, out of this member's lots again: it goes to the household's pool."""
+        lots = dict(earned.lots or {})
+        self.wallet.remove(lots)
+        return self._entry(EntryType.HOUSEHOLD_OUT, -sum(lots.values()), self.now, lots=lots,
+                           source={"household_id": household_id, "entry_id": earned.entry_id})
+
+    def household_in(self, earned: Entry, *, contributor_id: str, household_id: str) -> Entry:
+        """A household member's earn, into the pool: the same lots (their expiry) and qualifying points. The
+        pool's own activity for the inactivity policy (the member's earn was the program's activity)."""
+        lots = dict(earned.lots or {})
+        for lot, amount in lots.items():
+            self.wallet.restore({lot: amount})
+        qualifying_day = date.fromisoformat(earned.qualifying_day) if earned.qualifying_day else None
+        if qualifying_day is not None:
+            self._qualify(qualifying_day, int(earned.qualifying))
+        self._touch(date.fromisoformat(earned.day))
+        return self._entry(EntryType.HOUSEHOLD_IN, sum(lots.values()), self.now, lots=lots,
+                           qualifying=int(earned.qualifying) if qualifying_day else 0,
+                           qualifying_day=earned.qualifying_day if qualifying_day else None,
+                           expires_at=earned.expires_at,
+                           source={"household_id": household_id, "member_id": contributor_id,
+                                   "entry_id": earned.entry_id, "entry_type": earned.type})
+
     # --- scheduled work -------------------------------------------------------------------------------
 
     def release_due(self) -> list[Entry]:

@@ -22,7 +22,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from loyalty.domain.entries import ACTIVITY_TYPES, ISSUING_TYPES
+from loyalty.domain.entries import ACTIVITY_TYPES, ISSUING_TYPES, is_pool
 
 ACTIVITY_WINDOW_DAYS = 90
 # The longest period GET /admin/metrics answers; purchase histograms keep exact days this far back.
@@ -146,9 +146,9 @@ def contributions(event_name: str, keys: dict[str, Any], new: dict[str, Any] | N
     if not pk.startswith("MEMBER#"):
         return {}
     if sk == "PROFILE":
-        return _enrollment(new)
+        return {} if is_pool(pk.removeprefix("MEMBER#")) else _enrollment(new)
     if sk.startswith("ENTRY#"):
-        return _entry(new)
+        return _entry(new, pool=is_pool(pk.removeprefix("MEMBER#")))
     return {}
 
 
@@ -160,7 +160,7 @@ def _enrollment(member: dict[str, Any]) -> dict[ItemKey, Counter[str]]:
     return {(DAYS_PK, day): counters}
 
 
-def _entry(entry: dict[str, Any]) -> dict[ItemKey, Counter[str]]:
+def _entry(entry: dict[str, Any], *, pool: bool = False) -> dict[ItemKey, Counter[str]]:
     kind = str(entry.get("type", ""))
     if not kind:
         raise PoisonRecord("ledger entry without a type")
@@ -256,7 +256,7 @@ def _entry(entry: dict[str, Any]) -> dict[ItemKey, Counter[str]]:
         result = {(DAYS_PK, day): counters, (DAYS_PK, recorded_day): Counter()}
         result[(DAYS_PK, recorded_day)].update(tier_counters)
         return {key: value for key, value in result.items() if value}
-    if kind in ACTIVITY_TYPES:
+    if kind in ACTIVITY_TYPES and not pool:  # a household's pool is no member: its spends are nobody's activity
         previous = entry.get("previous_activity_day")
         counters[f"act:{_bucket(previous, day, ACTIVITY_WINDOW_DAYS)}"] += 1
         if previous and previous < (date.fromisoformat(day) - timedelta(days=ACTIVITY_WINDOW_DAYS - 1)).isoformat():

@@ -173,6 +173,16 @@ class Transfers(Strict):
     min_tier: Name | None = None
 
 
+class Households(Strict):
+    """Members pooling their points (loyalty.domain.households). Absent from the config: no households."""
+
+    enabled: bool = False
+    max_members: Annotated[int, Field(ge=2, le=20)] = 6
+    # "household": every member's tier follows the pool's qualifying points.
+    tier_basis: Literal["member", "household"] = "member"
+    members_may_spend: bool = True
+
+
 ReminderDays = Annotated[list[Annotated[int, Field(ge=1, le=365)]], Field(max_length=10)]
 
 
@@ -238,6 +248,7 @@ class ProgramConfig(Strict):
     transfers: Transfers | None = None
     reminders: Reminders | None = None
     referrals: Referrals | None = None
+    households: Households | None = None
 
     @field_validator("timezone")
     @classmethod

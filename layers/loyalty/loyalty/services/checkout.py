@@ -8,6 +8,7 @@ when released or expired; only a capture writes an entry, the `redeem` the check
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from loyalty.domain.clock import iso_utc, utc_now
@@ -42,12 +43,21 @@ def _hold_not_found(hold_id: str) -> NotFound:
 def place_hold(caller: Caller, path_id: str, request: HoldRequest,
                idempotency: IdempotencyRequest | None) -> Outcome:
     member_id = caller.authorize_member(path_id)
-    idempotency = key_required(idempotency)
+    return hold_from(member_id, request, key_required(idempotency))
+
+
+def hold_from(holder_id: str, request: HoldRequest, idempotency: IdempotencyRequest,
+              check: Callable[[Turn], None] | None = None) -> Outcome:
+    """A hold on a holder of points: a member, or a household's pool (`check`: the spender's right to it,
+    asked on each attempt's read)."""
+    member_id = holder_id
     now = utc_now()
     hold_id = new_ulid()
     expires_at = iso_utc(now + timedelta(seconds=request.expires_in_seconds))
 
     def decide(turn: Turn) -> Decision:
+        if check is not None:
+            check(turn)
         lots = turn.change.hold(request.points, hold_id=hold_id, expires_at=expires_at)
         turn.writes.spend = request.points
         hold = HoldItem(*hold_key(member_id, hold_id), hold_id=hold_id, member_id=member_id, points=request.points,

@@ -286,10 +286,19 @@ def record_return(caller: Caller, path_id: str, request: ReturnRequest,
 def redeem(caller: Caller, path_id: str, request: RedemptionRequest,
            idempotency: IdempotencyRequest | None) -> Outcome:
     member_id = caller.authorize_member(path_id)
-    idempotency = key_required(idempotency)
+    return redeem_from(member_id, request, key_required(idempotency), source=caller.on_behalf(member_id))
+
+
+def redeem_from(holder_id: str, request: RedemptionRequest, idempotency: IdempotencyRequest, *,
+                source: dict[str, str], check: Callable[[Turn], None] | None = None) -> Outcome:
+    """A redemption from a holder of points: a member, or a household's pool (`check`: the spender's right
+    to it, asked on each attempt's read)."""
+    member_id = holder_id
     now = utc_now()
 
     def decide(turn: Turn) -> Decision:
+        if check is not None:
+            check(turn)
         member, snapshot = turn.member, turn.snapshot
         if request.reward_id is not None:
             reward = snapshot.reward
@@ -315,8 +324,7 @@ def redeem(caller: Caller, path_id: str, request: RedemptionRequest,
             stock = {}
         code = random_code(REDEMPTION_CODE_LENGTH)
         redemption = {"reward_id": request.reward_id, "code": code, "status": "issued", **stock}
-        entry = turn.change.spend(EntryType.REDEEM, points, source={"reward_id": request.reward_id,
-                                                                    **caller.on_behalf(member_id)},
+        entry = turn.change.spend(EntryType.REDEEM, points, source={"reward_id": request.reward_id, **source},
                                   description=description, redemption=redemption)
         turn.writes.spend = points
         return Decision(201, lambda: redemption_view(entry, int(entry.balance_after)))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from loyalty.domain import households
 from loyalty.domain.errors import Conflict, DomainError
 from loyalty.domain.member import MemberChange
 from loyalty.domain.program import ProgramConfig
@@ -83,6 +84,26 @@ def change_points(idempotency: IdempotencyRequest | None, member_id: str, now: d
     return execute(idempotency, read, plan, replayer)
 
 
+def _to_household(turn: Turn, now: datetime) -> None:
+    """A household's member: what this change earned moves on to the household's pool, in the same
+    transaction (the pool under its own version: its members' earns and spends re-plan on a lost race). The
+    pool is read only when something was earned."""
+    seat = turn.member.household or {}
+    household_id = seat.get("household_id")
+    if not household_id or not any(households.goes_to_pool(entry) for entry in turn.change.entries):
+        return
+    pool = snapshot_store.read_snapshot(member_id=households.pool_id(household_id), with_program=False).member
+    if pool is None:
+        return
+    pool_change = MemberChange(pool, turn.config, now)
+    turn.writes.closed_holds.extend(pool_change.fold_expired_holds())
+    households.contribute(turn.change, pool_change, household_id)
+    turn.member.household = {**seat, "contributed": int(seat.get("contributed", 0)) + households.contributed(
+        turn.change.entries)}
+    turn.writes.other_members.append(pool)
+    turn.writes.entries.extend(pool_change.finish())
+
+
 @dataclass(frozen=True)
 class Quote:
     """What a change would do to the member now, planned exactly as change_points plans it, not committed."""
@@ -122,6 +143,8 @@ def _planned(snapshot: Snapshot, member_id: str, now: datetime, decide: Callable
         if turn.writes.spend is not None:
             # The spend's condition is checked on the balance as stored, before the expired holds came back.
             turn.writes.spend -= came_back
+        if not quoting:
+            _to_household(turn, now)
         turn.writes.entries = turn.change.finish() + turn.writes.entries
         body = decision.answer()
     return turn, decision, body

@@ -29,7 +29,7 @@ from loyalty.domain import ceilings
 from loyalty.domain import metrics as m
 from loyalty.domain.campaigns import Campaign
 from loyalty.domain.clock import iso_utc, local_day, utc_now
-from loyalty.domain.entries import LOT_CREDITING_TYPES
+from loyalty.domain.entries import LOT_CREDITING_TYPES, is_pool
 from loyalty.domain.ids import ulid_time_ms
 from loyalty.domain.program import ProgramConfig
 from loyalty.domain.tiers import window_start
@@ -252,7 +252,7 @@ def _member_partition(report: Report, totals: Totals, member_id: str, group: lis
     if profile is None:
         report.expect("every entry belongs to a member", f"member {member_id}", 0, len(entries))
         return
-    totals.members += 1
+    totals.members += 0 if is_pool(member_id) else 1  # a household's pool: no member of the count
     trial = Report()
     _member_checks(trial, profile, entries, today, window_days, holds, cold)
     if trial.count:

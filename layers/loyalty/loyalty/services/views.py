@@ -84,6 +84,8 @@ def member_view(member: MemberItem, config: ProgramConfig, now: datetime) -> dic
         "referred_by": member.referred_by,
         "membership": _membership(member, config, today),
         "tier_review": _tier_review(member, config),
+        "household": {"household_id": member.household["household_id"], "role": member.household["role"]}
+        if member.household else None,
     }
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.member import ClosedHold, Entry
-from loyalty.store import db, escrow, referrals, shares
+from loyalty.store import db, escrow, households, referrals, shares
 from loyalty.store.audit import AuditItem, add_audit
 from loyalty.store.db import Txn
 from loyalty.store.idempotency import IdempotencyItem, add_idempotency
@@ -88,6 +88,8 @@ class PointsChange:
     # Referrals whose status changes (flagged or held again by a first purchase, approved, rejected, released,
     # cancelled by a return), each with the status it must still have. Labels: referral, referral1, ...
     referrals: list[tuple[ReferralItem, str]] = field(default_factory=list)
+    # A household's pool spent: the household must still be at this version (its id, the version read).
+    household_unchanged: tuple[str, int] | None = None
 
 
 def commit_points_change(change: PointsChange) -> None:
@@ -139,6 +141,8 @@ def commit_points_change(change: PointsChange) -> None:
     for number, (referral, was) in enumerate(change.referrals):
         txn.update(f"referral{number or ''}", referral, referrals.update_actions(referral), referrals.still(was),
                    versioned=False)
+    if change.household_unchanged is not None:
+        households.unchanged_check(txn, *change.household_unchanged)
     add_audit(txn, change.audit)
     add_idempotency(txn, change.idempotency)
     # A reward's stock is taken before the transaction, outside it (shares.take_now), and given back if the

@@ -236,6 +236,9 @@ class MemberItem(Item):
     # {campaign_id: {"n": times awarded, "t": 1 once seen in the treated group, "h": 1 in the holdout}}, for
     # the running campaigns only (pruned as they end): per-member maximums and the reports' member counts.
     campaign_counts = JSONAttribute(null=True)
+    # {household_id, role, contributed}: the household the member belongs to (store.households), and the points
+    # its earns moved to the household's pool since it joined.
+    household = JSONAttribute(null=True)
     # Optimistic lock: every points change is conditioned on the version it read.
     rev = VersionAttribute()
 
@@ -310,6 +313,7 @@ MEMBER_MUTABLE = (
     "referral_status",
     "profile_completed_at", "name", "email", "birthday", "phone", "locale", "preferences", "consents",
     "status", "referred_by", "holds", "transfers_sent", "gsi3pk", "gsi3sk", "campaign_counts",
+    "household",
 )
 
 
@@ -330,7 +334,7 @@ def roster_key(tier: str, status: str, shard: int) -> str:
 
 def place_on_roster(member: MemberItem) -> None:
     """The member's roster keys follow its tier and status (an erased member leaves the roster)."""
-    if member.status == "erased":
+    if member.status in ("erased", "pool"):  # a household's pool is no member of the back office's lists
         member.gsi3pk = member.gsi3sk = None
     else:
         shard = zlib.crc32(member.member_id.encode()) % ROSTER_SHARDS

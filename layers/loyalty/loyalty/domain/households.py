@@ -1,0 +1,116 @@
+"""Households: members who pool their points.
+
+A household's pool is a holder of points like a member (domain.member.PointsHolder: lots with their expiry,
+holds, qualifying days, a tier), kept under the pool id `household#<household_id>`, which no path can name
+as a member. While a member belongs to a household, what it earns moves on to the pool in the same
+transaction (`contribute`): the earn entry stays on the member's ledger (the program issued the points to
+it: metrics and events count it there) and carries `household_id`; a `household_out` entry takes the lots it
+credited off the member and a `household_in` entry puts the same lots, with their expiry and the earn's
+qualifying points, into the pool. Nothing here reads or writes storage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from loyalty.domain.clock import iso_utc
+from loyalty.domain.entries import POOL_PREFIX, EntryType, is_pool
+from loyalty.domain.errors import Conflict, Forbidden
+from loyalty.domain.member import Entry, MemberChange
+from loyalty.domain.program import Households, ProgramConfig
+
+__all__ = ["is_pool"]
+INVITATION_DAYS = 7
+OWNER, MEMBER = "owner", "member"
+
+
+def pool_id(household_id: str) -> str:
+    """The member id the household's pool is kept under (a `#` no member id has)."""
+    return f"{POOL_PREFIX}{household_id}"
+
+
+@dataclass
+class Household:
+    household_id: str
+    name: str
+    owner_id: str
+    created_at: str
+    # {member_id: {"role": "owner"|"member", "joined_at": ...}}
+    members: dict[str, dict[str, Any]] = field(default_factory=dict)
+    status: str = "open"  # "closed" once its owner left, alone
+
+    def role_of(self, member_id: str) -> str | None:
+        return (self.members.get(member_id) or {}).get("role")
+
+
+def rules_of(config: ProgramConfig) -> Households:
+    """The program's households block; 409 households_disabled unless it is on."""
+    rules = config.households
+    if rules is None or not rules.enabled:
+        raise Conflict("this program has no households", code="households_disabled")
+    return rules
+
+
+def may_read(household: Household, member_id: str, *, admin: bool) -> bool:
+    return admin or household.role_of(member_id) is not None
+
+
+def check_may_spend(household: Household, rules: Households, member_id: str, *, admin: bool) -> None:
+    """The owner spends the pool, and every member when `members_may_spend` (an admin too)."""
+    role = household.role_of(member_id)
+    if admin or role == OWNER or (role == MEMBER and rules.members_may_spend):
+        return
+    raise Forbidden("only the household's owner may spend its points" if role else
+                    "only the household's members may use it")
+
+
+def check_may_join(household: Household, rules: Households, member_id: str,
+                   member_household: dict[str, Any] | None) -> None:
+    if member_household:
+        raise Conflict("the member already belongs to a household", code="already_in_household")
+    if household.status != "open":
+        raise Conflict("the household is closed", code="household_closed")
+    if len(household.members) >= rules.max_members:
+        raise Conflict(f"the household has its {rules.max_members} members", code="household_full")
+
+
+def check_may_remove(household: Household, caller_id: str, member_id: str, *, admin: bool) -> None:
+    """A member leaves; the owner (or an admin) removes a member; the owner leaves only when alone."""
+    role = household.role_of(member_id)
+    if role is None:
+        raise Conflict(f"member {member_id} is not in this household", code="not_in_household")
+    if not admin and caller_id != member_id and household.role_of(caller_id) != OWNER:
+        raise Forbidden("only the owner removes another member")
+    if role == OWNER and len(household.members) > 1:
+        raise Conflict("the owner leaves last: remove the other members first", code="owner_leaves_last")
+
+
+def invitation_expiry(now: datetime) -> str:
+    return iso_utc(now + timedelta(days=INVITATION_DAYS))
+
+
+def goes_to_pool(entry: Entry) -> bool:
+    """Points the program issued to a household's member, available now: the pool's."""
+    return int(entry.points) > 0 and entry.status == "available" and EntryType(entry.type).issues_points
+
+
+def contribute(member_change: MemberChange, pool_change: MemberChange, household_id: str) -> list[Entry]:
+    """Move what the member's change earned (points the program issued, available now) on to the pool.
+    Marks those earn entries with `household_id`; returns the pool's entries."""
+    for earned in list(member_change.entries):
+        if not goes_to_pool(earned):
+            continue
+        earned.source = {**earned.source, "household_id": household_id}
+        if not earned.lots:
+            continue  # all of it paid a debt of the member's
+        member_change.household_out(earned, household_id=household_id)
+        pool_change.household_in(earned, contributor_id=str(member_change.member.member_id),
+                                 household_id=household_id)
+    return pool_change.entries
+
+
+def contributed(entries: list[Entry]) -> int:
+    """What these entries of a member moved to its household's pool."""
+    return -sum(int(entry.points) for entry in entries if entry.type == EntryType.HOUSEHOLD_OUT)

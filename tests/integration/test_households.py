@@ -1,0 +1,254 @@
+"""Households: a family pools its points (create, invite, join, leave), earns into the pool in the earn's
+transaction, and spends the pool without ever overspending it."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from typing import Any
+
+import pytest
+
+from loyalty.store import changes
+from loyalty_local import queues
+from loyalty_local.motoserver import MotoServer
+from tests.events import Api, Result
+from tests.stream_helpers import assert_reconciled, deliver, stream_records
+
+
+@pytest.fixture
+def households_on(api: Api, program: dict[str, Any]) -> dict[str, Any]:
+    """Given the demo program with households on (two members at most, members may spend)."""
+    config = copy.deepcopy(program)
+    config["households"] = {"enabled": True, "max_members": 2, "tier_basis": "member", "members_may_spend": True}
+    response = api.put("/admin/program", config, admin=True)
+    assert response.status == 200, response.body
+    return config
+
+
+def create(api: Api, owner: str, name: str = "The Smiths") -> dict[str, Any]:
+    response = api.post("/households", {"name": name}, sub=owner)
+    assert response.status == 201, response.body
+    return response.body
+
+
+def invite(api: Api, owner: str, household_id: str) -> str:
+    response = api.post(f"/households/{household_id}/invitations", {}, sub=owner)
+    assert response.status == 201, response.body
+    return str(response.body["code"])
+
+
+def join(api: Api, member: str, household_id: str, code: str) -> Result:
+    return api.post(f"/households/{household_id}/members", {"code": code}, sub=member)
+
+
+def spend(api: Api, member: str, household_id: str, points: int, key: str | None = None) -> Result:
+    return api.post(f"/households/{household_id}/redemptions", {"points": points, "description": "pool spend"},
+                    sub=member, headers={"Idempotency-Key": key or str(uuid.uuid4())})
+
+
+def family(api: Api) -> str:
+    """Given Ann (owner, 1,000 points of her own) and Ben (500 of his own) in one household."""
+    api.enroll("ann")
+    api.enroll("ben")
+    api.purchase("ann", "ann-before", "100.00")
+    api.purchase("ben", "ben-before", "50.00")
+    household_id = str(create(api, "ann")["household_id"])
+    assert join(api, "ben", household_id, invite(api, "ann", household_id)).status == 200
+    return household_id
+
+
+def test_a_member_creates_a_household_invites_and_another_joins(api: Api, households_on: dict) -> None:
+    # Given Ann's household and an invitation
+    household_id = family(api)
+    # Then both are in it, Ann as its owner; the pool is empty
+    household = api.get(f"/households/{household_id}", sub="ben").body
+    assert household["owner_id"] == "ann" and household["name"] == "The Smiths"
+    assert [(seat["member_id"], seat["role"], seat["contributed"]) for seat in household["members"]] == [
+        ("ann", "owner", 0), ("ben", "member", 0)]
+    assert household["points"] == {"available": 0, "held": 0, "qualifying": 0}
+    assert api.get("/members/me", sub="ben").body["household"] == {"household_id": household_id, "role": "member"}
+    # And the pool's ledger says who joined
+    entries = api.get(f"/households/{household_id}/activity", sub="ann").body["items"]
+    assert [(entry["type"], entry["details"]["action"], entry["details"]["member_id"]) for entry in entries] == [
+        ("household", "joined", "ben"), ("household", "joined", "ann")]
+
+
+def test_what_a_member_earns_goes_to_the_pool_and_what_it_had_stays_its_own(api: Api, households_on: dict) -> None:
+    household_id = family(api)
+    # When Ben buys for 20.00 (200 points) and Ann for 10.00 (125 points at Silver)
+    earned = api.purchase("ben", "ben-1", "20.00")
+    api.purchase("ann", "ann-1", "10.00")
+    # Then the earn entry is Ben's, marked with the household; the points are the pool's
+    assert earned.status == 201 and earned.body["points"] == 200
+    assert earned.body["source"]["household_id"] == household_id
+    assert api.get("/members/me", sub="ben").body["points"]["available"] == 500
+    assert api.get("/members/me", sub="ann").body["points"]["available"] == 1000
+    household = api.get(f"/households/{household_id}", sub="ann").body
+    assert household["points"]["available"] == 325 and household["points"]["qualifying"] == 325
+    assert {seat["member_id"]: seat["contributed"] for seat in household["members"]} == {"ann": 125, "ben": 200}
+    ben = [entry["type"] for entry in api.get("/members/me/activity", sub="ben").body["items"]]
+    assert ben[:2] == ["household_out", "earn"]
+    # And a retried purchase moves nothing twice; the books stay clean (pools included)
+    assert api.purchase("ben", "ben-1", "20.00").status == 201
+    assert api.get(f"/households/{household_id}", sub="ann").body["points"]["available"] == 325
+    assert_reconciled()
+
+
+def test_members_spend_the_pool_and_never_overspend_it(api: Api, households_on: dict) -> None:
+    household_id = family(api)
+    api.purchase("ben", "ben-1", "30.00")  # 300 points into the pool
+    # When Ben spends 200 and then Ann asks for 200 more
+    assert spend(api, "ben", household_id, 200).status == 201
+    refused = spend(api, "ann", household_id, 200)
+    # Then the second is refused and nothing of it is written
+    assert (refused.status, refused.body["code"]) == (409, "insufficient_points")
+    assert api.get(f"/households/{household_id}", sub="ann").body["points"]["available"] == 100
+    # And a hold on the pool takes its points out of it
+    hold = api.post(f"/households/{household_id}/holds", {"points": 60}, sub="ann",
+                    headers={"Idempotency-Key": "hold-1"})
+    assert hold.status == 201, hold.body
+    assert api.get(f"/households/{household_id}", sub="ben").body["points"] == {
+        "available": 40, "held": 60, "qualifying": 300}
+    # And the members' own points were never touched
+    assert api.get("/members/me", sub="ben").body["points"]["available"] == 500
+    assert_reconciled()
+
+
+def test_concurrent_spends_by_two_members_never_overspend_the_pool(api: Api, households_on: dict,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    household_id = family(api)
+    api.purchase("ben", "ben-1", "30.00")  # 300 points into the pool
+    real_commit = changes.commit_points_change
+    raced: list[Result] = []
+
+    def ann_first(change: changes.PointsChange) -> None:
+        # When Ann's spend of 200 commits between Ben's read of the pool and Ben's commit
+        if not raced:
+            monkeypatch.setattr(changes, "commit_points_change", real_commit)
+            raced.append(spend(api, "ann", household_id, 200, key="ann-spend"))
+        real_commit(change)
+
+    monkeypatch.setattr(changes, "commit_points_change", ann_first)
+    bens = spend(api, "ben", household_id, 200, key="ben-spend")
+    # Then exactly one of them spent: the other re-read the pool and found 100 points
+    assert raced[0].status == 201
+    assert (bens.status, bens.body["code"]) == (409, "insufficient_points")
+    assert api.get(f"/households/{household_id}", sub="ann").body["points"]["available"] == 100
+    assert_reconciled()
+
+
+def test_only_the_owner_spends_when_members_may_not(api: Api, households_on: dict) -> None:
+    household_id = family(api)
+    api.purchase("ben", "ben-1", "30.00")
+    config = copy.deepcopy(households_on)
+    config["households"]["members_may_spend"] = False
+    assert api.put("/admin/program", config, admin=True).status == 200
+    assert spend(api, "ben", household_id, 10).status == 403
+    assert spend(api, "ann", household_id, 10).status == 201
+
+
+def test_a_member_outside_the_household_gets_403_on_every_household_route(api: Api, households_on: dict) -> None:
+    household_id = family(api)
+    api.enroll("eve")
+    api.purchase("eve", "eve-1", "10.00")
+    calls = [
+        api.get(f"/households/{household_id}", sub="eve"),
+        api.get(f"/households/{household_id}/activity", sub="eve"),
+        api.post(f"/households/{household_id}/invitations", {}, sub="eve"),
+        api.request("DELETE", f"/households/{household_id}/members/ben", sub="eve"),
+        spend(api, "eve", household_id, 1),
+        api.post(f"/households/{household_id}/holds", {"points": 1}, sub="eve", headers={"Idempotency-Key": "h"}),
+    ]
+    assert [call.status for call in calls] == [403] * len(calls)
+    # And a member (not the owner) may neither invite nor remove another
+    assert api.post(f"/households/{household_id}/invitations", {}, sub="ben").status == 403
+    assert api.request("DELETE", f"/households/{household_id}/members/ann", sub="ben").status == 403
+
+
+def test_bad_codes_a_full_household_and_a_second_household_are_refused_and_change_nothing(
+        api: Api, households_on: dict) -> None:
+    household_id = family(api)
+    api.enroll("cal")
+    # An unknown code
+    unknown = join(api, "cal", household_id, "NOPE2345")
+    assert (unknown.status, unknown.body["code"]) == (404, "invitation_not_found")
+    # A used code
+    code = invite(api, "ann", household_id)
+    full = join(api, "cal", household_id, code)
+    assert (full.status, full.body["code"]) == (409, "household_full")
+    api.request("DELETE", f"/households/{household_id}/members/ben", sub="ann")
+    assert join(api, "cal", household_id, code).status == 200
+    api.enroll("dan")
+    used = join(api, "dan", household_id, code)
+    assert (used.status, used.body["code"]) == (410, "invitation_used")
+    # A member of one household creates no other
+    second = api.post("/households", {"name": "Mine"}, sub="cal")
+    assert (second.status, second.body["code"]) == (409, "already_in_household")
+    # A bad body
+    assert api.post("/households", {"name": ""}, sub="dan").status == 422
+    assert api.post("/households", {"name": "x", "extra": 1}, sub="dan").status == 422
+    assert api.get("/members/me", sub="dan").body["household"] is None
+    members = [seat["member_id"] for seat in api.get(f"/households/{household_id}", sub="ann").body["members"]]
+    assert members == ["ann", "cal"]
+
+
+def test_an_expired_code_is_gone(api: Api, households_on: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    api.enroll("ann")
+    api.enroll("ben")
+    household_id = str(create(api, "ann")["household_id"])
+    from loyalty.domain import households
+
+    monkeypatch.setattr(households, "INVITATION_DAYS", -1)
+    code = invite(api, "ann", household_id)
+    expired = join(api, "ben", household_id, code)
+    assert (expired.status, expired.body["code"]) == (410, "invitation_expired")
+
+
+def test_households_disabled_is_409_and_writes_nothing(api: Api, program: dict) -> None:
+    api.enroll("ann")
+    refused = api.post("/households", {"name": "No"}, sub="ann")
+    assert (refused.status, refused.body["code"]) == (409, "households_disabled")
+    assert api.get("/members/me", sub="ann").body["household"] is None
+
+
+def test_a_member_leaves_with_nothing_and_the_owner_leaves_last(api: Api, households_on: dict) -> None:
+    household_id = family(api)
+    api.purchase("ben", "ben-1", "30.00")
+    # The owner cannot leave while Ben is in
+    early = api.request("DELETE", f"/households/{household_id}/members/ann", sub="ann")
+    assert (early.status, early.body["code"]) == (409, "owner_leaves_last")
+    # Ben leaves: the pool keeps its points; Ben's next earn is his own
+    left = api.request("DELETE", f"/households/{household_id}/members/me", sub="ben")
+    assert left.status == 200 and [seat["member_id"] for seat in left.body["members"]] == ["ann"]
+    assert left.body["points"]["available"] == 300
+    api.purchase("ben", "ben-2", "10.00")
+    assert api.get("/members/me", sub="ben").body["points"]["available"] == 600
+    assert api.get(f"/households/{household_id}", sub="ben").status == 403
+    # The owner, alone, leaves: the household closes
+    closed = api.request("DELETE", f"/households/{household_id}/members/ann", sub="ann")
+    assert closed.status == 200 and closed.body["status"] == "closed"
+    assert api.get("/members/me", sub="ann").body["household"] is None
+    assert_reconciled()
+
+
+@pytest.fixture
+def event_log(tables: MotoServer, stack, monkeypatch: pytest.MonkeyPatch) -> queues.EventLog:  # type: ignore[no-untyped-def]
+    refs, _ = queues.create(stack, tables.url)
+    monkeypatch.setenv("EVENT_BUS_NAME", refs["EventBus"])
+    return queues.EventLog(stack, tables.url)
+
+
+def test_joining_and_leaving_are_published_as_the_members_events(api: Api, households_on: dict,
+                                                                 event_log: queues.EventLog) -> None:
+    household_id = family(api)
+    api.request("DELETE", f"/households/{household_id}/members/ben", sub="ann")
+    deliver(stream_records(), function="events_publisher")
+    events = [event for event in event_log.page(0, 10_000)["items"] if event["type"].startswith("household.")]
+    assert sorted((event["type"], event["member_id"], event["data"]["role"]) for event in events) == [
+        ("household.member_joined", "ann", "owner"), ("household.member_joined", "ben", "member"),
+        ("household.member_left", "ben", "member")]
+    assert all(event["data"]["household_id"] == household_id for event in events)
+    # And the pool itself is no member: no member.enrolled for it
+    assert not [event for event in event_log.page(0, 10_000)["items"]
+                if event["type"] == "member.enrolled" and event["member_id"].startswith("household#")]

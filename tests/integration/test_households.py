@@ -252,3 +252,16 @@ def test_joining_and_leaving_are_published_as_the_members_events(api: Api, house
     # And the pool itself is no member: no member.enrolled for it
     assert not [event for event in event_log.page(0, 10_000)["items"]
                 if event["type"] == "member.enrolled" and event["member_id"].startswith("household#")]
+
+
+def test_a_members_export_shows_its_household_and_its_erasure_leaves_the_pool_whole(
+        api: Api, households_on: dict) -> None:
+    household_id = family(api)
+    api.purchase("ben", "ben-1", "30.00")
+    exported = api.get("/members/me/export", sub="ben").body
+    assert exported["member"]["household"] == {"household_id": household_id, "role": "member", "contributed": 300}
+    assert exported["view"]["household"] == {"household_id": household_id, "role": "member"}
+    # When Ben erases his account, the pool keeps what he contributed
+    assert api.request("DELETE", "/members/me", sub="ben").status == 200
+    assert api.get(f"/households/{household_id}", sub="ann").body["points"]["available"] == 300
+    assert_reconciled()

@@ -182,7 +182,7 @@ def export(caller: Caller, path_id: str) -> Outcome:
     profile = {name: getattr(member, name) for name in (
         "member_id", *PERSONAL_FIELDS, "referral_code", "referred_by", "status", "enrolled_at", "tier", "tier_since",
         "available", "pending", "lifetime_earned", "debt", "lots", "qualifying_days", "action_counts",
-        "reward_counts", "referrals", "last_activity_day", "profile_completed_at")}
+        "reward_counts", "referrals", "last_activity_day", "profile_completed_at", "household")}
     return Outcome(200, {"exported_at": iso_utc(utc_now()), "member": json.loads(json.dumps(profile, default=str)),
                          "view": member_view(member, config, utc_now()),
                          "activity": [entry_view(entry) for entry in entries]})

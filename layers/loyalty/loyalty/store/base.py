@@ -12,6 +12,7 @@ Each kind of item belongs to the store module of its thing, which owns its keys,
   PARTNER#, PARTNERKEY#, PROMO#, PROMOCLAIMS#, CODE#, CODEBATCH#, PARTNERORDER#          store.partners
   CAMPAIGNS / <id>, SEGMENTS / <id>                                                    store.campaigns
   REFERRAL#<referee> / REFERRAL                                                        store.referrals
+  HOUSEHOLD#<id> / HOUSEHOLD, HHCODE#<sha256> / HHCODE (the pool: MEMBER#household#<id>) store.households
   VOUCHER#<code> / VOUCHER                                                             store.vouchers
   WHATIF#<id> / JOB                                                                    store.whatif
   IMPORT#<id>, IMPORTROWS#, IMPORTSHARD#                                               store.imports

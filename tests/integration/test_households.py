@@ -265,3 +265,52 @@ def test_a_members_export_shows_its_household_and_its_erasure_leaves_the_pool_wh
     assert api.request("DELETE", "/members/me", sub="ben").status == 200
     assert api.get(f"/households/{household_id}", sub="ann").body["points"]["available"] == 300
     assert_reconciled()
+
+
+def returned(api: Api, member: str, order_id: str, amount: str, key: str) -> Result:
+    return api.post(f"/members/{member}/returns", {"order_id": order_id, "refund": {"amount": amount,
+                                                                                     "currency": "USD"}},
+                    sub="pos", scopes=["loyalty/transactions"], headers={"Idempotency-Key": key})
+
+
+def test_a_return_takes_the_points_back_from_the_pool_not_from_the_members_own(api: Api,
+                                                                              households_on: dict) -> None:
+    household_id = family(api)
+    api.purchase("ben", "ben-1", "30.00")  # 300 points into the pool
+    # When a third of the order is refunded
+    back = returned(api, "ben", "ben-1", "10.00", "ret-1")
+    # Then the pool gives 100 back and Ben returns them: Ben's own 500 are untouched
+    assert back.status == 201 and back.body["points"] == -100
+    household = api.get(f"/households/{household_id}", sub="ann").body
+    assert household["points"]["available"] == 200 and household["points"]["qualifying"] == 200
+    assert {seat["member_id"]: seat["contributed"] for seat in household["members"]}["ben"] == 200
+    ben = api.get("/members/me", sub="ben").body["points"]
+    assert ben["available"] == 500 and ben["qualifying"] == 500 + 200
+    # And when the pool has spent what the rest of the order gave, the member covers it (return_policy)
+    assert spend(api, "ann", household_id, 200).status == 201
+    assert returned(api, "ben", "ben-1", "20.00", "ret-2").status == 201
+    assert api.get(f"/households/{household_id}", sub="ann").body["points"]["available"] == 0
+    assert api.get("/members/me", sub="ben").body["points"]["available"] == 300
+    assert_reconciled()
+
+
+def test_pending_points_released_by_the_daily_job_go_to_the_pool(api: Api, households_on: dict) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from loyalty.services import jobs
+    from tests.stream_helpers import at
+
+    config = copy.deepcopy(households_on)
+    config["pending_days"] = 14
+    start = datetime(2026, 3, 2, 15, tzinfo=UTC)
+    with at(start):
+        assert api.put("/admin/program", config, admin=True).status == 200
+        household_id = family(api)
+        api.purchase("ben", "ben-1", "30.00")
+        assert api.get(f"/households/{household_id}", sub="ann").body["points"]["available"] == 0
+    day14 = start + timedelta(days=14)
+    with at(day14):
+        jobs.run("member_maintenance", day14)
+        assert api.get(f"/households/{household_id}", sub="ann").body["points"]["available"] == 300
+        assert api.get("/members/me", sub="ben").body["points"]["pending"] == 0
+        assert_reconciled()

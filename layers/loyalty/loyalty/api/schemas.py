@@ -138,6 +138,8 @@ class SourceOut(Out):
         "a household pool's entries: the member who earned (household_in), joined or left, or spent"))
     entry_id: str | None = Field(default=None, description="household_out, household_in: the earn moved")
     entry_type: str | None = Field(default=None, description="household_in: the type of the earn moved")
+    earned_in_household: str | None = Field(default=None, description=(
+        "release: the household the pending points were earned in (they go to its pool)"))
     back_end: str | None = Field(default=None, description=(
         "redeem: the trusted back end (its token's sub) that redeemed or captured at a till for the member"))
     redemption_id: str | None = Field(default=None, description="redeem_reversal: the cancelled redemption")

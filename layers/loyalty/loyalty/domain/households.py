@@ -91,16 +91,19 @@ def invitation_expiry(now: datetime) -> str:
     return iso_utc(now + timedelta(days=INVITATION_DAYS))
 
 
-def goes_to_pool(entry: Entry) -> bool:
-    """Points the program issued to a household's member, available now: the pool's."""
-    return int(entry.points) > 0 and entry.status == "available" and EntryType(entry.type).issues_points
+def goes_to_pool(entry: Entry, household_id: str) -> bool:
+    """Points the program issued to a household's member, available now: the pool's (pending points released
+    now only when they were earned in this household: what the member had before joining stays its own)."""
+    if int(entry.points) <= 0 or entry.status != "available" or not EntryType(entry.type).issues_points:
+        return False
+    return entry.type != EntryType.RELEASE or entry.source.get("earned_in_household") == household_id
 
 
 def contribute(member_change: MemberChange, pool_change: MemberChange, household_id: str) -> list[Entry]:
     """Move what the member's change earned (points the program issued, available now) on to the pool.
     Marks those earn entries with `household_id`; returns the pool's entries."""
     for earned in list(member_change.entries):
-        if not goes_to_pool(earned):
+        if not goes_to_pool(earned, household_id):
             continue
         earned.source = {**earned.source, "household_id": household_id}
         if not earned.lots:

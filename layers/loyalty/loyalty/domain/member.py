@@ -53,6 +53,7 @@ class PointsHolder(Protocol):
     birthday: Any
     birthday_awarded_year: Any
     membership: Any
+    household: Any  # {household_id, role, contributed} while the holder is a household's member
 
     @property
     def lots(self) -> dict[str, int]: ...
@@ -94,6 +95,7 @@ class Member:
     birthday: str | None = None
     birthday_awarded_year: int | None = None
     membership: dict[str, Any] | None = None
+    household: dict[str, Any] | None = None
     due_day: str | None = None
 
     def set_next_due(self, day: str | None) -> None:
@@ -215,9 +217,12 @@ class MemberChange:
         earned_on = earned_on or local_day(occurred_at, self.config.zone)
         if pending_until is not None:
             lots = list(self.member.pending_lots or [])
+            household_id = (self.member.household or {}).get("household_id")
             lots.append({"release": pending_until.isoformat(), "order_id": source.get("order_id"), "points": points,
                          "qualifying": qualifying, "earned": earned_on.isoformat(),
-                         **({"referral": source["referred_member_id"]} if source.get("referred_member_id") else {})})
+                         **({"referral": source["referred_member_id"]} if source.get("referred_member_id") else {}),
+                         # Earned in a household: released into its pool (if the member is still in it).
+                         **({"household": household_id} if household_id else {})})
             self.member.pending_lots = lots
             self.member.pending = int(self.member.pending or 0) + points
             return self._entry(entry_type, points, occurred_at, source=source, breakdown=breakdown or [],
@@ -429,6 +434,25 @@ class MemberChange:
                            source={"household_id": household_id, "member_id": contributor_id,
                                    "entry_id": earned.entry_id, "entry_type": earned.type})
 
+    def household_return(self, points: int, *, qualifying: int, earned_on: date, lot: str | None,
+                         source: dict[str, Any]) -> Entry:
+        """A return of an order whose points went to this pool: they go back to the member, who returns
+        them (from the order's lot first; what the pool no longer has is the member's to cover)."""
+        drawn, _uncollected = self.wallet.claw_back(points, lot, False)
+        if qualifying:
+            days = dict(self.member.qualifying_days or {})
+            if earned_on.isoformat() in days:
+                days[earned_on.isoformat()] -= qualifying
+            self.member.qualifying_days = tiers.prune_buckets(days, self.today, self.config.tier_window_days)
+        return self._entry(EntryType.HOUSEHOLD_OUT, -sum(amount for _, amount in drawn), self.now,
+                           lots=dict(drawn), source=source, qualifying=-qualifying,
+                           qualifying_day=earned_on.isoformat() if qualifying else None)
+
+    def household_returned(self, lots: dict[str, int], *, source: dict[str, Any]) -> Entry:
+        """The pool's points of a returned order, back to the member for its return entry."""
+        self.wallet.restore(lots)
+        return self._entry(EntryType.HOUSEHOLD_IN, sum(lots.values()), self.now, lots=dict(lots), source=source)
+
     # --- scheduled work -------------------------------------------------------------------------------
 
     def release_due(self) -> list[Entry]:
@@ -457,6 +481,8 @@ class MemberChange:
             self.member.pending = int(self.member.pending or 0) - points
             source = ({"referred_member_id": pending["referral"]} if pending.get("referral")
                       else {"order_id": pending["order_id"]})
+            if pending.get("household"):
+                source["earned_in_household"] = pending["household"]
             entries.append(self.earn(
                 EntryType.RELEASE, points, qualifying=int(pending["qualifying"]), occurred_at=self.now,
                 earned_on=date.fromisoformat(pending["earned"]), source=source,

@@ -249,6 +249,8 @@ def _entry(entry: dict[str, Any], *, pool: bool = False) -> dict[ItemKey, Counte
         score = _int(_json(entry.get("details"), {}).get("score"), "score")
         bucket = "promoters" if score >= 9 else "passives" if score >= 7 else "detractors"
         counters[f"nps:{bucket}"] += 1
+    if kind == "tier_change" and pool:
+        return {}  # a household pool's tier: no member moved between tiers
     if kind == "tier_change":
         details = _json(entry.get("details"), {})
         tier_counters: Counter[str] = Counter({f"tier:{details.get('to')}": 1, f"tier:{details.get('from')}": -1})

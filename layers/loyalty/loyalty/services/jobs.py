@@ -18,6 +18,7 @@ from loyalty.logs import make_logger
 from loyalty.observability import count
 from loyalty.services import reconcile as checks
 from loyalty.services import work_queue
+from loyalty.services.pointschange import household_share
 from loyalty.services.program import config_of
 from loyalty.services.writes import Plan, execute
 from loyalty.settings import settings
@@ -93,12 +94,16 @@ def maintain_member(member_id: str, now: datetime) -> list[str]:
         change.birthday()
         change.review_tier()
         change.remind_tier_review()
+        # Released pending points and a birthday reward of a household's member go to the pool.
+        shared = household_share(member, change, config, now)
         entries = change.finish()
         released = _released_referrals(change.released_referrals, now)
+        pool, pool_entries, pool_holds = shared if shared is not None else (None, [], [])
 
         def commit(_: IdempotencyItem | None) -> None:
-            changes_store.commit_points_change(PointsChange(member, entries, closed_holds=closed_holds,
-                                                         referrals=released))
+            changes_store.commit_points_change(PointsChange(
+                member, entries + pool_entries, closed_holds=closed_holds + pool_holds, referrals=released,
+                other_members=[pool] if pool is not None else []))
             written[:] = [str(entry.type) for entry in entries]
 
         return Plan(200, {}, commit)

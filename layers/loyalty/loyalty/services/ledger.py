@@ -13,6 +13,7 @@ from loyalty.domain.clock import iso_utc, local_day, utc_now
 from loyalty.domain.earning import purchase_points
 from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import Conflict, NotFound, ValidationFailed
+from loyalty.domain.households import pool_id
 from loyalty.domain.ids import random_code
 from loyalty.domain.lots import lot_expiry
 from loyalty.domain.member import Entry, MemberChange, award_action, pending_release_day, referral_release_day
@@ -242,6 +243,27 @@ def _cancel_held_referral(turn: Turn, order_id: str, referrer_id: str, now: date
     friend.referral_status = "rejected"
 
 
+def _back_from_the_pool(turn: Turn, order: OrderItem, points: int, qualifying: int, now: datetime) -> None:
+    """The order's points went to a household's pool: the pool gives them back to the member (as far as it
+    still has them), in the return's transaction, and the member returns them as any return."""
+    household_id = str(order.household_id)
+    pool = snapshot_store.read_snapshot(member_id=pool_id(household_id), with_program=False).member
+    if pool is None:
+        return
+    pool_change = MemberChange(pool, turn.config, now)
+    turn.writes.closed_holds.extend(pool_change.fold_expired_holds())
+    source = {"household_id": household_id, "order_id": order.order_id, "member_id": turn.member.member_id}
+    taken = pool_change.household_return(points, qualifying=qualifying, earned_on=date.fromisoformat(order.earned_day),
+                                         lot=order.lot, source=source)
+    if taken.lots:
+        turn.change.household_returned(dict(taken.lots), source=source)
+        seat = turn.member.household or {}
+        if seat.get("household_id") == household_id:
+            turn.member.household = {**seat, "contributed": int(seat.get("contributed", 0)) + int(taken.points)}
+    turn.writes.other_members.append(pool)
+    turn.writes.entries.extend(pool_change.finish())
+
+
 def record_return(caller: Caller, path_id: str, request: ReturnRequest,
                   idempotency: IdempotencyRequest | None) -> Outcome:
     caller.authorize_trusted()
@@ -268,6 +290,8 @@ def record_return(caller: Caller, path_id: str, request: ReturnRequest,
         if still_pending:
             entry = turn.change.cancel_pending(order.order_id, back.points, source=source, details=details)
         else:
+            if order.household_id:
+                _back_from_the_pool(turn, order, back.points, back.qualifying, now)
             entry = turn.change.claw_back(back.points, qualifying=back.qualifying,
                                           earned_on=date.fromisoformat(order.earned_day), lot=order.lot,
                                           source=source, details=details)

@@ -17,7 +17,7 @@ from typing import Any
 
 from loyalty.domain import households
 from loyalty.domain.errors import Conflict, DomainError
-from loyalty.domain.member import MemberChange
+from loyalty.domain.member import ClosedHold, Entry, MemberChange
 from loyalty.domain.program import ProgramConfig
 from loyalty.services.context import Outcome
 from loyalty.services.program import config_of
@@ -86,22 +86,35 @@ def change_points(idempotency: IdempotencyRequest | None, member_id: str, now: d
 
 def _to_household(turn: Turn, now: datetime) -> None:
     """A household's member: what this change earned moves on to the household's pool, in the same
-    transaction (the pool under its own version: its members' earns and spends re-plan on a lost race). The
-    pool is read only when something was earned."""
-    seat = turn.member.household or {}
+    transaction."""
+    shared = household_share(turn.member, turn.change, turn.config, now)
+    if shared is not None:
+        pool, entries, closed_holds = shared
+        if turn.writes.new_order is not None:  # a purchase: its return takes the points back from the pool
+            turn.writes.new_order.household_id = str(turn.member.household["household_id"])
+        turn.writes.other_members.append(pool)
+        turn.writes.entries.extend(entries)
+        turn.writes.closed_holds.extend(closed_holds)
+
+
+def household_share(member: MemberItem, change: MemberChange, config: ProgramConfig, now: datetime) -> tuple[
+        MemberItem, list[Entry], list[ClosedHold]] | None:
+    """What `change` earned for a household's member, moved to the pool: the pool (written under its own
+    version: its members' earns and spends re-plan on a lost race), its entries and the holds it closed by
+    the way. None when the member is in no household or earned nothing (the pool is then not even read)."""
+    seat = member.household or {}
     household_id = seat.get("household_id")
-    if not household_id or not any(households.goes_to_pool(entry) for entry in turn.change.entries):
-        return
+    if not household_id or not any(households.goes_to_pool(entry, household_id) for entry in change.entries):
+        return None
     pool = snapshot_store.read_snapshot(member_id=households.pool_id(household_id), with_program=False).member
     if pool is None:
-        return
-    pool_change = MemberChange(pool, turn.config, now)
-    turn.writes.closed_holds.extend(pool_change.fold_expired_holds())
-    households.contribute(turn.change, pool_change, household_id)
-    turn.member.household = {**seat, "contributed": int(seat.get("contributed", 0)) + households.contributed(
-        turn.change.entries)}
-    turn.writes.other_members.append(pool)
-    turn.writes.entries.extend(pool_change.finish())
+        return None
+    pool_change = MemberChange(pool, config, now)
+    closed_holds = pool_change.fold_expired_holds()
+    households.contribute(change, pool_change, household_id)
+    member.household = {**seat, "contributed": int(seat.get("contributed", 0)) + households.contributed(
+        change.entries)}
+    return pool, pool_change.finish(), closed_holds
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,8 @@ class OrderItem(Item):
     pending = NumberAttribute(default=0)  # 1 while the order's points wait for pending_days
     # A referee's first order while referral rewards may be held: the referrer (its full return cancels them).
     referral_of = UnicodeAttribute(null=True)
+    # The household whose pool received the order's points (its return takes them back from the pool).
+    household_id = UnicodeAttribute(null=True)
     points_returned = NumberAttribute(default=0)
     qualifying_returned = NumberAttribute(default=0)
     channel = UnicodeAttribute()

@@ -55,6 +55,22 @@ def place_household_hold(household_id: str, request: Annotated[HoldRequest, Body
     return respond(households.place_hold(who, household_id, request, idempotency(app, who)))
 
 
+@app.post("/households/<household_id>/holds/<hold_id>/capture", operation_id="captureHouseholdHold",
+          responses=responses(200, CapturedHoldOut), tags=["households"],
+          summary="Spend a hold of the household's pool (the checkout was paid)")
+def capture_household_hold(household_id: str, hold_id: str, request: Annotated[CaptureRequest, Body()]):
+    who = caller(app)
+    return respond(households.capture_hold(who, household_id, hold_id, request, idempotency(app, who)))
+
+
+@app.post("/households/<household_id>/holds/<hold_id>/release", operation_id="releaseHouseholdHold",
+          responses=responses(200, HoldOut), tags=["households"],
+          summary="Give a hold's points back to the household's pool")
+def release_household_hold(household_id: str, hold_id: str, request: Annotated[ReleaseRequest, Body()]):
+    who = caller(app)
+    return respond(households.release_hold(who, household_id, hold_id, request, idempotency(app, who)))
+
+
 @app.post("/members/<member_id>/redemptions/<redemption_id>/cancel", operation_id="cancelRedemption",
           responses=responses(200, CancelledRedemptionOut), tags=["points"], summary="Cancel a redemption")
 def cancel_redemption(member_id: str, redemption_id: str, request: Annotated[CancelRedemptionRequest, Body()]):

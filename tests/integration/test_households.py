@@ -314,3 +314,29 @@ def test_pending_points_released_by_the_daily_job_go_to_the_pool(api: Api, house
         assert api.get(f"/households/{household_id}", sub="ann").body["points"]["available"] == 300
         assert api.get("/members/me", sub="ben").body["points"]["pending"] == 0
         assert_reconciled()
+
+
+def test_a_pool_hold_is_captured_by_the_till_or_released_by_a_member(api: Api, households_on: dict) -> None:
+    household_id = family(api)
+    api.purchase("ben", "ben-1", "30.00")  # 300 points into the pool
+    holds = [api.post(f"/households/{household_id}/holds", {"points": 100, "order_id": f"basket-{n}"}, sub="ann",
+                      headers={"Idempotency-Key": f"hold-{n}"}).body["hold_id"] for n in (1, 2)]
+    # When the till captures 80 of the first and Ben releases the second
+    captured = api.post(f"/households/{household_id}/holds/{holds[0]}/capture", {"points": 80}, sub="pos",
+                        scopes=["loyalty/transactions"], headers={"Idempotency-Key": "cap-1"})
+    released = api.post(f"/households/{household_id}/holds/{holds[1]}/release", {}, sub="ben",
+                        headers={"Idempotency-Key": "rel-1"})
+    # Then the pool paid 80 and has the rest back
+    assert captured.status == 200 and captured.body["entry"]["points"] == -80, captured.body
+    assert released.status == 200 and released.body["status"] == "released"
+    assert api.get(f"/households/{household_id}", sub="ann").body["points"] == {
+        "available": 220, "held": 0, "qualifying": 300}
+    # And a member cannot capture (a till's call), an outsider cannot release
+    api.enroll("eve")
+    third = api.post(f"/households/{household_id}/holds", {"points": 10}, sub="ann",
+                     headers={"Idempotency-Key": "hold-3"}).body["hold_id"]
+    assert api.post(f"/households/{household_id}/holds/{third}/capture", {}, sub="ann",
+                    headers={"Idempotency-Key": "cap-2"}).status == 403
+    assert api.post(f"/households/{household_id}/holds/{third}/release", {}, sub="eve",
+                    headers={"Idempotency-Key": "rel-2"}).status == 403
+    assert_reconciled()

@@ -106,7 +106,13 @@ def capture_hold(caller: Caller, path_id: str, hold_id: str, request: CaptureReq
     caller.authorize_trusted()
     member_id = caller.authorize_member(path_id)
     checked_id(hold_id, "hold")
-    idempotency = key_required(idempotency)
+    return capture_from(member_id, hold_id, request, key_required(idempotency), source=caller.on_behalf(member_id))
+
+
+def capture_from(holder_id: str, hold_id: str, request: CaptureRequest, idempotency: IdempotencyRequest, *,
+                 source: dict[str, str]) -> Outcome:
+    """Capture a hold of a holder of points: a member's, or a household pool's."""
+    member_id = holder_id
     now = utc_now()
 
     def decide(turn: Turn) -> Decision:
@@ -118,7 +124,7 @@ def capture_hold(caller: Caller, path_id: str, hold_id: str, request: CaptureReq
         redemption = {"reward_id": None, "code": random_code(REDEMPTION_CODE_LENGTH), "status": "issued",
                       "hold_id": hold_id, "order_id": hold.order_id}
         entry, closed = turn.change.capture(hold_id, points, redemption=redemption, description=hold.description,
-                                            source=caller.on_behalf(member_id))
+                                            source=source)
         turn.writes.closed_holds.append(closed)
         captured = _closed_view(hold, closed)
         return Decision(200, lambda: {**hold_view(captured, now), "balance_after": turn.change.wallet.available,
@@ -131,10 +137,18 @@ def release_hold(caller: Caller, path_id: str, hold_id: str, request: ReleaseReq
                  idempotency: IdempotencyRequest | None) -> Outcome:
     member_id = caller.authorize_member(path_id)
     checked_id(hold_id, "hold")
-    idempotency = key_required(idempotency)
+    return release_from(member_id, hold_id, key_required(idempotency))
+
+
+def release_from(holder_id: str, hold_id: str, idempotency: IdempotencyRequest,
+                 check: Callable[[Turn], None] | None = None) -> Outcome:
+    """Release a hold of a holder of points: a member's, or a household pool's (`check`: the caller's right)."""
+    member_id = holder_id
     now = utc_now()
 
     def decide(turn: Turn) -> Decision:
+        if check is not None:
+            check(turn)
         hold = _open_hold(turn, hold_id)
         closed = turn.change.release(hold_id)
         turn.writes.closed_holds.append(closed)

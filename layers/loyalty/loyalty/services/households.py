@@ -22,7 +22,7 @@ from loyalty.domain.member import MemberChange
 from loyalty.domain.program import ProgramConfig
 from loyalty.domain.tiers import qualifying_points
 from loyalty.inputs.households import HouseholdRequest, InvitationRequest, JoinRequest
-from loyalty.inputs.redemptions import HoldRequest, RedemptionRequest
+from loyalty.inputs.redemptions import CaptureRequest, HoldRequest, RedemptionRequest, ReleaseRequest
 from loyalty.services import checkout, ledger
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.members import entry_types_wanted
@@ -274,3 +274,30 @@ def place_hold(caller: Caller, household_id: str, request: HoldRequest,
     _authorized(caller, household_id)
     return checkout.hold_from(pool_id(household_id), request, key_required(idempotency),
                               check=_spender(caller, household_id))
+
+
+def capture_hold(caller: Caller, household_id: str, hold_id: str, request: CaptureRequest,
+                 idempotency: IdempotencyRequest | None) -> Outcome:
+    """A checkout paid with the pool's held points: captured by a trusted back end (or an admin), as a
+    member's hold is."""
+    caller.authorize_trusted()
+    checked_id(household_id, "household")
+    checked_id(hold_id, "hold")
+    if store.read_household(household_id, with_pool=False).household is None:
+        raise _not_found(household_id)
+    return checkout.capture_from(pool_id(household_id), hold_id, request, key_required(idempotency),
+                                 source={"back_end": caller.sub} if not caller.is_admin else {})
+
+
+def release_hold(caller: Caller, household_id: str, hold_id: str, request: ReleaseRequest,
+                 idempotency: IdempotencyRequest | None) -> Outcome:
+    """The pool's held points back: by whoever may spend the pool, a trusted back end or an admin."""
+    checked_id(hold_id, "hold")
+    if caller.is_trusted:
+        checked_id(household_id, "household")
+        if store.read_household(household_id, with_pool=False).household is None:
+            raise _not_found(household_id)
+        return checkout.release_from(pool_id(household_id), hold_id, key_required(idempotency))
+    _authorized(caller, household_id)
+    return checkout.release_from(pool_id(household_id), hold_id, key_required(idempotency),
+                                 check=_spender(caller, household_id))

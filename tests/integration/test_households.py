@@ -340,3 +340,28 @@ def test_a_pool_hold_is_captured_by_the_till_or_released_by_a_member(api: Api, h
     assert api.post(f"/households/{household_id}/holds/{third}/release", {}, sub="eve",
                     headers={"Idempotency-Key": "rel-2"}).status == 403
     assert_reconciled()
+
+
+def test_with_tier_basis_household_every_members_tier_follows_the_pool(api: Api, households_on: dict) -> None:
+    config = copy.deepcopy(households_on)
+    config["households"]["tier_basis"] = "household"
+    assert api.put("/admin/program", config, admin=True).status == 200
+    # Given Ann (Silver on her own 1,000 points) creates a household, and Ben (Bronze) joins it
+    household_id = family(api)
+    assert api.get("/members/me", sub="ann").body["tier"]["name"] == "Bronze"  # the pool has no points yet
+    assert api.get("/members/me", sub="ben").body["tier"]["name"] == "Bronze"
+    # When the household earns 1,000 qualifying points between them (at the pool's Bronze multiplier)
+    api.purchase("ben", "ben-1", "60.00")
+    earned = api.purchase("ann", "ann-1", "40.00")
+    assert earned.body["points"] == 400  # Bronze's 1.0, not Ann's own Silver 1.25
+    # Then the pool is Silver, and so is every member, the one who did not earn last too
+    household = api.get(f"/households/{household_id}", sub="ann").body
+    assert household["tier"]["name"] == "Silver" and household["points"]["qualifying"] == 1000
+    assert api.get("/members/me", sub="ben").body["tier"]["name"] == "Silver"
+    assert api.get("/members/me", sub="ann").body["tier"]["name"] == "Silver"
+    # And the next purchase earns at Silver
+    assert api.purchase("ben", "ben-2", "10.00").body["points"] == 125
+    # When Ben leaves, his tier is his own again (reviewed on the next daily visit)
+    api.request("DELETE", f"/households/{household_id}/members/me", sub="ben")
+    assert api.get("/members/me", sub="ben").body["tier_review"] is not None
+    assert_reconciled()

@@ -179,6 +179,8 @@ class MemberChange:
         self.entries: list[Entry] = []
         self.previous_activity_day = member.last_activity_day
         self.released_referrals: list[str] = []
+        # tier_basis household: the tier of the member's household pool, which the member's tier follows.
+        self.followed_tier: str | None = None
 
     # --- entries ----------------------------------------------------------------------------------
 
@@ -573,8 +575,22 @@ class MemberChange:
         return self.note(EntryType.MEMBERSHIP, details={"action": "expired", "plan_id": membership.get("plan_id"),
                                                 "current_period_end": membership.get("current_period_end")})
 
+    def follow_tier(self, tier: str) -> Entry | None:
+        """tier_basis household: the member's tier is its household pool's (reached and reviewed on the pool's
+        qualifying points), not one of its own: no upgrade or review of its own while it follows."""
+        self.followed_tier = tier
+        entry = None
+        if self.member.tier != tier:
+            qualifying = tiers.qualifying_points(self.member.qualifying_days or {}, self.today,
+                                                 self.config.tier_window_days)
+            entry = self.change_tier(tier, qualifying, "household")
+        self.member.tier_review_day = None
+        return entry
+
     def review_tier(self) -> Entry | None:
         """Downgrade once retention has passed and the window no longer qualifies; else review later."""
+        if self.followed_tier is not None:
+            return None
         if not self.member.tier_review_day or self.member.tier_review_day > self.today.isoformat():
             return None
         since = local_day(datetime.fromisoformat(self.member.tier_since.replace("Z", "+00:00")), self.config.zone)
@@ -606,7 +622,7 @@ class MemberChange:
         self.member.available = self.wallet.available
         qualifying = tiers.qualifying_points(self.member.qualifying_days or {}, self.today,
                                              self.config.tier_window_days)
-        reached = tiers.upgrade(self.config, self.member.tier, qualifying)
+        reached = tiers.upgrade(self.config, self.member.tier, qualifying) if self.followed_tier is None else None
         if reached is not None:
             self.change_tier(reached, qualifying, "upgrade")
         due = next_due(

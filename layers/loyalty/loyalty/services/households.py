@@ -18,7 +18,7 @@ from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import Conflict, Forbidden, Gone, NotFound, ServiceUnavailable
 from loyalty.domain.households import MEMBER, OWNER, Household, pool_id
 from loyalty.domain.ids import new_ulid, random_code
-from loyalty.domain.member import MemberChange
+from loyalty.domain.member import Entry, MemberChange
 from loyalty.domain.program import ProgramConfig
 from loyalty.domain.tiers import qualifying_points
 from loyalty.inputs.households import HouseholdRequest, InvitationRequest, JoinRequest
@@ -130,6 +130,7 @@ def create(caller: Caller, request: HouseholdRequest, idempotency: IdempotencyRe
         pool = store.new_pool(household_id, request.name, tier=config.tiers[0].name, now=moment)
         entries = _note(pool, config, now, "joined", member_id, OWNER, household_id).finish()
         member.household = {"household_id": household_id, "role": OWNER, "contributed": 0}
+        entries += _tier_on_joining(member, pool, config, now)
         change = HouseholdChange(household, None, pool, new_pool=True, members=[member], entries=entries)
         return 201, household_view(household, pool, {member_id: member}, config, now), change, {
             "member0": Conflict("the member already belongs to a household", code="already_in_household")}
@@ -193,6 +194,7 @@ def join(caller: Caller, household_id: str, request: JoinRequest,
         household.members[member_id] = {"role": MEMBER, "joined_at": moment}
         member.household = {"household_id": household_id, "role": MEMBER, "contributed": 0}
         entries = _note(found.pool, config, now, "joined", member_id, MEMBER, household_id).finish()
+        entries += _tier_on_joining(member, found.pool, config, now)
         change = HouseholdChange(household, found.rev, found.pool, members=[member], entries=entries,
                                  used_code=(request.code, member_id, moment))
         others = store.read_household(household_id, member_ids=tuple(m for m in household.members if m != member_id),
@@ -218,17 +220,42 @@ def remove(caller: Caller, household_id: str, member_id: str, idempotency: Idemp
         leaving = found.members.get(target)
         household.members.pop(target)
         moved = []
+        assert found.pool is not None
+        entries = _note(found.pool, config, now, "left", target, role, household_id).finish()
         if leaving is not None and (leaving.household or {}).get("household_id") == household_id:
             leaving.household = None
             moved.append(leaving)
+            entries += _tier_on_leaving(leaving, config, now)
         if role == OWNER:
             household.status = "closed"
-        assert found.pool is not None
-        entries = _note(found.pool, config, now, "left", target, role, household_id).finish()
         change = HouseholdChange(household, found.rev, found.pool, members=moved, entries=entries)
         return 200, household_view(household, found.pool, found.members, config, now), change, {}
 
     return _membership_change(idempotency, caller.sub, plan)
+
+
+def _follows(config: ProgramConfig) -> bool:
+    return config.households is not None and config.households.tier_basis == "household"
+
+
+def _tier_on_joining(member: MemberItem, pool: MemberItem, config: ProgramConfig, now: datetime) -> list[Entry]:
+    """tier_basis household: a member who joins takes the pool's tier at once."""
+    if not _follows(config):
+        return []
+    change = MemberChange(member, config, now)
+    change.follow_tier(str(pool.tier))
+    return change.finish()
+
+
+def _tier_on_leaving(member: MemberItem, config: ProgramConfig, now: datetime) -> list[Entry]:
+    """A member who followed its pool's tier has its own again: reached on its own qualifying points, and
+    reviewed on the next daily visit (kept through retention, as any tier)."""
+    if not _follows(config):
+        return []
+    change = MemberChange(member, config, now)
+    if config.tier_rank(str(member.tier)) > 0:
+        member.tier_review_day = change.today.isoformat()
+    return change.finish()
 
 
 def household_members(household_id: str) -> list[str]:

@@ -18,7 +18,7 @@ from loyalty.logs import make_logger
 from loyalty.observability import count
 from loyalty.services import reconcile as checks
 from loyalty.services import work_queue
-from loyalty.services.pointschange import household_share
+from loyalty.services.pointschange import followed_pool, household_share
 from loyalty.services.program import config_of
 from loyalty.services.writes import Plan, execute
 from loyalty.settings import settings
@@ -87,6 +87,7 @@ def maintain_member(member_id: str, now: datetime) -> list[str]:
         if not due or due > change.today.isoformat():
             return Plan(200, {}, nothing)  # visited meanwhile, or not due yet
         closed_holds = change.fold_expired_holds()
+        pool = followed_pool(member, change, config)
         change.release_due()
         change.expire_due()
         change.notify_expiring()
@@ -95,7 +96,7 @@ def maintain_member(member_id: str, now: datetime) -> list[str]:
         change.review_tier()
         change.remind_tier_review()
         # Released pending points and a birthday reward of a household's member go to the pool.
-        shared = household_share(member, change, config, now)
+        shared = household_share(member, change, config, now, pool)
         entries = change.finish()
         released = _released_referrals(change.released_referrals, now)
         pool, pool_entries, pool_holds = shared if shared is not None else (None, [], [])

@@ -44,6 +44,8 @@ class Turn:
     writes: PointsChange
     # A quote: the same plan, never committed; what it would take from shared budgets is looked at only.
     quoting: bool = False
+    # The member's household pool, when read before planning (tier_basis household).
+    pool: MemberItem | None = None
 
     @property
     def today(self) -> date:
@@ -87,7 +89,7 @@ def change_points(idempotency: IdempotencyRequest | None, member_id: str, now: d
 def _to_household(turn: Turn, now: datetime) -> None:
     """A household's member: what this change earned moves on to the household's pool, in the same
     transaction."""
-    shared = household_share(turn.member, turn.change, turn.config, now)
+    shared = household_share(turn.member, turn.change, turn.config, now, turn.pool)
     if shared is not None:
         pool, entries, closed_holds = shared
         if turn.writes.new_order is not None:  # a purchase: its return takes the points back from the pool
@@ -97,8 +99,19 @@ def _to_household(turn: Turn, now: datetime) -> None:
         turn.writes.closed_holds.extend(closed_holds)
 
 
-def household_share(member: MemberItem, change: MemberChange, config: ProgramConfig, now: datetime) -> tuple[
-        MemberItem, list[Entry], list[ClosedHold]] | None:
+def followed_pool(member: MemberItem, change: MemberChange, config: ProgramConfig) -> MemberItem | None:
+    """With tier_basis household, a household's member follows its pool's tier: the pool, read (else None)."""
+    seat = member.household or {}
+    if not seat.get("household_id") or config.households is None or config.households.tier_basis != "household":
+        return None
+    pool = snapshot_store.read_snapshot(member_id=households.pool_id(seat["household_id"]), with_program=False).member
+    if pool is not None:
+        change.follow_tier(str(pool.tier))
+    return pool
+
+
+def household_share(member: MemberItem, change: MemberChange, config: ProgramConfig, now: datetime,
+                    pool: MemberItem | None = None) -> tuple[MemberItem, list[Entry], list[ClosedHold]] | None:
     """What `change` earned for a household's member, moved to the pool: the pool (written under its own
     version: its members' earns and spends re-plan on a lost race), its entries and the holds it closed by
     the way. None when the member is in no household or earned nothing (the pool is then not even read)."""
@@ -106,7 +119,8 @@ def household_share(member: MemberItem, change: MemberChange, config: ProgramCon
     household_id = seat.get("household_id")
     if not household_id or not any(households.goes_to_pool(entry, household_id) for entry in change.entries):
         return None
-    pool = snapshot_store.read_snapshot(member_id=households.pool_id(household_id), with_program=False).member
+    if pool is None:
+        pool = snapshot_store.read_snapshot(member_id=households.pool_id(household_id), with_program=False).member
     if pool is None:
         return None
     pool_change = MemberChange(pool, config, now)
@@ -114,7 +128,10 @@ def household_share(member: MemberItem, change: MemberChange, config: ProgramCon
     households.contribute(change, pool_change, household_id)
     member.household = {**seat, "contributed": int(seat.get("contributed", 0)) + households.contributed(
         change.entries)}
-    return pool, pool_change.finish(), closed_holds
+    pool_entries = pool_change.finish()
+    if change.followed_tier is not None:
+        change.follow_tier(str(pool.tier))  # the pool may have reached a tier just now
+    return pool, pool_entries, closed_holds
 
 
 @dataclass(frozen=True)
@@ -150,6 +167,8 @@ def _planned(snapshot: Snapshot, member_id: str, now: datetime, decide: Callable
     came_back = change.wallet.available - stored_available
     turn = Turn(snapshot, member, config, change,
                 PointsChange(member, [], closed_holds=expired_holds, audit=audit), quoting=quoting)
+    # tier_basis household: the member's tier is its pool's (read now, for the rules' multipliers and gates).
+    turn.pool = followed_pool(member, change, config)
     # Campaign points drawn while planning go back to their chunks unless the change is recorded.
     with escrow.given_back_unless_recorded(turn.writes.campaign_budgets):
         decision = decide(turn)

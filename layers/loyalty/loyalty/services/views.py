@@ -47,11 +47,16 @@ def expiring_soon(member: MemberItem, config: ProgramConfig, today: date,
     return wallet.expiring_within(today, EXPIRING_WINDOW_DAYS)
 
 
-def member_view(member: MemberItem, config: ProgramConfig, now: datetime) -> dict[str, Any]:
+def member_view(member: MemberItem, config: ProgramConfig, now: datetime,
+                tier_of: MemberItem | None = None) -> dict[str, Any]:
+    """The Member shape. `tier_of`: the household pool whose tier the member's follows (tier_basis household):
+    its tier, and the next one on its qualifying points."""
     today = now.astimezone(config.zone).date()
     qualifying = qualifying_points(member.qualifying_days or {}, today, config.tier_window_days)
-    tier = config.tier_named(member.tier)
-    upcoming = next_tier(config, tier.name, qualifying)
+    holder = tier_of if tier_of is not None else member
+    tier = config.tier_named(holder.tier)
+    upcoming = next_tier(config, tier.name, qualifying if tier_of is None else qualifying_points(
+        tier_of.qualifying_days or {}, today, config.tier_window_days))
     return {
         "member_id": member.member_id,
         "email": member.email,
@@ -63,7 +68,7 @@ def member_view(member: MemberItem, config: ProgramConfig, now: datetime) -> dic
         "enrolled_at": member.enrolled_at,
         "tier": {
             "name": tier.name,
-            "since": member.tier_since,
+            "since": holder.tier_since,
             "multiplier": float(tier.multiplier),
             "benefits": list(tier.benefits),
         },
@@ -83,7 +88,7 @@ def member_view(member: MemberItem, config: ProgramConfig, now: datetime) -> dic
         "referral_code": member.referral_code,
         "referred_by": member.referred_by,
         "membership": _membership(member, config, today),
-        "tier_review": _tier_review(member, config),
+        "tier_review": _tier_review(member, config) if tier_of is None else None,
         "household": {"household_id": member.household["household_id"], "role": member.household["role"]}
         if member.household else None,
     }

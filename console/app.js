@@ -136,9 +136,42 @@
       cell(row, hold.captured_points, "num"); cell(row, hold.order_id); cell(row, hold.expires_at);
       holdRows.appendChild(row);
     }
+    await household(member.household);
     $("#member").hidden = false;
     $("#member").dataset.member = member.member_id;
     document.body.dataset.state = "member";
+  }
+
+  // The member's household (GET /households/{id}): its pool, its members, the pool's ledger.
+  async function household(seat) {
+    const section = $("#household");
+    section.hidden = !seat;
+    if (!seat) return;
+    const path = "/households/" + encodeURIComponent(seat.household_id);
+    const [found, activity] = await Promise.all([call("GET", path), call("GET", path + "/activity?limit=20")]);
+    $("#household-title").textContent = found.name + " (" + seat.role + ")";
+    section.dataset.household = found.household_id;
+    document.querySelectorAll("[data-pool]").forEach((element) => {
+      const value = pick(found, element.dataset.pool);
+      element.textContent = value == null ? "–" : String(value);
+    });
+    const members = $("#household-members tbody");
+    members.replaceChildren();
+    for (const seated of found.members) {
+      const row = document.createElement("tr");
+      cell(row, seated.member_id); cell(row, seated.role); cell(row, seated.joined_at);
+      cell(row, seated.contributed, "num");
+      members.appendChild(row);
+    }
+    const ledger = $("#household-ledger tbody");
+    ledger.replaceChildren();
+    for (const entry of activity.items) {
+      const row = document.createElement("tr");
+      row.dataset.type = entry.type;
+      cell(row, entry.recorded_at); cell(row, entry.type); cell(row, entry.points, "num");
+      cell(row, entry.balance_after, "num"); cell(row, (entry.source && entry.source.member_id) || "");
+      ledger.appendChild(row);
+    }
   }
 
   async function act(action) {

@@ -148,3 +148,35 @@ def test_an_admin_approves_a_flagged_referral_in_the_console(local_stack: Http, 
     decided = local_stack.call("GET", "/admin/referrals?status=rewarded&limit=100", sub="ops", admin=True).json()
     assert any(item["referral_id"] == referee and item["decision_reason"] == "checked by phone"
                for item in decided["items"])
+
+
+@pytest.fixture
+def households_enabled(local_stack: Http) -> Iterator[None]:
+    config = local_stack.call("GET", "/program", sub="ops", admin=True).json()
+    config.pop("version", None)
+    config.pop("spin_odds", None)
+    enabled = {**config, "households": {"enabled": True}}
+    assert local_stack.call("PUT", "/admin/program", enabled, sub="ops", admin=True).status_code == 200
+    yield
+    assert local_stack.call("PUT", "/admin/program", config, sub="ops", admin=True).status_code == 200
+
+
+def test_the_console_shows_a_members_household_and_the_pools_activity(local_stack: Http, browser: Any,
+                                                                      households_enabled: None) -> None:
+    # Given two members in one household, one of whom bought something since
+    owner, other = local_stack.enroll(), local_stack.enroll()
+    created = local_stack.call("POST", "/households", {"name": "The Console Family"}, sub=owner).json()
+    household_id = created["household_id"]
+    code = local_stack.call("POST", f"/households/{household_id}/invitations", {}, sub=owner).json()["code"]
+    assert local_stack.call("POST", f"/households/{household_id}/members", {"code": code},
+                            sub=other).status_code == 200
+    local_stack.purchase(other, "12.00")
+    # When an admin opens the member
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{local_stack.url}/console/?q={other}#token={tokens.issue('ops', admin=True)}")
+    page.wait_for_selector(f'#household[data-household="{household_id}"]')
+    # Then the console shows the household, its pool and who contributed what, and the pool's ledger
+    assert "The Console Family (member)" in page.text_content("#household-title")
+    assert page.text_content('[data-pool="points.available"]') == "120"
+    assert page.locator("#household-members tbody tr").count() == 2
+    assert page.locator('#household-ledger tbody tr[data-type="household_in"]').count() == 1

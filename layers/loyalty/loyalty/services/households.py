@@ -275,10 +275,14 @@ def _spender(caller: Caller, household_id: str) -> Callable[[Turn], None]:
     household's version (a member removed meanwhile spends nothing)."""
 
     def check(turn: Turn) -> None:
-        found = store.read_household(household_id, with_pool=False)
+        spender = () if caller.is_admin or caller.is_trusted else (caller.sub,)
+        found = store.read_household(household_id, member_ids=spender, with_pool=False)
         if found.household is None or found.rev is None:
             raise _not_found(household_id)
         rules.check_may_spend(found.household, rules.rules_of(turn.config), caller.sub, admin=caller.is_admin)
+        member = found.members.get(caller.sub)
+        if member is not None and member.status == "blocked":
+            raise Conflict(f"member {caller.sub} is blocked", code="member_blocked")
         turn.writes.household_unchanged = (household_id, found.rev)
 
     return check

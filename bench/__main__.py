@@ -55,6 +55,8 @@ class World:
         self.api = Api(self.stack, self.handlers)
         self.recorder = RECORDER
         self.served = model.Served()
+        # What one household's pool partition takes (household_operations fills it in).
+        self.households: dict[str, Any] | None = None
         moto.app.tap = self.served.tap
         self.indexes = model.indexes_of(self.stack.tables["LoyaltyTable"].properties)
         # Every measured request the model counted, and every one the emulator served meanwhile.
@@ -139,7 +141,51 @@ def dynamodb_per_op(world: World) -> dict[str, Any]:
         partner=partner, headers={"Idempotency-Key": "pe-1"}), 201)
     checkout_operations(world, record)
     lifecycle_operations(world, record)
+    household_operations(world, record, operations)
     return operations
+
+
+# A household's members at most (the config's ceiling), and what one member does at its busiest: the pool
+# is one item (and one partition) all of them write.
+HOUSEHOLD_MAX_MEMBERS = 20
+MEMBER_CALLS_PER_SECOND_AT_PEAK = 1.0
+
+
+def household_operations(world: World, record: Any, operations: dict[str, Any]) -> None:
+    """A purchase of a household's member (its points move to the pool in the same transaction) and a spend
+    of the pool; what one household's pool partition takes per call, and at its busiest."""
+    import uuid
+
+    from loyalty_local.demo import DEMO_PROGRAM
+
+    api = world.api
+    api.put("/admin/program", {**DEMO_PROGRAM, "transfers": {"enabled": True},
+                               "households": {"enabled": True, "max_members": HOUSEHOLD_MAX_MEMBERS}}, admin=True)
+    api.enroll("hana")
+    api.enroll("hugo")
+    household = api.post("/households", {"name": "Bench"}, sub="hana").body["household_id"]
+    code = api.post(f"/households/{household}/invitations", {}, sub="hana").body["code"]
+    api.post(f"/households/{household}/members", {"code": code}, sub="hugo")
+    api.purchase("hugo", "hugo-0", "100.00")  # the first purchase lifts Hugo a tier: not the ordinary one
+    pool_partition = ("LoyaltyTable", f"MEMBER#household#{household}")
+    pool_units: dict[str, float] = {}
+
+    def measured(name: str, call: Any, expect: int) -> None:
+        result, requests = world.measure(call)
+        assert result.status == expect, (name, result.status, result.body)
+        operations[name] = world.summary(requests)
+        pool_units[name] = model.price(requests, world.indexes).writes.get(pool_partition, 0)
+
+    measured("purchase_in_household", lambda: api.purchase("hugo", "hugo-1", "25.00"), 201)
+    measured("household_redemption", lambda: api.post(
+        f"/households/{household}/redemptions", {"points": 50, "description": "bench"}, sub="hugo",
+        headers={"Idempotency-Key": uuid.uuid4().hex}), 201)
+    busiest = HOUSEHOLD_MAX_MEMBERS * MEMBER_CALLS_PER_SECOND_AT_PEAK * max(pool_units.values())
+    world.households = {
+        "pool_partition_write_units_per_call": pool_units, "members_at_most": HOUSEHOLD_MAX_MEMBERS,
+        "member_calls_per_second_at_peak": MEMBER_CALLS_PER_SECOND_AT_PEAK,
+        "pool_partition_write_units_per_second_at_peak": busiest,
+        "share_of_partition_limit_at_peak": round(busiest / 1000, 3)}
 
 
 def lifecycle_operations(world: World, record: Any) -> None:
@@ -430,6 +476,7 @@ def dynamodb_and_scale(world: World, results: dict[str, Any], *, mix_operations:
                                      for name, cost in operations.items()}
     results["read_units_per_op"] = {name: None if cost is None else cost["read_units"]
                                     for name, cost in operations.items()}
+    results["households"] = world.households
     log("a purchase after a year of daily use, and a 50-SKU purchase")
     for name, cost in capacity.year_member_purchase(world).items():
         results["write_units_per_op"][name] = cost["write_units"]
@@ -497,7 +544,8 @@ def scale_only() -> int:
     results["date"] = datetime.now(UTC).strftime("%Y-%m-%d")
     _remeasured(results, ["dynamodb_requests_per_op", "write_units_per_op", "read_units_per_op", "capacity",
                           "purchase_5_campaigns", "stream_headroom", "jobs", "stream_contention", "hot_claims",
-                          "handler_duration_ms", "stream_writes_per_100_records", "cost_per_million"], kept_from)
+                          "handler_duration_ms", "stream_writes_per_100_records", "cost_per_million", "households"],
+                kept_from)
     path.write_text(json.dumps(results, indent=2) + "\n")
     (ROOT / "BENCHMARKS.md").write_text(report.markdown(results))
     log(f"done in {round(time.time() - started, 1)} s (scale sections only)")

@@ -373,6 +373,22 @@ Lambda concurrency per API call (from in-process durations on moto, so on the hi
 the stream consumers' and the job workers' maximum concurrency."""
 
 
+def _households(households: dict[str, Any] | None) -> str:
+    if not households:
+        return "Households: not measured in this run."
+    units = households["pool_partition_write_units_per_call"]
+    return (f"A household member's purchase is the other exception: once its member item shows the household, it "
+            f"reads the pool (one more request) and writes it in the purchase's transaction with the pool's "
+            f"`household_in` entry; a spend of the pool reads the household and the spender with the pool, in one "
+            f"request. The pool is one item, in one partition, that all of a household's members write: "
+            f"{units.get('purchase_in_household', 0):g} write units per member purchase and "
+            f"{units.get('household_redemption', 0):g} per spend. A household of "
+            f"{households['members_at_most']} members (the config's ceiling) each making "
+            f"{households['member_calls_per_second_at_peak']:g} call/s at once puts "
+            f"**{households['pool_partition_write_units_per_second_at_peak']:g} write units/s** on it, "
+            f"{households['share_of_partition_limit_at_peak']:.1%} of a partition's 1,000.")
+
+
 def _number(value: float | None, otherwise: str) -> str:
     return otherwise if value is None else f"{value:,}"
 
@@ -429,6 +445,8 @@ read. A quote reads what the purchase would (and the campaigns' budget shares it
 nothing. A referred member's first purchase is the exception to the target, once per referred member: after
 the first read finds who referred it, it reads the referrer and the referral's record (one more request)
 and writes the referrer and the record in the purchase's transaction.
+
+{_households(results.get("households"))}
 
 ## Stream processor writes for 100 ledger records (1 day, 50 members)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.entries import EntryType
@@ -47,7 +48,7 @@ def place_hold(caller: Caller, path_id: str, request: HoldRequest,
 
 
 def hold_from(holder_id: str, request: HoldRequest, idempotency: IdempotencyRequest,
-              check: Callable[[Turn], None] | None = None) -> Outcome:
+              check: Callable[[Turn], None] | None = None, **reading: Any) -> Outcome:
     """A hold on a holder of points: a member, or a household's pool (`check`: the spender's right to it,
     asked on each attempt's read)."""
     member_id = holder_id
@@ -66,7 +67,7 @@ def hold_from(holder_id: str, request: HoldRequest, idempotency: IdempotencyRequ
         turn.writes.new_hold = hold
         return Decision(201, lambda: hold_view(hold, now))
 
-    return change_points(idempotency, member_id, now, decide)
+    return change_points(idempotency, member_id, now, decide, **reading)
 
 
 def get_hold(caller: Caller, path_id: str, hold_id: str) -> Outcome:
@@ -110,12 +111,14 @@ def capture_hold(caller: Caller, path_id: str, hold_id: str, request: CaptureReq
 
 
 def capture_from(holder_id: str, hold_id: str, request: CaptureRequest, idempotency: IdempotencyRequest, *,
-                 source: dict[str, str]) -> Outcome:
+                 source: dict[str, str], check: Callable[[Turn], None] | None = None, **reading: Any) -> Outcome:
     """Capture a hold of a holder of points: a member's, or a household pool's."""
     member_id = holder_id
     now = utc_now()
 
     def decide(turn: Turn) -> Decision:
+        if check is not None:
+            check(turn)
         hold = _open_hold(turn, hold_id)
         points = int(hold.points) if request.points is None else request.points
         if points > int(hold.points):
@@ -130,7 +133,7 @@ def capture_from(holder_id: str, hold_id: str, request: CaptureRequest, idempote
         return Decision(200, lambda: {**hold_view(captured, now), "balance_after": turn.change.wallet.available,
                                       "entry": entry_view(entry)})
 
-    return change_points(idempotency, member_id, now, decide, hold_id=hold_id)
+    return change_points(idempotency, member_id, now, decide, hold_id=hold_id, **reading)
 
 
 def release_hold(caller: Caller, path_id: str, hold_id: str, request: ReleaseRequest,
@@ -141,7 +144,7 @@ def release_hold(caller: Caller, path_id: str, hold_id: str, request: ReleaseReq
 
 
 def release_from(holder_id: str, hold_id: str, idempotency: IdempotencyRequest,
-                 check: Callable[[Turn], None] | None = None) -> Outcome:
+                 check: Callable[[Turn], None] | None = None, **reading: Any) -> Outcome:
     """Release a hold of a holder of points: a member's, or a household pool's (`check`: the caller's right)."""
     member_id = holder_id
     now = utc_now()
@@ -156,7 +159,7 @@ def release_from(holder_id: str, hold_id: str, idempotency: IdempotencyRequest,
         return Decision(200, lambda: {**hold_view(released, now), "balance_after": turn.change.wallet.available})
 
     # Released points were the member's: they go back even to a blocked member.
-    return change_points(idempotency, member_id, now, decide, while_blocked=True, hold_id=hold_id)
+    return change_points(idempotency, member_id, now, decide, while_blocked=True, hold_id=hold_id, **reading)
 
 
 def _closed_view(hold: HoldItem, closed: ClosedHold) -> HoldItem:

@@ -271,40 +271,51 @@ def activity(caller: Caller, household_id: str, *, limit: int, cursor: str | Non
 
 
 def _spender(caller: Caller, household_id: str) -> Callable[[Turn], None]:
-    """Checks, on each attempt's read, that the caller may spend the pool, and guards the spend with the
-    household's version (a member removed meanwhile spends nothing)."""
+    """Checks, on each attempt's read (the household and the spender are read with the pool), that the caller
+    may spend the pool, and guards the spend with the household's version (a member removed meanwhile spends
+    nothing)."""
 
     def check(turn: Turn) -> None:
-        spender = () if caller.is_admin or caller.is_trusted else (caller.sub,)
-        found = store.read_household(household_id, member_ids=spender, with_pool=False)
-        if found.household is None or found.rev is None:
+        household, rev = turn.snapshot.household, turn.snapshot.household_rev
+        if household is None or rev is None:
             raise _not_found(household_id)
-        rules.check_may_spend(found.household, rules.rules_of(turn.config), caller.sub, admin=caller.is_admin)
-        member = found.members.get(caller.sub)
-        if member is not None and member.status == "blocked":
+        rules.check_may_spend(household, rules.rules_of(turn.config), caller.sub, admin=caller.is_admin)
+        spender = turn.snapshot.other_member
+        if spender is not None and spender.status == "blocked":
             raise Conflict(f"member {caller.sub} is blocked", code="member_blocked")
-        turn.writes.household_unchanged = (household_id, found.rev)
+        turn.writes.household_unchanged = (household_id, rev)
 
     return check
 
 
-def _authorized(caller: Caller, household_id: str) -> None:
-    """403 before anything else for a caller outside the household (the spend re-checks on its own read)."""
-    _read(household_id, caller)
+def _spending(caller: Caller, household_id: str) -> dict[str, Any]:
+    """What a spend of the pool reads with the pool: the household, and the spender (a member)."""
+    checked_id(household_id, "household")
+    spender = {} if caller.is_admin or caller.is_trusted else {"other_member_id": checked_id(caller.sub, "member")}
+    return {"household_id": household_id, **spender}
+
+
+def _key_after_authorization(caller: Caller, household_id: str,
+                             idempotency: IdempotencyRequest | None) -> IdempotencyRequest:
+    """A spend needs an Idempotency-Key; a caller who may not spend learns that first (403). With a key, the
+    spend's own read authorizes it (the household is read with the pool)."""
+    if idempotency is None:
+        _read(household_id, caller)
+    return key_required(idempotency)
 
 
 def redeem(caller: Caller, household_id: str, request: RedemptionRequest,
            idempotency: IdempotencyRequest | None) -> Outcome:
-    _authorized(caller, household_id)
-    return ledger.redeem_from(pool_id(household_id), request, key_required(idempotency),
-                              source={"member_id": caller.sub}, check=_spender(caller, household_id))
+    key = _key_after_authorization(caller, household_id, idempotency)
+    return ledger.redeem_from(pool_id(household_id), request, key, source={"member_id": caller.sub},
+                              check=_spender(caller, household_id), **_spending(caller, household_id))
 
 
 def place_hold(caller: Caller, household_id: str, request: HoldRequest,
                idempotency: IdempotencyRequest | None) -> Outcome:
-    _authorized(caller, household_id)
-    return checkout.hold_from(pool_id(household_id), request, key_required(idempotency),
-                              check=_spender(caller, household_id))
+    key = _key_after_authorization(caller, household_id, idempotency)
+    return checkout.hold_from(pool_id(household_id), request, key, check=_spender(caller, household_id),
+                              **_spending(caller, household_id))
 
 
 def capture_hold(caller: Caller, household_id: str, hold_id: str, request: CaptureRequest,
@@ -312,23 +323,21 @@ def capture_hold(caller: Caller, household_id: str, hold_id: str, request: Captu
     """A checkout paid with the pool's held points: captured by a trusted back end (or an admin), as a
     member's hold is."""
     caller.authorize_trusted()
-    checked_id(household_id, "household")
     checked_id(hold_id, "hold")
-    if store.read_household(household_id, with_pool=False).household is None:
-        raise _not_found(household_id)
+
+    def known(turn: Turn) -> None:
+        if turn.snapshot.household is None:
+            raise _not_found(household_id)
+
     return checkout.capture_from(pool_id(household_id), hold_id, request, key_required(idempotency),
-                                 source={"back_end": caller.sub} if not caller.is_admin else {})
+                                 source={"back_end": caller.sub} if not caller.is_admin else {}, check=known,
+                                 **_spending(caller, household_id))
 
 
 def release_hold(caller: Caller, household_id: str, hold_id: str, request: ReleaseRequest,
                  idempotency: IdempotencyRequest | None) -> Outcome:
     """The pool's held points back: by whoever may spend the pool, a trusted back end or an admin."""
     checked_id(hold_id, "hold")
-    if caller.is_trusted:
-        checked_id(household_id, "household")
-        if store.read_household(household_id, with_pool=False).household is None:
-            raise _not_found(household_id)
-        return checkout.release_from(pool_id(household_id), hold_id, key_required(idempotency))
-    _authorized(caller, household_id)
-    return checkout.release_from(pool_id(household_id), hold_id, key_required(idempotency),
-                                 check=_spender(caller, household_id))
+    key = _key_after_authorization(caller, household_id, idempotency)
+    return checkout.release_from(pool_id(household_id), hold_id, key, check=_spender(caller, household_id),
+                                 **_spending(caller, household_id))

@@ -314,9 +314,9 @@ def redeem(caller: Caller, path_id: str, request: RedemptionRequest,
 
 
 def redeem_from(holder_id: str, request: RedemptionRequest, idempotency: IdempotencyRequest, *,
-                source: dict[str, str], check: Callable[[Turn], None] | None = None) -> Outcome:
+                source: dict[str, str], check: Callable[[Turn], None] | None = None, **reading: Any) -> Outcome:
     """A redemption from a holder of points: a member, or a household's pool (`check`: the spender's right
-    to it, asked on each attempt's read)."""
+    to it, asked on each attempt's read; `reading`: what it needs read with the holder)."""
     member_id = holder_id
     now = utc_now()
 
@@ -353,7 +353,7 @@ def redeem_from(holder_id: str, request: RedemptionRequest, idempotency: Idempot
         turn.writes.spend = points
         return Decision(201, lambda: redemption_view(entry, int(entry.balance_after)))
 
-    return change_points(idempotency, member_id, now, decide, reward_id=request.reward_id)
+    return change_points(idempotency, member_id, now, decide, reward_id=request.reward_id, **reading)
 
 
 def redemption_view(entry: Entry | EntryItem, balance_after: int) -> dict[str, Any]:

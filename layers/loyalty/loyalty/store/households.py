@@ -77,6 +77,13 @@ def invitation_key(code: str) -> Key:
     return f"HHCODE#{hashlib.sha256(code.encode()).hexdigest()}", "HHCODE"
 
 
+def household_of(item: HouseholdItem | None) -> tuple[Household | None, int | None]:
+    """A household item read: the household and its version (None, None when there is none)."""
+    if item is None:
+        return None, None
+    return _household(item), int(item.rev) if item.rev is not None else None
+
+
 def _household(item: HouseholdItem) -> Household:
     return Household(household_id=str(item.household_id), name=str(item.name), owner_id=str(item.owner_id),
                      created_at=str(item.created_at), members=dict(item.members or {}), status=str(item.status))

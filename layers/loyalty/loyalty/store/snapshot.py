@@ -9,9 +9,11 @@ import random
 from dataclasses import dataclass
 
 from loyalty.domain.errors import ServiceUnavailable
+from loyalty.domain.households import Household
 from loyalty.store import referrals, shares
 from loyalty.store.catalog import RewardItem, claimed_reward, reward_key
 from loyalty.store.db import Key, batch_get, load
+from loyalty.store.households import HouseholdItem, household_key, household_of
 from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest, idempotency_key
 from loyalty.store.ledger import EntryItem, HoldItem, OrderItem, entry_key, hold_key, order_key
 from loyalty.store.members import (
@@ -65,6 +67,9 @@ class Snapshot:
     other_member: MemberItem | None = None
     # A referred member's referral record (read with its referrer, at its first purchase or a return).
     referral_record: ReferralItem | None = None
+    # A household whose pool the request spends: the household and its version.
+    household: Household | None = None
+    household_rev: int | None = None
 
 
 def read_snapshot(
@@ -86,6 +91,7 @@ def read_snapshot(
     entry_id: str | None = None,
     other_member_id: str | None = None,
     referral_record_of: str | None = None,
+    household_id: str | None = None,
 ) -> Snapshot:
     wanted: dict[str, tuple[type, Key]] = {}
     if member_id is not None:
@@ -129,6 +135,8 @@ def read_snapshot(
         wanted["voucher"] = (VoucherItem, voucher_key(voucher_code))
     if referral_record_of is not None:  # a referee: its referral's record
         wanted["referral_record"] = (ReferralItem, referrals.referral_key(referral_record_of))
+    if household_id is not None:
+        wanted["household_item"] = (HouseholdItem, household_key(household_id))
     share_keys = {name: shares.share_key(owner, index) for name, (owner, index) in pools.items()}
     keys = [key for _, key in wanted.values()] + list(share_keys.values())
     for _attempt in range(TORN_READ_ATTEMPTS):
@@ -136,7 +144,9 @@ def read_snapshot(
         snapshot = Snapshot()
         loaded = {name: load(cls, raw.get(key)) for name, (cls, key) in wanted.items()}
         for name, value in loaded.items():
-            if not name.endswith("_cold"):
+            if name == "household_item":
+                snapshot.household, snapshot.household_rev = household_of(value)
+            elif not name.endswith("_cold"):
                 setattr(snapshot, name, value)
         if with_cold_wallets(loaded):
             break

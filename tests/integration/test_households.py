@@ -365,3 +365,13 @@ def test_with_tier_basis_household_every_members_tier_follows_the_pool(api: Api,
     api.request("DELETE", f"/households/{household_id}/members/me", sub="ben")
     assert api.get("/members/me", sub="ben").body["tier_review"] is not None
     assert_reconciled()
+
+
+def test_a_blocked_member_spends_nothing_of_the_pool(api: Api, households_on: dict) -> None:
+    household_id = family(api)
+    api.purchase("ben", "ben-1", "30.00")
+    assert api.post("/admin/members/ben/block", {"reason": "fraud review"}, admin=True).status == 200
+    refused = spend(api, "ben", household_id, 10)
+    assert (refused.status, refused.body["code"]) == (409, "member_blocked")
+    assert api.get(f"/households/{household_id}", sub="ann").body["points"]["available"] == 300
+    assert spend(api, "ann", household_id, 10).status == 201

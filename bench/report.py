@@ -373,11 +373,18 @@ Lambda concurrency per API call (from in-process durations on moto, so on the hi
 the stream consumers' and the job workers' maximum concurrency."""
 
 
-def _households(households: dict[str, Any] | None) -> str:
+def _households(households: dict[str, Any] | None, wcu: dict[str, Any]) -> str:
     if not households:
         return "Households: not measured in this run."
     units = households["pool_partition_write_units_per_call"]
-    return (f"A household member's purchase is the other exception: once its member item shows the household, it "
+    total = wcu.get("purchase_in_household")
+    return (f"A household member's purchase writes **{total:g} write units** (target at most 10: "
+            f"{_status(total is not None and total <= 10)}): seven items at 2 units each (1 KB or less, doubled in "
+            "the transaction): the member, its earn entry and `household_out` entry, the order, the idempotency "
+            "record, the pool and its `household_in` entry. At most 10 needs at most five items: the earn entry "
+            "written once, in the pool's partition (not yet built: the member's ledger, metrics and "
+            "reconciliation read a member's earns from its own partition). "
+            f"It is also the other exception to the read target: once its member item shows the household, it "
             f"reads the pool (one more request) and writes it in the purchase's transaction with the pool's "
             f"`household_in` entry; a spend of the pool reads the household and the spender with the pool, in one "
             f"request. The pool is one item, in one partition, that all of a household's members write: "
@@ -446,7 +453,7 @@ nothing. A referred member's first purchase is the exception to the target, once
 the first read finds who referred it, it reads the referrer and the referral's record (one more request)
 and writes the referrer and the record in the purchase's transaction.
 
-{_households(results.get("households"))}
+{_households(results.get("households"), wcu)}
 
 ## Stream processor writes for 100 ledger records (1 day, 50 members)
 

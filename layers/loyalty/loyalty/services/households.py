@@ -295,25 +295,25 @@ def _spending(caller: Caller, household_id: str) -> dict[str, Any]:
     return {"household_id": household_id, **spender}
 
 
-def _key_after_authorization(caller: Caller, household_id: str,
-                             idempotency: IdempotencyRequest | None) -> IdempotencyRequest:
+def _authorized_before_key(caller: Caller, household_id: str, idempotency: IdempotencyRequest | None) -> None:
     """A spend needs an Idempotency-Key; a caller who may not spend learns that first (403). With a key, the
     spend's own read authorizes it (the household is read with the pool)."""
     if idempotency is None:
         _read(household_id, caller)
-    return key_required(idempotency)
 
 
 def redeem(caller: Caller, household_id: str, request: RedemptionRequest,
            idempotency: IdempotencyRequest | None) -> Outcome:
-    key = _key_after_authorization(caller, household_id, idempotency)
+    _authorized_before_key(caller, household_id, idempotency)
+    key = key_required(idempotency)
     return ledger.redeem_from(pool_id(household_id), request, key, source={"member_id": caller.sub},
                               check=_spender(caller, household_id), **_spending(caller, household_id))
 
 
 def place_hold(caller: Caller, household_id: str, request: HoldRequest,
                idempotency: IdempotencyRequest | None) -> Outcome:
-    key = _key_after_authorization(caller, household_id, idempotency)
+    _authorized_before_key(caller, household_id, idempotency)
+    key = key_required(idempotency)
     return checkout.hold_from(pool_id(household_id), request, key, check=_spender(caller, household_id),
                               **_spending(caller, household_id))
 
@@ -338,6 +338,7 @@ def release_hold(caller: Caller, household_id: str, hold_id: str, request: Relea
                  idempotency: IdempotencyRequest | None) -> Outcome:
     """The pool's held points back: by whoever may spend the pool, a trusted back end or an admin."""
     checked_id(hold_id, "hold")
-    key = _key_after_authorization(caller, household_id, idempotency)
+    _authorized_before_key(caller, household_id, idempotency)
+    key = key_required(idempotency)
     return checkout.release_from(pool_id(household_id), hold_id, key, check=_spender(caller, household_id),
                                  **_spending(caller, household_id))

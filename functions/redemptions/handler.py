@@ -55,6 +55,15 @@ def place_household_hold(household_id: str, request: Annotated[HoldRequest, Body
     return respond(households.place_hold(who, household_id, request, idempotency(app, who)))
 
 
+@app.post("/households/<household_id>/redemptions/<redemption_id>/cancel", operation_id="cancelHouseholdRedemption",
+          responses=responses(200, CancelledRedemptionOut), tags=["households"],
+          summary="Cancel a redemption the household's pool paid (a refund)")
+def cancel_household_redemption(household_id: str, redemption_id: str,
+                                request: Annotated[CancelRedemptionRequest, Body()]):
+    who = caller(app)
+    return respond(households.cancel_redemption(who, household_id, redemption_id, request, idempotency(app, who)))
+
+
 @app.post("/households/<household_id>/holds/<hold_id>/capture", operation_id="captureHouseholdHold",
           responses=responses(200, CapturedHoldOut), tags=["households"],
           summary="Spend a hold of the household's pool (the checkout was paid)")

@@ -113,7 +113,7 @@ WHO = {
     "leaveHousehold": "the member itself, the household's owner, or an admin",
     **dict.fromkeys(("redeemFromHousehold", "placeHouseholdHold"),
                     "the household's owner, its members when members_may_spend, or an admin"),
-    "captureHouseholdHold": TRUSTED,
+    "captureHouseholdHold": TRUSTED, "cancelHouseholdRedemption": TRUSTED,
     "releaseHouseholdHold": "whoever may spend the household's pool, a trusted back end or an admin",
     **dict.fromkeys(("listProgramVersions", "getProgramVersion", "rollbackProgram", "searchMembers", "blockMember",
                      "unblockMember", "listAudit", "createImport", "getImport", "createCampaign", "listCampaigns",

@@ -375,3 +375,26 @@ def test_a_blocked_member_spends_nothing_of_the_pool(api: Api, households_on: di
     assert (refused.status, refused.body["code"]) == (409, "member_blocked")
     assert api.get(f"/households/{household_id}", sub="ann").body["points"]["available"] == 300
     assert spend(api, "ann", household_id, 10).status == 201
+
+
+def test_spending_from_a_household_that_does_not_exist_is_404(api: Api, households_on: dict) -> None:
+    api.enroll("ann")
+    missing = spend(api, "ann", "01HNOSUCHHOUSEHOLD0000000", 10)
+    assert (missing.status, missing.body["code"]) == (404, "household_not_found")
+    assert "household#" not in missing.body["detail"]
+
+
+def test_a_refund_cancels_what_the_pool_paid_and_its_points_come_back_to_the_pool(api: Api,
+                                                                                 households_on: dict) -> None:
+    household_id = family(api)
+    api.purchase("ben", "ben-1", "30.00")
+    paid = spend(api, "ben", household_id, 120).body
+    cancelled = api.post(f"/households/{household_id}/redemptions/{paid['redemption_id']}/cancel",
+                         {"reason": "refund"}, sub="pos", scopes=["loyalty/transactions"],
+                         headers={"Idempotency-Key": "cancel-1"})
+    assert cancelled.status == 200 and cancelled.body["status"] == "cancelled", cancelled.body
+    assert api.get(f"/households/{household_id}", sub="ann").body["points"]["available"] == 300
+    # A member is no till: 403
+    assert api.post(f"/households/{household_id}/redemptions/{paid['redemption_id']}/cancel", {"reason": "x"},
+                    sub="ann", headers={"Idempotency-Key": "cancel-2"}).status == 403
+    assert_reconciled()

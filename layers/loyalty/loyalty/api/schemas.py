@@ -719,6 +719,7 @@ IDEMPOTENCY_KEY_REQUIRED = frozenset({
     "recordPurchase", "recordReturn", "redeem", "adjustPoints", "recordMembership", "spin", "donatePoints",
     "recordPartnerEarn", "placeHold", "captureHold", "releaseHold", "cancelRedemption", "transferPoints",
     "redeemFromHousehold", "placeHouseholdHold", "captureHouseholdHold", "releaseHouseholdHold",
+    "cancelHouseholdRedemption",
 })
 
 ERROR_STATUSES = (400, 401, 403, 404, 409, 410, 413, 415, 422, 429, 500, 503)

@@ -180,10 +180,18 @@ def cancel_redemption(caller: Caller, path_id: str, redemption_id: str, request:
     member_id = caller.authorize_member(path_id)
     checked_id(redemption_id, "redemption")
     idempotency = key_required(idempotency)
+    return cancel_from(member_id, redemption_id, request, idempotency, caller, target=f"member:{member_id}")
+
+
+def cancel_from(holder_id: str, redemption_id: str, request: CancelRedemptionRequest,
+                idempotency: IdempotencyRequest, caller: Caller, *, target: str) -> Outcome:
+    """Cancel a redemption of a holder of points (a member's, or a household pool's): its points back into
+    their lots, its reward's unit back into stock. `target`: what an admin's audit record names."""
+    member_id = holder_id
     now = utc_now()
     audit = None
     if caller.is_admin:  # staff's cancellations are audited; a shop's refunds are in the ledger
-        audit = audit_store.new_audit(caller.sub, "redemption.cancelled", f"member:{member_id}",
+        audit = audit_store.new_audit(caller.sub, "redemption.cancelled", target,
                                      {"redemption_id": redemption_id, "reason": request.reason})
     try:
         return _cancel(member_id, redemption_id, request, idempotency, now, audit, give_stock_back=True)

@@ -22,7 +22,13 @@ from loyalty.domain.member import Entry, MemberChange
 from loyalty.domain.program import ProgramConfig
 from loyalty.domain.tiers import qualifying_points
 from loyalty.inputs.households import HouseholdRequest, InvitationRequest, JoinRequest
-from loyalty.inputs.redemptions import CaptureRequest, HoldRequest, RedemptionRequest, ReleaseRequest
+from loyalty.inputs.redemptions import (
+    CancelRedemptionRequest,
+    CaptureRequest,
+    HoldRequest,
+    RedemptionRequest,
+    ReleaseRequest,
+)
 from loyalty.services import checkout, ledger
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.members import entry_types_wanted
@@ -342,3 +348,15 @@ def release_hold(caller: Caller, household_id: str, hold_id: str, request: Relea
     key = key_required(idempotency)
     return checkout.release_from(pool_id(household_id), hold_id, key, check=_spender(caller, household_id),
                                  **_spending(caller, household_id))
+
+
+def cancel_redemption(caller: Caller, household_id: str, redemption_id: str, request: CancelRedemptionRequest,
+                      idempotency: IdempotencyRequest | None) -> Outcome:
+    """A refund of what the pool paid: the pool's redemption cancelled (a trusted back end or an admin), its
+    points back into the pool's lots, as a member's redemption is."""
+    caller.authorize_trusted()
+    checked_id(household_id, "household")
+    checked_id(redemption_id, "redemption")
+    idempotency = key_required(idempotency)
+    return checkout.cancel_from(pool_id(household_id), redemption_id, request, idempotency, caller,
+                                target=f"household:{household_id}")

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from loyalty.domain.entries import POOL_PREFIX, is_pool
 from loyalty.domain.errors import BadRequest, Conflict, DomainError, Gone, NotFound, ServiceUnavailable
 from loyalty.services.context import Outcome
 from loyalty.store.db import ConditionFailed
@@ -51,6 +52,8 @@ def enrolled_member(snapshot: Snapshot, member_id: str) -> MemberItem:
     """The member a request is about: 404 if it never enrolled, 410 once it erased its account
     (an erased member keeps its ledger for the books, but nothing reads or changes it any more)."""
     if snapshot.member is None:
+        if is_pool(member_id):  # a household's pool (household spends): the household does not exist
+            raise NotFound(f"no household {member_id.removeprefix(POOL_PREFIX)}", code="household_not_found")
         raise NotFound(f"member {member_id} is not enrolled", code="member_not_found")
     if snapshot.member.status == "erased":
         raise Gone(f"member {member_id} was erased", code="member_erased")

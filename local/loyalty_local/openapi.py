@@ -142,11 +142,11 @@ def _error_statuses(method: str, path: str, operation: dict[str, Any]) -> set[in
     if method in WRITES or any(parameter["name"] in ("cursor", "after") for parameter in query):
         statuses.add(400)  # a malformed or missing Idempotency-Key, a cursor this API did not issue
     if "path" in parameters or operation["operationId"] in {"recordPartnerEarn", "redeem", "claimCode",
-                                                            "rollbackProgram"}:
+                                                            "rollbackProgram", "createHousehold"}:
         statuses.add(404)
     statuses.add(409)  # every call but a few needs the program configured; every write can conflict
     if "{member_id}" in path or "{promotion_id}" in path or operation["operationId"] in {
-            "adjustPoints", "recordPartnerEarn", "useVoucher", "joinHousehold"}:
+            "adjustPoints", "recordPartnerEarn", "useVoucher", "joinHousehold", "createHousehold"}:
         statuses.add(410)  # an erased member, an ended promotion, a voucher that ran out, a used invitation
     if "requestBody" in operation:
         statuses |= {413, 415, 422}

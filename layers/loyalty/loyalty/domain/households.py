@@ -49,7 +49,7 @@ def rules_of(config: ProgramConfig) -> Households:
     """The program's households block; 409 households_disabled unless it is on."""
     rules = config.households
     if rules is None or not rules.enabled:
-        raise Conflict("this program has no households", code="households_disabled")
+        raise Conflict("the program has no households (households.enabled)", code="households_disabled")
     return rules
 
 

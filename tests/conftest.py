@@ -9,8 +9,6 @@ import socket
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # so `functions.<name>.handler` imports as a package path
 
@@ -47,13 +45,4 @@ os.environ.update({
 })
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The e2e tests share one worker when `make test` runs two (`--dist loadgroup`): each starts local stacks
-    (a server and an emulator in subprocesses), and two workers starting theirs at once starved one of them
-    past its start on a 2-CPU machine. The other worker runs everything else meanwhile."""
-    for item in items:
-        if item.nodeid.startswith("tests/e2e/"):
-            item.add_marker(pytest.mark.xdist_group("e2e"))
 

@@ -138,8 +138,8 @@ def create(caller: Caller, request: HouseholdRequest, idempotency: IdempotencyRe
         member.household = {"household_id": household_id, "role": OWNER, "contributed": 0}
         entries += _tier_on_joining(member, pool, config, now)
         change = HouseholdChange(household, None, pool, new_pool=True, members=[member], entries=entries)
-        return 201, household_view(household, pool, {member_id: member}, config, now), change, {
-            "member0": Conflict("the member already belongs to a household", code="already_in_household")}
+        # The member moved on meanwhile (a purchase, or another household's creation): re-read and re-plan.
+        return 201, household_view(household, pool, {member_id: member}, config, now), change, {}
 
     return _membership_change(idempotency, member_id, plan)
 

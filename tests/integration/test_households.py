@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from loyalty.store import changes
+from loyalty.store import households as household_store
 from loyalty_local import queues
 from loyalty_local.motoserver import MotoServer
 from tests.events import Api, Result
@@ -229,6 +230,38 @@ def test_a_member_leaves_with_nothing_and_the_owner_leaves_last(api: Api, househ
     closed = api.request("DELETE", f"/households/{household_id}/members/ann", sub="ann")
     assert closed.status == 200 and closed.body["status"] == "closed"
     assert api.get("/members/me", sub="ann").body["household"] is None
+    assert_reconciled()
+
+
+def test_a_member_removed_just_as_it_joins_leaves_the_household_on_both_sides(
+        api: Api, households_on: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given Ann's household and Ben's invitation
+    api.enroll("ann")
+    api.enroll("ben")
+    household_id = str(create(api, "ann")["household_id"])
+    code = invite(api, "ann", household_id)
+    real_read = household_store.read_household
+    joined: list[Result] = []
+    racing: list[bool] = []
+
+    def ben_joins_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        found = real_read(*args, **kwargs)
+        if not racing:
+            racing.append(True)
+            # When Ben joins just after the removal's first read of the household (which did not seat him yet)
+            joined.append(join(api, "ben", household_id, code))
+        return found
+
+    monkeypatch.setattr(household_store, "read_household", ben_joins_meanwhile)
+    removed = api.request("DELETE", f"/households/{household_id}/members/ben", sub="ann")
+    monkeypatch.setattr(household_store, "read_household", real_read)
+    # Then Ben joined and was removed: the household no longer seats him, and his own record says so
+    assert joined[0].status == 200, joined[0].body
+    assert removed.status == 200, removed.body
+    assert [seat["member_id"] for seat in removed.body["members"]] == ["ann"]
+    assert api.get("/members/me", sub="ben").body["household"] is None
+    assert [seat["member_id"] for seat in api.get(f"/households/{household_id}", sub="ann").body["members"]] == [
+        "ann"]
     assert_reconciled()
 
 

@@ -111,3 +111,15 @@ def test_a_member_following_the_pools_tier_neither_upgrades_nor_is_reviewed_on_i
     change.earn(EntryType.EARN, 20_000, qualifying=20_000, occurred_at=NOW, source={})
     change.finish()
     assert tier_change is not None and ben.tier == "Silver" and ben.tier_review_day is None
+
+
+def test_a_members_tier_follows_its_pool_only_with_tier_basis_household() -> None:
+    # Given a seat in household h1, under both tier bases
+    seat = {"household_id": "h1", "role": "member", "contributed": 0}
+    by_household = ProgramConfig.model_validate(
+        {**DEMO_PROGRAM, "households": {"enabled": True, "tier_basis": "household"}})
+    # Then only tier_basis household makes the seat follow the pool, and no seat follows nothing
+    assert rules.followed_household(by_household, seat) == "h1"
+    assert rules.followed_household(config(), seat) is None
+    assert rules.followed_household(by_household, None) is None
+    assert rules.tiers_follow_pools(by_household) and not rules.tiers_follow_pools(config())

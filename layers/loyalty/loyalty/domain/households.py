@@ -53,6 +53,17 @@ def rules_of(config: ProgramConfig) -> Households:
     return rules
 
 
+def tiers_follow_pools(config: ProgramConfig) -> bool:
+    """tier_basis household: every household member's tier is its pool's."""
+    return config.households is not None and config.households.tier_basis == "household"
+
+
+def followed_household(config: ProgramConfig, seat: dict[str, Any] | None) -> str | None:
+    """The household whose pool's tier a member with this seat follows (None: its own tier)."""
+    household_id = (seat or {}).get("household_id")
+    return str(household_id) if household_id and tiers_follow_pools(config) else None
+
+
 def may_read(household: Household, member_id: str, *, admin: bool) -> bool:
     return admin or household.role_of(member_id) is not None
 

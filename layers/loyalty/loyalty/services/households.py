@@ -56,11 +56,13 @@ def _program() -> ProgramConfig:
     return config_of(snapshot_store.read_snapshot().program)
 
 
-def _read(household_id: str, caller: Caller, *,
-          member_ids: tuple[str, ...] = ()) -> tuple[HouseholdRead, Household]:
-    """The household as the caller may see it: 404 unknown, 403 unless a member of it or an admin."""
+def _read(household_id: str, caller: Caller, *, whole: bool = False,
+          also: tuple[str, ...] = ()) -> tuple[HouseholdRead, Household]:
+    """The household as the caller may see it: 404 unknown, 403 unless a member of it or an admin. `whole`:
+    with every member it seats (and `also`), read together with it."""
     checked_id(household_id, "household")
-    found = store.read_household(household_id, member_ids=member_ids)
+    found = (store.read_whole_household(household_id, also=also) if whole
+             else store.read_household(household_id))
     if found.household is None or found.pool is None:
         raise _not_found(household_id)
     if not rules.may_read(found.household, caller.sub, admin=caller.is_admin):
@@ -81,7 +83,7 @@ def household_view(household: Household, pool: MemberItem, members: dict[str, Me
         "points": {"available": available_points(pool, now), "held": held_points(pool, now),
                    "qualifying": qualifying_points(pool.qualifying_days or {}, today, config.tier_window_days)},
     }
-    if config.households is not None and config.households.tier_basis == "household":
+    if rules.tiers_follow_pools(config):
         tier = config.tier_named(pool.tier)
         view["tier"] = {"name": tier.name, "since": pool.tier_since, "multiplier": float(tier.multiplier),
                         "benefits": list(tier.benefits)}
@@ -145,8 +147,8 @@ def create(caller: Caller, request: HouseholdRequest, idempotency: IdempotencyRe
 
 
 def get(caller: Caller, household_id: str) -> Outcome:
-    found, household = _read(household_id, caller)
-    members = store.read_household(household_id, member_ids=tuple(household.members), with_pool=False).members
+    found, household = _read(household_id, caller, whole=True)
+    members = found.members
     assert found.pool is not None
     return Outcome(200, household_view(household, found.pool, members, _program(), utc_now()))
 
@@ -184,7 +186,7 @@ def join(caller: Caller, household_id: str, request: JoinRequest,
         member = enrolled_member(snapshot, member_id)
         config = config_of(snapshot.program)
         household_rules = rules.rules_of(config)
-        found = store.read_household(household_id, member_ids=(), code=request.code)
+        found = store.read_whole_household(household_id, code=request.code)
         invitation = found.invitation
         if found.household is None or found.pool is None or invitation is None or (
                 invitation.household_id != household_id):
@@ -203,9 +205,7 @@ def join(caller: Caller, household_id: str, request: JoinRequest,
         entries += _tier_on_joining(member, found.pool, config, now)
         change = HouseholdChange(household, found.rev, found.pool, members=[member], entries=entries,
                                  used_code=(request.code, member_id, moment))
-        others = store.read_household(household_id, member_ids=tuple(m for m in household.members if m != member_id),
-                                      with_pool=False).members
-        return 200, household_view(household, found.pool, {**others, member_id: member}, config, now), change, {
+        return 200, household_view(household, found.pool, {**found.members, member_id: member}, config, now), change, {
             "invitation": Gone("this invitation was used", code="invitation_used")}
 
     return _membership_change(idempotency, member_id, plan)
@@ -220,7 +220,7 @@ def remove(caller: Caller, household_id: str, member_id: str, idempotency: Idemp
 
     def plan(snapshot: Snapshot) -> tuple[int, dict[str, Any], HouseholdChange, dict[str, Any]]:
         config = config_of(snapshot.program)
-        found, household = _read(household_id, caller, member_ids=tuple(household_members(household_id)))
+        found, household = _read(household_id, caller, whole=True, also=(target,))
         rules.check_may_remove(household, caller.sub, target, admin=caller.is_admin)
         role = str(household.role_of(target))
         leaving = found.members.get(target)
@@ -240,13 +240,9 @@ def remove(caller: Caller, household_id: str, member_id: str, idempotency: Idemp
     return _membership_change(idempotency, caller.sub, plan)
 
 
-def _follows(config: ProgramConfig) -> bool:
-    return config.households is not None and config.households.tier_basis == "household"
-
-
 def _tier_on_joining(member: MemberItem, pool: MemberItem, config: ProgramConfig, now: datetime) -> list[Entry]:
     """tier_basis household: a member who joins takes the pool's tier at once."""
-    if not _follows(config):
+    if not rules.tiers_follow_pools(config):
         return []
     change = MemberChange(member, config, now)
     change.follow_tier(str(pool.tier))
@@ -256,17 +252,12 @@ def _tier_on_joining(member: MemberItem, pool: MemberItem, config: ProgramConfig
 def _tier_on_leaving(member: MemberItem, config: ProgramConfig, now: datetime) -> list[Entry]:
     """A member who followed its pool's tier has its own again: reached on its own qualifying points, and
     reviewed on the next daily visit (kept through retention, as any tier)."""
-    if not _follows(config):
+    if not rules.tiers_follow_pools(config):
         return []
     change = MemberChange(member, config, now)
     if config.tier_rank(str(member.tier)) > 0:
         member.tier_review_day = change.today.isoformat()
     return change.finish()
-
-
-def household_members(household_id: str) -> list[str]:
-    found = store.read_household(household_id, with_pool=False)
-    return list(found.household.members) if found.household is not None else []
 
 
 def activity(caller: Caller, household_id: str, *, limit: int, cursor: str | None, types: str | None) -> Outcome:

@@ -12,7 +12,7 @@ from loyalty.domain.actions import profile_is_complete
 from loyalty.domain.clock import iso_utc, local_day, utc_now
 from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import Conflict, Forbidden, LimitReached, ServiceUnavailable, ValidationFailed
-from loyalty.domain.households import pool_id
+from loyalty.domain.households import followed_household, pool_id
 from loyalty.domain.ids import random_code
 from loyalty.domain.member import Entry, MemberChange, award_action, referral_release_day
 from loyalty.domain.program import ProgramConfig
@@ -231,10 +231,10 @@ def get_member(caller: Caller, path_id: str) -> Outcome:
 
 def _followed_pool(member: MemberItem, config: ProgramConfig) -> MemberItem | None:
     """tier_basis household: the pool whose tier the member's follows (read for the answer's tier)."""
-    seat = member.household or {}
-    if not seat.get("household_id") or config.households is None or config.households.tier_basis != "household":
+    household_id = followed_household(config, member.household)
+    if household_id is None:
         return None
-    return snapshot_store.read_snapshot(member_id=pool_id(seat["household_id"]), with_program=False).member
+    return snapshot_store.read_snapshot(member_id=pool_id(household_id), with_program=False).member
 
 
 def update_profile(caller: Caller, path_id: str, patch: ProfilePatch,

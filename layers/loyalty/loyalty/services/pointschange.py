@@ -101,10 +101,10 @@ def _to_household(turn: Turn, now: datetime) -> None:
 
 def followed_pool(member: MemberItem, change: MemberChange, config: ProgramConfig) -> MemberItem | None:
     """With tier_basis household, a household's member follows its pool's tier: the pool, read (else None)."""
-    seat = member.household or {}
-    if not seat.get("household_id") or config.households is None or config.households.tier_basis != "household":
+    household_id = households.followed_household(config, member.household)
+    if household_id is None:
         return None
-    pool = snapshot_store.read_snapshot(member_id=households.pool_id(seat["household_id"]), with_program=False).member
+    pool = snapshot_store.read_snapshot(member_id=households.pool_id(household_id), with_program=False).member
     if pool is not None:
         change.follow_tier(str(pool.tier))
     return pool

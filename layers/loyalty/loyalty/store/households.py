@@ -134,6 +134,22 @@ def read_household(household_id: str, *, member_ids: tuple[str, ...] = (), code:
     )
 
 
+def read_whole_household(household_id: str, *, also: tuple[str, ...] = (), code: str | None = None) -> HouseholdRead:
+    """The household with every member it seats (and `also`) read in the same BatchGetItem: the household's
+    seats are only known once it is read, so a read that finds a member it did not ask for (one who joined
+    meanwhile) reads again."""
+    member_ids = tuple(also)
+    for _attempt in range(TORN_READ_ATTEMPTS):
+        found = read_household(household_id, member_ids=member_ids, code=code)
+        if found.household is None:
+            return found
+        seated = set(found.household.members) | set(also)
+        if seated <= set(member_ids):
+            return found
+        member_ids = tuple(sorted(seated))
+    raise ServiceUnavailable("a household's members kept changing while it was read; retry", retry_after=1)
+
+
 def new_pool(household_id: str, name: str, *, tier: str, now: str) -> MemberItem:
     """The pool's item: a holder of points, never enrolled (no profile, no roster, no enrollment metrics)."""
     return new_member(pool_id(household_id), email="", name=name, referral_code="", status="pool",

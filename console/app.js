@@ -169,7 +169,9 @@
       const row = document.createElement("tr");
       row.dataset.type = entry.type;
       cell(row, entry.recorded_at); cell(row, entry.type); cell(row, entry.points, "num");
-      cell(row, entry.balance_after, "num"); cell(row, (entry.source && entry.source.member_id) || "");
+      // Who: the member a pooled earn is of (kept on its ledger), or who joined, left or spent.
+      const who = (entry.source && entry.source.member_id) || (entry.member_id.startsWith("household#") ? "" : entry.member_id);
+      cell(row, entry.balance_after, "num"); cell(row, who);
       ledger.appendChild(row);
     }
   }

@@ -127,7 +127,7 @@ def household_activity(
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
     entry_types: Annotated[str | None, Query(alias="type", max_length=200, pattern=ENTRY_TYPE_LIST, description=(
-        "only entries of these types, comma-separated (household_in,redeem)"))] = None,
+        "only entries of these types, comma-separated (earn,redeem)"))] = None,
 ):
     return respond(households.activity(caller(app), household_id, limit=limit, cursor=cursor, types=entry_types))
 

@@ -179,4 +179,5 @@ def test_the_console_shows_a_members_household_and_the_pools_activity(local_stac
     assert "The Console Family (member)" in page.text_content("#household-title")
     assert page.text_content('[data-pool="points.available"]') == "120"
     assert page.locator("#household-members tbody tr").count() == 2
-    assert page.locator('#household-ledger tbody tr[data-type="household_in"]').count() == 1
+    earned = page.locator('#household-ledger tbody tr[data-type="earn"]')
+    assert earned.count() == 1 and other in earned.first.text_content()

@@ -88,8 +88,20 @@ def test_what_a_member_earns_goes_to_the_pool_and_what_it_had_stays_its_own(api:
     household = api.get(f"/households/{household_id}", sub="ann").body
     assert household["points"]["available"] == 325 and household["points"]["qualifying"] == 325
     assert {seat["member_id"]: seat["contributed"] for seat in household["members"]} == {"ann": 125, "ben": 200}
-    ben = [entry["type"] for entry in api.get("/members/me/activity", sub="ben").body["items"]]
-    assert ben[:2] == ["household_out", "earn"]
+    ben = api.get("/members/me/activity", sub="ben").body["items"]
+    latest = ben[0]  # Ben's balance after it is his own 500: the 200 are the pool's
+    assert (latest["type"], latest["points"], latest["pooled_points"], latest["balance_after"]) == (
+        "earn", 200, 200, 500)
+    # And the pool's activity, newest first and page by page, shows each earn as the pool received it
+    first = api.request("GET", f"/households/{household_id}/activity", sub="ben", query={"limit": "2"}).body
+    assert [(entry["member_id"], entry["type"], entry["points"], entry["balance_after"])
+            for entry in first["items"]] == [("ann", "earn", 125, 325), ("ben", "earn", 200, 200)]
+    assert "pooled_points" not in first["items"][0]
+    rest = api.request("GET", f"/households/{household_id}/activity", sub="ben",
+                       query={"limit": "2", "cursor": first["next_cursor"]}).body
+    assert [(entry["type"], entry["details"]["member_id"]) for entry in rest["items"]] == [
+        ("household", "ben"), ("household", "ann")]
+    assert rest["next_cursor"] is None
     # And a retried purchase moves nothing twice; the books stay clean (pools included)
     assert api.purchase("ben", "ben-1", "20.00").status == 201
     assert api.get(f"/households/{household_id}", sub="ann").body["points"]["available"] == 325
@@ -226,6 +238,10 @@ def test_a_member_leaves_with_nothing_and_the_owner_leaves_last(api: Api, househ
     api.purchase("ben", "ben-2", "10.00")
     assert api.get("/members/me", sub="ben").body["points"]["available"] == 600
     assert api.get(f"/households/{household_id}", sub="ben").status == 403
+    # The pool's activity still shows what Ben earned into it, not what he earned after
+    pooled = [(entry["member_id"], entry["points"]) for entry in api.request(
+        "GET", f"/households/{household_id}/activity", sub="ann", query={"type": "earn"}).body["items"]]
+    assert pooled == [("ben", 300)]
     # The owner, alone, leaves: the household closes
     closed = api.request("DELETE", f"/households/{household_id}/members/ann", sub="ann")
     assert closed.status == 200 and closed.body["status"] == "closed"

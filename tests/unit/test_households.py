@@ -40,16 +40,35 @@ def test_an_earn_moves_to_the_pool_with_its_lot_and_qualifying_points() -> None:
     # When Ben earns 200 (qualifying) and the change contributes to the pool
     change, pool_change = MemberChange(ben, config(), NOW), MemberChange(shared, config(), NOW)
     earned = change.earn(EntryType.EARN, 200, qualifying=200, occurred_at=NOW, source={"order_id": "o-1"})
-    pool_entries = contribute(change, pool_change, "h1")
+    contribute(change, pool_change, "h1")
     member_entries = change.finish()
-    pool_change.finish()
+    pool_entries = pool_change.finish()
     # Then Ben keeps his own 50 (and his qualifying 200); the pool has the 200 in the same lot
     assert (ben.available, shared.available) == (50, 200)
     assert shared.lots == dict(earned.lots or {}) and sum(shared.lots.values()) == 200
     assert shared.qualifying_days == {"2026-06-01": 200} and ben.qualifying_days == {"2026-06-01": 200}
     assert earned.source["household_id"] == "h1" and contributed(member_entries) == 200
-    assert [entry.type for entry in member_entries] == ["earn", "household_out"]
-    assert [(entry.type, entry.points, entry.qualifying) for entry in pool_entries] == [("household_in", 200, 200)]
+    # And the earn entry, written once, says so for both: Ben's balance without the 200, the pool's with them
+    assert [entry.type for entry in member_entries] == ["earn"] and pool_entries == []
+    assert (earned.points, earned.balance_after) == (200, 50)
+    assert (earned.pooled_to, earned.pooled_points, earned.pooled_balance_after) == ("h1", 200, 200)
+
+
+def test_entries_after_a_pooled_earn_in_the_same_change_leave_it_out_of_the_members_balance() -> None:
+    # Given Ben, in household h1, who owes 30 points
+    ben, shared = member(), pool()
+    ben.debt = 30
+    change, pool_change = MemberChange(ben, config(), NOW), MemberChange(shared, config(), NOW)
+    # When one change earns 100 (30 of them pay the debt), then gets a 20-point adjustment
+    earned = change.earn(EntryType.EARN, 100, qualifying=100, occurred_at=NOW, source={})
+    adjusted = change.earn(EntryType.ADJUST, 20, qualifying=0, occurred_at=NOW, source={})
+    contribute(change, pool_change, "h1")
+    change.finish()
+    pool_change.finish()
+    # Then the pool has the 70 the earn credited; Ben's balance is the debt paid and the adjustment
+    assert (shared.available, earned.pooled_points, earned.pooled_balance_after) == (70, 70, 70)
+    assert (earned.balance_after, adjusted.balance_after, ben.available) == (0, 20, 20)
+    assert contributed(change.entries) == 70
 
 
 def test_what_goes_to_the_pool() -> None:

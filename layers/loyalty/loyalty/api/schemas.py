@@ -135,9 +135,7 @@ class SourceOut(Out):
     household_id: str | None = Field(default=None, description=(
         "earns of a household's member (their points went to the pool), household entries"))
     member_id: str | None = Field(default=None, description=(
-        "a household pool's entries: the member who earned (household_in), joined or left, or spent"))
-    entry_id: str | None = Field(default=None, description="household_out, household_in: the earn moved")
-    entry_type: str | None = Field(default=None, description="household_in: the type of the earn moved")
+        "a household pool's entries: the member who joined or left, spent, or returned an order"))
     earned_in_household: str | None = Field(default=None, description=(
         "release: the household the pending points were earned in (they go to its pool)"))
     back_end: str | None = Field(default=None, description=(
@@ -197,6 +195,9 @@ class LedgerEntryOut(Out):
     description: str | None = None
     redemption: dict[str, Any] | None = None
     details: dict[str, Any] | None = None
+    pooled_points: int | None = Field(default=None, description=(
+        "a household member's earn: the points that went on to the household's pool (in the pool's activity, "
+        "`points` and `balance_after` are the pool's); the member's balance_after leaves them out"))
 
 
 class EntryPage(Out):

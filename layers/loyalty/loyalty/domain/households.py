@@ -3,10 +3,11 @@
 A household's pool is a holder of points like a member (domain.member.PointsHolder: lots with their expiry,
 holds, qualifying days, a tier), kept under the pool id `household#<household_id>`, which no path can name
 as a member. While a member belongs to a household, what it earns moves on to the pool in the same
-transaction (`contribute`): the earn entry stays on the member's ledger (the program issued the points to
-it: metrics and events count it there) and carries `household_id`; a `household_out` entry takes the lots it
-credited off the member and a `household_in` entry puts the same lots, with their expiry and the earn's
-qualifying points, into the pool. Nothing here reads or writes storage.
+transaction (`contribute`), written once: the earn entry stays on the member's ledger (the program issued
+the points to it: metrics and events count it there), carries `household_id`, and records what the pool
+received (`pooled_points`, the same lots with their expiry, and the earn's qualifying points) and the pool's
+balance after it. The pool's ledger is its own partition's entries (spends, expiry, returns, who joined and
+left) and its contributors' pooled earns. Nothing here reads or writes storage.
 """
 
 from __future__ import annotations
@@ -40,9 +41,25 @@ class Household:
     # {member_id: {"role": "owner"|"member", "joined_at": ...}}
     members: dict[str, dict[str, Any]] = field(default_factory=dict)
     status: str = "open"  # "closed" once its owner left, alone
+    # Members who left (or were removed): their pooled earns stay in the pool's ledger.
+    former: list[str] = field(default_factory=list)
 
     def role_of(self, member_id: str) -> str | None:
         return (self.members.get(member_id) or {}).get("role")
+
+
+def contributors(household: Household) -> list[str]:
+    """Every member the household ever seated: whose ledgers hold earns pooled to it."""
+    return sorted(set(household.members) | set(household.former))
+
+
+def leave(household: Household, member_id: str) -> str:
+    """The member out of its seat (remembered among the former members); returns the role it had."""
+    role = str(household.role_of(member_id))
+    household.members.pop(member_id)
+    if member_id not in household.former:
+        household.former.append(member_id)
+    return role
 
 
 def rules_of(config: ProgramConfig) -> Households:
@@ -110,21 +127,26 @@ def goes_to_pool(entry: Entry, household_id: str) -> bool:
     return entry.type != EntryType.RELEASE or entry.source.get("earned_in_household") == household_id
 
 
-def contribute(member_change: MemberChange, pool_change: MemberChange, household_id: str) -> list[Entry]:
-    """Move what the member's change earned (points the program issued, available now) on to the pool.
-    Marks those earn entries with `household_id`; returns the pool's entries."""
-    for earned in list(member_change.entries):
-        if not goes_to_pool(earned, household_id):
+def contribute(member_change: MemberChange, pool_change: MemberChange, household_id: str) -> None:
+    """Move what the member's change earned (points the program issued, available now) on to the pool, with
+    no entry of their own: each such earn entry records `household_id` in its source, and the household, the
+    points and the pool's balance after them in `pooled_*`. The member's balance_after (of that entry and of
+    the change's entries after it) leaves the moved points out."""
+    moved = 0
+    for entry in member_change.entries:
+        entry.balance_after -= moved
+        if not goes_to_pool(entry, household_id):
             continue
-        earned.source = {**earned.source, "household_id": household_id}
-        if not earned.lots:
+        entry.source = {**entry.source, "household_id": household_id}
+        if not entry.lots:
             continue  # all of it paid a debt of the member's
-        member_change.household_out(earned, household_id=household_id)
-        pool_change.household_in(earned, contributor_id=str(member_change.member.member_id),
-                                 household_id=household_id)
-    return pool_change.entries
+        points = member_change.pool_out(entry)
+        moved += points
+        entry.balance_after -= points
+        entry.pooled_to, entry.pooled_points = household_id, points
+        entry.pooled_balance_after = pool_change.pool_in(entry)
 
 
 def contributed(entries: list[Entry]) -> int:
     """What these entries of a member moved to its household's pool."""
-    return -sum(int(entry.points) for entry in entries if entry.type == EntryType.HOUSEHOLD_OUT)
+    return sum(int(entry.pooled_points or 0) for entry in entries)

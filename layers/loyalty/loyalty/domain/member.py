@@ -130,6 +130,12 @@ class Entry:
     previous_activity_day: str | None = None
     details: dict[str, Any] | None = None
     facts: dict[str, Any] | None = None
+    # An earn of a household's member whose lots went on to the household's pool (domain.households): the
+    # household, the points the pool received (the earn's lots) and the pool's balance after them. The
+    # member's own balance_after leaves them out.
+    pooled_to: str | None = None
+    pooled_points: int | None = None
+    pooled_balance_after: int | None = None
 
 
 class SpentEntry(Protocol):
@@ -412,29 +418,22 @@ class MemberChange:
 
     # --- households -----------------------------------------------------------------------------------
 
-    def household_out(self, earned: Entry, *, household_id: str) -> Entry:
-        """What `earned` just credited, out of this member's lots again: it goes to the household's pool."""
+    def pool_out(self, earned: Entry) -> int:
+        """What `earned` just credited, out of this member's lots again (it goes on to the household's pool,
+        recorded on `earned` itself: no entry of its own). Returns the points moved."""
         lots = dict(earned.lots or {})
         self.wallet.remove(lots)
-        return self._entry(EntryType.HOUSEHOLD_OUT, -sum(lots.values()), self.now, lots=lots,
-                           source={"household_id": household_id, "entry_id": earned.entry_id})
+        return sum(lots.values())
 
-    def household_in(self, earned: Entry, *, contributor_id: str, household_id: str) -> Entry:
-        """A household member's earn, into the pool: the same lots (their expiry) and qualifying points. The
-        pool's own activity for the inactivity policy (the member's earn was the program's activity)."""
-        lots = dict(earned.lots or {})
-        for lot, amount in lots.items():
-            self.wallet.restore({lot: amount})
-        qualifying_day = date.fromisoformat(earned.qualifying_day) if earned.qualifying_day else None
-        if qualifying_day is not None:
-            self._qualify(qualifying_day, int(earned.qualifying))
+    def pool_in(self, earned: Entry) -> int:
+        """A household member's earn, into this pool: the same lots (their expiry) and qualifying points, and
+        the pool's own activity for the inactivity policy (the member's earn was the program's activity).
+        Returns the pool's balance after it."""
+        self.wallet.restore(dict(earned.lots or {}))
+        if earned.qualifying_day and int(earned.qualifying):
+            self._qualify(date.fromisoformat(earned.qualifying_day), int(earned.qualifying))
         self._touch(date.fromisoformat(earned.day))
-        return self._entry(EntryType.HOUSEHOLD_IN, sum(lots.values()), self.now, lots=lots,
-                           qualifying=int(earned.qualifying) if qualifying_day else 0,
-                           qualifying_day=earned.qualifying_day if qualifying_day else None,
-                           expires_at=earned.expires_at,
-                           source={"household_id": household_id, "member_id": contributor_id,
-                                   "entry_id": earned.entry_id, "entry_type": earned.type})
+        return self.wallet.available
 
     def household_return(self, points: int, *, qualifying: int, earned_on: date, lot: str | None,
                          source: dict[str, Any]) -> Entry:

@@ -34,7 +34,7 @@ from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.members import entry_types_wanted
 from loyalty.services.pointschange import Turn
 from loyalty.services.program import config_of
-from loyalty.services.views import available_points, entry_view, held_points
+from loyalty.services.views import available_points, held_points, pool_entry_view
 from loyalty.services.writes import Plan, enrolled_member, execute, key_required
 from loyalty.store import households as store
 from loyalty.store import ledger as ledger_store
@@ -222,9 +222,8 @@ def remove(caller: Caller, household_id: str, member_id: str, idempotency: Idemp
         config = config_of(snapshot.program)
         found, household = _read(household_id, caller, whole=True, also=(target,))
         rules.check_may_remove(household, caller.sub, target, admin=caller.is_admin)
-        role = str(household.role_of(target))
+        role = rules.leave(household, target)
         leaving = found.members.get(target)
-        household.members.pop(target)
         moved = []
         assert found.pool is not None
         entries = _note(found.pool, config, now, "left", target, role, household_id).finish()
@@ -261,10 +260,12 @@ def _tier_on_leaving(member: MemberItem, config: ProgramConfig, now: datetime) -
 
 
 def activity(caller: Caller, household_id: str, *, limit: int, cursor: str | None, types: str | None) -> Outcome:
-    _read(household_id, caller)
+    _found, household = _read(household_id, caller)
     wanted = entry_types_wanted(types)
-    entries, next_cursor = ledger_store.list_entries(pool_id(household_id), limit=limit, cursor=cursor, types=wanted)
-    return Outcome(200, {"items": [entry_view(entry) for entry in entries], "next_cursor": next_cursor})
+    entries, next_cursor = ledger_store.list_pool_entries(pool_id(household_id), household_id,
+                                                          rules.contributors(household), limit=limit, cursor=cursor,
+                                                          types=wanted)
+    return Outcome(200, {"items": [pool_entry_view(entry) for entry in entries], "next_cursor": next_cursor})
 
 
 def _spender(caller: Caller, household_id: str) -> Callable[[Turn], None]:

@@ -113,8 +113,9 @@ def followed_pool(member: MemberItem, change: MemberChange, config: ProgramConfi
 def household_share(member: MemberItem, change: MemberChange, config: ProgramConfig, now: datetime,
                     pool: MemberItem | None = None) -> tuple[MemberItem, list[Entry], list[ClosedHold]] | None:
     """What `change` earned for a household's member, moved to the pool: the pool (written under its own
-    version: its members' earns and spends re-plan on a lost race), its entries and the holds it closed by
-    the way. None when the member is in no household or earned nothing (the pool is then not even read)."""
+    version: its members' earns and spends re-plan on a lost race), its own entries (a hold found expired,
+    a tier reached; the earns are recorded on the member's entries) and the holds it closed by the way.
+    None when the member is in no household or earned nothing (the pool is then not even read)."""
     seat = member.household or {}
     household_id = seat.get("household_id")
     if not household_id or not any(households.goes_to_pool(entry, household_id) for entry in change.entries):
@@ -124,8 +125,10 @@ def household_share(member: MemberItem, change: MemberChange, config: ProgramCon
     if pool is None:
         return None
     pool_change = MemberChange(pool, config, now)
-    closed_holds = pool_change.fold_expired_holds()
+    # The earns first: the pool's balance after each (recorded on the member's entry) comes before the
+    # pool's own entries of this change in the ledger's order.
     households.contribute(change, pool_change, household_id)
+    closed_holds = pool_change.fold_expired_holds()
     member.household = {**seat, "contributed": int(seat.get("contributed", 0)) + households.contributed(
         change.entries)}
     pool_entries = pool_change.finish()

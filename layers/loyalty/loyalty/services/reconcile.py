@@ -4,7 +4,8 @@ A scheduled job (and a local command), never a request path. It reads the table 
 Scan returns each partition key's items together), so it holds one member's items at a time, plus
 running totals per day, promotion and partner: its memory does not grow with the number of members.
 Per member it recomputes the balance, lots, debt, pending and lifetime points, the qualifying days
-and the balance_after chain (less what its holds kept out of the balance meanwhile); globally, the
+and the balance_after chain (less what its holds kept out of the balance meanwhile); a household's pool
+likewise, from its own entries and its contributors' pooled earns (read from their partitions); globally, the
 member count, every aggregate the stream processor keeps
 (by folding every ledger item through the same contributions, as if each were delivered once), the
 promotions' budgets and counters, and the orders' refunds.
@@ -29,7 +30,7 @@ from loyalty.domain import ceilings
 from loyalty.domain import metrics as m
 from loyalty.domain.campaigns import Campaign
 from loyalty.domain.clock import iso_utc, local_day, utc_now
-from loyalty.domain.entries import LOT_CREDITING_TYPES, is_pool
+from loyalty.domain.entries import LOT_CREDITING_TYPES, POOL_PREFIX, is_pool
 from loyalty.domain.ids import ulid_time_ms
 from loyalty.domain.program import ProgramConfig
 from loyalty.domain.tiers import window_start
@@ -145,7 +146,9 @@ def _member_checks(report: Report, member: dict[str, Any], entries: list[dict[st
         if entry.get("status") == "pending":
             pending += points
         else:
-            available += points
+            # An earn pooled to the member's household: its lots (pooled_points) are the pool's.
+            pooled = entry.get("pooled_to") is not None
+            available += points - (int(entry.get("pooled_points") or 0) if pooled else 0)
             if entry["type"] in LOT_CREDITING_TYPES and points > 0:
                 lifetime += points
             if entry["type"] == "import":
@@ -153,7 +156,7 @@ def _member_checks(report: Report, member: dict[str, Any], entries: list[dict[st
             if entry["type"] == "release":
                 pending -= points
             sign = 1 if points >= 0 else -1
-            for lot, amount in _json(entry.get("lots"), {}).items():
+            for lot, amount in ({} if pooled else _json(entry.get("lots"), {})).items():
                 lots[lot] += sign * int(amount)
             if int(entry["balance_after"]) != available - _held_at(holds, str(entry["entry_id"])):
                 broken_chain += 1
@@ -190,6 +193,23 @@ def _member_checks(report: Report, member: dict[str, Any], entries: list[dict[st
     expected_days = {day: points for day, points in qualifying.items() if day >= first and points}
     report.expect("qualifying days = qualifying entries in the window", subject, expected_days,
                   {day: points for day, points in stored_days.items() if points})
+
+
+def _pooled_into(pool_id: str, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A household pool's credits kept on its contributors' ledgers (every member its `household` entries
+    say joined): each pooled earn as the pool saw it, lots and qualifying points in, its balance after."""
+    household_id = pool_id.removeprefix(POOL_PREFIX)
+    contributors = {str(_json(entry.get("details"), {}).get("member_id")) for entry in entries
+                    if entry.get("type") == "household"}
+    credits = []
+    for member_id in sorted(contributors):
+        for item in query_partition(table_name(), f"MEMBER#{member_id}"):
+            if str(item.get("sk", "")).startswith("ENTRY#") and item.get("pooled_to") == household_id:
+                credits.append({"entry_id": item["entry_id"], "type": "household_in", "status": "available",
+                                "points": item["pooled_points"], "lots": item.get("lots"),
+                                "balance_after": item["pooled_balance_after"], "qualifying": item.get("qualifying"),
+                                "qualifying_day": item.get("qualifying_day")})
+    return credits
 
 
 def _partitions(items: Iterable[dict[str, Any]]) -> Iterator[tuple[str, list[dict[str, Any]]]]:
@@ -252,9 +272,11 @@ def _member_partition(report: Report, totals: Totals, member_id: str, group: lis
     if profile is None:
         report.expect("every entry belongs to a member", f"member {member_id}", 0, len(entries))
         return
-    totals.members += 0 if is_pool(member_id) else 1  # a household's pool: no member of the count
+    pool = is_pool(member_id)
+    totals.members += 0 if pool else 1  # a household's pool: no member of the count
     trial = Report()
-    _member_checks(trial, profile, entries, today, window_days, holds, cold)
+    _member_checks(trial, profile, entries + (_pooled_into(member_id, entries) if pool else []), today,
+                   window_days, holds, cold)
     if trial.count:
         # The Scan read the member and its entries at different moments: read them again together.
         fresh = query_partition(table_name(), f"MEMBER#{member_id}")
@@ -262,7 +284,8 @@ def _member_partition(report: Report, totals: Totals, member_id: str, group: lis
         cold = next((item for item in fresh if item.get("sk") == "WALLET"), None)
         entries = [item for item in fresh if str(item.get("sk", "")).startswith("ENTRY#")]
         holds = [item for item in fresh if str(item.get("sk", "")).startswith("HOLD#")]
-    _member_checks(report, profile, entries, today, window_days, holds, cold)
+    _member_checks(report, profile, entries + (_pooled_into(member_id, entries) if pool else []), today,
+                   window_days, holds, cold)
     check_money(report, totals.flagged, member_id, entries, totals.rules)
     # The aggregates: the enrollment as its record had it (the tier before any change), then each entry.
     changes = sorted((entry for entry in entries if entry.get("type") == "tier_change"),

@@ -134,6 +134,18 @@ def entry_view(entry: Entry | EntryItem) -> dict[str, Any]:
         view["redemption"] = {name: value for name, value in entry.redemption.items() if not name.startswith("stock_")}
     if entry.details is not None:
         view["details"] = entry.details
+    if entry.pooled_to is not None:
+        view["pooled_points"] = int(entry.pooled_points or 0)
+    return view
+
+
+def pool_entry_view(entry: Entry | EntryItem) -> dict[str, Any]:
+    """An entry of a household pool's ledger: a contributor's earn shows what the pool received and the
+    pool's balance after it."""
+    view = entry_view(entry)
+    if entry.pooled_to is not None:
+        view.update(points=int(entry.pooled_points or 0), balance_after=int(entry.pooled_balance_after or 0))
+        view.pop("pooled_points")
     return view
 
 

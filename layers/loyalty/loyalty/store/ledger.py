@@ -11,6 +11,7 @@ import dataclasses
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
 from pynamodb.exceptions import PynamoDBException
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 
 from loyalty.domain.errors import BadRequest
@@ -56,6 +57,11 @@ class EntryItem(Item):
     details = JSONAttribute(null=True)
     # Facts for the period metrics (previous purchase days, upsell days, referral conversion).
     facts = JSONAttribute(null=True)
+    # A household member's earn whose lots went on to the household's pool (domain.households.contribute):
+    # the household, the points the pool received and the pool's balance after them.
+    pooled_to = UnicodeAttribute(null=True)
+    pooled_points = NumberAttribute(null=True)
+    pooled_balance_after = NumberAttribute(null=True)
 
 
 class HoldItem(Item):
@@ -161,6 +167,36 @@ def list_entries(member_id: str, *, limit: int, cursor: str | None, types: set[s
         raise
     more = len(items) >= limit and query.last_evaluated_key
     return items, encode_cursor(query.last_evaluated_key) if more else None
+
+
+def list_pool_entries(pool_id: str, household_id: str, contributors: list[str], *, limit: int, cursor: str | None,
+                      types: set[str] | None) -> tuple[list[EntryItem], str | None]:
+    """A page of a household pool's ledger, newest first: the pool's own entries and its contributors'
+    earns pooled to it (kept on their own ledgers), merged in the ledger's order. One Query per partition
+    (the pool and each member it ever seated), each stopping at `limit` + 1 matching entries."""
+    start = decode_cursor(cursor, ("household", "before"))
+    if start is not None and start["household"] != household_id:
+        raise BadRequest("the cursor belongs to another list", code="invalid_cursor")
+    upper = f"ENTRY#{start['before']}" if start is not None else "ENTRY#~"
+    wanted = EntryItem.type.is_in(*types) if types else None
+    found: list[EntryItem] = []
+    for partition, pooled in [(pool_id, False), *((member_id, True) for member_id in contributors)]:
+        condition: Condition | None = EntryItem.pooled_to == household_id if pooled else None
+        if wanted is not None:
+            condition = wanted if condition is None else condition & wanted
+        try:
+            found.extend(EntryItem.query(
+                member_partition(partition), EntryItem.sk.between("ENTRY#", upper), scan_index_forward=False,
+                filter_condition=condition, limit=limit + 1, page_size=100 if condition is not None else limit + 1))
+        except PynamoDBException as exc:
+            raise_if_transient(exc)
+            raise
+    page = sorted((item for item in found if f"ENTRY#{item.entry_id}" < upper),
+                  key=lambda item: str(item.entry_id), reverse=True)
+    more = len(page) > limit
+    page = page[:limit]
+    next_cursor = encode_cursor({"household": household_id, "before": str(page[-1].entry_id)}) if more else None
+    return page, next_cursor
 
 
 def all_entries(member_id: str, types: set[str] | None = None, limit: int = 10_000) -> list[EntryItem]:

@@ -4,10 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 3000
-# make test runs in one process by default: on a 2-CPU machine two workers (each with its own moto server and
-# local stacks) took 16-27 minutes against 20-22 in one process, and once starved a stack past its start.
-# More CPUs: make test TEST_WORKERS=auto.
-TEST_WORKERS ?= 0
+# make test runs two workers: the e2e tests (local stacks in subprocesses) all on one of them, everything else
+# on the other (tests/conftest.py groups them, and gives each fuzz case a node id of its own; --dist
+# loadgroup). Two workers that both started stacks once starved one past its start on a 2-CPU machine.
+# TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
 
 .PHONY: run test lint typecheck unit integration e2e bench docs layer clean browser
 
@@ -39,7 +40,7 @@ test: $(STAMP) browser
 	$(BIN)/lint-imports
 	$(BIN)/cfn-lint infra/template.yaml
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
-	$(BIN)/python -m pytest -q --durations=20 -n $(TEST_WORKERS) --dist worksteal
+	$(BIN)/python -m pytest -q --durations=20 -n $(TEST_WORKERS) --dist loadgroup
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit

@@ -9,6 +9,8 @@ import socket
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # so `functions.<name>.handler` imports as a package path
 
@@ -46,3 +48,35 @@ os.environ.update({
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test has a node id of its own, and the e2e tests share one worker when `make test` runs two.
+
+    schemathesis names each operation's fuzz test `test_...[POST /members]` but gives them all the node id of
+    the test function: pytest-xdist, which schedules and reports by node id, then ran one of them per test
+    function (578 of 661 tests ran). Here each takes its name as its node id, and a duplicate stops the run.
+
+    The e2e tests each start local stacks (a server and an emulator in subprocesses); two workers starting
+    theirs at once starved one past its start on a 2-CPU machine, so they go to one worker (`--dist
+    loadgroup`) while the other runs everything else."""
+    for item in items:
+        if getattr(item, "operation_label", None) is not None and item.parent is not None:
+            _rename(item, f"{item.parent.nodeid}::{item.name}")
+    seen: set[str] = set()
+    for item in items:
+        if item.nodeid in seen:
+            raise pytest.UsageError(f"two tests have the node id {item.nodeid}: pytest-xdist would run one")
+        seen.add(item.nodeid)
+        if item.nodeid.startswith("tests/e2e/"):
+            item.add_marker(pytest.mark.xdist_group("e2e"))
+
+
+def _rename(item: pytest.Item, nodeid: str) -> None:
+    """A node id is private state: `_id` (a structured NodeId) since pytest 9, `_nodeid` before."""
+    if hasattr(item, "_id"):
+        from _pytest.nodes import coerce_node_id
+
+        item._id = coerce_node_id(nodeid)
+    else:
+        item._nodeid = nodeid

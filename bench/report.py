@@ -384,7 +384,7 @@ def _households(households: dict[str, Any] | None, wcu: dict[str, Any]) -> str:
             "entry is written once, on the member's ledger: it records what the pool received (`pooled_points`, its "
             "lots and qualifying points) and the pool's balance after it, so the pool's activity and reconciliation "
             "read a household's pooled earns from its members' partitions (one Query per member it ever seated, "
-            "per page or run). "
+            "within its tenure: a history from before it joined is not read). "
             f"It is also the other exception to the read target: once its member item shows the household, it "
             f"reads the pool (one more request) and writes it in the purchase's transaction; a spend of the pool "
             f"reads the household and the spender with the pool, in one "

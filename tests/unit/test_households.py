@@ -11,6 +11,7 @@ from loyalty.domain import households as rules
 from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import Conflict, Forbidden
 from loyalty.domain.households import Household, contribute, contributed, goes_to_pool
+from loyalty.domain.ids import ulid_floor
 from loyalty.domain.member import Member, MemberChange
 from loyalty.domain.program import Households, ProgramConfig
 from tests.unit.programs import DEMO_PROGRAM
@@ -142,3 +143,26 @@ def test_a_members_tier_follows_its_pool_only_with_tier_basis_household() -> Non
     assert rules.followed_household(config(), seat) is None
     assert rules.followed_household(by_household, None) is None
     assert rules.tiers_follow_pools(by_household) and not rules.tiers_follow_pools(config())
+
+
+def test_a_households_tenure_bounds_where_its_pooled_earns_can_be() -> None:
+    # Given Ann's household, which Ben joins, leaves and joins again, and Cy joins and leaves
+    household = Household("h1", "The Smiths", "ann", "2026-01-01T00:00:00.000Z")
+    rules.seat(household, "ann", "owner", "2026-01-01T00:00:00.000Z")
+    rules.seat(household, "ben", "member", "2026-02-01T00:00:00.000Z")
+    assert rules.leave(household, "ben", "2026-03-01T00:00:00.000Z") == "member"
+    rules.seat(household, "ben", "member", "2026-04-01T00:00:00.000Z")
+    rules.seat(household, "cy", "member", "2026-05-01T00:00:00.000Z")
+    rules.leave(household, "cy", "2026-05-10T00:00:00.000Z")
+    # Then each member's pooled earns lie between its first joining and its last leaving (give or take the
+    # clocks' skew): Ben's from February on, Cy's until May 10th; the seated ones up to now
+    skew = rules.CLOCK_SKEW_MS
+
+    def ms(moment: str) -> int:
+        return int(datetime.fromisoformat(moment).timestamp() * 1000)
+
+    assert rules.contributors(household) == [
+        ("ann", ulid_floor(ms("2026-01-01T00:00:00+00:00") - skew), None),
+        ("ben", ulid_floor(ms("2026-02-01T00:00:00+00:00") - skew), None),
+        ("cy", ulid_floor(ms("2026-05-01T00:00:00+00:00") - skew), ulid_floor(ms("2026-05-10T00:00:00+00:00") + skew))]
+    assert sorted(household.members) == ["ann", "ben"]

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from loyalty.domain.clock import iso_utc
+from loyalty.domain.clock import iso_utc, parse_utc
 from loyalty.domain.entries import POOL_PREFIX, EntryType, is_pool
 from loyalty.domain.errors import Conflict, Forbidden
+from loyalty.domain.ids import ulid_floor
 from loyalty.domain.member import Entry, MemberChange
 from loyalty.domain.program import Households, ProgramConfig
 
@@ -41,25 +42,47 @@ class Household:
     # {member_id: {"role": "owner"|"member", "joined_at": ...}}
     members: dict[str, dict[str, Any]] = field(default_factory=dict)
     status: str = "open"  # "closed" once its owner left, alone
-    # Members who left (or were removed): their pooled earns stay in the pool's ledger.
-    former: list[str] = field(default_factory=list)
+    # Every member it ever seated, with when it first joined and last left (None: seated now): whose
+    # ledgers hold earns pooled to it, and between which moments (the pool's activity reads no further).
+    tenure: dict[str, dict[str, str | None]] = field(default_factory=dict)
 
     def role_of(self, member_id: str) -> str | None:
         return (self.members.get(member_id) or {}).get("role")
 
 
-def contributors(household: Household) -> list[str]:
-    """Every member the household ever seated: whose ledgers hold earns pooled to it."""
-    return sorted(set(household.members) | set(household.former))
+# How far a pooled earn's id may lie outside its member's tenure: ids come from the clock of the Lambda that
+# planned the earn, the tenure's moments from the one that committed the join or the leave.
+CLOCK_SKEW_MS = 5 * 60 * 1000
 
 
-def leave(household: Household, member_id: str) -> str:
-    """The member out of its seat (remembered among the former members); returns the role it had."""
+def seat(household: Household, member_id: str, role: str, now: str) -> None:
+    """The member into a seat of the household, its tenure open (from its first joining)."""
+    household.members[member_id] = {"role": role, "joined_at": now}
+    household.tenure[member_id] = {"since": (household.tenure.get(member_id) or {}).get("since") or now,
+                                   "until": None}
+
+
+def leave(household: Household, member_id: str, now: str) -> str:
+    """The member out of its seat, its tenure closed; returns the role it had."""
     role = str(household.role_of(member_id))
-    household.members.pop(member_id)
-    if member_id not in household.former:
-        household.former.append(member_id)
+    joined_at = str(household.members.pop(member_id)["joined_at"])
+    household.tenure[member_id] = {"since": (household.tenure.get(member_id) or {}).get("since") or joined_at,
+                                   "until": now}
     return role
+
+
+def contributors(household: Household) -> list[tuple[str, str, str | None]]:
+    """Every member the household ever seated, with the entry ids its pooled earns lie between (from its
+    first joining to its last leaving, with the clocks' skew; None: up to now)."""
+    tenure = {member_id: {"since": seat["joined_at"], "until": None} for member_id, seat in household.members.items()}
+    tenure.update(household.tenure)
+    return [(member_id, ulid_floor(_ms(str(held["since"])) - CLOCK_SKEW_MS),
+             ulid_floor(_ms(str(held["until"])) + CLOCK_SKEW_MS) if held.get("until") else None)
+            for member_id, held in sorted(tenure.items())]
+
+
+def _ms(moment: str) -> int:
+    return int(parse_utc(moment).timestamp() * 1000)
 
 
 def rules_of(config: ProgramConfig) -> Households:

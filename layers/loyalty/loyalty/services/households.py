@@ -133,8 +133,8 @@ def create(caller: Caller, request: HouseholdRequest, idempotency: IdempotencyRe
         if member.status == "blocked":
             raise Conflict(f"member {member_id} is blocked", code="member_blocked")
         moment = iso_utc(now)
-        household = Household(household_id, request.name, member_id, moment,
-                              {member_id: {"role": OWNER, "joined_at": moment}})
+        household = Household(household_id, request.name, member_id, moment)
+        rules.seat(household, member_id, OWNER, moment)
         pool = store.new_pool(household_id, request.name, tier=config.tiers[0].name, now=moment)
         entries = _note(pool, config, now, "joined", member_id, OWNER, household_id).finish()
         member.household = {"household_id": household_id, "role": OWNER, "contributed": 0}
@@ -199,7 +199,7 @@ def join(caller: Caller, household_id: str, request: JoinRequest,
         if member.status == "blocked":
             raise Conflict(f"member {member_id} is blocked", code="member_blocked")
         rules.check_may_join(household, household_rules, member_id, member.household)
-        household.members[member_id] = {"role": MEMBER, "joined_at": moment}
+        rules.seat(household, member_id, MEMBER, moment)
         member.household = {"household_id": household_id, "role": MEMBER, "contributed": 0}
         entries = _note(found.pool, config, now, "joined", member_id, MEMBER, household_id).finish()
         entries += _tier_on_joining(member, found.pool, config, now)
@@ -222,7 +222,7 @@ def remove(caller: Caller, household_id: str, member_id: str, idempotency: Idemp
         config = config_of(snapshot.program)
         found, household = _read(household_id, caller, whole=True, also=(target,))
         rules.check_may_remove(household, caller.sub, target, admin=caller.is_admin)
-        role = rules.leave(household, target)
+        role = rules.leave(household, target, iso_utc(now))
         leaving = found.members.get(target)
         moved = []
         assert found.pool is not None

@@ -47,7 +47,7 @@ class HouseholdItem(Item):
     created_at = UnicodeAttribute()
     members = JSONAttribute(default=dict)
     status = UnicodeAttribute(default="open")
-    former = JSONAttribute(default=list)
+    tenure = JSONAttribute(default=dict)
     rev = VersionAttribute()
 
 
@@ -88,7 +88,7 @@ def household_of(item: HouseholdItem | None) -> tuple[Household | None, int | No
 def _household(item: HouseholdItem) -> Household:
     return Household(household_id=str(item.household_id), name=str(item.name), owner_id=str(item.owner_id),
                      created_at=str(item.created_at), members=dict(item.members or {}), status=str(item.status),
-                     former=list(item.former or []))
+                     tenure=dict(item.tenure or {}))
 
 
 @dataclass
@@ -180,14 +180,14 @@ def commit_household_change(change: HouseholdChange) -> None:
     household = change.household
     item = HouseholdItem(*household_key(household.household_id), household_id=household.household_id,
                          name=household.name, owner_id=household.owner_id, created_at=household.created_at,
-                         members=household.members, status=household.status, former=household.former)
+                         members=household.members, status=household.status, tenure=household.tenure)
     if change.rev is None:
         txn.put("household", item, HouseholdItem.pk.does_not_exist())
     else:
         item.rev = change.rev
         txn.update("household", item, [HouseholdItem.members.set(household.members),
                                        HouseholdItem.status.set(household.status),
-                                       HouseholdItem.former.set(household.former),
+                                       HouseholdItem.tenure.set(household.tenure),
                                        HouseholdItem.owner_id.set(household.owner_id)], HouseholdItem.pk.exists())
     if change.new_pool:
         txn.put("pool", change.pool, MemberItem.pk.does_not_exist())

@@ -169,24 +169,30 @@ def list_entries(member_id: str, *, limit: int, cursor: str | None, types: set[s
     return items, encode_cursor(query.last_evaluated_key) if more else None
 
 
-def list_pool_entries(pool_id: str, household_id: str, contributors: list[str], *, limit: int, cursor: str | None,
-                      types: set[str] | None) -> tuple[list[EntryItem], str | None]:
+def list_pool_entries(pool_id: str, household_id: str, contributors: list[tuple[str, str, str | None]], *,
+                      limit: int, cursor: str | None, types: set[str] | None) -> tuple[list[EntryItem], str | None]:
     """A page of a household pool's ledger, newest first: the pool's own entries and its contributors'
     earns pooled to it (kept on their own ledgers), merged in the ledger's order. One Query per partition
-    (the pool and each member it ever seated), each stopping at `limit` + 1 matching entries."""
+    (the pool, and each member it ever seated between the entry ids of its tenure: a long history before
+    joining is not read), each stopping at `limit` + 1 matching entries."""
     start = decode_cursor(cursor, ("household", "before"))
     if start is not None and start["household"] != household_id:
         raise BadRequest("the cursor belongs to another list", code="invalid_cursor")
     upper = f"ENTRY#{start['before']}" if start is not None else "ENTRY#~"
     wanted = EntryItem.type.is_in(*types) if types else None
     found: list[EntryItem] = []
-    for partition, pooled in [(pool_id, False), *((member_id, True) for member_id in contributors)]:
+    sources = [(pool_id, "", None, False),
+               *((member_id, since, until, True) for member_id, since, until in contributors)]
+    for partition, since, until, pooled in sources:
         condition: Condition | None = EntryItem.pooled_to == household_id if pooled else None
         if wanted is not None:
             condition = wanted if condition is None else condition & wanted
+        highest = min(upper, f"ENTRY#{until}") if until else upper
+        if highest < f"ENTRY#{since}":
+            continue  # the page's cursor is before this member's tenure
         try:
             found.extend(EntryItem.query(
-                member_partition(partition), EntryItem.sk.between("ENTRY#", upper), scan_index_forward=False,
+                member_partition(partition), EntryItem.sk.between(f"ENTRY#{since}", highest), scan_index_forward=False,
                 filter_condition=condition, limit=limit + 1, page_size=100 if condition is not None else limit + 1))
         except PynamoDBException as exc:
             raise_if_transient(exc)

@@ -1,0 +1,140 @@
+"""A holder of points and the records a change of it makes (no rules here: domain.member has them).
+
+`PointsHolder` is the shape every holder of points has: the store's member item (store.members.MemberItem)
+and a plain `Member` (the unit tests', and a household's pool) are changed by the same rules. A change
+makes plain `Entry` and `ClosedHold` records, which the store turns into items when it commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+class PointsHolder(Protocol):
+    """What the rules read and change on a holder of points (the store's member item has these too)."""
+
+    member_id: Any
+    status: Any
+    tier: Any
+    tier_since: Any
+    tier_review_day: Any
+    available: Any
+    debt: Any
+    pending: Any
+    pending_lots: Any
+    lifetime_earned: Any
+    action_counts: Any
+    last_activity_day: Any
+    holds: Any
+    expiry_notified: Any
+    tier_reminded: Any
+    birthday: Any
+    birthday_awarded_year: Any
+    membership: Any
+    household: Any  # {household_id, role, contributed} while the holder is a household's member
+
+    @property
+    def lots(self) -> dict[str, int]: ...
+
+    @lots.setter
+    def lots(self, value: dict[str, int]) -> None: ...
+
+    @property
+    def qualifying_days(self) -> dict[str, int]: ...
+
+    @qualifying_days.setter
+    def qualifying_days(self, value: dict[str, int]) -> None: ...
+
+    def set_next_due(self, day: str | None) -> None:
+        """The holder's next day with scheduled work (None: none)."""
+
+
+@dataclass
+class Member:
+    """A plain holder of points."""
+
+    member_id: str
+    tier: str
+    tier_since: str
+    status: str = "active"
+    tier_review_day: str | None = None
+    lots: dict[str, int] = field(default_factory=dict)
+    qualifying_days: dict[str, int] = field(default_factory=dict)
+    available: int = 0
+    debt: int = 0
+    pending: int = 0
+    pending_lots: list[dict[str, Any]] = field(default_factory=list)
+    lifetime_earned: int = 0
+    action_counts: dict[str, Any] = field(default_factory=dict)
+    last_activity_day: str | None = None
+    holds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    expiry_notified: list[str] | None = None
+    tier_reminded: list[str] | None = None
+    birthday: str | None = None
+    birthday_awarded_year: int | None = None
+    membership: dict[str, Any] | None = None
+    household: dict[str, Any] | None = None
+    due_day: str | None = None
+
+    def set_next_due(self, day: str | None) -> None:
+        self.due_day = day
+
+
+@dataclass
+class Entry:
+    """One ledger entry, as the rules make it (the store keeps it as an item of the member's partition)."""
+
+    entry_id: str
+    member_id: str
+    type: str
+    points: int
+    occurred_at: str
+    recorded_at: str
+    day: str
+    balance_after: int
+    recorded_day: str | None = None
+    source: dict[str, Any] = field(default_factory=dict)
+    breakdown: list[dict[str, Any]] = field(default_factory=list)
+    status: str = "available"
+    expires_at: str | None = None
+    qualifying: int = 0
+    qualifying_day: str | None = None
+    lots: dict[str, int] | None = None
+    amount: str | None = None
+    reason: str | None = None
+    description: str | None = None
+    redemption: dict[str, Any] | None = None
+    reversal_id: str | None = None
+    previous_activity_day: str | None = None
+    details: dict[str, Any] | None = None
+    facts: dict[str, Any] | None = None
+    # An earn of a household's member whose lots went on to the household's pool (domain.households): the
+    # household, the points the pool received (the earn's lots) and the pool's balance after them. The
+    # member's own balance_after leaves them out.
+    pooled_to: str | None = None
+    pooled_points: int | None = None
+    pooled_balance_after: int | None = None
+
+
+class SpentEntry(Protocol):
+    """A spend as the ledger has it (an `Entry`, or the store's item of one): what a cancellation gives back."""
+
+    entry_id: Any
+    points: Any
+    lots: Any
+    redemption: Any
+
+
+@dataclass
+class ClosedHold:
+    """A hold closed by a change: captured, released or found expired (its points spent or back)."""
+
+    hold_id: str
+    member_id: str
+    status: str
+    closed_id: str
+    closed_at: str
+    balance_after: int
+    captured_points: int = 0
+    redemption_id: str | None = None

@@ -50,7 +50,7 @@ logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Every test has a node id of its own, and the e2e tests share one worker when `make test` runs two.
 
     schemathesis names each operation's fuzz test `test_...[POST /members]` but gives them all the node id of
@@ -59,7 +59,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
     The e2e tests each start local stacks (a server and an emulator in subprocesses); two workers starting
     theirs at once starved one past its start on a 2-CPU machine, so they go to one worker (`--dist
-    loadgroup`) while the other runs everything else."""
+    loadgroup`) while the other runs everything else. xdist groups by an `@group` suffix of the node id, which
+    its own hook sets where pytest before 9 kept it (`_nodeid`): with pytest 9 that suffix was lost and both
+    workers ran e2e tests, so it is set here."""
+    grouping = bool(getattr(config.option, "loadgroup", False))
     for item in items:
         if getattr(item, "operation_label", None) is not None and item.parent is not None:
             _rename(item, f"{item.parent.nodeid}::{item.name}")
@@ -70,6 +73,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         seen.add(item.nodeid)
         if item.nodeid.startswith("tests/e2e/"):
             item.add_marker(pytest.mark.xdist_group("e2e"))
+            if grouping and not item.nodeid.endswith("@e2e"):
+                _rename(item, f"{item.nodeid}@e2e")
 
 
 def _rename(item: pytest.Item, nodeid: str) -> None:

@@ -110,3 +110,17 @@ def test_a_campaign_award_is_announced_once_per_campaign_with_its_own_id() -> No
     # And an action campaign's bonus entry too
     assert kinds(entry("bonus", 25, breakdown=json.dumps([{"rule": "campaign:rv", "points": 25}]))) == [
         "points.earned", "campaign.awarded"]
+
+
+def test_a_household_members_earn_says_what_went_on_to_the_pool() -> None:
+    # Given Ben's earn of 200, pooled to household h1 (his own balance after it stays 500)
+    pooled = entry("earn", 200, source=json.dumps({"order_id": "o1", "household_id": "h1"}), balance_after=500,
+                   pooled_to="h1", pooled_points=200, pooled_balance_after=325)
+    # Then its points.earned event names the household and the points the pool received
+    (earned,) = events_of("INSERT", {"pk": "MEMBER#ben", "sk": "ENTRY#E1"}, pooled)
+    assert earned["data"]["source"]["household_id"] == "h1"
+    assert (earned["data"]["points"], earned["data"]["pooled_points"], earned["data"]["balance_after"]) == (
+        200, 200, 500)
+    # And an earn of a member in no household has no pooled_points
+    (own,) = events_of("INSERT", {"pk": "MEMBER#ben", "sk": "ENTRY#E2"}, entry("earn", 10))
+    assert "pooled_points" not in own["data"]

@@ -99,8 +99,10 @@ def events_of(event_name: str, keys: dict[str, Any], new: dict[str, Any] | None)
     pending = new.get("status") == "pending"
     if kind in ISSUING_TYPES and points > 0 and not pending:
         # A partner hears of the points it funds (partner earn); a code claim has its own event.
+        # A household member's earn says what went on to the pool (its balance_after is the member's own).
+        pooled = {"pooled_points": _number(new.get("pooled_points", 0))} if new.get("pooled_to") else {}
         found.append(event("points.earned", entry_id, occurred, member_id,
-                           {**base, "expires_at": new.get("expires_at")},
+                           {**base, "expires_at": new.get("expires_at"), **pooled},
                            partner_id if kind == "partner_earn" else None))
     if kind in ("earn", "bonus"):
         for row in _json(new.get("breakdown")) or []:

@@ -37,9 +37,10 @@ class EntryType(StrEnum):
     # Held referral rewards cancelled (negative, pending): the referee's first order was fully returned.
     # Neither a return of the referrer's nor its activity.
     REFERRAL_REVERSAL = "referral_reversal"
-    # A household member's earned points moved on to the household's pool in the earn's transaction: the
-    # member's entry (negative) and the pool's (the same lots with their expiry, and the earn's qualifying
-    # points). Neither issues points nor is activity: the earn entry before them did both.
+    # A return of an order whose points went to a household's pool: the pool's entry (negative: the lots it
+    # gives back, and the qualifying points) and the member's (the same lots, which its return entry then
+    # takes). Neither issues points nor is activity. (An earn is pooled with no entry of its own: the earn
+    # entry records it, see domain.households.contribute.)
     HOUSEHOLD_OUT = "household_out"
     HOUSEHOLD_IN = "household_in"
     # 0 points, on the pool's ledger: a member joined or left (household.member_joined / member_left).

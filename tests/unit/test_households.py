@@ -166,3 +166,15 @@ def test_a_households_tenure_bounds_where_its_pooled_earns_can_be() -> None:
         ("ben", ulid_floor(ms("2026-02-01T00:00:00+00:00") - skew), None),
         ("cy", ulid_floor(ms("2026-05-01T00:00:00+00:00") - skew), ulid_floor(ms("2026-05-10T00:00:00+00:00") + skew))]
     assert sorted(household.members) == ["ann", "ben"]
+
+
+def test_a_pools_notes_tell_each_members_tenure() -> None:
+    # Given the pool's notes: Ann joined; Ben joined, left and joined again; Cy joined and left
+    notes = [("ann", "joined", "2026-01-01T00:00:00.000Z"), ("ben", "joined", "2026-02-01T00:00:00.000Z"),
+             ("ben", "left", "2026-03-01T00:00:00.000Z"), ("ben", "joined", "2026-04-01T00:00:00.000Z"),
+             ("cy", "joined", "2026-05-01T00:00:00.000Z"), ("cy", "left", "2026-05-10T00:00:00.000Z")]
+    # Then each tenure runs from the first joining to the last leaving (open while seated)
+    assert rules.tenure_of(notes) == {
+        "ann": {"since": "2026-01-01T00:00:00.000Z", "until": None},
+        "ben": {"since": "2026-02-01T00:00:00.000Z", "until": None},
+        "cy": {"since": "2026-05-01T00:00:00.000Z", "until": "2026-05-10T00:00:00.000Z"}}

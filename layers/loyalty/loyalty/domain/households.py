@@ -71,6 +71,16 @@ def leave(household: Household, member_id: str, now: str) -> str:
     return role
 
 
+def tenure_of(notes: list[tuple[str, str, str]]) -> dict[str, dict[str, str | None]]:
+    """Members' tenure as a pool's `household` entries tell it: (member_id, "joined"|"left", moment), in
+    the ledger's order."""
+    tenure: dict[str, dict[str, str | None]] = {}
+    for member_id, action, moment in notes:
+        held = tenure.setdefault(member_id, {"since": moment, "until": None})
+        held["until"] = moment if action == "left" else None
+    return tenure
+
+
 def contributors(household: Household) -> list[tuple[str, str, str | None]]:
     """Every member the household ever seated, with the entry ids its pooled earns lie between (from its
     first joining to its last leaving, with the clocks' skew; None: up to now)."""

@@ -26,7 +26,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from loyalty.domain import ceilings
+from loyalty.domain import ceilings, households
 from loyalty.domain import metrics as m
 from loyalty.domain.campaigns import Campaign
 from loyalty.domain.clock import iso_utc, local_day, utc_now
@@ -199,11 +199,15 @@ def _pooled_into(pool_id: str, entries: list[dict[str, Any]]) -> list[dict[str, 
     """A household pool's credits kept on its contributors' ledgers (every member its `household` entries
     say joined): each pooled earn as the pool saw it, lots and qualifying points in, its balance after."""
     household_id = pool_id.removeprefix(POOL_PREFIX)
-    contributors = {str(_json(entry.get("details"), {}).get("member_id")) for entry in entries
-                    if entry.get("type") == "household"}
+    notes = [(str(_json(entry.get("details"), {}).get("member_id")), str(_json(entry.get("details"), {}).get("action")),
+              str(entry.get("recorded_at"))) for entry in sorted(entries, key=lambda entry: str(entry["entry_id"]))
+             if entry.get("type") == "household"]
+    household = households.Household(household_id, "", "", "", tenure=households.tenure_of(notes))
     credits = []
-    for member_id in sorted(contributors):
-        for item in query_partition(table_name(), f"MEMBER#{member_id}"):
+    # Each member's ledger within its tenure only (a long history from before it joined is not read).
+    for member_id, since, until in households.contributors(household):
+        window = (f"ENTRY#{since}", f"ENTRY#{until}" if until else "ENTRY#~")
+        for item in query_partition(table_name(), f"MEMBER#{member_id}", sk_between=window):
             if str(item.get("sk", "")).startswith("ENTRY#") and item.get("pooled_to") == household_id:
                 credits.append({"entry_id": item["entry_id"], "type": "household_in", "status": "available",
                                 "points": item["pooled_points"], "lots": item.get("lots"),

@@ -311,7 +311,12 @@ def item_count(table: str) -> int:
     return int(response["Table"].get("ItemCount") or 0)
 
 
-def query_partition(table: str, pk: str) -> list[dict[str, Any]]:
-    """Every item under one partition key, read consistently. For jobs."""
-    return list(_pages("Query", {"TableName": table, "KeyConditionExpression": "pk = :pk",
-                                 "ExpressionAttributeValues": {":pk": {"S": pk}}, "ConsistentRead": True}))
+def query_partition(table: str, pk: str, sk_between: tuple[str, str] | None = None) -> list[dict[str, Any]]:
+    """Every item under one partition key (with a sort key between the two given, inclusive), read
+    consistently. For jobs."""
+    condition, values = "pk = :pk", {":pk": {"S": pk}}
+    if sk_between is not None:
+        condition += " AND sk BETWEEN :low AND :high"
+        values.update({":low": {"S": sk_between[0]}, ":high": {"S": sk_between[1]}})
+    return list(_pages("Query", {"TableName": table, "KeyConditionExpression": condition,
+                                 "ExpressionAttributeValues": values, "ConsistentRead": True}))

@@ -55,19 +55,25 @@ class Household:
 CLOCK_SKEW_MS = 5 * 60 * 1000
 
 
+def _mark(tenure: dict[str, dict[str, str | None]], member_id: str, action: str, moment: str,
+          since: str | None = None) -> None:
+    """One joining or leaving in a tenure: it runs from the first joining (`since` when that predates the
+    record) to the last leaving, and stays open while the member is seated."""
+    first = (tenure.get(member_id) or {}).get("since") or since or moment
+    tenure[member_id] = {"since": first, "until": moment if action == "left" else None}
+
+
 def seat(household: Household, member_id: str, role: str, now: str) -> None:
     """The member into a seat of the household, its tenure open (from its first joining)."""
     household.members[member_id] = {"role": role, "joined_at": now}
-    household.tenure[member_id] = {"since": (household.tenure.get(member_id) or {}).get("since") or now,
-                                   "until": None}
+    _mark(household.tenure, member_id, "joined", now)
 
 
 def leave(household: Household, member_id: str, now: str) -> str:
     """The member out of its seat, its tenure closed; returns the role it had."""
     role = str(household.role_of(member_id))
     joined_at = str(household.members.pop(member_id)["joined_at"])
-    household.tenure[member_id] = {"since": (household.tenure.get(member_id) or {}).get("since") or joined_at,
-                                   "until": now}
+    _mark(household.tenure, member_id, "left", now, since=joined_at)
     return role
 
 
@@ -76,16 +82,21 @@ def tenure_of(notes: list[tuple[str, str, str]]) -> dict[str, dict[str, str | No
     the ledger's order."""
     tenure: dict[str, dict[str, str | None]] = {}
     for member_id, action, moment in notes:
-        held = tenure.setdefault(member_id, {"since": moment, "until": None})
-        held["until"] = moment if action == "left" else None
+        _mark(tenure, member_id, action, moment)
     return tenure
 
 
 def contributors(household: Household) -> list[tuple[str, str, str | None]]:
-    """Every member the household ever seated, with the entry ids its pooled earns lie between (from its
-    first joining to its last leaving, with the clocks' skew; None: up to now)."""
-    tenure = {member_id: {"since": seat["joined_at"], "until": None} for member_id, seat in household.members.items()}
+    """Every member the household ever seated, with the entry ids its pooled earns lie between."""
+    tenure: dict[str, dict[str, str | None]] = {
+        member_id: {"since": seat["joined_at"], "until": None} for member_id, seat in household.members.items()}
     tenure.update(household.tenure)
+    return windows(tenure)
+
+
+def windows(tenure: dict[str, dict[str, str | None]]) -> list[tuple[str, str, str | None]]:
+    """Each member's tenure as the entry ids its pooled earns lie between: from its first joining to its last
+    leaving, with the clocks' skew (None: up to now)."""
     return [(member_id, ulid_floor(_ms(str(held["since"])) - CLOCK_SKEW_MS),
              ulid_floor(_ms(str(held["until"])) + CLOCK_SKEW_MS) if held.get("until") else None)
             for member_id, held in sorted(tenure.items())]

@@ -202,10 +202,9 @@ def _pooled_into(pool_id: str, entries: list[dict[str, Any]]) -> list[dict[str, 
     notes = [(str(_json(entry.get("details"), {}).get("member_id")), str(_json(entry.get("details"), {}).get("action")),
               str(entry.get("recorded_at"))) for entry in sorted(entries, key=lambda entry: str(entry["entry_id"]))
              if entry.get("type") == "household"]
-    household = households.Household(household_id, "", "", "", tenure=households.tenure_of(notes))
     credits = []
     # Each member's ledger within its tenure only (a long history from before it joined is not read).
-    for member_id, since, until in households.contributors(household):
+    for member_id, since, until in households.windows(households.tenure_of(notes)):
         window = (f"ENTRY#{since}", f"ENTRY#{until}" if until else "ENTRY#~")
         for item in query_partition(table_name(), f"MEMBER#{member_id}", sk_between=window):
             if str(item.get("sk", "")).startswith("ENTRY#") and item.get("pooled_to") == household_id:
@@ -278,9 +277,9 @@ def _member_partition(report: Report, totals: Totals, member_id: str, group: lis
         return
     pool = is_pool(member_id)
     totals.members += 0 if pool else 1  # a household's pool: no member of the count
+    pooled = _pooled_into(member_id, entries) if pool else []
     trial = Report()
-    _member_checks(trial, profile, entries + (_pooled_into(member_id, entries) if pool else []), today,
-                   window_days, holds, cold)
+    _member_checks(trial, profile, entries + pooled, today, window_days, holds, cold)
     if trial.count:
         # The Scan read the member and its entries at different moments: read them again together.
         fresh = query_partition(table_name(), f"MEMBER#{member_id}")
@@ -288,8 +287,8 @@ def _member_partition(report: Report, totals: Totals, member_id: str, group: lis
         cold = next((item for item in fresh if item.get("sk") == "WALLET"), None)
         entries = [item for item in fresh if str(item.get("sk", "")).startswith("ENTRY#")]
         holds = [item for item in fresh if str(item.get("sk", "")).startswith("HOLD#")]
-    _member_checks(report, profile, entries + (_pooled_into(member_id, entries) if pool else []), today,
-                   window_days, holds, cold)
+        pooled = _pooled_into(member_id, entries) if pool else []
+    _member_checks(report, profile, entries + pooled, today, window_days, holds, cold)
     check_money(report, totals.flagged, member_id, entries, totals.rules)
     # The aggregates: the enrollment as its record had it (the tier before any change), then each entry.
     changes = sorted((entry for entry in entries if entry.get("type") == "tier_change"),

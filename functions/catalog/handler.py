@@ -8,8 +8,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.api.http import caller, create_app, logger, respond
 from loyalty.api.schemas import Offers, ProgramOut, RewardOut, RewardPage, responses
+from loyalty.api.schemas.gamification import BadgePage
 from loyalty.observability import metrics, tracer
-from loyalty.services import catalog, offers, program
+from loyalty.services import catalog, gamification, offers, program
 
 app = create_app()
 
@@ -29,6 +30,12 @@ def list_rewards(
 def get_reward(reward_id: str):
     caller(app)
     return respond(catalog.get_reward(reward_id))
+
+
+@app.get("/badges", operation_id="listBadges", responses=responses(200, BadgePage), tags=["gamification"],
+         summary="Every badge of the program")
+def list_badges():
+    return respond(gamification.list_badges(caller(app)))
 
 
 @app.get("/program", operation_id="getProgram", responses=responses(200, ProgramOut),

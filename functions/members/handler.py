@@ -17,11 +17,12 @@ from loyalty.api.schemas import (
     ReferralOut,
     responses,
 )
+from loyalty.api.schemas.gamification import MemberBadgesOut, MemberChallengePage
 from loyalty.domain.entries import EntryType
 from loyalty.inputs.households import HouseholdRequest, InvitationRequest, JoinRequest
 from loyalty.inputs.members import EnrollRequest, InviteRequest, ProfilePatch
 from loyalty.observability import metrics, tracer
-from loyalty.services import households, members
+from loyalty.services import gamification, households, members
 
 app = create_app()
 _ENTRY_TYPE = "|".join(kind.value for kind in EntryType)
@@ -58,6 +59,19 @@ def activity(
         "only entries of these types, comma-separated (earn,redeem)"))] = None,
 ):
     return respond(members.list_activity(caller(app), member_id, limit=limit, cursor=cursor, types=entry_types))
+
+
+@app.get("/members/<member_id>/challenges", operation_id="listMemberChallenges",
+         responses=responses(200, MemberChallengePage), tags=["gamification"],
+         summary="The challenges open to the member now, with its progress, and those it completed")
+def member_challenges(member_id: str):
+    return respond(gamification.member_challenges(caller(app), member_id))
+
+
+@app.get("/members/<member_id>/badges", operation_id="listMemberBadges", responses=responses(200, MemberBadgesOut),
+         tags=["gamification"], summary="The badges the member earned")
+def member_badges(member_id: str):
+    return respond(gamification.member_badges(caller(app), member_id))
 
 
 @app.get("/members/<member_id>/referral", operation_id="getReferral", responses=responses(200, ReferralOut),

@@ -135,7 +135,7 @@ ALLOWED: dict[str, dict[str, set[str]]] = {
     "MechanicsFunction": {L: POINTS},
     "CatalogFunction": {L: {"BatchGetItem", "Query"}, GSI1: {"Query"}},  # catalog pages: its own partitions
     # A retried code batch reads its chunks; the back office lists the audit log, versions, rosters.
-    "AdminFunction": {L: POINTS | {"Query"}, GSI1: {"Query"}, GSI3: {"Query"}},
+    "AdminFunction": {L: POINTS | {"Query", "ConditionCheckItem"}, GSI1: {"Query"}, GSI3: {"Query"}},
     "ReportsFunction": {L: {"BatchGetItem"}, M: {"BatchGetItem", "Query"}, GSI1: {"Query"}},
     "SchedulerFunction": {L: POINTS | {"Query", "Scan", "DescribeTable"},
                           GSI2: POINTS | {"Query", "Scan", "DescribeTable"}, GSI1: {"Query"},
@@ -162,8 +162,8 @@ LEADING_KEYS = {"PartnerAuthorizerFunction": ("PARTNERKEY#*", "PARTNER#*"),
 # Single actions granted on some partition keys only, by function and action.
 LEADING_KEYS_OF_ACTION = {("JobWorkerFunction", "dynamodb:DeleteItem", "table/LoyaltyTable"): ("JOBRUN#*",),
                           ("AdminFunction", "dynamodb:Query", "table/LoyaltyTable"): (
-    "CODEBATCH#*", "AUDIT", "PROGRAM", "PHONE#*", "IMPORT#*", "CAMPAIGNS"),
-    ("CatalogFunction", "dynamodb:Query", "table/LoyaltyTable"): ("CATALOG#*",)}
+    "CODEBATCH#*", "AUDIT", "PROGRAM", "PHONE#*", "IMPORT#*", "CAMPAIGNS", "CHALLENGES"),
+    ("CatalogFunction", "dynamodb:Query", "table/LoyaltyTable"): ("CATALOG#*", "BADGES")}
 
 
 def test_each_function_role_allows_only_the_dynamodb_actions_its_code_uses() -> None:

@@ -45,6 +45,8 @@ class EntryType(StrEnum):
     HOUSEHOLD_IN = "household_in"
     # 0 points, on the pool's ledger: a member joined or left (household.member_joined / member_left).
     HOUSEHOLD = "household"
+    CHALLENGE = "challenge"  # a challenge completed: its reward's points (0 when it gives a badge only)
+    STREAK = "streak"  # a streak reward reached
 
     @property
     def issues_points(self) -> bool:
@@ -73,7 +75,8 @@ def is_pool(member_id: str) -> bool:
 
 
 _ISSUING = frozenset({EntryType.EARN, EntryType.ACTION, EntryType.PARTNER_EARN, EntryType.PROMO, EntryType.BONUS,
-                      EntryType.REFERRAL, EntryType.BIRTHDAY, EntryType.RELEASE, EntryType.SPIN})
+                      EntryType.REFERRAL, EntryType.BIRTHDAY, EntryType.RELEASE, EntryType.SPIN,
+                      EntryType.CHALLENGE, EntryType.STREAK})
 _ACTIVITY = frozenset({EntryType.EARN, EntryType.REDEEM, EntryType.ACTION, EntryType.PARTNER_EARN, EntryType.PROMO,
                        EntryType.REFERRAL, EntryType.RETURN, EntryType.BONUS, EntryType.SPIN, EntryType.VISIT,
                        EntryType.DONATION, EntryType.TRANSFER_OUT})

@@ -73,6 +73,12 @@ def events_of(event_name: str, keys: dict[str, Any], new: dict[str, Any] | None)
         return []
     if sk.startswith("HOLD#"):
         return _hold_events(event_name, new)
+    if sk.startswith("BADGE#") and event_name in ("INSERT", "MODIFY"):
+        # Every write of a member's badge is an award (store.gamification): its count names the event.
+        member_id, badge_id = str(new.get("member_id") or pk[7:]), str(new.get("badge_id") or sk[6:])
+        times = _number(new.get("times", 1))
+        return [event("badge.earned", f"{member_id}:{badge_id}:{times}", str(new.get("last_earned_at", "")),
+                      member_id, {"badge_id": badge_id, "times": times, "source": new.get("source")})]
     if event_name != "INSERT":
         return []
     if sk == "PROFILE":
@@ -151,6 +157,14 @@ def events_of(event_name: str, keys: dict[str, Any], new: dict[str, Any] | None)
                            str(details.get("member_id", "")), {
                                "entry_id": entry_id, "household_id": source.get("household_id"),
                                "role": details.get("role")}))
+    if kind == "challenge":
+        found.append(event("challenge.completed", entry_id, occurred, member_id, {
+            **base, "challenge_id": source.get("challenge_id"), "times_completed": details.get("times_completed"),
+            "badge_id": details.get("badge_id")}))
+    if kind == "streak":
+        found.append(event("streak.reward_granted", entry_id, occurred, member_id, {
+            **base, "streak_id": source.get("streak_id"), "length": details.get("length"),
+            "badge_id": details.get("badge_id")}))
     if kind == "birthday":
         found.append(event("birthday.reward_granted", entry_id, occurred, member_id, {**base}))
     if kind == "promo" and source.get("code"):

@@ -6,7 +6,7 @@ from loyalty.domain.clock import utc_now
 from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import LimitReached, ValidationFailed
 from loyalty.inputs.engagement import ActionRequest, FeedbackRequest
-from loyalty.services import campaigns
+from loyalty.services import campaigns, gamification
 from loyalty.services.context import Caller, Outcome
 from loyalty.services.pointschange import Decision, Turn, change_points
 from loyalty.services.views import entry_view
@@ -32,6 +32,7 @@ def record_action(caller: Caller, path_id: str, request: ActionRequest,
                                  today=turn.today)
         turn.writes.campaign_budgets.extend(found[1])
         campaigns.bonus_entry(turn.change, trigger, now, found)
+        gamification.advance(turn, trigger, now)
         return Decision(201, lambda: entry_view(entry))
 
     return change_points(idempotency, member_id, now, decide)

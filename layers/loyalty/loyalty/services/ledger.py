@@ -24,7 +24,7 @@ from loyalty.domain.program import ProgramConfig
 from loyalty.domain.returns import claw_back
 from loyalty.inputs.purchases import AdjustmentRequest, PurchaseRequest, ReturnRequest
 from loyalty.inputs.redemptions import RedemptionRequest
-from loyalty.services import campaigns
+from loyalty.services import campaigns, gamification
 from loyalty.services.catalog import reward_unavailable_reason
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.members import identity
@@ -104,11 +104,13 @@ def purchase(member_id: str, request: PurchaseRequest, occurred_at: datetime, no
         )
         campaign_rows: list[dict[str, Any]] = []
         campaign_facts: dict[str, list[int]] = {}
-        if import_tag is None:  # history is recorded as it was: no campaign of today applies to it
+        paid = None
+        if import_tag is None:  # history is recorded as it was: no campaign or challenge of today applies to it
+            paid = basket(request, config, earning.amount_in_program_currency)
             campaign_rows, drawn, campaign_facts = campaigns.purchase_awards(
                 turn.snapshot.program, member, config, channel=request.channel,
                 total=earning.amount_in_program_currency,
-                basket=basket(request, config, earning.amount_in_program_currency), occurred_at=occurred_at,
+                basket=paid, occurred_at=occurred_at,
                 today=turn.today, points_per_unit=config.earn_rates[request.channel] * tier_multiplier,
                 quoting=turn.quoting)
             turn.writes.campaign_budgets.extend(drawn)
@@ -149,6 +151,9 @@ def purchase(member_id: str, request: PurchaseRequest, occurred_at: datetime, no
             referral_of=member.referred_by if referrer is not None and member.referral_status and (
                 config.referral_rules.hold_days > 0) else None,
         )
+        if paid is not None:
+            gamification.advance(turn, "purchase", occurred_at, basket={
+                "channel": request.channel, "total": earning.amount_in_program_currency, **paid})
         if referrer is not None:
             turn.writes.other_members.append(referrer[0])
             turn.writes.entries.extend(referrer[1])

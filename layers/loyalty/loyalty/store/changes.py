@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from loyalty.domain.clock import iso_utc, utc_now
+from loyalty.domain.gamification import BadgeAward, Completion
 from loyalty.domain.member import ClosedHold, Entry
-from loyalty.store import db, escrow, households, referrals, shares
+from loyalty.store import db, escrow, gamification, households, referrals, shares
 from loyalty.store.audit import AuditItem, add_audit
 from loyalty.store.db import Txn
 from loyalty.store.idempotency import IdempotencyItem, add_idempotency
@@ -90,6 +91,9 @@ class PointsChange:
     referrals: list[tuple[ReferralItem, str]] = field(default_factory=list)
     # A household's pool spent: the household must still be at this version (its id, the version read).
     household_unchanged: tuple[str, int] | None = None
+    # Badges given and challenges completed by this change (store.gamification).
+    badges: list[BadgeAward] = field(default_factory=list)
+    completions: list[Completion] = field(default_factory=list)
 
 
 def commit_points_change(change: PointsChange) -> None:
@@ -143,6 +147,7 @@ def commit_points_change(change: PointsChange) -> None:
                    versioned=False)
     if change.household_unchanged is not None:
         households.unchanged_check(txn, *change.household_unchanged)
+    gamification.award_actions(txn, change.badges, change.completions)
     add_audit(txn, change.audit)
     add_idempotency(txn, change.idempotency)
     # A reward's stock is taken before the transaction, outside it (shares.take_now), and given back if the

@@ -236,6 +236,8 @@ class MemberItem(Item):
     # {campaign_id: {"n": times awarded, "t": 1 once seen in the treated group, "h": 1 in the holdout}}, for
     # the running campaigns only (pruned as they end): per-member maximums and the reports' member counts.
     campaign_counts = JSONAttribute(null=True)
+    # {challenge_id: progress} on the running challenges only (domain.gamification.advance; pruned as they end).
+    challenge_progress = JSONAttribute(null=True)
     # {household_id, role, contributed}: the household the member belongs to (store.households), and the points
     # its earns moved to the household's pool since it joined.
     household = JSONAttribute(null=True)
@@ -313,7 +315,7 @@ MEMBER_MUTABLE = (
     "referral_status",
     "profile_completed_at", "name", "email", "birthday", "phone", "locale", "preferences", "consents",
     "status", "referred_by", "holds", "transfers_sent", "gsi3pk", "gsi3sk", "campaign_counts",
-    "household",
+    "household", "challenge_progress",
 )
 
 

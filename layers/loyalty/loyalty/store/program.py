@@ -36,6 +36,9 @@ class ProgramItem(Item):
     # What the prize wheel's share caps split: its budget, or the highest it had once lowered (see
     # shares.budget_change). Absent: the config's spin.budget_points (written before budgets could be lowered).
     spin_basis = NumberAttribute(null=True)
+    # The running challenges (JSON list of their definitions), deflated, on every replica like the campaigns
+    # (store.gamification); campaigns_rev orders their writes too.
+    challenges_deflated = BinaryAttribute(null=True, legacy_encoding=False)
 
 
 # The program config is read by every request: it is kept in this many identical replicas, all written
@@ -67,8 +70,9 @@ def save_program(current: ProgramItem | None, config_json: str, updated_by: str,
         latest = ProgramItem(*program_replica_key(replica), version=version, config=config_json, updated_at=now,
                              updated_by=updated_by, campaigns=current.campaigns if current else None,
                              campaigns_deflated=current.campaigns_deflated if current else None,
-                             campaigns_rev=current.campaigns_rev if current else None, spin_basis=spin_basis)
-        # The campaigns carried over must be the ones in force: a campaign written meanwhile wins the race.
+                             campaigns_rev=current.campaigns_rev if current else None, spin_basis=spin_basis,
+                             challenges_deflated=current.challenges_deflated if current else None)
+        # What rides on the program must be what is in force: a campaign or challenge written meanwhile wins.
         condition = ProgramItem.pk.does_not_exist() if current is None else (
             (ProgramItem.version == current.version) & (
                 ProgramItem.campaigns_rev.does_not_exist() if current.campaigns_rev is None

@@ -117,6 +117,8 @@ class SourceOut(Out):
     transfer_id: str | None = Field(default=None, description="transfer_out, transfer_in: the transfer")
     to_member_id: str | None = Field(default=None, description="transfer_out: the receiver")
     from_member_id: str | None = Field(default=None, description="transfer_in: the sender")
+    challenge_id: str | None = Field(default=None, description="challenge: the challenge completed")
+    streak_id: str | None = Field(default=None, description="streak: the streak whose reward was reached")
     import_id: str | None = Field(default=None, description="import: the bulk import that opened the balance")
     trigger: str | None = Field(default=None, description="bonus: the campaign trigger (action:<name>, enrollment)")
     line: int | None = Field(default=None, description="import: the line of the import's file")

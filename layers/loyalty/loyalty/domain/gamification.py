@@ -1,0 +1,263 @@
+"""Gamification (contract: "Gamification"): badges and challenges, and how one fact advances a challenge.
+
+A challenge has a goal over facts of one kind (purchases, or one engagement action): a count of them, the
+money spent on them, or the distinct days they happened on; conditions in the campaign language; an
+audience; a window; a reward (points, a badge). Progress is kept on the member (a few numbers per running
+challenge) and written in the same transaction as the fact that advances it, under the member's version
+and the fact's idempotency record: a retried call replays, two racing calls re-plan, so each fact counts
+once. Everything here is pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, StrictBool, StrictInt, StringConstraints, model_validator
+
+from loyalty.domain.campaigns import CampaignId, Condition, Facts, Label, MoneyValue, Name, _Model, all_hold
+from loyalty.domain.fields import _URL_REST, Moment, _parsable_url
+
+# Challenges running at once: they ride on every program read, like the running campaigns.
+MAX_RUNNING_CHALLENGES = 25
+# A distinct-days goal keeps the days it counted on the member (a few bytes each): at most this many.
+MAX_DISTINCT_DAYS = 62
+MAX_COUNT = 1_000_000
+
+Event = Annotated[str, StringConstraints(pattern=r"^(purchase|action:[a-z][a-z0-9_]{0,39})$")]
+Description = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+ImageUrl = Annotated[str, StringConstraints(min_length=12, max_length=2000, pattern=f"^https://{_URL_REST}$"),
+                     AfterValidator(_parsable_url)]
+
+
+class Badge(_Model):
+    badge_id: CampaignId
+    name: Name
+    description: Description | None = None
+    image_url: ImageUrl | None = None
+
+
+class ChallengeAudience(_Model):
+    segment: CampaignId | None = None
+    min_tier: Label | None = None
+
+
+class Goal(_Model):
+    event: Event
+    count: Annotated[StrictInt, Field(ge=1, le=MAX_COUNT)] | None = None
+    amount: MoneyValue | None = Field(default=None, description="money spent on qualifying purchases")
+    distinct_days: Annotated[StrictInt, Field(ge=1, le=MAX_DISTINCT_DAYS)] | None = None
+    conditions: Annotated[list[Condition], Field(max_length=20)] = []
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Goal:
+        targets = [name for name in ("count", "amount", "distinct_days") if getattr(self, name) is not None]
+        if len(targets) != 1:
+            raise ValueError("a goal has exactly one of count, amount or distinct_days"
+                             + (f" (it has {', '.join(targets)})" if targets else ""))
+        if self.amount is not None:
+            if self.event != "purchase":
+                raise ValueError("an amount goal counts purchases: its event must be purchase")
+            if Decimal(self.amount.amount) <= 0:
+                raise ValueError("amount.amount must be greater than zero")
+        if self.event != "purchase":
+            for index, condition in enumerate(self.conditions):
+                if not condition.fact.startswith("member."):
+                    raise ValueError(f"conditions.{index}.fact: an action has no basket or channel")
+        return self
+
+
+class ChallengeReward(_Model):
+    points: Annotated[StrictInt, Field(ge=0, le=1_000_000_000)] | None = None
+    badge_id: CampaignId | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> ChallengeReward:
+        if not self.points and self.badge_id is None:
+            raise ValueError("a reward gives points, a badge or both")
+        return self
+
+
+class Challenge(_Model):
+    challenge_id: CampaignId
+    name: Name
+    description: Description | None = None
+    starts_at: Moment
+    ends_at: Moment
+    audience: ChallengeAudience = ChallengeAudience()
+    goal: Goal
+    reward: ChallengeReward
+    repeatable: StrictBool = False
+    active: StrictBool = True
+
+    @model_validator(mode="after")
+    def _window(self) -> Challenge:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return self
+
+    def target(self) -> int | Decimal:
+        goal = self.goal
+        if goal.amount is not None:
+            return Decimal(goal.amount.amount)
+        return int(goal.count if goal.count is not None else goal.distinct_days or 0)
+
+
+# --- progress ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One thing a member did that may advance challenges: a purchase or an action."""
+
+    event: str  # "purchase" or "action:<name>"
+    at: datetime  # when it happened (the window is checked on it)
+    day: date  # its day in the program's time zone
+    facts: Facts  # what the conditions look at (the basket as shares of the total, the member)
+
+
+def in_audience(challenge: Challenge, facts: Facts, segments: Mapping[str, Sequence[Condition]],
+                currency: str) -> bool:
+    audience = challenge.audience
+    ranks = {name: rank for rank, name in enumerate(facts.tiers)}
+    if audience.min_tier is not None and ranks.get(facts.tier, -1) < ranks.get(audience.min_tier, 0):
+        return False
+    return audience.segment is None or all_hold(segments.get(audience.segment, ()), facts, currency)
+
+
+def counted_amount(goal: Goal, facts: Facts) -> Decimal:
+    """What a purchase adds to an amount goal: the total paid, or, when the conditions name categories or
+    SKUs the basket must contain, the shares of the total of those lines only (never more than was paid)."""
+    categories = {str(c.value) for c in goal.conditions if c.fact == "basket.categories" and c.op == "contains"}
+    skus = {str(c.value) for c in goal.conditions if c.fact == "basket.skus" and c.op == "contains"}
+    if not categories and not skus:
+        return facts.total or Decimal(0)
+    return sum((line.amount for line in facts.lines if line.category in categories or line.sku in skus), Decimal(0))
+
+
+def advance(challenge: Challenge, state: Mapping[str, Any] | None, fact: Fact, *,
+            segments: Mapping[str, Sequence[Condition]], currency: str) -> tuple[dict[str, Any] | None, bool]:
+    """The member's progress on `challenge` after `fact`, and whether the fact completed it. None (and
+    False) when the fact does not count: another event, outside the window, outside the audience, a
+    condition that fails, or a challenge completed already that does not repeat.
+
+    The state: {"s": the window's start it counts in, "p": progress (an integer, or a decimal string for
+    an amount goal), "d": the days counted (day ordinals, distinct-days goals), "n": times completed,
+    "at": the last completion}. A completion of a repeatable challenge starts it again from zero (what the
+    completing fact brought beyond the target is not carried over)."""
+    if (not challenge.active or fact.event != challenge.goal.event
+            or not challenge.starts_at <= fact.at < challenge.ends_at):
+        return None, False
+    if not in_audience(challenge, fact.facts, segments, currency):
+        return None, False
+    if not all_hold(challenge.goal.conditions, fact.facts, currency):
+        return None, False
+    window = challenge.starts_at.isoformat()
+    kept = dict(state or {})
+    if kept.get("s") != window:  # a new window (the challenge was moved): progress starts again
+        kept = {"s": window, "n": 0}
+    times = int(kept.get("n", 0))
+    if times and not challenge.repeatable:
+        return None, False
+    goal = challenge.goal
+    if goal.amount is not None:
+        added = counted_amount(goal, fact.facts)
+        if added <= 0:
+            return None, False
+        progress: int | Decimal = Decimal(str(kept.get("p", "0"))) + added
+        done = progress >= Decimal(goal.amount.amount)
+        kept["p"] = str(progress)
+    elif goal.distinct_days is not None:
+        days = [int(day) for day in kept.get("d", [])]
+        ordinal = fact.day.toordinal()
+        if ordinal in days:
+            return None, False
+        days.append(ordinal)
+        done = len(days) >= goal.distinct_days
+        kept["d"] = sorted(days)
+    else:
+        progress = int(kept.get("p", 0)) + 1
+        done = progress >= int(goal.count or 0)
+        kept["p"] = progress
+    if done:
+        kept["n"] = times + 1
+        kept["at"] = fact.at.isoformat()
+        kept.pop("p", None)
+        kept.pop("d", None)
+    return kept, done
+
+
+def progress_of(challenge: Challenge, state: Mapping[str, Any] | None) -> int | Decimal:
+    """The progress a member's state shows on `challenge` now (0 when it counts in another window)."""
+    if not state or state.get("s") != challenge.starts_at.isoformat():
+        return Decimal(0) if challenge.goal.amount is not None else 0
+    if challenge.goal.amount is not None:
+        return Decimal(str(state.get("p", "0")))
+    if challenge.goal.distinct_days is not None:
+        return len(state.get("d", []))
+    return int(state.get("p", 0))
+
+
+def times_completed(challenge: Challenge, state: Mapping[str, Any] | None) -> int:
+    if not state or state.get("s") != challenge.starts_at.isoformat():
+        return 0
+    return int(state.get("n", 0))
+
+
+def kept_states(states: Mapping[str, Any] | None, running: Sequence[Challenge]) -> dict[str, Any]:
+    """The member's states of the running challenges only (an ended challenge's state is dropped: its
+    completions are kept in their own records)."""
+    names = {challenge.challenge_id for challenge in running}
+    return {challenge_id: state for challenge_id, state in (states or {}).items() if challenge_id in names}
+
+
+# --- what a change gives, and what a member has earned ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BadgeAward:
+    """A badge given to a member, written in the transaction of the change that gives it."""
+
+    member_id: str
+    badge_id: str
+    at: str  # RFC 3339
+    source: str  # challenge:<id>, streak:<id>, admin
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A challenge completed, recorded on the member (what GET /members/{id}/challenges shows once the
+    challenge no longer runs)."""
+
+    member_id: str
+    challenge_id: str
+    at: str
+    summary: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class EarnedBadge:
+    badge_id: str
+    times: int
+    earned_at: str
+    last_earned_at: str
+
+
+@dataclass(frozen=True)
+class CompletedChallenge:
+    challenge_id: str
+    summary: dict[str, Any]
+    times: int
+    completed_at: str
+
+
+def summary(challenge: Challenge) -> dict[str, Any]:
+    """What a member's completion record keeps of the challenge."""
+    target = challenge.target()
+    return {"name": challenge.name, "description": challenge.description,
+            "starts_at": challenge.starts_at.isoformat(), "ends_at": challenge.ends_at.isoformat(),
+            "target": str(target) if isinstance(target, Decimal) else target,
+            "amount": challenge.goal.amount is not None}

@@ -17,7 +17,7 @@ from loyalty.api.schemas import (
     ReferralOut,
     responses,
 )
-from loyalty.api.schemas.gamification import MemberBadgesOut, MemberChallengePage
+from loyalty.api.schemas.gamification import MemberBadgesOut, MemberChallengePage, MemberStreaksOut
 from loyalty.domain.entries import EntryType
 from loyalty.inputs.households import HouseholdRequest, InvitationRequest, JoinRequest
 from loyalty.inputs.members import EnrollRequest, InviteRequest, ProfilePatch
@@ -72,6 +72,12 @@ def member_challenges(member_id: str):
          tags=["gamification"], summary="The badges the member earned")
 def member_badges(member_id: str):
     return respond(gamification.member_badges(caller(app), member_id))
+
+
+@app.get("/members/<member_id>/streaks", operation_id="listMemberStreaks", responses=responses(200, MemberStreaksOut),
+         tags=["gamification"], summary="The member's run on each of the program's streaks")
+def member_streaks(member_id: str):
+    return respond(gamification.member_streaks(caller(app), member_id))
 
 
 @app.get("/members/<member_id>/referral", operation_id="getReferral", responses=responses(200, ReferralOut),

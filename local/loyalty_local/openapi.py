@@ -122,7 +122,7 @@ WHO = {
                      "createBadge", "createChallenge", "putChallenge", "listChallenges", "getChallenge",
                      "awardBadge"), ADMIN),
     "listBadges": "any signed-in caller",
-    **dict.fromkeys(("listMemberChallenges", "listMemberBadges"), ANY_MEMBER_READER),
+    **dict.fromkeys(("listMemberChallenges", "listMemberBadges", "listMemberStreaks"), ANY_MEMBER_READER),
     **dict.fromkeys(("recordPartnerEarn", "listPromotions", "createPromotion", "getPromotion", "issueCodes",
                      "getPromotionReport", "getSettlement", "listWebhooks", "registerWebhook", "listDeliveries",
                      "removeWebhook"), PARTNER),

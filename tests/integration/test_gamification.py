@@ -192,3 +192,60 @@ def test_members_see_only_their_own_and_admins_give_badges_by_hand(api: Api, pro
     assert api.get("/members/ghost/badges", admin=True).status == 404
     # And a duplicate badge id is a 409
     assert api.post("/admin/badges", {"badge_id": "vip", "name": "VIP"}, admin=True).status == 409
+
+
+def with_streaks(api: Api, program: dict, streaks: list[dict[str, Any]]) -> Any:
+    return api.put("/admin/program", {**program, "streaks": streaks}, admin=True)
+
+
+def at(days_ago: int) -> str:
+    moment = datetime.now(UTC).replace(hour=17, minute=0, second=0, microsecond=0) - timedelta(days=days_ago)
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def test_a_daily_streak_rewards_each_length_once_and_shows_the_run(api: Api, program: dict) -> None:
+    # Given a daily purchase streak: 50 points at 2 days, 100 points and a badge at 3
+    badge(api, "regular")
+    answer = with_streaks(api, program, [{"streak_id": "daily", "name": "Daily", "event": "purchase",
+                                          "period": "day", "rewards": [{"length": 2, "points": 50},
+                                                                       {"length": 3, "points": 100,
+                                                                        "badge_id": "regular"}]}])
+    assert answer.status == 200, answer.body
+    # And the config reads back with it, and PUTs back unchanged
+    stored = api.get("/program", sub="anyone").body
+    assert stored["streaks"][0]["rewards"][1]["badge_id"] == "regular"
+    assert api.put("/admin/program", stored, admin=True).status == 200
+    api.enroll("dan")
+    # When Dan buys on three days in a row, twice on the last (noon in New York each day)
+    for number, days_ago in enumerate((3, 2, 1, 1)):
+        assert api.purchase("dan", f"s-{number}", "5.00", occurred_at=at(days_ago)).status == 201
+    # Then two streak entries were given, once each, and the badge once
+    given = sorted((entry["points"], entry["source"]["streak_id"]) for entry in entries(api, "dan", "streak"))
+    assert given == [(50, "daily"), (100, "daily")]
+    assert [item["times"] for item in api.get("/members/dan/badges", sub="dan").body["items"]] == [1]
+    shown = api.get("/members/dan/streaks", sub="dan").body["items"]
+    assert [(item["current"], item["best"], item["next_reward"]) for item in shown] == [(3, 3, None)]
+    assert_reconciled()
+
+
+def test_after_a_gap_the_run_shows_zero_and_the_best_stays(api: Api, program: dict) -> None:
+    assert with_streaks(api, program, [{"streak_id": "daily", "name": "Daily", "event": "purchase",
+                                        "period": "day", "rewards": [{"length": 5, "points": 10}]}]).status == 200
+    api.enroll("gus")
+    for number, days_ago in enumerate((6, 5, 4)):
+        assert api.purchase("gus", f"g-{number}", "5.00", occurred_at=at(days_ago)).status == 201
+    shown = api.get("/members/gus/streaks", sub="gus").body["items"][0]
+    assert (shown["current"], shown["best"], shown["next_reward"]["length"]) == (0, 3, 5)
+
+
+def test_bad_streaks_get_a_422_and_leave_the_program_as_it_was(api: Api, program: dict) -> None:
+    version = api.get("/program", sub="anyone").body["version"]
+    zero = with_streaks(api, program, [{"streak_id": "s", "name": "S", "event": "purchase", "period": "day",
+                                        "rewards": [{"length": 0, "points": 10}]}])
+    no_badge = with_streaks(api, program, [{"streak_id": "s", "name": "S", "event": "purchase", "period": "week",
+                                            "rewards": [{"length": 2, "badge_id": "ghost"}]}])
+    no_action = with_streaks(api, program, [{"streak_id": "s", "name": "S", "event": "action:dance",
+                                             "period": "week"}])
+    assert (zero.status, no_badge.status, no_action.status) == (422, 422, 422)
+    assert [error["field"] for error in no_badge.body["errors"]] == ["streaks.0.rewards.0.badge_id"]
+    assert api.get("/program", sub="anyone").body["version"] == version

@@ -119,3 +119,54 @@ def test_a_completion_and_a_badge_announce_themselves_once_per_completion() -> N
     assert kinds == ["points.earned", "challenge.completed"]
     earned = events_of("MODIFY", {"pk": "MEMBER#ann", "sk": "BADGE#critic"}, badge)
     assert [(found["type"], found["id"]) for found in earned] == [("badge.earned", "badge.earned:ann:critic:2")]
+
+
+def streak(period: str = "day", grace: int = 0, rewards: list[dict[str, Any]] | None = None) -> game.Streak:
+    return game.Streak.model_validate({"streak_id": "s", "name": "S", "event": "purchase", "period": period,
+                                       "grace_periods": grace, "rewards": rewards or []})
+
+
+def walk(rule: game.Streak, days: list[date]) -> tuple[dict[str, Any] | None, list[int]]:
+    state: dict[str, Any] | None = None
+    given: list[int] = []
+    for day in days:
+        new, reached = game.streak_step(rule, state, day)
+        if new is not None:
+            state = new
+        given += [reward.length for reward in reached]
+    return state, given
+
+
+def test_a_streak_counts_periods_in_a_row_and_rewards_each_length_once_per_run() -> None:
+    # Given a daily streak with rewards at 2 and 3 days
+    rule = streak(rewards=[{"length": 2, "points": 20}, {"length": 3, "points": 30, "badge_id": "b"}])
+    first = [date(2026, 6, day) for day in (1, 1, 2, 3, 4)]
+    # When a member buys on four days in a row (twice on the first), misses a day, then buys three days again
+    state, given = walk(rule, first + [date(2026, 6, day) for day in (6, 7, 8)])
+    # Then each run gave each reward once; the best run is 4
+    assert given == [2, 3, 2, 3]
+    assert state is not None and (state["c"], state["b"]) == (3, 4)
+
+
+def test_grace_periods_keep_a_run_without_counting_and_a_late_fact_fills_no_gap() -> None:
+    rule = streak("week", grace=1)
+    # Weeks of 2026-06-01 (a Monday), skip one, 2026-06-15, then a fact back in the skipped week
+    state, _ = walk(rule, [date(2026, 6, 3), date(2026, 6, 17), date(2026, 6, 10)])
+    assert state is not None and state["c"] == 2
+    assert game.period_start(state["l"], "week") == date(2026, 6, 15)
+    # Two missed weeks break it
+    broken, _ = walk(rule, [date(2026, 6, 3), date(2026, 6, 24)])
+    assert broken is not None and (broken["c"], broken["b"]) == (1, 1)
+
+
+def test_the_view_shows_current_and_best_right_after_a_gap() -> None:
+    rule = streak("month", rewards=[{"length": 3, "points": 5}])
+    state, _ = walk(rule, [date(2026, 1, 31), date(2026, 2, 1)])
+    # In March the run may still grow; in April, March was missed: current is 0, best stays
+    march = game.streak_view(rule, state, date(2026, 3, 5))
+    april = game.streak_view(rule, state, date(2026, 4, 1))
+    assert (march["current"], march["best"], march["next_reward"]) == (2, 2, {"length": 3, "points": 5,
+                                                                              "badge_id": None})
+    assert (april["current"], april["best"], april["last_period_start"]) == (0, 2, "2026-02-01")
+    with pytest.raises(ValidationError, match="greater than or equal to 1"):
+        streak(rewards=[{"length": 0, "points": 5}])

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, StrictBool, StrictInt, StringConstraints, model_validator
 
@@ -104,6 +104,36 @@ class Challenge(_Model):
         if goal.amount is not None:
             return Decimal(goal.amount.amount)
         return int(goal.count if goal.count is not None else goal.distinct_days or 0)
+
+
+class StreakReward(_Model):
+    length: Annotated[StrictInt, Field(ge=1, le=1000)]
+    points: Annotated[StrictInt, Field(ge=0, le=1_000_000_000)] = 0
+    badge_id: CampaignId | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> StreakReward:
+        if not self.points and self.badge_id is None:
+            raise ValueError("a streak reward gives points, a badge or both")
+        return self
+
+
+class Streak(_Model):
+    """A streak in the program config: periods in a row with a qualifying event."""
+
+    streak_id: CampaignId
+    name: Name
+    event: Event
+    period: Literal["day", "week", "month"]
+    grace_periods: Annotated[StrictInt, Field(ge=0, le=3)] = 0
+    rewards: Annotated[list[StreakReward], Field(max_length=20)] = []
+
+    @model_validator(mode="after")
+    def _distinct_lengths(self) -> Streak:
+        lengths = [reward.length for reward in self.rewards]
+        if len(set(lengths)) != len(lengths):
+            raise ValueError("each reward of a streak has a length of its own")
+        return self
 
 
 # --- progress ---------------------------------------------------------------------------------------
@@ -261,3 +291,69 @@ def summary(challenge: Challenge) -> dict[str, Any]:
             "starts_at": challenge.starts_at.isoformat(), "ends_at": challenge.ends_at.isoformat(),
             "target": str(target) if isinstance(target, Decimal) else target,
             "amount": challenge.goal.amount is not None}
+
+
+# --- streaks --------------------------------------------------------------------------------------------
+
+
+def period_index(day: date, period: str) -> int:
+    """The period a day falls in, as a number that grows by one per period (weeks start on Monday)."""
+    if period == "day":
+        return day.toordinal()
+    if period == "week":
+        return (day.toordinal() - 1) // 7  # ordinal 1 (0001-01-01) is a Monday
+    return day.year * 12 + day.month - 1
+
+
+def period_start(index: int, period: str) -> date:
+    if period == "day":
+        return date.fromordinal(index)
+    if period == "week":
+        return date.fromordinal(index * 7 + 1)
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def streak_step(streak: Streak, state: Mapping[str, Any] | None, day: date) -> tuple[
+        dict[str, Any] | None, list[StreakReward]]:
+    """The member's streak after a qualifying event on `day`, and the rewards it reaches now. None (and no
+    reward) when the day's period was counted already, or is before the last one counted (a late fact does
+    not fill a gap it finds).
+
+    The state: {"c": current run, "b": best run, "l": the last period counted, "g": lengths rewarded in this
+    run}. Up to `grace_periods` missed periods in a row keep the run going (and do not count)."""
+    index = period_index(day, streak.period)
+    kept = dict(state or {})
+    last = int(kept["l"]) if "l" in kept else None
+    if last is not None and index <= last:
+        return None, []
+    current, given = 1, []
+    if last is not None and index - last - 1 <= streak.grace_periods:
+        current, given = int(kept["c"]) + 1, [int(length) for length in kept.get("g", [])]
+    reached = [reward for reward in streak.rewards if reward.length == current and reward.length not in given]
+    best = max(int(kept.get("b", 0)), current)
+    return {"c": current, "b": best, "l": index, "g": given + [reward.length for reward in reached]}, reached
+
+
+def streak_view(streak: Streak, state: Mapping[str, Any] | None, today: date) -> dict[str, Any]:
+    """What GET /members/{id}/streaks shows: the run (0 once more periods than the grace were missed since
+    the last one counted; the current period may still count), the best, the next reward of the run."""
+    current, best, last_start, given = 0, 0, None, []
+    if state:
+        last = int(state["l"])
+        best = int(state.get("b", 0))
+        last_start = period_start(last, streak.period).isoformat()
+        missed = period_index(today, streak.period) - last - 1
+        if missed <= streak.grace_periods:
+            current, given = int(state["c"]), [int(length) for length in state.get("g", [])]
+    upcoming = sorted((reward for reward in streak.rewards if reward.length > current and reward.length not in given),
+                      key=lambda reward: reward.length)
+    following = None if not upcoming else {"length": upcoming[0].length, "points": upcoming[0].points,
+                                           "badge_id": upcoming[0].badge_id}
+    return {"streak_id": streak.streak_id, "name": streak.name, "period": streak.period, "current": current,
+            "best": best, "last_period_start": last_start, "next_reward": following}
+
+
+def kept_streaks(states: Mapping[str, Any] | None, streaks: Sequence[Streak]) -> dict[str, Any]:
+    names = {streak.streak_id for streak in streaks}
+    return {streak_id: state for streak_id, state in (states or {}).items() if streak_id in names}
+

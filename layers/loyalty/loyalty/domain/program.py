@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from loyalty.domain.gamification import Streak
 from loyalty.domain.money import CURRENCY_RE, parse_amount
 
 Channel = Literal["online", "store", "app"]
@@ -249,6 +250,7 @@ class ProgramConfig(Strict):
     reminders: Reminders | None = None
     referrals: Referrals | None = None
     households: Households | None = None
+    streaks: Annotated[list[Streak], Field(max_length=20)] = Field(default_factory=list)
 
     @field_validator("timezone")
     @classmethod
@@ -277,6 +279,13 @@ class ProgramConfig(Strict):
             raise ValueError("transfers.min_tier must be the name of a tier")
         if self.transfers is not None and self.transfers.min_points > self.transfers.max_points_per_month:
             raise ValueError("transfers.min_points must not exceed transfers.max_points_per_month")
+        streak_ids = [streak.streak_id for streak in self.streaks]
+        if len(set(streak_ids)) != len(streak_ids):
+            raise ValueError("each streak has a streak_id of its own")
+        for streak in self.streaks:
+            if streak.event != "purchase" and streak.event.removeprefix("action:") not in self.actions:
+                raise ValueError(f"streak {streak.streak_id}: {streak.event.removeprefix('action:')} is not an "
+                                 "action of this program")
         for plan_id, plan in self.memberships.items():
             if plan.price.currency != self.currency:
                 raise ValueError(f"membership {plan_id} must be priced in the program currency")

@@ -321,6 +321,51 @@ def advance(turn: Turn, event: str, at: datetime, basket: dict[str, Any] | None 
                 _complete(turn, challenge, int(state["n"]), at)
     if states != (member.challenge_progress or {}):
         member.challenge_progress = states or None
+    _advance_streaks(turn, event, at)
+
+
+def _advance_streaks(turn: Turn, event: str, at: datetime) -> None:
+    """The program's streaks of this event: the member's run, and each reward it reaches now (a `streak`
+    entry, and its badge), in the change's transaction."""
+    member, config = turn.member, turn.config
+    streaks = [streak for streak in config.streaks if streak.event == event]
+    if not streaks and not member.streak_progress:
+        return
+    states = game.kept_streaks(member.streak_progress, config.streaks)
+    day = local_day(at, config.zone)
+    for streak in streaks:
+        state, reached = game.streak_step(streak, states.get(streak.streak_id), day)
+        if state is None:
+            continue
+        states[streak.streak_id] = state
+        for reward in reached:
+            _streak_reward(turn, streak, reward, at)
+    if states != (member.streak_progress or {}):
+        member.streak_progress = states or None
+
+
+def _streak_reward(turn: Turn, streak: game.Streak, reward: game.StreakReward, at: datetime) -> None:
+    turn.change.earn(
+        EntryType.STREAK, reward.points, qualifying=reward.points, occurred_at=at,
+        source={"streak_id": streak.streak_id},
+        breakdown=[{"rule": f"streak:{streak.streak_id}", "points": reward.points}],
+        details={"name": streak.name, "length": reward.length,
+                 **({"badge_id": reward.badge_id} if reward.badge_id else {})})
+    if reward.badge_id is not None:
+        turn.writes.badges.append(game.BadgeAward(turn.member.member_id, reward.badge_id, iso_utc(turn.change.now),
+                                                  f"streak:{streak.streak_id}"))
+
+
+def member_streaks(caller: Caller, path_id: str) -> Outcome:
+    """The member's run on each of the program's streaks, as of today (program time zone)."""
+    member_id = caller.authorize_member(path_id)
+    snapshot = snapshot_store.read_snapshot(member_id=member_id)
+    member = enrolled_member(snapshot, member_id)
+    config = config_of(snapshot.program)
+    today = local_day(utc_now(), config.zone)
+    states = dict(member.streak_progress or {})
+    return Outcome(200, {"items": [game.streak_view(streak, states.get(streak.streak_id), today)
+                                   for streak in config.streaks]})
 
 
 def _complete(turn: Turn, challenge: game.Challenge, times: int, at: datetime) -> None:

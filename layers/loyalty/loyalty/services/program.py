@@ -15,6 +15,7 @@ from loyalty.domain.program import ProgramConfig
 from loyalty.services.context import Caller, Outcome
 from loyalty.services.writes import Plan, execute
 from loyalty.store import audit as audit_store
+from loyalty.store import gamification as gamification_store
 from loyalty.store import program, shares
 from loyalty.store import snapshot as snapshot_store
 from loyalty.store.idempotency import IdempotencyRequest
@@ -67,6 +68,19 @@ def parse_config(body: Any) -> ProgramConfig:
         raise ValidationFailed("the program config is invalid", errors=validation_errors(exc)) from exc
 
 
+def _badges_exist(config: ProgramConfig) -> None:
+    """The badges the streaks' rewards give must exist (badges are created before the config names them)."""
+    named = {f"streaks.{i}.rewards.{j}.badge_id": reward.badge_id for i, streak in enumerate(config.streaks)
+             for j, reward in enumerate(streak.rewards) if reward.badge_id is not None}
+    if not named:
+        return
+    found = gamification_store.get_badges(list(named.values()))
+    errors = [{"field": field, "in": "body", "message": "no badge has this id"}
+              for field, badge_id in named.items() if badge_id not in found]
+    if errors:
+        raise ValidationFailed("the program config names badges that do not exist", errors=errors)
+
+
 def get_program() -> Outcome:
     snapshot = snapshot_store.read_snapshot()
     if snapshot.program is None:
@@ -79,7 +93,7 @@ def put_program(caller: Caller, body: Any, idempotency: IdempotencyRequest | Non
     if isinstance(body, dict):
         # What a GET adds (readOnly in the document): a GET's answer may be PUT back as it is.
         body = {key: value for key, value in body.items() if key not in SERVER_COMPUTED}
-    parse_config(body)
+    _badges_exist(parse_config(body))
     config_json = json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=_decimal_json)
     return _new_version(caller, config_json, idempotency, "program.updated", {})
 

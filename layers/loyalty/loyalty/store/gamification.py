@@ -175,11 +175,17 @@ def save_challenge(challenge_id: str, definition: str, at: str, *, must_be_new: 
 
 def award_actions(txn: Txn, awards: list[BadgeAward], completions: list[Completion]) -> None:
     """A points change's badges and completions (labels badge<n>, completion<n>), in its transaction."""
-    for index, award in enumerate(awards):
+    # One write per badge (a transaction may not touch an item twice): a challenge and a streak completed by
+    # the same fact may give the same badge.
+    given: dict[tuple[str, str], list[BadgeAward]] = {}
+    for award in awards:
+        given.setdefault((award.member_id, award.badge_id), []).append(award)
+    for index, same in enumerate(given.values()):
+        award = same[-1]
         item = MemberBadgeItem(*member_badge_key(award.member_id, award.badge_id))
         txn.update(f"badge{index}", item, [
             MemberBadgeItem.member_id.set(award.member_id), MemberBadgeItem.badge_id.set(award.badge_id),
-            MemberBadgeItem.times.add(1), MemberBadgeItem.earned_at.set(MemberBadgeItem.earned_at | award.at),
+            MemberBadgeItem.times.add(len(same)), MemberBadgeItem.earned_at.set(MemberBadgeItem.earned_at | award.at),
             MemberBadgeItem.last_earned_at.set(award.at), MemberBadgeItem.source.set(award.source),
         ], versioned=False)
     for index, completion in enumerate(completions):

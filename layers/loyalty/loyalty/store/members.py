@@ -238,6 +238,8 @@ class MemberItem(Item):
     campaign_counts = JSONAttribute(null=True)
     # {challenge_id: progress} on the running challenges only (domain.gamification.advance; pruned as they end).
     challenge_progress = JSONAttribute(null=True)
+    # {streak_id: run} for the program's streaks (domain.gamification.streak_step).
+    streak_progress = JSONAttribute(null=True)
     # {household_id, role, contributed}: the household the member belongs to (store.households), and the points
     # its earns moved to the household's pool since it joined.
     household = JSONAttribute(null=True)
@@ -315,7 +317,7 @@ MEMBER_MUTABLE = (
     "referral_status",
     "profile_completed_at", "name", "email", "birthday", "phone", "locale", "preferences", "consents",
     "status", "referred_by", "holds", "transfers_sent", "gsi3pk", "gsi3sk", "campaign_counts",
-    "household", "challenge_progress",
+    "household", "challenge_progress", "streak_progress",
 )
 
 

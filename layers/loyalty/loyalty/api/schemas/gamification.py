@@ -52,6 +52,27 @@ class MemberBadgesOut(Out):
     items: list[MemberBadgeOut]
 
 
+class NextStreakRewardOut(Out):
+    length: int
+    points: int
+    badge_id: str | None = None
+
+
+class MemberStreakOut(Out):
+    streak_id: str
+    name: str
+    period: Literal["day", "week", "month"]
+    current: int = Field(description="periods counted in the run ending with the current or the last period "
+                                     "(0 once more than the grace periods were missed)")
+    best: int
+    last_period_start: str | None = Field(default=None, description="the last period counted (a date)")
+    next_reward: NextStreakRewardOut | None = None
+
+
+class MemberStreaksOut(Out):
+    items: list[MemberStreakOut]
+
+
 class BadgeAwardedOut(Out):
     member_id: str
     badge_id: str

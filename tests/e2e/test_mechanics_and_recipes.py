@@ -68,7 +68,7 @@ def test_the_prize_budget_is_never_exceeded_under_concurrent_spins(local_home: P
 
 # The recipes of a shop's systems' flows, each run by a test of its own after the set-up block (not in the
 # run of every program's recipe: they change the clock and the program as they go).
-FLOWS = ("checkout", "migrate", "gold-weekend")
+FLOWS = ("checkout", "migrate", "gold-weekend", "review-challenge")
 
 
 def recipe_blocks() -> list[tuple[str, str]]:
@@ -150,3 +150,16 @@ def test_the_campaign_recipe_runs_as_written(mechanics_stack: Http) -> None:
     group = "holdout" if held_out else "treated"
     assert report[group]["members"] == 1 and report[group]["purchases"] == 1
     assert report["points_awarded"] == (0 if held_out else 1500)
+
+
+def test_the_challenge_recipe_runs_as_written(mechanics_stack: Http) -> None:
+    # Given the recipes' set-up block, when the challenge recipe runs as written (with a retried review)
+    lines = recipe_output(mechanics_stack, "review-challenge")
+    challenges, badges, activity = lines[-3:]
+    # Then the member completed it once: one challenge entry of 300 points, the badge once
+    challenge_id = lines[1]["challenge_id"]
+    shown = {item["challenge_id"]: item for item in challenges["items"]}[challenge_id]
+    assert (shown["status"], shown["times_completed"], shown["progress"]) == ("completed", 1, 3)
+    assert [(item["name"], item["times"]) for item in badges["items"]] == [("Critic", 1)]
+    assert [(entry["points"], entry["breakdown"][0]["rule"]) for entry in activity["items"]] == [
+        (300, f"challenge:{challenge_id}")]

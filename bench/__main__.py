@@ -142,7 +142,28 @@ def dynamodb_per_op(world: World) -> dict[str, Any]:
     checkout_operations(world, record)
     lifecycle_operations(world, record)
     household_operations(world, record, operations)
+    gamification_operations(world, record)
     return operations
+
+
+def gamification_operations(world: World, record: Any) -> None:
+    """Purchases with a running challenge: one that advances it, one that completes it (its challenge entry,
+    the completion record and the badge), and an action no challenge or streak counts."""
+    from loyalty_local.demo import DEMO_PROGRAM
+
+    api = world.api
+    api.put("/admin/program", DEMO_PROGRAM, admin=True)
+    api.post("/admin/badges", {"badge_id": "bench", "name": "Bench"}, admin=True)
+    api.post("/admin/challenges", {"challenge_id": "three", "name": "Three purchases",
+                                   "starts_at": "2020-01-01T00:00:00Z", "ends_at": "2099-01-01T00:00:00Z",
+                                   "goal": {"event": "purchase", "count": 3},
+                                   "reward": {"points": 100, "badge_id": "bench"}}, admin=True)
+    api.enroll("gina")
+    api.purchase("gina", "gina-0", "100.00")  # the first purchase lifts Gina a tier: not the ordinary one
+    record("purchase_advancing_challenge", lambda: api.purchase("gina", "gina-1", "25.00"), 201)
+    record("purchase_completing_challenge", lambda: api.purchase("gina", "gina-2", "25.00"), 201)
+    record("action_with_challenges_running", lambda: api.post(
+        "/members/gina/actions", {"action": "social_share"}, sub="gina"), 201)
 
 
 # A household's members at most (the config's ceiling), and what one member does at its busiest: the pool

@@ -211,6 +211,8 @@ after 365 days of daily purchases {wcu.get('purchase_day_365', 'n/a')}, a 50-SKU
 purchase writes four items (the entry, the member, the order guard, the idempotency record), each at
 least one unit, doubled in the transaction: 8 is the floor.
 
+{_challenges(wcu, results.get('read_units_per_op', {}))}
+
 **Estimates in these figures**: the transaction duration (25 ms), the rate at which one member's own
 calls overlap, the mix's proportions (catalog browsing, stocked claims, campaigns), the in-process
 durations (moto in this process is slower than DynamoDB, so instance counts and seconds per batch are
@@ -371,6 +373,22 @@ default quotas (us-east-1; the ones to raise are listed in docs/operations.md, "
 
 Lambda concurrency per API call (from in-process durations on moto, so on the high side): {by_call}; plus
 the stream consumers' and the job workers' maximum concurrency."""
+
+
+def _challenges(wcu: dict[str, Any], rcu: dict[str, Any]) -> str:
+    advancing = wcu.get("purchase_advancing_challenge")
+    if advancing is None:
+        return "Challenges: not measured in this run."
+    return (f"With a challenge running, a purchase that advances it writes **{advancing:g} write units** "
+            f"(target at most 10: {_status(advancing <= 10)}; the same tier's ordinary purchase: "
+            f"{wcu.get('purchase_same_tier', 'n/a')}): the progress is on the member item the purchase writes "
+            f"anyway, and the running challenges arrive with the program read (read units "
+            f"{rcu.get('purchase_advancing_challenge', 'n/a')} against {rcu.get('purchase_same_tier', 'n/a')}). "
+            f"The purchase that completes it writes {wcu.get('purchase_completing_challenge', 'n/a')}: its "
+            f"`challenge` entry, the member's completion record and the badge join the transaction. An action no "
+            f"challenge counts: {wcu.get('action_with_challenges_running', 'n/a')} (an action without any: "
+            f"{wcu.get('action', 'n/a')}). No shared item is written by a challenge or a streak: every write is "
+            f"in the member's own partition, so the capacity model's keys are unchanged.")
 
 
 def _households(households: dict[str, Any] | None, wcu: dict[str, Any]) -> str:

@@ -137,9 +137,32 @@
       holdRows.appendChild(row);
     }
     await household(member.household);
+    await game(path);
     $("#member").hidden = false;
     $("#member").dataset.member = member.member_id;
     document.body.dataset.state = "member";
+  }
+
+  // The member's challenges (open now, and completed), badges and streaks.
+  async function game(path) {
+    const [challenges, badges, streaks] = await Promise.all([
+      call("GET", path + "/challenges"), call("GET", path + "/badges"), call("GET", path + "/streaks")]);
+    const fill = (selector, items, columns) => {
+      const body = $(selector + " tbody");
+      body.replaceChildren();
+      for (const item of items) {
+        const row = document.createElement("tr");
+        columns(item).forEach(([value, kind]) => cell(row, value == null ? "–" : value, kind));
+        body.appendChild(row);
+      }
+    };
+    fill("#challenges", challenges.items, (c) => [[c.name], [c.status], [c.progress, "num"], [c.target, "num"],
+      [c.times_completed, "num"], [c.ends_at]]);
+    $("#challenges").dataset.count = String(challenges.items.length);
+    fill("#badges", badges.items, (b) => [[b.name], [b.times, "num"], [b.earned_at]]);
+    $("#badges").dataset.count = String(badges.items.length);
+    fill("#streaks", streaks.items, (s) => [[s.name], [s.period], [s.current, "num"], [s.best, "num"],
+      [s.next_reward ? s.next_reward.length : null]]);
   }
 
   // The member's household (GET /households/{id}): its pool, its members, the pool's ledger.

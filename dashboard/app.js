@@ -84,6 +84,10 @@
     draw("engagement", "bar", actions, [
       { label: "actions", data: actions.map((action) => metrics.engagement[action]), backgroundColor: "#2b7de9" },
     ], { indexAxis: "y" });
+    const completed = metrics.challenges_completed || {};
+    draw("challenges", "bar", Object.keys(completed), [
+      { label: "completions", data: Object.values(completed), backgroundColor: "#e6b800" },
+    ], { indexAxis: "y" });
     const partners = metrics.partners || [];
     draw("partners", "bar", partners.map((partner) => partner.name), [
       { label: "points funded", data: partners.map((partner) => partner.points_funded), backgroundColor: "#8a4fff" },

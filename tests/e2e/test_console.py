@@ -181,3 +181,38 @@ def test_the_console_shows_a_members_household_and_the_pools_activity(local_stac
     assert page.locator("#household-members tbody tr").count() == 2
     earned = page.locator('#household-ledger tbody tr[data-type="earn"]')
     assert earned.count() == 1 and other in earned.first.text_content()
+
+
+def test_the_console_shows_a_members_challenges_and_badges(local_stack: Http, browser: Any) -> None:
+    import uuid
+
+    # Given a badge and a challenge only a basket with one unique SKU advances (other tests' purchases do not)
+    tag = uuid.uuid4().hex[:10]
+    sku = f"console-{tag}"
+    assert local_stack.call("POST", "/admin/badges", {"badge_id": f"console-{tag}", "name": "Console fan"},
+                            sub="ops", admin=True).status_code == 201
+    challenge = {"challenge_id": f"console-{tag}", "name": "Buy the console SKU", "starts_at": "2020-01-01T00:00:00Z",
+                 "ends_at": "2099-01-01T00:00:00Z", "goal": {"event": "purchase", "count": 1, "conditions": [
+                     {"fact": "basket.skus", "op": "contains", "value": sku}]},
+                 "reward": {"points": 7, "badge_id": f"console-{tag}"}}
+    assert local_stack.call("POST", "/admin/challenges", challenge, sub="ops", admin=True).status_code == 201
+    try:
+        # And a member who bought it
+        member = local_stack.enroll()
+        bought = local_stack.call("POST", f"/members/{member}/purchases", {
+            "order_id": f"o-{tag}", "total": {"amount": "5.00", "currency": "USD"}, "channel": "online",
+            "items": [{"sku": sku, "quantity": 1, "unit_price": {"amount": "5.00", "currency": "USD"}}]},
+            sub="pos", trusted=True, key=f"p-{tag}")
+        assert bought.status_code == 201, bought.text
+        # When an admin opens the member
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{local_stack.url}/console/?q={member}#token={tokens.issue('ops', admin=True)}")
+        page.wait_for_selector(f'#member[data-member="{member}"]')
+        # Then the console shows the challenge completed and the badge earned once
+        row = page.locator("#challenges tbody tr", has_text="Buy the console SKU")
+        assert row.count() == 1 and "completed" in row.first.text_content()
+        assert "Console fan" in page.text_content("#badges tbody")
+        assert page.locator('#ledger tbody tr[data-type="challenge"][data-points="7"]').count() == 1
+    finally:
+        local_stack.call("PUT", f"/admin/challenges/{challenge['challenge_id']}", {**challenge, "active": False},
+                         sub="ops", admin=True)

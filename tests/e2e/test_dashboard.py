@@ -60,7 +60,9 @@ def test_the_dashboard_draws_the_api_numbers(local_stack: Http, tmp_path: Path) 
     assert kpis["liability.outstanding_points"] == str(liability["outstanding_points"])
     charts = {name: json.loads(html.unescape(values))
               for name, values in re.findall(r'id="(\w+)"[^>]*data-values="([^"]*)"', dom)}
-    assert set(charts) == {"points", "members", "retention", "tiers", "nps", "engagement", "partners", "campaigns"}
+    assert set(charts) == {"points", "members", "retention", "tiers", "nps", "engagement", "challenges", "partners",
+                           "campaigns"}
+    assert charts["challenges"][0] == list(expected["challenges_completed"].values())
     assert kpis["points.campaigns"] == str(expected["points"]["campaigns"])
     assert sum(charts["points"][0]) == expected["points"]["issued"]
     assert sum(charts["points"][1]) == expected["points"]["redeemed"]

@@ -170,3 +170,18 @@ def test_the_view_shows_current_and_best_right_after_a_gap() -> None:
     assert (april["current"], april["best"], april["last_period_start"]) == (0, 2, "2026-02-01")
     with pytest.raises(ValidationError, match="greater than or equal to 1"):
         streak(rewards=[{"length": 0, "points": 5}])
+
+
+def test_the_metrics_count_completions_per_challenge_and_rewards_per_streak() -> None:
+    from loyalty.domain.metrics import contributions
+
+    # Given a challenge entry and a streak entry as the stream delivers them
+    base = {"member_id": "ann", "balance_after": 10, "day": "2026-06-01", "recorded_at": "2026-06-01T12:00:00Z"}
+    completed = contributions("INSERT", {"pk": "MEMBER#ann", "sk": "ENTRY#01A"}, {
+        **base, "type": "challenge", "entry_id": "01A", "points": 300, "source": {"challenge_id": "review-3"}})
+    streaked = contributions("INSERT", {"pk": "MEMBER#ann", "sk": "ENTRY#01B"}, {
+        **base, "type": "streak", "entry_id": "01B", "points": 0, "source": {"streak_id": "weekly"}})
+    # Then each counts on its day, and the challenge's points count as issued
+    day = next(key for key in completed if key[1] == "2026-06-01")
+    assert completed[day]["challenges:review-3"] == 1 and completed[day]["points_issued"] == 300
+    assert streaked[day]["streaks:weekly"] == 1

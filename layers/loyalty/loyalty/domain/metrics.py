@@ -234,6 +234,10 @@ def _entry(entry: dict[str, Any], *, pool: bool = False) -> dict[ItemKey, Counte
     if kind == "donation":
         counters["points_donated"] += -points
         counters[f"donations:{source.get('cause_id')}"] += -points
+    if kind == "challenge" and source.get("challenge_id"):
+        counters[f"challenges:{source['challenge_id']}"] += 1
+    if kind == "streak" and source.get("streak_id"):
+        counters[f"streaks:{source['streak_id']}"] += 1
     if kind == "spin":
         counters["spins"] += 1
     if kind == "visit":

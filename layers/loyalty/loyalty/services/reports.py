@@ -90,6 +90,14 @@ def summarize(config: ProgramConfig, days: dict[str, dict[str, int]], period: m.
         for name, value in days.get(d.isoformat(), {}).items():
             if name.startswith("engagement:"):
                 engagement[name.split(":", 1)[1]] = engagement.get(name.split(":", 1)[1], 0) + value
+    completions: dict[str, int] = {}
+    streak_rewards: dict[str, int] = dict.fromkeys((streak.streak_id for streak in config.streaks), 0)
+    for d in _dates(period.first, period.last):
+        for name, value in days.get(d.isoformat(), {}).items():
+            if name.startswith("challenges:"):
+                completions[name.split(":", 1)[1]] = completions.get(name.split(":", 1)[1], 0) + value
+            elif name.startswith("streaks:"):
+                streak_rewards[name.split(":", 1)[1]] = streak_rewards.get(name.split(":", 1)[1], 0) + value
     tiers = {tier.name: max(0, totals.get(f"tier:{tier.name}", 0)) for tier in config.tiers}
     donations = {cause: {"points": total(f"donations:{cause}"),
                          "value": _money(Decimal(total(f"donations:{cause}")) * config.point_value.value, config)}
@@ -107,6 +115,8 @@ def summarize(config: ProgramConfig, days: dict[str, dict[str, int]], period: m.
         "breakage_rate": m.rate(expired, issued) or "0.0",
         "tiers": tiers,
         "engagement": engagement,
+        "challenges_completed": dict(sorted(completions.items())),
+        "streak_rewards": streak_rewards,
         "nps": m.nps(total("nps:promoters"), total("nps:passives"), total("nps:detractors")),
         "purchases": {"count": purchases["purchases"], "purchasers": purchases["purchasers"],
                       "repeat_purchasers": purchases["repeat_purchasers"],

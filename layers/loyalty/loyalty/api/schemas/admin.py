@@ -221,6 +221,9 @@ class MetricsOut(Out):
     breakage_rate: str
     tiers: dict[str, int]
     engagement: dict[str, int]
+    challenges_completed: dict[str, int] = Field(default_factory=dict, description=(
+        "completions per challenge id in the period (from the stream: `challenge` entries)"))
+    streak_rewards: dict[str, int] = Field(default_factory=dict, description="streak rewards given per streak id")
     nps: NpsOut
     repeat_purchase_rate: str
     upsell_rate: str

@@ -1,6 +1,6 @@
 """Program metrics, points liability and campaign reports for program staff, from MetricsTable aggregates."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
@@ -8,9 +8,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.api.http import caller, create_app, logger, respond
 from loyalty.api.schemas import CampaignReportOut, LiabilityOut, MetricsOut, responses
+from loyalty.api.schemas.gamification import BoardOut
 from loyalty.domain.fields import Day
 from loyalty.observability import metrics, tracer
-from loyalty.services import campaigns, reports
+from loyalty.services import campaigns, leaderboards, reports
 
 app = create_app()
 
@@ -25,6 +26,13 @@ def get_metrics(
 ):
     who = caller(app)
     return respond(reports.get_metrics(who, from_day, to_day))
+
+
+@app.get("/leaderboards/<leaderboard_id>", operation_id="getLeaderboard", responses=responses(200, BoardOut),
+         tags=["gamification"], summary="A leaderboard: its top members this or last period, and your own standing")
+def get_leaderboard(leaderboard_id: str,
+                    period: Annotated[Literal["current", "previous"], Query()] = "current"):
+    return respond(leaderboards.get_board(caller(app), leaderboard_id, period))
 
 
 @app.get("/admin/liability", operation_id="getLiability", responses=responses(200, LiabilityOut),

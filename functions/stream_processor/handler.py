@@ -33,12 +33,12 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
         stream = record.dynamodb
         assert stream is not None
         batch.add(stream.sequence_number, record.raw_event.get("eventName"), stream.keys, stream.new_image,
-                  record.raw_event)
+                  record.raw_event, old_image=stream.old_image)
 
     with processor(records=event.get("Records", []), handler=record_handler, lambda_context=context):
         processor.process()
     applied = batch.flush()
-    writes = applied.writes
+    writes = applied.writes + batch.top_list_writes
     record_business(applied.applied)
     count("StreamRecords", unit=MetricUnit.Count, value=batch.records)
     count("StreamPoisonRecords", unit=MetricUnit.Count, value=batch.poisoned)

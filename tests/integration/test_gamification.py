@@ -249,3 +249,63 @@ def test_bad_streaks_get_a_422_and_leave_the_program_as_it_was(api: Api, program
     assert (zero.status, no_badge.status, no_action.status) == (422, 422, 422)
     assert [error["field"] for error in no_badge.body["errors"]] == ["streaks.0.rewards.0.badge_id"]
     assert api.get("/program", sub="anyone").body["version"] == version
+
+
+def leaderboard(api: Api, leaderboard_id: str, metric: str = "points_earned", size: int = 3) -> None:
+    created = api.post("/admin/leaderboards", {"leaderboard_id": leaderboard_id, "name": leaderboard_id.title(),
+                                               "metric": metric, "period": "week", "size": size}, admin=True)
+    assert created.status == 201, created.body
+
+
+def test_a_leaderboard_ranks_members_from_the_stream_with_ties_consent_and_the_callers_standing(
+        api: Api, program: dict) -> None:
+    from tests.stream_helpers import deliver, stream_records
+
+    # Given a weekly points leaderboard of three, and six members who buy (one with a nickname, one who opted out)
+    leaderboard(api, "weekly")
+    names = {"ann": ("Ann Brown", {}), "bob": ("Bob Stone", {"nickname": "Bobby"}), "cy": ("Cy Twombly", {}),
+             "dee": ("Dee Dee Ramone", {}), "eve": ("Eve Out", {"consents": {"leaderboard": False}}),
+             "fay": ("Fay Wray", {})}
+    for member_id, (name, extra) in names.items():
+        assert api.post("/members", {"email": f"{member_id}@example.com", "name": name, **extra},
+                        sub=member_id).status == 201
+    for member_id, amount in (("ann", "30.00"), ("bob", "50.00"), ("cy", "30.00"), ("dee", "5.00"),
+                              ("eve", "90.00"), ("fay", "1.00")):
+        assert api.purchase(member_id, f"lb-{member_id}", amount).status == 201
+    # When the stream has been delivered, twice (a replay)
+    records = stream_records()
+    deliver(records)
+    deliver(records)
+    board = api.get("/leaderboards/weekly", sub="dee")
+    # Then the three best who allow it are listed, ties sharing a rank, by nickname or first name and initial
+    assert board.status == 200, board.body
+    assert [(entry["rank"], entry["display_name"], entry["value"]) for entry in board.body["entries"]] == [
+        (1, "Bobby", 500), (2, "Ann B.", 300), (2, "Cy T.", 300)]
+    assert board.body["members_ranked"] == 5
+    # And Dee, fourth, sees an estimate of her rank beyond the list (exact for small values)
+    assert board.body["me"] == {"rank": 4, "value": 50, "rank_is_estimate": True}
+    # And a listed member's own standing is exact; the member who opted out sees none and is not listed
+    assert api.get("/leaderboards/weekly", sub="cy").body["me"] == {"rank": 2, "value": 300,
+                                                                    "rank_is_estimate": False}
+    assert api.get("/leaderboards/weekly", sub="eve").body["me"] is None
+    # When Bob withdraws his consent, he leaves the board
+    assert api.patch("/members/bob", {"consents": {"leaderboard": False}}, sub="bob").status == 200
+    deliver(stream_records())
+    shown = api.get("/leaderboards/weekly", sub="fay").body
+    assert [entry["display_name"] for entry in shown["entries"]] == ["Ann B.", "Cy T.", "Dee R."]
+    assert shown["members_ranked"] == 4 and shown["me"] == {"rank": 4, "value": 10, "rank_is_estimate": True}
+    # And last week's board is empty
+    assert api.get("/leaderboards/weekly", sub="fay", query={"period": "previous"}).body["entries"] == []
+
+
+def test_leaderboards_are_validated_and_unknown_ones_are_404(api: Api, program: dict) -> None:
+    small = api.post("/admin/leaderboards", {"leaderboard_id": "x", "name": "X", "metric": "points_earned",
+                                             "period": "week", "size": 2}, admin=True)
+    odd = api.post("/admin/leaderboards", {"leaderboard_id": "y", "name": "Y", "metric": "logins",
+                                           "period": "week"}, admin=True)
+    assert (small.status, odd.status) == (422, 422)
+    assert api.get("/admin/leaderboards", admin=True).body["items"] == []
+    assert api.get("/leaderboards/nope", sub="ann").status == 404
+    leaderboard(api, "dup")
+    assert api.post("/admin/leaderboards", {"leaderboard_id": "dup", "name": "D", "metric": "purchases",
+                                            "period": "month"}, admin=True).status == 409

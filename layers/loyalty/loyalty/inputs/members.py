@@ -20,6 +20,8 @@ from loyalty.domain.fields import (
     Text500,
 )
 
+Nickname = Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
 
 class EnrollRequest(Body):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
@@ -29,6 +31,7 @@ class EnrollRequest(Body):
     birthday: Birthday | None = None
     phone: Phone | None = None
     locale: Locale | None = None
+    nickname: Nickname | None = Field(default=None, description="shown on leaderboards")
     preferences: Annotated[dict[PreferenceKey, PreferenceValue], Field(max_length=50)] | None = None
     consents: Annotated[dict[PreferenceKey, StrictBool], Field(max_length=50)] | None = None
     referral_code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{4,16}$")] | None = None
@@ -45,6 +48,7 @@ class ProfilePatch(Body):
     birthday: Birthday | None = None
     phone: Phone | None = None
     locale: Locale | None = None
+    nickname: Nickname | None = None
     preferences: Annotated[dict[PreferenceKey, PreferenceValue], Field(max_length=50)] | None = None
     consents: Annotated[dict[PreferenceKey, StrictBool], Field(max_length=50)] | None = None
 

@@ -78,7 +78,8 @@ def enroll(caller: Caller, request: EnrollRequest, idempotency: IdempotencyReque
         member = members.new_member(
             member_id, email=email, name=request.name,
             birthday=request.birthday.isoformat() if request.birthday else None,
-            phone=request.phone, locale=request.locale, preferences=request.preferences or {},
+            phone=request.phone, locale=request.locale, nickname=request.nickname,
+            preferences=request.preferences or {},
             consents=request.consents or {}, referral_code=random_code(REFERRAL_CODE_LENGTH), status="active",
             enrolled_at=stamp, tier=config.tiers[0].name, tier_since=stamp,
             enrolled_day=now.astimezone(config.zone).date().isoformat(),
@@ -170,7 +171,7 @@ def current_view(member_id: str) -> dict[str, Any]:
     return member_view(enrolled_member(snapshot, member_id), config_of(snapshot.program), utc_now())
 
 
-PERSONAL_FIELDS = ("email", "name", "phone", "birthday", "locale", "preferences", "consents")
+PERSONAL_FIELDS = ("email", "name", "nickname", "phone", "birthday", "locale", "preferences", "consents")
 
 
 def export(caller: Caller, path_id: str) -> Outcome:

@@ -19,6 +19,7 @@ from loyalty.domain import households
 from loyalty.domain.errors import Conflict, DomainError
 from loyalty.domain.member import ClosedHold, Entry, MemberChange
 from loyalty.domain.program import ProgramConfig
+from loyalty.services import leaderboards
 from loyalty.services.context import Outcome
 from loyalty.services.program import config_of
 from loyalty.services.writes import Plan, Replayer, enrolled_member, execute
@@ -181,5 +182,7 @@ def _planned(snapshot: Snapshot, member_id: str, now: datetime, decide: Callable
         if not quoting:
             _to_household(turn, now)
         turn.writes.entries = turn.change.finish() + turn.writes.entries
+        if not quoting:
+            leaderboards.keep_values(snapshot.program, member, turn.writes.entries, config.zone)
         body = decision.answer()
     return turn, decision, body

@@ -64,6 +64,7 @@ def member_view(member: MemberItem, config: ProgramConfig, now: datetime,
         "birthday": member.birthday,
         "phone": member.phone,
         "locale": member.locale,
+        "nickname": member.nickname,
         "status": member.status,
         "enrolled_at": member.enrolled_at,
         "tier": {

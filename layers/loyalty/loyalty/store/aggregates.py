@@ -119,7 +119,7 @@ WATERMARK = "wm:"
 # An UpdateExpression is at most 4 KB: at most this many counters per update (about 25 bytes each).
 MAX_COUNTERS_PER_UPDATE = 120
 _EPOCH = date(1970, 1, 1)
-_PARTIAL_PK = re.compile(r"^(DAYS|GLOBAL|PARTNER#.+|CAMPAIGN#.+)#(\d{2})$")
+_PARTIAL_PK = re.compile(r"^(DAYS|GLOBAL|PARTNER#.+|CAMPAIGN#.+|BOARD#.+)#(\d{2})$")
 
 
 @dataclass

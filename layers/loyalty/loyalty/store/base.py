@@ -12,6 +12,7 @@ Each kind of item belongs to the store module of its thing, which owns its keys,
   PARTNER#, PARTNERKEY#, PROMO#, PROMOCLAIMS#, CODE#, CODEBATCH#, PARTNERORDER#          store.partners
   CAMPAIGNS / <id>, SEGMENTS / <id>                                                    store.campaigns
   BADGES / <id>, CHALLENGES / <id>, MEMBER#<id> / BADGE#<id>, / CHALLENGE#<id>          store.gamification
+  LEADERBOARDS / <id> (top lists and histograms in the metrics table)                  store.leaderboards
   REFERRAL#<referee> / REFERRAL                                                        store.referrals
   HOUSEHOLD#<id> / HOUSEHOLD, HHCODE#<sha256> / HHCODE (the pool: MEMBER#household#<id>) store.households
   VOUCHER#<code> / VOUCHER                                                             store.vouchers

@@ -169,6 +169,7 @@ class MemberItem(Item):
     birthday = UnicodeAttribute(null=True)
     phone = UnicodeAttribute(null=True)
     locale = UnicodeAttribute(null=True)
+    nickname = UnicodeAttribute(null=True)  # shown on leaderboards instead of the first name and last initial
     preferences = JSONAttribute(null=True)
     consents = JSONAttribute(null=True)
     referral_code = UnicodeAttribute()
@@ -240,6 +241,8 @@ class MemberItem(Item):
     challenge_progress = JSONAttribute(null=True)
     # {streak_id: run} for the program's streaks (domain.gamification.streak_step).
     streak_progress = JSONAttribute(null=True)
+    # The member's values on what leaderboards rank, this and the last week and month (domain.leaderboards).
+    board = JSONAttribute(null=True)
     # {household_id, role, contributed}: the household the member belongs to (store.households), and the points
     # its earns moved to the household's pool since it joined.
     household = JSONAttribute(null=True)
@@ -315,9 +318,9 @@ MEMBER_MUTABLE = (
     "purchase_days", "sku_days", "gsi2pk", "gsi2sk", "pending_lots", "tier_review_day", "birthday_awarded_year",
     "referrals", "expiry_notified", "tier_reminded", "membership", "device_hashes", "payment_hashes",
     "referral_status",
-    "profile_completed_at", "name", "email", "birthday", "phone", "locale", "preferences", "consents",
+    "profile_completed_at", "name", "nickname", "email", "birthday", "phone", "locale", "preferences", "consents",
     "status", "referred_by", "holds", "transfers_sent", "gsi3pk", "gsi3sk", "campaign_counts",
-    "household", "challenge_progress", "streak_progress",
+    "household", "challenge_progress", "streak_progress", "board",
 )
 
 

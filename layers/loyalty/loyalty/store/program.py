@@ -39,6 +39,8 @@ class ProgramItem(Item):
     # The running challenges (JSON list of their definitions), deflated, on every replica like the campaigns
     # (store.gamification); campaigns_rev orders their writes too.
     challenges_deflated = BinaryAttribute(null=True, legacy_encoding=False)
+    # The leaderboards' definitions (JSON list, store.leaderboards): which values a points change keeps.
+    leaderboards = UnicodeAttribute(null=True)
 
 
 # The program config is read by every request: it is kept in this many identical replicas, all written
@@ -71,7 +73,8 @@ def save_program(current: ProgramItem | None, config_json: str, updated_by: str,
                              updated_by=updated_by, campaigns=current.campaigns if current else None,
                              campaigns_deflated=current.campaigns_deflated if current else None,
                              campaigns_rev=current.campaigns_rev if current else None, spin_basis=spin_basis,
-                             challenges_deflated=current.challenges_deflated if current else None)
+                             challenges_deflated=current.challenges_deflated if current else None,
+                             leaderboards=current.leaderboards if current else None)
         # What rides on the program must be what is in force: a campaign or challenge written meanwhile wins.
         condition = ProgramItem.pk.does_not_exist() if current is None else (
             (ProgramItem.version == current.version) & (

@@ -7,10 +7,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from loyalty.api.http import caller, idempotency, respond
 from loyalty.api.schemas import responses
-from loyalty.api.schemas.gamification import BadgeAwardedOut, ChallengePage
+from loyalty.api.schemas.gamification import BadgeAwardedOut, ChallengePage, LeaderboardPage
 from loyalty.domain.gamification import Badge, Challenge
+from loyalty.domain.leaderboards import Leaderboard
 from loyalty.inputs.gamification import BadgeAwardRequest
-from loyalty.services import gamification
+from loyalty.services import gamification, leaderboards
 
 router = Router()
 
@@ -55,3 +56,16 @@ def award_badge(member_id: str, request: Annotated[BadgeAwardRequest, Body()]):
     who = caller(router)
     return respond(gamification.award_badge(who, member_id, request.badge_id, request.reason,
                                             idempotency(router, who)))
+
+
+@router.post("/admin/leaderboards", operation_id="createLeaderboard", responses=responses(201, Leaderboard),
+             tags=["gamification"], summary="Create a leaderboard (members are ranked from the next change on)")
+def create_leaderboard(request: Annotated[Leaderboard, Body()]):
+    who = caller(router)
+    return respond(leaderboards.create_leaderboard(who, request, idempotency(router, who)))
+
+
+@router.get("/admin/leaderboards", operation_id="listLeaderboards", responses=responses(200, LeaderboardPage),
+            tags=["gamification"], summary="Every leaderboard")
+def list_leaderboards():
+    return respond(leaderboards.list_leaderboards(caller(router)))

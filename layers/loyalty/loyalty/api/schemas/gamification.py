@@ -8,6 +8,7 @@ from pydantic import Field
 
 from loyalty.api.schemas.common import Out
 from loyalty.domain.gamification import Badge, Challenge
+from loyalty.domain.leaderboards import Leaderboard
 
 
 class BadgePage(Out):
@@ -71,6 +72,40 @@ class MemberStreakOut(Out):
 
 class MemberStreaksOut(Out):
     items: list[MemberStreakOut]
+
+
+class LeaderboardPage(Out):
+    items: list[Leaderboard]
+    next_cursor: str | None = None
+
+
+class BoardPeriodOut(Out):
+    from_: str = Field(alias="from")
+    to: str
+
+
+class BoardEntryOut(Out):
+    rank: int = Field(description="ties share a rank")
+    display_name: str
+    value: int
+
+
+class BoardStandingOut(Out):
+    rank: int
+    value: int
+    rank_is_estimate: bool = Field(description="true beyond the listed entries: estimated from the stream's "
+                                               "histogram of the ranked members' values")
+
+
+class BoardOut(Out):
+    leaderboard_id: str
+    name: str
+    metric: str
+    period: BoardPeriodOut
+    entries: list[BoardEntryOut]
+    members_ranked: int = Field(description="members with a value in the period who allow leaderboards")
+    me: BoardStandingOut | None = Field(description="the caller's own standing (null: not a member, or "
+                                                    "consents.leaderboard is false)")
 
 
 class BadgeAwardedOut(Out):

@@ -71,6 +71,8 @@ class MemberOut(Out):
     birthday: str | None = None
     phone: str | None = None
     locale: str | None = None
+    nickname: str | None = Field(default=None, description="shown on leaderboards (else the first name and the "
+                                                          "initial of the last name)")
     status: Literal["active", "blocked"] = Field(description="blocked: earns, spends, transfers and claims "
                                                           "nothing until an admin unblocks it; reads work")
     enrolled_at: str

@@ -1,0 +1,200 @@
+"""Leaderboards (contract: "Gamification"): writing them, a member's values kept by its points changes, the
+stream's top lists and histograms, and the board a member reads (see domain.leaderboards)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import zlib
+from collections.abc import Mapping
+from typing import Any
+
+from loyalty.domain import leaderboards as boards
+from loyalty.domain.clock import iso_utc, local_day, utc_now
+from loyalty.domain.entries import ISSUING_TYPES, EntryType
+from loyalty.domain.errors import Conflict, NotFound
+from loyalty.domain.member import Entry
+from loyalty.services.context import Caller, Outcome, checked_id
+from loyalty.services.program import config_of
+from loyalty.services.writes import Plan, execute
+from loyalty.store import aggregates
+from loyalty.store import audit as audit_store
+from loyalty.store import leaderboards as store
+from loyalty.store import snapshot as snapshot_store
+from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest
+from loyalty.store.members import MemberItem
+from loyalty.store.program import ProgramItem
+from loyalty.store.snapshot import Snapshot
+
+# Leaderboards at most: their definitions ride on every program read.
+MAX_LEADERBOARDS = 20
+_lock = threading.Lock()
+_parsed: dict[str, list[boards.Leaderboard]] = {}
+
+
+def defined(program: ProgramItem | None) -> list[boards.Leaderboard]:
+    raw = store.running_json(program)
+    if raw == "[]":
+        return []
+    found = _parsed.get(raw)
+    if found is None:
+        found = [boards.Leaderboard.model_validate(entry) for entry in json.loads(raw)]
+        with _lock:
+            if len(_parsed) > 8:
+                _parsed.clear()
+            _parsed[raw] = found
+    return found
+
+
+# --- admin ------------------------------------------------------------------------------------------------
+
+
+def create_leaderboard(caller: Caller, leaderboard: boards.Leaderboard,
+                       idempotency: IdempotencyRequest | None) -> Outcome:
+    caller.authorize_admin()
+
+    def read() -> Snapshot:
+        return snapshot_store.read_snapshot(idempotency=idempotency)
+
+    def plan(snapshot: Snapshot) -> Plan:
+        config_of(snapshot.program)  # 409 before any program exists
+        program = snapshot.program
+        assert program is not None
+        every = [entry.model_dump(mode="json") for entry in defined(program)
+                 if entry.leaderboard_id != leaderboard.leaderboard_id]
+        every.append(leaderboard.model_dump(mode="json"))
+        if len(every) > MAX_LEADERBOARDS:
+            raise Conflict(f"at most {MAX_LEADERBOARDS} leaderboards", code="too_many_leaderboards")
+        stamp = iso_utc(utc_now())
+        audit = audit_store.new_audit(caller.sub, "leaderboard.created", f"leaderboard:{leaderboard.leaderboard_id}",
+                                      {"name": leaderboard.name, "metric": leaderboard.metric})
+
+        def commit(record: IdempotencyItem | None) -> None:
+            store.save_leaderboard(leaderboard.leaderboard_id, json.dumps(leaderboard.model_dump(mode="json")), stamp,
+                                   program=program, every=json.dumps(every, separators=(",", ":")), audit=audit,
+                                   idempotency=record)
+
+        return Plan(201, leaderboard.model_dump(mode="json"), commit, final_conflicts={
+            "leaderboard": Conflict(f"leaderboard {leaderboard.leaderboard_id} exists already",
+                                    code="leaderboard_exists")})
+
+    return execute(idempotency, read, plan)
+
+
+def list_leaderboards(caller: Caller) -> Outcome:
+    caller.authorize_admin()
+    program = snapshot_store.read_snapshot().program
+    return Outcome(200, {"items": [entry.model_dump(mode="json") for entry in defined(program)],
+                         "next_cursor": None})
+
+
+# --- a points change keeps the member's values ------------------------------------------------------------
+
+
+def added_by(entries: list[Entry], member_id: str) -> dict[str, int]:
+    """What a change's entries add to the member's ranked metrics (available points issued, purchases,
+    challenges completed; pending points count when released)."""
+    added = {"points_earned": 0, "purchases": 0, "challenges_completed": 0}
+    for entry in entries:
+        if entry.member_id != member_id or entry.status == "pending":
+            continue
+        if entry.type in ISSUING_TYPES and entry.points > 0:
+            added["points_earned"] += entry.points
+        if entry.type == EntryType.EARN and (entry.source or {}).get("order_id"):
+            added["purchases"] += 1
+        if entry.type == EntryType.CHALLENGE:
+            added["challenges_completed"] += 1
+    return added
+
+
+def keep_values(program: ProgramItem | None, member: MemberItem, entries: list[Entry], zone: Any) -> None:
+    """The member's values on what the leaderboards rank, after a change's entries (nothing when no
+    leaderboard exists: no byte more on the member)."""
+    tracked = sorted({(entry.metric, entry.period) for entry in defined(program)})
+    if not tracked:
+        return
+    added = added_by(entries, member.member_id)
+    if not any(added.values()):
+        return
+    member.board = boards.add_to_board(member.board, local_day(utc_now(), zone), tracked, added)
+
+
+# --- the stream processor -----------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return value
+
+
+def record_changes(keys: Mapping[str, Any], old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> tuple[
+        list[tuple[str, boards.Standing | None, str]], dict[aggregates.ItemKey, dict[str, int]]]:
+    """What a member record's stream record does to the boards: standings per board, histogram counters."""
+    pk, sk = str(keys.get("pk", "")), str(keys.get("sk", ""))
+    if sk != "PROFILE" or not pk.startswith("MEMBER#") or pk.startswith("MEMBER#household#"):
+        return [], {}
+    if not (old or {}).get("board") and not (new or {}).get("board"):
+        return [], {}
+
+    def image(raw: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        if raw is None:
+            return None
+        return {"member_id": raw.get("member_id") or pk[7:], "name": raw.get("name"), "nickname": raw.get("nickname"),
+                "consents": _plain(raw.get("consents")), "board": _plain(raw.get("board"))}
+
+    standings, histogram = boards.changes(image(old), image(new))
+    return ([(store.board_name(*board), standing, member_id) for board, standing, member_id in standings],
+            {store.histogram_key(store.board_name(*board)): moves for board, moves in histogram.items()})
+
+
+def apply_standings(found: Mapping[str, list[tuple[boards.Standing | None, str]]]) -> int:
+    """Each board's top lists after a batch's standings: one merge per (board, member bucket) touched."""
+    writes = 0
+    for board, updates in sorted(found.items()):
+        by_bucket: dict[int, list[tuple[boards.Standing | None, str]]] = {}
+        for standing, member_id in updates:
+            by_bucket.setdefault(zlib.crc32(member_id.encode()) % aggregates.BUCKETS, []).append((standing, member_id))
+        for bucket, bucket_updates in sorted(by_bucket.items()):
+            writes += store.merge_into_top(board, bucket,
+                                           lambda current, these=bucket_updates: boards.merge_top(current, these))
+    return writes
+
+
+# --- a member reads a board ---------------------------------------------------------------------------------
+
+
+def get_board(caller: Caller, leaderboard_id: str, period: str) -> Outcome:
+    """The board's top entries for the current or the previous period, and the caller's own standing."""
+    checked_id(leaderboard_id, "leaderboard")
+    snapshot = snapshot_store.read_snapshot(member_id=caller.sub if not caller.is_admin else None)
+    config = config_of(snapshot.program)
+    board = next((entry for entry in defined(snapshot.program) if entry.leaderboard_id == leaderboard_id), None)
+    if board is None:
+        raise NotFound(f"no leaderboard has the id {leaderboard_id!r}", code="leaderboard_not_found")
+    today = local_day(utc_now(), config.zone)
+    key = boards.period_key(today, board.period) if period == "current" else boards.previous_key(today, board.period)
+    name = store.board_name(boards.METRIC_CODES[board.metric], board.period, key)
+    entries = boards.ranked_entries(store.read_tops(name), board.size)
+    histogram = store.read_histogram(name)
+    me = None
+    member = snapshot.member
+    if member is not None and member.status != "erased" and boards.ranked(member.consents):
+        value = boards.value_in(member.board, board.metric, board.period, key)
+        listed = next((entry for entry in entries if entry["member_id"] == member.member_id), None)
+        if listed is not None:
+            me = {"rank": listed["rank"], "value": listed["value"], "rank_is_estimate": False}
+        elif value <= 0:
+            # Not ranked: after every member with a value (all of whom the histogram counts).
+            me = {"rank": 1 + boards.members_ranked(histogram), "value": 0, "rank_is_estimate": False}
+        else:
+            me = {"rank": boards.estimated_rank(histogram, value), "value": value, "rank_is_estimate": True}
+    first, last = boards.period_bounds(key, board.period)
+    return Outcome(200, {"leaderboard_id": leaderboard_id, "name": board.name, "metric": board.metric,
+                         "period": {"from": first.isoformat(), "to": last.isoformat()},
+                         "entries": [{"rank": entry["rank"], "display_name": entry["display_name"],
+                                      "value": entry["value"]} for entry in entries],
+                         "members_ranked": boards.members_ranked(histogram), "me": me})

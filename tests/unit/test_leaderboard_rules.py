@@ -1,0 +1,80 @@
+"""Leaderboards' rules without AWS: periods, a member's values, display names, top lists merged with ties,
+the histogram's estimate, and what a member record's change does to the boards."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from loyalty.domain import leaderboards as boards
+
+TRACKED = [("points_earned", "week"), ("purchases", "month")]
+
+
+def test_periods_start_on_monday_and_on_the_first() -> None:
+    sunday = date(2026, 12, 6)
+    assert boards.period_key(sunday, "week") == "2026-11-30" and boards.previous_key(sunday, "week") == "2026-11-23"
+    assert boards.period_key(date(2026, 1, 15), "month") == "2026-01"
+    assert boards.previous_key(date(2026, 1, 15), "month") == "2025-12"
+    assert boards.period_bounds("2026-02", "month") == (date(2026, 2, 1), date(2026, 2, 28))
+    assert boards.period_bounds("2026-11-30", "week") == (date(2026, 11, 30), date(2026, 12, 6))
+
+
+def test_a_members_values_add_up_per_period_and_roll_over() -> None:
+    # Given points and a purchase on a Wednesday, then more the same week
+    board = boards.add_to_board(None, date(2026, 12, 2), TRACKED, {"points_earned": 100, "purchases": 1})
+    board = boards.add_to_board(board, date(2026, 12, 3), TRACKED, {"points_earned": 50, "purchases": 1})
+    assert boards.value_in(board, "points_earned", "week", "2026-11-30") == 150
+    assert boards.value_in(board, "purchases", "month", "2026-12") == 2
+    # When the next week starts, the last one is kept as the previous; two weeks on, it is gone
+    board = boards.add_to_board(board, date(2026, 12, 8), TRACKED, {"points_earned": 10})
+    assert boards.value_in(board, "points_earned", "week", "2026-11-30") == 150
+    assert boards.value_in(board, "points_earned", "week", "2026-12-07") == 10
+    board = boards.add_to_board(board, date(2026, 12, 22), TRACKED, {"points_earned": 1})
+    assert boards.value_in(board, "points_earned", "week", "2026-11-30") == 0
+    # And a change that adds nothing to a tracked metric leaves the board as it was
+    assert boards.add_to_board(board, date(2026, 12, 22), [("purchases", "month")], {"points_earned": 5}) == board
+
+
+def test_display_names_and_consent() -> None:
+    assert boards.display_name("Speedy", "Ann Brown") == "Speedy"
+    assert boards.display_name(None, "Ann Mary Brown") == "Ann B." and boards.display_name(None, "Cher") == "Cher"
+    assert boards.ranked(None) and boards.ranked({"email": False}) and not boards.ranked({"leaderboard": False})
+
+
+def test_top_lists_keep_each_member_at_its_highest_value_and_ties_share_a_rank() -> None:
+    top = boards.merge_top([], [(boards.Standing("a", "A", 10), "a"), (boards.Standing("b", "B", 30), "b")])
+    # A replayed older value changes nothing; a withdrawn consent takes the member off
+    assert boards.merge_top(top, [(boards.Standing("b", "B", 20), "b")]) == top
+    assert [entry["m"] for entry in boards.merge_top(top, [(None, "b")])] == ["a"]
+    other = boards.merge_top([], [(boards.Standing("c", "C", 30), "c"), (boards.Standing("d", "D", 5), "d")])
+    shown = boards.ranked_entries([top, other], size=3)
+    assert [(entry["rank"], entry["display_name"], entry["value"]) for entry in shown] == [
+        (1, "B", 30), (1, "C", 30), (3, "A", 10)]
+
+
+def test_the_histogram_estimate_is_exact_for_small_values_and_within_half_a_bucket_above() -> None:
+    values = [5, 5, 7, 900, 1500, 1501, 1502, 50_000]
+    histogram: dict[str, int] = {}
+    for value in values:
+        name = f"h{boards.bucket_of(value)}"
+        histogram[name] = histogram.get(name, 0) + 1
+    assert boards.estimated_rank(histogram, 7) == 1 + sum(v > 7 for v in values)
+    assert boards.estimated_rank(histogram, 5) == 1 + sum(v > 5 for v in values)
+    exact = 1 + sum(v > 1500 for v in values)
+    assert abs(boards.estimated_rank(histogram, 1500) - exact) <= 1
+    assert boards.members_ranked(histogram) == len(values)
+    assert all(boards.bucket_floor(boards.bucket_of(v)) <= v for v in (999, 1000, 1010, 1011, 10**9))
+
+
+def test_a_member_records_change_moves_it_in_the_histogram_and_consent_takes_it_off() -> None:
+    board = {"w": ["2026-11-30", {"pe": 100}]}
+    later = {"w": ["2026-11-30", {"pe": 1200}]}
+    old = {"member_id": "ann", "name": "Ann Brown", "board": board, "consents": {}}
+    new = {**old, "board": later}
+    standings, histogram = boards.changes(old, new)
+    assert standings == [(("pe", "week", "2026-11-30"), boards.Standing("ann", "Ann B.", 1200), "ann")]
+    assert histogram == {("pe", "week", "2026-11-30"): {"h100": -1, f"h{boards.bucket_of(1200)}": 1}}
+    withdrawn = {**new, "consents": {"leaderboard": False}}
+    standings, histogram = boards.changes(new, withdrawn)
+    assert standings == [(("pe", "week", "2026-11-30"), None, "ann")]
+    assert histogram == {("pe", "week", "2026-11-30"): {f"h{boards.bucket_of(1200)}": -1}}

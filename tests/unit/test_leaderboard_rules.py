@@ -78,3 +78,15 @@ def test_a_member_records_change_moves_it_in_the_histogram_and_consent_takes_it_
     standings, histogram = boards.changes(new, withdrawn)
     assert standings == [(("pe", "week", "2026-11-30"), None, "ann")]
     assert histogram == {("pe", "week", "2026-11-30"): {f"h{boards.bucket_of(1200)}": -1}}
+
+
+def test_a_late_fact_counts_in_its_own_period_or_nowhere() -> None:
+    # Given values this week
+    board = boards.add_to_board(None, date(2026, 12, 9), TRACKED, {"points_earned": 100})
+    # When a fact of last week arrives late, then one of three weeks ago
+    board = boards.add_to_board(board, date(2026, 12, 2), TRACKED, {"points_earned": 40})
+    board = boards.add_to_board(board, date(2026, 11, 18), TRACKED, {"points_earned": 7})
+    # Then last week's counts there, this week's stays, and the old one counts nowhere
+    assert boards.value_in(board, "points_earned", "week", "2026-12-07") == 100
+    assert boards.value_in(board, "points_earned", "week", "2026-11-30") == 40
+    assert boards.value_in(board, "points_earned", "week", "2026-11-16") == 0

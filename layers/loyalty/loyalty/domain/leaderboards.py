@@ -78,27 +78,35 @@ def board_slot(period: str) -> str:
 
 def add_to_board(board: Mapping[str, Any] | None, day: date, tracked: Iterable[tuple[str, str]],
                  added: Mapping[str, int]) -> dict[str, Any] | None:
-    """The member's values after a change on `day` that added `added` (per metric). `tracked`: the (metric,
-    period) pairs some leaderboard ranks. Slots: {"w": [week key, {code: value}], "pw": the previous week's,
-    "m", "pm" the same for months}. A period that rolls over keeps the last one as the previous."""
+    """The member's values after a change that added `added` (per metric) on `day` (when the facts happened).
+    `tracked`: the (metric, period) pairs some leaderboard ranks. Slots: {"w": [week key, {code: value}],
+    "pw": the previous week's, "m", "pm" the same for months}. A later period rolls the current one over to
+    the previous; a fact of the previous period counts there; an older one counts nowhere."""
     kept = dict(board or {})
     changed = False
     for period in sorted({period for _metric, period in tracked}):
         slot, key = board_slot(period), period_key(day, period)
-        current = kept.get(slot)
-        if current is None or current[0] != key:
+        current, previous = kept.get(slot), kept.get("p" + slot)
+        found: list[Any]
+        if current is None or key > current[0]:
             if current is not None and current[0] == previous_key(day, period):
                 kept["p" + slot] = current
             elif current is not None:
                 kept.pop("p" + slot, None)
-            current = [key, {}]
-        values = dict(current[1])
+            target, found = slot, [key, {}]
+        elif key == current[0]:
+            target, found = slot, current
+        elif key == previous_key(period_bounds(current[0], period)[0], period):
+            target, found = "p" + slot, previous if previous is not None and previous[0] == key else [key, {}]
+        else:
+            continue  # older than the previous period: on no board any more
+        values: dict[str, int] = {str(code): int(amount) for code, amount in found[1].items()}
         for metric, tracked_period in tracked:
             if tracked_period == period and added.get(metric):
                 code = METRIC_CODES[metric]
                 values[code] = int(values.get(code, 0)) + int(added[metric])
-        if [key, values] != kept.get(slot):
-            kept[slot] = [key, values]
+        if [key, values] != kept.get(target):
+            kept[target] = [key, values]
             changed = True
     return kept if changed else (dict(board) if board else None)
 

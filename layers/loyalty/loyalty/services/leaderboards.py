@@ -7,6 +7,7 @@ import json
 import threading
 import zlib
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from loyalty.domain import leaderboards as boards
@@ -91,32 +92,31 @@ def list_leaderboards(caller: Caller) -> Outcome:
 # --- a points change keeps the member's values ------------------------------------------------------------
 
 
-def added_by(entries: list[Entry], member_id: str) -> dict[str, int]:
-    """What a change's entries add to the member's ranked metrics (available points issued, purchases,
-    challenges completed; pending points count when released)."""
-    added = {"points_earned": 0, "purchases": 0, "challenges_completed": 0}
+def added_by(entries: list[Entry], member_id: str) -> dict[str, dict[str, int]]:
+    """What a change's entries add to the member's ranked metrics, by the day they happened (available
+    points issued, purchases, challenges completed; pending points count when released)."""
+    by_day: dict[str, dict[str, int]] = {}
     for entry in entries:
         if entry.member_id != member_id or entry.status == "pending":
             continue
+        added = by_day.setdefault(entry.day, {"points_earned": 0, "purchases": 0, "challenges_completed": 0})
         if entry.type in ISSUING_TYPES and entry.points > 0:
             added["points_earned"] += entry.points
         if entry.type == EntryType.EARN and (entry.source or {}).get("order_id"):
             added["purchases"] += 1
         if entry.type == EntryType.CHALLENGE:
             added["challenges_completed"] += 1
-    return added
+    return {day: added for day, added in by_day.items() if any(added.values())}
 
 
-def keep_values(program: ProgramItem | None, member: MemberItem, entries: list[Entry], zone: Any) -> None:
-    """The member's values on what the leaderboards rank, after a change's entries (nothing when no
-    leaderboard exists: no byte more on the member)."""
+def keep_values(program: ProgramItem | None, member: MemberItem, entries: list[Entry]) -> None:
+    """The member's values on what the leaderboards rank, after a change's entries, in the periods the
+    facts happened in (nothing when no leaderboard exists: no byte more on the member)."""
     tracked = sorted({(entry.metric, entry.period) for entry in defined(program)})
     if not tracked:
         return
-    added = added_by(entries, member.member_id)
-    if not any(added.values()):
-        return
-    member.board = boards.add_to_board(member.board, local_day(utc_now(), zone), tracked, added)
+    for day, added in sorted(added_by(entries, member.member_id).items()):
+        member.board = boards.add_to_board(member.board, date.fromisoformat(day), tracked, added)
 
 
 # --- the stream processor -----------------------------------------------------------------------------------

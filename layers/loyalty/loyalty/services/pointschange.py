@@ -183,6 +183,6 @@ def _planned(snapshot: Snapshot, member_id: str, now: datetime, decide: Callable
             _to_household(turn, now)
         turn.writes.entries = turn.change.finish() + turn.writes.entries
         if not quoting:
-            leaderboards.keep_values(snapshot.program, member, turn.writes.entries, config.zone)
+            leaderboards.keep_values(snapshot.program, member, turn.writes.entries)
         body = decision.answer()
     return turn, decision, body

@@ -140,8 +140,51 @@ class MixRun:
         return sum(count for kind, count in self.done.items() if kind in POINTS_CALLS)
 
 
+# Gamification in the mix: challenges every purchase or review advances, a weekly purchase streak, and
+# leaderboards on points this week and purchases this month.
+MIX_CHALLENGES = 3
+MIX_LEADERBOARDS = (("weekly-points", "points_earned", "week"), ("monthly-buyers", "purchases", "month"))
+
+
+def _gamification(world: Any) -> None:
+    """Challenges, a streak and leaderboards running while the mix runs. The leaderboards' top lists are
+    seeded with TOP_KEPT members above the mix's, as in a program of many members, where an ordinary
+    member's purchase changes no top list (a small program whose members all fit on the lists writes its
+    lists on every batch: see BENCHMARKS.md)."""
+    from zoneinfo import ZoneInfo
+
+    from loyalty.domain import leaderboards as boards
+    from loyalty.domain.clock import local_day, utc_now
+    from loyalty.store import leaderboards as board_store
+    from loyalty.store.aggregates import BUCKETS
+    from loyalty_local.demo import DEMO_PROGRAM
+
+    api = world.api
+    streak = {"streak_id": "weekly-buyer", "name": "Weekly buyer", "event": "purchase", "period": "week",
+              "grace_periods": 1, "rewards": [{"length": 4, "points": 200}]}
+    assert api.put("/admin/program", {**DEMO_PROGRAM, "streaks": [streak]}, admin=True).status == 200
+    window = {"starts_at": "2020-01-01T00:00:00Z", "ends_at": "2099-01-01T00:00:00Z"}
+    goals = [{"event": "purchase", "count": 1000}, {"event": "purchase", "amount": {"amount": "100000.00",
+              "currency": "USD"}}, {"event": "action:review", "distinct_days": 30}]
+    for number, goal in enumerate(goals[:MIX_CHALLENGES]):
+        written = api.post("/admin/challenges", {"challenge_id": f"mix-{number}", "name": f"Mix {number}", **window,
+                                                 "goal": goal, "reward": {"points": 500}}, admin=True)
+        assert written.status == 201, written.body
+    today = local_day(utc_now(), ZoneInfo(DEMO_PROGRAM["timezone"]))
+    for leaderboard_id, metric, period in MIX_LEADERBOARDS:
+        written = api.post("/admin/leaderboards", {"leaderboard_id": leaderboard_id, "name": leaderboard_id,
+                                                   "metric": metric, "period": period, "size": 100}, admin=True)
+        assert written.status == 201, written.body
+        board = board_store.board_name(boards.METRIC_CODES[metric], period, boards.period_key(today, period))
+        for bucket in range(BUCKETS):
+            seeded = [(boards.Standing(f"top-{bucket}-{rank}", "Top", 10**9 - rank), f"top-{bucket}-{rank}")
+                      for rank in range(boards.TOP_KEPT)]
+            board_store.merge_into_top(board, bucket, lambda current, these=seeded: boards.merge_top(current, these))
+
+
 def _setup(world: Any, members: int, campaigns: int) -> str:
     api = world.api
+    _gamification(world)
     for number in range(members):
         assert api.enroll(f"c{number}").status == 201
         assert api.purchase(f"c{number}", f"seed-{number}", "60.00").status == 201

@@ -136,7 +136,12 @@ per request, by the bytes it read), halved when eventually consistent. **Coverag
 {capacity['mix']}): the soak's kinds, apps browsing the catalog (13 pages per 100 calls), claims on
 10 stocked rewards (1 per 100), {capacity['campaigns_running']} campaigns running of which 5 apply to every
 purchase with budgets of 100,000 points (**{capacity['campaigns_applying']:g} campaigns applied per
-purchase**), then a burst of tier changes: the thresholds cut to a twentieth and {burst['purchases']}
+purchase**), gamification running (three challenges that purchases and reviews advance, a weekly purchase
+streak, leaderboards on points this week and purchases this month, whose top lists are seeded with 100
+members above the mix's in each of their 16 buckets, as in a program of many members: an ordinary
+member's purchase then changes no top list, and only their histograms are added to, once per batch like
+the day counters; a small program whose members all fit on the lists writes a list per bucket and batch,
+about 5 write units each), then a burst of tier changes: the thresholds cut to a twentieth and {burst['purchases']}
 purchases ({burst['tier_changes']} tier changes), whose roster keys are checked too. The mix's stream
 records are folded in full batches over 16 shards by both consumers. A sharded family (`#nn`) is
 reported per key, a large population hashing evenly over its keys. Ceiling: the points calls per

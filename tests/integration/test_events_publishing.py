@@ -41,3 +41,27 @@ def test_replayed_stream_batches_publish_no_new_event_ids(api: Api, program: dic
     assert len({event["id"] for event in first}) == len(first)
     assert {event["id"] for event in second} == {event["id"] for event in first}
     assert all(event["member_id"] == "alice" and event["occurred_at"] for event in first)
+
+
+def test_a_completed_challenge_publishes_its_completion_and_its_badge_once(api: Api, program: dict,
+                                                                          event_log: queues.EventLog) -> None:
+    # Given a challenge of one purchase with a badge, completed by a member
+    assert api.post("/admin/badges", {"badge_id": "first", "name": "First"}, admin=True).status == 201
+    assert api.post("/admin/challenges", {
+        "challenge_id": "first-buy", "name": "First buy", "starts_at": "2020-01-01T00:00:00Z",
+        "ends_at": "2099-01-01T00:00:00Z", "goal": {"event": "purchase", "count": 1},
+        "reward": {"points": 50, "badge_id": "first"}}, admin=True).status == 201
+    api.enroll("cleo")
+    assert api.purchase("cleo", "c-1", "10.00").status == 201
+    # When the stream reaches the events publisher through its filters, twice
+    records = stream_records()
+    deliver(records, function="events_publisher")
+    deliver(records, function="events_publisher")
+    # Then the bus saw challenge.completed and badge.earned, each under one id however often delivered
+    events = published(event_log)
+    found = {(event["type"], event["id"]) for event in events if event["type"] in (
+        "challenge.completed", "badge.earned")}
+    assert {kind for kind, _ in found} == {"challenge.completed", "badge.earned"}
+    assert ("badge.earned", "badge.earned:cleo:first:1") in found
+    completed = next(event for event in events if event["type"] == "challenge.completed")
+    assert completed["data"]["challenge_id"] == "first-buy" and completed["data"]["badge_id"] == "first"

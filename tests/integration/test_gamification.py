@@ -294,6 +294,11 @@ def test_a_leaderboard_ranks_members_from_the_stream_with_ties_consent_and_the_c
     shown = api.get("/leaderboards/weekly", sub="fay").body
     assert [entry["display_name"] for entry in shown["entries"]] == ["Ann B.", "Cy T.", "Dee R."]
     assert shown["members_ranked"] == 4 and shown["me"] == {"rank": 4, "value": 10, "rank_is_estimate": True}
+    # When Ann erases her account, she leaves the board too
+    assert api.request("DELETE", "/members/ann", sub="ann").status == 200
+    deliver(stream_records())
+    assert [entry["display_name"] for entry in api.get("/leaderboards/weekly", sub="fay").body["entries"]] == [
+        "Cy T.", "Dee R.", "Fay W."]
     # And last week's board is empty
     assert api.get("/leaderboards/weekly", sub="fay", query={"period": "previous"}).body["entries"] == []
 

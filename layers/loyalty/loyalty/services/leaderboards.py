@@ -143,8 +143,10 @@ def record_changes(keys: Mapping[str, Any], old: Mapping[str, Any] | None, new: 
     def image(raw: Mapping[str, Any] | None) -> dict[str, Any] | None:
         if raw is None:
             return None
+        # An erased member leaves the boards as one who withdrew its consent does.
+        consents = {"leaderboard": False} if raw.get("status") == "erased" else _plain(raw.get("consents"))
         return {"member_id": raw.get("member_id") or pk[7:], "name": raw.get("name"), "nickname": raw.get("nickname"),
-                "consents": _plain(raw.get("consents")), "board": _plain(raw.get("board"))}
+                "consents": consents, "board": _plain(raw.get("board"))}
 
     standings, histogram = boards.changes(image(old), image(new))
     return ([(store.board_name(*board), standing, member_id) for board, standing, member_id in standings],

@@ -85,6 +85,18 @@ RULES_NO_SCHEMA_CAN_STATE = {
     "the running campaigns would take": "campaigns",
     "exists already": "id",
     "must be the campaign of the path": "path",
+    # Gamification: a challenge has exactly one goal, of an event the goal's kind fits, a reward; a badge
+    # must exist (badges are the stack's, as tiers are); a streak's rewards have lengths of their own.
+    "a goal has exactly one of count, amount or distinct_days": "challenge goal",
+    "its event must be purchase": "challenge goal",
+    "an action has no basket or channel": "challenge goal",
+    "amount.amount must be greater than zero": "challenge goal",
+    "a reward gives points, a badge or both": "challenge reward",
+    "a streak reward gives points, a badge or both": "streak",
+    "each reward of a streak has a length of its own": "streak",
+    "each streak has a streak_id of its own": "streak",
+    "no badge has this id": "badge",
+    "must be the challenge of the path": "path",
     # A webhook must reach a public address: what its host resolves to is known only when it is resolved.
     "must reach a public address": "webhook",
     # A what-if proposal is checked whole, as PUT /admin/program checks a config; its period is ordered.

@@ -154,16 +154,15 @@ def record_changes(keys: Mapping[str, Any], old: Mapping[str, Any] | None, new: 
 
 
 def apply_standings(found: Mapping[str, list[tuple[boards.Standing | None, str]]]) -> int:
-    """Each board's top lists after a batch's standings: one merge per (board, member bucket) touched."""
-    writes = 0
-    for board, updates in sorted(found.items()):
-        by_bucket: dict[int, list[tuple[boards.Standing | None, str]]] = {}
+    """Each board's top lists after a batch's standings: the (board, member bucket) lists touched read in
+    one request, and only those the batch changes written."""
+    by_list: dict[tuple[str, int], list[tuple[boards.Standing | None, str]]] = {}
+    for board, updates in found.items():
         for standing, member_id in updates:
-            by_bucket.setdefault(zlib.crc32(member_id.encode()) % aggregates.BUCKETS, []).append((standing, member_id))
-        for bucket, bucket_updates in sorted(by_bucket.items()):
-            writes += store.merge_into_top(board, bucket,
-                                           lambda current, these=bucket_updates: boards.merge_top(current, these))
-    return writes
+            bucket = zlib.crc32(member_id.encode()) % aggregates.BUCKETS
+            by_list.setdefault((board, bucket), []).append((standing, member_id))
+    return store.merge_into_tops({place: (lambda current, these=updates: boards.merge_top(current, these))
+                                  for place, updates in by_list.items()})
 
 
 # --- a member reads a board ---------------------------------------------------------------------------------

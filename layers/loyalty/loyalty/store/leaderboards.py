@@ -103,29 +103,50 @@ def read_histogram(board: str) -> dict[str, int]:
     return aggregates.read_cores([histogram_key(board)])[histogram_key(board)]
 
 
+def merge_into_tops(merges: dict[tuple[str, int], Any]) -> int:
+    """Apply each merge (the list read -> the list to keep) to its (board, bucket) top list: every list read
+    in one BatchGetItem, and written only when it changes, conditioned on the version read (a list another
+    shard wrote meanwhile is read again and merged again). Returns the writes made."""
+    keys = {top_key(board, bucket): merge for (board, bucket), merge in merges.items()}
+    # Eventually consistent: a stale list fails its version condition and is read again, consistently.
+    read = batch_get(list(keys), consistent=False, table=aggregates.metrics_table_name()) if keys else {}
+    writes = 0
+    for key, merge in sorted(keys.items()):
+        raw = read.get(key) or {}
+        for _attempt in range(MAX_MERGE_ATTEMPTS):
+            written = _merged(key, raw, merge)
+            if written is not None:
+                writes += written
+                break
+            raw = batch_get([key], table=aggregates.metrics_table_name()).get(key) or {}
+        else:
+            raise ServiceUnavailable("a leaderboard's top list kept changing; the batch is retried", retry_after=1)
+    return writes
+
+
 def merge_into_top(board: str, bucket: int, merge: Any) -> int:
-    """Apply `merge` (the list read -> the list to keep) to a bucket's top list; written only when it
-    changes, conditioned on the version read. Returns the writes made."""
-    key = top_key(board, bucket)
-    for _attempt in range(MAX_MERGE_ATTEMPTS):
-        raw = batch_get([key], table=aggregates.metrics_table_name()).get(key) or {}
-        current = json.loads(raw["entries"]["S"]) if "entries" in raw else []
-        rev = int(raw["rev"]["N"]) if "rev" in raw else 0
-        kept = merge(current)
-        if kept == current:
-            return 0
-        request = {
-            "TableName": aggregates.metrics_table_name(), "Key": {"pk": {"S": key[0]}, "sk": {"S": key[1]}},
-            "UpdateExpression": "SET entries = :entries, rev = :next",
-            "ConditionExpression": "attribute_not_exists(rev) OR rev = :rev",
-            "ExpressionAttributeValues": {":entries": {"S": json.dumps(kept, separators=(",", ":"))},
-                                          ":next": {"N": str(rev + 1)}, ":rev": {"N": str(rev)}},
-        }
-        try:
-            connection().dispatch("UpdateItem", request)
-            return 1
-        except (PynamoDBException, ClientError, BotoCoreError) as exc:
-            if error_code(exc) != "ConditionalCheckFailedException":
-                raise_if_transient(exc)
-                raise
-    raise ServiceUnavailable("a leaderboard's top list kept changing; the batch is retried", retry_after=1)
+    return merge_into_tops({(board, bucket): merge})
+
+
+def _merged(key: tuple[str, str], raw: dict[str, Any], merge: Any) -> int | None:
+    """1 when the merged list was written, 0 when nothing changed, None when the version moved."""
+    current = json.loads(raw["entries"]["S"]) if "entries" in raw else []
+    rev = int(raw["rev"]["N"]) if "rev" in raw else 0
+    kept = merge(current)
+    if kept == current:
+        return 0
+    request = {
+        "TableName": aggregates.metrics_table_name(), "Key": {"pk": {"S": key[0]}, "sk": {"S": key[1]}},
+        "UpdateExpression": "SET entries = :entries, rev = :next",
+        "ConditionExpression": "attribute_not_exists(rev) OR rev = :rev",
+        "ExpressionAttributeValues": {":entries": {"S": json.dumps(kept, separators=(",", ":"))},
+                                      ":next": {"N": str(rev + 1)}, ":rev": {"N": str(rev)}},
+    }
+    try:
+        connection().dispatch("UpdateItem", request)
+        return 1
+    except (PynamoDBException, ClientError, BotoCoreError) as exc:
+        if error_code(exc) != "ConditionalCheckFailedException":
+            raise_if_transient(exc)
+            raise
+    return None

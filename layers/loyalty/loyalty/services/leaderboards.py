@@ -113,10 +113,18 @@ def keep_values(program: ProgramItem | None, member: MemberItem, entries: list[E
     """The member's values on what the leaderboards rank, after a change's entries, in the periods the
     facts happened in (nothing when no leaderboard exists: no byte more on the member)."""
     tracked = sorted({(entry.metric, entry.period) for entry in defined(program)})
-    if not tracked:
-        return
-    for day, added in sorted(added_by(entries, member.member_id).items()):
-        member.board = boards.add_to_board(member.board, date.fromisoformat(day), tracked, added)
+    before = member.board
+    if tracked:
+        for day, added in sorted(added_by(entries, member.member_id).items()):
+            member.board = boards.add_to_board(member.board, date.fromisoformat(day), tracked, added)
+    # Only a change of the board passes the stream processor's filter (a redemption's does not).
+    member.board_changed_at = iso_utc(utc_now()) if member.board != before else None
+
+
+def shown_changed(member: MemberItem) -> None:
+    """A write of what a board shows of the member besides its values (name, nickname, consent, erasure)."""
+    if member.board:
+        member.board_changed_at = iso_utc(utc_now())
 
 
 # --- the stream processor -----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from loyalty.domain.ids import random_code
 from loyalty.domain.member import Entry, MemberChange, award_action, referral_release_day
 from loyalty.domain.program import ProgramConfig
 from loyalty.inputs.members import EnrollRequest, InviteRequest, ProfilePatch
-from loyalty.services import campaigns
+from loyalty.services import campaigns, leaderboards
 from loyalty.services.context import Caller, Outcome
 from loyalty.services.program import config_of
 from loyalty.services.views import entry_view, member_view
@@ -209,6 +209,7 @@ def erase(caller: Caller, path_id: str) -> Outcome:
         member.email, member.name = f"erased+{member_id}", "erased"
         member.device_hashes = member.payment_hashes = None  # the referral safeguards' fingerprints too
         member.status = "erased"
+        leaderboards.shown_changed(member)
         members.schedule_member(member, None)
         try:
             members.erase_member(member, email, code, phone, audit=audit_store.new_audit(
@@ -257,6 +258,7 @@ def update_profile(caller: Caller, path_id: str, patch: ProfilePatch,
         old_email, old_phone = member.email, member.phone or ""
         for name, value in changes.items():
             setattr(member, name, value)
+        leaderboards.shown_changed(member)
         change = MemberChange(member, config, now)
         if member.profile_completed_at is None and _complete(member):
             member.profile_completed_at = iso_utc(now)

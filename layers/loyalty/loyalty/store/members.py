@@ -243,6 +243,9 @@ class MemberItem(Item):
     streak_progress = JSONAttribute(null=True)
     # The member's values on what leaderboards rank, this and the last week and month (domain.leaderboards).
     board = JSONAttribute(null=True)
+    # Set by a write that changes what the leaderboards show of the member (its values, its name or consent),
+    # removed by any other points change: the stream processor's filter passes only the writes that set it.
+    board_changed_at = UnicodeAttribute(null=True)
     # {household_id, role, contributed}: the household the member belongs to (store.households), and the points
     # its earns moved to the household's pool since it joined.
     household = JSONAttribute(null=True)
@@ -321,6 +324,7 @@ MEMBER_MUTABLE = (
     "profile_completed_at", "name", "nickname", "email", "birthday", "phone", "locale", "preferences", "consents",
     "status", "referred_by", "holds", "transfers_sent", "gsi3pk", "gsi3sk", "campaign_counts",
     "household", "challenge_progress", "streak_progress", "board",
+    "board_changed_at",
 )
 
 

@@ -29,7 +29,13 @@ def ada(api: Api, program: dict) -> str:
 
 
 def test_export_holds_everything_about_the_member(api: Api, ada: str) -> None:
+    # Given a badge Ada was given
+    assert api.post("/admin/badges", {"badge_id": "pioneer", "name": "Pioneer"}, admin=True).status == 201
+    assert api.post("/admin/members/ada/badges", {"badge_id": "pioneer", "reason": "first"},
+                    admin=True).status == 201
     exported = api.get("/members/me/export", sub=ada).body
+    assert [(badge["badge_id"], badge["times"]) for badge in exported["badges"]] == [("pioneer", 1)]
+    assert exported["challenges_completed"] == []
     assert exported["member"]["email"] == EMAIL and exported["member"]["name"] == NAME
     assert [entry["type"] for entry in exported["activity"]] == ["earn", "feedback", "action"]
     assert api.get("/members/ada/export", sub="someone-else").status == 403

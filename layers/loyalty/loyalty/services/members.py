@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,7 @@ from loyalty.services.views import entry_view, member_view
 from loyalty.services.writes import MAX_ATTEMPTS, Plan, enrolled_member, execute
 from loyalty.store import audit as audit_store
 from loyalty.store import escrow, ledger, members
+from loyalty.store import gamification as gamification_store
 from loyalty.store import referrals as referrals_store
 from loyalty.store import snapshot as snapshot_store
 from loyalty.store.db import ConditionFailed
@@ -184,10 +186,14 @@ def export(caller: Caller, path_id: str) -> Outcome:
     profile = {name: getattr(member, name) for name in (
         "member_id", *PERSONAL_FIELDS, "referral_code", "referred_by", "status", "enrolled_at", "tier", "tier_since",
         "available", "pending", "lifetime_earned", "debt", "lots", "qualifying_days", "action_counts",
-        "reward_counts", "referrals", "last_activity_day", "profile_completed_at", "household")}
+        "reward_counts", "referrals", "last_activity_day", "profile_completed_at", "household",
+        "challenge_progress", "streak_progress", "board")}
     return Outcome(200, {"exported_at": iso_utc(utc_now()), "member": json.loads(json.dumps(profile, default=str)),
                          "view": member_view(member, config, utc_now()),
-                         "activity": [entry_view(entry) for entry in entries]})
+                         "activity": [entry_view(entry) for entry in entries],
+                         "badges": [dataclasses.asdict(badge) for badge in gamification_store.member_badges(member_id)],
+                         "challenges_completed": [dataclasses.asdict(record) for record in
+                                                  gamification_store.member_completions(member_id)]})
 
 
 def erase(caller: Caller, path_id: str) -> Outcome:

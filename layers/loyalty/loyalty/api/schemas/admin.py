@@ -139,6 +139,9 @@ class ExportOut(Out):
     member: dict[str, Any]
     view: MemberOut
     activity: list[LedgerEntryOut]
+    badges: list[dict[str, Any]] = Field(default_factory=list, description="the badges the member earned")
+    challenges_completed: list[dict[str, Any]] = Field(default_factory=list, description=(
+        "the challenges it completed (with their summary)"))
 
 
 class ErasureOut(Out):

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
-import zlib
-from collections.abc import Mapping
 from datetime import date
-from typing import Any
 
 from loyalty.domain import leaderboards as boards
 from loyalty.domain.clock import iso_utc, local_day, utc_now
@@ -18,7 +15,6 @@ from loyalty.domain.member import Entry
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.program import config_of
 from loyalty.services.writes import Plan, execute
-from loyalty.store import aggregates
 from loyalty.store import audit as audit_store
 from loyalty.store import leaderboards as store
 from loyalty.store import snapshot as snapshot_store
@@ -125,52 +121,6 @@ def shown_changed(member: MemberItem) -> None:
     """A write of what a board shows of the member besides its values (name, nickname, consent, erasure)."""
     if member.board:
         member.board_changed_at = iso_utc(utc_now())
-
-
-# --- the stream processor -----------------------------------------------------------------------------------
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return None
-    return value
-
-
-def record_changes(keys: Mapping[str, Any], old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> tuple[
-        list[tuple[str, boards.Standing | None, str]], dict[aggregates.ItemKey, dict[str, int]]]:
-    """What a member record's stream record does to the boards: standings per board, histogram counters."""
-    pk, sk = str(keys.get("pk", "")), str(keys.get("sk", ""))
-    if sk != "PROFILE" or not pk.startswith("MEMBER#") or pk.startswith("MEMBER#household#"):
-        return [], {}
-    if not (old or {}).get("board") and not (new or {}).get("board"):
-        return [], {}
-
-    def image(raw: Mapping[str, Any] | None) -> dict[str, Any] | None:
-        if raw is None:
-            return None
-        # An erased member leaves the boards as one who withdrew its consent does.
-        consents = {"leaderboard": False} if raw.get("status") == "erased" else _plain(raw.get("consents"))
-        return {"member_id": raw.get("member_id") or pk[7:], "name": raw.get("name"), "nickname": raw.get("nickname"),
-                "consents": consents, "board": _plain(raw.get("board"))}
-
-    standings, histogram = boards.changes(image(old), image(new))
-    return ([(store.board_name(*board), standing, member_id) for board, standing, member_id in standings],
-            {store.histogram_key(store.board_name(*board)): moves for board, moves in histogram.items()})
-
-
-def apply_standings(found: Mapping[str, list[tuple[boards.Standing | None, str]]]) -> int:
-    """Each board's top lists after a batch's standings: the (board, member bucket) lists touched read in
-    one request, and only those the batch changes written."""
-    by_list: dict[tuple[str, int], list[tuple[boards.Standing | None, str]]] = {}
-    for board, updates in found.items():
-        for standing, member_id in updates:
-            bucket = zlib.crc32(member_id.encode()) % aggregates.BUCKETS
-            by_list.setdefault((board, bucket), []).append((standing, member_id))
-    return store.merge_into_tops({place: (lambda current, these=updates: boards.merge_top(current, these))
-                                  for place, updates in by_list.items()})
 
 
 # --- a member reads a board ---------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 
 from loyalty.domain.leaderboards import Standing
 from loyalty.domain.metrics import ItemKey, PoisonRecord, contributions
-from loyalty.services import leaderboards
+from loyalty.services import leaderboard_stream as leaderboards
 from loyalty.store import aggregates
 
 UNKNOWN_SHARD = "shard-unknown"

@@ -176,10 +176,10 @@ def _gamification(world: Any) -> None:
                                                    "metric": metric, "period": period, "size": 100}, admin=True)
         assert written.status == 201, written.body
         board = board_store.board_name(boards.METRIC_CODES[metric], period, boards.period_key(today, period))
-        for bucket in range(BUCKETS):
-            seeded = [(boards.Standing(f"top-{bucket}-{rank}", "Top", 10**9 - rank), f"top-{bucket}-{rank}")
-                      for rank in range(boards.TOP_KEPT)]
-            board_store.merge_into_top(board, bucket, lambda current, these=seeded: boards.merge_top(current, these))
+        seeded = {bucket: [(boards.Standing(f"top-{bucket}-{rank}", "Top", 10**9 - rank), f"top-{bucket}-{rank}")
+                           for rank in range(boards.TOP_KEPT)] for bucket in range(BUCKETS)}
+        board_store.merge_into_tops({(board, bucket): lambda current, these=these: boards.merge_top(current, these)
+                                     for bucket, these in seeded.items()})
 
 
 def _setup(world: Any, members: int, campaigns: int) -> str:

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from typing import Any
 
 from loyalty.domain.entries import ISSUING_TYPES, is_pool
-from loyalty.domain.metrics import PoisonRecord
+from loyalty.domain.metrics import PoisonRecord, json_attribute
 
 SOURCE = "loyalty"
 # How long a signature stays acceptable to a receiver (replay protection).
@@ -21,12 +20,7 @@ SIGNATURE_TOLERANCE_SECONDS = 300
 
 
 def _json(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError as exc:
-            raise PoisonRecord(f"unreadable JSON attribute: {value[:80]!r}") from exc
-    return value or {}
+    return json_attribute(value, {}) or {}
 
 
 def _number(value: Any) -> int:

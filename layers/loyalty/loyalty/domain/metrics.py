@@ -107,7 +107,8 @@ def _bucket(previous: str | None, day: str, keep_days: int) -> str:
     return previous
 
 
-def _json(value: Any, default: Any) -> Any:
+def json_attribute(value: Any, default: Any) -> Any:
+    """A record's JSON attribute, plain (`default` when absent); unreadable text makes the record poison."""
     if value is None:
         return default
     if isinstance(value, str):
@@ -167,7 +168,7 @@ def _entry(entry: dict[str, Any], *, pool: bool = False) -> dict[ItemKey, Counte
     points = _int(entry.get("points", 0), "points")
     day = _day(entry.get("day"), "day")
     recorded_day = _day(entry.get("recorded_day") or day, "recorded_day")
-    source = _json(entry.get("source"), {})
+    source = json_attribute(entry.get("source"), {})
     counters: Counter[str] = Counter()
     liability: Counter[str] = Counter()
     pending = entry.get("status") == "pending"
@@ -189,7 +190,7 @@ def _entry(entry: dict[str, Any], *, pool: bool = False) -> dict[ItemKey, Counte
         liability["expired_total"] += -points
     elif kind == "redeem_reversal":
         # A cancelled redemption: redeemed net of it; points whose lot expired meanwhile count as expired.
-        details = _json(entry.get("details"), {}) or {}
+        details = json_attribute(entry.get("details"), {}) or {}
         lapsed = _int(details.get("points_not_returned", 0), "points_not_returned")
         counters["points_redeemed"] -= points + lapsed
         counters["redemptions"] -= 1
@@ -211,7 +212,7 @@ def _entry(entry: dict[str, Any], *, pool: bool = False) -> dict[ItemKey, Counte
         counters["points_adjusted_in" if points > 0 else "points_adjusted_out"] += abs(points)
     if not pending:
         liability["outstanding"] += points
-        for lot, amount in (_json(entry.get("lots"), {}) or {}).items():
+        for lot, amount in (json_attribute(entry.get("lots"), {}) or {}).items():
             liability[f"{LOT_COUNTER}{lot}"] += _int(amount, "lots") * (1 if points >= 0 else -1)
     if kind == "earn" and source.get("order_id"):
         counters["purchases"] += 1
@@ -222,7 +223,7 @@ def _entry(entry: dict[str, Any], *, pool: bool = False) -> dict[ItemKey, Counte
         # Revenue in ten-thousandths of the program currency: exact for every minor unit in use.
         revenue_e4 = int(amount.scaleb(4).to_integral_value(ROUND_HALF_EVEN))
         counters["revenue_e4"] += revenue_e4
-        facts = _json(entry.get("facts"), {}) or {}
+        facts = json_attribute(entry.get("facts"), {}) or {}
         counters[f"p1:{_bucket(facts.get('p1'), day, MAX_PERIOD_DAYS + 1)}"] += 1
         counters[f"p2:{_bucket(facts.get('p2'), day, MAX_PERIOD_DAYS + 1)}"] += 1
         counters[f"u1:{_bucket(facts.get('u1'), day, MAX_PERIOD_DAYS + 1)}"] += 1
@@ -243,20 +244,20 @@ def _entry(entry: dict[str, Any], *, pool: bool = False) -> dict[ItemKey, Counte
     if kind == "visit":
         counters["visits"] += 1
     if kind == "membership":
-        counters[f"memberships:{_json(entry.get('details'), {}).get('action')}"] += 1
+        counters[f"memberships:{json_attribute(entry.get('details'), {}).get('action')}"] += 1
     if kind == "referral_invite":
-        counters["referrals:invited"] += _int(_json(entry.get("details"), {}).get("count", 1), "count")
+        counters["referrals:invited"] += _int(json_attribute(entry.get("details"), {}).get("count", 1), "count")
     if kind == "return" and not pending:
-        refund = (_json(entry.get("details"), {}) or {}).get("refund") or {}
+        refund = (json_attribute(entry.get("details"), {}) or {}).get("refund") or {}
         counters["refunds"] += 1 if refund else 0
     if kind == "feedback":
-        score = _int(_json(entry.get("details"), {}).get("score"), "score")
+        score = _int(json_attribute(entry.get("details"), {}).get("score"), "score")
         bucket = "promoters" if score >= 9 else "passives" if score >= 7 else "detractors"
         counters[f"nps:{bucket}"] += 1
     if kind == "tier_change" and pool:
         return {}  # a household pool's tier: no member moved between tiers
     if kind == "tier_change":
-        details = _json(entry.get("details"), {})
+        details = json_attribute(entry.get("details"), {})
         tier_counters: Counter[str] = Counter({f"tier:{details.get('to')}": 1, f"tier:{details.get('from')}": -1})
         tier_counters["tier_changes"] += 1
         result = {(DAYS_PK, day): counters, (DAYS_PK, recorded_day): Counter()}
@@ -272,7 +273,7 @@ def _entry(entry: dict[str, Any], *, pool: bool = False) -> dict[ItemKey, Counte
         result[LIABILITY_KEY] = liability
     purchase = kind == "earn" and bool(source.get("order_id"))
     if purchase or kind == "bonus":
-        reports = _campaign_reports((_json(entry.get("facts"), {}) or {}).get("campaigns") or {},
+        reports = _campaign_reports((json_attribute(entry.get("facts"), {}) or {}).get("campaigns") or {},
                                     _revenue_e4(entry) if purchase else 0, purchase=purchase)
         for campaign_id, report in reports.items():
             result[(f"CAMPAIGN#{campaign_id}", "REPORT")] = report

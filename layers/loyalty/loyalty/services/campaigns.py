@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import threading
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -22,6 +21,7 @@ from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import Conflict, NotFound, ValidationFailed
 from loyalty.domain.program import ProgramConfig
 from loyalty.services.context import Caller, Outcome, checked_id
+from loyalty.services.parsed import ParsedOnce
 from loyalty.services.program import config_of
 from loyalty.services.writes import Plan, execute
 from loyalty.store import aggregates, escrow, members, shares
@@ -38,10 +38,9 @@ REPORT_SK = "REPORT"
 # The running campaigns ride on the program item every request reads (one read unit per 4 KB, and
 # DynamoDB's 400 KB item limit): they stay within this.
 MAX_RUNNING_BYTES = 48 * 1024
-_cache_lock = threading.Lock()
 # The running campaigns, their segments' conditions, and per budget: (its shares, what their caps split).
 Running = tuple[list[rules.Campaign], dict[str, list[rules.Condition]], dict[str, tuple[int, int | None]]]
-_parsed: dict[bytes | str, Running] = {}
+_parsed: ParsedOnce[bytes | str, Running] = ParsedOnce()
 
 
 def report_key(campaign_id: str) -> tuple[str, str]:
@@ -54,17 +53,14 @@ def running(program: ProgramItem | None) -> Running:
     raw = store.running_list(program)
     if not raw:
         return [], {}, {}
-    parsed = _parsed.get(raw)
-    if parsed is None:
+
+    def parse() -> Running:
         entries = json.loads(store.running_json(raw))
-        parsed = (*rules.parse_running(entries), {
+        return (*rules.parse_running(entries), {
             entry["campaign"]["campaign_id"]: (int(entry.get("shares", store.FIRST_BUDGET_SHARES)), entry.get("basis"))
             for entry in entries})
-        with _cache_lock:
-            if len(_parsed) > 8:
-                _parsed.clear()
-            _parsed[raw] = parsed
-    return parsed
+
+    return _parsed.get(raw, parse)
 
 
 def _view(campaign: rules.Campaign) -> dict[str, Any]:

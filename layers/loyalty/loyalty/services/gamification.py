@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import threading
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -25,6 +24,7 @@ from loyalty.domain.errors import Conflict, NotFound, ValidationFailed
 from loyalty.domain.program import ProgramConfig
 from loyalty.services.campaigns import member_facts
 from loyalty.services.context import Caller, Outcome, checked_id
+from loyalty.services.parsed import ParsedOnce
 from loyalty.services.pointschange import Turn
 from loyalty.services.program import config_of
 from loyalty.services.writes import Plan, enrolled_member, execute
@@ -39,8 +39,7 @@ from loyalty.store.snapshot import Snapshot
 # The running challenges ride on the program item every request reads (deflated, like the campaigns).
 MAX_RUNNING_BYTES = 32 * 1024
 Running = tuple[list[game.Challenge], dict[str, list[rules.Condition]]]
-_cache_lock = threading.Lock()
-_parsed: dict[str, Running] = {}
+_parsed: ParsedOnce[str, Running] = ParsedOnce()
 
 
 def running(program: ProgramItem | None) -> Running:
@@ -49,20 +48,17 @@ def running(program: ProgramItem | None) -> Running:
     raw = store.running_json(program)
     if raw == "[]":
         return [], {}
-    parsed = _parsed.get(raw)
-    if parsed is None:
+
+    def parse() -> Running:
         challenges, segments = [], {}
         for stored in json.loads(raw):
             challenge = game.Challenge.model_validate(stored["challenge"])
             challenges.append(challenge)
             if stored.get("segment") is not None and challenge.audience.segment:
                 segments[challenge.audience.segment] = [rules.Condition.model_validate(c) for c in stored["segment"]]
-        parsed = (challenges, segments)
-        with _cache_lock:
-            if len(_parsed) > 8:
-                _parsed.clear()
-            _parsed[raw] = parsed
-    return parsed
+        return challenges, segments
+
+    return _parsed.get(raw, parse)
 
 
 # --- badges ---------------------------------------------------------------------------------------------

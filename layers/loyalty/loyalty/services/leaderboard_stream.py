@@ -4,23 +4,14 @@ stream processor imports only the domain and the store modules it needs (its col
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Mapping
 from typing import Any
 
 from loyalty.domain import leaderboards as boards
+from loyalty.domain.metrics import json_attribute
 from loyalty.store import aggregates
 from loyalty.store import leaderboards as store
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return None
-    return value
 
 
 def record_changes(keys: Mapping[str, Any], old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> tuple[
@@ -36,9 +27,10 @@ def record_changes(keys: Mapping[str, Any], old: Mapping[str, Any] | None, new: 
         if raw is None:
             return None
         # An erased member leaves the boards as one who withdrew its consent does.
-        consents = {"leaderboard": False} if raw.get("status") == "erased" else _plain(raw.get("consents"))
+        erased = raw.get("status") == "erased"
+        consents = {"leaderboard": False} if erased else json_attribute(raw.get("consents"), None)
         return {"member_id": raw.get("member_id") or pk[7:], "name": raw.get("name"), "nickname": raw.get("nickname"),
-                "consents": consents, "board": _plain(raw.get("board"))}
+                "consents": consents, "board": json_attribute(raw.get("board"), None)}
 
     standings, histogram = boards.changes(image(old), image(new))
     return ([(store.board_name(*board), standing, member_id) for board, standing, member_id in standings],

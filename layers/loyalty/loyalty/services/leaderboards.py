@@ -4,7 +4,6 @@ stream's top lists and histograms, and the board a member reads (see domain.lead
 from __future__ import annotations
 
 import json
-import threading
 from datetime import date
 
 from loyalty.domain import leaderboards as boards
@@ -13,6 +12,7 @@ from loyalty.domain.entries import ISSUING_TYPES, EntryType
 from loyalty.domain.errors import Conflict, NotFound
 from loyalty.domain.member import Entry
 from loyalty.services.context import Caller, Outcome, checked_id
+from loyalty.services.parsed import ParsedOnce
 from loyalty.services.program import config_of
 from loyalty.services.writes import Plan, execute
 from loyalty.store import audit as audit_store
@@ -25,22 +25,14 @@ from loyalty.store.snapshot import Snapshot
 
 # Leaderboards at most: their definitions ride on every program read.
 MAX_LEADERBOARDS = 20
-_lock = threading.Lock()
-_parsed: dict[str, list[boards.Leaderboard]] = {}
+_parsed: ParsedOnce[str, list[boards.Leaderboard]] = ParsedOnce()
 
 
 def defined(program: ProgramItem | None) -> list[boards.Leaderboard]:
     raw = store.running_json(program)
     if raw == "[]":
         return []
-    found = _parsed.get(raw)
-    if found is None:
-        found = [boards.Leaderboard.model_validate(entry) for entry in json.loads(raw)]
-        with _lock:
-            if len(_parsed) > 8:
-                _parsed.clear()
-            _parsed[raw] = found
-    return found
+    return _parsed.get(raw, lambda: [boards.Leaderboard.model_validate(entry) for entry in json.loads(raw)])
 
 
 # --- admin ------------------------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from decimal import Decimal
 from typing import Any
 
@@ -13,6 +12,7 @@ from loyalty.domain.allowance import split
 from loyalty.domain.errors import Conflict, NotFound, ValidationFailed
 from loyalty.domain.program import ProgramConfig
 from loyalty.services.context import Caller, Outcome
+from loyalty.services.parsed import ParsedOnce
 from loyalty.services.writes import Plan, execute
 from loyalty.store import audit as audit_store
 from loyalty.store import gamification as gamification_store
@@ -23,8 +23,7 @@ from loyalty.store.program import ProgramItem
 
 # Fields a GET /program adds to the config; ignored when sent back.
 SERVER_COMPUTED = ("version", "spin_odds")
-_cache_lock = threading.Lock()
-_parsed: dict[tuple[int, str], ProgramConfig] = {}
+_parsed: ParsedOnce[tuple[int, str], ProgramConfig] = ParsedOnce()
 
 
 def config_of(item: ProgramItem | None) -> ProgramConfig:
@@ -32,15 +31,7 @@ def config_of(item: ProgramItem | None) -> ProgramConfig:
     if item is None:
         raise Conflict("no program is configured yet: PUT /admin/program first", code="program_not_configured")
     # Keyed by version and write time: a re-created table (tests, a new stack) restarts at version 1.
-    version = (int(item.version), item.updated_at)
-    parsed = _parsed.get(version)
-    if parsed is None:
-        parsed = ProgramConfig.model_validate_json(item.config)
-        with _cache_lock:
-            if len(_parsed) > 8:
-                _parsed.clear()
-            _parsed[version] = parsed
-    return parsed
+    return _parsed.get((int(item.version), item.updated_at), lambda: ProgramConfig.model_validate_json(item.config))
 
 
 def program_view(item: ProgramItem) -> dict[str, Any]:

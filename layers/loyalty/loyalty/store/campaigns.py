@@ -22,7 +22,7 @@ from loyalty.store.audit import AuditItem, add_audit, create_audited
 from loyalty.store.base import Item, TableMeta
 from loyalty.store.db import Txn, batch_get, load, raise_if_transient
 from loyalty.store.idempotency import IdempotencyItem, add_idempotency
-from loyalty.store.program import PROGRAM_REPLICAS, ProgramItem, program_replica_key
+from loyalty.store.program import ProgramItem, update_riders
 
 
 class CampaignItem(Item):
@@ -110,15 +110,8 @@ def save_campaign(item: CampaignItem, *, must_be_new: bool, program: ProgramItem
     meanwhile: re-read), idempotency."""
     txn = Txn()
     txn.put("campaign", item, CampaignItem.pk.does_not_exist() if must_be_new else None)
-    rev = int(program.campaigns_rev or 0)
-    deflated = deflate_running(running_json)
-    for replica in range(PROGRAM_REPLICAS):
-        target = ProgramItem(*program_replica_key(replica))
-        condition = (ProgramItem.version == program.version) & (
-            ProgramItem.campaigns_rev.does_not_exist() if program.campaigns_rev is None
-            else ProgramItem.campaigns_rev == rev)
-        txn.update("program", target, [ProgramItem.campaigns_deflated.set(deflated), ProgramItem.campaigns.remove(),
-                                       ProgramItem.campaigns_rev.set(rev + 1)], condition, versioned=False)
+    update_riders(txn, program, [ProgramItem.campaigns_deflated.set(deflate_running(running_json)),
+                                 ProgramItem.campaigns.remove()])
     add_audit(txn, audit)
     add_idempotency(txn, idempotency)
     db.commit(txn)

@@ -28,7 +28,7 @@ from loyalty.store.db import Txn, batch_get, load, raise_if_transient
 from loyalty.store.idempotency import IdempotencyItem, add_idempotency
 from loyalty.store.ledger import member_partition
 from loyalty.store.members import MemberItem, member_key
-from loyalty.store.program import PROGRAM_REPLICAS, ProgramItem, program_replica_key
+from loyalty.store.program import ProgramItem, update_riders
 
 BADGES_PK = "BADGES"
 CHALLENGES_PK = "CHALLENGES"
@@ -155,16 +155,7 @@ def save_challenge(challenge_id: str, definition: str, at: str, *, must_be_new: 
     txn.update("challenge", item, [ChallengeItem.definition.set(definition), ChallengeItem.updated_at.set(at),
                                    ChallengeItem.created_at.set(ChallengeItem.created_at | at)],
                ChallengeItem.pk.does_not_exist() if must_be_new else None, versioned=False)
-    rev = int(program.campaigns_rev or 0)
-    deflated = zlib.compress(running.encode(), 9)
-    for replica in range(PROGRAM_REPLICAS):
-        target = ProgramItem(*program_replica_key(replica))
-        # campaigns_rev orders every write of what rides on the program (campaigns and challenges).
-        condition = (ProgramItem.version == program.version) & (
-            ProgramItem.campaigns_rev.does_not_exist() if program.campaigns_rev is None
-            else ProgramItem.campaigns_rev == rev)
-        txn.update("program", target, [ProgramItem.challenges_deflated.set(deflated),
-                                       ProgramItem.campaigns_rev.set(rev + 1)], condition, versioned=False)
+    update_riders(txn, program, [ProgramItem.challenges_deflated.set(zlib.compress(running.encode(), 9))])
     add_audit(txn, audit)
     add_idempotency(txn, idempotency)
     db.commit(txn)

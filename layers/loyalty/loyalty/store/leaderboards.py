@@ -25,7 +25,7 @@ from loyalty.store.audit import AuditItem, add_audit
 from loyalty.store.base import Item, TableMeta
 from loyalty.store.db import Txn, batch_get, connection, error_code, load, raise_if_transient
 from loyalty.store.idempotency import IdempotencyItem, add_idempotency
-from loyalty.store.program import PROGRAM_REPLICAS, ProgramItem, program_replica_key
+from loyalty.store.program import ProgramItem, update_riders
 
 LEADERBOARDS_PK = "LEADERBOARDS"
 MAX_MERGE_ATTEMPTS = 10
@@ -76,14 +76,7 @@ def save_leaderboard(leaderboard_id: str, definition: str, at: str, *, program: 
     txn = Txn()
     txn.put("leaderboard", LeaderboardItem(*leaderboard_key(leaderboard_id), definition=definition, created_at=at),
             LeaderboardItem.pk.does_not_exist())
-    rev = int(program.campaigns_rev or 0)
-    for replica in range(PROGRAM_REPLICAS):
-        target = ProgramItem(*program_replica_key(replica))
-        condition = (ProgramItem.version == program.version) & (
-            ProgramItem.campaigns_rev.does_not_exist() if program.campaigns_rev is None
-            else ProgramItem.campaigns_rev == rev)
-        txn.update("program", target, [ProgramItem.leaderboards.set(every), ProgramItem.campaigns_rev.set(rev + 1)],
-                   condition, versioned=False)
+    update_riders(txn, program, [ProgramItem.leaderboards.set(every)])
     add_audit(txn, audit)
     add_idempotency(txn, idempotency)
     db.commit(txn)
@@ -122,10 +115,6 @@ def merge_into_tops(merges: dict[tuple[str, int], Any]) -> int:
         else:
             raise ServiceUnavailable("a leaderboard's top list kept changing; the batch is retried", retry_after=1)
     return writes
-
-
-def merge_into_top(board: str, bucket: int, merge: Any) -> int:
-    return merge_into_tops({(board, bucket): merge})
 
 
 def _merged(key: tuple[str, str], raw: dict[str, Any], merge: Any) -> int | None:

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 
 from pynamodb.attributes import BinaryAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PynamoDBException
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 
 from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.errors import BadRequest
@@ -56,6 +58,23 @@ def program_version_key(version: int) -> tuple[str, str]:
     return "PROGRAM", f"VERSION#{version:08d}"
 
 
+def _unchanged(current: ProgramItem) -> Condition:
+    """The condition that a replica still holds what `current` was read as: its version and what rides on it."""
+    return (ProgramItem.version == current.version) & (
+        ProgramItem.campaigns_rev.does_not_exist() if current.campaigns_rev is None
+        else ProgramItem.campaigns_rev == current.campaigns_rev)
+
+
+def update_riders(txn: Txn, program: ProgramItem, actions: list[Action]) -> None:
+    """Adds to `txn` the update of every program replica with `actions` (what rides on the program: the
+    campaigns, challenges or leaderboards), conditioned on each replica still being `program` as read and
+    moving campaigns_rev on, which orders every such write (ConditionFailed: program, written meanwhile)."""
+    rev = int(program.campaigns_rev or 0)
+    for replica in range(PROGRAM_REPLICAS):
+        txn.update("program", ProgramItem(*program_replica_key(replica)),
+                   [*actions, ProgramItem.campaigns_rev.set(rev + 1)], _unchanged(program), versioned=False)
+
+
 def save_program(current: ProgramItem | None, config_json: str, updated_by: str,
                  idempotency: IdempotencyItem | None, audit: AuditItem | None = None, *,
                  spin_basis: int | None = None) -> ProgramItem:
@@ -76,10 +95,7 @@ def save_program(current: ProgramItem | None, config_json: str, updated_by: str,
                              challenges_deflated=current.challenges_deflated if current else None,
                              leaderboards=current.leaderboards if current else None)
         # What rides on the program must be what is in force: a campaign or challenge written meanwhile wins.
-        condition = ProgramItem.pk.does_not_exist() if current is None else (
-            (ProgramItem.version == current.version) & (
-                ProgramItem.campaigns_rev.does_not_exist() if current.campaigns_rev is None
-                else ProgramItem.campaigns_rev == current.campaigns_rev))
+        condition = ProgramItem.pk.does_not_exist() if current is None else _unchanged(current)
         txn.put("program", latest, condition)
     add_audit(txn, audit)
     add_idempotency(txn, idempotency)

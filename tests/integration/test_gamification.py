@@ -282,8 +282,8 @@ def test_a_leaderboard_ranks_members_from_the_stream_with_ties_consent_and_the_c
     assert [(entry["rank"], entry["display_name"], entry["value"]) for entry in board.body["entries"]] == [
         (1, "Bobby", 500), (2, "Ann B.", 300), (2, "Cy T.", 300)]
     assert board.body["members_ranked"] == 5
-    # And Dee, fourth, sees an estimate of her rank beyond the list (exact for small values)
-    assert board.body["me"] == {"rank": 4, "value": 50, "rank_is_estimate": True}
+    # And Dee, fourth, beyond the list, sees her exact rank (every member above her is in the stream's lists)
+    assert board.body["me"] == {"rank": 4, "value": 50, "rank_is_estimate": False}
     # And a listed member's own standing is exact; the member who opted out sees none and is not listed
     assert api.get("/leaderboards/weekly", sub="cy").body["me"] == {"rank": 2, "value": 300,
                                                                     "rank_is_estimate": False}
@@ -293,7 +293,7 @@ def test_a_leaderboard_ranks_members_from_the_stream_with_ties_consent_and_the_c
     deliver(stream_records())
     shown = api.get("/leaderboards/weekly", sub="fay").body
     assert [entry["display_name"] for entry in shown["entries"]] == ["Ann B.", "Cy T.", "Dee R."]
-    assert shown["members_ranked"] == 4 and shown["me"] == {"rank": 4, "value": 10, "rank_is_estimate": True}
+    assert shown["members_ranked"] == 4 and shown["me"] == {"rank": 4, "value": 10, "rank_is_estimate": False}
     # When Ann erases her account, she leaves the board too
     assert api.request("DELETE", "/members/ann", sub="ann").status == 200
     deliver(stream_records())

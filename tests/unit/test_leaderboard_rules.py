@@ -66,6 +66,49 @@ def test_the_histogram_estimate_is_exact_for_small_values_and_within_half_a_buck
     assert all(boards.bucket_floor(boards.bucket_of(v)) <= v for v in (999, 1000, 1010, 1011, 10**9))
 
 
+def _board(values: dict[str, int], buckets: int = 16) -> tuple[list[list[dict]], dict[str, int]]:
+    """The stream's top lists (members spread over `buckets`) and histogram for members' values."""
+    lists: list[list[dict]] = [[] for _ in range(buckets)]
+    histogram: dict[str, int] = {}
+    for number, (member_id, value) in enumerate(sorted(values.items())):
+        lists[number % buckets] = boards.merge_top(lists[number % buckets],
+                                                   [(boards.Standing(member_id, member_id, value), member_id)])
+        histogram[f"h{boards.bucket_of(value)}"] = histogram.get(f"h{boards.bucket_of(value)}", 0) + 1
+    return lists, histogram
+
+
+def test_a_rank_beyond_the_list_is_exact_when_every_member_above_is_in_the_top_lists() -> None:
+    # Given a board of 500 members crowded within one 1%-wide bucket (2,000 to 2,019 points)
+    values = {f"m{number:03d}": 2000 + number % 20 for number in range(500)}
+    lists, histogram = _board(values)
+    # When any of them asks for its standing, Then it is exact: no list is full, so every member is listed
+    for member_id in ("m000", "m007", "m019", "m250"):
+        rank, is_estimate = boards.standing_beyond(lists, histogram, member_id, values[member_id])
+        assert (rank, is_estimate) == (1 + sum(other > values[member_id] for other in values.values()), False)
+
+
+def test_a_rank_beyond_full_lists_counts_the_listed_exactly_and_is_off_by_at_most_half_its_bucket() -> None:
+    # Given 20,000 members: 1,500 at the top, the rest spread below, with a crowd just above 5,000
+    values = {f"t{number:05d}": 50_000 + number for number in range(1500)}
+    values |= {f"c{number:05d}": 5000 + number % 50 for number in range(8000)}
+    values |= {f"s{number:05d}": 1 + number for number in range(10_500)}
+    lists, histogram = _board(values)
+    for member_id in ("c00000", "c00017", "c00049", "s00000", "s00998", "s02500", "s10499", "t00000", "t01499"):
+        value = values[member_id]
+        exact = 1 + sum(other > value for other in values.values())
+        # When the member asks for its standing
+        rank, is_estimate = boards.standing_beyond(lists, histogram, member_id, value)
+        # Then below 1,000 (a bucket is one value) and at the top it is exact
+        if value < boards.EXACT_BELOW or member_id.startswith("t"):
+            assert (rank, is_estimate) == (exact, False), member_id
+        # And otherwise it is off by at most half the unlisted members of its bucket
+        listed = {entry["m"] for top in lists for entry in top}
+        unlisted_in_bucket = sum(1 for other_id, other in values.items() if other_id not in listed
+                                 and boards.bucket_of(other) == boards.bucket_of(value))
+        assert abs(rank - exact) <= unlisted_in_bucket // 2 + 1, (member_id, rank, exact)
+        assert is_estimate or rank == exact
+
+
 def test_a_member_records_change_moves_it_in_the_histogram_and_consent_takes_it_off() -> None:
     board = {"w": ["2026-11-30", {"pe": 100}]}
     later = {"w": ["2026-11-30", {"pe": 1200}]}

@@ -232,13 +232,46 @@ def ranked_entries(lists: Iterable[list[dict[str, Any]]], size: int) -> list[dic
 
 
 def estimated_rank(histogram: Mapping[str, int], value: int) -> int:
-    """1 + the members above `value` by the histogram: exact below EXACT_BELOW; above it the members of the
-    value's own bucket are counted as half above (the estimate is off by at most half that bucket)."""
+    """1 + the members above `value` by the histogram alone: exact below EXACT_BELOW; above it the members of
+    the value's own bucket are counted as half above (the estimate is off by at most half that bucket)."""
     own = bucket_of(value)
     above = sum(count for name, count in histogram.items() if int(name[1:]) > own and count > 0)
     if own >= EXACT_BELOW:
         above += max(0, histogram.get(f"h{own}", 0) - 1) // 2
     return 1 + above
+
+
+def standing_beyond(lists: Iterable[list[dict[str, Any]]], histogram: Mapping[str, int], member_id: str,
+                    value: int) -> tuple[int, bool]:
+    """A member's rank (1 + the members with a higher value) from the stream buckets' top lists and the
+    histogram, and whether it is an estimate. Exact when every list is either not full or reaches down to
+    the value: then every member above it is listed (so on any board of a few hundred members, and for the
+    top ~TOP_KEPT x buckets of any board). Otherwise the listed members above are counted exactly, the
+    unlisted ones of higher histogram buckets exactly (so the rank is exact below EXACT_BELOW, where a bucket
+    is one value), and the unlisted ones of its own bucket as half above: off by at most half the unlisted
+    members of its bucket."""
+    listed: dict[str, int] = {}
+    complete = True
+    for top in lists:
+        values = [int(entry["v"]) for entry in top]
+        if len(values) >= TOP_KEPT and min(values) > value:
+            complete = False  # members between the list's last value and this one are not listed
+        for entry in top:
+            if str(entry["m"]) != member_id:
+                listed[str(entry["m"])] = max(int(entry["v"]), listed.get(str(entry["m"]), 0))
+    listed_above = sum(1 for other in listed.values() if other > value)
+    if complete:
+        return 1 + listed_above, False
+    own = bucket_of(value)
+    in_higher_buckets = sum(count for name, count in histogram.items() if int(name[1:]) > own and count > 0)
+    listed_in_higher = sum(1 for other in listed.values() if bucket_of(other) > own)
+    unlisted_above = max(0, in_higher_buckets - listed_in_higher)
+    if own < EXACT_BELOW:
+        return 1 + listed_above + unlisted_above, False  # its bucket is its value: nobody in it is above
+    listed_in_own = sum(1 for other in listed.values() if bucket_of(other) == own)
+    # The member itself is in its bucket's count; the listed ones of the bucket are counted exactly.
+    within = max(0, histogram.get(f"h{own}", 0) - 1 - listed_in_own) // 2
+    return 1 + listed_above + unlisted_above + within, True
 
 
 def members_ranked(histogram: Mapping[str, int]) -> int:

@@ -129,7 +129,8 @@ def get_board(caller: Caller, leaderboard_id: str, period: str) -> Outcome:
     today = local_day(utc_now(), config.zone)
     key = boards.period_key(today, board.period) if period == "current" else boards.previous_key(today, board.period)
     name = store.board_name(boards.METRIC_CODES[board.metric], board.period, key)
-    entries = boards.ranked_entries(store.read_tops(name), board.size)
+    tops = store.read_tops(name)
+    entries = boards.ranked_entries(tops, board.size)
     histogram = store.read_histogram(name)
     me = None
     member = snapshot.member
@@ -142,7 +143,8 @@ def get_board(caller: Caller, leaderboard_id: str, period: str) -> Outcome:
             # Not ranked: after every member with a value (all of whom the histogram counts).
             me = {"rank": 1 + boards.members_ranked(histogram), "value": 0, "rank_is_estimate": False}
         else:
-            me = {"rank": boards.estimated_rank(histogram, value), "value": value, "rank_is_estimate": True}
+            rank, is_estimate = boards.standing_beyond(tops, histogram, member.member_id, value)
+            me = {"rank": rank, "value": value, "rank_is_estimate": is_estimate}
     first, last = boards.period_bounds(key, board.period)
     return Outcome(200, {"leaderboard_id": leaderboard_id, "name": board.name, "metric": board.metric,
                          "period": {"from": first.isoformat(), "to": last.isoformat()},

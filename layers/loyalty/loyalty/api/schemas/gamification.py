@@ -93,8 +93,9 @@ class BoardEntryOut(Out):
 class BoardStandingOut(Out):
     rank: int
     value: int
-    rank_is_estimate: bool = Field(description="true beyond the listed entries: estimated from the stream's "
-                                               "histogram of the ranked members' values")
+    rank_is_estimate: bool = Field(description="true when the rank is estimated from the stream's histogram of "
+                                               "the ranked members' values (beyond its top lists, for values of "
+                                               "1,000 and more)")
 
 
 class BoardOut(Out):

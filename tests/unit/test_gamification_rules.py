@@ -100,6 +100,22 @@ def test_distinct_days_count_a_day_once_whatever_the_order() -> None:
     assert run(rule, [fact(day=days[3])], state)[1] == 1
 
 
+def test_distinct_days_are_kept_as_a_bit_per_day_and_states_written_before_still_count() -> None:
+    # Given "62 distinct days" over the year, and 61 days counted
+    rule = challenge({"event": "purchase", "distinct_days": 62})
+    days = [date(2026, 11, 1).fromordinal(date(2026, 11, 1).toordinal() - number) for number in range(61)]
+    state, done = run(rule, [fact(day=day) for day in days])
+    # Then the state stays small on the member item every purchase writes (the ordinals took 7 bytes a day)
+    assert state is not None and done == 0 and game.progress_of(rule, state) == 61
+    assert len(str(state)) < 150
+    # And a state written before, with day ordinals, still counts them, and a day it has counted is not new
+    before = {"s": state["s"], "n": 0, "d": [day.toordinal() for day in days]}
+    assert game.progress_of(rule, before) == 61
+    assert run(rule, [fact(day=days[0])], before) == (before, 0)
+    after, completed = run(rule, [fact(day=date(2026, 11, 2))], before)
+    assert completed == 1 and after is not None and "d" not in after and "b" not in after
+
+
 def test_a_moved_window_starts_progress_again_and_ended_challenges_are_dropped() -> None:
     rule = challenge({"event": "purchase", "count": 3})
     state, _ = run(rule, [fact()] * 2)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -175,7 +175,8 @@ def advance(challenge: Challenge, state: Mapping[str, Any] | None, fact: Fact, *
     condition that fails, or a challenge completed already that does not repeat.
 
     The state: {"s": the window's start it counts in, "p": progress (an integer, or a decimal string for
-    an amount goal), "d": the days counted (day ordinals, distinct-days goals), "n": times completed,
+    an amount goal), "b": the days counted (distinct-days goals: a bit per day from the day before the window's
+    start, in hex; "d", their ordinals, in states written before), "n": times completed,
     "at": the last completion}. A completion of a repeatable challenge starts it again from zero (what the
     completing fact brought beyond the target is not carried over)."""
     if (not challenge.active or fact.event != challenge.goal.event
@@ -201,13 +202,14 @@ def advance(challenge: Challenge, state: Mapping[str, Any] | None, fact: Fact, *
         done = progress >= Decimal(goal.amount.amount)
         kept["p"] = str(progress)
     elif goal.distinct_days is not None:
-        days = [int(day) for day in kept.get("d", [])]
+        days = days_counted(challenge, kept)
         ordinal = fact.day.toordinal()
         if ordinal in days:
             return None, False
-        days.append(ordinal)
+        days.add(ordinal)
         done = len(days) >= goal.distinct_days
-        kept["d"] = sorted(days)
+        kept.pop("d", None)
+        kept["b"] = _day_bits(challenge, days)
     else:
         progress = int(kept.get("p", 0)) + 1
         done = progress >= int(goal.count or 0)
@@ -215,9 +217,33 @@ def advance(challenge: Challenge, state: Mapping[str, Any] | None, fact: Fact, *
     if done:
         kept["n"] = times + 1
         kept["at"] = fact.at.isoformat()
-        kept.pop("p", None)
-        kept.pop("d", None)
+        for name in ("p", "d", "b"):
+            kept.pop(name, None)
     return kept, done
+
+
+def _first_day(challenge: Challenge) -> int:
+    # Two days before the window's start in UTC: a fact's day in any time zone (UTC-12 to UTC+14) is later.
+    return challenge.starts_at.astimezone(UTC).date().toordinal() - 2
+
+
+def _day_bits(challenge: Challenge, days: set[int]) -> str:
+    """The days as a bit per day from _first_day, in hex: at most 16 characters for a two-month window, where
+    a list of day ordinals took 7 bytes a day (the member item every purchase writes stays small)."""
+    return format(sum(1 << max(0, day - _first_day(challenge)) for day in days), "x")
+
+
+def days_counted(challenge: Challenge, state: Mapping[str, Any]) -> set[int]:
+    """The day ordinals a distinct-days state has counted."""
+    days = {int(day) for day in state.get("d", [])}
+    bits, first = int(str(state.get("b", "0")), 16), _first_day(challenge)
+    offset = 0
+    while bits:
+        if bits & 1:
+            days.add(first + offset)
+        bits >>= 1
+        offset += 1
+    return days
 
 
 def progress_of(challenge: Challenge, state: Mapping[str, Any] | None) -> int | Decimal:
@@ -227,7 +253,7 @@ def progress_of(challenge: Challenge, state: Mapping[str, Any] | None) -> int | 
     if challenge.goal.amount is not None:
         return Decimal(str(state.get("p", "0")))
     if challenge.goal.distinct_days is not None:
-        return len(state.get("d", []))
+        return len(days_counted(challenge, state))
     return int(state.get("p", 0))
 
 

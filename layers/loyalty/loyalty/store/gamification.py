@@ -9,8 +9,8 @@ has earned.
 A member's progress on the running challenges is on the member item (`challenge_progress`, store.members):
 the points change that advances it writes the member anyway. Its size is bounded: at most 25 running
 challenges, each a few dozen bytes (a distinct-days goal keeps a bit per day: 16 hex characters for a
-two-month window), and an ended challenge's progress is dropped by the next change. The member's BADGE# and CHALLENGE# items are
-written only by a completion or an award, in the transaction of the change that gives it.
+two-month window), and an ended challenge's progress is dropped by the next change. The member's BADGE# and
+CHALLENGE# items are written only by a completion or an award, in the transaction of the change that gives it.
 """
 
 from __future__ import annotations

@@ -551,28 +551,6 @@ def members_in_segment(segment: int, total: int, after: dict[str, str] | None,
         raise
 
 
-def members_due(through_day: str) -> list[str]:
-    """Member ids with scheduled work on or before `through_day` (eventually consistent index)."""
-    due: list[tuple[str, str]] = []
-    try:
-        for shard in range(DUE_SHARDS):
-            keys = MemberItem.schedule.query(f"{DUE}#{shard:02d}", MemberItem.gsi2sk <= f"{through_day}#\uffff")
-            due.extend((str(item.gsi2sk), str(item.pk).removeprefix("MEMBER#")) for item in keys)
-    except PynamoDBException as exc:
-        raise_if_transient(exc)
-        raise
-    return [member_id for _, member_id in sorted(due)]  # soonest due first, as one index would list them
-
-
-def members_without_search_keys(page_size: int = 200) -> Iterable[MemberItem]:
-    """Members written before the back office's search keys existed (no roster key), page by page. A job."""
-    try:
-        yield from MemberItem.scan(MemberItem.sk == "PROFILE", page_size=page_size)
-    except PynamoDBException as exc:
-        raise_if_transient(exc)
-        raise
-
-
 def add_search_keys(member: MemberItem) -> bool:
     """The member's roster key and phone item, as a write of the member would set them now (no other
     attribute changes; a member erased or written meanwhile is left to its own write). False: nothing to do."""

@@ -9,9 +9,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from loyalty.api.http import caller, create_app, logger, respond
 from loyalty.api.schemas import CampaignReportOut, LiabilityOut, MetricsOut, responses
 from loyalty.api.schemas.gamification import BoardOut
+from loyalty.api.schemas.ledger import CheckpointOut, CheckpointPage, ProofOut, PublicKeyOut
 from loyalty.domain.fields import Day
 from loyalty.observability import metrics, tracer
-from loyalty.services import campaigns, leaderboards, reports
+from loyalty.services import campaigns, checkpoints, leaderboards, reports
 
 app = create_app()
 
@@ -47,6 +48,37 @@ def get_liability():
          summary="What a campaign awarded, and its treated and holdout groups' purchases, revenue and lift")
 def campaign_report(campaign_id: str):
     return respond(campaigns.report(caller(app), campaign_id))
+
+
+@app.get("/ledger/public-key", operation_id="getLedgerPublicKey", responses=responses(200, PublicKeyOut),
+         tags=["ledger"], summary="The key the ledger's daily checkpoints are signed with")
+def get_public_key():
+    return respond(checkpoints.public_key(caller(app)))
+
+
+@app.get("/admin/ledger/checkpoints", operation_id="listCheckpoints", responses=responses(200, CheckpointPage),
+         tags=["ledger"], summary="The ledger's signed daily checkpoints, oldest first")
+def list_checkpoints(
+    from_day: Annotated[Day | None, Query(alias="from", description="first day, YYYY-MM-DD")] = None,
+    to_day: Annotated[Day | None, Query(alias="to", description="last day, YYYY-MM-DD")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    cursor: Annotated[str | None, Query(max_length=1024)] = None,
+):
+    return respond(checkpoints.list_checkpoints(caller(app), from_day.isoformat() if from_day else None,
+                                                to_day.isoformat() if to_day else None, limit, cursor))
+
+
+@app.get("/admin/ledger/checkpoints/<day>", operation_id="getCheckpoint", responses=responses(200, CheckpointOut),
+         tags=["ledger"], summary="A day's signed checkpoint")
+def get_checkpoint(day: str):
+    return respond(checkpoints.get_checkpoint(caller(app), day))
+
+
+@app.get("/members/<member_id>/activity/<entry_id>/proof", operation_id="getEntryProof",
+         responses=responses(200, ProofOut), tags=["ledger"],
+         summary="An entry's inclusion proof in its day's signed checkpoint (the member itself or an admin)")
+def get_entry_proof(member_id: str, entry_id: str):
+    return respond(checkpoints.proof(caller(app), member_id, entry_id))
 
 
 @metrics.log_metrics

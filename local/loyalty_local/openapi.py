@@ -122,6 +122,8 @@ WHO = {
                      "createBadge", "createChallenge", "putChallenge", "listChallenges", "getChallenge",
                      "awardBadge", "createLeaderboard", "listLeaderboards"), ADMIN),
     "getLeaderboard": "any signed-in caller (`me` is the caller's own standing)",
+    "getLedgerPublicKey": "any signed-in caller", "getEntryProof": MEMBER,
+    **dict.fromkeys(("listCheckpoints", "getCheckpoint"), ADMIN),
     "listBadges": "any signed-in caller",
     **dict.fromkeys(("listMemberChallenges", "listMemberBadges", "listMemberStreaks"), ANY_MEMBER_READER),
     **dict.fromkeys(("recordPartnerEarn", "listPromotions", "createPromotion", "getPromotion", "issueCodes",

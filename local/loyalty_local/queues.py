@@ -35,6 +35,23 @@ def _resolve(value: Any, arns: dict[str, str]) -> Any:
     return value
 
 
+def create_keys(stack: Stack, endpoint: str) -> dict[str, str]:
+    """The template's KMS keys in moto's KMS, each reached through the alias `alias/<logical id>` (what Ref
+    gives locally: IAM's local check names the key by its logical id, as the template's ARNs do)."""
+    kms = boto3.client("kms", endpoint_url=endpoint, region_name=REGION)
+    refs: dict[str, str] = {}
+    existing = {alias["AliasName"] for alias in kms.list_aliases().get("Aliases", [])}
+    for name, properties in stack.keys.items():
+        alias = f"alias/{name}"
+        if alias not in existing:
+            key = kms.create_key(KeySpec=properties.get("KeySpec", "SYMMETRIC_DEFAULT"),
+                                 KeyUsage=properties.get("KeyUsage", "ENCRYPT_DECRYPT"),
+                                 Description=str(properties.get("Description", name)))
+            kms.create_alias(AliasName=alias, TargetKeyId=key["KeyMetadata"]["KeyId"])
+        refs[name] = alias
+    return refs
+
+
 def create(stack: Stack, endpoint: str) -> tuple[dict[str, str], dict[str, str]]:
     """Creates queues, buses, rules and buckets (with their notifications to queues); returns (refs:
     logical id -> what Ref gives, arns)."""
@@ -59,6 +76,7 @@ def create(stack: Stack, endpoint: str) -> tuple[dict[str, str], dict[str, str]]
         with contextlib.suppress(events.exceptions.ResourceAlreadyExistsException):
             events.create_event_bus(Name=name)
         refs[name] = name
+    refs.update(create_keys(stack, endpoint))
     s3 = boto3.client("s3", endpoint_url=endpoint, region_name=REGION)
     for name, properties in stack.buckets.items():
         bucket = f"local-{name.lower()}"

@@ -128,6 +128,8 @@ class Stack:
     queues: dict[str, dict[str, Any]] = field(default_factory=dict)
     buckets: dict[str, dict[str, Any]] = field(default_factory=dict)
     buses: list[str] = field(default_factory=list)
+    # KMS keys: logical id -> properties (made in moto's KMS, named by an alias of their logical id).
+    keys: dict[str, dict[str, Any]] = field(default_factory=dict)
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Rules whose targets are API destinations (the connectors): applied by loyalty_local.connectors.
     connector_rules: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -165,6 +167,8 @@ def read_stack(path: Path = TEMPLATE_PATH) -> Stack:
             stack.buckets[logical_id] = properties
         elif kind == "AWS::Events::EventBus":
             stack.buses.append(logical_id)
+        elif kind == "AWS::KMS::Key":
+            stack.keys[logical_id] = properties
         elif kind == "AWS::Events::Rule":
             targets = [_getatt_resource(target.get("Arn")) for target in properties.get("Targets") or []]
             if any(target and resources.get(target, {}).get("Type") == "AWS::Events::ApiDestination"

@@ -16,6 +16,7 @@ import requests
 from loyalty_local.demo import DEMO_PROGRAM
 from loyalty_local.iam import Enforcer, as_function, enforcer
 from loyalty_local.motoserver import MotoServer
+from loyalty_local.queues import create_keys
 from loyalty_local.stack import create_tables
 from loyalty_local.template import read_stack
 from tests.conftest import MOTO_PORT
@@ -42,6 +43,8 @@ def tables(moto_server: MotoServer, stack) -> MotoServer:  # type: ignore[no-unt
     escrow.forget_all()
     requests.post(f"{moto_server.url}/moto-api/reset", timeout=10)
     create_tables(stack, moto_server.url)
+    # The ledger's signing key, as the local stack makes it (an alias of its logical id).
+    os.environ["LEDGER_KEY_ID"] = create_keys(stack, moto_server.url)["LedgerSigningKey"]
     return moto_server
 
 

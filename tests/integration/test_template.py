@@ -136,8 +136,9 @@ ALLOWED: dict[str, dict[str, set[str]]] = {
     "CatalogFunction": {L: {"BatchGetItem", "Query"}, GSI1: {"Query"}},  # catalog pages: its own partitions
     # A retried code batch reads its chunks; the back office lists the audit log, versions, rosters.
     "AdminFunction": {L: POINTS | {"Query", "ConditionCheckItem"}, GSI1: {"Query"}, GSI3: {"Query"}},
-    "ReportsFunction": {L: {"BatchGetItem"}, M: {"BatchGetItem", "Query"}, GSI1: {"Query"}},
-    "SchedulerFunction": {L: POINTS | {"Query", "Scan", "DescribeTable"},
+    # ...and the ledger's checkpoints and a proof's chunk (their own partitions).
+    "ReportsFunction": {L: {"BatchGetItem", "Query"}, M: {"BatchGetItem", "Query"}, GSI1: {"Query"}},
+    "SchedulerFunction": {L: POINTS | {"Query", "Scan", "DescribeTable", "BatchWriteItem"},
                           GSI2: POINTS | {"Query", "Scan", "DescribeTable"}, GSI1: {"Query"},
                           M: {"BatchGetItem", "PutItem", "UpdateItem", "BatchWriteItem", "Query", "Scan"}},
     "PartnerAuthorizerFunction": {L: {"BatchGetItem"}},
@@ -151,8 +152,9 @@ ALLOWED: dict[str, dict[str, set[str]]] = {
     "ImportSplitFunction": {L: {"BatchGetItem", "UpdateItem", "PutItem"}},
     "WorkFunction": {L: POINTS | {"Query", "BatchWriteItem", "Scan"}},
     # Pages of the jobs that fan out (member maintenance, reconcile and its merge); a page's older result.
-    "JobWorkerFunction": {L: POINTS | {"Query", "Scan", "DeleteItem"}, GSI2: POINTS | {"Query", "Scan"},
-                          M: {"BatchGetItem", "PutItem", "Scan"}},
+    # A checkpoint's page: the day's entries (GSI1) hashed into chunks.
+    "JobWorkerFunction": {L: POINTS | {"Query", "Scan", "DeleteItem", "BatchWriteItem"},
+                          GSI2: POINTS | {"Query", "Scan"}, GSI1: {"Query"}, M: {"BatchGetItem", "PutItem", "Scan"}},
 }
 # Functions that reach only some partition keys (the internet-facing authorizer; the function that
 # calls partner-controlled URLs must not be able to write balances).
@@ -163,7 +165,8 @@ LEADING_KEYS = {"PartnerAuthorizerFunction": ("PARTNERKEY#*", "PARTNER#*"),
 LEADING_KEYS_OF_ACTION = {("JobWorkerFunction", "dynamodb:DeleteItem", "table/LoyaltyTable"): ("JOBRUN#*",),
                           ("AdminFunction", "dynamodb:Query", "table/LoyaltyTable"): (
     "CODEBATCH#*", "AUDIT", "PROGRAM", "PHONE#*", "IMPORT#*", "CAMPAIGNS", "CHALLENGES"),
-    ("CatalogFunction", "dynamodb:Query", "table/LoyaltyTable"): ("CATALOG#*", "BADGES")}
+    ("CatalogFunction", "dynamodb:Query", "table/LoyaltyTable"): ("CATALOG#*", "BADGES"),
+    ("ReportsFunction", "dynamodb:Query", "table/LoyaltyTable"): ("CHECKPOINT#*", "CHECKPOINTS")}
 
 
 def test_each_function_role_allows_only_the_dynamodb_actions_its_code_uses() -> None:

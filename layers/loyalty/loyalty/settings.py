@@ -50,6 +50,11 @@ class Settings(BaseModel):
     # A catalog page shows a stocked reward's stock as this instance read it at most this long ago (a
     # reward's own page and every claim read it exactly).
     catalog_stock_seconds: float = Field(5, alias="CATALOG_STOCK_SECONDS", ge=0, le=300)
+    # The ledger's checkpoints: the KMS key that signs them; how long after a day ends its checkpoint waits
+    # (an hourly job's entries carry the hour it started); how many checkpointed days reconcile re-checks.
+    ledger_key_id: str | None = Field(None, alias="LEDGER_KEY_ID")
+    checkpoint_lag_minutes: float = Field(120, alias="CHECKPOINT_LAG_MINUTES", ge=0)
+    checkpoint_verify_days: int = Field(7, alias="CHECKPOINT_VERIFY_DAYS", ge=0, le=400)
     tracing: bool = Field(False, alias="TRACING")
     metrics_namespace: str = Field("Loyalty", alias="POWERTOOLS_METRICS_NAMESPACE")
     service_name: str = Field("loyalty", alias="POWERTOOLS_SERVICE_NAME")
@@ -60,7 +65,8 @@ _NAMES = ("TABLE_NAME", "METRICS_TABLE_NAME", "AWS_REGION", "AWS_DEFAULT_REGION"
           "EVENT_BUS_NAME", "PARTNER_API_ID", "PARTNER_API_STAGE", "PARTNER_RATE_LIMIT", "PARTNER_BURST_LIMIT",
           "PARTNER_DAILY_QUOTA", "RECONCILE_STREAM_LAG_MINUTES", "WEBHOOK_QUEUE_URL", "WEBHOOK_BACKOFF_SECONDS",
           "IMPORT_BUCKET", "WORK_QUEUE_URL", "JOB_QUEUE_URL", "IMPORT_CHUNK_ROWS", "WORK_MAX_RECEIVES", "TRACING",
-          "CAMPAIGN_BUDGET_HOLD_SECONDS", "CATALOG_STOCK_SECONDS",
+          "CAMPAIGN_BUDGET_HOLD_SECONDS", "CATALOG_STOCK_SECONDS", "LEDGER_KEY_ID", "CHECKPOINT_LAG_MINUTES",
+          "CHECKPOINT_VERIFY_DAYS",
           "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_SERVICE_NAME")
 
 

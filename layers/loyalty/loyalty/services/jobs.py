@@ -16,6 +16,7 @@ from loyalty.domain.member import MemberChange
 from loyalty.domain.program import ProgramConfig
 from loyalty.logs import make_logger
 from loyalty.observability import count
+from loyalty.services import checkpoints as ledger_checkpoints
 from loyalty.services import reconcile as checks
 from loyalty.services import work_queue
 from loyalty.services.pointschange import followed_pool, household_share
@@ -198,12 +199,26 @@ def reconcile(now: datetime | None = None) -> dict[str, Any]:
 
 
 def _reconcile_page(unit: str, cursor: Any, now: datetime, until: float) -> tuple[dict[str, int], Any, Any]:
+    if unit.startswith("verify:"):
+        # A recent day's checkpoint: one shard's entries hashed again, a group at a time.
+        found, next_cursor, checked = ledger_checkpoints.verify_page(unit, cursor, until)
+        return {"checkpointed_entries": checked}, next_cursor, checks.checkpoint_partial(found, checked, now)
     segment, total = (int(part) for part in unit.split("/"))
     return checks.reconcile_page(segment, total, cursor, now=now, until=until)
 
 
+def ledger_checkpoint(now: datetime | None = None) -> dict[str, Any]:
+    """The next closed day's checkpoint (services/checkpoints.py): fans out over the ledger's shards; hourly,
+    so that days missed catch up one an hour. Nothing to do before the next day has closed."""
+    now = now or utc_now()
+    if ledger_checkpoints.next_day(now) is None:
+        return {"checkpointed": None}
+    return fan_out("ledger_checkpoint", now)
+
+
 JOBS = {"daily_snapshot": daily_snapshot, "member_maintenance": member_maintenance, "reconcile": reconcile,
-        "backfill_search_keys": backfill_search_keys, "backfill_catalog": backfill_catalog}
+        "backfill_search_keys": backfill_search_keys, "backfill_catalog": backfill_catalog,
+        "ledger_checkpoint": ledger_checkpoint}
 
 
 def run(name: str, now: datetime | None = None) -> dict[str, Any]:
@@ -242,7 +257,8 @@ class FannedJob:
 
     name: str
     run_id: Callable[[datetime, ProgramConfig], str]
-    units: Callable[[], list[str]]
+    # The run's units, from its id (a slot, or `<slot>#<n>` for a later run of it).
+    units: Callable[[str], list[str]]
     page: Callable[[str, Any, datetime, float], tuple[dict[str, int], Any, Any]]
     # The run's report from every page's counts and every unit's result.
     merge: Callable[[Iterable[dict[str, Any]], Iterable[Any], datetime], dict[str, Any]]
@@ -251,13 +267,18 @@ class FannedJob:
     carry: Callable[[Any, Any], Any] | None = None
 
 
-def _due_shards() -> list[str]:
+def _due_shards(_run_id: str) -> list[str]:
     return [members.due_shard_key(shard) for shard in range(members.DUE_SHARDS)]
 
 
-def _segments() -> list[str]:
+def _segments(_run_id: str = "") -> list[str]:
     total = max(MIN_SEGMENTS, min(MAX_SEGMENTS, -(-item_count(table_name()) // ITEMS_PER_SEGMENT)))
     return [f"{segment}/{total}" for segment in range(total)]
+
+
+def _reconcile_units(run_id: str) -> list[str]:
+    """The table's Scan segments, and the recent checkpointed days' shards to hash again."""
+    return _segments() + ledger_checkpoints.verify_units(date.fromisoformat(run_id.split("#")[0]))
 
 
 def _sum_counts(pages: Iterable[dict[str, Any]], _results: Iterable[Any], _now: datetime) -> dict[str, Any]:
@@ -277,8 +298,13 @@ FANNED: dict[str, FannedJob] = {
     "member_maintenance": FannedJob("member_maintenance", lambda now, config: now.strftime("%Y-%m-%dT%H"),
                                     _due_shards, _maintenance_page, _sum_counts, timedelta(minutes=55)),
     # Daily: one run per day of the program; its report by the next morning.
-    "reconcile": FannedJob("reconcile", lambda now, config: local_day(now, config.zone).isoformat(), _segments,
+    "reconcile": FannedJob("reconcile", lambda now, config: local_day(now, config.zone).isoformat(), _reconcile_units,
                            _reconcile_page, _merge_reconcile, timedelta(hours=4), checks.combine),
+    # Hourly: the next closed day's checkpoint (a run per day: the day is its slot).
+    "ledger_checkpoint": FannedJob("ledger_checkpoint", lambda now, config: ledger_checkpoints.next_day(now) or "",
+                                   lambda run_id: ledger_checkpoints.units(run_id.split("#")[0]),
+                                   ledger_checkpoints.build_page, ledger_checkpoints.merge, timedelta(hours=2),
+                                   ledger_checkpoints.carry),
     "backfill_search_keys": FannedJob("backfill_search_keys", lambda now, config: now.strftime("%Y-%m-%dT%H%M%S"),
                                       _segments, _backfill_page, _sum_counts, timedelta(hours=6)),
 }
@@ -299,7 +325,7 @@ def fan_out(name: str, now: datetime | None = None) -> dict[str, Any]:
             break
         run_id = f"{slot}#{again}"
         existing = job_store.get_run(name, run_id)
-    run = existing or job_store.start_run(name, run_id, units=job.units(), started_at=iso_utc(now),
+    run = existing or job_store.start_run(name, run_id, units=job.units(run_id), started_at=iso_utc(now),
                                           deadline=iso_utc(now + job.deadline))
     overdue = [f"{item.job} {item.run_id}" for item in job_store.overdue_runs(iso_utc(now))]
     if overdue:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
+from typing import Any
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -116,6 +118,37 @@ def _openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verify(args: argparse.Namespace) -> int:
+    from loyalty_local import verify
+
+    def load(path: str) -> Any:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+
+    with open(args.public_key, encoding="utf-8") as handle:
+        text = handle.read()
+    pem = text if text.lstrip().startswith("-----BEGIN") else json.loads(text)["public_key_pem"]
+    problems: list[str] = []
+    if args.proof:
+        if not args.checkpoint:
+            print("--proof needs --checkpoint (GET /admin/ledger/checkpoints/<date>)")
+            return 2
+        problems += verify.proof_problems(load(args.proof), load(args.checkpoint), pem,
+                                          load(args.entry) if args.entry else None)
+    if args.chain:
+        found = load(args.chain)
+        problems += verify.chain_problems(found["items"] if isinstance(found, dict) else found, pem)
+    if not args.proof and not args.chain:
+        print("nothing to verify: give --proof and --checkpoint, and/or --chain")
+        return 2
+    for problem in problems:
+        print(f"FAILED: {problem}")
+    if not problems:
+        print("OK: " + " and ".join(part for part, given in (("the proof holds", args.proof),
+                                                             ("the chain holds", args.chain)) if given))
+    return 1 if problems else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="loyalty-local", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -159,6 +192,16 @@ def main(argv: list[str] | None = None) -> int:
     bulk.add_argument("--timeout", type=float, default=3600, help="seconds to follow the import")
     bulk.add_argument("--url", default=f"http://127.0.0.1:{os.environ.get('PORT', '3000')}")
     bulk.set_defaults(run=_import)
+
+    check = commands.add_parser("verify", help="check an entry's proof and the checkpoints' signatures and chain "
+                                               "(docs/ledger-proofs.md)")
+    check.add_argument("--public-key", required=True,
+                       help="GET /ledger/public-key's answer (JSON), or the PEM itself in a file")
+    check.add_argument("--proof", help="GET /members/<id>/activity/<entry_id>/proof's answer (JSON)")
+    check.add_argument("--checkpoint", help="GET /admin/ledger/checkpoints/<date>'s answer (JSON)")
+    check.add_argument("--entry", help="the entry as you know it (JSON): its fields must match the proof's")
+    check.add_argument("--chain", help="GET /admin/ledger/checkpoints's answer (JSON): consecutive checkpoints")
+    check.set_defaults(run=_verify)
 
     docs = commands.add_parser("openapi", help="regenerate docs/openapi.json and docs/partner-openapi.json")
     docs.set_defaults(run=_openapi)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +19,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from loyalty.domain.clock import local_day, utc_now
 from loyalty.services import jobs
 from loyalty.services import reconcile as checks
+from loyalty_local import cli
 from loyalty_local.motoserver import MotoServer
 from tests.events import Api
 
@@ -63,7 +66,7 @@ def entries_of(api: Api, member_id: str) -> list[dict[str, Any]]:
 
 
 def test_a_closed_days_entries_are_checkpointed_signed_chained_and_each_proves_its_place(
-        api: Api, program: dict) -> None:
+        api: Api, program: dict, tmp_path: Path) -> None:
     # Given members who bought today (several entries, in several ledger shards)
     for member_id in ("ann", "bob", "cy", "dee"):
         assert api.enroll(member_id).status == 201
@@ -94,6 +97,17 @@ def test_a_closed_days_entries_are_checkpointed_signed_chained_and_each_proves_i
             assert proof.body["leaf_hash"] == hashlib.sha256(b"\x00" + proof.body["entry"].encode()).hexdigest()
             assert fold(proof.body["leaf_hash"], proof.body["path"]) == checkpoint.body["root"]
             assert f'"entry_id":"{entry["entry_id"]}"' in proof.body["entry"]
+    # And `loyalty-local verify` checks a proof, its checkpoint's signature and the entry as its member knows it
+    proof = api.get(f"/members/ann/activity/{first}/proof", sub="ann").body
+    files = {"key": api.get("/ledger/public-key", sub="ann").body, "proof": proof, "checkpoint": checkpoint.body,
+             "entry": {"entry_id": first, "points": entries["ann"][0]["points"]}}
+    for name, body in files.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(body))
+    arguments = ["verify", "--public-key", str(tmp_path / "key.json"), "--proof", str(tmp_path / "proof.json"),
+                 "--checkpoint", str(tmp_path / "checkpoint.json"), "--entry", str(tmp_path / "entry.json")]
+    assert cli.main(arguments) == 0
+    (tmp_path / "entry.json").write_text(json.dumps({"entry_id": first, "points": 1}))
+    assert cli.main(arguments) == 1
     # And a member may not read another's proof; an admin may
     assert api.get(f"/members/ann/activity/{first}/proof", sub="bob").status == 403
     assert api.get(f"/members/ann/activity/{first}/proof", admin=True).status == 200
@@ -105,6 +119,9 @@ def test_a_closed_days_entries_are_checkpointed_signed_chained_and_each_proves_i
     second = listed.body["items"][1]
     assert second["entries"] == 0 and second["root"] == hashlib.sha256(b"").hexdigest()
     assert second["previous_root"] == checkpoint.body["root"] and signed(api, second)
+    (tmp_path / "chain.json").write_text(json.dumps(listed.body))
+    chain = ["verify", "--public-key", str(tmp_path / "key.json"), "--chain", str(tmp_path / "chain.json")]
+    assert cli.main(chain) == 0
     # And reconcile finds every checkpointed entry as it was
     clean = checks.reconcile(after_day_closed(2))
     assert clean["checked"].get("ledger entry matches its checkpoint") == total

@@ -161,6 +161,13 @@ def test_partner_earn_is_idempotent_boosted_and_settled(api: Api, program: dict)
     assert settlement["by_promotion"][0]["points"] == 200
     assert api.get("/partner/settlement", partner=partner, query={"month": "June"}).status == 422
     assert_reconciled()
+    # And once the day is checkpointed, the statement carries its signed root (any funded entry proves to it)
+    from loyalty.services import jobs
+
+    jobs.run("ledger_checkpoint", now=NOW + timedelta(days=1))
+    root = api.get("/admin/ledger/checkpoints/2026-06-10", admin=True).body["root"]
+    stated = api.get("/partner/settlement", partner=partner, query={"month": "2026-06"}).body
+    assert stated["checkpoints"] == [{"date": "2026-06-10", "root": root}]
 
 
 def test_running_promotions_show_in_the_offers_of_members_who_may_use_them(api: Api, program: dict) -> None:

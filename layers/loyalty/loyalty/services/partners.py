@@ -47,6 +47,7 @@ from loyalty.services.writes import (
 from loyalty.settings import settings
 from loyalty.store import aggregates
 from loyalty.store import audit as audit_store
+from loyalty.store import checkpoints as checkpoint_store
 from loyalty.store import idempotency as idempotency_store
 from loyalty.store import partners as store
 from loyalty.store import snapshot as snapshot_store
@@ -350,7 +351,15 @@ def settlement(caller: Caller, month: str) -> Outcome:
     return Outcome(200, {"partner_id": caller.partner_id, "month": month, "points_funded": funded,
                          "value_owed": _money(Decimal(funded) * config.point_value.value, config),
                          "point_value": {"amount": config.point_value.amount, "currency": config.currency},
-                         "by_promotion": by_promotion, "entries": counters.get("entries", 0)})
+                         "by_promotion": by_promotion, "entries": counters.get("entries", 0),
+                         "checkpoints": _month_roots(month)})
+
+
+def _month_roots(month: str) -> list[dict[str, str]]:
+    """The ledger's signed roots of the month's days checkpointed so far (docs/ledger-proofs.md): a partner can
+    have any funded entry proved against them."""
+    found, _ = checkpoint_store.checkpoints(f"{month}-01", f"{month}-31", limit=31, cursor=None)
+    return [{"date": checkpoint.date, "root": checkpoint.root} for checkpoint in found]
 
 
 def _money(value: Decimal, config: ProgramConfig) -> dict[str, str]:

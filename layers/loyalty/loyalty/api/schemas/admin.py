@@ -385,6 +385,11 @@ class SettlementPromotionOut(Out):
     value: MoneyOut
 
 
+class DayRootOut(Out):
+    date: str
+    root: str
+
+
 class SettlementOut(Out):
     partner_id: str
     month: str
@@ -393,6 +398,8 @@ class SettlementOut(Out):
     point_value: MoneyOut
     by_promotion: list[SettlementPromotionOut]
     entries: int = Field(description="ledger entries the partner funded in the month")
+    checkpoints: list[DayRootOut] = Field(default_factory=list, description=(
+        "the ledger's signed daily roots of the month's days checkpointed so far (docs/ledger-proofs.md)"))
 
 
 class WebhookOut(Out):

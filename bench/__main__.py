@@ -75,6 +75,7 @@ class World:
         create_tables(self.stack, self.moto.url)
         refs, _arns = queues.create(self.stack, self.moto.url)  # the bus the events publisher publishes on
         os.environ["EVENT_BUS_NAME"] = refs["EventBus"]
+        os.environ["LEDGER_KEY_ID"] = refs["LedgerSigningKey"]  # the checkpoints' signing key
         assert self.api.put("/admin/program", DEMO_PROGRAM, admin=True).status == 200
         for reward in DEMO_REWARDS:
             self.api.post("/admin/rewards", reward, admin=True)
@@ -628,6 +629,20 @@ def imports_only() -> int:
     return _remeasure("bulk import sections", measure)
 
 
+def checkpoints_only() -> int:
+    """`python -m bench --checkpoints-only`: re-measure the ledger checkpoint's cost."""
+    from bench import checkpoints
+
+    def measure() -> dict[str, Any]:
+        moto = MotoServer(port=PORT).start()
+        log("ledger checkpoint: a day of purchases hashed, signed and proved")
+        measured = checkpoints.measure(World(moto))
+        moto.stop()
+        return {"ledger_checkpoints": {"measured": measured, "per_million_entries": checkpoints.per_million(measured)}}
+
+    return _remeasure("ledger checkpoint", measure)
+
+
 def cold_only() -> int:
     """`python -m bench --cold-only`: re-measure the handlers' cold import cost."""
 
@@ -647,6 +662,8 @@ def main() -> int:
         return local_only()
     if "--imports-only" in sys.argv:
         return imports_only()
+    if "--checkpoints-only" in sys.argv:
+        return checkpoints_only()
     started = time.time()
     moto = MotoServer(port=PORT).start()
     world = World(moto)
@@ -663,6 +680,11 @@ def main() -> int:
     log("reads on the local stack's moto: empty table vs 50,000 entries")
     results["local_read_growth"] = local_read_growth(world)
     results["imports"] = import_sections(world)
+    from bench import checkpoints
+
+    log("ledger checkpoint: a day of purchases hashed, signed and proved")
+    measured = checkpoints.measure(world)
+    results["ledger_checkpoints"] = {"measured": measured, "per_million_entries": checkpoints.per_million(measured)}
     moto.stop()
     log("cold imports (fresh interpreters, alternated with import boto3)")
     results["cold_import_ratio"] = cold_imports()

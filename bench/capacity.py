@@ -378,6 +378,10 @@ def _keys_in_family(family: str) -> int:
     known = {"DUE#nn": DUE_SHARDS, "PROGRAM#nn": PROGRAM_REPLICAS, "CATALOG#nn": CATALOG_REPLICAS}
     if family in known:
         return known[family]
+    if family.startswith("LEDGERDAY#"):
+        from loyalty.store.ledger import LEDGER_SHARDS
+
+        return LEDGER_SHARDS  # the day index of the ledger's entries (GSI1)
     if family.startswith(("DAYS#", "GLOBAL#", "CAMPAIGN#", "PARTNER#", "BOARD#", "BOARDTOP#")):
         return BUCKETS  # leaderboards: histogram partials per stream bucket, top lists per member bucket
     raise AssertionError(f"the capacity model does not know how many keys {family} spreads over")

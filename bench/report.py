@@ -420,6 +420,41 @@ def _households(households: dict[str, Any] | None, wcu: dict[str, Any]) -> str:
             f"{households['share_of_partition_limit_at_peak']:.1%} of a partition's 1,000.")
 
 
+def _checkpoint_row(scale: dict[str, Any]) -> str:
+    return (f"| {scale['read_units']:,} | {scale['write_units']:,} (measured on shards of a few entries: "
+            f"{scale['measured_write_units_small_shards']:,}) | {scale['requests']:,} | {scale['cpu_seconds']:g} | "
+            f"{scale['worker_seconds']:g} | ${scale['cost_usd']:g} |")
+
+
+def _checkpoints(found: dict[str, Any] | None) -> str:
+    if not found:
+        return "## Ledger checkpoints\n\nNot measured in this run (`python -m bench --checkpoints-only`)."
+    measured, scale = found["measured"], found["per_million_entries"]
+    return f"""## Ledger checkpoints
+
+A day of {measured['entries']:,} entries over {measured['shards']} ledger shards, hashed by the checkpoint job's
+pages ({measured['page_requests']} requests, {measured['page_cpu_seconds']:g} s of the pages' own CPU), merged
+and signed ({measured['merge_requests']} requests, {measured['merge_write_units']:g} write units: one shard
+item per non-empty shard, one signature, the checkpoint). One entry's proof: {measured['proof_requests']}
+requests, {measured['proof_read_units']:g} read units (the entry, its chunk, its group and shard rows, the
+checkpoint, the program).
+
+Per million entries (entries of {scale['entry_bytes']} bytes read from the day index, eventually
+consistent; chunks of 256 leaf hashes and ids written 25 to a request):
+
+| read units | write units | requests | CPU s | worker s | cost |
+|---|---|---|---|---|---|
+{_checkpoint_row(scale)}
+
+A day at 25,000 points calls/s (about two billion entries) costs about **${scale['day_at_target_cost_usd']:,}**
+and {scale['day_at_target_worker_hours']:g} worker-hours, spread over the 128 shards' units (about 15.6 million
+entries each: {scale['day_at_target_worker_hours'] / 128:.1f} hours for one worker, since a unit's pages run one
+after another; the run's deadline is 12 hours). The CPU is mostly reading the entries (parsing DynamoDB's JSON
+and the items), then the canonical JSON and SHA-256. Memory stays bounded: a page holds one group (65,536
+leaf hashes and ids, about 4 MB). Every entry's write also writes the day index (GSI1): one more write
+unit per entry, counted in the operations above."""
+
+
 def _number(value: float | None, otherwise: str) -> str:
     return otherwise if value is None else f"{value:,}"
 
@@ -478,6 +513,8 @@ the first read finds who referred it, it reads the referrer and the referral's r
 and writes the referrer and the record in the purchase's transaction.
 
 {_households(results.get("households"), wcu)}
+
+{_checkpoints(results.get("ledger_checkpoints"))}
 
 ## Stream processor writes for 100 ledger records (1 day, 50 members)
 

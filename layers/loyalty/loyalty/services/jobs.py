@@ -303,7 +303,7 @@ FANNED: dict[str, FannedJob] = {
     # Hourly: the next closed day's checkpoint (a run per day: the day is its slot).
     "ledger_checkpoint": FannedJob("ledger_checkpoint", lambda now, config: ledger_checkpoints.next_day(now) or "",
                                    lambda run_id: ledger_checkpoints.units(run_id.split("#")[0]),
-                                   ledger_checkpoints.build_page, ledger_checkpoints.merge, timedelta(hours=2),
+                                   ledger_checkpoints.build_page, ledger_checkpoints.merge, timedelta(hours=12),
                                    ledger_checkpoints.carry),
     "backfill_search_keys": FannedJob("backfill_search_keys", lambda now, config: now.strftime("%Y-%m-%dT%H%M%S"),
                                       _segments, _backfill_page, _sum_counts, timedelta(hours=6)),

@@ -134,7 +134,8 @@ class Api:
         text = response.get("body") or ""
         headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
         headers.update({k.lower(): v[-1] for k, v in (response.get("multiValueHeaders") or {}).items() if v})
-        body = json.loads(text) if text else None
+        as_json = "json" in headers.get("content-type", "application/json")
+        body = (json.loads(text) if as_json else text) if text else None
         contract.check(route.kind, method, route.path, response["statusCode"], headers, body)
         return Result(response["statusCode"], headers, body)
 

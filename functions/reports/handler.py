@@ -2,17 +2,19 @@
 
 from typing import Annotated, Literal
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from loyalty.api.http import caller, create_app, logger, respond
 from loyalty.api.schemas import CampaignReportOut, LiabilityOut, MetricsOut, responses
+from loyalty.api.schemas.finance import DeferredRevenueOut, JournalOut
 from loyalty.api.schemas.gamification import BoardOut
 from loyalty.api.schemas.ledger import CheckpointOut, CheckpointPage, ProofOut, PublicKeyOut
 from loyalty.domain.fields import Day
 from loyalty.observability import metrics, tracer
-from loyalty.services import campaigns, checkpoints, leaderboards, reports
+from loyalty.services import campaigns, checkpoints, finance, leaderboards, reports
 
 app = create_app()
 
@@ -48,6 +50,27 @@ def get_liability():
          summary="What a campaign awarded, and its treated and holdout groups' purchases, revenue and lift")
 def campaign_report(campaign_id: str):
     return respond(campaigns.report(caller(app), campaign_id))
+
+
+MonthQuery = Annotated[str, Query(min_length=7, max_length=7, description="the month, YYYY-MM (program time zone)")]
+
+
+@app.get("/admin/finance/deferred-revenue", operation_id="getDeferredRevenue",
+         responses=responses(200, DeferredRevenueOut), tags=["finance"],
+         summary="A month's points liability as deferred revenue (IFRS 15 / ASC 606), with breakage")
+def get_deferred_revenue(month: MonthQuery):
+    return respond(finance.deferred_revenue(caller(app), month))
+
+
+@app.get("/admin/finance/journal", operation_id="getJournal", responses=responses(200, JournalOut, csv=True),
+         tags=["finance"], summary="A month's journal of deferred revenue, day by day (JSON, or CSV with "
+                                   "Accept: text/csv)")
+def get_journal(month: MonthQuery):
+    as_csv = "text/csv" in (app.current_event.headers.get("accept") or "")
+    outcome = finance.journal(caller(app), month, as_csv)
+    if as_csv:
+        return Response(status_code=200, content_type="text/csv; charset=utf-8", body=str(outcome.body))
+    return respond(outcome)
 
 
 @app.get("/ledger/public-key", operation_id="getLedgerPublicKey", responses=responses(200, PublicKeyOut),

@@ -123,7 +123,7 @@ WHO = {
                      "awardBadge", "createLeaderboard", "listLeaderboards"), ADMIN),
     "getLeaderboard": "any signed-in caller (`me` is the caller's own standing)",
     "getLedgerPublicKey": "any signed-in caller", "getEntryProof": MEMBER,
-    **dict.fromkeys(("listCheckpoints", "getCheckpoint"), ADMIN),
+    **dict.fromkeys(("listCheckpoints", "getCheckpoint", "getDeferredRevenue", "getJournal"), ADMIN),
     "listBadges": "any signed-in caller",
     **dict.fromkeys(("listMemberChallenges", "listMemberBadges", "listMemberStreaks"), ANY_MEMBER_READER),
     **dict.fromkeys(("recordPartnerEarn", "listPromotions", "createPromotion", "getPromotion", "issueCodes",

@@ -115,6 +115,9 @@ class Entry:
     pooled_to: str | None = None
     pooled_points: int | None = None
     pooled_balance_after: int | None = None
+    # What each point issued defers in revenue (finance.ssp_per_point when written: a later change of the
+    # config never rewrites it), a decimal string in the program currency; issuing and import entries only.
+    ssp: str | None = None
 
 
 class SpentEntry(Protocol):

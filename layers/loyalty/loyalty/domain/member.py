@@ -68,11 +68,13 @@ class MemberChange:
     def _entry(self, entry_type: EntryType, points: int, occurred_at: datetime, **attributes: Any) -> Entry:
         entry_id = new_ulid()
         day = local_day(occurred_at, self.config.zone)
+        issuing = points > 0 and (EntryType(entry_type).issues_points or entry_type == EntryType.IMPORT)
         entry = Entry(
             entry_id=entry_id, member_id=self.member.member_id, type=entry_type, points=points,
             occurred_at=iso_utc(occurred_at), recorded_at=iso_utc(self.now), day=day.isoformat(),
             recorded_day=self.today.isoformat(),
             balance_after=self.wallet.available, previous_activity_day=self.previous_activity_day,
+            ssp=str(self.config.ssp_per_point) if issuing else None,
             **attributes,
         )
         if EntryType(entry_type).is_activity:

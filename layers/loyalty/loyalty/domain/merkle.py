@@ -21,7 +21,7 @@ ZERO_ROOT_HEX = "0" * 64
 
 # The fields of a ledger entry that never change once it is written: what its leaf commits to.
 IMMUTABLE_FIELDS = ("entry_id", "member_id", "type", "points", "occurred_at", "recorded_at", "day", "source",
-                    "breakdown", "balance_after", "amount", "reason", "expires_at")
+                    "breakdown", "balance_after", "amount", "reason", "expires_at", "ssp")
 
 
 def canonical_entry(entry: Mapping[str, Any]) -> bytes:

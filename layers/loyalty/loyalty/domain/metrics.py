@@ -214,6 +214,7 @@ def _entry(entry: dict[str, Any], *, pool: bool = False) -> dict[ItemKey, Counte
         liability["outstanding"] += points
         for lot, amount in (json_attribute(entry.get("lots"), {}) or {}).items():
             liability[f"{LOT_COUNTER}{lot}"] += _int(amount, "lots") * (1 if points >= 0 else -1)
+    finance = _finance(entry, kind, points, pending)
     if kind == "earn" and source.get("order_id"):
         counters["purchases"] += 1
         try:
@@ -269,6 +270,11 @@ def _entry(entry: dict[str, Any], *, pool: bool = False) -> dict[ItemKey, Counte
         if previous and previous < (date.fromisoformat(day) - timedelta(days=ACTIVITY_WINDOW_DAYS - 1)).isoformat():
             counters[f"react:{_day(previous, 'previous_activity_day')}"] += 1
     result = {(DAYS_PK, day): counters}
+    # The finance counters go on the day the entry was recorded: a closed month's books never change.
+    if recorded_day == day:
+        counters.update(finance)
+    elif finance:
+        result[(DAYS_PK, recorded_day)] = finance
     if liability:
         result[LIABILITY_KEY] = liability
     purchase = kind == "earn" and bool(source.get("order_id"))
@@ -286,6 +292,39 @@ def _entry(entry: dict[str, Any], *, pool: bool = False) -> dict[ItemKey, Counte
             funded[f"{PROMOTION_COUNTER}{source['promotion_id']}"] += points
         result[settlement_key(partner_id, day[:7])] = funded
     return {key: value for key, value in result.items() if value}
+
+
+# Deferred revenue (domain.finance): points that moved, by kind, on the day they were recorded, and the revenue
+# the issued ones deferred at their recorded SSP, in millionths of the program currency.
+FINANCE_COUNTERS = ("fin_points", "fin_issued", "fin_unpriced", "fin_redeemed", "fin_expired", "fin_deferred_e6")
+
+
+def _finance(entry: dict[str, Any], kind: str, points: int, pending: bool) -> Counter[str]:
+    found: Counter[str] = Counter()
+    if pending:
+        return found  # not outstanding until released (the release entry issues them)
+    found["fin_points"] += points
+    if points > 0 and (kind in ISSUING_TYPES or kind == "import"):
+        ssp = entry.get("ssp")
+        if ssp is None:
+            found["fin_unpriced"] += points  # written before SSPs were recorded: valued at today's
+        else:
+            found["fin_issued"] += points
+            try:
+                found["fin_deferred_e6"] += int((Decimal(str(ssp)) * points).scaleb(6).to_integral_value(
+                    ROUND_HALF_EVEN))
+            except ArithmeticError as exc:
+                raise PoisonRecord(f"ssp is not a decimal: {ssp!r}") from exc
+    elif kind == "redeem":
+        found["fin_redeemed"] += -points
+    elif kind == "expire":
+        found["fin_expired"] += -points
+    elif kind == "redeem_reversal":
+        lapsed = _int((json_attribute(entry.get("details"), {}) or {}).get("points_not_returned", 0),
+                      "points_not_returned")
+        found["fin_redeemed"] -= points + lapsed
+        found["fin_expired"] += lapsed
+    return Counter({name: value for name, value in found.items() if value})
 
 
 def _revenue_e4(entry: dict[str, Any]) -> int:

@@ -174,6 +174,32 @@ class Transfers(Strict):
     min_tier: Name | None = None
 
 
+BreakageRate = Annotated[Decimal, Field(ge=0, lt=1, max_digits=6, decimal_places=4)]
+
+
+class Breakage(Strict):
+    """The share of points expected never to be redeemed (IFRS 15 B46): `fixed` at `rate`, or `historical`
+    from the program's own ledger (points expired over points issued once past their expiry window; `rate`
+    while there is no such history)."""
+
+    method: Literal["fixed", "historical"] = "fixed"
+    rate: BreakageRate | None = None
+
+    @model_validator(mode="after")
+    def _rate_when_fixed(self) -> Breakage:
+        if self.method == "fixed" and self.rate is None:
+            raise ValueError("a fixed breakage needs its rate")
+        return self
+
+
+class Finance(Strict):
+    """Deferred revenue (contract: "Finance"): the stand-alone selling price of a point, recorded on each
+    issuing entry when it is written, and the expected breakage."""
+
+    ssp_per_point: MoneyConfig | None = None  # default: point_value
+    breakage: Breakage = Field(default_factory=lambda: Breakage(method="fixed", rate=Decimal(0)))
+
+
 class Households(Strict):
     """Members pooling their points (loyalty.domain.households). Absent from the config: no households."""
 
@@ -251,6 +277,7 @@ class ProgramConfig(Strict):
     referrals: Referrals | None = None
     households: Households | None = None
     streaks: Annotated[list[Streak], Field(max_length=20)] = Field(default_factory=list)
+    finance: Finance = Field(default_factory=Finance)
 
     @field_validator("timezone")
     @classmethod
@@ -286,10 +313,17 @@ class ProgramConfig(Strict):
             if streak.event != "purchase" and streak.event.removeprefix("action:") not in self.actions:
                 raise ValueError(f"streak {streak.streak_id}: {streak.event.removeprefix('action:')} is not an "
                                  "action of this program")
+        if self.finance.ssp_per_point is not None and self.finance.ssp_per_point.currency != self.currency:
+            raise ValueError("finance.ssp_per_point must be in the program currency")
         for plan_id, plan in self.memberships.items():
             if plan.price.currency != self.currency:
                 raise ValueError(f"membership {plan_id} must be priced in the program currency")
         return self
+
+    @cached_property
+    def ssp_per_point(self) -> Decimal:
+        """What a point issued now defers (finance.ssp_per_point, else point_value)."""
+        return (self.finance.ssp_per_point or self.point_value).value
 
     @cached_property
     def expiry_reminder_days(self) -> tuple[int, ...]:

@@ -98,6 +98,7 @@ class EntryItem(Item):
     pooled_to = UnicodeAttribute(null=True)
     pooled_points = NumberAttribute(null=True)
     pooled_balance_after = NumberAttribute(null=True)
+    ssp = UnicodeAttribute(null=True)
 
 
 class HoldItem(Item):

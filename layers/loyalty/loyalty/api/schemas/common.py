@@ -67,11 +67,15 @@ class ProblemOrGatewayMessage(RootModel[Problem | GatewayMessage]):
 GATEWAY_STATUSES = (401, 403, 429, 500, 503)
 
 
-def responses(status: int, model: type[BaseModel], description: str = "Success") -> dict[int, Any]:
-    """The documented answers of a route: its success, and problem+json for every error status (and, where
-    the gateway may answer instead of the function, its own {"message": ...})."""
-    documented: dict[int, Any] = {status: {"description": description,
-                                           "content": {"application/json": {"model": model}}}}
+def responses(status: int, model: type[BaseModel], description: str = "Success", *,
+              csv: bool = False) -> dict[int, Any]:
+    """The documented answers of a route: its success (also as CSV, with `Accept: text/csv`, when `csv`), and
+    problem+json for every error status (and, where the gateway may answer instead of the function, its own
+    {"message": ...})."""
+    success: dict[str, Any] = {"application/json": {"model": model}}
+    if csv:
+        success["text/csv"] = {"schema": {"type": "string", "description": "CSV with a header row"}}
+    documented: dict[int, Any] = {status: {"description": description, "content": success}}
     for error in ERROR_STATUSES:
         content: dict[str, Any] = {"application/problem+json": {"model": Problem}}
         if error in GATEWAY_STATUSES:

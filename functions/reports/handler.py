@@ -3,7 +3,7 @@
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -52,7 +52,8 @@ def campaign_report(campaign_id: str):
     return respond(campaigns.report(caller(app), campaign_id))
 
 
-MonthQuery = Annotated[str, Query(min_length=7, max_length=7, description="the month, YYYY-MM (program time zone)")]
+MonthQuery = Annotated[str, Query(pattern=r"^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])$",
+                                  description="the month, YYYY-MM (program time zone), one that has begun")]
 
 
 @app.get("/admin/finance/deferred-revenue", operation_id="getDeferredRevenue",
@@ -91,9 +92,12 @@ def list_checkpoints(
                                                 to_day.isoformat() if to_day else None, limit, cursor))
 
 
+DAY_PATTERN = r"^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+
+
 @app.get("/admin/ledger/checkpoints/<day>", operation_id="getCheckpoint", responses=responses(200, CheckpointOut),
          tags=["ledger"], summary="A day's signed checkpoint")
-def get_checkpoint(day: str):
+def get_checkpoint(day: Annotated[str, Path(pattern=DAY_PATTERN, description="the day, YYYY-MM-DD")]):
     return respond(checkpoints.get_checkpoint(caller(app), day))
 
 

@@ -69,6 +69,11 @@ RULES_NO_SCHEMA_CAN_STATE = {
     "cannot be cleared": "patch",
     # occurred_at may not be in the future (by more than the clock skew): the schema has no "now".
     "must not be in the future": "now",
+    # The ledger's checkpoints and the finance reports: a day that has closed, a month that has begun.
+    "has not closed yet": "now",
+    "has not begun": "now",
+    # A day of the calendar: 2026-02-30 matches the pattern.
+    "must be a date": "calendar",
     # The reward id in a PUT body must be the path's.
     "must match the path": "path",
     # Campaigns and segments: which ops and values a fact takes, what a trigger may look at and give, the

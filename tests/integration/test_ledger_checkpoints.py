@@ -164,3 +164,21 @@ def test_bad_dates_and_unknown_entries_are_refused(api: Api, program: dict) -> N
                    query={"from": "2026-02-01", "to": "2026-01-01"}).status == 400
     assert api.get("/admin/ledger/checkpoints/2001-01-01", sub="ann").status == 403
     assert api.get("/members/ann/activity/01NOSUCHENTRY/proof", sub="ann").status == 404
+
+
+def test_a_reader_may_read_the_public_key_but_not_sign(api: Api, program: dict) -> None:
+    import pytest
+
+    from loyalty.domain.errors import ServiceUnavailable
+    from loyalty.store import signing
+    from loyalty_local.iam import as_function
+
+    # Given the reports function's role (it answers GET /ledger/public-key)
+    with as_function("ReportsFunction"):
+        assert signing.public_key()[1].startswith("-----BEGIN PUBLIC KEY-----")
+        # When it tries to sign, Then KMS refuses it, as IAM would
+        with pytest.raises(ServiceUnavailable, match="AccessDenied"):
+            signing.sign(b"2026-01-01|" + b"0" * 64)
+    # And the scheduler's role may sign
+    with as_function("SchedulerFunction"):
+        assert signing.sign(b"2026-01-01|" + b"0" * 64)[0]

@@ -188,3 +188,24 @@ def test_each_function_role_allows_only_the_dynamodb_actions_its_code_uses() -> 
             expected = narrowed.pop() if narrowed else LEADING_KEYS.get(function)
             assert grant.leading_keys == expected, function
         assert granted == ALLOWED[function], function
+
+
+def test_only_the_jobs_may_sign_with_the_ledger_key_and_readers_only_read_its_public_key() -> None:
+    from loyalty_local.iam import function_grants, transformed_template
+
+    # Given the roles CloudFormation receives (their KMS statements)
+    grants = function_grants(transformed_template())
+    kms = {function: {(action, resource) for grant in found for action in grant.actions if action.startswith("kms:")
+                      for resource in grant.resources}
+           for function, found in grants.items()}
+    kms = {function: found for function, found in kms.items() if found}
+    # Then only the scheduler and the job worker may sign, with the ledger's key only; the reports function
+    # (GET /ledger/public-key) may only read the public key; no other function reaches KMS
+    key = "kms:key/LedgerSigningKey"
+    assert kms == {"SchedulerFunction": {("kms:Sign", key)}, "JobWorkerFunction": {("kms:Sign", key)},
+                   "ReportsFunction": {("kms:GetPublicKey", key)}}, kms
+    # And the key is an ECDSA P-256 signing key, kept when the stack goes
+    key_resource = load_template()["Resources"]["LedgerSigningKey"]
+    assert key_resource["Properties"]["KeySpec"] == "ECC_NIST_P256"
+    assert key_resource["Properties"]["KeyUsage"] == "SIGN_VERIFY"
+    assert key_resource["DeletionPolicy"] == "Retain"

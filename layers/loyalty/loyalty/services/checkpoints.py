@@ -157,7 +157,7 @@ def list_checkpoints(caller: Caller, first: str | None, last: str | None, limit:
     caller.authorize_admin()
     low, high = _day(first or "1970-01-01", "from"), _day(last or "9999-12-31", "to")
     if low > high:
-        raise BadRequest("from must not be after to", code="invalid_range")
+        raise BadRequest("from is after to", code="invalid_range")
     found, next_cursor = store.checkpoints(low, high, limit=limit, cursor=cursor)
     return Outcome(200, {"items": [checkpoint.view() for checkpoint in found], "next_cursor": next_cursor})
 

@@ -182,3 +182,29 @@ def test_a_reader_may_read_the_public_key_but_not_sign(api: Api, program: dict) 
     # And the scheduler's role may sign
     with as_function("SchedulerFunction"):
         assert signing.sign(b"2026-01-01|" + b"0" * 64)[0]
+
+
+def test_a_page_or_a_merge_done_again_changes_nothing(api: Api, program: dict) -> None:
+    from loyalty.services import checkpoints
+
+    # Given entries of a day, and the day's checkpoint made page by page (as the job queue's workers do)
+    for member_id in ("ann", "bob"):
+        assert api.enroll(member_id).status == 201
+        assert api.purchase(member_id, f"{member_id}-1", "30.00").status == 201
+    now = after_day_closed()
+    day = checkpoints.next_day(now)
+    assert day == local_day(utc_now(), ZONE).isoformat()
+    results = []
+    for unit in checkpoints.units(day):
+        counts, cursor, result = checkpoints.build_page(unit, None, now, 0)
+        # When a worker dies after its page and the page is done again (its message comes back)
+        again = checkpoints.build_page(unit, None, now, 0)
+        # Then it hashes the same entries into the same chunks
+        assert again == (counts, cursor, result)
+        results.append(result)
+    first = checkpoints.merge([], results, now)
+    # And a merge done again keeps the checkpoint (and signature) written first
+    kept = api.get(f"/admin/ledger/checkpoints/{day}", admin=True).body
+    assert checkpoints.merge([], results, now) == first
+    assert api.get(f"/admin/ledger/checkpoints/{day}", admin=True).body == kept
+    assert first["entries"] == 2 and first["root"] == kept["root"]

@@ -83,6 +83,14 @@ def test_deferred_revenue_ties_to_the_ledger_month_after_month(api: Api, program
     # And March's issued points deferred a cent each
     assert amount(march["deferred_revenue"]["deferred"]) > 0
     assert march["breakage_rate"] == "0.2" and march["method"] == "fixed"
+    # And closed months keep their books when the breakage estimate changes later (it counts from then on)
+    body = {**program, "expiry": {"policy": "rolling", "days": 30},
+            "finance": {"ssp_per_point": {"amount": "0.02", "currency": "USD"},
+                        "breakage": {"method": "fixed", "rate": "0.5"}}}
+    assert api.put("/admin/program", body, admin=True).status == 200
+    for before in (march, april):
+        after = report(api, before["month"])
+        assert (after["points"], after["deferred_revenue"]) == (before["points"], before["deferred_revenue"])
     # And the journal balances every day and adds up to the month
     journal = api.get("/admin/finance/journal", admin=True, query={"month": "2026-04"})
     assert journal.status == 200, journal.body

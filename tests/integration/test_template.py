@@ -137,7 +137,7 @@ ALLOWED: dict[str, dict[str, set[str]]] = {
     # A retried code batch reads its chunks; the back office lists the audit log, versions, rosters.
     "AdminFunction": {L: POINTS | {"Query", "ConditionCheckItem"}, GSI1: {"Query"}, GSI3: {"Query"}},
     # ...and the ledger's checkpoints and a proof's chunk (their own partitions).
-    "ReportsFunction": {L: {"BatchGetItem", "Query"}, M: {"BatchGetItem", "Query"}, GSI1: {"Query"}},
+    "ReportsFunction": {L: {"BatchGetItem", "Query", "PutItem"}, M: {"BatchGetItem", "Query"}, GSI1: {"Query"}},
     "SchedulerFunction": {L: POINTS | {"Query", "Scan", "DescribeTable", "BatchWriteItem"},
                           GSI2: POINTS | {"Query", "Scan", "DescribeTable"}, GSI1: {"Query"},
                           M: {"BatchGetItem", "PutItem", "UpdateItem", "BatchWriteItem", "Query", "Scan"}},
@@ -166,7 +166,8 @@ LEADING_KEYS_OF_ACTION = {("JobWorkerFunction", "dynamodb:DeleteItem", "table/Lo
                           ("AdminFunction", "dynamodb:Query", "table/LoyaltyTable"): (
     "CODEBATCH#*", "AUDIT", "PROGRAM", "PHONE#*", "IMPORT#*", "CAMPAIGNS", "CHALLENGES"),
     ("CatalogFunction", "dynamodb:Query", "table/LoyaltyTable"): ("CATALOG#*", "BADGES"),
-    ("ReportsFunction", "dynamodb:Query", "table/LoyaltyTable"): ("CHECKPOINT#*", "CHECKPOINTS")}
+    ("ReportsFunction", "dynamodb:Query", "table/LoyaltyTable"): ("CHECKPOINT#*", "CHECKPOINTS", "FINANCE"),
+    ("ReportsFunction", "dynamodb:PutItem", "table/LoyaltyTable"): ("FINANCE",)}
 
 
 def test_each_function_role_allows_only_the_dynamodb_actions_its_code_uses() -> None:

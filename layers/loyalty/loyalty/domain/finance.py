@@ -19,6 +19,7 @@ opening is this month's closing. Everything here is pure.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -92,6 +93,38 @@ class Books:
     expired_to_date: int = 0
     redeemed_value_to_date: Decimal = Decimal(0)  # redeemed x c, summed: what breakage is proportional to
     breakage_in_proportion: Decimal = Decimal(0)  # what the proportional part recognized so far
+
+
+def books_json(books: Books) -> str:
+    return json.dumps({"points": books.points, "liability": str(books.liability),
+                       "issued": books.issued_to_date, "expired": books.expired_to_date,
+                       "redeemed_value": str(books.redeemed_value_to_date),
+                       "in_proportion": str(books.breakage_in_proportion)}, separators=(",", ":"))
+
+
+def books_of_json(text: str) -> Books:
+    state = json.loads(text)
+    return Books(int(state["points"]), Decimal(state["liability"]), [(str(day), int(points))
+                                                                     for day, points in state["issued"]],
+                 int(state["expired"]), Decimal(state["redeemed_value"]), Decimal(state["in_proportion"]))
+
+
+def days_json(days: list[tuple[str, Period]]) -> str:
+    return json.dumps([[day, {"points_opening": period.points_opening, "issued": period.issued,
+                              "redeemed": period.redeemed, "expired": period.expired, "adjusted": period.adjusted,
+                              "opening": str(period.opening), "deferred": str(period.deferred),
+                              "recognized_redemption": str(period.recognized_redemption),
+                              "recognized_breakage": str(period.recognized_breakage),
+                              "breakage_rate": str(period.breakage_rate)}] for day, period in days],
+                      separators=(",", ":"))
+
+
+def days_of_json(text: str) -> list[tuple[str, Period]]:
+    return [(str(day), Period(int(found["points_opening"]), int(found["issued"]), int(found["redeemed"]),
+                              int(found["expired"]), int(found["adjusted"]), Decimal(found["opening"]),
+                              Decimal(found["deferred"]), Decimal(found["recognized_redemption"]),
+                              Decimal(found["recognized_breakage"]), Decimal(found["breakage_rate"])))
+            for day, found in json.loads(text)]
 
 
 def breakage_rate(books: Books, day: str, method: str, rate: Decimal | None, window_days: int | None) -> Decimal:

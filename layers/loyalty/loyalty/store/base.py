@@ -20,6 +20,8 @@ Each kind of item belongs to the store module of its thing, which owns its keys,
   IMPORT#<id>, IMPORTROWS#, IMPORTSHARD#                                               store.imports
   WEBHOOK#, WEBHOOKLOG#, DELIVERED#                                                    store.webhooks
   JOBRUN#<job>#<run> (GSI2 JOBRUNS while running)                                      store.jobs
+  CHECKPOINT#<day>#<nnn>, CHECKPOINTS / <day> (GSI1 LEDGERDAY#: the entries)            store.checkpoints
+  FINANCE / MONTH#<YYYY-MM>                                                            store.finance
 
 A points change writes across them in one transaction (store.changes); a request reads what it needs in one
 BatchGetItem (store.snapshot). The metrics table is store.aggregates'.

@@ -425,8 +425,8 @@ def _households(households: dict[str, Any] | None, wcu: dict[str, Any]) -> str:
 
 
 def _checkpoint_row(scale: dict[str, Any]) -> str:
-    return (f"| {scale['read_units']:,} | {scale['write_units']:,} (measured on shards of a few entries: "
-            f"{scale['measured_write_units_small_shards']:,}) | {scale['requests']:,} | {scale['cpu_seconds']:g} | "
+    return (f"| {scale['read_units']:,} | {scale['write_units']:,} (measured: {scale['measured_write_units']:,}) | "
+            f"{scale['requests']:,} | {scale['cpu_seconds']:g} | "
             f"{scale['worker_seconds']:g} | ${scale['cost_usd']:g} |")
 
 
@@ -436,15 +436,16 @@ def _checkpoints(found: dict[str, Any] | None) -> str:
     measured, scale = found["measured"], found["per_million_entries"]
     return f"""## Ledger checkpoints
 
-A day of {measured['entries']:,} entries over {measured['shards']} ledger shards, hashed by the checkpoint job's
-pages ({measured['page_requests']} requests, {measured['page_cpu_seconds']:g} s of the pages' own CPU), merged
+A day of {measured['entries']:,} entries, all in one of the {measured['shards']} ledger shards (so its unit is a
+page of full chunks, as at scale: {measured['busy_unit_requests']} requests, {measured['busy_unit_cpu_seconds']:g} s
+of the page's own CPU; the other units find nothing: {measured['page_requests']} requests in all), merged
 and signed ({measured['merge_requests']} requests, {measured['merge_write_units']:g} write units: one shard
 item per non-empty shard, one signature, the checkpoint). One entry's proof: {measured['proof_requests']}
 requests, {measured['proof_read_units']:g} read units (the entry, its chunk, its group and shard rows, the
 checkpoint, the program).
 
-Per million entries (entries of {scale['entry_bytes']} bytes read from the day index, eventually
-consistent; chunks of 256 leaf hashes and ids written 25 to a request):
+Per million entries, from that shard's page (entries of {scale['entry_bytes']} bytes read from the day
+index, eventually consistent; chunks of 256 leaf hashes and ids written 25 to a request):
 
 | read units | write units | requests | CPU s | worker s | cost |
 |---|---|---|---|---|---|

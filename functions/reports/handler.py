@@ -14,7 +14,7 @@ from loyalty.api.schemas.gamification import BoardOut
 from loyalty.api.schemas.ledger import CheckpointOut, CheckpointPage, ProofOut, PublicKeyOut
 from loyalty.domain.fields import Day
 from loyalty.observability import metrics, tracer
-from loyalty.services import campaigns, checkpoints, finance, leaderboards, reports
+from loyalty.services import campaigns, leaderboards, reports
 
 app = create_app()
 
@@ -60,6 +60,8 @@ MonthQuery = Annotated[str, Query(pattern=r"^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[
          responses=responses(200, DeferredRevenueOut), tags=["finance"],
          summary="A month's points liability as deferred revenue (IFRS 15 / ASC 606), with breakage")
 def get_deferred_revenue(month: MonthQuery):
+    from loyalty.services import finance  # rare calls: kept out of the cold start
+
     return respond(finance.deferred_revenue(caller(app), month))
 
 
@@ -68,6 +70,8 @@ def get_deferred_revenue(month: MonthQuery):
                                    "Accept: text/csv)")
 def get_journal(month: MonthQuery):
     as_csv = "text/csv" in (app.current_event.headers.get("accept") or "")
+    from loyalty.services import finance
+
     outcome = finance.journal(caller(app), month, as_csv)
     if as_csv:
         return Response(status_code=200, content_type="text/csv; charset=utf-8", body=str(outcome.body))
@@ -77,6 +81,8 @@ def get_journal(month: MonthQuery):
 @app.get("/ledger/public-key", operation_id="getLedgerPublicKey", responses=responses(200, PublicKeyOut),
          tags=["ledger"], summary="The key the ledger's daily checkpoints are signed with")
 def get_public_key():
+    from loyalty.services import checkpoints  # rare calls: kept out of the cold start
+
     return respond(checkpoints.public_key(caller(app)))
 
 
@@ -88,6 +94,8 @@ def list_checkpoints(
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
 ):
+    from loyalty.services import checkpoints  # rare calls: kept out of the cold start
+
     return respond(checkpoints.list_checkpoints(caller(app), from_day.isoformat() if from_day else None,
                                                 to_day.isoformat() if to_day else None, limit, cursor))
 
@@ -98,6 +106,8 @@ DAY_PATTERN = r"^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01
 @app.get("/admin/ledger/checkpoints/<day>", operation_id="getCheckpoint", responses=responses(200, CheckpointOut),
          tags=["ledger"], summary="A day's signed checkpoint")
 def get_checkpoint(day: Annotated[str, Path(pattern=DAY_PATTERN, description="the day, YYYY-MM-DD")]):
+    from loyalty.services import checkpoints  # rare calls: kept out of the cold start
+
     return respond(checkpoints.get_checkpoint(caller(app), day))
 
 
@@ -105,6 +115,8 @@ def get_checkpoint(day: Annotated[str, Path(pattern=DAY_PATTERN, description="th
          responses=responses(200, ProofOut), tags=["ledger"],
          summary="An entry's inclusion proof in its day's signed checkpoint (the member itself or an admin)")
 def get_entry_proof(member_id: str, entry_id: str):
+    from loyalty.services import checkpoints  # rare calls: kept out of the cold start
+
     return respond(checkpoints.proof(caller(app), member_id, entry_id))
 
 

@@ -25,7 +25,7 @@ def measure(world: Any, members: int = 40, purchases_each: int = 25) -> dict[str
     """A day whose entries all fall in one ledger shard (members picked so): that shard's unit is a page of
     full chunks, as at scale, so its CPU and units per entry are the ones that scale; the other 127 units
     find nothing (their requests are each run's fixed cost)."""
-    from loyalty.services import checkpoints, jobs
+    from loyalty.services import checkpoints
     from loyalty.store.ledger import LEDGER_SHARDS, ledger_shard
     from loyalty_local.demo import DEMO_PROGRAM
     from tests.stream_helpers import at
@@ -79,7 +79,6 @@ def measure(world: Any, members: int = 40, purchases_each: int = 25) -> dict[str
         f"/members/{member}/activity/{member_entries[0]['entry_id']}/proof", sub=member))
     assert proof.status == 200, proof.body
     proof_priced = model.price(proof_calls, world.indexes)
-    del jobs
     return {"entries": entries, "shards": LEDGER_SHARDS, "root": report["root"],
             "page_requests": len(calls_all), "page_cpu_seconds": round(cpu, 4),
             "busy_unit_requests": len(busy_calls), "busy_unit_cpu_seconds": round(busy_cpu, 4),

@@ -23,8 +23,9 @@ from typing import Any
 from pynamodb.attributes import BinaryAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PutError, PynamoDBException
 
+from loyalty.domain.errors import BadRequest
 from loyalty.store.base import Item, TableMeta
-from loyalty.store.db import batch_get, decode_cursor, encode_cursor, error_code, load, raise_if_transient
+from loyalty.store.db import batch_get, decode_cursor, error_code, load, query_page, raise_if_transient
 
 CHECKPOINTS_PK = "CHECKPOINTS"
 LEAVES_PER_CHUNK = 256
@@ -191,31 +192,22 @@ def latest_checkpoint() -> Checkpoint | None:
 def checkpoints(first: str, last: str, *, limit: int, cursor: str | None) -> tuple[list[Checkpoint], str | None]:
     """Checkpoints of days from `first` to `last`, oldest first, a page at a time."""
     start = decode_cursor(cursor, ("pk", "sk"))
-    low = start["sk"] + "\u0000" if start else first
-    try:
-        query = CheckpointItem.query(CHECKPOINTS_PK, CheckpointItem.sk.between(low, last), limit=limit,
-                                     page_size=limit)
-        items = list(query)
-    except PynamoDBException as exc:
-        raise_if_transient(exc)
-        raise
-    more = len(items) >= limit and query.last_evaluated_key
-    return [_checkpoint(item) for item in items], encode_cursor(query.last_evaluated_key) if more else None
+    if start is not None and start["pk"] != CHECKPOINTS_PK:
+        raise BadRequest("the cursor belongs to another list", code="invalid_cursor")
+    items, next_cursor = query_page(CheckpointItem, CHECKPOINTS_PK, CheckpointItem.sk.between(first, last), limit,
+                                    start, forward=True)
+    return [_checkpoint(item) for item in items], next_cursor
 
 
 def chunk_of(day: str, shard: int, entry_id: str) -> Chunk | None:
     """The chunk an entry id would be in: the last one starting at or before it (it may not hold it)."""
-    pk, _ = shard_partition(day, shard), None
     try:
-        found = list(ChunkItem.query(pk, ChunkItem.sk.between("CHUNK#", f"CHUNK#{entry_id}"),
+        found = list(ChunkItem.query(shard_partition(day, shard), ChunkItem.sk.between("CHUNK#", f"CHUNK#{entry_id}"),
                                      scan_index_forward=False, limit=1, consistent_read=True))
     except PynamoDBException as exc:
         raise_if_transient(exc)
         raise
-    if not found:
-        return None
-    item = found[0]
-    return Chunk(int(item.index), json.loads(item.ids), split(bytes(item.leaves)), bytes(item.root))
+    return _chunk(found[0]) if found else None
 
 
 def chunks(day: str, shard: int, after_first_id: str | None, limit: int) -> list[Chunk]:
@@ -227,8 +219,11 @@ def chunks(day: str, shard: int, after_first_id: str | None, limit: int) -> list
     except PynamoDBException as exc:
         raise_if_transient(exc)
         raise
-    return [Chunk(int(item.index), json.loads(item.ids), split(bytes(item.leaves)), bytes(item.root))
-            for item in found]
+    return [_chunk(item) for item in found]
+
+
+def _chunk(item: ChunkItem) -> Chunk:
+    return Chunk(int(item.index), json.loads(item.ids), split(bytes(item.leaves)), bytes(item.root))
 
 
 def levels_above(day: str, shard: int, group: int) -> tuple[list[bytes], list[bytes]] | None:

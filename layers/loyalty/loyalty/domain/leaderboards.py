@@ -7,12 +7,7 @@ stream processor reads them from the member's records and keeps, per metric and 
     only when a batch changes it; a read merges the buckets' lists, and the global top N is always among
     them (each bucket keeps its own top N);
   - a histogram of the ranked members' values (exact counters, added once per stream record like every
-    aggregate): buckets 1% wide (a bucket is one value below EXACT_BELOW); within each bucket, the members
-    per slot (one value each while the bucket is at most FINE_SLOTS wide, below about 409,600); within a
-    wider slot, the members per value (so exact up to about 1.6 billion, and beyond with larger items).
-    Each bucket's and slot's counts are an item of their own, written only by records whose values are in
-    it. A caller's rank beyond the listed entries is the members in higher buckets plus those of its own
-    bucket above its value: exact, as of the stream's latest batch.
+    aggregate): the caller's rank beyond the listed entries is estimated from it.
 Values only grow within a period (returns take nothing back), so merging by the highest value is exact and
 a replayed record changes nothing. Everything here is pure.
 """
@@ -37,9 +32,6 @@ TOP_KEPT = 100
 # Histogram buckets: exact values below EXACT_BELOW, then buckets 1% wide.
 EXACT_BELOW = 1000
 _STEP = math.log(1.01)
-# Within a bucket, the members' values are counted in at most this many slots (one value each while the
-# bucket is at most this wide: below about 409,600): each bucket's counts are an item of about 40 KB at most.
-FINE_SLOTS = 4096
 
 
 class Leaderboard(_Model):
@@ -157,13 +149,7 @@ def bucket_of(value: int) -> int:
     """The histogram bucket of a value: the value itself below EXACT_BELOW, then buckets 1% wide."""
     if value < EXACT_BELOW:
         return value
-    bucket = EXACT_BELOW + int(math.log(value / EXACT_BELOW) / _STEP)
-    # The float's rounding may land a value next to its bucket: the integer floors decide.
-    while bucket > EXACT_BELOW and bucket_floor(bucket) > value:
-        bucket -= 1
-    while bucket_floor(bucket + 1) <= value:
-        bucket += 1
-    return bucket
+    return EXACT_BELOW + int(math.log(value / EXACT_BELOW) / _STEP)
 
 
 def bucket_floor(bucket: int) -> int:
@@ -171,27 +157,6 @@ def bucket_floor(bucket: int) -> int:
     if bucket < EXACT_BELOW:
         return bucket
     return math.ceil(EXACT_BELOW * math.exp((bucket - EXACT_BELOW) * _STEP))
-
-
-def slot_width(bucket: int) -> int:
-    """How many values one of a bucket's slots counts together (1 in any bucket at most FINE_SLOTS wide)."""
-    return max(1, -(-(bucket_floor(bucket + 1) - bucket_floor(bucket)) // FINE_SLOTS))
-
-
-Path = tuple[int, ...]  # (bucket,): the counts within a bucket; (bucket, slot): the values within a slot
-
-
-def counted_under(value: int) -> list[tuple[Path, str]]:
-    """Where a value is counted beyond the histogram: its slot within its bucket ("s<slot>") and, when a slot
-    holds several values, its value within the slot ("v<offset>"); nothing below EXACT_BELOW, where the
-    bucket is the value itself. Every name grows with the value, so counting the names above a value's
-    counts exactly the members above it in its bucket."""
-    bucket = bucket_of(value)
-    if bucket < EXACT_BELOW:
-        return []
-    width = slot_width(bucket)
-    slot, offset = divmod(value - bucket_floor(bucket), width)
-    return [((bucket,), f"s{slot}")] + ([((bucket, slot), f"v{offset}")] if width > 1 else [])
 
 
 def _values(board: Mapping[str, Any] | None) -> dict[tuple[str, str, str], int]:
@@ -206,25 +171,17 @@ def _values(board: Mapping[str, Any] | None) -> dict[tuple[str, str, str], int]:
     return found
 
 
-Board = tuple[str, str, str]  # (metric code, period, period key)
-
-
-Counts = dict[str, int]
-
-
 def changes(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> tuple[
-        list[tuple[Board, Standing | None, str]], dict[Board, Counts], dict[tuple[Board, Path], Counts]]:
-    """What a member record's change (old and new images, plain) does to the boards: for each board it ranks
-    in, its standing now (None: it left the board, by consent) and its member id; the histogram's counter
-    changes ({"h<bucket>": +1 / -1}); and the counts within buckets ({(board, path): {name: +1 / -1}}, see
-    counted_under)."""
+        list[tuple[tuple[str, str, str], Standing | None, str]], dict[tuple[str, str, str], dict[str, int]]]:
+    """What a member record's change (old and new images, plain) does to the boards: for each (metric code,
+    period, key) it ranks in, its standing now (None: it left the board, by consent) and its member id; and
+    the histogram's counter changes ({"h<bucket>": +1 / -1})."""
     member_id = str((new or old or {}).get("member_id") or "")
     was = _values((old or {}).get("board")) if old and ranked(old.get("consents")) else {}
     now = _values((new or {}).get("board")) if new and ranked(new.get("consents")) else {}
     name = display_name((new or {}).get("nickname"), (new or {}).get("name"))
-    standings: list[tuple[Board, Standing | None, str]] = []
-    histogram: dict[Board, dict[str, int]] = {}
-    within: dict[tuple[Board, Path], dict[str, int]] = {}
+    standings: list[tuple[tuple[str, str, str], Standing | None, str]] = []
+    histogram: dict[tuple[str, str, str], dict[str, int]] = {}
     for board in sorted(set(was) | set(now)):
         before, after = was.get(board), now.get(board)
         if after is not None:
@@ -232,19 +189,14 @@ def changes(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> tup
         elif before is not None:
             standings.append((board, None, member_id))
         moves: dict[str, int] = {}
-        for value, step in ((before, -1), (after, 1)):
-            if value is None:
-                continue
-            moves[f"h{bucket_of(value)}"] = moves.get(f"h{bucket_of(value)}", 0) + step
-            for path, counter in counted_under(value):
-                counts = within.setdefault((board, path), {})
-                counts[counter] = counts.get(counter, 0) + step
+        if before is not None:
+            moves[f"h{bucket_of(before)}"] = moves.get(f"h{bucket_of(before)}", 0) - 1
+        if after is not None:
+            moves[f"h{bucket_of(after)}"] = moves.get(f"h{bucket_of(after)}", 0) + 1
         moves = {name_: count for name_, count in moves.items() if count}
         if moves:
             histogram[board] = moves
-    within = {place: kept for place, slots in within.items()
-              if (kept := {slot: count for slot, count in slots.items() if count})}
-    return standings, histogram, within
+    return standings, histogram
 
 
 def merge_top(current: list[dict[str, Any]], updates: Iterable[tuple[Standing | None, str]]) -> list[dict[str, Any]]:
@@ -279,30 +231,47 @@ def ranked_entries(lists: Iterable[list[dict[str, Any]]], size: int) -> list[dic
     return shown
 
 
-def listed_rank(lists: Iterable[list[dict[str, Any]]], member_id: str, value: int) -> int | None:
-    """A member's exact rank from the stream buckets' top lists when every member above it is listed (every
-    list is either not full or reaches down to its value: any board of up to about TOP_KEPT x buckets
-    members, and the top of any board); None otherwise."""
+def estimated_rank(histogram: Mapping[str, int], value: int) -> int:
+    """1 + the members above `value` by the histogram alone: exact below EXACT_BELOW; above it the members of
+    the value's own bucket are counted as half above (the estimate is off by at most half that bucket)."""
+    own = bucket_of(value)
+    above = sum(count for name, count in histogram.items() if int(name[1:]) > own and count > 0)
+    if own >= EXACT_BELOW:
+        above += max(0, histogram.get(f"h{own}", 0) - 1) // 2
+    return 1 + above
+
+
+def standing_beyond(lists: Iterable[list[dict[str, Any]]], histogram: Mapping[str, int], member_id: str,
+                    value: int) -> tuple[int, bool]:
+    """A member's rank (1 + the members with a higher value) from the stream buckets' top lists and the
+    histogram, and whether it is an estimate. Exact when every list is either not full or reaches down to
+    the value: then every member above it is listed (so on any board of a few hundred members, and for the
+    top ~TOP_KEPT x buckets of any board). Otherwise the listed members above are counted exactly, the
+    unlisted ones of higher histogram buckets exactly (so the rank is exact below EXACT_BELOW, where a bucket
+    is one value), and the unlisted ones of its own bucket as half above: off by at most half the unlisted
+    members of its bucket."""
     listed: dict[str, int] = {}
+    complete = True
     for top in lists:
         values = [int(entry["v"]) for entry in top]
         if len(values) >= TOP_KEPT and min(values) > value:
-            return None  # members between the list's last value and this one are not listed
+            complete = False  # members between the list's last value and this one are not listed
         for entry in top:
             if str(entry["m"]) != member_id:
                 listed[str(entry["m"])] = max(int(entry["v"]), listed.get(str(entry["m"]), 0))
-    return 1 + sum(1 for other in listed.values() if other > value)
-
-
-def counted_rank(histogram: Mapping[str, int], within: Mapping[Path, Mapping[str, int]], value: int) -> int:
-    """A member's rank (1 + the members with a higher value), exact, from the histogram and the counts within
-    its bucket (`within`: the counts at each path counted_under gives for its value)."""
+    listed_above = sum(1 for other in listed.values() if other > value)
+    if complete:
+        return 1 + listed_above, False
     own = bucket_of(value)
-    above = sum(count for name, count in histogram.items() if int(name[1:]) > own and count > 0)
-    for path, counter in counted_under(value):
-        above += sum(count for name, count in within.get(path, {}).items()
-                     if int(name[1:]) > int(counter[1:]) and count > 0)
-    return 1 + above
+    in_higher_buckets = sum(count for name, count in histogram.items() if int(name[1:]) > own and count > 0)
+    listed_in_higher = sum(1 for other in listed.values() if bucket_of(other) > own)
+    unlisted_above = max(0, in_higher_buckets - listed_in_higher)
+    if own < EXACT_BELOW:
+        return 1 + listed_above + unlisted_above, False  # its bucket is its value: nobody in it is above
+    listed_in_own = sum(1 for other in listed.values() if bucket_of(other) == own)
+    # The member itself is in its bucket's count; the listed ones of the bucket are counted exactly.
+    within = max(0, histogram.get(f"h{own}", 0) - 1 - listed_in_own) // 2
+    return 1 + listed_above + unlisted_above + within, True
 
 
 def members_ranked(histogram: Mapping[str, int]) -> int:

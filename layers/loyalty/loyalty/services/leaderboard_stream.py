@@ -16,8 +16,7 @@ from loyalty.store import leaderboards as store
 
 def record_changes(keys: Mapping[str, Any], old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> tuple[
         list[tuple[str, boards.Standing | None, str]], dict[aggregates.ItemKey, dict[str, int]]]:
-    """What a member record's stream record does to the boards: standings per board, and the counters of the
-    histograms and of the counts within their buckets."""
+    """What a member record's stream record does to the boards: standings per board, histogram counters."""
     pk, sk = str(keys.get("pk", "")), str(keys.get("sk", ""))
     if sk != "PROFILE" or not pk.startswith("MEMBER#") or pk.startswith("MEMBER#household#"):
         return [], {}
@@ -33,11 +32,9 @@ def record_changes(keys: Mapping[str, Any], old: Mapping[str, Any] | None, new: 
         return {"member_id": raw.get("member_id") or pk[7:], "name": raw.get("name"), "nickname": raw.get("nickname"),
                 "consents": consents, "board": json_attribute(raw.get("board"), None)}
 
-    standings, histogram, within = boards.changes(image(old), image(new))
-    counters = {store.histogram_key(store.board_name(*board)): moves for board, moves in histogram.items()}
-    counters |= {store.within_key(store.board_name(*board), bucket): slots
-                 for (board, bucket), slots in within.items()}
-    return [(store.board_name(*board), standing, member_id) for board, standing, member_id in standings], counters
+    standings, histogram = boards.changes(image(old), image(new))
+    return ([(store.board_name(*board), standing, member_id) for board, standing, member_id in standings],
+            {store.histogram_key(store.board_name(*board)): moves for board, moves in histogram.items()})
 
 
 def apply_standings(found: Mapping[str, list[tuple[boards.Standing | None, str]]]) -> int:

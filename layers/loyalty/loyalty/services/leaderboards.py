@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from typing import Any
 
 from loyalty.domain import leaderboards as boards
 from loyalty.domain.clock import iso_utc, local_day, utc_now
@@ -132,38 +131,23 @@ def get_board(caller: Caller, leaderboard_id: str, period: str) -> Outcome:
     name = store.board_name(boards.METRIC_CODES[board.metric], board.period, key)
     tops = store.read_tops(name)
     entries = boards.ranked_entries(tops, board.size)
+    histogram = store.read_histogram(name)
+    me = None
     member = snapshot.member
-    shown = member is not None and member.status != "erased" and boards.ranked(member.consents)
-    me, histogram = _standing(member if shown else None, board, name, key, tops, entries)
+    if member is not None and member.status != "erased" and boards.ranked(member.consents):
+        value = boards.value_in(member.board, board.metric, board.period, key)
+        listed = next((entry for entry in entries if entry["member_id"] == member.member_id), None)
+        if listed is not None:
+            me = {"rank": listed["rank"], "value": listed["value"], "rank_is_estimate": False}
+        elif value <= 0:
+            # Not ranked: after every member with a value (all of whom the histogram counts).
+            me = {"rank": 1 + boards.members_ranked(histogram), "value": 0, "rank_is_estimate": False}
+        else:
+            rank, is_estimate = boards.standing_beyond(tops, histogram, member.member_id, value)
+            me = {"rank": rank, "value": value, "rank_is_estimate": is_estimate}
     first, last = boards.period_bounds(key, board.period)
     return Outcome(200, {"leaderboard_id": leaderboard_id, "name": board.name, "metric": board.metric,
                          "period": {"from": first.isoformat(), "to": last.isoformat()},
                          "entries": [{"rank": entry["rank"], "display_name": entry["display_name"],
                                       "value": entry["value"]} for entry in entries],
                          "members_ranked": boards.members_ranked(histogram), "me": me})
-
-
-def _standing(member: MemberItem | None, board: boards.Leaderboard, name: str, key: str,
-              tops: list[list[dict[str, Any]]], entries: list[dict[str, Any]]) -> tuple[dict[str, Any] | None,
-                                                                                           dict[str, int]]:
-    """The member's own standing (None for a member not shown) and the board's histogram: its rank from the
-    list, else from the top lists when every member above it is listed, else counted from the histogram and
-    the counts within its bucket (read in the histogram's request). Every way is exact, as of the stream's
-    latest batch."""
-    if member is None:
-        return None, store.read_histogram(name, [])[0]
-    listed = next((entry for entry in entries if entry["member_id"] == member.member_id), None)
-    if listed is not None:
-        return {"rank": listed["rank"], "value": listed["value"], "rank_is_estimate": False}, \
-            store.read_histogram(name, [])[0]
-    value = boards.value_in(member.board, board.metric, board.period, key)
-    if value <= 0:
-        histogram = store.read_histogram(name, [])[0]
-        # Not ranked: after every member with a value (all of whom the histogram counts).
-        return {"rank": 1 + boards.members_ranked(histogram), "value": 0, "rank_is_estimate": False}, histogram
-    rank = boards.listed_rank(tops, member.member_id, value)
-    if rank is not None:
-        return {"rank": rank, "value": value, "rank_is_estimate": False}, store.read_histogram(name, [])[0]
-    histogram, within = store.read_histogram(name, [path for path, _counter in boards.counted_under(value)])
-    return {"rank": boards.counted_rank(histogram, within, value), "value": value, "rank_is_estimate": False}, \
-        histogram

@@ -4,8 +4,6 @@
   BOARDTOP#<metric>#<period>#<key>#<bb> / TOP    one stream bucket's top list (MetricsTable)
   BOARD#<metric>#<period>#<key>#<bb> / HIST#core the ranked members' values, by histogram bucket (MetricsTable,
                                                  counters kept by store.aggregates, exactly once)
-  BOARD#<metric>#<period>#<key>#B<bucket>[.<slot>]#<bb> / HIST#core  the members' values within a histogram
-                                                 bucket (and a slot of it): same, a partition each
 
 The program replicas carry the definitions (`leaderboards`, JSON), so a points change knows which values to
 keep on its member without a request of its own. A top list is written by the stream processor only when a
@@ -57,11 +55,6 @@ def histogram_key(board: str) -> aggregates.ItemKey:
     return f"BOARD#{board}", "HIST"
 
 
-def within_key(board: str, path: tuple[int, ...]) -> aggregates.ItemKey:
-    # A partition per histogram bucket (and slot): a batch's many buckets never crowd the histogram's key.
-    return f"BOARD#{board}#B{'.'.join(str(step) for step in path)}", "HIST"
-
-
 # --- definitions ---------------------------------------------------------------------------------------
 
 
@@ -99,13 +92,8 @@ def read_tops(board: str) -> list[list[dict[str, Any]]]:
     return [json.loads(raw["entries"]["S"]) for raw in found.values() if "entries" in raw]
 
 
-def read_histogram(board: str, within: list[tuple[int, ...]]) -> tuple[dict[str, int],
-                                                                     dict[tuple[int, ...], dict[str, int]]]:
-    """The board's histogram and the counts at each path `within` names (domain.leaderboards.counted_under),
-    in one BatchGetItem."""
-    keys = {path: within_key(board, path) for path in within}
-    found = aggregates.read_cores([histogram_key(board), *keys.values()])
-    return found[histogram_key(board)], {path: found[key] for path, key in keys.items()}
+def read_histogram(board: str) -> dict[str, int]:
+    return aggregates.read_cores([histogram_key(board)])[histogram_key(board)]
 
 
 def merge_into_tops(merges: dict[tuple[str, int], Any]) -> int:

@@ -93,9 +93,9 @@ class BoardEntryOut(Out):
 class BoardStandingOut(Out):
     rank: int
     value: int
-    rank_is_estimate: bool = Field(description="false: the rank is exact, as of the stream's latest batch (from "
-                                               "the top lists, else counted from the histogram of the ranked "
-                                               "members' values and the counts within the caller's bucket)")
+    rank_is_estimate: bool = Field(description="true when the rank is estimated from the stream's histogram of "
+                                               "the ranked members' values (beyond its top lists, for values of "
+                                               "1,000 and more)")
 
 
 class BoardOut(Out):

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from loyalty.domain import households as rules
+from loyalty.domain.balances import available_points, held_points
 from loyalty.domain.clock import iso_utc, local_day, utc_now
 from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import Conflict, Forbidden, Gone, NotFound, ServiceUnavailable
@@ -34,7 +35,7 @@ from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.members import entry_types_wanted
 from loyalty.services.pointschange import Turn
 from loyalty.services.program import config_of
-from loyalty.services.views import available_points, held_points, pool_entry_view
+from loyalty.services.views import pool_entry_view
 from loyalty.services.writes import Plan, enrolled_member, execute, key_required
 from loyalty.store import households as store
 from loyalty.store import ledger as ledger_store

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from loyalty.domain.balances import available_points
 from loyalty.domain.clock import utc_now
 from loyalty.domain.promotions import is_eligible, is_running
 from loyalty.services.catalog import reward_unavailable_reason
 from loyalty.services.context import Caller, Outcome
 from loyalty.services.program import config_of
-from loyalty.services.views import available_points, reward_view
+from loyalty.services.views import reward_view
 from loyalty.services.writes import enrolled_member
 from loyalty.store import catalog
 from loyalty.store import partners as partner_store

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
+from loyalty.domain.balances import available_points, expiring_soon, held_points
 from loyalty.domain.clock import iso_utc, start_of_local_day
-from loyalty.domain.lots import Wallet
 from loyalty.domain.member import Entry
 from loyalty.domain.memberships import membership_view
 from loyalty.domain.program import ProgramConfig
@@ -14,37 +14,6 @@ from loyalty.domain.tiers import next_tier, points_to_keep, qualifying_points
 from loyalty.store.catalog import RewardItem
 from loyalty.store.ledger import EntryItem, HoldItem
 from loyalty.store.members import MemberItem
-
-EXPIRING_WINDOW_DAYS = 30
-
-
-
-def lapsed_holds(member: MemberItem, now: datetime) -> dict[str, dict[str, Any]]:
-    """Open holds whose moment has passed: their points are the member's again, even before the next
-    write or the scheduled visit folds them back (every read counts them as available)."""
-    moment = iso_utc(now)
-    return {hold_id: hold for hold_id, hold in (member.holds or {}).items() if hold["expires_at"] <= moment}
-
-
-def held_points(member: MemberItem, now: datetime) -> int:
-    moment = iso_utc(now)
-    return sum(int(hold["points"]) for hold in (member.holds or {}).values() if hold["expires_at"] > moment)
-
-
-def available_points(member: MemberItem, now: datetime) -> int:
-    """The balance as of `now`: the stored one plus what lapsed holds give back."""
-    return int(member.available) + sum(int(hold["points"]) for hold in lapsed_holds(member, now).values())
-
-
-def expiring_soon(member: MemberItem, config: ProgramConfig, today: date,
-                  now: datetime | None = None) -> int:
-    wallet = Wallet(dict(member.lots or {}), int(member.debt or 0))
-    for hold in lapsed_holds(member, now).values() if now is not None else ():
-        wallet.restore(hold["lots"])
-    if config.expiry.policy == "inactivity" and config.expiry.days and member.last_activity_day:
-        lapse = date.fromisoformat(member.last_activity_day) + timedelta(days=config.expiry.days)
-        return max(wallet.available, 0) if lapse <= today + timedelta(days=EXPIRING_WINDOW_DAYS) else 0
-    return wallet.expiring_within(today, EXPIRING_WINDOW_DAYS)
 
 
 def member_view(member: MemberItem, config: ProgramConfig, now: datetime,

@@ -7,6 +7,7 @@ puts in access tokens (sub, client_id, scope, cognito:groups, token_use, exp).
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import time
@@ -52,7 +53,13 @@ def signing_key() -> rsa.RSAPrivateKey:
             pass
         finally:
             temporary.unlink(missing_ok=True)
-    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    return _parsed(path.read_bytes())
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(pem: bytes) -> rsa.RSAPrivateKey:
+    # Parsing checks the RSA key (about 60 ms); the fuzz tests issue a token per case: once per key.
+    loaded = serialization.load_pem_private_key(pem, password=None)
     assert isinstance(loaded, rsa.RSAPrivateKey)
     return loaded
 

@@ -10,6 +10,7 @@ import pytest
 from loyalty.domain.actions import count_action
 from loyalty.domain.clock import local_day
 from loyalty.domain.errors import BusinessRuleViolation, LimitReached
+from loyalty.domain.offers import matches_preferences
 from loyalty.domain.program import ActionRule, ProgramConfig
 from loyalty.domain.returns import claw_back
 from loyalty.domain.schedule import (
@@ -22,7 +23,6 @@ from loyalty.domain.schedule import (
     reminders_due,
 )
 from loyalty.domain.tiers import points_to_keep
-from loyalty.services.offers import matches_preferences
 from tests.unit.programs import DEMO_PROGRAM
 
 CONFIG = ProgramConfig.model_validate(DEMO_PROGRAM)

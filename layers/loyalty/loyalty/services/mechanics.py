@@ -17,6 +17,7 @@ from loyalty.domain.ids import random_code
 from loyalty.domain.mechanics import add_period, choose_voucher, draw
 from loyalty.domain.memberships import active_plan, membership_view
 from loyalty.domain.money import format_amount
+from loyalty.domain.offers import preference_values
 from loyalty.domain.program import ActionRule
 from loyalty.inputs.catalog import CodeBatchRequest
 from loyalty.inputs.engagement import DonationRequest, MembershipRequest, VisitRequest
@@ -24,7 +25,6 @@ from loyalty.inputs.partners import CodesRequest, PromotionRequest
 from loyalty.services import partners
 from loyalty.services.catalog import reward_closed_reason
 from loyalty.services.context import Caller, Outcome, checked_id
-from loyalty.services.offers import preference_values
 from loyalty.services.pointschange import Decision, Turn, change_points
 from loyalty.services.views import entry_view
 from loyalty.services.writes import Plan, execute, key_required, step
@@ -194,7 +194,7 @@ def visit(caller: Caller, path_id: str, request: VisitRequest, idempotency: Idem
             raise Conflict("the program has no visit rewards", code="no_visit_rewards")
         member.action_counts = count_action(ActionRule(points=0, limit=rewards.limit), "__visit",
                                             dict(member.action_counts or {}), today)
-        voucher = choose_voucher(list(rewards.vouchers), preference_values(member), RNG)
+        voucher = choose_voucher(list(rewards.vouchers), preference_values(member.preferences), RNG)
         code = random_code(VOUCHER_CODE_LENGTH)
         valid_until = iso_utc(end_of_local_day(today + timedelta(days=rewards.valid_days - 1), config.zone))
         entry = turn.change.note(EntryType.VISIT, source={"store_id": request.store_id}, details={

@@ -6,6 +6,7 @@ from typing import Any
 
 from loyalty.domain.balances import available_points
 from loyalty.domain.clock import utc_now
+from loyalty.domain.offers import matches_preferences, preference_values
 from loyalty.domain.promotions import is_eligible, is_running
 from loyalty.services.catalog import reward_unavailable_reason
 from loyalty.services.context import Caller, Outcome
@@ -23,24 +24,8 @@ CATALOG_PAGE = 100
 CATALOG_LIMIT = 1000
 
 
-def preference_values(member: MemberItem) -> set[str]:
-    """Every string a member's preferences hold ({"drink": "tea", "sizes": ["M"]} -> {"tea", "m"})."""
-    values: set[str] = set()
-    for value in (member.preferences or {}).values():
-        if isinstance(value, str):
-            values.add(value.strip().lower())
-        elif isinstance(value, list):
-            values.update(str(item).strip().lower() for item in value)
-    return values
-
-
-def matches_preferences(tags: list[str], preferences: set[str]) -> bool:
-    """A reward with tags is for members who prefer one of them; a reward without tags is for everyone."""
-    return not tags or any(tag.strip().lower() in preferences for tag in tags)
-
-
 def rank_offers(rewards: list[RewardItem], member: MemberItem, config: Any, now: Any) -> list[dict[str, Any]]:
-    preferences = preference_values(member)
+    preferences = preference_values(member.preferences)
     available = available_points(member, now)
     offers = []
     for reward in rewards:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from loyalty.domain.clock import iso_utc, parse_utc, utc_now
+from loyalty.domain import rewards
+from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.errors import Conflict, NotFound, ValidationFailed
 from loyalty.domain.ids import new_ulid
-from loyalty.domain.memberships import active_plan
 from loyalty.domain.program import ProgramConfig
-from loyalty.domain.tiers import rank
 from loyalty.inputs.catalog import RewardRequest
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.program import config_of
@@ -25,37 +24,17 @@ from loyalty.store.snapshot import Snapshot
 
 
 def reward_closed_reason(reward: RewardItem, now: datetime) -> str | None:
-    """Why nobody can take `reward` now (inactive, before or after its window), or None."""
-    data = reward.data or {}
-    if not data.get("active", True):
-        return "the reward is not active"
-    if data.get("starts_at") and now < parse_utc(data["starts_at"]):
-        return "the reward is not available yet"
-    if data.get("ends_at") and now >= parse_utc(data["ends_at"]):
-        return "the reward is no longer available"
-    return None
+    """Why nobody can take `reward` now, or None (domain.rewards)."""
+    return rewards.closed_reason(reward.data or {}, now)
 
 
 def reward_unavailable_reason(reward: RewardItem, member: MemberItem, config: ProgramConfig,
                               now: datetime) -> str | None:
-    """Why `member` cannot take `reward` now, or None when it can (stock is also checked on write)."""
-    data = reward.data or {}
-    closed = reward_closed_reason(reward, now)
-    if closed:
-        return closed
-    if data.get("min_tier") and rank(config, member.tier) < rank(config, data["min_tier"]):
-        return f"the reward needs tier {data['min_tier']} or above"
-    plans = data.get("membership_plans")
-    if plans:
-        plan = active_plan(member.membership, now.astimezone(config.zone).date())
-        if plan is None or plan["plan_id"] not in plans:
-            return "the reward is for members of " + ", ".join(plans)
-    if reward.stock is not None and int(reward.stock) <= 0:
-        return "the reward is out of stock"
-    limit = data.get("per_member_limit")
-    if limit is not None and (member.reward_counts or {}).get(reward.reward_id, 0) >= int(limit):
-        return f"the reward is limited to {limit} per member"
-    return None
+    """Why `member` cannot take `reward` now, or None when it can (domain.rewards)."""
+    return rewards.unavailable_reason(
+        reward.data or {}, None if reward.stock is None else int(reward.stock), tier=member.tier,
+        membership=member.membership, taken=int((member.reward_counts or {}).get(reward.reward_id, 0)),
+        config=config, now=now)
 
 
 def _reward_data(request: RewardRequest) -> dict:

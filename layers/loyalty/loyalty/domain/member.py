@@ -16,6 +16,7 @@ from typing import Any
 
 from loyalty.domain import tiers
 from loyalty.domain.actions import count_action
+from loyalty.domain.balances import lapsed_holds
 from loyalty.domain.clock import end_of_local_day, iso_utc, local_day, start_of_local_day
 from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import Conflict, LimitReached, ValidationFailed
@@ -211,14 +212,12 @@ class MemberChange:
     def fold_expired_holds(self) -> list[ClosedHold]:
         """Holds past their `expires_at` give their points back into their lots, before anything else the
         change does. Returns the hold items to close (status expired), for the same transaction."""
-        moment = iso_utc(self.now)
         holds = self.open_holds()
         closed = []
-        for hold_id, hold in sorted(holds.items()):
-            if hold["expires_at"] <= moment:
-                self.wallet.restore(hold["lots"])
-                del holds[hold_id]
-                closed.append(self._closed_hold(hold_id, "expired"))
+        for hold_id, hold in sorted(lapsed_holds(self.member, self.now).items()):
+            self.wallet.restore(hold["lots"])
+            del holds[hold_id]
+            closed.append(self._closed_hold(hold_id, "expired"))
         if closed:
             self.member.holds = holds
         return closed

@@ -52,7 +52,9 @@ class PointsHolder(Protocol):
 
 @dataclass
 class Member:
-    """A plain holder of points."""
+    """A member (or a household's pool) as the rules see it: its profile, its points and what the rules keep
+    on it. The store maps its item to one and back (store.members.member_of / item_of); `stored` is the
+    store's record of what it read, which nothing else looks at."""
 
     member_id: str
     tier: str
@@ -69,13 +71,45 @@ class Member:
     action_counts: dict[str, Any] = field(default_factory=dict)
     last_activity_day: str | None = None
     holds: dict[str, dict[str, Any]] = field(default_factory=dict)
-    expiry_notified: list[str] | None = None
+    expiry_notified: list[str] | None = field(default_factory=list)
     tier_reminded: list[str] | None = None
     birthday: str | None = None
     birthday_awarded_year: int | None = None
     membership: dict[str, Any] | None = None
     household: dict[str, Any] | None = None
+    # The day of its next scheduled work (None: none).
     due_day: str | None = None
+    # The profile.
+    email: str = ""
+    name: str = ""
+    phone: str | None = None
+    locale: str | None = None
+    nickname: str | None = None
+    preferences: dict[str, Any] | None = None
+    consents: dict[str, Any] | None = None
+    referral_code: str = ""
+    referred_by: str | None = None
+    enrolled_at: str = ""
+    enrolled_day: str | None = None
+    profile_completed_at: str | None = None
+    imported_by: str | None = None
+    # What the rules keep: caps, purchase history, referral safeguards, campaigns, games, leaderboards.
+    reward_counts: dict[str, Any] = field(default_factory=dict)
+    last_purchase_day: str | None = None
+    purchase_days: list[str] = field(default_factory=list)
+    sku_days: dict[str, Any] = field(default_factory=dict)
+    purchases: int = 0
+    device_hashes: list[str] | None = None
+    payment_hashes: list[str] | None = None
+    referral_status: str | None = None
+    referrals: dict[str, Any] = field(default_factory=dict)
+    transfers_sent: dict[str, Any] | None = None
+    campaign_counts: dict[str, Any] | None = None
+    challenge_progress: dict[str, Any] | None = None
+    streak_progress: dict[str, Any] | None = None
+    board: dict[str, Any] | None = None
+    board_changed_at: str | None = None
+    stored: Any = field(default=None, repr=False, compare=False)
 
     def set_next_due(self, day: str | None) -> None:
         self.due_day = day

@@ -19,6 +19,7 @@ from loyalty.domain import campaigns as rules
 from loyalty.domain.clock import iso_utc, local_day, utc_now
 from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import Conflict, NotFound, ValidationFailed
+from loyalty.domain.holders import Member
 from loyalty.domain.program import ProgramConfig
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.parsed import ParsedOnce
@@ -30,7 +31,6 @@ from loyalty.store import campaigns as store
 from loyalty.store import snapshot as snapshot_store
 from loyalty.store.campaigns import CampaignItem
 from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest
-from loyalty.store.members import MemberItem
 from loyalty.store.program import ProgramItem
 from loyalty.store.snapshot import Snapshot
 
@@ -274,7 +274,7 @@ def create_segment(caller: Caller, segment: rules.Segment, idempotency: Idempote
     return execute(idempotency, lambda: snapshot_store.read_snapshot(idempotency=idempotency), plan)
 
 
-def member_facts(member: MemberItem, config: ProgramConfig, today: date) -> rules.Facts:
+def member_facts(member: Member, config: ProgramConfig, today: date) -> rules.Facts:
     def days_since(day: str | None) -> int | None:
         return (today - date.fromisoformat(day)).days if day else None
 
@@ -306,7 +306,7 @@ def segment_members(caller: Caller, segment_id: str, *, limit: int, cursor: str 
 # --- on a purchase ----------------------------------------------------------------------------------
 
 
-def purchase_awards(program: ProgramItem | None, member: MemberItem, config: ProgramConfig, *, channel: str,
+def purchase_awards(program: ProgramItem | None, member: Member, config: ProgramConfig, *, channel: str,
                     total: Decimal, basket: dict[str, Any], occurred_at: datetime, today: date,
                     points_per_unit: Decimal, quoting: bool = False) -> Awards:
     """What the running purchase campaigns give on this purchase (see `awards`). `basket`: the lines as
@@ -319,7 +319,7 @@ def purchase_awards(program: ProgramItem | None, member: MemberItem, config: Pro
 Awards = tuple[list[dict[str, Any]], list[escrow.Draw], dict[str, list[int]]]
 
 
-def awards(program: ProgramItem | None, member: MemberItem, config: ProgramConfig, *, trigger: str, at: datetime,
+def awards(program: ProgramItem | None, member: Member, config: ProgramConfig, *, trigger: str, at: datetime,
            today: date, basket: dict[str, Any] | None = None, points_per_unit: Decimal = Decimal(0),
            draw: Callable[[escrow.Budget, int], escrow.Draw | None] = escrow.draw) -> Awards:
     """What the running campaigns of `trigger` give the member: breakdown rows (`campaign:<id>`), the

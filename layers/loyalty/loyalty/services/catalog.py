@@ -7,6 +7,7 @@ from datetime import datetime
 from loyalty.domain import rewards
 from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.errors import Conflict, NotFound, ValidationFailed
+from loyalty.domain.holders import Member
 from loyalty.domain.ids import new_ulid
 from loyalty.domain.program import ProgramConfig
 from loyalty.inputs.catalog import RewardRequest
@@ -19,7 +20,6 @@ from loyalty.store import catalog
 from loyalty.store import snapshot as snapshot_store
 from loyalty.store.catalog import RewardItem
 from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest
-from loyalty.store.members import MemberItem
 from loyalty.store.snapshot import Snapshot
 
 
@@ -28,7 +28,7 @@ def reward_closed_reason(reward: RewardItem, now: datetime) -> str | None:
     return rewards.closed_reason(reward.data or {}, now)
 
 
-def reward_unavailable_reason(reward: RewardItem, member: MemberItem, config: ProgramConfig,
+def reward_unavailable_reason(reward: RewardItem, member: Member, config: ProgramConfig,
                               now: datetime) -> str | None:
     """Why `member` cannot take `reward` now, or None when it can (domain.rewards)."""
     return rewards.unavailable_reason(

@@ -17,6 +17,7 @@ from loyalty.domain.balances import available_points, held_points
 from loyalty.domain.clock import iso_utc, local_day, utc_now
 from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import Conflict, Forbidden, Gone, NotFound, ServiceUnavailable
+from loyalty.domain.holders import Member
 from loyalty.domain.households import MEMBER, OWNER, Household, pool_id
 from loyalty.domain.ids import new_ulid, random_code
 from loyalty.domain.member import Entry, MemberChange
@@ -43,7 +44,6 @@ from loyalty.store import snapshot as snapshot_store
 from loyalty.store.db import ConditionFailed
 from loyalty.store.households import HouseholdChange, HouseholdRead
 from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest
-from loyalty.store.members import MemberItem
 from loyalty.store.snapshot import Snapshot
 
 INVITATION_CODE_LENGTH = 12
@@ -71,7 +71,7 @@ def _read(household_id: str, caller: Caller, *, whole: bool = False,
     return found, found.household
 
 
-def household_view(household: Household, pool: MemberItem, members: dict[str, MemberItem],
+def household_view(household: Household, pool: Member, members: dict[str, Member],
                    config: ProgramConfig, now: datetime) -> dict[str, Any]:
     today = local_day(now, config.zone)
     view: dict[str, Any] = {
@@ -91,7 +91,7 @@ def household_view(household: Household, pool: MemberItem, members: dict[str, Me
     return view
 
 
-def _note(pool: MemberItem, config: ProgramConfig, now: datetime, action: str, member_id: str,
+def _note(pool: Member, config: ProgramConfig, now: datetime, action: str, member_id: str,
           role: str, household_id: str) -> MemberChange:
     change = MemberChange(pool, config, now)
     change.note(EntryType.HOUSEHOLD, details={"action": action, "member_id": member_id, "role": role},
@@ -240,7 +240,7 @@ def remove(caller: Caller, household_id: str, member_id: str, idempotency: Idemp
     return _membership_change(idempotency, caller.sub, plan)
 
 
-def _tier_on_joining(member: MemberItem, pool: MemberItem, config: ProgramConfig, now: datetime) -> list[Entry]:
+def _tier_on_joining(member: Member, pool: Member, config: ProgramConfig, now: datetime) -> list[Entry]:
     """tier_basis household: a member who joins takes the pool's tier at once."""
     if not rules.tiers_follow_pools(config):
         return []
@@ -249,7 +249,7 @@ def _tier_on_joining(member: MemberItem, pool: MemberItem, config: ProgramConfig
     return change.finish()
 
 
-def _tier_on_leaving(member: MemberItem, config: ProgramConfig, now: datetime) -> list[Entry]:
+def _tier_on_leaving(member: Member, config: ProgramConfig, now: datetime) -> list[Entry]:
     """A member who followed its pool's tier has its own again: reached on its own qualifying points, and
     reviewed on the next daily visit (kept through retention, as any tier)."""
     if not rules.tiers_follow_pools(config):

@@ -84,7 +84,7 @@ def maintain_member(member_id: str, now: datetime) -> list[str]:
             return Plan(200, {}, nothing)
         config = config_of(snapshot.program)
         change = MemberChange(member, config, now)
-        due = (member.gsi2sk or "").split("#", 1)[0]
+        due = member.due_day
         if not due or due > change.today.isoformat():
             return Plan(200, {}, nothing)  # visited meanwhile, or not due yet
         closed_holds = change.fold_expired_holds()
@@ -174,15 +174,9 @@ def backfill_search_keys(now: datetime | None = None) -> dict[str, Any]:
 
 def _backfill_page(unit: str, cursor: Any, now: datetime, until: float) -> tuple[dict[str, int], Any, None]:
     segment, total = (int(part) for part in unit.split("/"))
-    counts = {"members": 0, "backfilled": 0}
-    last = None
-    for member in members.members_in_segment(segment, total, cursor):
-        counts["members"] += 1
-        counts["backfilled"] += int(members.add_search_keys(member))
-        last = {"pk": str(member.pk), "sk": str(member.sk)}
-        if counts["members"] >= MAINTENANCE_PAGE or time.monotonic() >= until:
-            return counts, last, None
-    return counts, None, None
+    seen, backfilled, last = members.backfill_search_keys(
+        segment, total, cursor, stop=lambda seen: seen >= MAINTENANCE_PAGE or time.monotonic() >= until)
+    return {"members": seen, "backfilled": backfilled}, last, None
 
 
 def backfill_catalog(now: datetime | None = None) -> dict[str, Any]:

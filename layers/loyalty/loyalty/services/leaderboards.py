@@ -10,6 +10,7 @@ from loyalty.domain import leaderboards as boards
 from loyalty.domain.clock import iso_utc, local_day, utc_now
 from loyalty.domain.entries import ISSUING_TYPES, EntryType
 from loyalty.domain.errors import Conflict, NotFound
+from loyalty.domain.holders import Member
 from loyalty.domain.member import Entry
 from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.parsed import ParsedOnce
@@ -19,7 +20,6 @@ from loyalty.store import audit as audit_store
 from loyalty.store import leaderboards as store
 from loyalty.store import snapshot as snapshot_store
 from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest
-from loyalty.store.members import MemberItem
 from loyalty.store.program import ProgramItem
 from loyalty.store.snapshot import Snapshot
 
@@ -97,7 +97,7 @@ def added_by(entries: list[Entry], member_id: str) -> dict[str, dict[str, int]]:
     return {day: added for day, added in by_day.items() if any(added.values())}
 
 
-def keep_values(program: ProgramItem | None, member: MemberItem, entries: list[Entry]) -> None:
+def keep_values(program: ProgramItem | None, member: Member, entries: list[Entry]) -> None:
     """The member's values on what the leaderboards rank, after a change's entries, in the periods the
     facts happened in (nothing when no leaderboard exists: no byte more on the member)."""
     tracked = sorted({(entry.metric, entry.period) for entry in defined(program)})
@@ -109,7 +109,7 @@ def keep_values(program: ProgramItem | None, member: MemberItem, entries: list[E
     member.board_changed_at = iso_utc(utc_now()) if member.board != before else None
 
 
-def shown_changed(member: MemberItem) -> None:
+def shown_changed(member: Member) -> None:
     """A write of what a board shows of the member besides its values (name, nickname, consent, erasure)."""
     if member.board:
         member.board_changed_at = iso_utc(utc_now())

@@ -13,6 +13,7 @@ from loyalty.domain.clock import iso_utc, local_day, utc_now
 from loyalty.domain.earning import purchase_points
 from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import Conflict, NotFound, ValidationFailed
+from loyalty.domain.holders import Member
 from loyalty.domain.households import pool_id
 from loyalty.domain.ids import random_code
 from loyalty.domain.lots import lot_expiry
@@ -36,7 +37,6 @@ from loyalty.store import referrals as referrals_store
 from loyalty.store import snapshot as snapshot_store
 from loyalty.store.idempotency import IdempotencyRequest
 from loyalty.store.ledger import EntryItem, OrderItem, order_key
-from loyalty.store.members import MemberItem
 from loyalty.store.referrals import ReferralItem
 
 # Back ends may send a purchase a little ahead of our clock; more than this is a mistake.
@@ -177,8 +177,8 @@ def basket(request: PurchaseRequest, config: ProgramConfig, total: Decimal) -> d
     return {"lines": shares, "scale": scale}
 
 
-def _referral_conversion(friend: MemberItem, config: ProgramConfig, now: datetime) -> tuple[
-        MemberItem, list[Entry], tuple[ReferralItem, str] | None] | None:
+def _referral_conversion(friend: Member, config: ProgramConfig, now: datetime) -> tuple[
+        Member, list[Entry], tuple[ReferralItem, str] | None] | None:
     """A referred member's first purchase converts the referral: the referrer's funnel counts it and
     earns the `referral_conversion` action when the program has one (within its caps). Not while the
     referral is flagged or rejected; and a first purchase paid with the referrer's card, or from its device,

@@ -13,6 +13,7 @@ from loyalty.domain.actions import profile_is_complete
 from loyalty.domain.clock import iso_utc, local_day, utc_now
 from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import Conflict, Forbidden, LimitReached, ServiceUnavailable, ValidationFailed
+from loyalty.domain.holders import Member
 from loyalty.domain.households import followed_household, pool_id
 from loyalty.domain.ids import random_code
 from loyalty.domain.member import Entry, MemberChange, award_action, referral_release_day
@@ -30,7 +31,6 @@ from loyalty.store import referrals as referrals_store
 from loyalty.store import snapshot as snapshot_store
 from loyalty.store.db import ConditionFailed
 from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest
-from loyalty.store.members import MemberItem
 from loyalty.store.referrals import ReferralItem
 from loyalty.store.snapshot import Snapshot
 
@@ -102,7 +102,7 @@ def enroll(caller: Caller, request: EnrollRequest, idempotency: IdempotencyReque
         with escrow.given_back_unless_recorded(found[1]):
             return _enrollment_plan(snapshot, member, config, change, found)
 
-    def _enrollment_plan(snapshot: Snapshot, member: MemberItem, config: Any, change: MemberChange,
+    def _enrollment_plan(snapshot: Snapshot, member: Member, config: Any, change: MemberChange,
                          found: campaigns.Awards) -> Plan:
         campaigns.bonus_entry(change, "enrollment", now, found)
         entries: list[Entry] = change.finish()  # and the member's first due day (a birthday)
@@ -127,7 +127,7 @@ def enroll(caller: Caller, request: EnrollRequest, idempotency: IdempotencyReque
     return execute(idempotency, read, plan, replay_member_view)
 
 
-def _referred_sign_up(member: MemberItem, referrer: MemberItem, config: ProgramConfig, now: datetime,
+def _referred_sign_up(member: Member, referrer: Member, config: ProgramConfig, now: datetime,
                       entries: list[Entry]) -> ReferralItem:
     """A referred member's sign-up: the referrer's funnel counts it and earns `referral_signup` (within its
     caps), unless the safeguards flag it (the referee is the referrer under another name, or the referrer
@@ -161,7 +161,7 @@ def _referred_sign_up(member: MemberItem, referrer: MemberItem, config: ProgramC
                                         reasons=reasons, withheld=withheld, created_at=str(member.enrolled_at))
 
 
-def identity(member: MemberItem) -> referral_rules.Identity:
+def identity(member: Member) -> referral_rules.Identity:
     """What the referral safeguards compare of a member."""
     return referral_rules.Identity(email=member.email, phone=member.phone,
                                    devices=frozenset(member.device_hashes or []),
@@ -216,7 +216,7 @@ def erase(caller: Caller, path_id: str) -> Outcome:
         member.device_hashes = member.payment_hashes = None  # the referral safeguards' fingerprints too
         member.status = "erased"
         leaderboards.shown_changed(member)
-        members.schedule_member(member, None)
+        member.set_next_due(None)
         try:
             members.erase_member(member, email, code, phone, audit=audit_store.new_audit(
                 caller.sub, "member.erased", f"member:{member_id}") if member_id != caller.sub else None)
@@ -237,7 +237,7 @@ def get_member(caller: Caller, path_id: str) -> Outcome:
     return Outcome(200, member_view(member, config, utc_now(), tier_of=_followed_pool(member, config)))
 
 
-def _followed_pool(member: MemberItem, config: ProgramConfig) -> MemberItem | None:
+def _followed_pool(member: Member, config: ProgramConfig) -> Member | None:
     """tier_basis household: the pool whose tier the member's follows (read for the answer's tier)."""
     household_id = followed_household(config, member.household)
     if household_id is None:
@@ -286,7 +286,7 @@ def update_profile(caller: Caller, path_id: str, patch: ProfilePatch,
     return execute(idempotency, read, plan, replay_member_view)
 
 
-def _complete(member: MemberItem) -> bool:
+def _complete(member: Member) -> bool:
     return profile_is_complete(member.name, member.birthday, member.phone, member.preferences)
 
 

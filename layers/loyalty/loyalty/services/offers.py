@@ -6,6 +6,7 @@ from typing import Any
 
 from loyalty.domain.balances import available_points
 from loyalty.domain.clock import utc_now
+from loyalty.domain.holders import Member
 from loyalty.domain.offers import matches_preferences, preference_values
 from loyalty.domain.promotions import is_eligible, is_running
 from loyalty.services.catalog import reward_unavailable_reason
@@ -17,14 +18,13 @@ from loyalty.store import catalog
 from loyalty.store import partners as partner_store
 from loyalty.store import snapshot as snapshot_store
 from loyalty.store.catalog import RewardItem
-from loyalty.store.members import MemberItem
 from loyalty.store.partners import PartnerItem, PromotionItem
 
 CATALOG_PAGE = 100
 CATALOG_LIMIT = 1000
 
 
-def rank_offers(rewards: list[RewardItem], member: MemberItem, config: Any, now: Any) -> list[dict[str, Any]]:
+def rank_offers(rewards: list[RewardItem], member: Member, config: Any, now: Any) -> list[dict[str, Any]]:
     preferences = preference_values(member.preferences)
     available = available_points(member, now)
     offers = []
@@ -50,7 +50,7 @@ def rank_offers(rewards: list[RewardItem], member: MemberItem, config: Any, now:
 PARTNERS_LISTED = 50
 
 
-def promotion_offers(member: MemberItem, config: Any, now: Any) -> list[dict[str, Any]]:
+def promotion_offers(member: Member, config: Any, now: Any) -> list[dict[str, Any]]:
     """Partner promotions running now that this member may still use: the rules a claim applies
     (window, tier audience, budget, per-member limit)."""
     listed, _ = partner_store.list_partners(limit=PARTNERS_LISTED, cursor=None)

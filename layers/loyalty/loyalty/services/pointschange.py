@@ -17,6 +17,7 @@ from typing import Any
 
 from loyalty.domain import households
 from loyalty.domain.errors import Conflict, DomainError
+from loyalty.domain.holders import Member
 from loyalty.domain.member import ClosedHold, Entry, MemberChange
 from loyalty.domain.program import ProgramConfig
 from loyalty.services import leaderboards
@@ -28,7 +29,6 @@ from loyalty.store import snapshot as snapshot_store
 from loyalty.store.audit import AuditItem
 from loyalty.store.changes import PointsChange
 from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest
-from loyalty.store.members import MemberItem
 from loyalty.store.snapshot import Snapshot
 
 
@@ -37,7 +37,7 @@ class Turn:
     """One attempt's view: what was read, and the change a use case plans on it."""
 
     snapshot: Snapshot
-    member: MemberItem
+    member: Member
     config: ProgramConfig
     change: MemberChange
     # What the transaction writes besides the member and the change's entries: a use case sets the order,
@@ -46,7 +46,7 @@ class Turn:
     # A quote: the same plan, never committed; what it would take from shared budgets is looked at only.
     quoting: bool = False
     # The member's household pool, when read before planning (tier_basis household).
-    pool: MemberItem | None = None
+    pool: Member | None = None
 
     @property
     def today(self) -> date:
@@ -94,13 +94,13 @@ def _to_household(turn: Turn, now: datetime) -> None:
     if shared is not None:
         pool, entries, closed_holds = shared
         if turn.writes.new_order is not None:  # a purchase: its return takes the points back from the pool
-            turn.writes.new_order.household_id = str(turn.member.household["household_id"])
+            turn.writes.new_order.household_id = str((turn.member.household or {})["household_id"])
         turn.writes.other_members.append(pool)
         turn.writes.entries.extend(entries)
         turn.writes.closed_holds.extend(closed_holds)
 
 
-def followed_pool(member: MemberItem, change: MemberChange, config: ProgramConfig) -> MemberItem | None:
+def followed_pool(member: Member, change: MemberChange, config: ProgramConfig) -> Member | None:
     """With tier_basis household, a household's member follows its pool's tier: the pool, read (else None)."""
     household_id = households.followed_household(config, member.household)
     if household_id is None:
@@ -111,8 +111,8 @@ def followed_pool(member: MemberItem, change: MemberChange, config: ProgramConfi
     return pool
 
 
-def household_share(member: MemberItem, change: MemberChange, config: ProgramConfig, now: datetime,
-                    pool: MemberItem | None = None) -> tuple[MemberItem, list[Entry], list[ClosedHold]] | None:
+def household_share(member: Member, change: MemberChange, config: ProgramConfig, now: datetime,
+                    pool: Member | None = None) -> tuple[Member, list[Entry], list[ClosedHold]] | None:
     """What `change` earned for a household's member, moved to the pool: the pool (written under its own
     version: its members' earns and spends re-plan on a lost race), its own entries (a hold found expired,
     a tier reached; the earns are recorded on the member's entries) and the holds it closed by the way.

@@ -7,17 +7,17 @@ from typing import Any
 
 from loyalty.domain.balances import available_points, expiring_soon, held_points
 from loyalty.domain.clock import iso_utc, start_of_local_day
+from loyalty.domain.holders import Member
 from loyalty.domain.member import Entry
 from loyalty.domain.memberships import membership_view
 from loyalty.domain.program import ProgramConfig
 from loyalty.domain.tiers import next_tier, points_to_keep, qualifying_points
 from loyalty.store.catalog import RewardItem
 from loyalty.store.ledger import EntryItem, HoldItem
-from loyalty.store.members import MemberItem
 
 
-def member_view(member: MemberItem, config: ProgramConfig, now: datetime,
-                tier_of: MemberItem | None = None) -> dict[str, Any]:
+def member_view(member: Member, config: ProgramConfig, now: datetime,
+                tier_of: Member | None = None) -> dict[str, Any]:
     """The Member shape. `tier_of`: the household pool whose tier the member's follows (tier_basis household):
     its tier, and the next one on its qualifying points."""
     today = now.astimezone(config.zone).date()
@@ -64,7 +64,7 @@ def member_view(member: MemberItem, config: ProgramConfig, now: datetime,
     }
 
 
-def _tier_review(member: MemberItem, config: ProgramConfig) -> dict[str, Any] | None:
+def _tier_review(member: Member, config: ProgramConfig) -> dict[str, Any] | None:
     """When the member's tier is next reviewed and how many more qualifying points it needs by then to keep
     it; None when it cannot fall (the lowest tier)."""
     if not member.tier_review_day or config.tier_rank(member.tier) == 0:
@@ -74,7 +74,7 @@ def _tier_review(member: MemberItem, config: ProgramConfig) -> dict[str, Any] | 
             "points_to_keep": points_to_keep(config, member.tier, review, member.qualifying_days or {})}
 
 
-def _membership(member: MemberItem, config: ProgramConfig, today: date) -> dict[str, Any] | None:
+def _membership(member: Member, config: ProgramConfig, today: date) -> dict[str, Any] | None:
     return membership_view(member.membership, config, today)
 
 

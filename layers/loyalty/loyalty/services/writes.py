@@ -17,10 +17,10 @@ from typing import Any
 
 from loyalty.domain.entries import POOL_PREFIX, is_pool
 from loyalty.domain.errors import BadRequest, Conflict, DomainError, Gone, NotFound, ServiceUnavailable
+from loyalty.domain.holders import Member
 from loyalty.services.context import Outcome
 from loyalty.store.db import ConditionFailed
 from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest, idempotency_record, read_idempotency
-from loyalty.store.members import MemberItem
 from loyalty.store.snapshot import Snapshot
 
 MAX_ATTEMPTS = 10
@@ -48,7 +48,7 @@ def key_required(idempotency: IdempotencyRequest | None) -> IdempotencyRequest:
     return idempotency
 
 
-def enrolled_member(snapshot: Snapshot, member_id: str) -> MemberItem:
+def enrolled_member(snapshot: Snapshot, member_id: str) -> Member:
     """The member a request is about: 404 if it never enrolled, 410 once it erased its account
     (an erased member keeps its ledger for the books, but nothing reads or changes it any more)."""
     if snapshot.member is None:

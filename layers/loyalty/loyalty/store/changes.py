@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 
 from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.gamification import BadgeAward, Completion
-from loyalty.domain.member import ClosedHold, Entry
+from loyalty.domain.member import ClosedHold, Entry, Member
 from loyalty.store import db, escrow, gamification, households, referrals, shares
 from loyalty.store.audit import AuditItem, add_audit
 from loyalty.store.db import Txn
 from loyalty.store.idempotency import IdempotencyItem, add_idempotency
 from loyalty.store.ledger import EntryItem, HoldItem, OrderItem, closed_hold_actions, entry_item, hold_key
-from loyalty.store.members import MemberItem, member_update_actions
+from loyalty.store.members import MemberItem, item_of, member_update_actions
 from loyalty.store.partners import CodeItem, PromotionMemberItem, code_key, promotion_member_key
 from loyalty.store.referrals import ReferralItem
 from loyalty.store.vouchers import VoucherItem
@@ -57,7 +57,7 @@ def charge_actions(txn: Txn, charge: PromotionCharge) -> None:
 class PointsChange:
     """Everything one points-changing request writes, committed as one transaction."""
 
-    member: MemberItem
+    member: Member
     entries: list[Entry]
     idempotency: IdempotencyItem | None = None
     # Spends: the member must still hold at least this many available points.
@@ -69,7 +69,7 @@ class PointsChange:
     # A reward handed out: one unit of its stock, as planned on its pool (nothing when unlimited).
     reward_taken: shares.Pool | None = None
     # Other members touched in the same transaction (a referrer's bonus), each under its own version.
-    other_members: list[MemberItem] = field(default_factory=list)
+    other_members: list[Member] = field(default_factory=list)
     # A promotion's budget, per-member limit and code, charged in the same transaction.
     promotion: PromotionCharge | None = None
     # The prize wheel's budget, as planned on its pool, checked in the same transaction.
@@ -101,7 +101,8 @@ def commit_points_change(change: PointsChange) -> None:
     recorded / changed), share<nn> (a stock or budget share gave meanwhile: re-read), idempotency
     (the key was used meanwhile)."""
     txn = Txn()
-    cold = change.member.compact_if_due()
+    member = item_of(change.member)
+    cold = member.compact_if_due()
     if cold is not None:
         txn.put("cold_wallet", cold)  # guarded by the member's version, like every write of its wallet
     for index, entry in enumerate(change.entries):
@@ -109,8 +110,8 @@ def commit_points_change(change: PointsChange) -> None:
     condition = MemberItem.pk.exists()
     if change.spend is not None:
         condition &= MemberItem.available >= change.spend
-    txn.update("member", change.member, member_update_actions(change.member), condition)
-    for index, other in enumerate(change.other_members):
+    txn.update("member", member, member_update_actions(member), condition)
+    for index, other in enumerate(map(item_of, change.other_members)):
         txn.update(f"other_member{index}", other, member_update_actions(other), MemberItem.pk.exists())
     if change.new_order is not None:
         txn.put("order", change.new_order, OrderItem.pk.does_not_exist())

@@ -19,7 +19,7 @@ from pynamodb.attributes import JSONAttribute, UnicodeAttribute, VersionAttribut
 
 from loyalty.domain.errors import ServiceUnavailable
 from loyalty.domain.households import Household, pool_id
-from loyalty.domain.member import Entry
+from loyalty.domain.member import Entry, Member
 from loyalty.store import db
 from loyalty.store.base import Item, TableMeta
 from loyalty.store.db import Key, Txn, batch_get, load
@@ -30,7 +30,9 @@ from loyalty.store.members import (
     ColdWalletItem,
     MemberItem,
     cold_wallet_key,
+    item_of,
     member_key,
+    member_of,
     member_update_actions,
     new_member,
     with_cold_wallets,
@@ -96,8 +98,8 @@ class HouseholdRead:
     """A household as one consistent read found it (with its pool, and the members asked for)."""
 
     household: Household | None
-    pool: MemberItem | None
-    members: dict[str, MemberItem] = field(default_factory=dict)
+    pool: Member | None
+    members: dict[str, Member] = field(default_factory=dict)
     invitation: Invitation | None = None
     rev: int | None = None
 
@@ -127,8 +129,8 @@ def read_household(household_id: str, *, member_ids: tuple[str, ...] = (), code:
     invitation = loaded.get("invitation")
     return HouseholdRead(
         household=_household(item) if item is not None else None,
-        pool=loaded.get("pool"),
-        members={name[2:]: value for name, value in loaded.items()
+        pool=member_of(loaded["pool"]) if loaded.get("pool") is not None else None,
+        members={name[2:]: member_of(value) for name, value in loaded.items()
                  if name.startswith("m:") and isinstance(value, MemberItem)},
         invitation=Invitation(str(invitation.household_id), str(invitation.expires_at), invitation.used_by)
         if invitation is not None else None,
@@ -152,7 +154,7 @@ def read_whole_household(household_id: str, *, also: tuple[str, ...] = (), code:
     raise ServiceUnavailable("a household's members kept changing while it was read; retry", retry_after=1)
 
 
-def new_pool(household_id: str, name: str, *, tier: str, now: str) -> MemberItem:
+def new_pool(household_id: str, name: str, *, tier: str, now: str) -> Member:
     """The pool's item: a holder of points, never enrolled (no profile, no roster, no enrollment metrics)."""
     return new_member(pool_id(household_id), email="", name=name, referral_code="", status="pool",
                       enrolled_at=now, tier=tier, tier_since=now)
@@ -164,9 +166,9 @@ class HouseholdChange:
 
     household: Household
     rev: int | None  # the version read (None: a new household)
-    pool: MemberItem
+    pool: Member
     new_pool: bool = False
-    members: list[MemberItem] = field(default_factory=list)
+    members: list[Member] = field(default_factory=list)
     entries: list[Entry] = field(default_factory=list)
     # An invitation used now: (code, member_id, now).
     used_code: tuple[str, str, str] | None = None
@@ -189,11 +191,12 @@ def commit_household_change(change: HouseholdChange) -> None:
                                        HouseholdItem.status.set(household.status),
                                        HouseholdItem.tenure.set(household.tenure),
                                        HouseholdItem.owner_id.set(household.owner_id)], HouseholdItem.pk.exists())
+    pool = item_of(change.pool)
     if change.new_pool:
-        txn.put("pool", change.pool, MemberItem.pk.does_not_exist())
+        txn.put("pool", pool, MemberItem.pk.does_not_exist())
     else:
-        txn.update("pool", change.pool, member_update_actions(change.pool), MemberItem.pk.exists())
-    for index, member in enumerate(change.members):
+        txn.update("pool", pool, member_update_actions(pool), MemberItem.pk.exists())
+    for index, member in enumerate(map(item_of, change.members)):
         txn.update(f"member{index}", member, member_update_actions(member), MemberItem.pk.exists())
     for index, entry in enumerate(change.entries):
         txn.put(f"entry{index}", entry_item(entry), EntryItem.pk.does_not_exist())

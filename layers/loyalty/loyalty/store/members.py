@@ -13,8 +13,9 @@ indexes; enrollment, profile updates, erasure, lists and search.
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
@@ -22,7 +23,7 @@ from pynamodb.exceptions import PynamoDBException
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 
 from loyalty.domain.errors import BadRequest, ServiceUnavailable
-from loyalty.domain.member import Entry
+from loyalty.domain.member import Entry, Member
 from loyalty.store import db
 from loyalty.store.audit import AuditItem, add_audit
 from loyalty.store.base import Item, TableMeta
@@ -339,6 +340,42 @@ ROSTER_SHARDS = 64
 ROSTER_QUERIES_PER_PAGE = 16
 
 
+# The attributes a member item and the domain's Member share by name. The rest are the store's: the wallet's
+# hot and cold parts (Member.lots and .qualifying_days are the whole maps), the index keys (Member.due_day is
+# the due index's day), the version.
+_SHARED = tuple(field.name for field in dataclasses.fields(Member)
+                if field.name not in ("lots", "qualifying_days", "due_day", "stored"))
+
+
+def _due_day(item: MemberItem) -> str | None:
+    return (item.gsi2sk or "").split("#", 1)[0] or None
+
+
+def member_of(item: MemberItem) -> Member:
+    """The domain's member of an item read with its WALLET item (`stored`: the item, for the write back)."""
+    return Member(**{name: getattr(item, name) for name in _SHARED}, lots=item.lots,
+                  qualifying_days=item.qualifying_days, due_day=_due_day(item), stored=item)
+
+
+def item_of(member: Member) -> MemberItem:
+    """The item to write for a member: the one it was read from (or a new one) with what changed set, so an
+    update names only those attributes (member_update_actions)."""
+    item = member.stored if isinstance(member.stored, MemberItem) else MemberItem(
+        *member_key(member.member_id), member_id=member.member_id)
+    member.stored = item
+    for name in _SHARED:
+        value = getattr(member, name)
+        if getattr(item, name) != value:
+            setattr(item, name, value)
+    if item.lots != member.lots:
+        item.lots = dict(member.lots)
+    if item.qualifying_days != member.qualifying_days:
+        item.qualifying_days = dict(member.qualifying_days)
+    if _due_day(item) != member.due_day:
+        schedule_member(item, member.due_day)
+    return item
+
+
 def roster_key(tier: str, status: str, shard: int) -> str:
     return f"ROSTER#{tier}#{status}#{shard:02d}"
 
@@ -367,19 +404,20 @@ def member_update_actions(member: MemberItem) -> list[Any]:
     return actions
 
 
-def new_member(member_id: str, **attributes: Any) -> MemberItem:
-    pk, sk = member_key(member_id)
-    return MemberItem(pk, sk, member_id=member_id, **attributes)
+def new_member(member_id: str, **attributes: Any) -> Member:
+    """A member not yet stored, with an item's defaults (create_member writes it)."""
+    return member_of(MemberItem(*member_key(member_id), member_id=member_id, **attributes))
 
 
-def create_member(member: MemberItem, idempotency: IdempotencyItem | None,
-                  entries: Iterable[Entry] = (), referrer: MemberItem | None = None,
+def create_member(member: Member, idempotency: IdempotencyItem | None,
+                  entries: Iterable[Entry] = (), referrer: Member | None = None,
                   audit: AuditItem | None = None, referral: ReferralItem | None = None) -> None:
     """Raises ConditionFailed: member (id taken), email (taken), referral_code (collision),
     referrer (moved meanwhile), idempotency."""
     txn = Txn()
-    place_on_roster(member)
-    txn.put("member", member, MemberItem.pk.does_not_exist())
+    item = item_of(member)
+    place_on_roster(item)
+    txn.put("member", item, MemberItem.pk.does_not_exist())
     txn.put("email", UniqueItem(*email_key(member.email), member_id=member.member_id),
             UniqueItem.pk.does_not_exist())
     txn.put("referral_code", UniqueItem(*referral_code_key(member.referral_code), member_id=member.member_id),
@@ -389,7 +427,8 @@ def create_member(member: MemberItem, idempotency: IdempotencyItem | None,
     for index, entry in enumerate(entries):
         txn.put(f"entry{index}", entry_item(entry), EntryItem.pk.does_not_exist())
     if referrer is not None:
-        txn.update("referrer", referrer, member_update_actions(referrer), MemberItem.pk.exists())
+        referrer_item = item_of(referrer)
+        txn.update("referrer", referrer_item, member_update_actions(referrer_item), MemberItem.pk.exists())
     if referral is not None:
         txn.put("referral", referral, ReferralItem.pk.does_not_exist())
     add_audit(txn, audit)
@@ -397,14 +436,15 @@ def create_member(member: MemberItem, idempotency: IdempotencyItem | None,
     db.commit(txn)
 
 
-def update_member(member: MemberItem, idempotency: IdempotencyItem | None, *, old_email: str | None = None,
+def update_member(member: Member, idempotency: IdempotencyItem | None, *, old_email: str | None = None,
                   old_phone: str | None = None, entries: Iterable[Entry] = (),
                   audit: AuditItem | None = None) -> None:
     """A profile change (and the entries it awards), guarded by the member's version. A changed email
     moves its uniqueness guard in the same transaction, a changed phone its search item.
     ConditionFailed: member, email, idempotency."""
     txn = Txn()
-    txn.update("member", member, member_update_actions(member), MemberItem.pk.exists())
+    item = item_of(member)
+    txn.update("member", item, member_update_actions(item), MemberItem.pk.exists())
     if old_email is not None and old_email != member.email:
         txn.put("email", UniqueItem(*email_key(member.email), member_id=member.member_id),
                 UniqueItem.pk.does_not_exist())
@@ -422,12 +462,13 @@ def update_member(member: MemberItem, idempotency: IdempotencyItem | None, *, ol
     db.commit(txn)
 
 
-def erase_member(member: MemberItem, email: str, referral_code: str, phone: str | None = None,
+def erase_member(member: Member, email: str, referral_code: str, phone: str | None = None,
                  audit: AuditItem | None = None) -> None:
     """The member without personal data, its email and referral code released, under the version read.
     ConditionFailed(member) when the member changed since."""
     txn = Txn()
-    txn.update("member", member, member_update_actions(member), MemberItem.pk.exists())
+    item = item_of(member)
+    txn.update("member", item, member_update_actions(item), MemberItem.pk.exists())
     txn.delete("email", UniqueItem(*email_key(email), member_id=member.member_id))
     txn.delete("referral_code", UniqueItem(*referral_code_key(referral_code), member_id=member.member_id))
     if phone:
@@ -485,7 +526,7 @@ def roster_page(keys: list[str], *, limit: int, cursor: str | None) -> tuple[lis
     return found, encode_cursor({"key": {"S": keys[position]}, **{k: {"S": v} for k, v in plain.items()}})
 
 
-def members(member_ids: list[str]) -> list[MemberItem]:
+def members(member_ids: list[str]) -> list[Member]:
     """The members named, with their WALLET items, in the order given, those that exist."""
     keys = [key for member_id in member_ids for key in (member_key(member_id), cold_wallet_key(member_id))]
     for _attempt in range(TORN_READ_ATTEMPTS):
@@ -495,7 +536,7 @@ def members(member_ids: list[str]) -> list[MemberItem]:
             loaded[member_id] = load(MemberItem, raw.get(member_key(member_id)))
             loaded[f"{member_id}_cold"] = load(ColdWalletItem, raw.get(cold_wallet_key(member_id)))
         if with_cold_wallets(loaded):
-            return [loaded[member_id] for member_id in member_ids if loaded[member_id] is not None]
+            return [member_of(loaded[member_id]) for member_id in member_ids if loaded[member_id] is not None]
     raise ServiceUnavailable("a member's wallet kept changing while it was read; retry", retry_after=1)
 
 
@@ -539,19 +580,27 @@ def due_page(shard_key: str, *, through_day: str, after: str | None, limit: int)
         raise
 
 
-def members_in_segment(segment: int, total: int, after: dict[str, str] | None,
-                       page_size: int = 200) -> Iterator[MemberItem]:
-    """The members of one segment of a parallel Scan, from just after the item `after`. A job."""
+def backfill_search_keys(segment: int, total: int, after: dict[str, str] | None, *, stop: Callable[[int], bool],
+                         page_size: int = 200) -> tuple[int, int, dict[str, str] | None]:
+    """The roster key and phone item of each member of one segment of a parallel Scan that has none, from just
+    after the item `after`, until `stop(members seen)`. Returns (members seen, members given their keys, the
+    item to go on after, None when the segment is done). A job."""
     start = {"pk": after["pk"], "sk": after["sk"]} if after else None
+    seen = backfilled = 0
     try:
-        yield from MemberItem.scan(MemberItem.sk == "PROFILE", segment=segment, total_segments=total,
-                                   page_size=page_size, last_evaluated_key=typed_key(start) if start else None)
+        for member in MemberItem.scan(MemberItem.sk == "PROFILE", segment=segment, total_segments=total,
+                                      page_size=page_size, last_evaluated_key=typed_key(start) if start else None):
+            seen += 1
+            backfilled += int(_add_search_keys(member))
+            if stop(seen):
+                return seen, backfilled, {"pk": str(member.pk), "sk": str(member.sk)}
     except PynamoDBException as exc:
         raise_if_transient(exc)
         raise
+    return seen, backfilled, None
 
 
-def add_search_keys(member: MemberItem) -> bool:
+def _add_search_keys(member: MemberItem) -> bool:
     """The member's roster key and phone item, as a write of the member would set them now (no other
     attribute changes; a member erased or written meanwhile is left to its own write). False: nothing to do."""
     if member.status == "erased" or member.gsi3pk:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from loyalty.domain.errors import ServiceUnavailable
 from loyalty.domain.households import Household
+from loyalty.domain.member import Member
 from loyalty.store import referrals, shares
 from loyalty.store.catalog import RewardItem, claimed_reward, reward_key
 from loyalty.store.db import Key, batch_get, load
@@ -24,6 +25,7 @@ from loyalty.store.members import (
     cold_wallet_key,
     email_key,
     member_key,
+    member_of,
     referral_code_key,
     with_cold_wallets,
 )
@@ -44,7 +46,7 @@ from loyalty.store.vouchers import VoucherItem, voucher_key
 class Snapshot:
     """What one consistent BatchGetItem returned for a request."""
 
-    member: MemberItem | None = None
+    member: Member | None = None
     program: ProgramItem | None = None
     idempotency: IdempotencyItem | None = None
     order: OrderItem | None = None
@@ -64,7 +66,7 @@ class Snapshot:
     # A ledger entry of the member (the redemption a cancel names).
     entry: EntryItem | None = None
     # The other member of a transfer.
-    other_member: MemberItem | None = None
+    other_member: Member | None = None
     # A referred member's referral record (read with its referrer, at its first purchase or a return).
     referral_record: ReferralItem | None = None
     # A household whose pool the request spends: the household and its version.
@@ -152,6 +154,11 @@ def read_snapshot(
             break
     else:
         raise ServiceUnavailable("a member's wallet kept changing while it was read; retry", retry_after=1)
+    # The use cases see the domain's members; the items stay the store's (member_of keeps them to write back).
+    for name in ("member", "other_member"):
+        item = loaded.get(name)
+        if isinstance(item, MemberItem):
+            setattr(snapshot, name, member_of(item))
     for name, (owner, index) in pools.items():
         setattr(snapshot, name, shares.pool_from(owner, index, raw.get(share_keys[name])))
     if reward_id is not None:

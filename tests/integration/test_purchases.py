@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from loyalty.store.idempotency import IdempotencyRequest, idempotency_record
+from loyalty.store.idempotency import IdempotencyItem, idempotency_key
 from tests.events import Api
 
 TRUSTED = {"sub": "pos", "scopes": ["loyalty/transactions"]}
@@ -73,7 +73,7 @@ def test_a_big_baskets_answer_is_stored_deflated_and_replays_whole(api: Api, ali
     assert first.status == again.status == 201 and again.body == first.body
     assert len(first.body["details"]["skus"]) == 50
     # And such an answer is kept deflated in its record (one write unit instead of two or three)
-    record = idempotency_record(IdempotencyRequest("pos", "big-1", "h"), 201, json.dumps(first.body))
+    record = IdempotencyItem.get(*idempotency_key("pos", "big-1"))
     assert record.body is None and record.body_deflated is not None and len(record.body_deflated) < 1000
     assert json.loads(record.answer()) == first.body
 

@@ -20,7 +20,7 @@ from loyalty.store import audit as audit_store
 from loyalty.store import members as members_store
 from loyalty.store import snapshot as snapshot_store
 from loyalty.store.audit import AuditItem
-from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest
+from loyalty.store.idempotency import IdempotencyRecord, IdempotencyRequest
 from loyalty.store.snapshot import Snapshot
 
 SEARCH_KEYS = ("email", "phone", "referral_code")
@@ -80,7 +80,7 @@ def set_blocked(caller: Caller, member_id: str, request: BlockRequest | UnblockR
         audit: AuditItem = audit_store.new_audit(caller.sub, "member.blocked" if blocking else "member.unblocked",
                                                 f"member:{member_id}", details)
 
-        def commit(record: IdempotencyItem | None) -> None:
+        def commit(record: IdempotencyRecord | None) -> None:
             members_store.update_member(member, record, audit=audit)
 
         return Plan(200, member_view(member, config, now), commit)

@@ -30,7 +30,7 @@ from loyalty.store import audit as audit_store
 from loyalty.store import campaigns as store
 from loyalty.store import snapshot as snapshot_store
 from loyalty.store.campaigns import CampaignItem
-from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest
+from loyalty.store.idempotency import IdempotencyRecord, IdempotencyRequest
 from loyalty.store.program import ProgramItem
 from loyalty.store.snapshot import Snapshot
 
@@ -155,7 +155,7 @@ def save_campaign(caller: Caller, campaign_id: str | None, request: rules.Campai
             if change.caps_kept:
                 store.set_budget(*new_budget)
 
-        def commit(record: IdempotencyItem | None) -> None:
+        def commit(record: IdempotencyRecord | None) -> None:
             store.save_campaign(item, must_be_new=must_be_new, program=program, running_json=running_json,
                                 audit=audit, idempotency=record)
             if new_budget is not None:
@@ -265,7 +265,7 @@ def create_segment(caller: Caller, segment: rules.Segment, idempotency: Idempote
         audit = audit_store.new_audit(caller.sub, "segment.created", f"segment:{segment.segment_id}",
                                      {"name": segment.name})
 
-        def commit(record: IdempotencyItem | None) -> None:
+        def commit(record: IdempotencyRecord | None) -> None:
             store.save_segment(item, audit, record)
 
         return Plan(201, view, commit, final_conflicts={

@@ -19,7 +19,7 @@ from loyalty.store import audit as audit_store
 from loyalty.store import catalog
 from loyalty.store import snapshot as snapshot_store
 from loyalty.store.catalog import RewardItem
-from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest
+from loyalty.store.idempotency import IdempotencyRecord, IdempotencyRequest
 from loyalty.store.snapshot import Snapshot
 
 
@@ -74,7 +74,7 @@ def save_reward(caller: Caller, reward_id: str | None, request: RewardRequest,
         audit = audit_store.new_audit(caller.sub, "reward.created" if creating else "reward.updated",
                                      f"reward:{reward_id}", {"points": request.points, "stock": request.stock})
 
-        def commit(record: IdempotencyItem | None) -> None:
+        def commit(record: IdempotencyRecord | None) -> None:
             catalog.save_reward(reward, record, must_be_new=creating, audit=audit)
 
         return Plan(201 if creating else 200, reward_view(reward), commit, final_conflicts={

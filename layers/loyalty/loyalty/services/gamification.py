@@ -32,7 +32,7 @@ from loyalty.store import audit as audit_store
 from loyalty.store import campaigns as campaign_store
 from loyalty.store import gamification as store
 from loyalty.store import snapshot as snapshot_store
-from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest
+from loyalty.store.idempotency import IdempotencyRecord, IdempotencyRequest
 from loyalty.store.program import ProgramItem
 from loyalty.store.snapshot import Snapshot
 
@@ -78,7 +78,7 @@ def create_badge(caller: Caller, badge: game.Badge, idempotency: IdempotencyRequ
         item = store.new_badge(badge.badge_id, json.dumps(_badge_view(badge)), iso_utc(utc_now()))
         audit = audit_store.new_audit(caller.sub, "badge.created", f"badge:{badge.badge_id}", {"name": badge.name})
 
-        def commit(record: IdempotencyItem | None) -> None:
+        def commit(record: IdempotencyRecord | None) -> None:
             store.create_badge(item, audit, record)
 
         return Plan(201, _badge_view(badge), commit, final_conflicts={
@@ -116,7 +116,7 @@ def award_badge(caller: Caller, member_id: str, badge_id: str, reason: str,
         audit = audit_store.new_audit(caller.sub, "badge.awarded", f"member:{member_id}",
                                       {"badge_id": badge_id, "reason": reason})
 
-        def commit(record: IdempotencyItem | None) -> None:
+        def commit(record: IdempotencyRecord | None) -> None:
             store.award_badge(award, audit, record)
 
         return Plan(201, {"member_id": member_id, "badge_id": badge_id, "name": names[badge_id],
@@ -219,7 +219,7 @@ def save_challenge(caller: Caller, challenge_id: str | None, challenge: game.Cha
                                       {"name": challenge.name, "active": challenge.active})
         definition = json.dumps(_view(challenge))
 
-        def commit(record: IdempotencyItem | None) -> None:
+        def commit(record: IdempotencyRecord | None) -> None:
             store.save_challenge(challenge.challenge_id, definition, stamp, must_be_new=must_be_new, program=program,
                                  running=running_list, audit=audit, idempotency=record)
 

@@ -43,7 +43,7 @@ from loyalty.store import ledger as ledger_store
 from loyalty.store import snapshot as snapshot_store
 from loyalty.store.db import ConditionFailed
 from loyalty.store.households import HouseholdChange, HouseholdRead
-from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest
+from loyalty.store.idempotency import IdempotencyRecord, IdempotencyRequest
 from loyalty.store.snapshot import Snapshot
 
 INVITATION_CODE_LENGTH = 12
@@ -110,7 +110,7 @@ def _membership_change(idempotency: IdempotencyRequest | None, member_id: str,
     def planned(snapshot: Snapshot) -> Plan:
         status, body, change, final = plan(snapshot)
 
-        def commit(record: IdempotencyItem | None) -> None:
+        def commit(record: IdempotencyRecord | None) -> None:
             change.idempotency = record
             store.commit_household_change(change)
 

@@ -57,7 +57,7 @@ from loyalty.store import imports as store
 from loyalty.store import members as members_store
 from loyalty.store import snapshot
 from loyalty.store.db import ConditionFailed
-from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest
+from loyalty.store.idempotency import IdempotencyRecord, IdempotencyRequest
 from loyalty.store.imports import ImportItem
 from loyalty.store.snapshot import Snapshot
 
@@ -105,7 +105,7 @@ def create_import(caller: Caller, request: ImportRequest, idempotency: Idempoten
         audit = audit_store.new_audit(caller.sub, "import.created", f"import:{import_id}",
                                      {"kind": request.kind, "format": request.format})
 
-        def commit(record: IdempotencyItem | None) -> None:
+        def commit(record: IdempotencyRecord | None) -> None:
             store.create_import(item, audit, record)
 
         return Plan(201, {**progress(item), "upload_url": upload_url}, commit)

@@ -31,7 +31,7 @@ from loyalty.store import snapshot as snapshot_store
 from loyalty.store.base import table_name
 from loyalty.store.changes import PointsChange
 from loyalty.store.db import item_count
-from loyalty.store.idempotency import IdempotencyItem
+from loyalty.store.idempotency import IdempotencyRecord
 from loyalty.store.referrals import ReferralItem
 from loyalty.store.snapshot import Snapshot
 
@@ -77,7 +77,7 @@ def maintain_member(member_id: str, now: datetime) -> list[str]:
     def plan(snapshot: Snapshot) -> Plan:
         member = snapshot.member
 
-        def nothing(_: IdempotencyItem | None) -> None:
+        def nothing(_: IdempotencyRecord | None) -> None:
             return None
 
         if member is None:
@@ -102,7 +102,7 @@ def maintain_member(member_id: str, now: datetime) -> list[str]:
         released = _released_referrals(change.released_referrals, now)
         pool, pool_entries, pool_holds = shared if shared is not None else (None, [], [])
 
-        def commit(_: IdempotencyItem | None) -> None:
+        def commit(_: IdempotencyRecord | None) -> None:
             changes_store.commit_points_change(PointsChange(
                 member, entries + pool_entries, closed_holds=closed_holds + pool_holds, referrals=released,
                 other_members=[pool] if pool is not None else []))

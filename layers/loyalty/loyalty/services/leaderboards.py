@@ -19,7 +19,7 @@ from loyalty.services.writes import Plan, execute
 from loyalty.store import audit as audit_store
 from loyalty.store import leaderboards as store
 from loyalty.store import snapshot as snapshot_store
-from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest
+from loyalty.store.idempotency import IdempotencyRecord, IdempotencyRequest
 from loyalty.store.program import ProgramItem
 from loyalty.store.snapshot import Snapshot
 
@@ -58,7 +58,7 @@ def create_leaderboard(caller: Caller, leaderboard: boards.Leaderboard,
         audit = audit_store.new_audit(caller.sub, "leaderboard.created", f"leaderboard:{leaderboard.leaderboard_id}",
                                       {"name": leaderboard.name, "metric": leaderboard.metric})
 
-        def commit(record: IdempotencyItem | None) -> None:
+        def commit(record: IdempotencyRecord | None) -> None:
             store.save_leaderboard(leaderboard.leaderboard_id, json.dumps(leaderboard.model_dump(mode="json")), stamp,
                                    program=program, every=json.dumps(every, separators=(",", ":")), audit=audit,
                                    idempotency=record)

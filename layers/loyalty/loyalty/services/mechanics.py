@@ -31,7 +31,7 @@ from loyalty.services.writes import Plan, execute, key_required, step
 from loyalty.store import audit, catalog, vouchers
 from loyalty.store import snapshot as snapshot_store
 from loyalty.store.catalog import RewardItem
-from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest
+from loyalty.store.idempotency import IdempotencyRecord, IdempotencyRequest
 from loyalty.store.snapshot import Snapshot
 from loyalty.store.vouchers import VoucherItem
 
@@ -228,7 +228,7 @@ def use_voucher(caller: Caller, path_id: str, code: str, idempotency: Idempotenc
         if now.isoformat() > voucher.valid_until.replace("Z", "+00:00"):
             raise Gone("the voucher has run out", code="voucher_expired")
 
-        def commit(record: IdempotencyItem | None) -> None:
+        def commit(record: IdempotencyRecord | None) -> None:
             vouchers.use_voucher(voucher, iso_utc(now), record)
 
         return Plan(200, {"code": code, "voucher_id": voucher.voucher_id, "name": voucher.name, "status": "used",

@@ -30,7 +30,7 @@ from loyalty.store import gamification as gamification_store
 from loyalty.store import referrals as referrals_store
 from loyalty.store import snapshot as snapshot_store
 from loyalty.store.db import ConditionFailed
-from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest
+from loyalty.store.idempotency import IdempotencyRecord, IdempotencyRequest
 from loyalty.store.referrals import ReferralItem
 from loyalty.store.snapshot import Snapshot
 
@@ -115,7 +115,7 @@ def enroll(caller: Caller, request: EnrollRequest, idempotency: IdempotencyReque
                 referral = _referred_sign_up(member, referrer, config, now, entries)
         body = member_view(member, config, now)
 
-        def commit(record: IdempotencyItem | None) -> None:
+        def commit(record: IdempotencyRecord | None) -> None:
             with escrow.given_back_unless_recorded(found[1]):
                 members.create_member(member, record, entries, referrer, audit, referral)
 
@@ -276,7 +276,7 @@ def update_profile(caller: Caller, path_id: str, patch: ProfilePatch,
         entries = change.finish()  # also reschedules (a new birthday)
         body = member_view(member, config, now)
 
-        def commit(record: IdempotencyItem | None) -> None:
+        def commit(record: IdempotencyRecord | None) -> None:
             members.update_member(member, record, old_email=old_email, old_phone=old_phone, entries=entries)
 
         return Plan(200, body, commit, final_conflicts={
@@ -344,7 +344,7 @@ def record_invites(caller: Caller, path_id: str, request: InviteRequest,
         body = {"referral_code": member.referral_code,
                 **{name: int(funnel.get(name, 0)) for name in ("invited", "signed_up", "converted", "points_earned")}}
 
-        def commit(record: IdempotencyItem | None) -> None:
+        def commit(record: IdempotencyRecord | None) -> None:
             members.update_member(member, record, entries=entries)
 
         return Plan(201, body, commit)

@@ -54,7 +54,7 @@ from loyalty.store import snapshot as snapshot_store
 from loyalty.store.audit import AuditItem
 from loyalty.store.changes import PromotionCharge
 from loyalty.store.db import ConditionFailed
-from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest, idempotency_record
+from loyalty.store.idempotency import IdempotencyRecord, IdempotencyRequest, idempotency_record
 from loyalty.store.ledger import OrderItem
 from loyalty.store.partners import PartnerItem, PromotionCountersItem, PromotionItem, partner_order_key
 from loyalty.store.snapshot import Snapshot
@@ -146,7 +146,7 @@ def onboard(caller: Caller, request: PartnerRequest, idempotency: IdempotencyReq
                                  {"name": request.name, "key_id": key_id})
 
     def plan(_: Snapshot) -> Plan:
-        def commit(record: IdempotencyItem | None) -> None:
+        def commit(record: IdempotencyRecord | None) -> None:
             store.create_partner(partner, key, record, audit)
 
         # The key is shown once: a replay of this request answers without it.
@@ -192,7 +192,7 @@ def rotate_key(caller: Caller, partner_id: str, request: KeyRequest, idempotency
                                  {"key_id": key_id, "revoked": [k.key_id for k in old]})
 
     def plan(_: Snapshot) -> Plan:
-        def commit(record: IdempotencyItem | None) -> None:
+        def commit(record: IdempotencyRecord | None) -> None:
             store.add_key(partner, key, old, record, audit)
 
         body = {"partner_id": partner.partner_id, "key_id": key_id, "revoked": [k.key_id for k in old]}
@@ -244,7 +244,7 @@ def create_promotion(caller: Caller, request: PromotionRequest, idempotency: Ide
         counters = PromotionCountersItem(*store.promotion_counters_key(promotion_id),
                                          budget_points=request.budget_points)
 
-        def commit(record: IdempotencyItem | None) -> None:
+        def commit(record: IdempotencyRecord | None) -> None:
             store.create_promotion(promotion, counters, record, audit)
 
         return Plan(201, promotion_view(promotion, request.budget_points, now), commit)

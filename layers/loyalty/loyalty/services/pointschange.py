@@ -28,7 +28,7 @@ from loyalty.store import changes, escrow
 from loyalty.store import snapshot as snapshot_store
 from loyalty.store.audit import AuditItem
 from loyalty.store.changes import PointsChange
-from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest
+from loyalty.store.idempotency import IdempotencyRecord, IdempotencyRequest
 from loyalty.store.snapshot import Snapshot
 
 
@@ -77,7 +77,7 @@ def change_points(idempotency: IdempotencyRequest | None, member_id: str, now: d
     def plan(snapshot: Snapshot) -> Plan:
         turn, decision, body = _planned(snapshot, member_id, now, decide, while_blocked=while_blocked, audit=audit)
 
-        def commit(record: IdempotencyItem | None) -> None:
+        def commit(record: IdempotencyRecord | None) -> None:
             turn.writes.idempotency = record
             with escrow.given_back_unless_recorded(turn.writes.campaign_budgets):
                 changes.commit_points_change(turn.writes)

@@ -20,7 +20,7 @@ from loyalty.services.context import Caller, Outcome, checked_id
 from loyalty.services.writes import Plan, execute
 from loyalty.store import snapshot
 from loyalty.store import webhooks as store
-from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest
+from loyalty.store.idempotency import IdempotencyRecord, IdempotencyRequest
 from loyalty.store.snapshot import Snapshot
 from loyalty.store.webhooks import WebhookItem
 
@@ -97,7 +97,7 @@ def register(caller: Caller, url: str, description: str | None,
                            secret="whsec_" + secrets.token_urlsafe(32), description=description,
                            created_at=iso_utc(utc_now()))
 
-        def commit(record: IdempotencyItem | None) -> None:
+        def commit(record: IdempotencyRecord | None) -> None:
             store.save_webhook(hook, record)
 
         # The signing secret is shown once: a replay answers without it.

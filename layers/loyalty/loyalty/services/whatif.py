@@ -29,7 +29,7 @@ from loyalty.store import audit as audit_store
 from loyalty.store import snapshot as snapshot_store
 from loyalty.store import whatif as store
 from loyalty.store.db import plain_item
-from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest
+from loyalty.store.idempotency import IdempotencyRecord, IdempotencyRequest
 from loyalty.store.snapshot import Snapshot
 from loyalty.store.whatif import WhatIfItem
 
@@ -53,7 +53,7 @@ def start(caller: Caller, request: WhatIfRequest, idempotency: IdempotencyReques
         audit = audit_store.new_audit(caller.sub, "what_if.started", f"what_if:{job_id}",
                                      {"from": job.from_day, "to": job.to_day})
 
-        def commit(record: IdempotencyItem | None) -> None:
+        def commit(record: IdempotencyRecord | None) -> None:
             store.create_job(job, audit, record)
             work_queue.send([{"step": "what_if", "job_id": job_id, "n": 0}])
 

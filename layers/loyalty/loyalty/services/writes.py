@@ -20,7 +20,7 @@ from loyalty.domain.errors import BadRequest, Conflict, DomainError, Gone, NotFo
 from loyalty.domain.holders import Member
 from loyalty.services.context import Outcome
 from loyalty.store.db import ConditionFailed
-from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest, idempotency_record, read_idempotency
+from loyalty.store.idempotency import IdempotencyRecord, IdempotencyRequest, idempotency_record, read_idempotency
 from loyalty.store.snapshot import Snapshot
 
 MAX_ATTEMPTS = 10
@@ -33,7 +33,7 @@ Replayer = Callable[[Any], Any]
 class Plan:
     status: int
     body: Any
-    commit: Callable[[IdempotencyItem | None], None]
+    commit: Callable[[IdempotencyRecord | None], None]
     # A failed condition on these labels is final (raise the error) rather than a race to retry.
     final_conflicts: dict[str, DomainError] = field(default_factory=dict)
     # What a replay returns when it must differ from the first answer (a secret shown only once).
@@ -64,7 +64,7 @@ def dumps(body: Any) -> str:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
-def replay(record: IdempotencyItem, request: IdempotencyRequest, replayer: Replayer | None = None) -> Outcome:
+def replay(record: IdempotencyRecord, request: IdempotencyRequest, replayer: Replayer | None = None) -> Outcome:
     if record.request_hash != request.request_hash:
         raise Conflict(
             "this Idempotency-Key was already used with a different request", code="idempotency_key_reused"

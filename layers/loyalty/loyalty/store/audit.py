@@ -15,7 +15,7 @@ from loyalty.domain.ids import new_ulid
 from loyalty.store import db
 from loyalty.store.base import Item, TableMeta
 from loyalty.store.db import Txn, decode_cursor, query_page
-from loyalty.store.idempotency import IdempotencyItem, add_idempotency
+from loyalty.store.idempotency import IdempotencyRecord, add_idempotency
 
 
 class AuditItem(Item):
@@ -51,7 +51,7 @@ def add_audit(txn: Txn, audit: AuditItem | None) -> None:
         txn.put("audit", audit, AuditItem.pk.does_not_exist())
 
 
-def create_audited(label: str, item: Model, audit: AuditItem | None, idempotency: IdempotencyItem | None) -> None:
+def create_audited(label: str, item: Model, audit: AuditItem | None, idempotency: IdempotencyRecord | None) -> None:
     """A new item of an admin write (an import, a what-if job, a segment...), its audit record and the
     idempotency record of its request, in one transaction. Raises ConditionFailed: `label` (the id is
     taken), idempotency."""

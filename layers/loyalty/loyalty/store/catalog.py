@@ -20,7 +20,7 @@ from loyalty.store import db, shares
 from loyalty.store.audit import AuditItem, add_audit
 from loyalty.store.base import Item, TableMeta
 from loyalty.store.db import Txn, batch_get, decode_cursor, encode_cursor, load, raise_if_transient, typed_key
-from loyalty.store.idempotency import IdempotencyItem, add_idempotency
+from loyalty.store.idempotency import IdempotencyRecord, add_idempotency
 
 
 class CatalogIndex(GlobalSecondaryIndex["RewardItem"]):
@@ -96,7 +96,7 @@ def _catalog_entries(reward: RewardItem) -> list[CatalogItem]:
                         updated_at=reward.updated_at) for replica in range(CATALOG_REPLICAS)]
 
 
-def save_reward(reward: RewardItem, idempotency: IdempotencyItem | None, *, must_be_new: bool,
+def save_reward(reward: RewardItem, idempotency: IdempotencyRecord | None, *, must_be_new: bool,
                 audit: AuditItem | None = None) -> None:
     """The reward, its catalog entries and its shares (the definition copied, the stock split) in one
     transaction: a PUT sets the stock to what it says, as claims after it see it."""

@@ -14,7 +14,7 @@ from loyalty.domain.member import ClosedHold, Entry, Member
 from loyalty.store import db, escrow, gamification, households, referrals, shares
 from loyalty.store.audit import AuditItem, add_audit
 from loyalty.store.db import Txn
-from loyalty.store.idempotency import IdempotencyItem, add_idempotency
+from loyalty.store.idempotency import IdempotencyRecord, add_idempotency
 from loyalty.store.ledger import EntryItem, HoldItem, OrderItem, closed_hold_actions, entry_item, hold_key
 from loyalty.store.members import MemberItem, item_of, member_update_actions
 from loyalty.store.partners import CodeItem, PromotionMemberItem, code_key, promotion_member_key
@@ -59,7 +59,7 @@ class PointsChange:
 
     member: Member
     entries: list[Entry]
-    idempotency: IdempotencyItem | None = None
+    idempotency: IdempotencyRecord | None = None
     # Spends: the member must still hold at least this many available points.
     spend: int | None = None
     new_order: OrderItem | None = None

@@ -23,7 +23,7 @@ from loyalty.domain.member import Entry, Member
 from loyalty.store import db
 from loyalty.store.base import Item, TableMeta
 from loyalty.store.db import Key, Txn, batch_get, load
-from loyalty.store.idempotency import IdempotencyItem, add_idempotency
+from loyalty.store.idempotency import IdempotencyRecord, add_idempotency
 from loyalty.store.ledger import EntryItem, entry_item
 from loyalty.store.members import (
     TORN_READ_ATTEMPTS,
@@ -172,7 +172,7 @@ class HouseholdChange:
     entries: list[Entry] = field(default_factory=list)
     # An invitation used now: (code, member_id, now).
     used_code: tuple[str, str, str] | None = None
-    idempotency: IdempotencyItem | None = None
+    idempotency: IdempotencyRecord | None = None
 
 
 def commit_household_change(change: HouseholdChange) -> None:

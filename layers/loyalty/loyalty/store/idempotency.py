@@ -1,12 +1,13 @@
 """Idempotency records: IDEM#<scope>#<key> / IDEM, written in the same transaction as the effect
-they protect; the answer is kept (deflated when long) for replays.
+they protect; the answer is kept (deflated when long) for replays. The use cases hold an
+`IdempotencyRecord` (plain); the item is this module's.
 """
 
 from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pynamodb.attributes import BinaryAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
 
@@ -54,29 +55,60 @@ class IdempotencyRequest:
     request_hash: str
 
 
-def read_idempotency(request: IdempotencyRequest) -> IdempotencyItem | None:
-    raw = batch_get([idempotency_key(request.scope, request.key)])
-    return load(IdempotencyItem, next(iter(raw.values()), None))
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    """A request's answer as recorded (or to record) under its key: what a replay returns."""
+
+    scope: str
+    key: str
+    request_hash: str
+    status_code: int
+    body: str
+    created_at: str
+    expires: datetime | None = None
+
+    def answer(self) -> str:
+        return self.body
 
 
-def idempotency_record(request: IdempotencyRequest, status_code: int, body: str) -> IdempotencyItem:
-    now = utc_now()
-    pk, sk = idempotency_key(request.scope, request.key)
-    record = IdempotencyItem(pk, sk, request_hash=request.request_hash, status_code=status_code,
-                             created_at=iso_utc(now), expires=now + IDEMPOTENCY_TTL)
-    if len(body) > DEFLATE_ANSWERS_OVER:
-        record.body_deflated = zlib.compress(body.encode("utf-8"), 6)
+def _record_of(item: IdempotencyItem) -> IdempotencyRecord:
+    scope, _, key = str(item.pk).removeprefix("IDEM#").partition("#")
+    return IdempotencyRecord(scope, key, str(item.request_hash), int(item.status_code), item.answer(),
+                             str(item.created_at), item.expires)
+
+
+def idempotency_record_of(item: IdempotencyItem | None) -> IdempotencyRecord | None:
+    """The record of an item read (store.snapshot reads it with the rest of a request)."""
+    return None if item is None else _record_of(item)
+
+
+def _item_of(record: IdempotencyRecord) -> IdempotencyItem:
+    item = IdempotencyItem(*idempotency_key(record.scope, record.key), request_hash=record.request_hash,
+                           status_code=record.status_code, created_at=record.created_at, expires=record.expires)
+    if len(record.body) > DEFLATE_ANSWERS_OVER:
+        item.body_deflated = zlib.compress(record.body.encode("utf-8"), 6)
     else:
-        record.body = body
-    return record
+        item.body = record.body
+    return item
 
 
-def add_idempotency(txn: Txn, record: IdempotencyItem | None) -> None:
+def read_idempotency(request: IdempotencyRequest) -> IdempotencyRecord | None:
+    raw = batch_get([idempotency_key(request.scope, request.key)])
+    return idempotency_record_of(load(IdempotencyItem, next(iter(raw.values()), None)))
+
+
+def idempotency_record(request: IdempotencyRequest, status_code: int, body: str) -> IdempotencyRecord:
+    now = utc_now()
+    return IdempotencyRecord(request.scope, request.key, request.request_hash, status_code, body, iso_utc(now),
+                             now + IDEMPOTENCY_TTL)
+
+
+def add_idempotency(txn: Txn, record: IdempotencyRecord | None) -> None:
     if record is not None:
-        txn.put("idempotency", record, IdempotencyItem.pk.does_not_exist())
+        txn.put("idempotency", _item_of(record), IdempotencyItem.pk.does_not_exist())
 
 
-def save_idempotent_result(idempotency: IdempotencyItem) -> None:
+def save_idempotent_result(idempotency: IdempotencyRecord) -> None:
     """For requests that change nothing else: the record alone, first writer wins."""
     txn = Txn()
     add_idempotency(txn, idempotency)

@@ -24,7 +24,7 @@ from loyalty.store import aggregates, db
 from loyalty.store.audit import AuditItem, add_audit
 from loyalty.store.base import Item, TableMeta
 from loyalty.store.db import Txn, batch_get, connection, error_code, load, raise_if_transient
-from loyalty.store.idempotency import IdempotencyItem, add_idempotency
+from loyalty.store.idempotency import IdempotencyRecord, add_idempotency
 from loyalty.store.program import ProgramItem, update_riders
 
 LEADERBOARDS_PK = "LEADERBOARDS"
@@ -69,7 +69,7 @@ def get_leaderboard(leaderboard_id: str) -> str | None:
 
 
 def save_leaderboard(leaderboard_id: str, definition: str, at: str, *, program: ProgramItem, every: str,
-                     audit: AuditItem, idempotency: IdempotencyItem | None) -> None:
+                     audit: AuditItem, idempotency: IdempotencyRecord | None) -> None:
     """A new leaderboard, every program replica's list (`every`: all the definitions), the audit and
     idempotency records. Raises ConditionFailed: leaderboard (the id is taken), program (written meanwhile),
     idempotency."""

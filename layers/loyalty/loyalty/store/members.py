@@ -48,7 +48,7 @@ from loyalty.store.db import (
     raise_if_transient,
     typed_key,
 )
-from loyalty.store.idempotency import IdempotencyItem, add_idempotency
+from loyalty.store.idempotency import IdempotencyRecord, add_idempotency
 from loyalty.store.ledger import EntryItem, entry_item, member_partition
 from loyalty.store.referrals import ReferralItem
 
@@ -409,7 +409,7 @@ def new_member(member_id: str, **attributes: Any) -> Member:
     return member_of(MemberItem(*member_key(member_id), member_id=member_id, **attributes))
 
 
-def create_member(member: Member, idempotency: IdempotencyItem | None,
+def create_member(member: Member, idempotency: IdempotencyRecord | None,
                   entries: Iterable[Entry] = (), referrer: Member | None = None,
                   audit: AuditItem | None = None, referral: ReferralItem | None = None) -> None:
     """Raises ConditionFailed: member (id taken), email (taken), referral_code (collision),
@@ -436,7 +436,7 @@ def create_member(member: Member, idempotency: IdempotencyItem | None,
     db.commit(txn)
 
 
-def update_member(member: Member, idempotency: IdempotencyItem | None, *, old_email: str | None = None,
+def update_member(member: Member, idempotency: IdempotencyRecord | None, *, old_email: str | None = None,
                   old_phone: str | None = None, entries: Iterable[Entry] = (),
                   audit: AuditItem | None = None) -> None:
     """A profile change (and the entries it awards), guarded by the member's version. A changed email

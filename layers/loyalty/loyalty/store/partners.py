@@ -24,7 +24,7 @@ from loyalty.store.db import (
     load,
     raise_if_transient,
 )
-from loyalty.store.idempotency import IdempotencyItem, add_idempotency
+from loyalty.store.idempotency import IdempotencyRecord, add_idempotency
 from loyalty.store.shares import ShareItem
 
 
@@ -194,7 +194,7 @@ def new_key(key_id: str, partner_id: str, secret_hash: str) -> PartnerKeyItem:
                           status="active", created_at=iso_utc(utc_now()))
 
 
-def create_partner(partner: PartnerItem, key: PartnerKeyItem, idempotency: IdempotencyItem | None,
+def create_partner(partner: PartnerItem, key: PartnerKeyItem, idempotency: IdempotencyRecord | None,
                    audit: AuditItem | None = None) -> None:
     txn = Txn()
     txn.put("partner", partner, PartnerItem.pk.does_not_exist())
@@ -205,7 +205,7 @@ def create_partner(partner: PartnerItem, key: PartnerKeyItem, idempotency: Idemp
 
 
 def add_key(partner: PartnerItem, key: PartnerKeyItem, revoke: list[PartnerKeyItem],
-            idempotency: IdempotencyItem | None, audit: AuditItem | None = None) -> None:
+            idempotency: IdempotencyRecord | None, audit: AuditItem | None = None) -> None:
     txn = Txn()
     txn.put("key", key, PartnerKeyItem.pk.does_not_exist())
     txn.update("partner", partner, [PartnerItem.key_ids.set(partner.key_ids)], PartnerItem.pk.exists(),
@@ -258,7 +258,7 @@ def list_partners(*, limit: int, cursor: str | None) -> tuple[list[PartnerItem],
 
 
 def create_promotion(promotion: PromotionItem, counters: PromotionCountersItem,
-                     idempotency: IdempotencyItem | None, audit: AuditItem | None = None) -> None:
+                     idempotency: IdempotencyRecord | None, audit: AuditItem | None = None) -> None:
     """The promotion, its codes counter and its budget shares (each with a copy of the definition)."""
     txn = Txn()
     txn.put("promotion", promotion, PromotionItem.pk.does_not_exist())

@@ -15,7 +15,13 @@ from loyalty.store import referrals, shares
 from loyalty.store.catalog import RewardItem, claimed_reward, reward_key
 from loyalty.store.db import Key, batch_get, load
 from loyalty.store.households import HouseholdItem, household_key, household_of
-from loyalty.store.idempotency import IdempotencyItem, IdempotencyRequest, idempotency_key
+from loyalty.store.idempotency import (
+    IdempotencyItem,
+    IdempotencyRecord,
+    IdempotencyRequest,
+    idempotency_key,
+    idempotency_record_of,
+)
 from loyalty.store.ledger import EntryItem, HoldItem, OrderItem, entry_key, hold_key, order_key
 from loyalty.store.members import (
     TORN_READ_ATTEMPTS,
@@ -48,7 +54,7 @@ class Snapshot:
 
     member: Member | None = None
     program: ProgramItem | None = None
-    idempotency: IdempotencyItem | None = None
+    idempotency: IdempotencyRecord | None = None
     order: OrderItem | None = None
     # A reward or promotion as a claim sees it: the definition from the share the request picked, whose
     # pool the claim takes from (reward.stock: what that share holds, or all of them once it held none).
@@ -148,6 +154,8 @@ def read_snapshot(
         for name, value in loaded.items():
             if name == "household_item":
                 snapshot.household, snapshot.household_rev = household_of(value)
+            elif name == "idempotency":
+                snapshot.idempotency = idempotency_record_of(value)
             elif not name.endswith("_cold"):
                 setattr(snapshot, name, value)
         if with_cold_wallets(loaded):

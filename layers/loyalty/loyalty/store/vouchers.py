@@ -8,7 +8,7 @@ from pynamodb.attributes import TTLAttribute, UnicodeAttribute
 from loyalty.store import db
 from loyalty.store.base import Item, TableMeta
 from loyalty.store.db import Key, Txn
-from loyalty.store.idempotency import IdempotencyItem, add_idempotency
+from loyalty.store.idempotency import IdempotencyRecord, add_idempotency
 
 
 class VoucherItem(Item):
@@ -31,7 +31,7 @@ def voucher_key(code: str) -> Key:
     return f"VOUCHER#{code}", "VOUCHER"
 
 
-def use_voucher(voucher: VoucherItem, at: str, idempotency: IdempotencyItem | None) -> None:
+def use_voucher(voucher: VoucherItem, at: str, idempotency: IdempotencyRecord | None) -> None:
     """ConditionFailed(voucher) when it was used meanwhile, (idempotency) when the key was."""
     txn = Txn()
     txn.update("voucher", voucher, [VoucherItem.status.set("used"), VoucherItem.used_at.set(at)],

@@ -12,7 +12,7 @@ from loyalty.domain.ids import new_ulid
 from loyalty.store import db
 from loyalty.store.base import Item, TableMeta
 from loyalty.store.db import Txn, batch_get, decode_cursor, encode_cursor, load, raise_if_transient
-from loyalty.store.idempotency import IdempotencyItem, add_idempotency
+from loyalty.store.idempotency import IdempotencyRecord, add_idempotency
 
 
 class WebhookItem(Item):
@@ -50,7 +50,7 @@ class DeliveryItem(Item):
 LOG_TTL = timedelta(days=30)
 
 
-def save_webhook(webhook: WebhookItem, idempotency: IdempotencyItem | None) -> None:
+def save_webhook(webhook: WebhookItem, idempotency: IdempotencyRecord | None) -> None:
     """The webhook and the idempotency record of its registration, in one transaction."""
     txn = Txn()
     txn.put("webhook", webhook, WebhookItem.pk.does_not_exist())

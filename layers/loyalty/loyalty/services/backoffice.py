@@ -19,7 +19,7 @@ from loyalty.services.writes import Plan, enrolled_member, execute
 from loyalty.store import audit as audit_store
 from loyalty.store import members as members_store
 from loyalty.store import snapshot as snapshot_store
-from loyalty.store.audit import AuditItem
+from loyalty.store.audit import AuditRecord
 from loyalty.store.idempotency import IdempotencyRecord, IdempotencyRequest
 from loyalty.store.snapshot import Snapshot
 
@@ -77,7 +77,7 @@ def set_blocked(caller: Caller, member_id: str, request: BlockRequest | UnblockR
         config = config_of(snapshot.program)
         member.status = "blocked" if blocking else "active"
         details: dict[str, Any] = {"reason": request.reason} if isinstance(request, BlockRequest) else {}
-        audit: AuditItem = audit_store.new_audit(caller.sub, "member.blocked" if blocking else "member.unblocked",
+        audit: AuditRecord = audit_store.new_audit(caller.sub, "member.blocked" if blocking else "member.unblocked",
                                                 f"member:{member_id}", details)
 
         def commit(record: IdempotencyRecord | None) -> None:
@@ -89,7 +89,7 @@ def set_blocked(caller: Caller, member_id: str, request: BlockRequest | UnblockR
                    lambda: snapshot_store.read_snapshot(member_id=member_id, idempotency=idempotency), plan)
 
 
-def audit_view(item: AuditItem) -> dict[str, Any]:
+def audit_view(item: AuditRecord) -> dict[str, Any]:
     return {"audit_id": item.audit_id, "at": item.at, "actor": item.actor, "action": item.action,
             "target": item.target, "details": item.details or {}}
 

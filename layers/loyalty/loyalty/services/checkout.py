@@ -32,7 +32,7 @@ from loyalty.services.writes import enrolled_member, key_required
 from loyalty.store import audit as audit_store
 from loyalty.store import ledger, shares
 from loyalty.store import snapshot as snapshot_store
-from loyalty.store.audit import AuditItem
+from loyalty.store.audit import AuditRecord
 from loyalty.store.idempotency import IdempotencyRequest
 from loyalty.store.ledger import HoldItem, hold_key
 
@@ -200,7 +200,7 @@ def cancel_from(holder_id: str, redemption_id: str, request: CancelRedemptionReq
 
 
 def _cancel(member_id: str, redemption_id: str, request: CancelRedemptionRequest, idempotency: IdempotencyRequest,
-            now: datetime, audit: AuditItem | None, *, give_stock_back: bool) -> Outcome:
+            now: datetime, audit: AuditRecord | None, *, give_stock_back: bool) -> Outcome:
     def decide(turn: Turn) -> Decision:
         redemption = turn.snapshot.entry
         if redemption is None or redemption.type != EntryType.REDEEM:

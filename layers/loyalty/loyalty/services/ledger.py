@@ -36,7 +36,7 @@ from loyalty.store import audit as audit_store
 from loyalty.store import referrals as referrals_store
 from loyalty.store import snapshot as snapshot_store
 from loyalty.store.idempotency import IdempotencyRequest
-from loyalty.store.ledger import EntryItem, OrderItem, order_key
+from loyalty.store.ledger import OrderItem, order_key
 from loyalty.store.referrals import ReferralItem
 
 # Back ends may send a purchase a little ahead of our clock; more than this is a mistake.
@@ -361,7 +361,7 @@ def redeem_from(holder_id: str, request: RedemptionRequest, idempotency: Idempot
     return change_points(idempotency, member_id, now, decide, reward_id=request.reward_id, **reading)
 
 
-def redemption_view(entry: Entry | EntryItem, balance_after: int) -> dict[str, Any]:
+def redemption_view(entry: Entry, balance_after: int) -> dict[str, Any]:
     """The Redemption shape, from its redeem entry (as issued, or cancelled since)."""
     redemption = entry.redemption or {}
     view = {

@@ -51,7 +51,7 @@ from loyalty.store import checkpoints as checkpoint_store
 from loyalty.store import idempotency as idempotency_store
 from loyalty.store import partners as store
 from loyalty.store import snapshot as snapshot_store
-from loyalty.store.audit import AuditItem
+from loyalty.store.audit import AuditRecord
 from loyalty.store.changes import PromotionCharge
 from loyalty.store.db import ConditionFailed
 from loyalty.store.idempotency import IdempotencyRecord, IdempotencyRequest, idempotency_record
@@ -224,7 +224,7 @@ def promotion_view(promotion: PromotionItem, budget_left: int | None, now: datet
 
 
 def create_promotion(caller: Caller, request: PromotionRequest, idempotency: IdempotencyRequest | None,
-                     audit: AuditItem | None = None) -> Outcome:
+                     audit: AuditRecord | None = None) -> Outcome:
     """`audit`: the program staff's own code batch is an admin write (a partner's promotion is not)."""
     partner_id = str(caller.partner_id)
     promotion_id = new_ulid()

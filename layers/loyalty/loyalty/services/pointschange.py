@@ -26,7 +26,7 @@ from loyalty.services.program import config_of
 from loyalty.services.writes import Plan, Replayer, enrolled_member, execute
 from loyalty.store import changes, escrow
 from loyalty.store import snapshot as snapshot_store
-from loyalty.store.audit import AuditItem
+from loyalty.store.audit import AuditRecord
 from loyalty.store.changes import PointsChange
 from loyalty.store.idempotency import IdempotencyRecord, IdempotencyRequest
 from loyalty.store.snapshot import Snapshot
@@ -63,7 +63,7 @@ class Decision:
 
 def change_points(idempotency: IdempotencyRequest | None, member_id: str, now: datetime,
                   decide: Callable[[Turn], Decision], *, replayer: Replayer | None = None,
-                  while_blocked: bool = False, audit: AuditItem | None = None, **reading: Any) -> Outcome:
+                  while_blocked: bool = False, audit: AuditRecord | None = None, **reading: Any) -> Outcome:
     """Run `decide` on the member `member_id` (404 if never enrolled, 410 once erased) as it reads now,
     with `reading` (keyword arguments of store.snapshot.read_snapshot) read in the same request.
 
@@ -157,7 +157,7 @@ def quote_points(member_id: str, now: datetime, decide: Callable[[Turn], Decisio
 
 
 def _planned(snapshot: Snapshot, member_id: str, now: datetime, decide: Callable[[Turn], Decision], *,
-             while_blocked: bool = False, audit: AuditItem | None = None,
+             while_blocked: bool = False, audit: AuditRecord | None = None,
              quoting: bool = False) -> tuple[Turn, Decision, Any]:
     """One attempt's plan on what was read: the turn (with every write it takes), the decision, the answer."""
     member = enrolled_member(snapshot, member_id)

@@ -13,7 +13,7 @@ from loyalty.domain.memberships import membership_view
 from loyalty.domain.program import ProgramConfig
 from loyalty.domain.tiers import next_tier, points_to_keep, qualifying_points
 from loyalty.store.catalog import RewardItem
-from loyalty.store.ledger import EntryItem, HoldItem
+from loyalty.store.ledger import HoldItem
 
 
 def member_view(member: Member, config: ProgramConfig, now: datetime,
@@ -78,7 +78,7 @@ def _membership(member: Member, config: ProgramConfig, today: date) -> dict[str,
     return membership_view(member.membership, config, today)
 
 
-def entry_view(entry: Entry | EntryItem) -> dict[str, Any]:
+def entry_view(entry: Entry) -> dict[str, Any]:
     source = {"channel": None, "order_id": None, "partner_id": None, "action": None}
     source.update(entry.source or {})
     view: dict[str, Any] = {
@@ -109,7 +109,7 @@ def entry_view(entry: Entry | EntryItem) -> dict[str, Any]:
     return view
 
 
-def pool_entry_view(entry: Entry | EntryItem) -> dict[str, Any]:
+def pool_entry_view(entry: Entry) -> dict[str, Any]:
     """An entry of a household pool's ledger: a contributor's earn shows what the pool received and the
     pool's balance after it."""
     view = entry_view(entry)

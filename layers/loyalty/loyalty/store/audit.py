@@ -1,9 +1,11 @@
 """The audit log of admin writes: AUDIT / <ulid>, oldest first, written in the transaction of the
-change it records (staff writes only: one partition's 1,000 writes/s is far above what staff do).
+change it records (staff writes only: one partition's 1,000 writes/s is far above what staff do). The use
+cases hold a plain `AuditRecord`; the item is this module's.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from pynamodb.attributes import JSONAttribute, UnicodeAttribute
@@ -39,19 +41,31 @@ def audit_key(audit_id: str) -> tuple[str, str]:
     return AUDIT_PK, audit_id
 
 
-def new_audit(actor: str, action: str, target: str, details: dict[str, Any] | None = None) -> AuditItem:
+@dataclass
+class AuditRecord:
+    """One admin write: who, what, on what, when."""
+
+    audit_id: str
+    at: str
+    actor: str
+    action: str
+    target: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def new_audit(actor: str, action: str, target: str, details: dict[str, Any] | None = None) -> AuditRecord:
     """An audit record of an admin write, for the transaction of that write (who, what, on what)."""
-    audit_id = new_ulid()
-    return AuditItem(*audit_key(audit_id), audit_id=audit_id, at=iso_utc(utc_now()), actor=actor, action=action,
-                     target=target, details=details or {})
+    return AuditRecord(new_ulid(), iso_utc(utc_now()), actor, action, target, details or {})
 
 
-def add_audit(txn: Txn, audit: AuditItem | None) -> None:
+def add_audit(txn: Txn, audit: AuditRecord | None) -> None:
     if audit is not None:
-        txn.put("audit", audit, AuditItem.pk.does_not_exist())
+        txn.put("audit", AuditItem(*audit_key(audit.audit_id), audit_id=audit.audit_id, at=audit.at,
+                                   actor=audit.actor, action=audit.action, target=audit.target,
+                                   details=audit.details), AuditItem.pk.does_not_exist())
 
 
-def create_audited(label: str, item: Model, audit: AuditItem | None, idempotency: IdempotencyRecord | None) -> None:
+def create_audited(label: str, item: Model, audit: AuditRecord | None, idempotency: IdempotencyRecord | None) -> None:
     """A new item of an admin write (an import, a what-if job, a segment...), its audit record and the
     idempotency record of its request, in one transaction. Raises ConditionFailed: `label` (the id is
     taken), idempotency."""
@@ -62,9 +76,11 @@ def create_audited(label: str, item: Model, audit: AuditItem | None, idempotency
     db.commit(txn)
 
 
-def list_audit(*, limit: int, cursor: str | None) -> tuple[list[AuditItem], str | None]:
+def list_audit(*, limit: int, cursor: str | None) -> tuple[list[AuditRecord], str | None]:
     """A page of the audit log, oldest first."""
     start = decode_cursor(cursor, ("pk", "sk"))
     if start is not None and start["pk"] != AUDIT_PK:
         raise BadRequest("the cursor belongs to another list", code="invalid_cursor")
-    return query_page(AuditItem, AUDIT_PK, None, limit, start, forward=True)
+    items, next_cursor = query_page(AuditItem, AUDIT_PK, None, limit, start, forward=True)
+    return [AuditRecord(str(item.audit_id), str(item.at), str(item.actor), str(item.action), str(item.target),
+                        dict(item.details or {})) for item in items], next_cursor

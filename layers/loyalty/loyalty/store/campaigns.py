@@ -18,7 +18,7 @@ from pynamodb.exceptions import PynamoDBException
 
 from loyalty.domain.allowance import split
 from loyalty.store import db, escrow, shares
-from loyalty.store.audit import AuditItem, add_audit, create_audited
+from loyalty.store.audit import AuditRecord, add_audit, create_audited
 from loyalty.store.base import Item, TableMeta
 from loyalty.store.db import Txn, batch_get, load, raise_if_transient
 from loyalty.store.idempotency import IdempotencyRecord, add_idempotency
@@ -105,7 +105,7 @@ def list_campaigns() -> Iterator[CampaignItem]:
 
 
 def save_campaign(item: CampaignItem, *, must_be_new: bool, program: ProgramItem, running_json: str,
-                  audit: AuditItem, idempotency: IdempotencyRecord | None) -> None:
+                  audit: AuditRecord, idempotency: IdempotencyRecord | None) -> None:
     """Raises ConditionFailed: campaign (exists, when new), program (a campaign or program written
     meanwhile: re-read), idempotency."""
     txn = Txn()
@@ -140,7 +140,7 @@ def get_segment(segment_id: str) -> SegmentItem | None:
     return load(SegmentItem, batch_get([key]).get(key))
 
 
-def save_segment(item: SegmentItem, audit: AuditItem, idempotency: IdempotencyRecord | None) -> None:
+def save_segment(item: SegmentItem, audit: AuditRecord, idempotency: IdempotencyRecord | None) -> None:
     """Raises ConditionFailed: segment (the id is taken), idempotency."""
     create_audited("segment", item, audit, idempotency)
 

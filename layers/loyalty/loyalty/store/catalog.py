@@ -17,7 +17,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from loyalty.domain.errors import BadRequest
 from loyalty.settings import settings
 from loyalty.store import db, shares
-from loyalty.store.audit import AuditItem, add_audit
+from loyalty.store.audit import AuditRecord, add_audit
 from loyalty.store.base import Item, TableMeta
 from loyalty.store.db import Txn, batch_get, decode_cursor, encode_cursor, load, raise_if_transient, typed_key
 from loyalty.store.idempotency import IdempotencyRecord, add_idempotency
@@ -97,7 +97,7 @@ def _catalog_entries(reward: RewardItem) -> list[CatalogItem]:
 
 
 def save_reward(reward: RewardItem, idempotency: IdempotencyRecord | None, *, must_be_new: bool,
-                audit: AuditItem | None = None) -> None:
+                audit: AuditRecord | None = None) -> None:
     """The reward, its catalog entries and its shares (the definition copied, the stock split) in one
     transaction: a PUT sets the stock to what it says, as claims after it see it."""
     txn = Txn()

@@ -12,10 +12,18 @@ from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.gamification import BadgeAward, Completion
 from loyalty.domain.member import ClosedHold, Entry, Member
 from loyalty.store import db, escrow, gamification, households, referrals, shares
-from loyalty.store.audit import AuditItem, add_audit
+from loyalty.store.audit import AuditRecord, add_audit
 from loyalty.store.db import Txn
 from loyalty.store.idempotency import IdempotencyRecord, add_idempotency
-from loyalty.store.ledger import EntryItem, HoldItem, OrderItem, closed_hold_actions, entry_item, hold_key
+from loyalty.store.ledger import (
+    EntryItem,
+    HoldItem,
+    OrderItem,
+    closed_hold_actions,
+    entry_item,
+    entry_key,
+    hold_key,
+)
 from loyalty.store.members import MemberItem, item_of, member_update_actions
 from loyalty.store.partners import CodeItem, PromotionMemberItem, code_key, promotion_member_key
 from loyalty.store.referrals import ReferralItem
@@ -80,8 +88,8 @@ class PointsChange:
     closed_holds: list[ClosedHold] = field(default_factory=list)
     # A redemption cancelled: its entry marked (once), and one unit of its reward's stock given back.
     # An admin's change: its audit record, in the same transaction.
-    audit: AuditItem | None = None
-    cancelled_redemption: EntryItem | None = None
+    audit: AuditRecord | None = None
+    cancelled_redemption: Entry | None = None
     stock_given_back: tuple[str, int, str | None] | None = None  # (owner, share index, when the stock was set)
     # Campaign points drawn from this instance's chunks of their budgets (store.escrow): nothing of the
     # budget is written here; a failed commit gives them back (services.pointschange).
@@ -138,8 +146,9 @@ def commit_points_change(change: PointsChange) -> None:
                    closed_hold_actions(hold), HoldItem.status == "held", versioned=False)
     if change.cancelled_redemption is not None:
         redemption = change.cancelled_redemption
-        txn.update("redemption", redemption, [EntryItem.redemption.set(redemption.redemption),
-                                              EntryItem.reversal_id.set(redemption.reversal_id)],
+        txn.update("redemption", EntryItem(*entry_key(redemption.member_id, redemption.entry_id)),
+                   [EntryItem.redemption.set(redemption.redemption),
+                    EntryItem.reversal_id.set(str(redemption.reversal_id))],
                    EntryItem.pk.exists() & EntryItem.reversal_id.does_not_exist(), versioned=False)
     if change.stock_given_back is not None:
         shares.give_back_actions(txn, *change.stock_given_back)

@@ -24,7 +24,7 @@ from pynamodb.exceptions import PynamoDBException
 
 from loyalty.domain.gamification import BadgeAward, CompletedChallenge, Completion, EarnedBadge
 from loyalty.store import db
-from loyalty.store.audit import AuditItem, add_audit, create_audited
+from loyalty.store.audit import AuditRecord, add_audit, create_audited
 from loyalty.store.base import Item, TableMeta
 from loyalty.store.db import Txn, batch_get, load, raise_if_transient
 from loyalty.store.idempotency import IdempotencyRecord, add_idempotency
@@ -109,7 +109,7 @@ def new_badge(badge_id: str, definition: str, created_at: str) -> BadgeItem:
     return BadgeItem(*badge_key(badge_id), definition=definition, created_at=created_at)
 
 
-def create_badge(item: BadgeItem, audit: AuditItem, idempotency: IdempotencyRecord | None) -> None:
+def create_badge(item: BadgeItem, audit: AuditRecord, idempotency: IdempotencyRecord | None) -> None:
     """Raises ConditionFailed: badge (the id is taken), idempotency."""
     create_audited("badge", item, audit, idempotency)
 
@@ -148,7 +148,7 @@ def running_json(program: ProgramItem | None) -> str:
 
 
 def save_challenge(challenge_id: str, definition: str, at: str, *, must_be_new: bool, program: ProgramItem,
-                   running: str, audit: AuditItem, idempotency: IdempotencyRecord | None) -> None:
+                   running: str, audit: AuditRecord, idempotency: IdempotencyRecord | None) -> None:
     """The challenge, every program replica's running list (so the next purchase after the answer sees it),
     the audit and idempotency records, in one transaction. Raises ConditionFailed: challenge (exists, when
     new), program (the program, a campaign or a challenge was written meanwhile: re-read), idempotency."""
@@ -191,7 +191,7 @@ def award_actions(txn: Txn, awards: list[BadgeAward], completions: list[Completi
         ], versioned=False)
 
 
-def award_badge(award: BadgeAward, audit: AuditItem, idempotency: IdempotencyRecord | None) -> None:
+def award_badge(award: BadgeAward, audit: AuditRecord, idempotency: IdempotencyRecord | None) -> None:
     """A badge given by hand: the member's badge, the audit and idempotency records. Raises
     ConditionFailed: member (not enrolled, or erased), idempotency."""
     txn = Txn()

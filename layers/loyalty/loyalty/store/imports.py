@@ -25,7 +25,7 @@ from pynamodb.attributes import (
 from pynamodb.exceptions import PynamoDBException
 from pynamodb.expressions.condition import size
 
-from loyalty.store.audit import AuditItem, create_audited
+from loyalty.store.audit import AuditRecord, create_audited
 from loyalty.store.base import Item, TableMeta
 from loyalty.store.db import batch_get, error_code, load, raise_if_transient
 from loyalty.store.idempotency import IdempotencyRecord
@@ -125,7 +125,7 @@ def new_import(import_id: str, **attributes: Any) -> ImportItem:
     return ImportItem(*import_key(import_id), import_id=import_id, **attributes)
 
 
-def create_import(item: ImportItem, audit: AuditItem, idempotency: IdempotencyRecord | None) -> None:
+def create_import(item: ImportItem, audit: AuditRecord, idempotency: IdempotencyRecord | None) -> None:
     """The import, its audit record and the idempotency record of its request, in one transaction."""
     create_audited("import", item, audit, idempotency)
 

@@ -21,7 +21,7 @@ from pynamodb.exceptions import PynamoDBException
 
 from loyalty.domain.errors import ServiceUnavailable
 from loyalty.store import aggregates, db
-from loyalty.store.audit import AuditItem, add_audit
+from loyalty.store.audit import AuditRecord, add_audit
 from loyalty.store.base import Item, TableMeta
 from loyalty.store.db import Txn, batch_get, connection, error_code, load, raise_if_transient
 from loyalty.store.idempotency import IdempotencyRecord, add_idempotency
@@ -69,7 +69,7 @@ def get_leaderboard(leaderboard_id: str) -> str | None:
 
 
 def save_leaderboard(leaderboard_id: str, definition: str, at: str, *, program: ProgramItem, every: str,
-                     audit: AuditItem, idempotency: IdempotencyRecord | None) -> None:
+                     audit: AuditRecord, idempotency: IdempotencyRecord | None) -> None:
     """A new leaderboard, every program replica's list (`every`: all the definitions), the audit and
     idempotency records. Raises ConditionFailed: leaderboard (the id is taken), program (written meanwhile),
     idempotency."""

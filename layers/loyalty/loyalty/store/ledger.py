@@ -177,6 +177,14 @@ def ledger_day_key(day: str, shard: int) -> str:
     return f"LEDGERDAY#{day}#{shard:03d}"
 
 
+_ENTRY_FIELDS = tuple(field.name for field in dataclasses.fields(Entry))
+
+
+def entry_of(item: EntryItem) -> Entry:
+    """A ledger entry as the use cases see it (the item's index keys and member version stay here)."""
+    return Entry(**{name: getattr(item, name) for name in _ENTRY_FIELDS})
+
+
 def entry_item(entry: Entry) -> EntryItem:
     """The item a ledger entry is stored as, indexed under the day it was recorded on."""
     item = EntryItem(*entry_key(entry.member_id, entry.entry_id), **dataclasses.asdict(entry))
@@ -220,7 +228,7 @@ def closed_hold_actions(hold: ClosedHold) -> list[Action]:
 
 
 def list_entries(member_id: str, *, limit: int, cursor: str | None, types: set[str] | None) -> tuple[
-    list[EntryItem], str | None
+    list[Entry], str | None
 ]:
     """A page of the member's ledger, newest first, optionally filtered by entry type."""
     pk = member_partition(member_id)
@@ -240,11 +248,11 @@ def list_entries(member_id: str, *, limit: int, cursor: str | None, types: set[s
         raise_if_transient(exc)
         raise
     more = len(items) >= limit and query.last_evaluated_key
-    return items, encode_cursor(query.last_evaluated_key) if more else None
+    return [entry_of(item) for item in items], encode_cursor(query.last_evaluated_key) if more else None
 
 
 def list_pool_entries(pool_id: str, household_id: str, contributors: list[tuple[str, str, str | None]], *,
-                      limit: int, cursor: str | None, types: set[str] | None) -> tuple[list[EntryItem], str | None]:
+                      limit: int, cursor: str | None, types: set[str] | None) -> tuple[list[Entry], str | None]:
     """A page of a household pool's ledger, newest first: the pool's own entries and its contributors'
     earns pooled to it (kept on their own ledgers), merged in the ledger's order. One Query per partition
     (the pool, and each member it ever seated between the entry ids of its tenure: a long history before
@@ -276,26 +284,28 @@ def list_pool_entries(pool_id: str, household_id: str, contributors: list[tuple[
     more = len(page) > limit
     page = page[:limit]
     next_cursor = encode_cursor({"household": household_id, "before": str(page[-1].entry_id)}) if more else None
-    return page, next_cursor
+    return [entry_of(item) for item in page], next_cursor
 
 
-def all_entries(member_id: str, types: set[str] | None = None, limit: int = 10_000) -> list[EntryItem]:
+def all_entries(member_id: str, types: set[str] | None = None, limit: int = 10_000) -> list[Entry]:
     """The member's whole ledger, oldest first (exports, erasure; not a request-path read)."""
     pk = member_partition(member_id)
     try:
-        return list(EntryItem.query(pk, EntryItem.sk.startswith("ENTRY#"), limit=limit,
-                                    filter_condition=EntryItem.type.is_in(*types) if types else None))
+        return [entry_of(item) for item in EntryItem.query(
+            pk, EntryItem.sk.startswith("ENTRY#"), limit=limit,
+            filter_condition=EntryItem.type.is_in(*types) if types else None)]
     except PynamoDBException as exc:
         raise_if_transient(exc)
         raise
 
 
-def scrub_feedback(feedback: list[EntryItem]) -> None:
+def scrub_feedback(feedback: list[Entry]) -> None:
     """Feedback comments are free text (they may name someone): removed from the entries, one by one."""
     for entry in feedback:
         details = {name: value for name, value in (entry.details or {}).items() if name != "comment"}
         txn = Txn()
-        txn.update("entry", entry, [EntryItem.details.set(details)], EntryItem.pk.exists(), versioned=False)
+        txn.update("entry", EntryItem(*entry_key(entry.member_id, entry.entry_id)), [EntryItem.details.set(details)],
+                   EntryItem.pk.exists(), versioned=False)
         db.commit(txn)
 
 

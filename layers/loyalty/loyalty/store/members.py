@@ -25,7 +25,7 @@ from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from loyalty.domain.errors import BadRequest, ServiceUnavailable
 from loyalty.domain.member import Entry, Member
 from loyalty.store import db
-from loyalty.store.audit import AuditItem, add_audit
+from loyalty.store.audit import AuditRecord, add_audit
 from loyalty.store.base import Item, TableMeta
 from loyalty.store.daycounts import (
     DayCountsAttribute,
@@ -411,7 +411,7 @@ def new_member(member_id: str, **attributes: Any) -> Member:
 
 def create_member(member: Member, idempotency: IdempotencyRecord | None,
                   entries: Iterable[Entry] = (), referrer: Member | None = None,
-                  audit: AuditItem | None = None, referral: ReferralItem | None = None) -> None:
+                  audit: AuditRecord | None = None, referral: ReferralItem | None = None) -> None:
     """Raises ConditionFailed: member (id taken), email (taken), referral_code (collision),
     referrer (moved meanwhile), idempotency."""
     txn = Txn()
@@ -438,7 +438,7 @@ def create_member(member: Member, idempotency: IdempotencyRecord | None,
 
 def update_member(member: Member, idempotency: IdempotencyRecord | None, *, old_email: str | None = None,
                   old_phone: str | None = None, entries: Iterable[Entry] = (),
-                  audit: AuditItem | None = None) -> None:
+                  audit: AuditRecord | None = None) -> None:
     """A profile change (and the entries it awards), guarded by the member's version. A changed email
     moves its uniqueness guard in the same transaction, a changed phone its search item.
     ConditionFailed: member, email, idempotency."""
@@ -463,7 +463,7 @@ def update_member(member: Member, idempotency: IdempotencyRecord | None, *, old_
 
 
 def erase_member(member: Member, email: str, referral_code: str, phone: str | None = None,
-                 audit: AuditItem | None = None) -> None:
+                 audit: AuditRecord | None = None) -> None:
     """The member without personal data, its email and referral code released, under the version read.
     ConditionFailed(member) when the member changed since."""
     txn = Txn()

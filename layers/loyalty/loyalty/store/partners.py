@@ -13,7 +13,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.ids import new_ulid, ulid_floor
 from loyalty.store import db, shares
-from loyalty.store.audit import AuditItem, add_audit
+from loyalty.store.audit import AuditRecord, add_audit
 from loyalty.store.base import Item, TableMeta
 from loyalty.store.db import (
     ConditionFailed,
@@ -195,7 +195,7 @@ def new_key(key_id: str, partner_id: str, secret_hash: str) -> PartnerKeyItem:
 
 
 def create_partner(partner: PartnerItem, key: PartnerKeyItem, idempotency: IdempotencyRecord | None,
-                   audit: AuditItem | None = None) -> None:
+                   audit: AuditRecord | None = None) -> None:
     txn = Txn()
     txn.put("partner", partner, PartnerItem.pk.does_not_exist())
     txn.put("key", key, PartnerKeyItem.pk.does_not_exist())
@@ -205,7 +205,7 @@ def create_partner(partner: PartnerItem, key: PartnerKeyItem, idempotency: Idemp
 
 
 def add_key(partner: PartnerItem, key: PartnerKeyItem, revoke: list[PartnerKeyItem],
-            idempotency: IdempotencyRecord | None, audit: AuditItem | None = None) -> None:
+            idempotency: IdempotencyRecord | None, audit: AuditRecord | None = None) -> None:
     txn = Txn()
     txn.put("key", key, PartnerKeyItem.pk.does_not_exist())
     txn.update("partner", partner, [PartnerItem.key_ids.set(partner.key_ids)], PartnerItem.pk.exists(),
@@ -219,7 +219,7 @@ def add_key(partner: PartnerItem, key: PartnerKeyItem, revoke: list[PartnerKeyIt
     db.commit(txn)
 
 
-def revoke_key(key: PartnerKeyItem, audit: AuditItem | None = None) -> None:
+def revoke_key(key: PartnerKeyItem, audit: AuditRecord | None = None) -> None:
     txn = Txn()
     txn.update("key", key, [PartnerKeyItem.status.set("revoked"), PartnerKeyItem.revoked_at.set(iso_utc(utc_now()))],
                PartnerKeyItem.partner_id == key.partner_id, versioned=False)
@@ -258,7 +258,7 @@ def list_partners(*, limit: int, cursor: str | None) -> tuple[list[PartnerItem],
 
 
 def create_promotion(promotion: PromotionItem, counters: PromotionCountersItem,
-                     idempotency: IdempotencyRecord | None, audit: AuditItem | None = None) -> None:
+                     idempotency: IdempotencyRecord | None, audit: AuditRecord | None = None) -> None:
     """The promotion, its codes counter and its budget shares (each with a copy of the definition)."""
     txn = Txn()
     txn.put("promotion", promotion, PromotionItem.pk.does_not_exist())

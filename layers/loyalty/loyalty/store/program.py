@@ -14,7 +14,7 @@ from pynamodb.expressions.update import Action
 from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.errors import BadRequest
 from loyalty.store import db
-from loyalty.store.audit import AuditItem, add_audit
+from loyalty.store.audit import AuditRecord, add_audit
 from loyalty.store.base import Item, TableMeta
 from loyalty.store.db import Txn, batch_get, decode_cursor, load, query_page, raise_if_transient
 from loyalty.store.idempotency import IdempotencyRecord, add_idempotency
@@ -76,7 +76,7 @@ def update_riders(txn: Txn, program: ProgramItem, actions: list[Action]) -> None
 
 
 def save_program(current: ProgramItem | None, config_json: str, updated_by: str,
-                 idempotency: IdempotencyRecord | None, audit: AuditItem | None = None, *,
+                 idempotency: IdempotencyRecord | None, audit: AuditRecord | None = None, *,
                  spin_basis: int | None = None) -> ProgramItem:
     """Writes version n+1 and moves every replica of CURRENT to it in one transaction (so any replica read
     after the answer is the new version); ConditionFailed(program) when another PUT won."""

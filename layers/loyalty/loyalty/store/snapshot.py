@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from loyalty.domain.errors import ServiceUnavailable
 from loyalty.domain.households import Household
-from loyalty.domain.member import Member
+from loyalty.domain.member import Entry, Member
 from loyalty.store import referrals, shares
 from loyalty.store.catalog import RewardItem, claimed_reward, reward_key
 from loyalty.store.db import Key, batch_get, load
@@ -22,7 +22,7 @@ from loyalty.store.idempotency import (
     idempotency_key,
     idempotency_record_of,
 )
-from loyalty.store.ledger import EntryItem, HoldItem, OrderItem, entry_key, hold_key, order_key
+from loyalty.store.ledger import EntryItem, HoldItem, OrderItem, entry_key, entry_of, hold_key, order_key
 from loyalty.store.members import (
     TORN_READ_ATTEMPTS,
     ColdWalletItem,
@@ -70,7 +70,7 @@ class Snapshot:
     voucher: VoucherItem | None = None
     hold: HoldItem | None = None
     # A ledger entry of the member (the redemption a cancel names).
-    entry: EntryItem | None = None
+    entry: Entry | None = None
     # The other member of a transfer.
     other_member: Member | None = None
     # A referred member's referral record (read with its referrer, at its first purchase or a return).
@@ -156,6 +156,8 @@ def read_snapshot(
                 snapshot.household, snapshot.household_rev = household_of(value)
             elif name == "idempotency":
                 snapshot.idempotency = idempotency_record_of(value)
+            elif name == "entry":
+                snapshot.entry = entry_of(value) if value is not None else None
             elif not name.endswith("_cold"):
                 setattr(snapshot, name, value)
         if with_cold_wallets(loaded):

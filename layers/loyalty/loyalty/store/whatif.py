@@ -9,7 +9,7 @@ from typing import Any
 from pynamodb.attributes import JSONAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.exceptions import PynamoDBException
 
-from loyalty.store.audit import AuditItem, create_audited
+from loyalty.store.audit import AuditRecord, create_audited
 from loyalty.store.base import Item, TableMeta, table_name
 from loyalty.store.db import Key, batch_get, connection, load, raise_if_transient
 from loyalty.store.idempotency import IdempotencyRecord
@@ -45,7 +45,7 @@ def job_key(job_id: str) -> Key:
     return f"WHATIF#{job_id}", "JOB"
 
 
-def create_job(job: WhatIfItem, audit: AuditItem, idempotency: IdempotencyRecord | None) -> None:
+def create_job(job: WhatIfItem, audit: AuditRecord, idempotency: IdempotencyRecord | None) -> None:
     create_audited("job", job, audit, idempotency)
 
 

@@ -32,7 +32,7 @@ from loyalty.store.base import table_name
 from loyalty.store.changes import PointsChange
 from loyalty.store.db import item_count
 from loyalty.store.idempotency import IdempotencyRecord
-from loyalty.store.referrals import ReferralItem
+from loyalty.store.referrals import Referral
 from loyalty.store.snapshot import Snapshot
 
 logger = make_logger()
@@ -114,7 +114,7 @@ def maintain_member(member_id: str, now: datetime) -> list[str]:
     return written
 
 
-def _released_referrals(referee_ids: list[str], now: datetime) -> list[tuple[ReferralItem, str]]:
+def _released_referrals(referee_ids: list[str], now: datetime) -> list[tuple[Referral, str]]:
     """Referrals whose held rewards are all released: rewarded, under the condition they are still pending
     (a return cancelling them meanwhile makes the visit re-read)."""
     changes = []

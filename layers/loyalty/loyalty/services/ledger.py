@@ -37,7 +37,7 @@ from loyalty.store import referrals as referrals_store
 from loyalty.store import snapshot as snapshot_store
 from loyalty.store.idempotency import IdempotencyRequest
 from loyalty.store.ledger import OrderItem, order_key
-from loyalty.store.referrals import ReferralItem
+from loyalty.store.referrals import Referral
 
 # Back ends may send a purchase a little ahead of our clock; more than this is a mistake.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -178,7 +178,7 @@ def basket(request: PurchaseRequest, config: ProgramConfig, total: Decimal) -> d
 
 
 def _referral_conversion(friend: Member, config: ProgramConfig, now: datetime) -> tuple[
-        Member, list[Entry], tuple[ReferralItem, str] | None] | None:
+        Member, list[Entry], tuple[Referral, str] | None] | None:
     """A referred member's first purchase converts the referral: the referrer's funnel counts it and
     earns the `referral_conversion` action when the program has one (within its caps). Not while the
     referral is flagged or rejected; and a first purchase paid with the referrer's card, or from its device,
@@ -190,7 +190,7 @@ def _referral_conversion(friend: Member, config: ProgramConfig, now: datetime) -
     referrer, referral = found.member, found.referral_record
     if referrer is None or referrer.status != "active":
         return None
-    change: tuple[ReferralItem, str] | None = None
+    change: tuple[Referral, str] | None = None
     if referral is not None and referral.status in ("pending", "rewarded"):
         checks = tuple(check for check in config.referral_rules.block_same
                        if check in ("device_id", "payment_fingerprint"))

@@ -31,7 +31,7 @@ from loyalty.store import referrals as referrals_store
 from loyalty.store import snapshot as snapshot_store
 from loyalty.store.db import ConditionFailed
 from loyalty.store.idempotency import IdempotencyRecord, IdempotencyRequest
-from loyalty.store.referrals import ReferralItem
+from loyalty.store.referrals import Referral
 from loyalty.store.snapshot import Snapshot
 
 ENTRY_TYPES = frozenset(kind.value for kind in EntryType)
@@ -128,7 +128,7 @@ def enroll(caller: Caller, request: EnrollRequest, idempotency: IdempotencyReque
 
 
 def _referred_sign_up(member: Member, referrer: Member, config: ProgramConfig, now: datetime,
-                      entries: list[Entry]) -> ReferralItem:
+                      entries: list[Entry]) -> Referral:
     """A referred member's sign-up: the referrer's funnel counts it and earns `referral_signup` (within its
     caps), unless the safeguards flag it (the referee is the referrer under another name, or the referrer
     is past its weekly cap): then it earns nothing until an admin approves. The referral's record."""

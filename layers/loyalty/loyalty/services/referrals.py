@@ -17,10 +17,10 @@ from loyalty.store import audit as audit_store
 from loyalty.store import referrals as store
 from loyalty.store import snapshot
 from loyalty.store.idempotency import IdempotencyRequest
-from loyalty.store.referrals import ReferralItem
+from loyalty.store.referrals import Referral
 
 
-def referral_view(referral: ReferralItem) -> dict[str, Any]:
+def referral_view(referral: Referral) -> dict[str, Any]:
     return {"referral_id": referral.referral_id, "referrer_id": referral.referrer_id,
             "referee_id": referral.referee_id, "status": referral.status, "reasons": list(referral.reasons or []),
             "withheld": list(referral.withheld or []), "created_at": referral.created_at,
@@ -36,7 +36,7 @@ def list_referrals(caller: Caller, status: str, *, limit: int, cursor: str | Non
     return Outcome(200, {"items": [referral_view(item) for item in items], "next_cursor": next_cursor})
 
 
-def _flagged(referral_id: str) -> ReferralItem:
+def _flagged(referral_id: str) -> Referral:
     referral = store.read_referral(referral_id)
     if referral is None:
         raise NotFound(f"no referral {referral_id}", code="referral_not_found")
@@ -98,7 +98,7 @@ def reject(caller: Caller, path_id: str, request: ReferralDecisionRequest,
     return change_points(idempotency, referee_id, now, decide, audit=audit, while_blocked=True)
 
 
-def _decide(turn: Turn, referral: ReferralItem, status: str, reason: str, now: Any) -> None:
+def _decide(turn: Turn, referral: Referral, status: str, reason: str, now: Any) -> None:
     """The referral's new status, written with the turn under the condition that it is still flagged; the
     referee's own copy of the status follows (the referee is the turn's member, or another member)."""
     store.move_to(referral, status, iso_utc(now))

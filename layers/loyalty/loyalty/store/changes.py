@@ -26,7 +26,7 @@ from loyalty.store.ledger import (
 )
 from loyalty.store.members import MemberItem, item_of, member_update_actions
 from loyalty.store.partners import CodeItem, PromotionMemberItem, code_key, promotion_member_key
-from loyalty.store.referrals import ReferralItem
+from loyalty.store.referrals import Referral, ReferralItem, referral_key
 from loyalty.store.vouchers import VoucherItem
 
 
@@ -96,7 +96,7 @@ class PointsChange:
     campaign_budgets: list[escrow.Draw] = field(default_factory=list)
     # Referrals whose status changes (flagged or held again by a first purchase, approved, rejected, released,
     # cancelled by a return), each with the status it must still have. Labels: referral, referral1, ...
-    referrals: list[tuple[ReferralItem, str]] = field(default_factory=list)
+    referrals: list[tuple[Referral, str]] = field(default_factory=list)
     # A household's pool spent: the household must still be at this version (its id, the version read).
     household_unchanged: tuple[str, int] | None = None
     # Badges given and challenges completed by this change (store.gamification).
@@ -153,8 +153,8 @@ def commit_points_change(change: PointsChange) -> None:
     if change.stock_given_back is not None:
         shares.give_back_actions(txn, *change.stock_given_back)
     for number, (referral, was) in enumerate(change.referrals):
-        txn.update(f"referral{number or ''}", referral, referrals.update_actions(referral), referrals.still(was),
-                   versioned=False)
+        txn.update(f"referral{number or ''}", ReferralItem(*referral_key(referral.referee_id)),
+                   referrals.update_actions(referral), referrals.still(was), versioned=False)
     if change.household_unchanged is not None:
         households.unchanged_check(txn, *change.household_unchanged)
     gamification.award_actions(txn, change.badges, change.completions)

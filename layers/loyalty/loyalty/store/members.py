@@ -50,7 +50,7 @@ from loyalty.store.db import (
 )
 from loyalty.store.idempotency import IdempotencyRecord, add_idempotency
 from loyalty.store.ledger import EntryItem, entry_item, member_partition
-from loyalty.store.referrals import ReferralItem
+from loyalty.store.referrals import Referral, ReferralItem, referral_item
 
 
 class ScheduleIndex(GlobalSecondaryIndex["MemberItem"]):
@@ -411,7 +411,7 @@ def new_member(member_id: str, **attributes: Any) -> Member:
 
 def create_member(member: Member, idempotency: IdempotencyRecord | None,
                   entries: Iterable[Entry] = (), referrer: Member | None = None,
-                  audit: AuditRecord | None = None, referral: ReferralItem | None = None) -> None:
+                  audit: AuditRecord | None = None, referral: Referral | None = None) -> None:
     """Raises ConditionFailed: member (id taken), email (taken), referral_code (collision),
     referrer (moved meanwhile), idempotency."""
     txn = Txn()
@@ -430,7 +430,7 @@ def create_member(member: Member, idempotency: IdempotencyRecord | None,
         referrer_item = item_of(referrer)
         txn.update("referrer", referrer_item, member_update_actions(referrer_item), MemberItem.pk.exists())
     if referral is not None:
-        txn.put("referral", referral, ReferralItem.pk.does_not_exist())
+        txn.put("referral", referral_item(referral), ReferralItem.pk.does_not_exist())
     add_audit(txn, audit)
     add_idempotency(txn, idempotency)
     db.commit(txn)

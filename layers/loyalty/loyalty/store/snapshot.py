@@ -44,7 +44,7 @@ from loyalty.store.partners import (
     promotion_member_key,
 )
 from loyalty.store.program import PROGRAM_REPLICAS, ProgramItem, program_replica_key
-from loyalty.store.referrals import ReferralItem
+from loyalty.store.referrals import Referral, ReferralItem
 from loyalty.store.vouchers import VoucherItem, voucher_key
 
 
@@ -74,7 +74,7 @@ class Snapshot:
     # The other member of a transfer.
     other_member: Member | None = None
     # A referred member's referral record (read with its referrer, at its first purchase or a return).
-    referral_record: ReferralItem | None = None
+    referral_record: Referral | None = None
     # A household whose pool the request spends: the household and its version.
     household: Household | None = None
     household_rev: int | None = None
@@ -156,6 +156,8 @@ def read_snapshot(
                 snapshot.household, snapshot.household_rev = household_of(value)
             elif name == "idempotency":
                 snapshot.idempotency = idempotency_record_of(value)
+            elif name == "referral_record":
+                snapshot.referral_record = referrals.referral_of(value) if value is not None else None
             elif name == "entry":
                 snapshot.entry = entry_of(value) if value is not None else None
             elif not name.endswith("_cold"):

@@ -164,6 +164,27 @@ class SpentEntry(Protocol):
 
 
 @dataclass
+class Hold:
+    """Points held at a checkout until captured, released or expired (the store keeps it as an item of the
+    member's partition; the member's `holds` map has its lots)."""
+
+    hold_id: str
+    member_id: str
+    points: int
+    expires_at: str
+    created_at: str
+    balance_after: int
+    captured_points: int = 0
+    status: str = "held"  # held, captured, released, expired
+    order_id: str | None = None
+    description: str | None = None
+    lots: dict[str, int] = field(default_factory=dict)
+    closed_id: str | None = None
+    closed_at: str | None = None
+    redemption_id: str | None = None
+
+
+@dataclass
 class ClosedHold:
     """A hold closed by a change: captured, released or found expired (its points spent or back)."""
 

@@ -8,6 +8,7 @@ when released or expired; only a capture writes an entry, the `redeem` the check
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import Conflict, LimitReached, NotFound, ValidationFailed
+from loyalty.domain.holders import Hold
 from loyalty.domain.ids import new_ulid, random_code
 from loyalty.domain.member import ClosedHold, MemberChange
 from loyalty.inputs.redemptions import (
@@ -34,7 +36,6 @@ from loyalty.store import ledger, shares
 from loyalty.store import snapshot as snapshot_store
 from loyalty.store.audit import AuditRecord
 from loyalty.store.idempotency import IdempotencyRequest
-from loyalty.store.ledger import HoldItem, hold_key
 
 
 def _hold_not_found(hold_id: str) -> NotFound:
@@ -61,9 +62,9 @@ def hold_from(holder_id: str, request: HoldRequest, idempotency: IdempotencyRequ
             check(turn)
         lots = turn.change.hold(request.points, hold_id=hold_id, expires_at=expires_at)
         turn.writes.spend = request.points
-        hold = HoldItem(*hold_key(member_id, hold_id), hold_id=hold_id, member_id=member_id, points=request.points,
-                        order_id=request.order_id, description=request.description, expires_at=expires_at,
-                        created_at=iso_utc(now), balance_after=turn.change.wallet.available, lots=lots)
+        hold = Hold(hold_id=hold_id, member_id=member_id, points=request.points, order_id=request.order_id,
+                    description=request.description, expires_at=expires_at, created_at=iso_utc(now),
+                    balance_after=turn.change.wallet.available, lots=lots)
         turn.writes.new_hold = hold
         return Decision(201, lambda: hold_view(hold, now))
 
@@ -89,7 +90,7 @@ def list_holds(caller: Caller, path_id: str, *, limit: int, cursor: str | None) 
     return Outcome(200, {"items": [hold_view(hold, now) for hold in holds], "next_cursor": next_cursor})
 
 
-def _open_hold(turn: Turn, hold_id: str) -> HoldItem:
+def _open_hold(turn: Turn, hold_id: str) -> Hold:
     """The hold a capture or release names, still open: 404 unknown, 409 hold_expired / hold_not_open."""
     hold = turn.snapshot.hold
     if hold is None:
@@ -162,12 +163,11 @@ def release_from(holder_id: str, hold_id: str, idempotency: IdempotencyRequest,
     return change_points(idempotency, member_id, now, decide, while_blocked=True, hold_id=hold_id, **reading)
 
 
-def _closed_view(hold: HoldItem, closed: ClosedHold) -> HoldItem:
+def _closed_view(hold: Hold, closed: ClosedHold) -> Hold:
     """The hold as it reads once `closed` is written."""
-    return HoldItem(hold.pk, hold.sk, **{**hold.attribute_values, "status": closed.status,
-                                         "captured_points": closed.captured_points, "closed_id": closed.closed_id,
-                                         "closed_at": closed.closed_at, "redemption_id": closed.redemption_id,
-                                         "balance_after": closed.balance_after})
+    return dataclasses.replace(hold, status=closed.status, captured_points=closed.captured_points,
+                               closed_id=closed.closed_id, closed_at=closed.closed_at,
+                               redemption_id=closed.redemption_id, balance_after=closed.balance_after)
 
 
 class _StockRedefined(Conflict):

@@ -7,13 +7,12 @@ from typing import Any
 
 from loyalty.domain.balances import available_points, expiring_soon, held_points
 from loyalty.domain.clock import iso_utc, start_of_local_day
-from loyalty.domain.holders import Member
+from loyalty.domain.holders import Hold, Member
 from loyalty.domain.member import Entry
 from loyalty.domain.memberships import membership_view
 from loyalty.domain.program import ProgramConfig
 from loyalty.domain.tiers import next_tier, points_to_keep, qualifying_points
 from loyalty.store.catalog import RewardItem
-from loyalty.store.ledger import HoldItem
 
 
 def member_view(member: Member, config: ProgramConfig, now: datetime,
@@ -119,7 +118,7 @@ def pool_entry_view(entry: Entry) -> dict[str, Any]:
     return view
 
 
-def hold_view(hold: HoldItem, now: datetime) -> dict[str, Any]:
+def hold_view(hold: Hold, now: datetime) -> dict[str, Any]:
     status = str(hold.status)
     if status == "held" and str(hold.expires_at) <= iso_utc(now):
         status = "expired"  # its points are back already, for every read (see lapsed_holds)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.gamification import BadgeAward, Completion
+from loyalty.domain.holders import Hold
 from loyalty.domain.member import ClosedHold, Entry, Member
 from loyalty.store import db, escrow, gamification, households, referrals, shares
 from loyalty.store.audit import AuditRecord, add_audit
@@ -22,6 +23,7 @@ from loyalty.store.ledger import (
     closed_hold_actions,
     entry_item,
     entry_key,
+    hold_item,
     hold_key,
 )
 from loyalty.store.members import MemberItem, item_of, member_update_actions
@@ -84,7 +86,7 @@ class PointsChange:
     spin_budget: shares.Pool | None = None
     new_voucher: VoucherItem | None = None
     # A hold placed; holds closed (captured, released, or found expired), each still open when read.
-    new_hold: HoldItem | None = None
+    new_hold: Hold | None = None
     closed_holds: list[ClosedHold] = field(default_factory=list)
     # A redemption cancelled: its entry marked (once), and one unit of its reward's stock given back.
     # An admin's change: its audit record, in the same transaction.
@@ -140,7 +142,7 @@ def commit_points_change(change: PointsChange) -> None:
     if change.new_voucher is not None:
         txn.put("voucher", change.new_voucher, VoucherItem.pk.does_not_exist())
     if change.new_hold is not None:
-        txn.put("hold", change.new_hold, HoldItem.pk.does_not_exist())
+        txn.put("hold", hold_item(change.new_hold), HoldItem.pk.does_not_exist())
     for index, hold in enumerate(change.closed_holds):
         txn.update(f"closed_hold{index}", HoldItem(*hold_key(hold.member_id, hold.hold_id)),
                    closed_hold_actions(hold), HoldItem.status == "held", versioned=False)

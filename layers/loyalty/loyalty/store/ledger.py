@@ -21,6 +21,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from loyalty.domain.errors import BadRequest
+from loyalty.domain.holders import Hold
 from loyalty.domain.member import ClosedHold, Entry
 from loyalty.store import db
 from loyalty.store.base import Item, TableMeta
@@ -309,10 +310,22 @@ def scrub_feedback(feedback: list[Entry]) -> None:
         db.commit(txn)
 
 
-def list_holds(member_id: str, *, limit: int, cursor: str | None) -> tuple[list[HoldItem], str | None]:
+_HOLD_FIELDS = tuple(field.name for field in dataclasses.fields(Hold))
+
+
+def hold_of(item: HoldItem) -> Hold:
+    return Hold(**{name: getattr(item, name) for name in _HOLD_FIELDS})
+
+
+def hold_item(hold: Hold) -> HoldItem:
+    return HoldItem(*hold_key(hold.member_id, hold.hold_id), **dataclasses.asdict(hold))
+
+
+def list_holds(member_id: str, *, limit: int, cursor: str | None) -> tuple[list[Hold], str | None]:
     """A page of the member's holds, newest first (open and closed)."""
     pk = member_partition(member_id)
     start = decode_cursor(cursor, ("pk", "sk"))
     if start is not None and start["pk"] != pk:
         raise BadRequest("the cursor belongs to another list", code="invalid_cursor")
-    return query_page(HoldItem, pk, HoldItem.sk.startswith("HOLD#"), limit, start, forward=False)
+    items, next_cursor = query_page(HoldItem, pk, HoldItem.sk.startswith("HOLD#"), limit, start, forward=False)
+    return [hold_of(item) for item in items], next_cursor

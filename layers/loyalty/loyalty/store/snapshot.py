@@ -9,6 +9,7 @@ import random
 from dataclasses import dataclass
 
 from loyalty.domain.errors import ServiceUnavailable
+from loyalty.domain.holders import Hold
 from loyalty.domain.households import Household
 from loyalty.domain.member import Entry, Member
 from loyalty.store import referrals, shares
@@ -22,7 +23,7 @@ from loyalty.store.idempotency import (
     idempotency_key,
     idempotency_record_of,
 )
-from loyalty.store.ledger import EntryItem, HoldItem, OrderItem, entry_key, entry_of, hold_key, order_key
+from loyalty.store.ledger import EntryItem, HoldItem, OrderItem, entry_key, entry_of, hold_key, hold_of, order_key
 from loyalty.store.members import (
     TORN_READ_ATTEMPTS,
     ColdWalletItem,
@@ -68,7 +69,7 @@ class Snapshot:
     spin_pool: shares.Pool | None = None
     code: CodeItem | None = None
     voucher: VoucherItem | None = None
-    hold: HoldItem | None = None
+    hold: Hold | None = None
     # A ledger entry of the member (the redemption a cancel names).
     entry: Entry | None = None
     # The other member of a transfer.
@@ -158,6 +159,8 @@ def read_snapshot(
                 snapshot.idempotency = idempotency_record_of(value)
             elif name == "referral_record":
                 snapshot.referral_record = referrals.referral_of(value) if value is not None else None
+            elif name == "hold":
+                snapshot.hold = hold_of(value) if value is not None else None
             elif name == "entry":
                 snapshot.entry = entry_of(value) if value is not None else None
             elif not name.endswith("_cold"):

@@ -164,6 +164,35 @@ class SpentEntry(Protocol):
 
 
 @dataclass
+class Order:
+    """A purchase recorded once, by its order id: what it earned, and what its returns took back."""
+
+    order_id: str
+    member_id: str
+    entry_id: str
+    total: str
+    currency: str
+    points: int
+    qualifying: int
+    earned_day: str
+    lot: str
+    channel: str
+    refunded: str = "0"
+    pending: int = 0  # 1 while the order's points wait for pending_days
+    # A referee's first order while referral rewards may be held: the referrer (its full return cancels them).
+    referral_of: str | None = None
+    # The household whose pool received the order's points (its return takes them back from the pool).
+    household_id: str | None = None
+    points_returned: int = 0
+    qualifying_returned: int = 0
+    # The bulk import that recorded the order (a re-run of that import counts it as its own).
+    import_id: str | None = None
+    # The store's: where the order is kept (None: under its order id), and what it read (its version).
+    key: tuple[str, str] | None = field(default=None, repr=False, compare=False)
+    stored: Any = field(default=None, repr=False, compare=False)
+
+
+@dataclass
 class Hold:
     """Points held at a checkout until captured, released or expired (the store keeps it as an item of the
     member's partition; the member's `holds` map has its lots)."""

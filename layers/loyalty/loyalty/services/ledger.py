@@ -13,7 +13,7 @@ from loyalty.domain.clock import iso_utc, local_day, utc_now
 from loyalty.domain.earning import purchase_points
 from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import Conflict, NotFound, ValidationFailed
-from loyalty.domain.holders import Member
+from loyalty.domain.holders import Member, Order
 from loyalty.domain.households import pool_id
 from loyalty.domain.ids import random_code
 from loyalty.domain.lots import lot_expiry
@@ -36,7 +36,6 @@ from loyalty.store import audit as audit_store
 from loyalty.store import referrals as referrals_store
 from loyalty.store import snapshot as snapshot_store
 from loyalty.store.idempotency import IdempotencyRequest
-from loyalty.store.ledger import OrderItem, order_key
 from loyalty.store.referrals import Referral
 
 # Back ends may send a purchase a little ahead of our clock; more than this is a mistake.
@@ -142,8 +141,8 @@ def purchase(member_id: str, request: PurchaseRequest, occurred_at: datetime, no
         member.purchases = int(member.purchases or 0) + 1
         if member.last_purchase_day is None or day > member.last_purchase_day:
             member.last_purchase_day = day
-        turn.writes.new_order = OrderItem(
-            *order_key(request.order_id), order_id=request.order_id, member_id=member_id,
+        turn.writes.new_order = Order(
+            order_id=request.order_id, member_id=member_id,
             entry_id=entry.entry_id, total=request.total.amount, currency=currency, points=points,
             qualifying=points, earned_day=day, lot=lot_expiry(config.expiry, date.fromisoformat(day)),
             channel=request.channel, pending=1 if pending_until else 0, import_id=import_tag,
@@ -248,7 +247,7 @@ def _cancel_held_referral(turn: Turn, order_id: str, referrer_id: str, now: date
     friend.referral_status = "rejected"
 
 
-def _back_from_the_pool(turn: Turn, order: OrderItem, points: int, qualifying: int, now: datetime) -> None:
+def _back_from_the_pool(turn: Turn, order: Order, points: int, qualifying: int, now: datetime) -> None:
     """The order's points went to a household's pool: the pool gives them back to the member (as far as it
     still has them), in the return's transaction, and the member returns them as any return."""
     household_id = str(order.household_id)

@@ -16,6 +16,7 @@ from loyalty.domain.clock import iso_utc, parse_utc, utc_now
 from loyalty.domain.earning import purchase_points
 from loyalty.domain.entries import EntryType
 from loyalty.domain.errors import Conflict, Gone, LimitReached, NotFound, ServiceUnavailable, ValidationFailed
+from loyalty.domain.holders import Order
 from loyalty.domain.ids import new_ulid
 from loyalty.domain.metrics import PROMOTION_COUNTER, settlement_key
 from loyalty.domain.money import format_amount, parse_amount
@@ -55,7 +56,6 @@ from loyalty.store.audit import AuditRecord
 from loyalty.store.changes import PromotionCharge
 from loyalty.store.db import ConditionFailed
 from loyalty.store.idempotency import IdempotencyRecord, IdempotencyRequest, idempotency_record
-from loyalty.store.ledger import OrderItem
 from loyalty.store.partners import PartnerItem, PromotionCountersItem, PromotionItem, partner_order_key
 from loyalty.store.snapshot import Snapshot
 
@@ -440,8 +440,8 @@ def partner_earn(caller: Caller, request: PartnerEarnRequest, idempotency: Idemp
                                  details={"total": {"amount": request.total.amount, "currency": request.total.currency},
                                           "promotion_applied": charge is not None,
                                           "promotion_points": charge.points if charge else 0})
-        turn.writes.new_order = OrderItem(
-            *partner_order_key(partner_id, request.order_id), order_id=request.order_id, member_id=member_id,
+        turn.writes.new_order = Order(
+            key=partner_order_key(partner_id, request.order_id), order_id=request.order_id, member_id=member_id,
             entry_id=entry.entry_id, total=request.total.amount, currency=request.total.currency, points=points,
             qualifying=points, earned_day=str(entry.day), lot=next(iter(entry.lots or {"": 0})), channel="partner")
         turn.writes.promotion = charge

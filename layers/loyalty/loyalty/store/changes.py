@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.gamification import BadgeAward, Completion
-from loyalty.domain.holders import Hold
+from loyalty.domain.holders import Hold, Order
 from loyalty.domain.member import ClosedHold, Entry, Member
 from loyalty.store import db, escrow, gamification, households, referrals, shares
 from loyalty.store.audit import AuditRecord, add_audit
@@ -25,6 +25,8 @@ from loyalty.store.ledger import (
     entry_key,
     hold_item,
     hold_key,
+    order_item,
+    updated_order_item,
 )
 from loyalty.store.members import MemberItem, item_of, member_update_actions
 from loyalty.store.partners import CodeItem, PromotionMemberItem, code_key, promotion_member_key
@@ -72,10 +74,10 @@ class PointsChange:
     idempotency: IdempotencyRecord | None = None
     # Spends: the member must still hold at least this many available points.
     spend: int | None = None
-    new_order: OrderItem | None = None
+    new_order: Order | None = None
     # A bulk import's purchases of one member, recorded together: one order each (labels order0, order1...).
-    new_orders: list[OrderItem] = field(default_factory=list)
-    updated_order: OrderItem | None = None
+    new_orders: list[Order] = field(default_factory=list)
+    updated_order: Order | None = None
     # A reward handed out: one unit of its stock, as planned on its pool (nothing when unlimited).
     reward_taken: shares.Pool | None = None
     # Other members touched in the same transaction (a referrer's bonus), each under its own version.
@@ -124,17 +126,11 @@ def commit_points_change(change: PointsChange) -> None:
     for index, other in enumerate(map(item_of, change.other_members)):
         txn.update(f"other_member{index}", other, member_update_actions(other), MemberItem.pk.exists())
     if change.new_order is not None:
-        txn.put("order", change.new_order, OrderItem.pk.does_not_exist())
+        txn.put("order", order_item(change.new_order), OrderItem.pk.does_not_exist())
     for index, order in enumerate(change.new_orders):
-        txn.put(f"order{index}", order, OrderItem.pk.does_not_exist())
+        txn.put(f"order{index}", order_item(order), OrderItem.pk.does_not_exist())
     if change.updated_order is not None:
-        order = change.updated_order
-        txn.update("order", order, [
-            OrderItem.refunded.set(order.refunded),
-            OrderItem.points_returned.set(order.points_returned),
-            OrderItem.qualifying_returned.set(order.qualifying_returned),
-            OrderItem.pending.set(order.pending),
-        ])
+        txn.update("order", *updated_order_item(change.updated_order))
     if change.promotion is not None:
         charge_actions(txn, change.promotion)
     if change.spin_budget is not None:

@@ -21,7 +21,7 @@ from pynamodb.expressions.update import Action
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from loyalty.domain.errors import BadRequest
-from loyalty.domain.holders import Hold
+from loyalty.domain.holders import Hold, Order
 from loyalty.domain.member import ClosedHold, Entry
 from loyalty.store import db
 from loyalty.store.base import Item, TableMeta
@@ -151,6 +151,28 @@ class OrderItem(Item):
     qualifying_returned = NumberAttribute(default=0)
     channel = UnicodeAttribute()
     rev = VersionAttribute()
+
+
+_ORDER_FIELDS = tuple(field.name for field in dataclasses.fields(Order) if field.name not in ("key", "stored"))
+
+
+def order_of(item: OrderItem) -> Order:
+    """An order read (`stored`: its item, whose version an update of the order is conditioned on)."""
+    return Order(**{name: getattr(item, name) for name in _ORDER_FIELDS}, key=(str(item.pk), str(item.sk)),
+                 stored=item)
+
+
+def order_item(order: Order) -> OrderItem:
+    """A new order's item, under its key."""
+    return OrderItem(*(order.key or order_key(order.order_id)),
+                     **{name: getattr(order, name) for name in _ORDER_FIELDS})
+
+
+def updated_order_item(order: Order) -> tuple[OrderItem, list[Action]]:
+    """The item of an order read, and the update of what a return changes on it."""
+    item = order.stored if isinstance(order.stored, OrderItem) else order_item(order)
+    return item, [OrderItem.refunded.set(order.refunded), OrderItem.points_returned.set(order.points_returned),
+                  OrderItem.qualifying_returned.set(order.qualifying_returned), OrderItem.pending.set(order.pending)]
 
 
 def member_partition(member_id: str) -> str:

@@ -9,7 +9,7 @@ import random
 from dataclasses import dataclass
 
 from loyalty.domain.errors import ServiceUnavailable
-from loyalty.domain.holders import Hold
+from loyalty.domain.holders import Hold, Order
 from loyalty.domain.households import Household
 from loyalty.domain.member import Entry, Member
 from loyalty.store import referrals, shares
@@ -23,7 +23,17 @@ from loyalty.store.idempotency import (
     idempotency_key,
     idempotency_record_of,
 )
-from loyalty.store.ledger import EntryItem, HoldItem, OrderItem, entry_key, entry_of, hold_key, hold_of, order_key
+from loyalty.store.ledger import (
+    EntryItem,
+    HoldItem,
+    OrderItem,
+    entry_key,
+    entry_of,
+    hold_key,
+    hold_of,
+    order_key,
+    order_of,
+)
 from loyalty.store.members import (
     TORN_READ_ATTEMPTS,
     ColdWalletItem,
@@ -56,7 +66,7 @@ class Snapshot:
     member: Member | None = None
     program: ProgramItem | None = None
     idempotency: IdempotencyRecord | None = None
-    order: OrderItem | None = None
+    order: Order | None = None
     # A reward or promotion as a claim sees it: the definition from the share the request picked, whose
     # pool the claim takes from (reward.stock: what that share holds, or all of them once it held none).
     reward: RewardItem | None = None
@@ -159,6 +169,8 @@ def read_snapshot(
                 snapshot.idempotency = idempotency_record_of(value)
             elif name == "referral_record":
                 snapshot.referral_record = referrals.referral_of(value) if value is not None else None
+            elif name == "order":
+                snapshot.order = order_of(value) if value is not None else None
             elif name == "hold":
                 snapshot.hold = hold_of(value) if value is not None else None
             elif name == "entry":

@@ -18,17 +18,17 @@ from loyalty.services.writes import Plan, execute
 from loyalty.store import audit as audit_store
 from loyalty.store import catalog
 from loyalty.store import snapshot as snapshot_store
-from loyalty.store.catalog import RewardItem
+from loyalty.store.catalog import Reward
 from loyalty.store.idempotency import IdempotencyRecord, IdempotencyRequest
 from loyalty.store.snapshot import Snapshot
 
 
-def reward_closed_reason(reward: RewardItem, now: datetime) -> str | None:
+def reward_closed_reason(reward: Reward, now: datetime) -> str | None:
     """Why nobody can take `reward` now, or None (domain.rewards)."""
     return rewards.closed_reason(reward.data or {}, now)
 
 
-def reward_unavailable_reason(reward: RewardItem, member: Member, config: ProgramConfig,
+def reward_unavailable_reason(reward: Reward, member: Member, config: ProgramConfig,
                               now: datetime) -> str | None:
     """Why `member` cannot take `reward` now, or None when it can (domain.rewards)."""
     return rewards.unavailable_reason(

@@ -183,7 +183,7 @@ def backfill_catalog(now: datetime | None = None) -> dict[str, Any]:
     """Once, after an upgrade: rewards saved before the catalog had its own partitions get their catalog
     entries (pages read those only). Idempotent; not scheduled (the scheduler function with
     {"job": "backfill_catalog"})."""
-    return {"rewards": catalog.backfill_catalog(catalog.rewards_on_the_old_index())}
+    return {"rewards": catalog.backfill_catalog()}
 
 
 def reconcile(now: datetime | None = None) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from loyalty.services.views import entry_view
 from loyalty.services.writes import Plan, execute, key_required, step
 from loyalty.store import audit, catalog, vouchers
 from loyalty.store import snapshot as snapshot_store
-from loyalty.store.catalog import RewardItem
+from loyalty.store.catalog import Reward
 from loyalty.store.idempotency import IdempotencyRecord, IdempotencyRequest
 from loyalty.store.snapshot import Snapshot
 from loyalty.store.vouchers import VoucherItem
@@ -99,7 +99,7 @@ def record_membership(caller: Caller, path_id: str, request: MembershipRequest,
 # --- spin to win -------------------------------------------------------------------------------------
 
 
-def reward_can_be_a_prize(reward: RewardItem | None, now: datetime) -> bool:
+def reward_can_be_a_prize(reward: Reward | None, now: datetime) -> bool:
     """A wheel's reward prize is given while the reward exists, is active, in its window and in stock.
     Tier, plan and per-member limits do not apply: it is a prize, not a redemption."""
     if reward is None or reward_closed_reason(reward, now):

@@ -17,14 +17,14 @@ from loyalty.services.writes import enrolled_member
 from loyalty.store import catalog
 from loyalty.store import partners as partner_store
 from loyalty.store import snapshot as snapshot_store
-from loyalty.store.catalog import RewardItem
+from loyalty.store.catalog import Reward
 from loyalty.store.partners import PartnerItem, PromotionItem
 
 CATALOG_PAGE = 100
 CATALOG_LIMIT = 1000
 
 
-def rank_offers(rewards: list[RewardItem], member: Member, config: Any, now: Any) -> list[dict[str, Any]]:
+def rank_offers(rewards: list[Reward], member: Member, config: Any, now: Any) -> list[dict[str, Any]]:
     preferences = preference_values(member.preferences)
     available = available_points(member, now)
     offers = []
@@ -80,7 +80,7 @@ def offers(caller: Caller, path_id: str) -> Outcome:
     snapshot = snapshot_store.read_snapshot(member_id=member_id)
     member = enrolled_member(snapshot, member_id)
     config = config_of(snapshot.program)
-    rewards: list[RewardItem] = []
+    rewards: list[Reward] = []
     cursor = None
     while len(rewards) < CATALOG_LIMIT:
         page, cursor = catalog.list_rewards(limit=CATALOG_PAGE, cursor=cursor)

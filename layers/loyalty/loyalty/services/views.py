@@ -12,7 +12,7 @@ from loyalty.domain.member import Entry
 from loyalty.domain.memberships import membership_view
 from loyalty.domain.program import ProgramConfig
 from loyalty.domain.tiers import next_tier, points_to_keep, qualifying_points
-from loyalty.store.catalog import RewardItem
+from loyalty.store.catalog import Reward
 
 
 def member_view(member: Member, config: ProgramConfig, now: datetime,
@@ -138,7 +138,7 @@ def hold_view(hold: Hold, now: datetime) -> dict[str, Any]:
     }
 
 
-def reward_view(reward: RewardItem) -> dict[str, Any]:
+def reward_view(reward: Reward) -> dict[str, Any]:
     data = dict(reward.data or {})
     return {
         "reward_id": reward.reward_id,

@@ -1,5 +1,6 @@
 """The reward catalog: REWARD#<id> / REWARD, and its listing replicated over CATALOG_REPLICAS keys
-(CATALOG#<nn>); a reward's stock is in its shares (store.shares).
+(CATALOG#<nn>); a reward's stock is in its shares (store.shares). The use cases hold a plain `Reward`; the
+items are this module's.
 """
 
 from __future__ import annotations
@@ -7,7 +8,8 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
@@ -60,11 +62,33 @@ class CatalogItem(Item):
     updated_at = UnicodeAttribute()
 
 
+@dataclass
+class Reward:
+    """A reward of the catalog: its definition (`data`: name, description, points, tags, min_tier,
+    per_member_limit, window, partner) and its stock (None: unlimited)."""
+
+    reward_id: str
+    data: dict[str, Any]
+    stock: int | None
+    created_at: str
+    updated_at: str
+
+
+def _reward_of(item: RewardItem) -> Reward:
+    return Reward(str(item.reward_id), dict(item.data or {}), None if item.stock is None else int(item.stock),
+                  str(item.created_at), str(item.updated_at))
+
+
+def reward_of(item: RewardItem | None) -> Reward | None:
+    """The reward of an item read (store.snapshot reads it with the rest of a request)."""
+    return None if item is None else _reward_of(item)
+
+
 def reward_key(reward_id: str) -> tuple[str, str]:
     return f"REWARD#{reward_id}", "REWARD"
 
 
-def claimed_reward(reward_id: str, pool: shares.Pool | None) -> RewardItem | None:
+def claimed_reward(reward_id: str, pool: shares.Pool | None) -> Reward | None:
     """The reward as its share has it; a stocked share with nothing left sends the read to all shares
     (near the end of the stock only), so that `stock` < 1 means the reward is sold out."""
     head = pool.head if pool is not None else None
@@ -77,9 +101,14 @@ def claimed_reward(reward_id: str, pool: shares.Pool | None) -> RewardItem | Non
                       updated_at=head.updated_at or "")
 
 
-def new_reward(reward_id: str, **attributes: Any) -> RewardItem:
-    pk, sk = reward_key(reward_id)
-    return RewardItem(pk, sk, reward_id=reward_id, gsi1pk="CATALOG", gsi1sk=f"REWARD#{reward_id}", **attributes)
+def new_reward(reward_id: str, *, data: dict[str, Any], stock: int | None, created_at: str, updated_at: str) -> Reward:
+    return Reward(reward_id, data, stock, created_at, updated_at)
+
+
+def _reward_item(reward: Reward) -> RewardItem:
+    return RewardItem(*reward_key(reward.reward_id), reward_id=reward.reward_id, gsi1pk="CATALOG",
+                      gsi1sk=f"REWARD#{reward.reward_id}", data=reward.data, stock=reward.stock,
+                      created_at=reward.created_at, updated_at=reward.updated_at)
 
 
 # The catalog is listed from this many partitions, each holding every reward: a page reads one at random.
@@ -90,18 +119,18 @@ def catalog_key(replica: int) -> str:
     return f"CATALOG#{replica:02d}"
 
 
-def _catalog_entries(reward: RewardItem) -> list[CatalogItem]:
+def _catalog_entries(reward: Reward | RewardItem) -> list[CatalogItem]:
     return [CatalogItem(catalog_key(replica), f"REWARD#{reward.reward_id}", reward_id=reward.reward_id,
                         data=reward.data, stock=reward.stock, created_at=reward.created_at,
                         updated_at=reward.updated_at) for replica in range(CATALOG_REPLICAS)]
 
 
-def save_reward(reward: RewardItem, idempotency: IdempotencyRecord | None, *, must_be_new: bool,
+def save_reward(reward: Reward, idempotency: IdempotencyRecord | None, *, must_be_new: bool,
                 audit: AuditRecord | None = None) -> None:
     """The reward, its catalog entries and its shares (the definition copied, the stock split) in one
     transaction: a PUT sets the stock to what it says, as claims after it see it."""
     txn = Txn()
-    txn.put("reward", reward, RewardItem.pk.does_not_exist() if must_be_new else None)
+    txn.put("reward", _reward_item(reward), RewardItem.pk.does_not_exist() if must_be_new else None)
     total = None if reward.stock is None else int(reward.stock)
     for share in shares.new_shares(shares.reward_owner(reward.reward_id), total=total, data=reward.data,
                                    created_at=reward.created_at, updated_at=reward.updated_at):
@@ -113,10 +142,10 @@ def save_reward(reward: RewardItem, idempotency: IdempotencyRecord | None, *, mu
     db.commit(txn)
 
 
-def backfill_catalog(rewards: Iterable[RewardItem]) -> int:
+def backfill_catalog() -> int:
     """Catalog entries for rewards saved before the catalog had its own partitions (idempotent)."""
     written = 0
-    for reward in rewards:
+    for reward in _rewards_on_the_old_index():
         for entry in _catalog_entries(reward):
             try:
                 entry.save()
@@ -127,7 +156,7 @@ def backfill_catalog(rewards: Iterable[RewardItem]) -> int:
     return written
 
 
-def rewards_on_the_old_index() -> Iterator[RewardItem]:
+def _rewards_on_the_old_index() -> Iterator[RewardItem]:
     """Every reward, from the catalog index rewards were once listed by (GSI1: CATALOG)."""
     try:
         yield from RewardItem.catalog.query("CATALOG")
@@ -136,16 +165,16 @@ def rewards_on_the_old_index() -> Iterator[RewardItem]:
         raise
 
 
-def get_reward(reward_id: str) -> RewardItem | None:
+def get_reward(reward_id: str) -> Reward | None:
     """The catalog entry with its live stock (the shares summed)."""
     raw = batch_get([reward_key(reward_id)])
-    reward = load(RewardItem, next(iter(raw.values()), None))
+    reward = reward_of(load(RewardItem, next(iter(raw.values()), None)))
     if reward is not None:
         with_live_stock([reward])
     return reward
 
 
-def claimable_reward(reward_id: str) -> tuple[RewardItem | None, shares.Pool]:
+def claimable_reward(reward_id: str) -> tuple[Reward | None, shares.Pool]:
     """A reward as a claim sees it, outside a snapshot (the wheel's reward prize)."""
     owner, index = shares.reward_owner(reward_id), shares.random_share()
     raw = batch_get([shares.share_key(owner, index)])
@@ -158,7 +187,7 @@ def claimable_reward(reward_id: str) -> tuple[RewardItem | None, shares.Pool]:
 _stock_seen: dict[str, tuple[float, int]] = {}
 
 
-def with_live_stock(rewards: list[RewardItem], max_age: float = 0.0) -> list[RewardItem]:
+def with_live_stock(rewards: list[Reward], max_age: float = 0.0) -> list[Reward]:
     """Sets each stocked reward's `stock` to what its shares hold (one read of all their shares), or to what
     this instance read less than `max_age` seconds ago."""
     now = time.monotonic()
@@ -176,7 +205,7 @@ def with_live_stock(rewards: list[RewardItem], max_age: float = 0.0) -> list[Rew
     return rewards
 
 
-def list_rewards(*, limit: int, cursor: str | None) -> tuple[list[RewardItem], str | None]:
+def list_rewards(*, limit: int, cursor: str | None) -> tuple[list[Reward], str | None]:
     """A page of the catalog, from one of its partitions (a cursor stays on its partition); stock as this
     instance read it at most `catalog_stock_seconds` ago."""
     start = decode_cursor(cursor, ("pk", "sk"))
@@ -190,8 +219,9 @@ def list_rewards(*, limit: int, cursor: str | None) -> tuple[list[RewardItem], s
     except PynamoDBException as exc:
         raise_if_transient(exc)
         raise
-    items = [new_reward(entry.reward_id, data=entry.data, stock=entry.stock, created_at=entry.created_at,
-                        updated_at=entry.updated_at) for entry in entries]
+    items = [new_reward(str(entry.reward_id), data=dict(entry.data or {}),
+                        stock=None if entry.stock is None else int(entry.stock), created_at=str(entry.created_at),
+                        updated_at=str(entry.updated_at)) for entry in entries]
     more = len(entries) >= limit and query.last_evaluated_key
     return (with_live_stock(items, settings().catalog_stock_seconds),
             encode_cursor(query.last_evaluated_key) if more else None)

@@ -13,7 +13,7 @@ from loyalty.domain.holders import Hold, Order
 from loyalty.domain.households import Household
 from loyalty.domain.member import Entry, Member
 from loyalty.store import referrals, shares
-from loyalty.store.catalog import RewardItem, claimed_reward, reward_key
+from loyalty.store.catalog import Reward, RewardItem, claimed_reward, reward_key, reward_of
 from loyalty.store.db import Key, batch_get, load
 from loyalty.store.households import HouseholdItem, household_key, household_of
 from loyalty.store.idempotency import (
@@ -69,7 +69,7 @@ class Snapshot:
     order: Order | None = None
     # A reward or promotion as a claim sees it: the definition from the share the request picked, whose
     # pool the claim takes from (reward.stock: what that share holds, or all of them once it held none).
-    reward: RewardItem | None = None
+    reward: Reward | None = None
     reward_pool: shares.Pool | None = None
     email: UniqueItem | None = None
     referral: UniqueItem | None = None
@@ -169,6 +169,8 @@ def read_snapshot(
                 snapshot.idempotency = idempotency_record_of(value)
             elif name == "referral_record":
                 snapshot.referral_record = referrals.referral_of(value) if value is not None else None
+            elif name == "reward":
+                snapshot.reward = reward_of(value)
             elif name == "order":
                 snapshot.order = order_of(value) if value is not None else None
             elif name == "hold":

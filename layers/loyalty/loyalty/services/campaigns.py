@@ -31,7 +31,7 @@ from loyalty.store import campaigns as store
 from loyalty.store import snapshot as snapshot_store
 from loyalty.store.campaigns import CampaignItem
 from loyalty.store.idempotency import IdempotencyRecord, IdempotencyRequest
-from loyalty.store.program import ProgramItem
+from loyalty.store.program import Program
 from loyalty.store.snapshot import Snapshot
 
 REPORT_SK = "REPORT"
@@ -47,7 +47,7 @@ def report_key(campaign_id: str) -> tuple[str, str]:
     return (f"CAMPAIGN#{campaign_id}", REPORT_SK)
 
 
-def running(program: ProgramItem | None) -> Running:
+def running(program: Program | None) -> Running:
     """The running campaigns on the program item read in this request (parsed once per list): the
     campaigns, their segments' conditions, and each one's budget shares and what their caps split."""
     raw = store.running_list(program)
@@ -225,7 +225,7 @@ def report(caller: Caller, campaign_id: str) -> Outcome:
 METRICS_CAMPAIGNS = 20
 
 
-def performance(program: ProgramItem | None, first: date, last: date, zone: Any) -> list[dict[str, Any]]:
+def performance(program: Program | None, first: date, last: date, zone: Any) -> list[dict[str, Any]]:
     """The running campaigns (those on the program read) whose window touches [first, last] (local days),
     with their results so far: no read of the campaign list (GET .../report has any campaign's)."""
     campaigns, _segments, _shares = running(program)
@@ -306,7 +306,7 @@ def segment_members(caller: Caller, segment_id: str, *, limit: int, cursor: str 
 # --- on a purchase ----------------------------------------------------------------------------------
 
 
-def purchase_awards(program: ProgramItem | None, member: Member, config: ProgramConfig, *, channel: str,
+def purchase_awards(program: Program | None, member: Member, config: ProgramConfig, *, channel: str,
                     total: Decimal, basket: dict[str, Any], occurred_at: datetime, today: date,
                     points_per_unit: Decimal, quoting: bool = False) -> Awards:
     """What the running purchase campaigns give on this purchase (see `awards`). `basket`: the lines as
@@ -319,7 +319,7 @@ def purchase_awards(program: ProgramItem | None, member: Member, config: Program
 Awards = tuple[list[dict[str, Any]], list[escrow.Draw], dict[str, list[int]]]
 
 
-def awards(program: ProgramItem | None, member: Member, config: ProgramConfig, *, trigger: str, at: datetime,
+def awards(program: Program | None, member: Member, config: ProgramConfig, *, trigger: str, at: datetime,
            today: date, basket: dict[str, Any] | None = None, points_per_unit: Decimal = Decimal(0),
            draw: Callable[[escrow.Budget, int], escrow.Draw | None] = escrow.draw) -> Awards:
     """What the running campaigns of `trigger` give the member: breakdown rows (`campaign:<id>`), the

@@ -33,7 +33,7 @@ from loyalty.store import campaigns as campaign_store
 from loyalty.store import gamification as store
 from loyalty.store import snapshot as snapshot_store
 from loyalty.store.idempotency import IdempotencyRecord, IdempotencyRequest
-from loyalty.store.program import ProgramItem
+from loyalty.store.program import Program
 from loyalty.store.snapshot import Snapshot
 
 # The running challenges ride on the program item every request reads (deflated, like the campaigns).
@@ -42,7 +42,7 @@ Running = tuple[list[game.Challenge], dict[str, list[rules.Condition]]]
 _parsed: ParsedOnce[str, Running] = ParsedOnce()
 
 
-def running(program: ProgramItem | None) -> Running:
+def running(program: Program | None) -> Running:
     """The running challenges on the program item read in this request (parsed once per list), with their
     segments' conditions."""
     raw = store.running_json(program)

@@ -20,7 +20,7 @@ from loyalty.store import audit as audit_store
 from loyalty.store import leaderboards as store
 from loyalty.store import snapshot as snapshot_store
 from loyalty.store.idempotency import IdempotencyRecord, IdempotencyRequest
-from loyalty.store.program import ProgramItem
+from loyalty.store.program import Program
 from loyalty.store.snapshot import Snapshot
 
 # Leaderboards at most: their definitions ride on every program read.
@@ -28,7 +28,7 @@ MAX_LEADERBOARDS = 20
 _parsed: ParsedOnce[str, list[boards.Leaderboard]] = ParsedOnce()
 
 
-def defined(program: ProgramItem | None) -> list[boards.Leaderboard]:
+def defined(program: Program | None) -> list[boards.Leaderboard]:
     raw = store.running_json(program)
     if raw == "[]":
         return []
@@ -97,7 +97,7 @@ def added_by(entries: list[Entry], member_id: str) -> dict[str, dict[str, int]]:
     return {day: added for day, added in by_day.items() if any(added.values())}
 
 
-def keep_values(program: ProgramItem | None, member: Member, entries: list[Entry]) -> None:
+def keep_values(program: Program | None, member: Member, entries: list[Entry]) -> None:
     """The member's values on what the leaderboards rank, after a change's entries, in the periods the
     facts happened in (nothing when no leaderboard exists: no byte more on the member)."""
     tracked = sorted({(entry.metric, entry.period) for entry in defined(program)})

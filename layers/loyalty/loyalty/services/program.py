@@ -19,22 +19,22 @@ from loyalty.store import gamification as gamification_store
 from loyalty.store import program, shares
 from loyalty.store import snapshot as snapshot_store
 from loyalty.store.idempotency import IdempotencyRequest
-from loyalty.store.program import ProgramItem
+from loyalty.store.program import Program
 
 # Fields a GET /program adds to the config; ignored when sent back.
 SERVER_COMPUTED = ("version", "spin_odds")
 _parsed: ParsedOnce[tuple[int, str], ProgramConfig] = ParsedOnce()
 
 
-def config_of(item: ProgramItem | None) -> ProgramConfig:
-    """The parsed config of the item read in this request (no stale cache: the item is always read)."""
+def config_of(item: Program | None) -> ProgramConfig:
+    """The parsed config of the program read in this request (no stale cache: the program is always read)."""
     if item is None:
         raise Conflict("no program is configured yet: PUT /admin/program first", code="program_not_configured")
     # Keyed by version and write time: a re-created table (tests, a new stack) restarts at version 1.
     return _parsed.get((int(item.version), item.updated_at), lambda: ProgramConfig.model_validate_json(item.config))
 
 
-def program_view(item: ProgramItem) -> dict[str, Any]:
+def program_view(item: Program) -> dict[str, Any]:
     body: dict[str, Any] = json.loads(item.config)
     body["version"] = int(item.version)
     wheel = config_of(item).spin
@@ -119,7 +119,7 @@ def _new_version(caller: Caller, config_json: str, idempotency: IdempotencyReque
     return execute(idempotency, lambda: snapshot_store.read_snapshot(idempotency=idempotency), plan)
 
 
-def version_view(item: ProgramItem, *, with_config: bool) -> dict[str, Any]:
+def version_view(item: Program, *, with_config: bool) -> dict[str, Any]:
     view: dict[str, Any] = {"version": int(item.version), "at": item.updated_at, "actor": item.updated_by}
     if with_config:
         view["config"] = json.loads(item.config)

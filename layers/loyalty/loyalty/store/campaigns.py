@@ -22,7 +22,7 @@ from loyalty.store.audit import AuditRecord, add_audit, create_audited
 from loyalty.store.base import Item, TableMeta
 from loyalty.store.db import Txn, batch_get, load, raise_if_transient
 from loyalty.store.idempotency import IdempotencyRecord, add_idempotency
-from loyalty.store.program import ProgramItem, update_riders
+from loyalty.store.program import Program, ProgramItem, update_riders
 
 
 class CampaignItem(Item):
@@ -104,7 +104,7 @@ def list_campaigns() -> Iterator[CampaignItem]:
         raise
 
 
-def save_campaign(item: CampaignItem, *, must_be_new: bool, program: ProgramItem, running_json: str,
+def save_campaign(item: CampaignItem, *, must_be_new: bool, program: Program, running_json: str,
                   audit: AuditRecord, idempotency: IdempotencyRecord | None) -> None:
     """Raises ConditionFailed: campaign (exists, when new), program (a campaign or program written
     meanwhile: re-read), idempotency."""
@@ -121,7 +121,7 @@ def deflate_running(running_json: str) -> bytes:
     return zlib.compress(running_json.encode(), 9)
 
 
-def running_list(program: ProgramItem | None) -> bytes | str | None:
+def running_list(program: Program | None) -> bytes | str | None:
     """The running campaigns as stored on a program replica: deflated JSON, or plain JSON on a replica
     written before (see running_json)."""
     if program is None:

@@ -30,7 +30,7 @@ from loyalty.store.db import Txn, batch_get, load, raise_if_transient
 from loyalty.store.idempotency import IdempotencyRecord, add_idempotency
 from loyalty.store.ledger import member_partition
 from loyalty.store.members import MemberItem, member_key
-from loyalty.store.program import ProgramItem, update_riders
+from loyalty.store.program import Program, ProgramItem, update_riders
 
 BADGES_PK = "BADGES"
 CHALLENGES_PK = "CHALLENGES"
@@ -141,13 +141,13 @@ def list_challenges() -> list[str]:
     return [item.definition for item in _query(ChallengeItem, CHALLENGES_PK)]
 
 
-def running_json(program: ProgramItem | None) -> str:
+def running_json(program: Program | None) -> str:
     """The running challenges on a program replica (JSON list of challenge definitions)."""
     stored = None if program is None else program.challenges_deflated
     return zlib.decompress(stored).decode() if stored else "[]"
 
 
-def save_challenge(challenge_id: str, definition: str, at: str, *, must_be_new: bool, program: ProgramItem,
+def save_challenge(challenge_id: str, definition: str, at: str, *, must_be_new: bool, program: Program,
                    running: str, audit: AuditRecord, idempotency: IdempotencyRecord | None) -> None:
     """The challenge, every program replica's running list (so the next purchase after the answer sees it),
     the audit and idempotency records, in one transaction. Raises ConditionFailed: challenge (exists, when

@@ -25,7 +25,7 @@ from loyalty.store.audit import AuditRecord, add_audit
 from loyalty.store.base import Item, TableMeta
 from loyalty.store.db import Txn, batch_get, connection, error_code, load, raise_if_transient
 from loyalty.store.idempotency import IdempotencyRecord, add_idempotency
-from loyalty.store.program import ProgramItem, update_riders
+from loyalty.store.program import Program, ProgramItem, update_riders
 
 LEADERBOARDS_PK = "LEADERBOARDS"
 MAX_MERGE_ATTEMPTS = 10
@@ -58,7 +58,7 @@ def histogram_key(board: str) -> aggregates.ItemKey:
 # --- definitions ---------------------------------------------------------------------------------------
 
 
-def running_json(program: ProgramItem | None) -> str:
+def running_json(program: Program | None) -> str:
     return (program.leaderboards if program is not None else None) or "[]"
 
 
@@ -68,7 +68,7 @@ def get_leaderboard(leaderboard_id: str) -> str | None:
     return None if item is None else item.definition
 
 
-def save_leaderboard(leaderboard_id: str, definition: str, at: str, *, program: ProgramItem, every: str,
+def save_leaderboard(leaderboard_id: str, definition: str, at: str, *, program: Program, every: str,
                      audit: AuditRecord, idempotency: IdempotencyRecord | None) -> None:
     """A new leaderboard, every program replica's list (`every`: all the definitions), the audit and
     idempotency records. Raises ConditionFailed: leaderboard (the id is taken), program (written meanwhile),

@@ -1,10 +1,13 @@
 """The program config: PROGRAM#<nn> / CURRENT, one of PROGRAM_REPLICAS identical copies (reads spread
-over them), and PROGRAM / VERSION#<n>, its history.
+over them), and PROGRAM / VERSION#<n>, its history. The use cases hold a plain `Program`; the item is this
+module's.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from pynamodb.attributes import BinaryAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PynamoDBException
@@ -45,6 +48,31 @@ class ProgramItem(Item):
     leaderboards = UnicodeAttribute(null=True)
 
 
+@dataclass(frozen=True)
+class Program:
+    """A version of the program as a replica (or the history) holds it: its config as PUT (JSON), and what
+    rides on it (the running campaigns, challenges and leaderboards, as the store keeps them)."""
+
+    version: int
+    config: str
+    updated_at: str
+    updated_by: str | None = None
+    campaigns_deflated: bytes | None = None
+    campaigns: str | None = None
+    campaigns_rev: int | None = None
+    spin_basis: int | None = None
+    challenges_deflated: bytes | None = None
+    leaderboards: str | None = None
+
+
+_PROGRAM_FIELDS = tuple(field.name for field in dataclasses.fields(Program))
+
+
+def program_of(item: ProgramItem | None) -> Program | None:
+    """The program of an item read (store.snapshot reads a replica with the rest of a request)."""
+    return None if item is None else Program(**{name: getattr(item, name) for name in _PROGRAM_FIELDS})
+
+
 # The program config is read by every request: it is kept in this many identical replicas, all written
 # by the PUT's one transaction, and a request reads any one of them consistently (no single hot item).
 PROGRAM_REPLICAS = 32
@@ -58,14 +86,14 @@ def program_version_key(version: int) -> tuple[str, str]:
     return "PROGRAM", f"VERSION#{version:08d}"
 
 
-def _unchanged(current: ProgramItem) -> Condition:
+def _unchanged(current: Program) -> Condition:
     """The condition that a replica still holds what `current` was read as: its version and what rides on it."""
     return (ProgramItem.version == current.version) & (
         ProgramItem.campaigns_rev.does_not_exist() if current.campaigns_rev is None
         else ProgramItem.campaigns_rev == current.campaigns_rev)
 
 
-def update_riders(txn: Txn, program: ProgramItem, actions: list[Action]) -> None:
+def update_riders(txn: Txn, program: Program, actions: list[Action]) -> None:
     """Adds to `txn` the update of every program replica with `actions` (what rides on the program: the
     campaigns, challenges or leaderboards), conditioned on each replica still being `program` as read and
     moving campaigns_rev on, which orders every such write (ConditionFailed: program, written meanwhile)."""
@@ -75,9 +103,9 @@ def update_riders(txn: Txn, program: ProgramItem, actions: list[Action]) -> None
                    [*actions, ProgramItem.campaigns_rev.set(rev + 1)], _unchanged(program), versioned=False)
 
 
-def save_program(current: ProgramItem | None, config_json: str, updated_by: str,
+def save_program(current: Program | None, config_json: str, updated_by: str,
                  idempotency: IdempotencyRecord | None, audit: AuditRecord | None = None, *,
-                 spin_basis: int | None = None) -> ProgramItem:
+                 spin_basis: int | None = None) -> Program:
     """Writes version n+1 and moves every replica of CURRENT to it in one transaction (so any replica read
     after the answer is the new version); ConditionFailed(program) when another PUT won."""
     version = (int(current.version) if current else 0) + 1
@@ -100,26 +128,33 @@ def save_program(current: ProgramItem | None, config_json: str, updated_by: str,
     add_audit(txn, audit)
     add_idempotency(txn, idempotency)
     db.commit(txn)
-    return latest
+    saved = program_of(latest)
+    assert saved is not None
+    return saved
 
 
-def program_versions(*, limit: int, cursor: str | None) -> tuple[list[ProgramItem], str | None]:
+def program_versions(*, limit: int, cursor: str | None) -> tuple[list[Program], str | None]:
     """The program's history, newest first."""
     start = decode_cursor(cursor, ("pk", "sk"))
     if start is not None and start["pk"] != "PROGRAM":
         raise BadRequest("the cursor belongs to another list", code="invalid_cursor")
-    return query_page(ProgramItem, "PROGRAM", ProgramItem.sk.startswith("VERSION#"), limit, start, forward=False)
+    items, next_cursor = query_page(ProgramItem, "PROGRAM", ProgramItem.sk.startswith("VERSION#"), limit, start,
+                                    forward=False)
+    return [program for item in items if (program := program_of(item)) is not None], next_cursor
 
 
-def all_program_versions() -> Iterator[ProgramItem]:
+def all_program_versions() -> Iterator[Program]:
     """Every version the program ever had, oldest first, page by page (reconciliation's rules in force)."""
     try:
-        yield from ProgramItem.query("PROGRAM", ProgramItem.sk.startswith("VERSION#"))
+        for item in ProgramItem.query("PROGRAM", ProgramItem.sk.startswith("VERSION#")):
+            program = program_of(item)
+            assert program is not None
+            yield program
     except PynamoDBException as exc:
         raise_if_transient(exc)
         raise
 
 
-def program_version(version: int) -> ProgramItem | None:
+def program_version(version: int) -> Program | None:
     raw = batch_get([program_version_key(version)])
-    return load(ProgramItem, next(iter(raw.values()), None))
+    return program_of(load(ProgramItem, next(iter(raw.values()), None)))

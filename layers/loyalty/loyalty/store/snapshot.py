@@ -54,7 +54,7 @@ from loyalty.store.partners import (
     code_key,
     promotion_member_key,
 )
-from loyalty.store.program import PROGRAM_REPLICAS, ProgramItem, program_replica_key
+from loyalty.store.program import PROGRAM_REPLICAS, Program, ProgramItem, program_of, program_replica_key
 from loyalty.store.referrals import Referral, ReferralItem
 from loyalty.store.vouchers import VoucherItem, voucher_key
 
@@ -64,7 +64,7 @@ class Snapshot:
     """What one consistent BatchGetItem returned for a request."""
 
     member: Member | None = None
-    program: ProgramItem | None = None
+    program: Program | None = None
     idempotency: IdempotencyRecord | None = None
     order: Order | None = None
     # A reward or promotion as a claim sees it: the definition from the share the request picked, whose
@@ -169,6 +169,8 @@ def read_snapshot(
                 snapshot.idempotency = idempotency_record_of(value)
             elif name == "referral_record":
                 snapshot.referral_record = referrals.referral_of(value) if value is not None else None
+            elif name == "program":
+                snapshot.program = program_of(value)
             elif name == "reward":
                 snapshot.reward = reward_of(value)
             elif name == "order":

@@ -33,7 +33,7 @@ from loyalty.store import snapshot as snapshot_store
 from loyalty.store.catalog import Reward
 from loyalty.store.idempotency import IdempotencyRecord, IdempotencyRequest
 from loyalty.store.snapshot import Snapshot
-from loyalty.store.vouchers import VoucherItem
+from loyalty.store.vouchers import Voucher
 
 # Server-side, cryptographic randomness for prizes and vouchers (tests draw with a seeded generator).
 RNG = secrets.SystemRandom()
@@ -200,8 +200,8 @@ def visit(caller: Caller, path_id: str, request: VisitRequest, idempotency: Idem
         entry = turn.change.note(EntryType.VISIT, source={"store_id": request.store_id}, details={
             "voucher_id": voucher.voucher_id, "name": voucher.name, "code": code, "valid_until": valid_until})
         # The voucher item outlives its validity a while, so a late scan answers "expired", not "unknown".
-        turn.writes.new_voucher = VoucherItem(
-            *vouchers.voucher_key(code), code=code, member_id=member_id, voucher_id=voucher.voucher_id,
+        turn.writes.new_voucher = Voucher(
+            code=code, member_id=member_id, voucher_id=voucher.voucher_id,
             name=voucher.name, valid_until=valid_until,
             expires=datetime.fromisoformat(valid_until.replace("Z", "+00:00")) + VOUCHER_KEPT_AFTER_VALIDITY)
         return Decision(201, lambda: {"visit_id": entry.entry_id, "voucher": {

@@ -22,7 +22,7 @@ from loyalty.store import snapshot
 from loyalty.store import webhooks as store
 from loyalty.store.idempotency import IdempotencyRecord, IdempotencyRequest
 from loyalty.store.snapshot import Snapshot
-from loyalty.store.webhooks import WebhookItem
+from loyalty.store.webhooks import Webhook
 
 # A receiver gets this long to connect and then between bytes of its answer; a delivery never waits
 # past the time the caller has left (see `deliver`).
@@ -81,7 +81,7 @@ def _check_url(url: str) -> str:
     return url
 
 
-def webhook_view(hook: WebhookItem) -> dict[str, Any]:
+def webhook_view(hook: Webhook) -> dict[str, Any]:
     return {"webhook_id": hook.webhook_id, "url": hook.url, "description": hook.description,
             "status": hook.status, "created_at": hook.created_at}
 
@@ -92,10 +92,9 @@ def register(caller: Caller, url: str, description: str | None,
 
     def plan(_: Snapshot) -> Plan:
         webhook_id = new_ulid()
-        hook = WebhookItem(f"WEBHOOK#{caller.partner_id}", webhook_id, webhook_id=webhook_id,
-                           partner_id=str(caller.partner_id), url=checked_url,
-                           secret="whsec_" + secrets.token_urlsafe(32), description=description,
-                           created_at=iso_utc(utc_now()))
+        hook = Webhook(webhook_id=webhook_id, partner_id=str(caller.partner_id), url=checked_url,
+                       secret="whsec_" + secrets.token_urlsafe(32), description=description,
+                       created_at=iso_utc(utc_now()))
 
         def commit(record: IdempotencyRecord | None) -> None:
             store.save_webhook(hook, record)

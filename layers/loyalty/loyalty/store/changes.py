@@ -31,7 +31,7 @@ from loyalty.store.ledger import (
 from loyalty.store.members import MemberItem, item_of, member_update_actions
 from loyalty.store.partners import CodeItem, PromotionMemberItem, code_key, promotion_member_key
 from loyalty.store.referrals import Referral, ReferralItem, referral_key
-from loyalty.store.vouchers import VoucherItem
+from loyalty.store.vouchers import Voucher, VoucherItem, voucher_item
 
 
 @dataclass
@@ -86,7 +86,7 @@ class PointsChange:
     promotion: PromotionCharge | None = None
     # The prize wheel's budget, as planned on its pool, checked in the same transaction.
     spin_budget: shares.Pool | None = None
-    new_voucher: VoucherItem | None = None
+    new_voucher: Voucher | None = None
     # A hold placed; holds closed (captured, released, or found expired), each still open when read.
     new_hold: Hold | None = None
     closed_holds: list[ClosedHold] = field(default_factory=list)
@@ -136,7 +136,7 @@ def commit_points_change(change: PointsChange) -> None:
     if change.spin_budget is not None:
         shares.take_actions(txn, change.spin_budget)
     if change.new_voucher is not None:
-        txn.put("voucher", change.new_voucher, VoucherItem.pk.does_not_exist())
+        txn.put("voucher", voucher_item(change.new_voucher), VoucherItem.pk.does_not_exist())
     if change.new_hold is not None:
         txn.put("hold", hold_item(change.new_hold), HoldItem.pk.does_not_exist())
     for index, hold in enumerate(change.closed_holds):

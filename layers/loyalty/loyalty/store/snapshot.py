@@ -56,7 +56,7 @@ from loyalty.store.partners import (
 )
 from loyalty.store.program import PROGRAM_REPLICAS, Program, ProgramItem, program_of, program_replica_key
 from loyalty.store.referrals import Referral, ReferralItem
-from loyalty.store.vouchers import VoucherItem, voucher_key
+from loyalty.store.vouchers import Voucher, VoucherItem, voucher_key, voucher_of
 
 
 @dataclass
@@ -78,7 +78,7 @@ class Snapshot:
     promotion_member: PromotionMemberItem | None = None
     spin_pool: shares.Pool | None = None
     code: CodeItem | None = None
-    voucher: VoucherItem | None = None
+    voucher: Voucher | None = None
     hold: Hold | None = None
     # A ledger entry of the member (the redemption a cancel names).
     entry: Entry | None = None
@@ -169,6 +169,8 @@ def read_snapshot(
                 snapshot.idempotency = idempotency_record_of(value)
             elif name == "referral_record":
                 snapshot.referral_record = referrals.referral_of(value) if value is not None else None
+            elif name == "voucher":
+                snapshot.voucher = voucher_of(value)
             elif name == "program":
                 snapshot.program = program_of(value)
             elif name == "reward":

@@ -1,7 +1,12 @@
-"""Vouchers: VOUCHER#<code> / VOUCHER, issued by code batches and used once.
+"""Vouchers: VOUCHER#<code> / VOUCHER, issued by code batches and used once. The use cases hold a plain
+`Voucher`; the item is this module's.
 """
 
 from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
 
 from pynamodb.attributes import TTLAttribute, UnicodeAttribute
 
@@ -27,14 +32,40 @@ class VoucherItem(Item):
     expires = TTLAttribute(null=True)
 
 
+@dataclass
+class Voucher:
+    """A personal single-use voucher from a visit (`expires`: when the store may forget it)."""
+
+    code: str
+    member_id: str
+    voucher_id: str
+    name: str
+    valid_until: str
+    status: str = "issued"
+    used_at: str | None = None
+    expires: datetime | None = None
+
+
+_FIELDS = tuple(field.name for field in dataclasses.fields(Voucher))
+
+
+def voucher_of(item: VoucherItem | None) -> Voucher | None:
+    return None if item is None else Voucher(**{name: getattr(item, name) for name in _FIELDS})
+
+
+def voucher_item(voucher: Voucher) -> VoucherItem:
+    return VoucherItem(*voucher_key(voucher.code), **dataclasses.asdict(voucher))
+
+
 def voucher_key(code: str) -> Key:
     return f"VOUCHER#{code}", "VOUCHER"
 
 
-def use_voucher(voucher: VoucherItem, at: str, idempotency: IdempotencyRecord | None) -> None:
+def use_voucher(voucher: Voucher, at: str, idempotency: IdempotencyRecord | None) -> None:
     """ConditionFailed(voucher) when it was used meanwhile, (idempotency) when the key was."""
     txn = Txn()
-    txn.update("voucher", voucher, [VoucherItem.status.set("used"), VoucherItem.used_at.set(at)],
+    txn.update("voucher", VoucherItem(*voucher_key(voucher.code)),
+               [VoucherItem.status.set("used"), VoucherItem.used_at.set(at)],
                VoucherItem.status == "issued", versioned=False)
     add_idempotency(txn, idempotency)
     db.commit(txn)

@@ -1,7 +1,10 @@
-"""Partner webhooks and their delivery log."""
+"""Partner webhooks and their delivery log. The use cases hold a plain `Webhook`; the items are this
+module's."""
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from datetime import timedelta
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
@@ -50,17 +53,35 @@ class DeliveryItem(Item):
 LOG_TTL = timedelta(days=30)
 
 
-def save_webhook(webhook: WebhookItem, idempotency: IdempotencyRecord | None) -> None:
+@dataclass
+class Webhook:
+    """A partner's webhook: where its events go and the key they are signed with."""
+
+    webhook_id: str
+    partner_id: str
+    url: str
+    secret: str
+    created_at: str
+    description: str | None = None
+    status: str = "active"
+
+
+_FIELDS = tuple(field.name for field in dataclasses.fields(Webhook))
+
+
+def save_webhook(webhook: Webhook, idempotency: IdempotencyRecord | None) -> None:
     """The webhook and the idempotency record of its registration, in one transaction."""
     txn = Txn()
-    txn.put("webhook", webhook, WebhookItem.pk.does_not_exist())
+    txn.put("webhook", WebhookItem(f"WEBHOOK#{webhook.partner_id}", webhook.webhook_id,
+                                   **dataclasses.asdict(webhook)), WebhookItem.pk.does_not_exist())
     add_idempotency(txn, idempotency)
     db.commit(txn)
 
 
-def webhooks(partner_id: str) -> list[WebhookItem]:
+def webhooks(partner_id: str) -> list[Webhook]:
     try:
-        return [hook for hook in WebhookItem.query(f"WEBHOOK#{partner_id}") if hook.status == "active"]
+        return [Webhook(**{name: getattr(hook, name) for name in _FIELDS})
+                for hook in WebhookItem.query(f"WEBHOOK#{partner_id}") if hook.status == "active"]
     except PynamoDBException as exc:
         raise_if_transient(exc)
         raise

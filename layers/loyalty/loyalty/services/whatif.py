@@ -31,7 +31,7 @@ from loyalty.store import whatif as store
 from loyalty.store.db import plain_item
 from loyalty.store.idempotency import IdempotencyRecord, IdempotencyRequest
 from loyalty.store.snapshot import Snapshot
-from loyalty.store.whatif import WhatIfItem
+from loyalty.store.whatif import WhatIfJob
 
 MEMBERS_PER_STEP = 500
 
@@ -47,9 +47,9 @@ def start(caller: Caller, request: WhatIfRequest, idempotency: IdempotencyReques
 
     def plan(snapshot: Snapshot) -> Plan:
         config_of(snapshot.program)  # a program to compare with
-        job = WhatIfItem(*store.job_key(job_id), job_id=job_id, status="running", config=json.dumps(request.config),
-                         from_day=request.from_day.isoformat(), to_day=request.to_day.isoformat(),
-                         created_at=iso_utc(utc_now()), actor=caller.sub, step=0, totals={}, expires=store.JOB_TTL)
+        job = WhatIfJob(job_id=job_id, status="running", config=json.dumps(request.config),
+                        from_day=request.from_day.isoformat(), to_day=request.to_day.isoformat(),
+                        created_at=iso_utc(utc_now()), actor=caller.sub, step=0, totals={}, expires=store.JOB_TTL)
         audit = audit_store.new_audit(caller.sub, "what_if.started", f"what_if:{job_id}",
                                      {"from": job.from_day, "to": job.to_day})
 

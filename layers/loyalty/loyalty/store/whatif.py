@@ -1,9 +1,12 @@
-"""What-if jobs: the job item, and the ledger scanned from where a step stopped."""
+"""What-if jobs: the job item, and the ledger scanned from where a step stopped. The use cases hold a plain
+`WhatIfJob`; the item is this module's."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
@@ -41,20 +44,42 @@ JOB_TTL = timedelta(days=30)
 SCAN_PAGE = 200  # items a scan page holds: with one member's ledger, what a step keeps in memory
 
 
+@dataclass
+class WhatIfJob:
+    """A what-if replay: the proposed config (JSON), the period, and where the job has got to."""
+
+    job_id: str
+    status: str  # running, completed, failed
+    config: str
+    from_day: str
+    to_day: str
+    created_at: str
+    actor: str
+    step: int = 0
+    cursor: dict[str, Any] | None = None
+    totals: dict[str, Any] | None = field(default_factory=dict)
+    report: dict[str, Any] | None = None
+    expires: datetime | timedelta | None = None
+
+
+_FIELDS = tuple(field.name for field in dataclasses.fields(WhatIfJob))
+
+
 def job_key(job_id: str) -> Key:
     return f"WHATIF#{job_id}", "JOB"
 
 
-def create_job(job: WhatIfItem, audit: AuditRecord, idempotency: IdempotencyRecord | None) -> None:
-    create_audited("job", job, audit, idempotency)
+def create_job(job: WhatIfJob, audit: AuditRecord, idempotency: IdempotencyRecord | None) -> None:
+    create_audited("job", WhatIfItem(*job_key(job.job_id), **dataclasses.asdict(job)), audit, idempotency)
 
 
-def get_job(job_id: str) -> WhatIfItem | None:
+def get_job(job_id: str) -> WhatIfJob | None:
     key = job_key(job_id)
-    return load(WhatIfItem, batch_get([key]).get(key))
+    item = load(WhatIfItem, batch_get([key]).get(key))
+    return None if item is None else WhatIfJob(**{name: getattr(item, name) for name in _FIELDS})
 
 
-def advance(job: WhatIfItem, *, step: int, cursor: dict[str, Any] | None, totals: dict[str, Any],
+def advance(job: WhatIfJob, *, step: int, cursor: dict[str, Any] | None, totals: dict[str, Any],
             report: dict[str, Any] | None) -> bool:
     """Moves the job from `step` to the next (False when a redelivered step finds it moved on already)."""
     actions: list[Any] = [WhatIfItem.step.set(step + 1), WhatIfItem.totals.set(totals),
@@ -62,7 +87,7 @@ def advance(job: WhatIfItem, *, step: int, cursor: dict[str, Any] | None, totals
     if report is not None:
         actions += [WhatIfItem.report.set(report), WhatIfItem.status.set("completed")]
     try:
-        job.update(actions=actions, condition=WhatIfItem.step == step)
+        WhatIfItem(*job_key(job.job_id)).update(actions=actions, condition=WhatIfItem.step == step)
     except PynamoDBException as exc:
         if "ConditionalCheckFailed" in str(exc):
             return False
@@ -71,8 +96,9 @@ def advance(job: WhatIfItem, *, step: int, cursor: dict[str, Any] | None, totals
     return True
 
 
-def fail(job: WhatIfItem, error: str) -> None:
-    job.update(actions=[WhatIfItem.status.set("failed"), WhatIfItem.report.set({"error": error})])
+def fail(job: WhatIfJob, error: str) -> None:
+    WhatIfItem(*job_key(job.job_id)).update(actions=[WhatIfItem.status.set("failed"),
+                                                     WhatIfItem.report.set({"error": error})])
 
 
 def member_items(start: dict[str, Any] | None) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:

@@ -29,7 +29,7 @@ from loyalty.store import aggregates, escrow, members, shares
 from loyalty.store import audit as audit_store
 from loyalty.store import campaigns as store
 from loyalty.store import snapshot as snapshot_store
-from loyalty.store.campaigns import CampaignItem
+from loyalty.store.campaigns import StoredCampaign
 from loyalty.store.idempotency import IdempotencyRecord, IdempotencyRequest
 from loyalty.store.program import Program
 from loyalty.store.snapshot import Snapshot
@@ -137,9 +137,9 @@ def save_campaign(caller: Caller, campaign_id: str | None, request: rules.Campai
                            f"item every request reads (at most {MAX_RUNNING_BYTES // 1024} KB): end one or make "
                            "them smaller", code="too_many_campaigns")
         stamp = iso_utc(now)
-        item = store.new_campaign(campaign.campaign_id, definition=json.dumps(_view(campaign)),
-                                  created_at=existing.created_at if existing else stamp, updated_at=stamp,
-                                  budget_shares=budget_shares, budget_basis=basis)
+        item = store.StoredCampaign(campaign.campaign_id, definition=json.dumps(_view(campaign)),
+                                    created_at=existing.created_at if existing else stamp, updated_at=stamp,
+                                    budget_shares=budget_shares, budget_basis=basis)
         audit = audit_store.new_audit(caller.sub, "campaign.created" if existing is None else "campaign.updated",
                                      f"campaign:{campaign.campaign_id}",
                                      {"name": campaign.name, "active": campaign.active,
@@ -168,7 +168,7 @@ def save_campaign(caller: Caller, campaign_id: str | None, request: rules.Campai
     return execute(idempotency, read, plan)
 
 
-def _budget_share_count(existing: CampaignItem | None, campaign: rules.Campaign) -> int | None:
+def _budget_share_count(existing: StoredCampaign | None, campaign: rules.Campaign) -> int | None:
     """How many shares the campaign's budget has: chosen by its size when it first has one, then fixed
     (its shares' caps are parts of it and their `taken` counts stay); None while it has no budget."""
     if existing is not None and existing.budget_shares is not None:
@@ -178,7 +178,7 @@ def _budget_share_count(existing: CampaignItem | None, campaign: rules.Campaign)
     return None if campaign.budget_points is None else store.budget_shares(campaign.budget_points)
 
 
-def _stored_item(campaign_id: str) -> CampaignItem:
+def _stored_item(campaign_id: str) -> StoredCampaign:
     item = store.get_campaign(checked_id(campaign_id, "campaign"))
     if item is None:
         raise NotFound(f"no campaign has the id {campaign_id!r}", code="campaign_not_found")
@@ -261,7 +261,7 @@ def create_segment(caller: Caller, segment: rules.Segment, idempotency: Idempote
                 raise ValidationFailed("the segment does not fit the program", errors=[
                     {"field": f"conditions.{index}.value", "message": "not one of the program's tiers"}])
         view = segment.model_dump(mode="json")
-        item = store.new_segment(segment.segment_id, definition=json.dumps(view), created_at=iso_utc(utc_now()))
+        item = store.StoredSegment(segment.segment_id, definition=json.dumps(view), created_at=iso_utc(utc_now()))
         audit = audit_store.new_audit(caller.sub, "segment.created", f"segment:{segment.segment_id}",
                                      {"name": segment.name})
 

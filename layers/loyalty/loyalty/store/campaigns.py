@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterator
-from typing import Any
+from dataclasses import dataclass
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PynamoDBException
@@ -91,24 +91,58 @@ def set_budget(campaign_id: str, count: int, basis: int, budget: int) -> None:
     shares.set_budget(budget_owner(campaign_id), list(split(basis, count)), budget)
 
 
-def get_campaign(campaign_id: str) -> CampaignItem | None:
+@dataclass(frozen=True)
+class StoredCampaign:
+    """A campaign as written: its definition (JSON) and its budget's share count and basis."""
+
+    campaign_id: str
+    definition: str
+    created_at: str
+    updated_at: str
+    budget_shares: int | None = None  # fixed at the first write; absent: 32 (budget_shares)
+    # What the budget's share caps split (shares.budget_change): the budget, or the highest it had once it was
+    # lowered. None: the definition's budget_points (written before budgets could be lowered).
+    budget_basis: int | None = None
+
+
+@dataclass(frozen=True)
+class StoredSegment:
+    """A segment as written: its conditions over member facts (JSON)."""
+
+    segment_id: str
+    definition: str
+    created_at: str
+
+
+def _campaign_of(item: CampaignItem) -> StoredCampaign:
+    return StoredCampaign(str(item.sk), str(item.definition), str(item.created_at), str(item.updated_at),
+                          None if item.budget_shares is None else int(item.budget_shares),
+                          None if item.budget_basis is None else int(item.budget_basis))
+
+
+def get_campaign(campaign_id: str) -> StoredCampaign | None:
     key = (CAMPAIGNS_PK, campaign_id)
-    return load(CampaignItem, batch_get([key]).get(key))
+    item = load(CampaignItem, batch_get([key]).get(key))
+    return None if item is None else _campaign_of(item)
 
 
-def list_campaigns() -> Iterator[CampaignItem]:
+def list_campaigns() -> Iterator[StoredCampaign]:
     try:
-        yield from CampaignItem.query(CAMPAIGNS_PK)
+        for item in CampaignItem.query(CAMPAIGNS_PK):
+            yield _campaign_of(item)
     except PynamoDBException as exc:
         raise_if_transient(exc)
         raise
 
 
-def save_campaign(item: CampaignItem, *, must_be_new: bool, program: Program, running_json: str,
+def save_campaign(campaign: StoredCampaign, *, must_be_new: bool, program: Program, running_json: str,
                   audit: AuditRecord, idempotency: IdempotencyRecord | None) -> None:
     """Raises ConditionFailed: campaign (exists, when new), program (a campaign or program written
     meanwhile: re-read), idempotency."""
     txn = Txn()
+    item = CampaignItem(CAMPAIGNS_PK, campaign.campaign_id, definition=campaign.definition,
+                        created_at=campaign.created_at, updated_at=campaign.updated_at,
+                        budget_shares=campaign.budget_shares, budget_basis=campaign.budget_basis)
     txn.put("campaign", item, CampaignItem.pk.does_not_exist() if must_be_new else None)
     update_riders(txn, program, [ProgramItem.campaigns_deflated.set(deflate_running(running_json)),
                                  ProgramItem.campaigns.remove()])
@@ -135,19 +169,13 @@ def running_json(stored: bytes | str | None) -> str:
     return zlib.decompress(stored).decode() if isinstance(stored, bytes) else stored
 
 
-def get_segment(segment_id: str) -> SegmentItem | None:
+def get_segment(segment_id: str) -> StoredSegment | None:
     key = (SEGMENTS_PK, segment_id)
-    return load(SegmentItem, batch_get([key]).get(key))
+    item = load(SegmentItem, batch_get([key]).get(key))
+    return None if item is None else StoredSegment(str(item.sk), str(item.definition), str(item.created_at))
 
 
-def save_segment(item: SegmentItem, audit: AuditRecord, idempotency: IdempotencyRecord | None) -> None:
+def save_segment(segment: StoredSegment, audit: AuditRecord, idempotency: IdempotencyRecord | None) -> None:
     """Raises ConditionFailed: segment (the id is taken), idempotency."""
+    item = SegmentItem(SEGMENTS_PK, segment.segment_id, definition=segment.definition, created_at=segment.created_at)
     create_audited("segment", item, audit, idempotency)
-
-
-def new_campaign(campaign_id: str, **attributes: Any) -> CampaignItem:
-    return CampaignItem(CAMPAIGNS_PK, campaign_id, **attributes)
-
-
-def new_segment(segment_id: str, **attributes: Any) -> SegmentItem:
-    return SegmentItem(SEGMENTS_PK, segment_id, **attributes)

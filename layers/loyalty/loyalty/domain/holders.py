@@ -1,8 +1,9 @@
 """A holder of points and the records a change of it makes (no rules here: domain.member has them).
 
-`PointsHolder` is the shape every holder of points has: the store's member item (store.members.MemberItem)
-and a plain `Member` (the unit tests', and a household's pool) are changed by the same rules. A change
-makes plain `Entry` and `ClosedHold` records, which the store turns into items when it commits.
+`Member` is a member or a household's pool as the use cases see it: the store maps its item to one and back
+(store.members.member_of / item_of). `PointsHolder` is the shape the rules read and change. A change makes
+plain `Entry` and `ClosedHold` records; `Hold` and `Order` are the holds and orders as read or to write. The
+store turns them into items when it commits.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any, Protocol
 
 
 class PointsHolder(Protocol):
-    """What the rules read and change on a holder of points (the store's member item has these too)."""
+    """What the rules read and change on a holder of points (a `Member` has these)."""
 
     member_id: Any
     status: Any

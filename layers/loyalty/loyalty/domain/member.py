@@ -1,12 +1,11 @@
 """A holder of points and the rules that change it: the domain's member.
 
 `Member` is a plain holder of points (balances, a wallet of lots with their expiry, pending lots, open holds,
-qualifying days, tier, caps and reminders); `PointsHolder` is the shape every holder has, so the store's
-member item (store.members.MemberItem) and a plain `Member` (the unit tests', and later a household's pool)
-are changed by the same rules. A `MemberChange` accumulates the ledger entries (`Entry`) one request (or one
-scheduled visit) writes for one holder; the store then commits them with the holder in one transaction.
-`finish` writes the wallet back, upgrades the tier when a threshold is reached, and schedules the holder's
-next due day. Nothing here reads or writes storage.
+qualifying days, tier, caps and reminders, with its profile), a member's or a household's pool, as the store
+maps it from its item; `PointsHolder` is the shape the rules change. A `MemberChange` accumulates the ledger
+entries (`Entry`) one request (or one scheduled visit) writes for one holder; the store then commits them
+with the holder in one transaction. `finish` writes the wallet back, upgrades the tier when a threshold is
+reached, and schedules the holder's next due day. Nothing here reads or writes storage.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from loyalty.store import catalog
 from loyalty.store import partners as partner_store
 from loyalty.store import snapshot as snapshot_store
 from loyalty.store.catalog import Reward
-from loyalty.store.partners import PartnerItem, PromotionItem
+from loyalty.store.partners import Partner, Promotion
 
 CATALOG_PAGE = 100
 CATALOG_LIMIT = 1000
@@ -54,7 +54,7 @@ def promotion_offers(member: Member, config: Any, now: Any) -> list[dict[str, An
     """Partner promotions running now that this member may still use: the rules a claim applies
     (window, tier audience, budget, per-member limit)."""
     listed, _ = partner_store.list_partners(limit=PARTNERS_LISTED, cursor=None)
-    running: list[tuple[PartnerItem, PromotionItem]] = []
+    running: list[tuple[Partner, Promotion]] = []
     for partner in listed:
         promotions, _ = partner_store.list_promotions(partner.partner_id, limit=100, cursor=None)
         running.extend((partner, promotion) for promotion in promotions

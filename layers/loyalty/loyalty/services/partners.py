@@ -56,7 +56,7 @@ from loyalty.store.audit import AuditRecord
 from loyalty.store.changes import PromotionCharge
 from loyalty.store.db import ConditionFailed
 from loyalty.store.idempotency import IdempotencyRecord, IdempotencyRequest, idempotency_record
-from loyalty.store.partners import PartnerItem, PromotionCountersItem, PromotionItem, partner_order_key
+from loyalty.store.partners import Partner, Promotion, partner_order_key
 from loyalty.store.snapshot import Snapshot
 
 logger = make_logger()
@@ -119,7 +119,7 @@ def _drop_usage_plan(usage: dict[str, str]) -> None:
                 "error": f"{type(exc).__name__}: {exc}"[:300]})
 
 
-def partner_view(partner: PartnerItem) -> dict[str, Any]:
+def partner_view(partner: Partner) -> dict[str, Any]:
     return {"partner_id": partner.partner_id, "name": partner.name, "contact_email": partner.contact_email,
             "status": partner.status, "created_at": partner.created_at, "key_ids": list(partner.key_ids or []),
             "usage_plan_id": partner.usage_plan_id}
@@ -165,7 +165,7 @@ def onboard(caller: Caller, request: PartnerRequest, idempotency: IdempotencyReq
     return outcome
 
 
-def _partner(partner_id: str) -> PartnerItem:
+def _partner(partner_id: str) -> Partner:
     partner = store.get_partner(checked_id(partner_id, "partner"))
     if partner is None:
         raise NotFound(f"partner {partner_id} does not exist", code="partner_not_found")
@@ -215,7 +215,7 @@ def revoke_key(caller: Caller, partner_id: str, key_id: str) -> Outcome:
 # --- partner API: promotions, codes, reports ----------------------------------------------------------
 
 
-def promotion_view(promotion: PromotionItem, budget_left: int | None, now: datetime) -> dict[str, Any]:
+def promotion_view(promotion: Promotion, budget_left: int | None, now: datetime) -> dict[str, Any]:
     data = dict(promotion.data or {})
     starts, ends = parse_utc(data["starts_at"]), parse_utc(data["ends_at"])
     status = "scheduled" if now < starts else "ended" if now >= ends else "active"
@@ -238,21 +238,17 @@ def create_promotion(caller: Caller, request: PromotionRequest, idempotency: Ide
         if min_tier is not None and min_tier not in {tier.name for tier in config.tiers}:
             raise ValidationFailed("unknown tier", errors=[{"field": "audience.min_tier",
                                                             "message": "not a tier of the program"}])
-        promotion = PromotionItem(*store.promotion_key(promotion_id), promotion_id=promotion_id,
-                                  partner_id=partner_id, data=data, created_at=iso_utc(now),
-                                  gsi1pk=f"PARTNER#{partner_id}#PROMOS", gsi1sk=promotion_id)
-        counters = PromotionCountersItem(*store.promotion_counters_key(promotion_id),
-                                         budget_points=request.budget_points)
+        promotion = Promotion(promotion_id=promotion_id, partner_id=partner_id, data=data, created_at=iso_utc(now))
 
         def commit(record: IdempotencyRecord | None) -> None:
-            store.create_promotion(promotion, counters, record, audit)
+            store.create_promotion(promotion, request.budget_points, record, audit)
 
         return Plan(201, promotion_view(promotion, request.budget_points, now), commit)
 
     return execute(idempotency, lambda: snapshot_store.read_snapshot(idempotency=idempotency), plan)
 
 
-def _own_promotion(caller: Caller, promotion_id: str) -> tuple[PromotionItem, store.PromotionUsage]:
+def _own_promotion(caller: Caller, promotion_id: str) -> tuple[Promotion, store.PromotionUsage]:
     """The caller's promotion; another partner's is indistinguishable from one that does not exist."""
     promotion, usage = store.get_promotion(checked_id(promotion_id, "promotion"))
     if promotion is None or usage is None or promotion.partner_id != caller.partner_id:

@@ -1,8 +1,11 @@
-"""Partners, their API keys, promotions, codes and claims: every key and condition of the partner flows."""
+"""Partners, their API keys, promotions, codes and claims: every key and condition of the partner flows.
+The use cases hold plain records (`Partner`, `PartnerKey`, `Promotion`, `Code`, `MemberClaims`); the items
+are this module's."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -140,6 +143,90 @@ class ClaimFailureItem(Item):
     expires = TTLAttribute(null=True)
 
 
+@dataclass
+class Partner:
+    partner_id: str
+    name: str
+    contact_email: str
+    created_at: str
+    status: str = "active"
+    key_ids: list[str] = field(default_factory=list)
+    # API Gateway usage plan and the key value the authorizer returns as usageIdentifierKey.
+    usage_plan_id: str | None = None
+    usage_key_id: str | None = None
+    usage_key: str | None = None
+
+
+@dataclass
+class PartnerKey:
+    key_id: str
+    partner_id: str
+    secret_hash: str
+    created_at: str
+    status: str = "active"
+    revoked_at: str | None = None
+
+
+@dataclass(frozen=True)
+class Promotion:
+    promotion_id: str
+    partner_id: str
+    data: dict[str, Any]
+    created_at: str
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    promotion_id: str
+    partner_id: str
+    status: str = "issued"
+    claimed_by: str | None = None
+    claimed_at: str | None = None
+
+
+@dataclass(frozen=True)
+class MemberClaims:
+    """How many times a member claimed a promotion (its per-member limit)."""
+
+    claims: int
+
+
+def _record(cls: Any, item: Any) -> Any:
+    return cls(**{name: getattr(item, name) for name in (f.name for f in dataclasses.fields(cls))})
+
+
+def _partner_of(item: PartnerItem | None) -> Partner | None:
+    return None if item is None else _record(Partner, item)
+
+
+def _key_of(item: PartnerKeyItem | None) -> PartnerKey | None:
+    return None if item is None else _record(PartnerKey, item)
+
+
+def _promotion_of(item: PromotionItem | None) -> Promotion | None:
+    return None if item is None else Promotion(str(item.promotion_id), str(item.partner_id), dict(item.data or {}),
+                                               str(item.created_at))
+
+
+def code_of(item: CodeItem | None) -> Code | None:
+    """The code of an item read (store.snapshot reads it with the rest of a claim)."""
+    return None if item is None else _record(Code, item)
+
+
+def claims_of(item: PromotionMemberItem | None) -> MemberClaims | None:
+    return None if item is None else MemberClaims(int(item.claims or 0))
+
+
+def _partner_item(partner: Partner) -> PartnerItem:
+    return PartnerItem(*partner_key(partner.partner_id), gsi1pk="PARTNERS", gsi1sk=partner.partner_id,
+                       **dataclasses.asdict(partner))
+
+
+def _key_item(key: PartnerKey) -> PartnerKeyItem:
+    return PartnerKeyItem(*partner_api_key(key.key_id), **dataclasses.asdict(key))
+
+
 def partner_key(partner_id: str) -> tuple[str, str]:
     return f"PARTNER#{partner_id}", "PARTNER"
 
@@ -169,13 +256,11 @@ def partner_order_key(partner_id: str, order_id: str) -> tuple[str, str]:
     return f"PARTNERORDER#{partner_id}#{order_id}", "ORDER"
 
 
-def claimed_promotion(promotion_id: str, pool: shares.Pool | None) -> PromotionItem | None:
+def claimed_promotion(promotion_id: str, pool: shares.Pool | None) -> Promotion | None:
     head = pool.head if pool is not None else None
     if pool is None or head is None or head.data is None:
         return None
-    return PromotionItem(*promotion_key(promotion_id), promotion_id=promotion_id, partner_id=head.partner_id or "",
-                         data=dict(head.data), created_at=head.created_at or "",
-                         gsi1pk=f"PARTNER#{head.partner_id}#PROMOS", gsi1sk=promotion_id)
+    return Promotion(promotion_id, head.partner_id or "", dict(head.data), head.created_at or "")
 
 
 
@@ -184,71 +269,70 @@ CODE_BATCH_TTL = timedelta(days=7)  # as long as an idempotency record: a retry 
 CLAIM_FAILURE_TTL_SECONDS = 24 * 3600
 
 
-def new_partner(partner_id: str, **attributes: Any) -> PartnerItem:
-    return PartnerItem(*partner_key(partner_id), partner_id=partner_id, gsi1pk="PARTNERS", gsi1sk=partner_id,
-                       **attributes)
+def new_partner(partner_id: str, **attributes: Any) -> Partner:
+    return Partner(partner_id=partner_id, **attributes)
 
 
-def new_key(key_id: str, partner_id: str, secret_hash: str) -> PartnerKeyItem:
-    return PartnerKeyItem(*partner_api_key(key_id), key_id=key_id, partner_id=partner_id, secret_hash=secret_hash,
-                          status="active", created_at=iso_utc(utc_now()))
+def new_key(key_id: str, partner_id: str, secret_hash: str) -> PartnerKey:
+    return PartnerKey(key_id=key_id, partner_id=partner_id, secret_hash=secret_hash, created_at=iso_utc(utc_now()))
 
 
-def create_partner(partner: PartnerItem, key: PartnerKeyItem, idempotency: IdempotencyRecord | None,
+def create_partner(partner: Partner, key: PartnerKey, idempotency: IdempotencyRecord | None,
                    audit: AuditRecord | None = None) -> None:
     txn = Txn()
-    txn.put("partner", partner, PartnerItem.pk.does_not_exist())
-    txn.put("key", key, PartnerKeyItem.pk.does_not_exist())
+    txn.put("partner", _partner_item(partner), PartnerItem.pk.does_not_exist())
+    txn.put("key", _key_item(key), PartnerKeyItem.pk.does_not_exist())
     add_audit(txn, audit)
     add_idempotency(txn, idempotency)
     db.commit(txn)
 
 
-def add_key(partner: PartnerItem, key: PartnerKeyItem, revoke: list[PartnerKeyItem],
+def add_key(partner: Partner, key: PartnerKey, revoke: list[PartnerKey],
             idempotency: IdempotencyRecord | None, audit: AuditRecord | None = None) -> None:
     txn = Txn()
-    txn.put("key", key, PartnerKeyItem.pk.does_not_exist())
-    txn.update("partner", partner, [PartnerItem.key_ids.set(partner.key_ids)], PartnerItem.pk.exists(),
-               versioned=False)
+    txn.put("key", _key_item(key), PartnerKeyItem.pk.does_not_exist())
+    txn.update("partner", PartnerItem(*partner_key(partner.partner_id)), [PartnerItem.key_ids.set(partner.key_ids)],
+               PartnerItem.pk.exists(), versioned=False)
     for index, old in enumerate(revoke):
-        txn.update(f"revoke{index}", old, [PartnerKeyItem.status.set("revoked"),
-                                            PartnerKeyItem.revoked_at.set(iso_utc(utc_now()))],
+        txn.update(f"revoke{index}", PartnerKeyItem(*partner_api_key(old.key_id)),
+                   [PartnerKeyItem.status.set("revoked"), PartnerKeyItem.revoked_at.set(iso_utc(utc_now()))],
                    PartnerKeyItem.partner_id == key.partner_id, versioned=False)
     add_audit(txn, audit)
     add_idempotency(txn, idempotency)
     db.commit(txn)
 
 
-def revoke_key(key: PartnerKeyItem, audit: AuditRecord | None = None) -> None:
+def revoke_key(key: PartnerKey, audit: AuditRecord | None = None) -> None:
     txn = Txn()
-    txn.update("key", key, [PartnerKeyItem.status.set("revoked"), PartnerKeyItem.revoked_at.set(iso_utc(utc_now()))],
+    txn.update("key", PartnerKeyItem(*partner_api_key(key.key_id)),
+               [PartnerKeyItem.status.set("revoked"), PartnerKeyItem.revoked_at.set(iso_utc(utc_now()))],
                PartnerKeyItem.partner_id == key.partner_id, versioned=False)
     add_audit(txn, audit)
     db.commit(txn)
 
 
-def get_partner(partner_id: str) -> PartnerItem | None:
-    return load(PartnerItem, batch_get([partner_key(partner_id)]).get(partner_key(partner_id)))
+def get_partner(partner_id: str) -> Partner | None:
+    return _partner_of(load(PartnerItem, batch_get([partner_key(partner_id)]).get(partner_key(partner_id))))
 
 
-def get_key(key_id: str, consistent: bool = True) -> PartnerKeyItem | None:
+def get_key(key_id: str, consistent: bool = True) -> PartnerKey | None:
     key = partner_api_key(key_id)
-    return load(PartnerKeyItem, batch_get([key], consistent=consistent).get(key))
+    return _key_of(load(PartnerKeyItem, batch_get([key], consistent=consistent).get(key)))
 
 
-def get_keys(key_ids: list[str]) -> list[PartnerKeyItem]:
+def get_keys(key_ids: list[str]) -> list[PartnerKey]:
     raw = batch_get([partner_api_key(key_id) for key_id in key_ids])
-    return [item for key_id in key_ids if (item := load(PartnerKeyItem, raw.get(partner_api_key(key_id))))]
+    return [key for key_id in key_ids if (key := _key_of(load(PartnerKeyItem, raw.get(partner_api_key(key_id)))))]
 
 
-def list_partners(*, limit: int, cursor: str | None) -> tuple[list[PartnerItem], str | None]:
+def list_partners(*, limit: int, cursor: str | None) -> tuple[list[Partner], str | None]:
     start = decode_cursor(cursor, ("pk", "sk", "gsi1pk", "gsi1sk"))
     try:
         query = PartnerItem.listing.query(
             "PARTNERS", limit=limit, page_size=limit,
             last_evaluated_key={name: {"S": value} for name, value in start.items()} if start else None,
         )
-        return list(query), encode_cursor(query.last_evaluated_key)
+        return [_record(Partner, item) for item in query], encode_cursor(query.last_evaluated_key)
     except PynamoDBException as exc:
         raise_if_transient(exc)
         raise
@@ -257,13 +341,18 @@ def list_partners(*, limit: int, cursor: str | None) -> tuple[list[PartnerItem],
 # --- promotions -------------------------------------------------------------------------------------
 
 
-def create_promotion(promotion: PromotionItem, counters: PromotionCountersItem,
+def create_promotion(promotion: Promotion, budget_points: int,
                      idempotency: IdempotencyRecord | None, audit: AuditRecord | None = None) -> None:
     """The promotion, its codes counter and its budget shares (each with a copy of the definition)."""
     txn = Txn()
-    txn.put("promotion", promotion, PromotionItem.pk.does_not_exist())
-    txn.put("counters", counters, PromotionCountersItem.pk.does_not_exist())
-    for share in shares.new_shares(shares.promotion_owner(promotion.promotion_id), total=int(counters.budget_points),
+    txn.put("promotion", PromotionItem(*promotion_key(promotion.promotion_id), promotion_id=promotion.promotion_id,
+                                       partner_id=promotion.partner_id, data=promotion.data,
+                                       created_at=promotion.created_at,
+                                       gsi1pk=f"PARTNER#{promotion.partner_id}#PROMOS", gsi1sk=promotion.promotion_id),
+            PromotionItem.pk.does_not_exist())
+    txn.put("counters", PromotionCountersItem(*promotion_counters_key(promotion.promotion_id),
+                                              budget_points=budget_points), PromotionCountersItem.pk.does_not_exist())
+    for share in shares.new_shares(shares.promotion_owner(promotion.promotion_id), total=budget_points,
                                    data=promotion.data, partner_id=promotion.partner_id,
                                    created_at=promotion.created_at):
         txn.put("share", share)
@@ -286,7 +375,7 @@ class PromotionUsage:
     new_members: int
 
 
-def get_promotion(promotion_id: str) -> tuple[PromotionItem | None, PromotionUsage | None]:
+def get_promotion(promotion_id: str) -> tuple[Promotion | None, PromotionUsage | None]:
     """The promotion and its counters (the codes counter and every budget share summed)."""
     keys = [promotion_key(promotion_id), promotion_counters_key(promotion_id)]
     raw = batch_get(keys + shares.share_keys(shares.promotion_owner(promotion_id)))
@@ -296,14 +385,14 @@ def get_promotion(promotion_id: str) -> tuple[PromotionItem | None, PromotionUsa
         return None, None
     found = [load(ShareItem, raw.get(key)) for key in shares.share_keys(shares.promotion_owner(promotion_id))]
     totals = shares.sum_counters(found, CLAIM_COUNTERS)
-    return promotion, PromotionUsage(
+    return _promotion_of(promotion), PromotionUsage(
         codes_issued=int(counters.codes_issued or 0) if counters is not None else 0,
         points_awarded=totals["taken"], budget_left=totals["left"], codes_claimed=totals["codes_claimed"],
         earns=totals["earns"], members_reached=totals["members_reached"], new_members=totals["new_members"])
 
 
 def promotion_usage(promotion_ids: list[str], member_id: str) -> dict[
-    str, tuple[shares.Pool, PromotionMemberItem | None]
+    str, tuple[shares.Pool, MemberClaims | None]
 ]:
     """Each promotion's budget pool (one share picked at random) and this member's claims, in one
     BatchGetItem per 50 promotions."""
@@ -314,18 +403,19 @@ def promotion_usage(promotion_ids: list[str], member_id: str) -> dict[
     raw = batch_get(key for pair in keys.values() for key in pair)
     return {promotion_id: (shares.pool_from(shares.promotion_owner(promotion_id), picked[promotion_id],
                                             raw.get(share)),
-                           load(PromotionMemberItem, raw.get(claims)))
+                           claims_of(load(PromotionMemberItem, raw.get(claims))))
             for promotion_id, (share, claims) in keys.items()}
 
 
-def list_promotions(partner_id: str, *, limit: int, cursor: str | None) -> tuple[list[PromotionItem], str | None]:
+def list_promotions(partner_id: str, *, limit: int, cursor: str | None) -> tuple[list[Promotion], str | None]:
     start = decode_cursor(cursor, ("pk", "sk", "gsi1pk", "gsi1sk"))
     try:
         query = PromotionItem.listing.query(
             f"PARTNER#{partner_id}#PROMOS", limit=limit, page_size=limit,
             last_evaluated_key={name: {"S": value} for name, value in start.items()} if start else None,
         )
-        return list(query), encode_cursor(query.last_evaluated_key)
+        return [promotion for item in query if (promotion := _promotion_of(item)) is not None], encode_cursor(
+            query.last_evaluated_key)
     except PynamoDBException as exc:
         raise_if_transient(exc)
         raise
@@ -367,8 +457,8 @@ def issue_code_chunk(promotion_id: str, partner_id: str, batch_id: str, index: i
     return True
 
 
-def get_code(code: str) -> CodeItem | None:
-    return load(CodeItem, batch_get([code_key(code)]).get(code_key(code)))
+def get_code(code: str) -> Code | None:
+    return code_of(load(CodeItem, batch_get([code_key(code)]).get(code_key(code))))
 
 
 def record_claim_failure(member_id: str, reason: str, day: str | None) -> None:
@@ -391,7 +481,7 @@ def recent_claim_failures(member_id: str, since_ms: int, limit: int) -> int:
         raise
 
 
-def has_room(pool: shares.Pool | None, claims: PromotionMemberItem | None, data: dict[str, Any], points: int) -> bool:
+def has_room(pool: shares.Pool | None, claims: MemberClaims | None, data: dict[str, Any], points: int) -> bool:
     """The member is under the per-member limit and the budget still covers `points` (planned on the
     pool: the write takes exactly that, under a condition on each share it draws on)."""
     limit = data.get("max_per_member")

@@ -47,11 +47,15 @@ from loyalty.store.members import (
     with_cold_wallets,
 )
 from loyalty.store.partners import (
+    Code,
     CodeItem,
-    PromotionItem,
+    MemberClaims,
+    Promotion,
     PromotionMemberItem,
     claimed_promotion,
+    claims_of,
     code_key,
+    code_of,
     promotion_member_key,
 )
 from loyalty.store.program import PROGRAM_REPLICAS, Program, ProgramItem, program_of, program_replica_key
@@ -73,11 +77,11 @@ class Snapshot:
     reward_pool: shares.Pool | None = None
     email: UniqueItem | None = None
     referral: UniqueItem | None = None
-    promotion: PromotionItem | None = None
+    promotion: Promotion | None = None
     promotion_pool: shares.Pool | None = None
-    promotion_member: PromotionMemberItem | None = None
+    promotion_member: MemberClaims | None = None
     spin_pool: shares.Pool | None = None
-    code: CodeItem | None = None
+    code: Code | None = None
     voucher: Voucher | None = None
     hold: Hold | None = None
     # A ledger entry of the member (the redemption a cancel names).
@@ -169,6 +173,10 @@ def read_snapshot(
                 snapshot.idempotency = idempotency_record_of(value)
             elif name == "referral_record":
                 snapshot.referral_record = referrals.referral_of(value) if value is not None else None
+            elif name == "promotion_member":
+                snapshot.promotion_member = claims_of(value)
+            elif name == "code":
+                snapshot.code = code_of(value)
             elif name == "voucher":
                 snapshot.voucher = voucher_of(value)
             elif name == "program":

@@ -58,7 +58,7 @@ from loyalty.store import members as members_store
 from loyalty.store import snapshot
 from loyalty.store.db import ConditionFailed
 from loyalty.store.idempotency import IdempotencyRecord, IdempotencyRequest
-from loyalty.store.imports import ImportItem
+from loyalty.store.imports import ImportJob
 from loyalty.store.snapshot import Snapshot
 
 logger = make_logger()
@@ -121,7 +121,7 @@ def get_import(caller: Caller, import_id: str) -> Outcome:
     return Outcome(200, progress(item))
 
 
-def progress(item: ImportItem) -> dict[str, Any]:
+def progress(item: ImportJob) -> dict[str, Any]:
     """What the import did so far: the sum of its units' results."""
     view: dict[str, Any] = {"import_id": item.import_id, "kind": item.kind, "format": item.format,
                             "status": item.status, "created_at": item.created_at, "rows": int(item.rows or 0),
@@ -143,10 +143,10 @@ def progress(item: ImportItem) -> dict[str, Any]:
         view["imported"] += int(result.imported)
         view["skipped"] += int(result.skipped)
         view["failed"] += int(result.failed)
-        if result.sk.startswith("CHUNK#"):
+        if result.sort_key.startswith("CHUNK#"):
             chunks_done += 1
         elif result.last:
-            shards_done.add(result.sk.split("#")[1])
+            shards_done.add(result.sort_key.split("#")[1])
     if item.error:  # a split that failed on its last try after it had started (see give_up_split)
         errors.insert(0, item.error)
     errors.extend(ignored)

@@ -9,8 +9,10 @@ has members.
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -94,6 +96,50 @@ class ImportShardItem(Item):
     expires = TTLAttribute(null=True)
 
 
+@dataclass
+class ImportJob:
+    """One bulk import as the use cases see it (the item is this module's)."""
+
+    import_id: str
+    kind: str
+    format: str
+    status: str  # awaiting_upload, processing, failed (completed is read from the results)
+    created_at: str
+    actor: str
+    rows: int | None = None
+    chunks: int | None = None
+    staged: set[int] | None = None
+    error: dict[str, Any] | None = None
+    upload: str | None = None
+    ignored_uploads: set[str] | None = None
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What one unit of work did (`sort_key`: CHUNK#<n>, APPLY#<shard>#<page> or SPLIT)."""
+
+    sort_key: str
+    imported: int = 0
+    skipped: int = 0
+    failed: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    last: int | None = None
+    gave_up: int | None = None
+
+
+@dataclass(frozen=True)
+class StagedRow:
+    line: int
+    row: dict[str, Any]
+
+
+_JOB_FIELDS = tuple(field.name for field in dataclasses.fields(ImportJob))
+
+
+def _job_of(item: ImportItem | None) -> ImportJob | None:
+    return None if item is None else ImportJob(**{name: getattr(item, name) for name in _JOB_FIELDS})
+
+
 def import_key(import_id: str) -> tuple[str, str]:
     return f"IMPORT#{import_id}", "IMPORT"
 
@@ -121,30 +167,37 @@ def apply_result_key(shard: int, page: int) -> str:
     return f"APPLY#{shard:02d}#{page:06d}"
 
 
-def new_import(import_id: str, **attributes: Any) -> ImportItem:
-    return ImportItem(*import_key(import_id), import_id=import_id, **attributes)
+def new_import(import_id: str, **attributes: Any) -> ImportJob:
+    return ImportJob(import_id=import_id, **attributes)
 
 
-def create_import(item: ImportItem, audit: AuditRecord, idempotency: IdempotencyRecord | None) -> None:
+def _item_key_only(import_id: str) -> ImportItem:
+    return ImportItem(*import_key(import_id), import_id=import_id, kind="", format="", status="", created_at="",
+                      actor="")
+
+
+def create_import(job: ImportJob, audit: AuditRecord, idempotency: IdempotencyRecord | None) -> None:
     """The import, its audit record and the idempotency record of its request, in one transaction."""
-    create_audited("import", item, audit, idempotency)
+    create_audited("import", ImportItem(*import_key(job.import_id), **dataclasses.asdict(job)), audit, idempotency)
 
 
-def get_import(import_id: str) -> ImportItem | None:
+def get_import(import_id: str) -> ImportJob | None:
     key = import_key(import_id)
-    return load(ImportItem, batch_get([key]).get(key))
+    return _job_of(load(ImportItem, batch_get([key]).get(key)))
 
 
 # Later uploads to an import's URL listed on it (more are ignored without a word: the URL lasts an hour).
 MAX_IGNORED_UPLOADS = 20
 
 
-def accept_upload(item: ImportItem, upload: str) -> bool:
+def accept_upload(job: ImportJob, upload: str) -> bool:
     """Records `upload` (a version of the file) as the one this import takes: True if it is (now, or
     already, as a redelivered notification finds it), False if another upload was taken first."""
     try:
-        item.update(actions=[ImportItem.upload.set(upload)],
-                    condition=ImportItem.upload.does_not_exist() | (ImportItem.upload == upload))
+        _item_key_only(job.import_id).update(
+            actions=[ImportItem.upload.set(upload)],
+            condition=ImportItem.upload.does_not_exist() | (ImportItem.upload == upload))
+        job.upload = upload
         return True
     except PynamoDBException as exc:
         if error_code(exc) == "ConditionalCheckFailedException":
@@ -155,7 +208,7 @@ def accept_upload(item: ImportItem, upload: str) -> bool:
 
 def note_ignored_upload(import_id: str, upload: str) -> None:
     """A later upload to the import's URL: listed on the import (once however often S3 tells of it)."""
-    item = new_import(import_id, kind="", format="", status="", created_at="", actor="")
+    item = _item_key_only(import_id)
     try:
         item.update(actions=[ImportItem.ignored_uploads.add({upload})],
                     condition=ImportItem.pk.exists() & (ImportItem.ignored_uploads.does_not_exist()
@@ -167,13 +220,15 @@ def note_ignored_upload(import_id: str, upload: str) -> None:
         raise
 
 
-def start_processing(item: ImportItem, *, rows: int, chunks: int) -> None:
+def start_processing(job: ImportJob, *, rows: int, chunks: int) -> None:
     """The file is split: its counts are known before any chunk is sent (a chunk that ends first finds them).
     A file uploaded again to the same import is split again: chunks already done do nothing new."""
     try:
-        item.update(actions=[ImportItem.status.set("processing"), ImportItem.rows.set(rows),
-                             ImportItem.chunks.set(chunks), ImportItem.error.remove()],
-                    condition=ImportItem.status.is_in("awaiting_upload", "processing"))
+        _item_key_only(job.import_id).update(
+            actions=[ImportItem.status.set("processing"), ImportItem.rows.set(rows), ImportItem.chunks.set(chunks),
+                     ImportItem.error.remove()],
+            condition=ImportItem.status.is_in("awaiting_upload", "processing"))
+        job.status, job.rows, job.chunks, job.error = "processing", rows, chunks, None
     except PynamoDBException as exc:
         raise_if_transient(exc)
         raise
@@ -182,7 +237,7 @@ def start_processing(item: ImportItem, *, rows: int, chunks: int) -> None:
 def note_split_failed(import_id: str, error: dict[str, Any]) -> None:
     """The split's last try failed: the error shows on the open import, whose status stays (a redrive of the
     notification splits it again, and the split that succeeds removes the error)."""
-    item = new_import(import_id, kind="", format="", status="", created_at="", actor="")
+    item = _item_key_only(import_id)
     try:
         item.update(actions=[ImportItem.error.set(error)],
                     condition=ImportItem.status.is_in("awaiting_upload", "processing"))
@@ -193,9 +248,10 @@ def note_split_failed(import_id: str, error: dict[str, Any]) -> None:
         raise
 
 
-def fail_import(item: ImportItem, error: dict[str, Any]) -> None:
+def fail_import(job: ImportJob, error: dict[str, Any]) -> None:
     try:
-        item.update(actions=[ImportItem.status.set("failed"), ImportItem.error.set(error)])
+        _item_key_only(job.import_id).update(actions=[ImportItem.status.set("failed"), ImportItem.error.set(error)])
+        job.status, job.error = "failed", error
     except PynamoDBException as exc:
         raise_if_transient(exc)
         raise
@@ -203,7 +259,7 @@ def fail_import(item: ImportItem, error: dict[str, Any]) -> None:
 
 def mark_staged(import_id: str, chunk: int) -> int:
     """Adds the chunk to the staged set; returns how many chunks are staged (the same chunk counts once)."""
-    item = new_import(import_id, kind="", format="", status="", created_at="", actor="")
+    item = _item_key_only(import_id)
     try:
         item.update(actions=[ImportItem.staged.add({chunk})], condition=ImportItem.pk.exists())
     except PynamoDBException as exc:
@@ -236,11 +292,15 @@ def save_gave_up(import_id: str, sort_key: str, error: dict[str, Any]) -> None:
         raise
 
 
-def results(import_id: str) -> Iterator[ImportResultItem]:
+def results(import_id: str) -> Iterator[ImportResult]:
     """Every unit's result, page by page (the import item itself is left out)."""
     try:
         for prefix in ("APPLY#", "CHUNK#", SPLIT_RESULT):
-            yield from ImportResultItem.query(f"IMPORT#{import_id}", ImportResultItem.sk.startswith(prefix))
+            for item in ImportResultItem.query(f"IMPORT#{import_id}", ImportResultItem.sk.startswith(prefix)):
+                yield ImportResult(str(item.sk), int(item.imported or 0), int(item.skipped or 0),
+                                   int(item.failed or 0), list(item.errors or []),
+                                   None if item.last is None else int(item.last),
+                                   None if item.gave_up is None else int(item.gave_up))
     except PynamoDBException as exc:
         raise_if_transient(exc)
         raise
@@ -276,10 +336,11 @@ def shard_members(import_id: str, shard: int, *, after: str | None, limit: int) 
     return found[:limit], len(found) <= limit
 
 
-def staged_rows(import_id: str, member_id: str) -> Iterator[StagedRowItem]:
+def staged_rows(import_id: str, member_id: str) -> Iterator[StagedRow]:
     """One member's staged rows in occurred_at order (then order id), page by page."""
     try:
-        yield from StagedRowItem.query(f"IMPORTROWS#{import_id}#{member_id}", page_size=100)
+        for item in StagedRowItem.query(f"IMPORTROWS#{import_id}#{member_id}", page_size=100):
+            yield StagedRow(int(item.line), dict(item.row))
     except PynamoDBException as exc:
         raise_if_transient(exc)
         raise

@@ -75,11 +75,11 @@ def create_badge(caller: Caller, badge: game.Badge, idempotency: IdempotencyRequ
         return snapshot_store.read_snapshot(idempotency=idempotency, with_program=False)
 
     def plan(_snapshot: Snapshot) -> Plan:
-        item = store.new_badge(badge.badge_id, json.dumps(_badge_view(badge)), iso_utc(utc_now()))
+        created_at = iso_utc(utc_now())
         audit = audit_store.new_audit(caller.sub, "badge.created", f"badge:{badge.badge_id}", {"name": badge.name})
 
         def commit(record: IdempotencyRecord | None) -> None:
-            store.create_badge(item, audit, record)
+            store.create_badge(badge.badge_id, json.dumps(_badge_view(badge)), created_at, audit, record)
 
         return Plan(201, _badge_view(badge), commit, final_conflicts={
             "badge": Conflict(f"badge {badge.badge_id} exists already", code="badge_exists")})

@@ -105,13 +105,11 @@ def _query(model: Any, pk: str, condition: Any = None) -> Iterator[Any]:
 # --- badges -------------------------------------------------------------------------------------------
 
 
-def new_badge(badge_id: str, definition: str, created_at: str) -> BadgeItem:
-    return BadgeItem(*badge_key(badge_id), definition=definition, created_at=created_at)
-
-
-def create_badge(item: BadgeItem, audit: AuditRecord, idempotency: IdempotencyRecord | None) -> None:
-    """Raises ConditionFailed: badge (the id is taken), idempotency."""
-    create_audited("badge", item, audit, idempotency)
+def create_badge(badge_id: str, definition: str, created_at: str, audit: AuditRecord,
+                 idempotency: IdempotencyRecord | None) -> None:
+    """A badge (its definition as JSON). Raises ConditionFailed: badge (the id is taken), idempotency."""
+    create_audited("badge", BadgeItem(*badge_key(badge_id), definition=definition, created_at=created_at), audit,
+                   idempotency)
 
 
 def get_badges(badge_ids: list[str]) -> dict[str, str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import zlib
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
@@ -287,6 +288,17 @@ class UniqueItem(Item):
         pass
 
     member_id = UnicodeAttribute()
+
+
+@dataclass(frozen=True)
+class Taken:
+    """A uniqueness guard read: the member an email or a referral code belongs to."""
+
+    member_id: str
+
+
+def taken_of(item: UniqueItem | None) -> Taken | None:
+    return None if item is None else Taken(str(item.member_id))
 
 
 def member_key(member_id: str) -> tuple[str, str]:

@@ -38,12 +38,14 @@ from loyalty.store.members import (
     TORN_READ_ATTEMPTS,
     ColdWalletItem,
     MemberItem,
+    Taken,
     UniqueItem,
     cold_wallet_key,
     email_key,
     member_key,
     member_of,
     referral_code_key,
+    taken_of,
     with_cold_wallets,
 )
 from loyalty.store.partners import (
@@ -75,8 +77,8 @@ class Snapshot:
     # pool the claim takes from (reward.stock: what that share holds, or all of them once it held none).
     reward: Reward | None = None
     reward_pool: shares.Pool | None = None
-    email: UniqueItem | None = None
-    referral: UniqueItem | None = None
+    email: Taken | None = None
+    referral: Taken | None = None
     promotion: Promotion | None = None
     promotion_pool: shares.Pool | None = None
     promotion_member: MemberClaims | None = None
@@ -173,6 +175,8 @@ def read_snapshot(
                 snapshot.idempotency = idempotency_record_of(value)
             elif name == "referral_record":
                 snapshot.referral_record = referrals.referral_of(value) if value is not None else None
+            elif name in ("email", "referral"):
+                setattr(snapshot, name, taken_of(value))
             elif name == "promotion_member":
                 snapshot.promotion_member = claims_of(value)
             elif name == "code":

@@ -115,7 +115,24 @@ def log_attempt(partner_id: str, webhook_id: str, event_id: str, event_type: str
         raise
 
 
-def delivery_log(partner_id: str, *, limit: int, cursor: str | None) -> tuple[list[DeliveryItem], str | None]:
+@dataclass(frozen=True)
+class Delivery:
+    """One delivery attempt of an event to a webhook."""
+
+    webhook_id: str | None
+    event_id: str | None
+    event_type: str | None
+    attempt: int | None
+    status: str | None
+    http_status: int | None
+    error: str | None
+    at: str | None
+
+
+_DELIVERY_FIELDS = tuple(field.name for field in dataclasses.fields(Delivery))
+
+
+def delivery_log(partner_id: str, *, limit: int, cursor: str | None) -> tuple[list[Delivery], str | None]:
     start = decode_cursor(cursor, ("pk", "sk"))
     try:
         query = DeliveryItem.query(f"WEBHOOKLOG#{partner_id}", scan_index_forward=False, limit=limit, page_size=limit,
@@ -124,4 +141,5 @@ def delivery_log(partner_id: str, *, limit: int, cursor: str | None) -> tuple[li
     except PynamoDBException as exc:
         raise_if_transient(exc)
         raise
-    return items, encode_cursor(query.last_evaluated_key) if len(items) >= limit else None
+    return ([Delivery(**{name: getattr(item, name) for name in _DELIVERY_FIELDS}) for item in items],
+            encode_cursor(query.last_evaluated_key) if len(items) >= limit else None)

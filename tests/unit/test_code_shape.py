@@ -117,3 +117,27 @@ def test_the_unit_tests_need_no_emulator_and_no_store() -> None:
              for path in sorted(unit.glob("*.py"))}
     # Then none imports the emulator, the store or the local stack: the rules are tested as plain code
     assert {name: modules for name, modules in found.items() if modules} == {}
+
+
+def store_items_imported(source: str) -> list[str]:
+    """The storage item classes (`...Item`) a module imports from loyalty.store."""
+    return sorted(alias.name for node in ast.walk(ast.parse(source))
+                  if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("loyalty.store")
+                  for alias in node.names if alias.name.endswith("Item"))
+
+
+def test_the_check_finds_a_storage_item_imported() -> None:
+    # Given a module importing an item class and a record from a store module, and one importing a record only
+    importing = "from loyalty.store.members import MemberItem, Taken\nfrom loyalty.domain import Item\n"
+    clean = "from loyalty.store.referrals import Referral\n"
+    # Then only the item class is reported
+    assert store_items_imported(importing) == ["MemberItem"]
+    assert store_items_imported(clean) == []
+
+
+def test_no_use_case_imports_a_storage_item() -> None:
+    # Given every use case module
+    found = {path.name: items for path in sorted((LAYER / "services").glob("*.py"))
+             if (items := store_items_imported(path.read_text()))}
+    # Then none imports an item class: the store hands the use cases plain records (issue 31)
+    assert found == {}

@@ -29,10 +29,31 @@ BatchGetItem (store.snapshot). The metrics table is store.aggregates'.
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any, TypeVar
+
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.models import Model
 
 from loyalty.settings import settings
+
+R = TypeVar("R")
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(field.name for field in dataclasses.fields(cls))
+    return names
+
+
+def record_of(cls: type[R], item: Any, **given: Any) -> R:
+    """The plain record `cls` (a dataclass) of an item read: each field not `given` is the item's attribute of
+    the same name. The one mapping from an item to what the store hands the use cases."""
+    return cls(**{name: getattr(item, name) for name in _field_names(cls) if name not in given}, **given)
 
 
 def table_name() -> str:

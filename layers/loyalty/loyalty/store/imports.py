@@ -28,7 +28,7 @@ from pynamodb.exceptions import PynamoDBException
 from pynamodb.expressions.condition import size
 
 from loyalty.store.audit import AuditRecord, create_audited
-from loyalty.store.base import Item, TableMeta
+from loyalty.store.base import Item, TableMeta, record_of
 from loyalty.store.db import batch_get, error_code, load, raise_if_transient
 from loyalty.store.idempotency import IdempotencyRecord
 from loyalty.store.ledger import OrderItem, order_key
@@ -133,11 +133,10 @@ class StagedRow:
     row: dict[str, Any]
 
 
-_JOB_FIELDS = tuple(field.name for field in dataclasses.fields(ImportJob))
 
 
 def _job_of(item: ImportItem | None) -> ImportJob | None:
-    return None if item is None else ImportJob(**{name: getattr(item, name) for name in _JOB_FIELDS})
+    return None if item is None else record_of(ImportJob, item)
 
 
 def import_key(import_id: str) -> tuple[str, str]:

@@ -24,7 +24,7 @@ from loyalty.domain.errors import BadRequest
 from loyalty.domain.holders import Hold, Order
 from loyalty.domain.member import ClosedHold, Entry
 from loyalty.store import db
-from loyalty.store.base import Item, TableMeta
+from loyalty.store.base import Item, TableMeta, record_of
 from loyalty.store.db import (
     Txn,
     batch_get,
@@ -158,8 +158,7 @@ _ORDER_FIELDS = tuple(field.name for field in dataclasses.fields(Order) if field
 
 def order_of(item: OrderItem) -> Order:
     """An order read (`stored`: its item, whose version an update of the order is conditioned on)."""
-    return Order(**{name: getattr(item, name) for name in _ORDER_FIELDS}, key=(str(item.pk), str(item.sk)),
-                 stored=item)
+    return record_of(Order, item, key=(str(item.pk), str(item.sk)), stored=item)
 
 
 def order_item(order: Order) -> OrderItem:
@@ -200,12 +199,11 @@ def ledger_day_key(day: str, shard: int) -> str:
     return f"LEDGERDAY#{day}#{shard:03d}"
 
 
-_ENTRY_FIELDS = tuple(field.name for field in dataclasses.fields(Entry))
 
 
 def entry_of(item: EntryItem) -> Entry:
     """A ledger entry as the use cases see it (the item's index keys and member version stay here)."""
-    return Entry(**{name: getattr(item, name) for name in _ENTRY_FIELDS})
+    return record_of(Entry, item)
 
 
 def entry_item(entry: Entry) -> EntryItem:
@@ -332,11 +330,10 @@ def scrub_feedback(feedback: list[Entry]) -> None:
         db.commit(txn)
 
 
-_HOLD_FIELDS = tuple(field.name for field in dataclasses.fields(Hold))
 
 
 def hold_of(item: HoldItem) -> Hold:
-    return Hold(**{name: getattr(item, name) for name in _HOLD_FIELDS})
+    return record_of(Hold, item)
 
 
 def hold_item(hold: Hold) -> HoldItem:

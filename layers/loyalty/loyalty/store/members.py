@@ -27,7 +27,7 @@ from loyalty.domain.errors import BadRequest, ServiceUnavailable
 from loyalty.domain.member import Entry, Member
 from loyalty.store import db
 from loyalty.store.audit import AuditRecord, add_audit
-from loyalty.store.base import Item, TableMeta
+from loyalty.store.base import Item, TableMeta, record_of
 from loyalty.store.daycounts import (
     DayCountsAttribute,
     WalletDays,
@@ -365,8 +365,8 @@ def _due_day(item: MemberItem) -> str | None:
 
 def member_of(item: MemberItem) -> Member:
     """The domain's member of an item read with its WALLET item (`stored`: the item, for the write back)."""
-    return Member(**{name: getattr(item, name) for name in _SHARED}, lots=item.lots,
-                  qualifying_days=item.qualifying_days, due_day=_due_day(item), stored=item)
+    return record_of(Member, item, lots=item.lots,
+                     qualifying_days=item.qualifying_days, due_day=_due_day(item), stored=item)
 
 
 def item_of(member: Member) -> MemberItem:

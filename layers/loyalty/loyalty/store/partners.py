@@ -17,7 +17,7 @@ from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.ids import new_ulid, ulid_floor
 from loyalty.store import db, shares
 from loyalty.store.audit import AuditRecord, add_audit
-from loyalty.store.base import Item, TableMeta
+from loyalty.store.base import Item, TableMeta, record_of
 from loyalty.store.db import (
     ConditionFailed,
     Txn,
@@ -192,16 +192,12 @@ class MemberClaims:
     claims: int
 
 
-def _record(cls: Any, item: Any) -> Any:
-    return cls(**{name: getattr(item, name) for name in (f.name for f in dataclasses.fields(cls))})
-
-
 def _partner_of(item: PartnerItem | None) -> Partner | None:
-    return None if item is None else _record(Partner, item)
+    return None if item is None else record_of(Partner, item)
 
 
 def _key_of(item: PartnerKeyItem | None) -> PartnerKey | None:
-    return None if item is None else _record(PartnerKey, item)
+    return None if item is None else record_of(PartnerKey, item)
 
 
 def _promotion_of(item: PromotionItem | None) -> Promotion | None:
@@ -211,7 +207,7 @@ def _promotion_of(item: PromotionItem | None) -> Promotion | None:
 
 def code_of(item: CodeItem | None) -> Code | None:
     """The code of an item read (store.snapshot reads it with the rest of a claim)."""
-    return None if item is None else _record(Code, item)
+    return None if item is None else record_of(Code, item)
 
 
 def claims_of(item: PromotionMemberItem | None) -> MemberClaims | None:
@@ -332,7 +328,7 @@ def list_partners(*, limit: int, cursor: str | None) -> tuple[list[Partner], str
             "PARTNERS", limit=limit, page_size=limit,
             last_evaluated_key={name: {"S": value} for name, value in start.items()} if start else None,
         )
-        return [_record(Partner, item) for item in query], encode_cursor(query.last_evaluated_key)
+        return [record_of(Partner, item) for item in query], encode_cursor(query.last_evaluated_key)
     except PynamoDBException as exc:
         raise_if_transient(exc)
         raise

@@ -5,7 +5,6 @@ module's.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -18,7 +17,7 @@ from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.errors import BadRequest
 from loyalty.store import db
 from loyalty.store.audit import AuditRecord, add_audit
-from loyalty.store.base import Item, TableMeta
+from loyalty.store.base import Item, TableMeta, record_of
 from loyalty.store.db import Txn, batch_get, decode_cursor, load, query_page, raise_if_transient
 from loyalty.store.idempotency import IdempotencyRecord, add_idempotency
 
@@ -65,12 +64,11 @@ class Program:
     leaderboards: str | None = None
 
 
-_PROGRAM_FIELDS = tuple(field.name for field in dataclasses.fields(Program))
 
 
 def program_of(item: ProgramItem | None) -> Program | None:
     """The program of an item read (store.snapshot reads a replica with the rest of a request)."""
-    return None if item is None else Program(**{name: getattr(item, name) for name in _PROGRAM_FIELDS})
+    return None if item is None else record_of(Program, item)
 
 
 # The program config is read by every request: it is kept in this many identical replicas, all written

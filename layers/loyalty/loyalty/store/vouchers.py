@@ -11,7 +11,7 @@ from datetime import datetime
 from pynamodb.attributes import TTLAttribute, UnicodeAttribute
 
 from loyalty.store import db
-from loyalty.store.base import Item, TableMeta
+from loyalty.store.base import Item, TableMeta, record_of
 from loyalty.store.db import Key, Txn
 from loyalty.store.idempotency import IdempotencyRecord, add_idempotency
 
@@ -46,11 +46,10 @@ class Voucher:
     expires: datetime | None = None
 
 
-_FIELDS = tuple(field.name for field in dataclasses.fields(Voucher))
 
 
 def voucher_of(item: VoucherItem | None) -> Voucher | None:
-    return None if item is None else Voucher(**{name: getattr(item, name) for name in _FIELDS})
+    return None if item is None else record_of(Voucher, item)
 
 
 def voucher_item(voucher: Voucher) -> VoucherItem:

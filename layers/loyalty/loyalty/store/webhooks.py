@@ -13,7 +13,7 @@ from pynamodb.exceptions import PynamoDBException
 from loyalty.domain.clock import iso_utc, utc_now
 from loyalty.domain.ids import new_ulid
 from loyalty.store import db
-from loyalty.store.base import Item, TableMeta
+from loyalty.store.base import Item, TableMeta, record_of
 from loyalty.store.db import Txn, batch_get, decode_cursor, encode_cursor, load, raise_if_transient
 from loyalty.store.idempotency import IdempotencyRecord, add_idempotency
 
@@ -66,7 +66,6 @@ class Webhook:
     status: str = "active"
 
 
-_FIELDS = tuple(field.name for field in dataclasses.fields(Webhook))
 
 
 def save_webhook(webhook: Webhook, idempotency: IdempotencyRecord | None) -> None:
@@ -80,7 +79,7 @@ def save_webhook(webhook: Webhook, idempotency: IdempotencyRecord | None) -> Non
 
 def webhooks(partner_id: str) -> list[Webhook]:
     try:
-        return [Webhook(**{name: getattr(hook, name) for name in _FIELDS})
+        return [record_of(Webhook, hook)
                 for hook in WebhookItem.query(f"WEBHOOK#{partner_id}") if hook.status == "active"]
     except PynamoDBException as exc:
         raise_if_transient(exc)
@@ -129,7 +128,6 @@ class Delivery:
     at: str | None
 
 
-_DELIVERY_FIELDS = tuple(field.name for field in dataclasses.fields(Delivery))
 
 
 def delivery_log(partner_id: str, *, limit: int, cursor: str | None) -> tuple[list[Delivery], str | None]:
@@ -141,5 +139,5 @@ def delivery_log(partner_id: str, *, limit: int, cursor: str | None) -> tuple[li
     except PynamoDBException as exc:
         raise_if_transient(exc)
         raise
-    return ([Delivery(**{name: getattr(item, name) for name in _DELIVERY_FIELDS}) for item in items],
+    return ([record_of(Delivery, item) for item in items],
             encode_cursor(query.last_evaluated_key) if len(items) >= limit else None)

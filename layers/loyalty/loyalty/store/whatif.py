@@ -13,7 +13,7 @@ from pynamodb.attributes import JSONAttribute, NumberAttribute, TTLAttribute, Un
 from pynamodb.exceptions import PynamoDBException
 
 from loyalty.store.audit import AuditRecord, create_audited
-from loyalty.store.base import Item, TableMeta, table_name
+from loyalty.store.base import Item, TableMeta, record_of, table_name
 from loyalty.store.db import Key, batch_get, connection, load, raise_if_transient
 from loyalty.store.idempotency import IdempotencyRecord
 
@@ -62,7 +62,6 @@ class WhatIfJob:
     expires: datetime | timedelta | None = None
 
 
-_FIELDS = tuple(field.name for field in dataclasses.fields(WhatIfJob))
 
 
 def job_key(job_id: str) -> Key:
@@ -76,7 +75,7 @@ def create_job(job: WhatIfJob, audit: AuditRecord, idempotency: IdempotencyRecor
 def get_job(job_id: str) -> WhatIfJob | None:
     key = job_key(job_id)
     item = load(WhatIfItem, batch_get([key]).get(key))
-    return None if item is None else WhatIfJob(**{name: getattr(item, name) for name in _FIELDS})
+    return None if item is None else record_of(WhatIfJob, item)
 
 
 def advance(job: WhatIfJob, *, step: int, cursor: dict[str, Any] | None, totals: dict[str, Any],

@@ -1,4 +1,5 @@
-"""Runs of the jobs that fan out (services/jobs.py): the run, its pages of work, their results.
+"""Runs of the jobs that fan out (services/jobs.py): the run, its pages of work, their results. The use case
+gets a run and its pages as plain records (JobRun, JobPage).
 
   JOBRUN#<job>#<run> / RUN                 one run: its units, deadline, status and, once merged, its report
   JOBRUN#<job>#<run> / PAGE#<unit>#<nnnnnn>  one page of a unit: who holds it (a lease) and what it did
@@ -19,6 +20,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -32,7 +34,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.exceptions import PynamoDBException
 
-from loyalty.store.base import Item, TableMeta
+from loyalty.store.base import Item, TableMeta, record_of
 from loyalty.store.db import batch_get, error_code, load, raise_if_transient
 from loyalty.store.members import MemberItem
 
@@ -88,6 +90,40 @@ class JobResultItem(Item):
     expires = TTLAttribute(null=True)
 
 
+@dataclass(frozen=True)
+class JobRun:
+    """A run of a job, as read."""
+
+    job: str
+    run_id: str
+    started_at: str
+    deadline: str
+    units: list[str]
+    status: str  # running, complete
+    completed_at: str | None = None
+    report: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class JobPage:
+    """A page of a run's unit, as read: its status and, once done, what it counted and where the next starts."""
+
+    unit: str
+    page: int
+    status: str  # running, done
+    counts: dict[str, Any] | None = None
+    next_cursor: Any = None
+
+
+def _run_of(item: JobRunItem | None) -> JobRun | None:
+    return None if item is None else record_of(JobRun, item)
+
+
+def _page_of(item: JobPageItem) -> JobPage:
+    unit, number = str(item.sk).removeprefix("PAGE#").rsplit("#", 1)
+    return record_of(JobPage, item, unit=unit, page=int(number))
+
+
 RUNNING_INDEX_KEY = "JOBRUNS"
 # A result item stays well under DynamoDB's 400 KB item limit.
 MAX_RESULT_BYTES = 350_000
@@ -95,14 +131,14 @@ MAX_RESULT_BYTES = 350_000
 KEPT = timedelta(days=30)
 
 
-def start_run(job: str, run_id: str, *, units: list[str], started_at: str, deadline: str) -> JobRunItem:
+def start_run(job: str, run_id: str, *, units: list[str], started_at: str, deadline: str) -> JobRun:
     """The run (created once: a second delivery of the schedule finds it)."""
     item = JobRunItem(run_key(job, run_id), "RUN", job=job, run_id=run_id, started_at=started_at, deadline=deadline,
                       units=units, status="running", gsi2pk=RUNNING_INDEX_KEY, gsi2sk=f"{deadline}#{job}#{run_id}",
                       expires=KEPT)
     try:
         item.save(condition=JobRunItem.pk.does_not_exist())
-        return item
+        return record_of(JobRun, item)
     except PynamoDBException as exc:
         if error_code(exc) != "ConditionalCheckFailedException":
             raise_if_transient(exc)
@@ -112,13 +148,13 @@ def start_run(job: str, run_id: str, *, units: list[str], started_at: str, deadl
     return found
 
 
-def get_run(job: str, run_id: str) -> JobRunItem | None:
+def get_run(job: str, run_id: str) -> JobRun | None:
     key = (run_key(job, run_id), "RUN")
-    return load(JobRunItem, batch_get([key]).get(key))
+    return _run_of(load(JobRunItem, batch_get([key]).get(key)))
 
 
 def claim_page(job: str, run_id: str, unit: str, page: int, cursor: Any, *, now: float,
-               lease_seconds: float) -> tuple[str, JobPageItem | None]:
+               lease_seconds: float) -> tuple[str, JobPage | None]:
     """("claimed", page) for this worker; ("done", page) when it was done before; ("busy", None) while another
     worker's lease on it lasts."""
     item = JobPageItem(run_key(job, run_id), page_key(unit, page), status="running", lease_until=now + lease_seconds,
@@ -126,7 +162,7 @@ def claim_page(job: str, run_id: str, unit: str, page: int, cursor: Any, *, now:
     try:
         item.save(condition=JobPageItem.pk.does_not_exist() | ((JobPageItem.status == "running")
                                                                & (JobPageItem.lease_until < now)))
-        return "claimed", item
+        return "claimed", _page_of(item)
     except PynamoDBException as exc:
         if error_code(exc) != "ConditionalCheckFailedException":
             raise_if_transient(exc)
@@ -135,7 +171,7 @@ def claim_page(job: str, run_id: str, unit: str, page: int, cursor: Any, *, now:
     found = load(JobPageItem, batch_get([key]).get(key))
     if found is None:
         return "busy", None
-    return ("done", found) if found.status == "done" else ("busy", None)
+    return ("done", _page_of(found)) if found.status == "done" else ("busy", None)
 
 
 def finish_page(job: str, run_id: str, unit: str, page: int, *, counts: dict[str, Any], next_cursor: Any,
@@ -213,9 +249,9 @@ def complete_run(job: str, run_id: str, report: dict[str, Any], completed_at: st
         raise
 
 
-def pages(job: str, run_id: str) -> Iterator[JobPageItem]:
+def pages(job: str, run_id: str) -> Iterator[JobPage]:
     try:
-        yield from JobPageItem.query(run_key(job, run_id), JobPageItem.sk.startswith("PAGE#"))
+        yield from map(_page_of, JobPageItem.query(run_key(job, run_id), JobPageItem.sk.startswith("PAGE#")))
     except PynamoDBException as exc:
         raise_if_transient(exc)
         raise
@@ -225,13 +261,12 @@ def results(job: str, run_id: str) -> Iterator[Any]:
     """Each unit's result (its last page's running result), one unit at a time."""
     for page in pages(job, run_id):
         if page.status == "done" and page.next_cursor is None:
-            unit, number = str(page.sk).removeprefix("PAGE#").rsplit("#", 1)
-            found = unit_result(job, run_id, unit, int(number))
+            found = unit_result(job, run_id, page.unit, page.page)
             if found is not None:
                 yield found
 
 
-def overdue_runs(now: str) -> list[JobRunItem]:
+def overdue_runs(now: str) -> list[JobRun]:
     """Runs still running past their deadline (a sparse index of running runs, by deadline)."""
     try:
         keys = list(MemberItem.schedule.query(RUNNING_INDEX_KEY, MemberItem.gsi2sk < now))

@@ -19,7 +19,7 @@ from pynamodb.exceptions import PynamoDBException
 
 from loyalty.domain.allowance import SHARES, draw, split
 from loyalty.domain.errors import ServiceUnavailable
-from loyalty.store.base import Item, TableMeta
+from loyalty.store.base import Item, TableMeta, record_of
 from loyalty.store.db import ConditionFailed, Key, Txn, batch_get, error_code, load, raise_if_transient
 
 
@@ -46,6 +46,23 @@ class ShareItem(Item):
     earns = NumberAttribute(null=True)
     members_reached = NumberAttribute(null=True)
     new_members = NumberAttribute(null=True)
+
+
+@dataclass(frozen=True)
+class Share:
+    """One share as read: the definition's copy it carries and what it may still give and gave."""
+
+    data: dict[str, Any] | None = None
+    partner_id: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    left: int | None = None  # None: unlimited
+    taken: int | None = None
+    burned: int | None = None  # of `taken`, what a lowered budget took out of reach (set_budget)
+
+
+def _share_of(item: ShareItem | None) -> Share | None:
+    return None if item is None else record_of(Share, item)
 
 
 def share_key(owner: str, index: int) -> tuple[str, str]:
@@ -79,7 +96,7 @@ class Pool:
 
     owner: str
     first: int
-    shares: dict[int, ShareItem | None]
+    shares: dict[int, Share | None]
     # The wheel: each share's part of the configured budget (its room is that less what it gave).
     caps: list[int] | None = None
     complete: bool = False
@@ -89,7 +106,7 @@ class Pool:
     count: int = SHARES
 
     @property
-    def head(self) -> ShareItem | None:
+    def head(self) -> Share | None:
         return self.shares.get(self.first)
 
     @property
@@ -130,14 +147,14 @@ class Pool:
 
 
 def pool_from(owner: str, index: int, raw: dict[str, Any] | None) -> Pool:
-    return Pool(owner, index, {index: load(ShareItem, raw)})
+    return Pool(owner, index, {index: _share_of(load(ShareItem, raw))})
 
 
-def read_shares(owners: Iterable[str], count: int = SHARES) -> dict[str, dict[int, ShareItem | None]]:
+def read_shares(owners: Iterable[str], count: int = SHARES) -> dict[str, dict[int, Share | None]]:
     """Every share of each owner (one BatchGetItem per 100 shares)."""
     owners = list(owners)
     raw = batch_get(key for owner in owners for key in share_keys(owner, count))
-    return {owner: {index: load(ShareItem, raw.get(share_key(owner, index))) for index in range(count)}
+    return {owner: {index: _share_of(load(ShareItem, raw.get(share_key(owner, index)))) for index in range(count)}
             for owner in owners}
 
 
@@ -262,7 +279,7 @@ def awarded(owner: str, count: int) -> int:
     return _awarded(read_shares([owner], count)[owner])
 
 
-def _awarded(found: dict[int, ShareItem | None]) -> int:
+def _awarded(found: dict[int, Share | None]) -> int:
     return sum(int(share.taken or 0) - int(share.burned or 0) for share in found.values() if share is not None)
 
 

@@ -8,7 +8,7 @@ PORT ?= 3000
 # on the other (tests/conftest.py groups them, and gives each fuzz case a node id of its own; --dist
 # loadgroup). Two workers that both started stacks once starved one past its start on a 2-CPU machine.
 # TEST_WORKERS=0: one process.
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 3
 
 .PHONY: run test lint typecheck unit integration e2e bench docs layer clean browser
 

@@ -72,9 +72,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             raise pytest.UsageError(f"two tests have the node id {item.nodeid}: pytest-xdist would run one")
         seen.add(item.nodeid)
         if item.nodeid.startswith("tests/e2e/"):
-            item.add_marker(pytest.mark.xdist_group("e2e"))
-            if grouping and not item.nodeid.endswith("@e2e"):
-                _rename(item, f"{item.nodeid}@e2e")
+            group = "e2e-fuzz" if item.nodeid.startswith("tests/e2e/test_fuzz.py") else "e2e"
+            item.add_marker(pytest.mark.xdist_group(group))
+            if grouping and not item.nodeid.endswith(f"@{group}"):
+                _rename(item, f"{item.nodeid}@{group}")
 
 
 def _rename(item: pytest.Item, nodeid: str) -> None:

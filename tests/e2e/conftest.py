@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -86,8 +88,35 @@ STACK_START_SECONDS = 180
 
 
 @contextlib.contextmanager
+def _one_start_at_a_time() -> Iterator[None]:
+    """Stacks start one at a time across the run's workers: a start imports every function and the emulator,
+    and two at once on a 2-CPU machine starved one past its deadline. A stack that runs takes little."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", str(os.getpid()))
+    with open(Path(tempfile.gettempdir()) / f"loyalty-e2e-start-{run}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
 def running_stack(home: Path, *extra: str) -> Iterator[Http]:
     """`loyalty-local serve` in a subprocess, as a user starts it, until the block ends."""
+    with _one_start_at_a_time():
+        process, http, log = _start(home, extra)
+    try:
+        yield http
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def _start(home: Path, extra: tuple[str, ...]) -> tuple[subprocess.Popen[bytes], Http, Any]:
     port = _free_port()
     # As on a user's machine: no AWS settings at all (the stack brings its own for moto).
     environment = {name: value for name, value in os.environ.items()
@@ -114,15 +143,7 @@ def running_stack(home: Path, *extra: str) -> Iterator[Http]:
             process.kill()
             raise RuntimeError("the local stack did not start:\n" + (home / f"server-{port}.log").read_text())
         time.sleep(0.2)
-    try:
-        yield http
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+    return process, http, log
 
 
 @pytest.fixture(scope="session")

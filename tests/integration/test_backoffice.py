@@ -264,7 +264,8 @@ def test_a_key_rotation_and_a_code_batch_are_audited(api: Api, program: dict) ->
 def test_members_from_before_the_search_keys_are_backfilled_once(api: Api, program: dict) -> None:
     # Given two members written as they were before the back office (no roster key, no phone item)
     from loyalty.services import jobs
-    from loyalty.store.members import MemberItem, UniqueItem, member_key, phone_key
+    from loyalty.store.guards import UniqueItem, phone_key
+    from loyalty.store.members import MemberItem, member_key
 
     for member_id, phone in (("old-1", "+1 555 0101"), ("old-2", None)):
         assert api.enroll(member_id, **({"phone": phone} if phone else {})).status == 201

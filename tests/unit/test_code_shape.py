@@ -1,4 +1,5 @@
-"""The shape of the code: imports at the top of modules only, and no import cycle between use cases.
+"""The shape of the code: imports at the top of modules only, no import cycle between use cases, no use case
+holding a storage item, no module over 600 lines.
 The layers themselves (functions -> api -> services -> store -> domain) are `lint-imports` contracts
 (pyproject.toml), run by `make test`."""
 
@@ -140,4 +141,15 @@ def test_no_use_case_imports_a_storage_item() -> None:
     found = {path.name: items for path in sorted((LAYER / "services").glob("*.py"))
              if (items := store_items_imported(path.read_text()))}
     # Then none imports an item class: the store hands the use cases plain records (issue 31)
+    assert found == {}
+
+
+MAX_MODULE_LINES = 600
+
+
+def test_no_module_of_the_layer_is_over_600_lines() -> None:
+    # Given every module of the layer
+    found = {str(path.relative_to(LAYER)): lines for path in sorted(LAYER.rglob("*.py"))
+             if (lines := len(path.read_text().splitlines())) > MAX_MODULE_LINES}
+    # Then none is over the limit: a module that grows past it holds two things (issue 31)
     assert found == {}

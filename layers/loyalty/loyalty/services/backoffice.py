@@ -17,6 +17,7 @@ from loyalty.services.program import config_of
 from loyalty.services.views import member_view
 from loyalty.services.writes import Plan, enrolled_member, execute
 from loyalty.store import audit as audit_store
+from loyalty.store import guards
 from loyalty.store import members as members_store
 from loyalty.store import snapshot as snapshot_store
 from loyalty.store.audit import AuditRecord
@@ -55,9 +56,9 @@ def search_members(caller: Caller, criteria: dict[str, str | None], *, limit: in
     else:
         (kind, value), = lookups.items()
         if kind == "phone":
-            member_ids = members_store.member_ids_by_phone(value, limit)
+            member_ids = guards.member_ids_by_phone(value, limit)
         else:
-            found = members_store.member_id_by(kind, normalize_email(value) if kind == "email" else value.strip())
+            found = guards.member_id_by(kind, normalize_email(value) if kind == "email" else value.strip())
             member_ids = [found] if found else []
     members = [member for member in members_store.members(member_ids) if member.status != "erased"]
     return Outcome(200, {"items": [member_view(member, config, now) for member in members],

@@ -2,7 +2,8 @@
 
 Each kind of item belongs to the store module of its thing, which owns its keys, conditions and queries:
 
-  MEMBER#<id> / PROFILE, / WALLET; EMAIL#, REFCODE#, PHONE#; GSI2 DUE#, GSI3 ROSTER#   store.members
+  MEMBER#<id> / PROFILE, / WALLET; GSI2 DUE#, GSI3 ROSTER#                             store.members
+  EMAIL#<email>, REFCODE#<code>, PHONE#<digits> (uniqueness guards)                    store.guards
   MEMBER#<id> / ENTRY#<ulid>, / HOLD#<ulid>; ORDER#<order_id> / ORDER                  store.ledger
   IDEM#<scope>#<key> / IDEM                                                            store.idempotency
   AUDIT / <ulid>                                                                       store.audit

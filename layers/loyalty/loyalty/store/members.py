@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import zlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
@@ -45,10 +44,10 @@ from loyalty.store.db import (
     decode_cursor,
     encode_cursor,
     load,
-    query_page,
     raise_if_transient,
     typed_key,
 )
+from loyalty.store.guards import UniqueItem, email_key, phone_key, referral_code_key
 from loyalty.store.idempotency import IdempotencyRecord, add_idempotency
 from loyalty.store.ledger import EntryItem, entry_item, member_partition
 from loyalty.store.referrals import Referral, ReferralItem, referral_item
@@ -280,50 +279,12 @@ HOT_DAYS_MAX = 60
 HOT_DAYS_KEPT = 7
 
 
-class UniqueItem(Item):
-    """EMAIL#<email> and REFCODE#<code>: uniqueness guards pointing at a member; PHONE#<digits> too,
-    one item per member (a phone number may be shared)."""
-
-    class Meta(TableMeta):
-        pass
-
-    member_id = UnicodeAttribute()
-
-
-@dataclass(frozen=True)
-class Taken:
-    """A uniqueness guard read: the member an email or a referral code belongs to."""
-
-    member_id: str
-
-
-def taken_of(item: UniqueItem | None) -> Taken | None:
-    return None if item is None else Taken(str(item.member_id))
-
-
 def member_key(member_id: str) -> tuple[str, str]:
     return member_partition(member_id), "PROFILE"
 
 
 def cold_wallet_key(member_id: str) -> tuple[str, str]:
     return member_partition(member_id), "WALLET"
-
-
-def email_key(email: str) -> tuple[str, str]:
-    return f"EMAIL#{email}", "EMAIL"
-
-
-def phone_key(phone: str, member_id: str) -> tuple[str, str]:
-    return f"PHONE#{phone_digits(phone)}", f"MEMBER#{member_id}"
-
-
-def phone_digits(phone: str) -> str:
-    """A phone number as searched: its digits (a leading + and separators dropped)."""
-    return "".join(character for character in phone if character.isdigit())
-
-
-def referral_code_key(code: str) -> tuple[str, str]:
-    return f"REFCODE#{code}", "REFCODE"
 
 
 # Member attributes a points change may rewrite (under the version condition).
@@ -487,20 +448,6 @@ def erase_member(member: Member, email: str, referral_code: str, phone: str | No
         txn.delete("phone", UniqueItem(*phone_key(phone, member.member_id)))
     add_audit(txn, audit)
     db.commit(txn)
-
-
-def member_id_by(kind: str, value: str) -> str | None:
-    """The member an email or a referral code belongs to (their uniqueness guards), or None."""
-    key = email_key(value) if kind == "email" else referral_code_key(value)
-    raw = batch_get([key])
-    found = load(UniqueItem, next(iter(raw.values()), None))
-    return None if found is None else str(found.member_id)
-
-
-def member_ids_by_phone(phone: str, limit: int) -> list[str]:
-    pk, _ = phone_key(phone, "")
-    items, _ = query_page(UniqueItem, pk, UniqueItem.sk.startswith("MEMBER#"), limit, None, forward=True)
-    return [str(item.member_id) for item in items]
 
 
 def roster_page(keys: list[str], *, limit: int, cursor: str | None) -> tuple[list[str], str | None]:

@@ -15,6 +15,7 @@ from loyalty.domain.member import Entry, Member
 from loyalty.store import referrals, shares
 from loyalty.store.catalog import Reward, RewardItem, claimed_reward, reward_key, reward_of
 from loyalty.store.db import Key, batch_get, load
+from loyalty.store.guards import Taken, UniqueItem, email_key, referral_code_key, taken_of
 from loyalty.store.households import HouseholdItem, household_key, household_of
 from loyalty.store.idempotency import (
     IdempotencyItem,
@@ -38,14 +39,9 @@ from loyalty.store.members import (
     TORN_READ_ATTEMPTS,
     ColdWalletItem,
     MemberItem,
-    Taken,
-    UniqueItem,
     cold_wallet_key,
-    email_key,
     member_key,
     member_of,
-    referral_code_key,
-    taken_of,
     with_cold_wallets,
 )
 from loyalty.store.partners import (

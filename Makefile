@@ -4,10 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 3000
-# make test runs two workers: the e2e tests (local stacks in subprocesses) all on one of them, everything else
-# on the other (tests/conftest.py groups them, and gives each fuzz case a node id of its own; --dist
-# loadgroup). Two workers that both started stacks once starved one past its start on a 2-CPU machine.
-# TEST_WORKERS=0: one process.
+# make test runs three workers: the fuzzer's e2e tests on one, the other e2e tests (local stacks in
+# subprocesses) on another, everything else wherever a worker is free (tests/conftest.py groups them, and gives
+# each fuzz case a node id of its own; --dist loadgroup). The stacks start one at a time (tests/e2e/conftest.py):
+# two starting at once starved one past its start on a 2-CPU machine. A 2-CPU machine is busy throughout: a
+# third worker keeps it so while one waits on its stack. TEST_WORKERS=0: one process.
 TEST_WORKERS ?= 3
 
 .PHONY: run test lint typecheck unit integration e2e bench docs layer clean browser

@@ -51,17 +51,18 @@ logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Every test has a node id of its own, and the e2e tests share one worker when `make test` runs two.
+    """Every test has a node id of its own, and the e2e tests go to two workers when `make test` runs several.
 
     schemathesis names each operation's fuzz test `test_...[POST /members]` but gives them all the node id of
     the test function: pytest-xdist, which schedules and reports by node id, then ran one of them per test
     function (578 of 661 tests ran). Here each takes its name as its node id, and a duplicate stops the run.
 
-    The e2e tests each start local stacks (a server and an emulator in subprocesses); two workers starting
-    theirs at once starved one past its start on a 2-CPU machine, so they go to one worker (`--dist
-    loadgroup`) while the other runs everything else. xdist groups by an `@group` suffix of the node id, which
-    its own hook sets where pytest before 9 kept it (`_nodeid`): with pytest 9 that suffix was lost and both
-    workers ran e2e tests, so it is set here."""
+    The e2e tests each start local stacks (a server and an emulator in subprocesses): the fuzzer's go to one
+    worker and the others to another (`--dist loadgroup`; two groups, so that neither waits for the other),
+    while everything else runs wherever a worker is free. The stacks start one at a time
+    (tests/e2e/conftest.py): two starting at once starved one past its start on a 2-CPU machine. xdist groups
+    by an `@group` suffix of the node id, which its own hook sets where pytest before 9 kept it (`_nodeid`):
+    with pytest 9 that suffix was lost and the e2e tests went to every worker, so it is set here."""
     grouping = bool(getattr(config.option, "loadgroup", False))
     for item in items:
         if getattr(item, "operation_label", None) is not None and item.parent is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -44,7 +45,10 @@ class JobQueue:
                 messages = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=1,
                                                     AttributeNames=["All"]).get("Messages", [])
                 if not messages:
+                    # An event source long-polls: a worker gives up only after a while with nothing (in
+                    # process, three empty polls take a millisecond, less than another worker's next send).
                     idle += 1
+                    time.sleep(0.05)
                     continue
                 idle = 0
                 (message,) = messages

@@ -4,12 +4,16 @@ two overlapping maintenance runs."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import random
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import boto3
@@ -24,22 +28,34 @@ from loyalty_local.motoserver import MotoServer
 from tests.events import Api, LambdaContext
 from tests.stream_helpers import at, deliver, ledger_items, stream_records
 
+WORK_HANDLER = Path(__file__).resolve().parents[2] / "functions" / "work" / "handler.py"
 DAY0 = datetime(2025, 3, 3, 15, tzinfo=UTC)
 
 
+def _worker_instance() -> ModuleType:
+    """The job worker function as one Lambda instance has it: its own module globals. AWS gives each concurrent
+    invocation an instance of its own; threads sharing one module would share its batch processor, whose
+    state each invocation resets, and one thread's failed message could be answered as a success."""
+    spec = importlib.util.spec_from_file_location(f"job_worker_{uuid.uuid4().hex}", WORK_HANDLER)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 class JobQueue:
-    """The job queue drained by invoking the job worker as its event source would, by `workers` threads; a
-    failed invocation's message comes back (its visibility timeout, shortened)."""
+    """The job queue drained by invoking the job worker as its event source would, by `workers` threads (each
+    a Lambda instance of its own); a failed invocation's message comes back (its visibility timeout,
+    shortened)."""
 
     def __init__(self, url: str, arn: str, endpoint: str) -> None:
-        import functions.work.handler as handler
-
-        self.url, self.arn, self.handler = url, arn, handler
+        self.url, self.arn = url, arn
         self.sqs = boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1")
         self.invocations = 0
 
     def drain(self, *, workers: int = 4, crash: Callable[[dict[str, Any]], bool] = lambda message: False) -> None:
         def worker() -> None:
+            handler = _worker_instance()
             idle = 0
             while idle < 3:
                 messages = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=1,
@@ -61,7 +77,7 @@ class JobQueue:
                 failed = True
                 if not crash(body):
                     with as_function("JobWorkerFunction"):
-                        failed = bool(self.handler.on_job({"Records": [record]}, LambdaContext())
+                        failed = bool(handler.on_job({"Records": [record]}, LambdaContext())
                                       .get("batchItemFailures"))
                 if failed:
                     self.sqs.change_message_visibility(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"],

@@ -20,6 +20,7 @@ from loyalty_local.motoserver import MotoServer
 from loyalty_local.queues import create_keys
 from loyalty_local.stack import create_tables
 from loyalty_local.template import read_stack
+from tests import stream_helpers
 from tests.conftest import MOTO_PORT
 from tests.events import Api
 
@@ -45,6 +46,7 @@ def tables(moto_server: MotoServer, stack) -> MotoServer:  # type: ignore[no-unt
     from loyalty.store import escrow
 
     escrow.forget_all()
+    stream_helpers.forget_deliveries()
     requests.post(f"{moto_server.url}/moto-api/reset", timeout=10)
     create_tables(stack, moto_server.url)
     # The ledger's signing key, as the local stack makes it (an alias of its logical id).

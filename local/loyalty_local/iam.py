@@ -17,10 +17,14 @@ import contextlib
 import copy
 import fnmatch
 import functools
+import hashlib
+import json
+import os
 import re
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -59,16 +63,12 @@ class Grant:
 
 
 def transformed_template(template: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The template after the SAM transform (as CloudFormation receives it after `sam deploy`)."""
-    import os
+    """The template after the SAM transform (as CloudFormation receives it after `sam deploy`).
 
-    from samtranslator.translator.transform import transform
-
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")  # the translator's session wants one
-
-    class NoManagedPolicies:
-        def load(self) -> dict[str, str]:
-            return {}
+    The transform takes seconds and every stack start and test session needs it, so its result is kept in
+    the user's cache directory, named by a hash of what it depends on (the template, the parameters and
+    the translator's version): a changed template is transformed again."""
+    import samtranslator
 
     source = copy.deepcopy(template if template is not None else load_template())
     for resource in source["Resources"].values():
@@ -77,7 +77,37 @@ def transformed_template(template: dict[str, Any] | None = None) -> dict[str, An
                 resource["Properties"][name] = "s3://artifacts/loyalty.zip"
     parameters = {"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::StackName": "loyalty",
                   "AWS::Partition": "aws"}
-    return dict(transform(source, parameters, NoManagedPolicies()))
+    digest = hashlib.sha256(json.dumps([source, parameters, samtranslator.__version__], sort_keys=True,
+                                       default=str).encode()).hexdigest()
+    cached = _transform_cache() / f"sam-transform-{digest}.json"
+    try:
+        return dict(json.loads(cached.read_text()))
+    except (OSError, ValueError):
+        pass
+    transformed = _transform(source, parameters)
+    with contextlib.suppress(OSError):  # a read-only home: no cache, the same answer
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
+        partial.write_text(json.dumps(transformed))
+        partial.replace(cached)  # whole or not at all, with several processes at once
+    return transformed
+
+
+def _transform_cache() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "loyalty-local"
+
+
+def _transform(source: dict[str, Any], parameters: dict[str, str]) -> dict[str, Any]:
+    from samtranslator.translator.transform import transform
+
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")  # the translator's session wants one
+
+    class NoManagedPolicies:
+        def load(self) -> dict[str, str]:
+            return {}
+
+    # Through JSON: the translator's own dict types become plain ones, as a cached answer's are.
+    return dict(json.loads(json.dumps(transform(source, parameters, NoManagedPolicies()))))
 
 
 # The ARN of a template resource by its type (locally a resource's name is its logical id; a bucket's is

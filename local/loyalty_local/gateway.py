@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 
 from werkzeug.wrappers import Request, Response
 
+from loyalty_local.activity import ACTIVITY
 from loyalty_local.lambdas import Functions
 from loyalty_local.template import Route
 from loyalty_local.tokens import InvalidToken, Verifier, gateway_claims
@@ -54,6 +55,7 @@ class Gateway:
             # A function that raised: API Gateway answers for it (the traceback is in the server log).
             log.exception("the function failed")
             response = gateway_error(500, "Internal Server Error")
+        ACTIVITY.signal()  # a local route (the clock, a drain) may have work for the pollers too
         if request.headers.get("Origin"):
             response.headers["Access-Control-Allow-Origin"] = "*"
             response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSE_HEADERS

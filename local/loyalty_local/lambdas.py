@@ -26,6 +26,7 @@ from datetime import datetime
 from multiprocessing.connection import Connection
 from typing import Any
 
+from loyalty_local.activity import ACTIVITY
 from loyalty_local.iam import Grant
 from loyalty_local.template import Function
 
@@ -196,7 +197,10 @@ class Functions:
             for name, function in functions.items()}
 
     def invoke(self, logical_id: str, event: Any) -> Any:
-        return self.pools[logical_id].invoke(event)
+        try:
+            return self.pools[logical_id].invoke(event)
+        finally:
+            ACTIVITY.signal()  # what it wrote may be waiting in a queue or a stream
 
     def warm(self) -> None:
         """One instance of every function, started side by side (as provisioned, before traffic)."""

@@ -14,6 +14,7 @@ from typing import Any
 
 import boto3
 
+from loyalty_local.activity import ACTIVITY, IdleWait
 from loyalty_local.lambdas import Functions
 from loyalty_local.template import QueueSource, Stack
 
@@ -127,14 +128,17 @@ class EventLog:
 
     def stop(self) -> None:
         self._stop.set()
+        ACTIVITY.signal()
 
     def _run(self) -> None:
+        idle = IdleWait(IDLE_POLL_SECONDS)
         while not self._stop.is_set():
+            since = ACTIVITY.mark()
             try:
                 self.drain()
             except Exception:
                 log.exception("event log poll failed")
-            time.sleep(IDLE_POLL_SECONDS)
+            idle.wait(since, self._stop)
 
     def drain(self) -> None:
         while True:
@@ -183,12 +187,17 @@ class QueuePoller:
 
     def stop(self) -> None:
         self._stop.set()
+        ACTIVITY.signal()
 
     def _run(self) -> None:
+        idle = IdleWait(IDLE_POLL_SECONDS)
         while not self._stop.is_set():
+            since = ACTIVITY.mark()
             try:
-                if not self.poll():
-                    time.sleep(IDLE_POLL_SECONDS)
+                if self.poll():
+                    idle.found_work()
+                else:
+                    idle.wait(since, self._stop)
             except Exception:
                 log.exception("queue poll failed")
                 time.sleep(0.5)

@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from loyalty_local.activity import ACTIVITY, IdleWait
 from loyalty_local.filtering import passes
 from loyalty_local.lambdas import Functions
 from loyalty_local.template import StreamSource
@@ -116,6 +117,7 @@ class StreamPoller:
 
     def stop(self) -> None:
         self._stop.set()
+        ACTIVITY.signal()
         self._thread.join(timeout=5)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
@@ -125,11 +127,15 @@ class StreamPoller:
             asked_after = self._polls_begun
             self._flush_until = max(self._flush_until, asked_after)
             self._flush.set()
+        ACTIVITY.signal()  # a poller waiting out an idle spell polls now
+        with self._idle:
             return self._idle.wait_for(lambda: self._idle_poll > asked_after, timeout)
 
     def _run(self) -> None:
         iterators: dict[str, str] = {}
+        idle = IdleWait(self.interval)
         while not self._stop.is_set():
+            since = ACTIVITY.mark()
             with self._idle:
                 self._polls_begun += 1
                 this_poll = self._polls_begun
@@ -139,14 +145,17 @@ class StreamPoller:
                 log.exception("stream poll failed")
                 busy = False
                 time.sleep(0.5)
-            if not busy:
-                if not any(self._pending.values()):
-                    with self._idle:
-                        if this_poll > self._flush_until:
-                            self._flush.clear()
-                        self._idle_poll = this_poll
-                        self._idle.notify_all()
-                time.sleep(self.interval)
+            if busy:
+                idle.found_work()
+            elif any(self._pending.values()):
+                time.sleep(self.interval)  # a batch filling up: its window is watched at the usual pace
+            else:
+                with self._idle:
+                    if this_poll > self._flush_until:
+                        self._flush.clear()
+                    self._idle_poll = this_poll
+                    self._idle.notify_all()
+                idle.wait(since, self._stop)
 
     def _poll(self, iterators: dict[str, str]) -> bool:
         description = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]

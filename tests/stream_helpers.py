@@ -115,16 +115,16 @@ def at(moment: datetime) -> Iterator[None]:
         timetravel.travel(None)
 
 
-# What assert_reconciled has delivered whole, by stream: the next call sends only what came after, as the
-# event source mapping does. (Each call used to send the stream from its start, so a test that checked
-# every few weeks of a member's life paid for every earlier week again; replays are tested on their own,
-# tests/integration/test_stream_metrics.py.)
-_reconciled_through: dict[str, set[str]] = {}
+# The records (sequence numbers) assert_reconciled has delivered whole: the next call sends only the others,
+# as the event source mapping does. (Each call used to send the stream from its start, so a test that
+# checked every few weeks of a member's life paid for every earlier week again; replays are tested on their
+# own, tests/integration/test_stream_metrics.py.)
+_delivered: set[str] = set()
 
 
 def forget_deliveries() -> None:
     """New tables: nothing of theirs was delivered."""
-    _reconciled_through.clear()
+    _delivered.clear()
 
 
 def assert_reconciled() -> dict[str, Any]:
@@ -132,14 +132,9 @@ def assert_reconciled() -> dict[str, Any]:
     itself are sent again: replays are harmless), then check every invariant."""
     from loyalty.services import jobs
 
-    records = stream_records()
-    arns = {str(record["eventSourceARN"]) for record in records}
-    seen = set().union(*(_reconciled_through.get(arn, set()) for arn in arns))
-    fresh = [record for record in records if record["dynamodb"]["SequenceNumber"] not in seen]
+    fresh = [record for record in stream_records() if record["dynamodb"]["SequenceNumber"] not in _delivered]
     if not deliver(fresh).get("batchItemFailures"):
-        for arn in arns:
-            _reconciled_through[arn] = _reconciled_through.get(arn, set()) | {
-                str(record["dynamodb"]["SequenceNumber"]) for record in records if record["eventSourceARN"] == arn}
+        _delivered.update(str(record["dynamodb"]["SequenceNumber"]) for record in fresh)
     # Everything is folded now: no record may lag, every aggregate must match exactly.
     previous = os.environ.get("RECONCILE_STREAM_LAG_MINUTES")
     os.environ["RECONCILE_STREAM_LAG_MINUTES"] = "0"
